@@ -1,0 +1,171 @@
+/*
+ * rtdeclip.h -- streaming SPADE declipper (A-SPADE, S-SPADE, original S-SPADE).
+ *
+ * Usage, in the style of libsamplerate / speexdsp:
+ *
+ *     rtd_config cfg;
+ *     rtd_config_default(&cfg);          // survey settings, 1 channel
+ *     cfg.channels = 2;
+ *     int err;
+ *     rtd_state *st = rtd_create(&cfg, &err);
+ *     if (!st) { fprintf(stderr, "%s\n", rtd_strerror(err)); ... }
+ *     rtd_set_thresholds(st, 0, 0.5, -0.5);  // or cfg.auto_threshold = 1
+ *     for (;;) rtd_process_double(st, in, out, frames);  // interleaved
+ *     rtd_destroy(st);
+ *
+ * Signal model.  Each channel is cut into frames of `window` samples at a
+ * hop of `hop` samples.  Every frame is multiplied by the analysis window,
+ * declipped by SPADE in an overcomplete DFT (the frame zero-padded to
+ * redundancy * window, unitary scaling), multiplied by the synthesis window
+ * and overlap-added.  With the default windows (periodic Hann, peak 1, and
+ * its canonical dual) a frame that is left alone overlap-adds back to the
+ * input, so frames without a clipped sample are skipped.
+ *
+ * Clipping.  A sample y is clipped high when y >= pos_threshold and clipped
+ * low when y <= neg_threshold (neg_threshold is a negative number); all
+ * other samples are reliable.  The output equals the input exactly on the
+ * reliable samples and lies on the far side of the observed value on the
+ * clipped ones (consistency with the observation).
+ *
+ * Latency.  The output is the input delayed by exactly rtd_latency()
+ * samples, whatever the block sizes given to rtd_process_*: the stream is
+ * treated as preceded by silence, and a sample leaves as soon as the last
+ * frame with a non-zero synthesis weight on it has been solved.
+ *
+ * Real-time safety.  rtd_create() makes every buffer and FFTW plan;
+ * rtd_process_*(), rtd_reset(), rtd_set_*() and rtd_get_stats() never
+ * allocate, lock, or call the FFTW planner.  One rtd_state must not be used
+ * from two threads at once; different states may run in parallel threads.
+ */
+#ifndef RTDECLIP_H
+#define RTDECLIP_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rtd_state rtd_state;
+
+/* Solvers.  Names and numbering of Zaviska et al., ICASSP 2019. */
+typedef enum {
+    RTD_ASPADE = 0,          /* analysis SPADE, Algorithm 1                  */
+    RTD_SSPADE = 1,          /* synthesis SPADE "done properly", Algorithm 3 */
+    RTD_SSPADE_ORIGINAL = 2  /* synthesis SPADE as first published, Alg. 2   */
+} rtd_algorithm;
+
+/* FFTW planning rigour.  MEASURE plans take a while the first time; load a
+ * wisdom file (rtd_wisdom_load) to make them instant. */
+typedef enum { RTD_PLAN_MEASURE = 0, RTD_PLAN_ESTIMATE = 1 } rtd_plan;
+
+typedef struct {
+    int channels;            /* >= 1                                         */
+    int window;              /* frame length, power of two, 16..65536        */
+    int hop;                 /* divides window, window/8 <= hop <= window/2  */
+    int redundancy;          /* DFT redundancy: 1, 2 or 4                    */
+    rtd_algorithm algorithm;
+    int s, r;                /* sparsity k starts at s, grows by s every r-th
+                                iteration                                     */
+    double epsilon;          /* stop when the termination value <= epsilon   */
+    int max_iterations;      /* per frame; 0 = the survey's
+                                ceil((window*redundancy/2 + 1) * r / s)       */
+    int return_last;         /* 0: return the iterate with the best
+                                termination value (survey).  1: return the
+                                last projected iterate, which is better when
+                                max_iterations is a small real-time budget   */
+    int warm_start;          /* 1: start each frame from the previous frame's
+                                solution on the overlap and its final k      */
+    int auto_threshold;      /* 1: estimate the clip levels online from the
+                                stream (per channel, per polarity)           */
+    rtd_plan plan;
+    /* Optional windows of `window` samples, copied in rtd_create.  NULL
+     * analysis = periodic Hann with peak 1; NULL synthesis = canonical dual
+     * of the analysis window at this hop.  A synthesis window that is zero
+     * on its first samples shortens the latency (asymmetric, low-delay
+     * windows). The pair must overlap-add to one:
+     * sum_m analysis[i + m*hop] * synthesis[i + m*hop] == 1 for every i.   */
+    const double *analysis_window;
+    const double *synthesis_window;
+} rtd_config;
+
+/* Running statistics, for reports and for the live host. */
+typedef struct {
+    int64_t samples_in;        /* per channel                                 */
+    int64_t frames_solved;     /* all channels                                */
+    int64_t frames_skipped;    /* no clipped sample: passed through           */
+    int64_t frames_converged;  /* reached epsilon before max_iterations       */
+    int64_t iterations;        /* sum over solved frames                      */
+    int32_t max_frame_iterations;
+    int64_t clipped_samples;   /* samples classified clipped, all channels    */
+    int64_t nonfinite_samples; /* NaN/Inf replaced by 0                       */
+} rtd_stats;
+
+enum {
+    RTD_OK = 0,
+    RTD_ERR_CHANNELS = -1,
+    RTD_ERR_WINDOW = -2,
+    RTD_ERR_HOP = -3,
+    RTD_ERR_REDUNDANCY = -4,
+    RTD_ERR_ALGORITHM = -5,
+    RTD_ERR_SCHEDULE = -6,
+    RTD_ERR_EPSILON = -7,
+    RTD_ERR_WINDOW_SHAPE = -8,
+    RTD_ERR_NOMEM = -9,
+    RTD_ERR_PLAN = -10,
+    RTD_ERR_ITERATIONS = -11
+};
+
+/* Survey settings: 1 channel, window 8192, hop 2048, redundancy 2, A-SPADE,
+ * s = 1, r = 2, epsilon = 0.1, survey maximum of iterations, best iterate,
+ * no warm start, fixed thresholds, FFTW_MEASURE. */
+void rtd_config_default(rtd_config *cfg);
+
+/* Makes a state; NULL on error with *error set (error may be NULL). */
+rtd_state *rtd_create(const rtd_config *cfg, int *error);
+void rtd_destroy(rtd_state *st);
+
+/* Back to the freshly created condition (silence history, fixed thresholds
+ * kept, auto thresholds forgotten, stats zeroed). */
+void rtd_reset(rtd_state *st);
+
+/* Interleaved blocks of `frames` x channels samples; `out` may not alias
+ * `in`.  The output is the declipped input delayed by rtd_latency().
+ * NaN/Inf input samples are replaced by 0 and counted. */
+void rtd_process_double(rtd_state *st, const double *in, double *out, int frames);
+void rtd_process_float(rtd_state *st, const float *in, float *out, int frames);
+
+/* Latency in samples (constant for a state). */
+int rtd_latency(const rtd_state *st);
+
+/* Clip levels of one channel: clipped where y >= pos or y <= neg.
+ * Use +HUGE_VAL / -HUGE_VAL to declare a polarity unclipped. */
+void rtd_set_thresholds(rtd_state *st, int channel, double pos, double neg);
+void rtd_get_thresholds(const rtd_state *st, int channel, double *pos, double *neg);
+
+/* Iteration budget per frame, changeable between calls (the live host
+ * lowers it under overload; 0 passes clipped frames through unsolved). */
+void rtd_set_max_iterations(rtd_state *st, int max_iterations);
+int rtd_get_max_iterations(const rtd_state *st);
+
+void rtd_get_stats(const rtd_state *st, rtd_stats *stats);
+
+/* Solve one frame directly (no windowing, no overlap-add): y is the frame
+ * (window samples, already windowed), mask[i] is +1 clipped high, -1
+ * clipped low, 0 reliable; x receives the solution.  Returns the number of
+ * iterations run.  For tests against a reference implementation. */
+int rtd_solve_frame(rtd_state *st, const double *y, const int8_t *mask, double *x);
+
+/* The windows in use (window samples each). */
+void rtd_get_windows(const rtd_state *st, double *analysis, double *synthesis);
+
+/* FFTW wisdom: load before rtd_create, save after.  Return 1 on success. */
+int rtd_wisdom_load(const char *path);
+int rtd_wisdom_save(const char *path);
+
+const char *rtd_strerror(int error);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RTDECLIP_H */

@@ -1,0 +1,10 @@
+/* select.h -- linear-time selection for hard thresholding (internal). */
+#ifndef RTD_SELECT_H
+#define RTD_SELECT_H
+
+/* The k-th largest value of v[0..n), 1 <= k <= n.  `scratch` holds n
+ * doubles and is overwritten; v is left untouched.  Expected O(n): a
+ * quickselect for large k, one pass with a small sorted list for small k. */
+double rtd_kth_largest(const double *v, int n, int k, double *scratch);
+
+#endif

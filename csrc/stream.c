@@ -1,0 +1,406 @@
+/* stream.c -- the block processor: ring buffers, frames, overlap-add.
+ *
+ * Data flow per channel:  input block -> frame buffer (last `window`
+ * samples) -> [every hop] classify clipped samples -> analysis window ->
+ * SPADE -> synthesis window -> overlap-add accumulator -> finished samples
+ * -> output FIFO -> output block.  The FIFO starts with `latency` zeros,
+ * which is what makes the delay constant for any block size. */
+#include "rtdeclip.h"
+#include "spade.h"
+#include "threshold.h"
+#include "planner.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    double *frame;    /* last `window` input samples, oldest first        */
+    double *acc;      /* overlap-add accumulator, aligned with `frame`    */
+    double *prev;     /* previous frame's solution (windowed), warm start */
+    int prev_valid, prev_k;
+    double *fifo;     /* finished output samples                          */
+    int fifo_rd, fifo_count;
+    double pos, neg;  /* clip levels in use                               */
+    double fixed_pos, fixed_neg;
+    clip_estimator est;
+} channel;
+
+struct rtd_state {
+    rtd_config cfg;
+    int w, a, latency, first; /* first: index of first non-zero synthesis weight */
+    int fifo_cap, fill;       /* fill: samples into the current hop          */
+    double *ana, *syn, *anasyn;
+    double *yw, *x0, *xout;   /* frame scratch                               */
+    int8_t *mask;
+    spade_solver sp;
+    channel *ch;
+    rtd_stats stats;
+};
+
+void rtd_config_default(rtd_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->channels = 1;
+    cfg->window = 8192;
+    cfg->hop = 2048;
+    cfg->redundancy = 2;
+    cfg->algorithm = RTD_ASPADE;
+    cfg->s = 1;
+    cfg->r = 2;
+    cfg->epsilon = 0.1;
+    cfg->plan = RTD_PLAN_MEASURE;
+}
+
+const char *rtd_strerror(int e)
+{
+    switch (e) {
+    case RTD_OK: return "no error";
+    case RTD_ERR_CHANNELS: return "channels must be between 1 and 1024";
+    case RTD_ERR_WINDOW: return "window must be a power of two from 16 to 65536";
+    case RTD_ERR_HOP: return "hop must divide the window, between window/8 and window/2";
+    case RTD_ERR_REDUNDANCY: return "redundancy must be 1, 2 or 4";
+    case RTD_ERR_ALGORITHM: return "unknown algorithm";
+    case RTD_ERR_SCHEDULE: return "s and r must be >= 1";
+    case RTD_ERR_EPSILON: return "epsilon must be finite and >= 0";
+    case RTD_ERR_WINDOW_SHAPE:
+        return "windows must be finite and overlap-add to one (sum of analysis*synthesis over hops)";
+    case RTD_ERR_NOMEM: return "out of memory";
+    case RTD_ERR_PLAN: return "FFTW could not make a plan";
+    case RTD_ERR_ITERATIONS: return "max_iterations must be >= 0";
+    default: return "unknown error";
+    }
+}
+
+static int validate(const rtd_config *c)
+{
+    if (c->channels < 1 || c->channels > 1024) return RTD_ERR_CHANNELS;
+    if (c->window < 16 || c->window > 65536 || (c->window & (c->window - 1)))
+        return RTD_ERR_WINDOW;
+    if (c->hop < 1 || c->window % c->hop || c->hop * 8 < c->window || c->hop * 2 > c->window)
+        return RTD_ERR_HOP;
+    if (c->redundancy != 1 && c->redundancy != 2 && c->redundancy != 4) return RTD_ERR_REDUNDANCY;
+    if (c->algorithm < RTD_ASPADE || c->algorithm > RTD_SSPADE_ORIGINAL) return RTD_ERR_ALGORITHM;
+    if (c->s < 1 || c->r < 1) return RTD_ERR_SCHEDULE;
+    if (!(c->epsilon >= 0.0) || !isfinite(c->epsilon)) return RTD_ERR_EPSILON;
+    if (c->max_iterations < 0) return RTD_ERR_ITERATIONS;
+    return RTD_OK;
+}
+
+/* Periodic Hann with peak 1 (ltfat's 'hann' under the survey's
+ * peak-normalisation), and its canonical dual for hop a: the dual divides by
+ * the sum of squares of the window over all frames covering a sample. */
+static int make_windows(rtd_state *st)
+{
+    const int w = st->w, a = st->a;
+    for (int i = 0; i < w; i++) {
+        st->ana[i] = st->cfg.analysis_window ? st->cfg.analysis_window[i]
+                                             : 0.5 - 0.5 * cos(2.0 * 3.14159265358979323846 * i / w);
+        if (!isfinite(st->ana[i])) return RTD_ERR_WINDOW_SHAPE;
+    }
+    if (st->cfg.synthesis_window) {
+        for (int i = 0; i < w; i++) {
+            st->syn[i] = st->cfg.synthesis_window[i];
+            if (!isfinite(st->syn[i])) return RTD_ERR_WINDOW_SHAPE;
+        }
+    } else {
+        for (int i = 0; i < a; i++) {
+            double sum = 0.0;
+            for (int j = i; j < w; j += a)
+                sum += st->ana[j] * st->ana[j];
+            if (!(sum > 0.0)) return RTD_ERR_WINDOW_SHAPE;
+            for (int j = i; j < w; j += a)
+                st->syn[j] = st->ana[j] / sum;
+        }
+    }
+    /* perfect reconstruction of untouched frames */
+    for (int i = 0; i < a; i++) {
+        double sum = 0.0;
+        for (int j = i; j < w; j += a)
+            sum += st->ana[j] * st->syn[j];
+        if (fabs(sum - 1.0) > 1e-9) return RTD_ERR_WINDOW_SHAPE;
+    }
+    for (int i = 0; i < w; i++)
+        st->anasyn[i] = st->ana[i] * st->syn[i];
+    st->first = 0;
+    while (st->first < w - 1 && st->syn[st->first] == 0.0)
+        st->first++;
+    /* a sample is final once no later frame weighs it; see header */
+    st->latency = w - 1 - st->first;
+    return RTD_OK;
+}
+
+void rtd_destroy(rtd_state *st)
+{
+    if (!st) return;
+    if (st->ch) {
+        for (int c = 0; c < st->cfg.channels; c++) {
+            fftw_free(st->ch[c].frame);
+            fftw_free(st->ch[c].acc);
+            fftw_free(st->ch[c].prev);
+            fftw_free(st->ch[c].fifo);
+        }
+        free(st->ch);
+    }
+    fftw_free(st->ana);
+    fftw_free(st->syn);
+    fftw_free(st->anasyn);
+    fftw_free(st->yw);
+    fftw_free(st->x0);
+    fftw_free(st->xout);
+    fftw_free(st->mask);
+    rtd_planner_lock();
+    spade_free(&st->sp);
+    rtd_planner_unlock();
+    free(st);
+}
+
+rtd_state *rtd_create(const rtd_config *cfg, int *error)
+{
+    int e = validate(cfg);
+    rtd_state *st = NULL;
+    if (e) goto fail;
+    e = RTD_ERR_NOMEM;
+    st = calloc(1, sizeof *st);
+    if (!st) goto fail;
+    st->cfg = *cfg;
+    st->cfg.analysis_window = st->cfg.synthesis_window = NULL; /* not kept */
+    st->w = cfg->window;
+    st->a = cfg->hop;
+    const int w = st->w, C = cfg->channels;
+    st->ana = fftw_alloc_real(w);
+    st->syn = fftw_alloc_real(w);
+    st->anasyn = fftw_alloc_real(w);
+    st->yw = fftw_alloc_real(w);
+    st->x0 = fftw_alloc_real(w);
+    st->xout = fftw_alloc_real(w);
+    st->mask = fftw_malloc(w);
+    st->ch = calloc(C, sizeof *st->ch);
+    if (!st->ana || !st->syn || !st->anasyn || !st->yw || !st->x0 || !st->xout || !st->mask ||
+        !st->ch)
+        goto fail;
+    st->cfg.analysis_window = cfg->analysis_window;
+    st->cfg.synthesis_window = cfg->synthesis_window;
+    e = make_windows(st);
+    st->cfg.analysis_window = st->cfg.synthesis_window = NULL;
+    if (e) goto fail;
+    st->fifo_cap = st->latency + st->a + 1;
+    e = RTD_ERR_NOMEM;
+    for (int c = 0; c < C; c++) {
+        channel *ch = &st->ch[c];
+        ch->frame = fftw_alloc_real(w);
+        ch->acc = fftw_alloc_real(w);
+        ch->prev = fftw_alloc_real(w);
+        ch->fifo = fftw_alloc_real(st->fifo_cap);
+        if (!ch->frame || !ch->acc || !ch->prev || !ch->fifo) goto fail;
+        ch->fixed_pos = HUGE_VAL;
+        ch->fixed_neg = -HUGE_VAL;
+    }
+    rtd_planner_lock();
+    e = spade_init(&st->sp, w, cfg->redundancy,
+                   cfg->plan == RTD_PLAN_ESTIMATE ? FFTW_ESTIMATE : FFTW_MEASURE);
+    rtd_planner_unlock();
+    if (e) goto fail;
+    st->sp.algorithm = cfg->algorithm;
+    st->sp.s = cfg->s;
+    st->sp.r = cfg->r;
+    st->sp.epsilon = cfg->epsilon;
+    st->sp.return_last = cfg->return_last;
+    st->sp.max_iter = cfg->max_iterations > 0
+                          ? cfg->max_iterations
+                          : (int)ceil((double)(w * cfg->redundancy / 2 + 1) * cfg->r / cfg->s);
+    rtd_reset(st);
+    if (error) *error = RTD_OK;
+    return st;
+fail:
+    rtd_destroy(st);
+    if (error) *error = e;
+    return NULL;
+}
+
+void rtd_reset(rtd_state *st)
+{
+    const int w = st->w;
+    for (int c = 0; c < st->cfg.channels; c++) {
+        channel *ch = &st->ch[c];
+        memset(ch->frame, 0, sizeof(double) * w);
+        memset(ch->acc, 0, sizeof(double) * w);
+        memset(ch->prev, 0, sizeof(double) * w);
+        memset(ch->fifo, 0, sizeof(double) * st->fifo_cap);
+        ch->prev_valid = 0;
+        ch->prev_k = 0;
+        ch->fifo_rd = 0;
+        /* The FIFO is primed so that sample j leaves at time j + latency:
+         * the first frame pushes its samples of the silent prehistory too,
+         * so a - 1 zeros are all that is missing. */
+        ch->fifo_count = st->a - 1;
+        clip_estimator_reset(&ch->est);
+        ch->pos = st->cfg.auto_threshold ? HUGE_VAL : ch->fixed_pos;
+        ch->neg = st->cfg.auto_threshold ? -HUGE_VAL : ch->fixed_neg;
+    }
+    /* The stream is preceded by window - hop samples of silence, so the
+     * first frame completes after one hop and every sample lies under the
+     * same number of frames. */
+    st->fill = 0;
+    memset(&st->stats, 0, sizeof st->stats);
+}
+
+/* Warm start: the previous frame's solution, un-windowed where its window
+ * is large enough to divide by safely, re-windowed for this frame. */
+static const double *warm_start(rtd_state *st, channel *ch)
+{
+    if (!st->cfg.warm_start || !ch->prev_valid) return NULL;
+    const int w = st->w, a = st->a;
+    for (int i = 0; i < w; i++) {
+        int j = i + a;
+        st->x0[i] = (j < w && st->ana[j] > 0.25) ? st->ana[i] * ch->prev[j] / st->ana[j] : st->yw[i];
+    }
+    return st->x0;
+}
+
+/* One complete hop: solve the frame of every channel, overlap-add, and move
+ * the samples no later frame touches into the FIFO. */
+static void run_frame(rtd_state *st)
+{
+    const int w = st->w, a = st->a, first = st->first;
+    for (int c = 0; c < st->cfg.channels; c++) {
+        channel *ch = &st->ch[c];
+        int nclip = 0;
+        for (int i = 0; i < w; i++) {
+            double y = ch->frame[i];
+            int8_t m = y >= ch->pos ? 1 : y <= ch->neg ? -1 : 0;
+            st->mask[i] = m;
+            nclip += m != 0;
+        }
+        /* samples entering this hop are counted once */
+        for (int i = w - a; i < w; i++)
+            st->stats.clipped_samples += st->mask[i] != 0;
+        if (nclip == 0 || st->sp.max_iter == 0) {
+            /* nothing to solve: the frame overlap-adds back to the input */
+            for (int i = 0; i < w; i++)
+                ch->acc[i] += st->anasyn[i] * ch->frame[i];
+            st->stats.frames_skipped++;
+            ch->prev_valid = 0;
+        } else {
+            for (int i = 0; i < w; i++)
+                st->yw[i] = ch->frame[i] * st->ana[i];
+            const double *x0 = warm_start(st, ch);
+            int k0 = (x0 && ch->prev_k > 2 * st->cfg.s) ? ch->prev_k / 2 : st->cfg.s;
+            int k_end, conv;
+            int it = spade_solve(&st->sp, st->yw, st->mask, x0, k0, st->xout, &k_end, &conv);
+            for (int i = 0; i < w; i++)
+                ch->acc[i] += st->syn[i] * st->xout[i];
+            memcpy(ch->prev, st->xout, sizeof(double) * w);
+            ch->prev_valid = 1;
+            ch->prev_k = k_end;
+            st->stats.frames_solved++;
+            st->stats.frames_converged += conv;
+            st->stats.iterations += it;
+            if (it > st->stats.max_frame_iterations) st->stats.max_frame_iterations = it;
+        }
+        /* finished samples, made exactly consistent with the observation:
+         * reliable ones are the input, clipped ones no nearer zero than it */
+        int wr = (ch->fifo_rd + ch->fifo_count) % st->fifo_cap;
+        for (int i = first; i < first + a; i++) {
+            double y = ch->frame[i], v = ch->acc[i];
+            int8_t m = st->mask[i];
+            ch->fifo[wr] = m == 0 ? y : m > 0 ? (v > y ? v : y) : (v < y ? v : y);
+            if (++wr == st->fifo_cap) wr = 0;
+        }
+        ch->fifo_count += a;
+        memmove(ch->acc, ch->acc + a, sizeof(double) * (w - a));
+        memset(ch->acc + w - a, 0, sizeof(double) * a);
+        memmove(ch->frame, ch->frame + a, sizeof(double) * (w - a));
+    }
+}
+
+static void process(rtd_state *st, const void *in, void *out, int frames, int is_float)
+{
+    const int C = st->cfg.channels, w = st->w, a = st->a;
+    int done = 0;
+    while (done < frames) {
+        int n = a - st->fill;
+        if (n > frames - done) n = frames - done;
+        for (int c = 0; c < C; c++) {
+            channel *ch = &st->ch[c];
+            double *dst = ch->frame + (w - a) + st->fill;
+            for (int i = 0; i < n; i++) {
+                size_t idx = (size_t)(done + i) * C + c;
+                double y = is_float ? (double)((const float *)in)[idx] : ((const double *)in)[idx];
+                if (!isfinite(y)) {
+                    /* a live stream must not stop: replace, count, and keep
+                     * the sample out of the clip estimate and the solver */
+                    y = 0.0;
+                    st->stats.nonfinite_samples++;
+                } else if (st->cfg.auto_threshold) {
+                    clip_estimator_push(&ch->est, y);
+                }
+                dst[i] = y;
+            }
+            if (st->cfg.auto_threshold)
+                clip_estimator_levels(&ch->est, &ch->pos, &ch->neg);
+        }
+        st->fill += n;
+        if (st->fill == a) {
+            run_frame(st);
+            st->fill = 0;
+        }
+        for (int c = 0; c < C; c++) {
+            channel *ch = &st->ch[c];
+            for (int i = 0; i < n; i++) {
+                size_t idx = (size_t)(done + i) * C + c;
+                double v = ch->fifo[ch->fifo_rd];
+                if (++ch->fifo_rd == st->fifo_cap) ch->fifo_rd = 0;
+                if (is_float)
+                    ((float *)out)[idx] = (float)v;
+                else
+                    ((double *)out)[idx] = v;
+            }
+            ch->fifo_count -= n;
+        }
+        done += n;
+    }
+    st->stats.samples_in += frames;
+}
+
+void rtd_process_double(rtd_state *st, const double *in, double *out, int frames)
+{
+    process(st, in, out, frames, 0);
+}
+
+void rtd_process_float(rtd_state *st, const float *in, float *out, int frames)
+{
+    process(st, in, out, frames, 1);
+}
+
+int rtd_latency(const rtd_state *st) { return st->latency; }
+
+void rtd_set_thresholds(rtd_state *st, int c, double pos, double neg)
+{
+    if (c < 0 || c >= st->cfg.channels) return;
+    st->ch[c].fixed_pos = st->ch[c].pos = pos;
+    st->ch[c].fixed_neg = st->ch[c].neg = neg;
+}
+
+void rtd_get_thresholds(const rtd_state *st, int c, double *pos, double *neg)
+{
+    if (c < 0 || c >= st->cfg.channels) return;
+    *pos = st->ch[c].pos;
+    *neg = st->ch[c].neg;
+}
+
+void rtd_set_max_iterations(rtd_state *st, int n) { st->sp.max_iter = n < 0 ? 0 : n; }
+int rtd_get_max_iterations(const rtd_state *st) { return st->sp.max_iter; }
+void rtd_get_stats(const rtd_state *st, rtd_stats *s) { *s = st->stats; }
+
+int rtd_solve_frame(rtd_state *st, const double *y, const int8_t *mask, double *x)
+{
+    int k_end, conv;
+    return spade_solve(&st->sp, y, mask, NULL, st->cfg.s, x, &k_end, &conv);
+}
+
+void rtd_get_windows(const rtd_state *st, double *analysis, double *synthesis)
+{
+    memcpy(analysis, st->ana, sizeof(double) * st->w);
+    memcpy(synthesis, st->syn, sizeof(double) * st->w);
+}

@@ -1,0 +1,18 @@
+"""rtdeclip: real-time and offline audio declipping with SPADE.
+
+    >>> import rtdeclip
+    >>> x_hat = rtdeclip.declip(y, 44100, preset="highquality")      # doctest: +SKIP
+    >>> d = rtdeclip.Declipper(48000, channels=2, preset="average")    # doctest: +SKIP
+    >>> out = d.process(block)                                         # doctest: +SKIP
+
+Data flow: decode -> detect (``detect_clipping``) -> frames -> solver (C
+core) -> overlap-add -> sink.
+"""
+from .declipper import Declipper
+from .detect import detect_clipping
+from .metrics import clip_to_sdr, sdr
+from .offline import declip
+from .params import PRESETS
+
+__version__ = "0.1.0"
+__all__ = ["Declipper", "declip", "sdr", "clip_to_sdr", "detect_clipping", "PRESETS"]

@@ -1,0 +1,49 @@
+"""Command line: ``rtdeclip COMMAND ...``.
+
+Each command lives in its own module with ``register(subparsers)``, which
+adds its parser and sets ``func`` (args -> exit code).  Errors a user can
+fix are raised as ``UserError`` and printed as one line, never a traceback.
+"""
+import argparse
+import importlib
+import sys
+
+from .errors import UserError
+
+# modules that add commands; demo is the README's first command
+COMMAND_MODULES = ["rtdeclip.cmd_demo", "rtdeclip.cmd_file", "rtdeclip.cmd_live"]
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="rtdeclip", description="Repair clipped audio with SPADE, live or from files.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:
+                continue  # command not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as e:
+        print(f"rtdeclip: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("rtdeclip: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
