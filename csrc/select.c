@@ -9,7 +9,7 @@
  * value is rejected by one comparison with the current k-th. */
 #define SMALL_K 48
 
-static double kth_small(const double *v, int n, int k)
+static double kth_small(const double *v, int n, int k, int *above)
 {
     double top[SMALL_K];
     int have = 0;
@@ -24,6 +24,10 @@ static double kth_small(const double *v, int n, int k)
         }
         top[j] = x;
     }
+    /* the list holds the k largest, so every value above top[k-1] is in it */
+    int c = 0;
+    for (int j = 0; j < k - 1; j++) c += top[j] > top[k - 1];
+    *above = c;
     return top[k - 1];
 }
 
@@ -66,11 +70,23 @@ static double kth_quick(double *a, int n, int k)
     return a[want];
 }
 
-double rtd_kth_largest(const double *v, int n, int k, double *scratch)
+double rtd_kth_largest_inplace(double *a, int n, int k, int *above)
 {
     if (k <= SMALL_K)
-        return kth_small(v, n, k);
+        return kth_small(a, n, k, above);
+    double t = kth_quick(a, n, k);
+    /* quickselect leaves the values >= t in front of rank k-1 */
+    int c = 0;
+    for (int i = 0; i < k - 1; i++) c += a[i] > t;
+    *above = c;
+    return t;
+}
+
+double rtd_kth_largest(const double *v, int n, int k, double *scratch, int *above)
+{
+    if (k <= SMALL_K)
+        return kth_small(v, n, k, above);
     for (int i = 0; i < n; i++)
         scratch[i] = v[i];
-    return kth_quick(scratch, n, k);
+    return rtd_kth_largest_inplace(scratch, n, k, above);
 }

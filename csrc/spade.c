@@ -1,8 +1,9 @@
 /* spade.c -- A-SPADE, S-SPADE and original S-SPADE on one frame.
  *
- * Each iteration costs one forward and one inverse real FFT plus a
- * selection of the k largest coefficients; every other step is a pass over
- * w or M/2+1 values.  Nothing here allocates after spade_init. */
+ * An iteration is one forward and one inverse real FFT, a selection of the
+ * k largest coefficients, and three fused passes over the data; iterates
+ * live in three rotating buffers, so recording the best one is a pointer
+ * move, not a copy.  Nothing here allocates after spade_init. */
 #include "spade.h"
 #include "select.h"
 #include "rtdeclip.h"
@@ -16,36 +17,39 @@ int spade_init(spade_solver *sp, int w, int redundancy, unsigned fftw_flags)
     sp->w = w;
     sp->M = w * redundancy;
     sp->H = sp->M / 2 + 1;
-    sp->scale = 1.0 / sqrt((double)sp->M);
-    int M = sp->M, H = sp->H;
-    sp->t_in = fftw_alloc_real(M);
-    sp->t_out = fftw_alloc_real(M);
-    sp->f_out = fftw_alloc_complex(H);
-    sp->c_in = fftw_alloc_complex(H);
-    sp->zest = fftw_alloc_complex(H);
-    sp->u = fftw_alloc_complex(H);
-    sp->zbar = fftw_alloc_complex(H);
-    sp->v = fftw_alloc_complex(H);
-    sp->xhat = fftw_alloc_real(w);
-    sp->ut = fftw_alloc_real(w);
-    sp->best = fftw_alloc_real(w);
-    sp->tmp = fftw_alloc_real(w);
-    sp->mag = fftw_alloc_real(H);
-    sp->scratch = fftw_alloc_real(H);
-    if (!sp->t_in || !sp->t_out || !sp->f_out || !sp->c_in || !sp->zest || !sp->u ||
-        !sp->zbar || !sp->v || !sp->xhat || !sp->ut || !sp->best || !sp->tmp ||
-        !sp->mag || !sp->scratch) {
+    sp->guess_ratio = 0.5;
+    const int M = sp->M, H = sp->H;
+    int ok = 1;
+    for (int j = 0; j < 3; j++)
+        ok &= (sp->xb[j] = fftw_alloc_real(M)) != NULL;
+    ok &= (sp->ain = fftw_alloc_real(M)) != NULL;
+    ok &= (sp->t_out = fftw_alloc_real(M)) != NULL;
+    ok &= (sp->zest = fftw_alloc_complex(H)) != NULL;
+    ok &= (sp->c_in = fftw_alloc_complex(H)) != NULL;
+    ok &= (sp->u = fftw_alloc_complex(H)) != NULL;
+    ok &= (sp->zb = fftw_alloc_complex(H)) != NULL;
+    ok &= (sp->v = fftw_alloc_complex(H)) != NULL;
+    ok &= (sp->ut = fftw_alloc_real(w)) != NULL;
+    ok &= (sp->mag = fftw_alloc_real(H)) != NULL;
+    ok &= (sp->cand = fftw_alloc_real(H)) != NULL;
+    ok &= (sp->lo = fftw_alloc_real(w)) != NULL;
+    ok &= (sp->hi = fftw_alloc_real(w)) != NULL;
+    if (!ok) {
         spade_free(sp);
         return RTD_ERR_NOMEM;
     }
-    /* Planning with MEASURE overwrites the arrays, so plan before filling. */
-    sp->fwd = fftw_plan_dft_r2c_1d(M, sp->t_in, sp->f_out, fftw_flags);
+    /* Planning with MEASURE overwrites the arrays, so plan before filling.
+     * All x buffers come from fftw_alloc, so they share the alignment the
+     * new-array execute calls below require. */
+    sp->fwd = fftw_plan_dft_r2c_1d(M, sp->xb[0], sp->zest, fftw_flags);
     sp->inv = fftw_plan_dft_c2r_1d(M, sp->c_in, sp->t_out, fftw_flags);
     if (!sp->fwd || !sp->inv) {
         spade_free(sp);
         return RTD_ERR_PLAN;
     }
-    memset(sp->t_in, 0, sizeof(double) * M);
+    for (int j = 0; j < 3; j++)
+        memset(sp->xb[j], 0, sizeof(double) * M);
+    memset(sp->ain, 0, sizeof(double) * M);
     return RTD_OK;
 }
 
@@ -53,235 +57,305 @@ void spade_free(spade_solver *sp)
 {
     if (sp->fwd) fftw_destroy_plan(sp->fwd);
     if (sp->inv) fftw_destroy_plan(sp->inv);
-    fftw_free(sp->t_in);
+    for (int j = 0; j < 3; j++)
+        fftw_free(sp->xb[j]);
+    fftw_free(sp->ain);
     fftw_free(sp->t_out);
-    fftw_free(sp->f_out);
-    fftw_free(sp->c_in);
     fftw_free(sp->zest);
+    fftw_free(sp->c_in);
     fftw_free(sp->u);
-    fftw_free(sp->zbar);
+    fftw_free(sp->zb);
     fftw_free(sp->v);
-    fftw_free(sp->xhat);
     fftw_free(sp->ut);
-    fftw_free(sp->best);
-    fftw_free(sp->tmp);
     fftw_free(sp->mag);
-    fftw_free(sp->scratch);
+    fftw_free(sp->cand);
+    fftw_free(sp->lo);
+    fftw_free(sp->hi);
     memset(sp, 0, sizeof *sp);
 }
 
-/* Z = A x: zero-padded unitary DFT (half spectrum). */
-static void analysis(spade_solver *sp, const double *x, fftw_complex *Z)
+void spade_time_transforms(spade_solver *sp, int n)
 {
-    memcpy(sp->t_in, x, sizeof(double) * sp->w);
-    fftw_execute(sp->fwd);
-    const double c = sp->scale;
-    for (int i = 0; i < sp->H; i++) {
-        Z[i][0] = sp->f_out[i][0] * c;
-        Z[i][1] = sp->f_out[i][1] * c;
+    for (int i = 0; i < n; i++) {
+        fftw_execute_dft_r2c(sp->fwd, sp->xb[0], sp->zest);
+        fftw_execute(sp->inv);
     }
 }
 
-/* x = D Z: inverse unitary DFT truncated to the frame.  Using c2r keeps the
- * result strictly real, as min/max in the projection need. */
-static void synthesis(spade_solver *sp, const fftw_complex *Z, double *x)
+/* The consistent set as a box: reliable samples lo = hi = y, clipped high
+ * lo = y, hi = +inf, clipped low lo = -inf, hi = y.  The projection is then
+ * a clamp, which vectorises. */
+static void make_box(spade_solver *sp, const double *y, const int8_t *mask)
 {
-    memcpy(sp->c_in, Z, sizeof(fftw_complex) * sp->H);
-    fftw_execute(sp->inv);
-    const double c = sp->scale;
-    for (int i = 0; i < sp->w; i++)
-        x[i] = sp->t_out[i] * c;
+    for (int i = 0; i < sp->w; i++) {
+        sp->lo[i] = mask[i] < 0 ? -INFINITY : y[i];
+        sp->hi[i] = mask[i] > 0 ? INFINITY : y[i];
+    }
 }
 
-/* Squared norm over the full spectrum from its half: interior bins stand
- * for themselves and their mirror images. */
+static inline double clamp(double x, double lo, double hi)
+{
+    x = x < lo ? lo : x;
+    return x > hi ? hi : x;
+}
+
+/* Magnitude used for ranking: the DC bin stands alone while every other bin
+ * stands for a conjugate pair, so DC is compared at half its magnitude (a
+ * quarter of its square), as in the survey toolbox. */
+static inline double rank_mag(const fftw_complex z, int i)
+{
+    double m = z[0] * z[0] + z[1] * z[1];
+    return i == 0 ? 0.25 * m : m;
+}
+
+/* The k-th largest of sp->mag.  The pre-filter: every magnitude above
+ * `guess` was copied to sp->cand while mag was computed; the threshold moves
+ * little between iterations, so usually the k-th largest is among those few
+ * and the selection runs on them only.  Otherwise select over all. */
+static double select_threshold(spade_solver *sp, int ncand, double guess, int k, int *above)
+{
+    if (ncand >= k && guess > 0.0)
+        return rtd_kth_largest_inplace(sp->cand, ncand, k, above);
+    return rtd_kth_largest(sp->mag, sp->H, k, sp->cand, above);
+}
+
+/* Hard thresholding H_k, step 1: the magnitude threshold t and how many
+ * bins equal to t may be kept (*ties).  Ties go to the lower frequencies, as
+ * a stable descending sort orders them.  With k >= H everything is kept. */
+static double threshold_for(spade_solver *sp, int nc, double *guess, int k, int *ties)
+{
+    if (k >= sp->H) {
+        *ties = 0;
+        *guess = 0.0;
+        return -1.0;
+    }
+    int above;
+    double t = select_threshold(sp, nc, *guess, k, &above);
+    *ties = k - above;
+    *guess = t * sp->guess_ratio;
+    return t;
+}
+
+/* Hard thresholding, step 2, bin by bin in increasing frequency. */
+static inline int keep_bin(double m, double t, int *ties)
+{
+    return m > t || (m == t && (*ties)-- > 0);
+}
+
+/* Pick a buffer that is neither the current nor the best iterate. */
+static double *spare(spade_solver *sp, const double *cur, const double *best)
+{
+    for (int j = 0; j < 3; j++)
+        if (sp->xb[j] != cur && sp->xb[j] != best) return sp->xb[j];
+    return sp->xb[0]; /* unreachable: three buffers, two taken */
+}
+
+/* A-SPADE (ICASSP 2019, Algorithm 1), ADMM with the analysis operator. */
+static int aspade(spade_solver *sp, int *k, const double **out, int *converged)
+{
+    const int w = sp->w, H = sp->H;
+    const double inv_m = 1.0 / sp->M, unit = 1.0 / sqrt((double)sp->M);
+    double *cur = sp->xb[0], *best = sp->xb[0];
+    fftw_complex *zest = sp->zest, *u = sp->u, *zb = sp->zb, *v = sp->v, *b = sp->c_in;
+    double *mag = sp->mag, *cand = sp->cand;
+    double best_obj = INFINITY, guess = 0.0;
+    int it = 0;
+    fftw_execute_dft_r2c(sp->fwd, cur, zest);
+    memset(u, 0, sizeof(fftw_complex) * H);
+    memcpy(zb, zest, sizeof(fftw_complex) * H); /* makes the first dual update a no-op */
+    for (int cnt = 1; cnt <= sp->max_iter;) {
+        it++;
+        /* the previous iteration's dual update u += A x - zbar, fused with
+         * v = A x + u and the ranking magnitudes */
+        int nc = 0;
+        for (int i = 0; i < H; i++) {
+            u[i][0] += zest[i][0] - zb[i][0];
+            u[i][1] += zest[i][1] - zb[i][1];
+            v[i][0] = zest[i][0] + u[i][0];
+            v[i][1] = zest[i][1] + u[i][1];
+            double m = rank_mag(v[i], i);
+            mag[i] = m;
+            cand[nc] = m;
+            nc += m > guess;
+        }
+        int ties;
+        double t = threshold_for(sp, nc, &guess, *k, &ties);
+        /* zbar = H_k(v), the termination value ||A x - zbar||, b = zbar - u */
+        double obj2_in = 0.0, obj2_edge = 0.0;
+        for (int i = 0; i < H; i++) {
+            int keep = keep_bin(mag[i], t, &ties);
+            zb[i][0] = keep ? v[i][0] : 0.0;
+            zb[i][1] = keep ? v[i][1] : 0.0;
+            double dr = zest[i][0] - zb[i][0], di = zest[i][1] - zb[i][1];
+            double d2 = dr * dr + di * di;
+            obj2_in += d2;
+            b[i][0] = zb[i][0] - u[i][0];
+            b[i][1] = zb[i][1] - u[i][1];
+        }
+        /* interior bins count twice (their mirror images), DC and Nyquist once */
+        {
+            double d0r = zest[0][0] - zb[0][0], d0i = zest[0][1] - zb[0][1];
+            double dnr = zest[H - 1][0] - zb[H - 1][0], dni = zest[H - 1][1] - zb[H - 1][1];
+            obj2_edge = d0r * d0r + d0i * d0i + dnr * dnr + dni * dni;
+        }
+        double obj = unit * sqrt(2.0 * obj2_in - obj2_edge);
+        if (obj <= best_obj) {
+            best_obj = obj;
+            best = cur;
+        }
+        if (obj <= sp->epsilon) {
+            *converged = 1;
+            break;
+        }
+        fftw_execute(sp->inv); /* D b, scaled in the projection */
+        double *next = spare(sp, cur, best);
+        for (int i = 0; i < w; i++)
+            next[i] = clamp(sp->t_out[i] * inv_m, sp->lo[i], sp->hi[i]);
+        cur = next;
+        fftw_execute_dft_r2c(sp->fwd, cur, zest);
+        cnt++;
+        if (cnt % sp->r == 0) *k += sp->s;
+    }
+    *out = sp->return_last ? cur : best;
+    return it;
+}
+
+/* S-SPADE done properly (ICASSP 2019, Algorithm 3), ADMM in time. */
+static int sspade(spade_solver *sp, int *k, const double **out, int *converged)
+{
+    const int w = sp->w, H = sp->H;
+    const double inv_m = 1.0 / sp->M;
+    double *cur = sp->xb[0], *best = sp->xb[0], *ut = sp->ut, *ain = sp->ain;
+    fftw_complex *z = sp->zest, *zb = sp->c_in;
+    double *mag = sp->mag, *cand = sp->cand;
+    double best_obj = INFINITY, guess = 0.0;
+    int it = 0;
+    memset(ut, 0, sizeof(double) * w);
+    memcpy(ain, cur, sizeof(double) * w);
+    for (int cnt = 1; cnt <= sp->max_iter;) {
+        it++;
+        fftw_execute_dft_r2c(sp->fwd, ain, z); /* z = A(x - u) */
+        int nc = 0;
+        for (int i = 0; i < H; i++) {
+            double m = rank_mag(z[i], i);
+            mag[i] = m;
+            cand[nc] = m;
+            nc += m > guess;
+        }
+        int ties;
+        double t = threshold_for(sp, nc, &guess, *k, &ties);
+        for (int i = 0; i < H; i++) {
+            int keep = keep_bin(mag[i], t, &ties);
+            zb[i][0] = keep ? z[i][0] : 0.0;
+            zb[i][1] = keep ? z[i][1] : 0.0;
+        }
+        fftw_execute(sp->inv); /* D zbar, scaled below */
+        /* the termination value ||D zbar - x||, and the next iterate
+         * computed ahead into a spare buffer (unused if this is the last) */
+        double *next = spare(sp, cur, best);
+        double obj2 = 0.0;
+        for (int i = 0; i < w; i++) {
+            double dz = sp->t_out[i] * inv_m, d = dz - cur[i];
+            obj2 += d * d;
+            double xn = clamp(dz + ut[i], sp->lo[i], sp->hi[i]);
+            next[i] = xn;
+            ut[i] += dz - xn;
+            ain[i] = xn - ut[i];
+        }
+        double obj = sqrt(obj2);
+        if (obj <= best_obj) {
+            best_obj = obj;
+            best = cur;
+        }
+        if (obj <= sp->epsilon) {
+            *converged = 1;
+            break;
+        }
+        cur = next;
+        cnt++;
+        if (cnt % sp->r == 0) *k += sp->s;
+    }
+    *out = sp->return_last ? cur : best;
+    return it;
+}
+
+/* Full-spectrum squared norm of a - b from half spectra. */
 static double full_norm2(const fftw_complex *a, const fftw_complex *b, int H)
 {
-    double acc = 0.0;
-    for (int i = 1; i < H - 1; i++) {
-        double re = a[i][0] - b[i][0], im = a[i][1] - b[i][1];
-        acc += re * re + im * im;
-    }
-    acc *= 2.0;
-    double re0 = a[0][0] - b[0][0], im0 = a[0][1] - b[0][1];
-    double reN = a[H - 1][0] - b[H - 1][0], imN = a[H - 1][1] - b[H - 1][1];
-    return acc + re0 * re0 + im0 * im0 + reN * reN + imN * imN;
-}
-
-/* z = H_k(v): the k largest coefficients of the half spectrum, the DC bin
- * compared at half its magnitude (it stands alone, the others in conjugate
- * pairs), ties resolved towards lower frequencies like a stable sort. */
-static void hard_threshold(spade_solver *sp, const fftw_complex *v, fftw_complex *z, int k)
-{
-    const int H = sp->H;
-    if (k >= H) {
-        memcpy(z, v, sizeof(fftw_complex) * H);
-        return;
-    }
-    double *m = sp->mag;
-    for (int i = 0; i < H; i++)
-        m[i] = v[i][0] * v[i][0] + v[i][1] * v[i][1];
-    m[0] *= 0.25;
-    const double t = rtd_kth_largest(m, H, k, sp->scratch);
-    int above = 0;
-    for (int i = 0; i < H; i++)
-        above += m[i] > t;
-    int ties = k - above;
+    double in = 0.0, edge = 0.0;
     for (int i = 0; i < H; i++) {
-        int keep = m[i] > t || (m[i] == t && ties-- > 0);
-        z[i][0] = keep ? v[i][0] : 0.0;
-        z[i][1] = keep ? v[i][1] : 0.0;
+        double re = a[i][0] - b[i][0], im = a[i][1] - b[i][1];
+        if (i == 0 || i == H - 1)
+            edge += re * re + im * im;
+        else
+            in += re * re + im * im;
     }
+    return 2.0 * in + edge;
 }
 
-/* Projection onto the signals consistent with the clipped frame y. */
-static void project(const double *x, const double *y, const int8_t *mask, double *out, int w)
-{
-    for (int i = 0; i < w; i++) {
-        double xi = x[i], yi = y[i];
-        out[i] = mask[i] == 0 ? yi : mask[i] > 0 ? (xi > yi ? xi : yi) : (xi < yi ? xi : yi);
-    }
-}
-
-static int aspade(spade_solver *sp, const double *y, const int8_t *mask, int *k, double *x,
-                  int *converged)
+/* Original S-SPADE (ICASSP 2019, Algorithm 2): ADMM in the coefficients.
+ * The projection onto {z : Dz in Gamma} is z + D*(P(Dz) - Dz) because
+ * D D* = I; its time signal D z is simply P(Dz). */
+static int sspade_original(spade_solver *sp, int *k, const double **out, int *converged)
 {
     const int w = sp->w, H = sp->H;
-    double best = INFINITY;
+    const double inv_m = 1.0 / sp->M, unit = 1.0 / sqrt((double)sp->M);
+    double *cur = sp->xb[0], *best = sp->xb[0], *diff = sp->ain;
+    fftw_complex *zhat = sp->v, *corr = sp->zest, *u = sp->u, *zb = sp->zb;
+    double *mag = sp->mag, *cand = sp->cand;
+    double best_obj = INFINITY, guess = 0.0;
     int it = 0;
-    analysis(sp, sp->xhat, sp->zest);
-    memset(sp->u, 0, sizeof(fftw_complex) * H);
-    memcpy(sp->best, sp->xhat, sizeof(double) * w);
-    for (int cnt = 1; cnt <= sp->max_iter; ) {
+    fftw_execute_dft_r2c(sp->fwd, cur, zhat);
+    memset(u, 0, sizeof(fftw_complex) * H);
+    for (int cnt = 1; cnt <= sp->max_iter;) {
         it++;
+        int nc = 0;
         for (int i = 0; i < H; i++) {
-            sp->v[i][0] = sp->zest[i][0] + sp->u[i][0];
-            sp->v[i][1] = sp->zest[i][1] + sp->u[i][1];
+            zb[i][0] = zhat[i][0] + u[i][0]; /* thresholded below */
+            zb[i][1] = zhat[i][1] + u[i][1];
+            double m = rank_mag(zb[i], i);
+            mag[i] = m;
+            cand[nc] = m;
+            nc += m > guess;
         }
-        hard_threshold(sp, sp->v, sp->zbar, *k);
-        double obj = sqrt(full_norm2(sp->zest, sp->zbar, H));
-        if (obj <= best) {
-            best = obj;
-            memcpy(sp->best, sp->xhat, sizeof(double) * w);
-        }
-        if (obj <= sp->epsilon) {
-            *converged = 1;
-            break;
-        }
-        /* x = P(D(zbar - u)); the difference goes in v, which is free now */
+        int ties;
+        double t = threshold_for(sp, nc, &guess, *k, &ties);
         for (int i = 0; i < H; i++) {
-            sp->v[i][0] = sp->zbar[i][0] - sp->u[i][0];
-            sp->v[i][1] = sp->zbar[i][1] - sp->u[i][1];
+            if (!keep_bin(mag[i], t, &ties)) zb[i][0] = zb[i][1] = 0.0;
+            zhat[i][0] = zb[i][0] - u[i][0]; /* the point to project */
+            zhat[i][1] = zb[i][1] - u[i][1];
         }
-        synthesis(sp, sp->v, sp->tmp);
-        project(sp->tmp, y, mask, sp->xhat, w);
-        analysis(sp, sp->xhat, sp->zest);
-        for (int i = 0; i < H; i++) {
-            sp->u[i][0] += sp->zest[i][0] - sp->zbar[i][0];
-            sp->u[i][1] += sp->zest[i][1] - sp->zbar[i][1];
-        }
-        cnt++;
-        if (cnt % sp->r == 0)
-            *k += sp->s;
-    }
-    memcpy(x, sp->return_last ? sp->xhat : sp->best, sizeof(double) * w);
-    return it;
-}
-
-static int sspade(spade_solver *sp, const double *y, const int8_t *mask, int *k, double *x,
-                  int *converged)
-{
-    const int w = sp->w;
-    double best = INFINITY;
-    int it = 0;
-    double *dz = sp->tmp;
-    memset(sp->ut, 0, sizeof(double) * w);
-    memcpy(sp->best, sp->xhat, sizeof(double) * w);
-    for (int cnt = 1; cnt <= sp->max_iter; ) {
-        it++;
-        for (int i = 0; i < w; i++)
-            dz[i] = sp->xhat[i] - sp->ut[i];
-        analysis(sp, dz, sp->v);
-        hard_threshold(sp, sp->v, sp->zbar, *k);
-        synthesis(sp, sp->zbar, dz);
-        double obj = 0.0;
+        memcpy(sp->c_in, zhat, sizeof(fftw_complex) * H);
+        fftw_execute(sp->inv);
+        double *next = spare(sp, cur, best);
         for (int i = 0; i < w; i++) {
-            double d = dz[i] - sp->xhat[i];
-            obj += d * d;
+            double dv = sp->t_out[i] * inv_m;
+            next[i] = clamp(dv, sp->lo[i], sp->hi[i]);
+            diff[i] = next[i] - dv;
         }
-        obj = sqrt(obj);
-        if (obj <= best) {
-            best = obj;
-            memcpy(sp->best, sp->xhat, sizeof(double) * w);
-        }
-        if (obj <= sp->epsilon) {
-            *converged = 1;
-            break;
-        }
-        for (int i = 0; i < w; i++)
-            sp->xhat[i] = dz[i] + sp->ut[i];
-        project(sp->xhat, y, mask, sp->xhat, w);
-        for (int i = 0; i < w; i++)
-            sp->ut[i] += dz[i] - sp->xhat[i];
-        cnt++;
-        if (cnt % sp->r == 0)
-            *k += sp->s;
-    }
-    memcpy(x, sp->return_last ? sp->xhat : sp->best, sizeof(double) * w);
-    return it;
-}
-
-/* The projection onto {z : Dz in Gamma} is z + D*(P(Dz) - Dz) because
- * D D* = I; its time signal D z is simply P(Dz), kept in xhat. */
-static int sspade_original(spade_solver *sp, const double *y, const int8_t *mask, int *k,
-                           double *x, int *converged)
-{
-    const int w = sp->w, H = sp->H;
-    double best = INFINITY;
-    int it = 0;
-    fftw_complex *zhat = sp->zest, *corr = sp->v;
-    double *dv = sp->tmp;
-    analysis(sp, sp->xhat, zhat);
-    memset(sp->u, 0, sizeof(fftw_complex) * H);
-    memcpy(sp->best, sp->xhat, sizeof(double) * w);
-    for (int cnt = 1; cnt <= sp->max_iter; ) {
-        it++;
-        for (int i = 0; i < H; i++) {
-            corr[i][0] = zhat[i][0] + sp->u[i][0];
-            corr[i][1] = zhat[i][1] + sp->u[i][1];
-        }
-        hard_threshold(sp, corr, sp->zbar, *k);
-        for (int i = 0; i < H; i++) { /* zhat <- zbar - u, the point to project */
-            zhat[i][0] = sp->zbar[i][0] - sp->u[i][0];
-            zhat[i][1] = sp->zbar[i][1] - sp->u[i][1];
-        }
-        synthesis(sp, zhat, dv);
-        project(dv, y, mask, sp->xhat, w);
-        for (int i = 0; i < w; i++)
-            dv[i] = sp->xhat[i] - dv[i];
-        analysis(sp, dv, corr);
+        cur = next;
+        fftw_execute_dft_r2c(sp->fwd, diff, corr);
         for (int i = 0; i < H; i++) {
             zhat[i][0] += corr[i][0];
             zhat[i][1] += corr[i][1];
         }
-        double obj = sqrt(full_norm2(zhat, sp->zbar, H));
-        if (obj <= best) {
-            best = obj;
-            memcpy(sp->best, sp->xhat, sizeof(double) * w);
+        double obj = unit * sqrt(full_norm2(zhat, zb, H));
+        if (obj <= best_obj) {
+            best_obj = obj;
+            best = cur;
         }
         if (obj <= sp->epsilon) {
             *converged = 1;
             break;
         }
         for (int i = 0; i < H; i++) {
-            sp->u[i][0] += zhat[i][0] - sp->zbar[i][0];
-            sp->u[i][1] += zhat[i][1] - sp->zbar[i][1];
+            u[i][0] += zhat[i][0] - zb[i][0];
+            u[i][1] += zhat[i][1] - zb[i][1];
         }
         cnt++;
-        if (cnt % sp->r == 0)
-            *k += sp->s;
+        if (cnt % sp->r == 0) *k += sp->s;
     }
-    memcpy(x, sp->return_last ? sp->xhat : sp->best, sizeof(double) * w);
+    *out = sp->return_last ? cur : best;
     return it;
 }
 
@@ -290,16 +364,17 @@ int spade_solve(spade_solver *sp, const double *y, const int8_t *mask, const dou
 {
     int k = k0 > 0 ? k0 : sp->s;
     *converged = 0;
-    if (x0)
-        project(x0, y, mask, sp->xhat, sp->w);
-    else
-        memcpy(sp->xhat, y, sizeof(double) * sp->w);
+    make_box(sp, y, mask);
+    for (int i = 0; i < sp->w; i++)
+        sp->xb[0][i] = x0 ? clamp(x0[i], sp->lo[i], sp->hi[i]) : y[i];
+    const double *res = sp->xb[0];
     int it;
     switch (sp->algorithm) {
-    case RTD_SSPADE: it = sspade(sp, y, mask, &k, x, converged); break;
-    case RTD_SSPADE_ORIGINAL: it = sspade_original(sp, y, mask, &k, x, converged); break;
-    default: it = aspade(sp, y, mask, &k, x, converged); break;
+    case RTD_SSPADE: it = sspade(sp, &k, &res, converged); break;
+    case RTD_SSPADE_ORIGINAL: it = sspade_original(sp, &k, &res, converged); break;
+    default: it = aspade(sp, &k, &res, converged); break;
     }
+    memcpy(x, res, sizeof(double) * sp->w);
     *k_end = k;
     return it;
 }

@@ -4,7 +4,12 @@
  * the frame zero-padded to M = redundancy * w samples, synthesis D = A^H
  * (inverse unitary DFT truncated to w samples), a Parseval tight frame
  * (D A = I).  Real signals have conjugate-symmetric spectra, so only the
- * half spectrum (M/2 + 1 bins) is stored; norms count the mirrored bins. */
+ * half spectrum (M/2 + 1 bins) is stored; norms count the mirrored bins.
+ *
+ * Internally coefficients are kept unnormalised (plain FFTW output, i.e.
+ * sqrt(M) times the unitary ones): selection does not care about scale, so
+ * the only scaling left is 1/M on the way back to time, fused with the
+ * projection, and the termination value, scaled once. */
 #ifndef RTD_SPADE_H
 #define RTD_SPADE_H
 
@@ -12,15 +17,18 @@
 #include <stdint.h>
 
 typedef struct {
-    int w, M, H;           /* frame, padded transform, half spectrum      */
+    int w, M, H;           /* frame, padded transform, half spectrum       */
     int algorithm, s, r, max_iter, return_last;
-    double epsilon, scale; /* scale = 1/sqrt(M): unitary transforms       */
-    fftw_plan fwd, inv;    /* r2c of t_in -> f_out, c2r of c_in -> t_out  */
-    double *t_in, *t_out;  /* M each; t_in[w..M) stays zero (padding)     */
-    fftw_complex *f_out, *c_in;
-    fftw_complex *zest, *u, *zbar, *v; /* H each                          */
-    double *xhat, *ut, *best, *tmp;    /* w each                          */
-    double *mag, *scratch;             /* H each, for the selection       */
+    double epsilon;
+    double guess_ratio;    /* selection pre-filter, see select_threshold() */
+    fftw_plan fwd, inv;    /* r2c of any x buffer -> zest; c2r c_in -> t_out */
+    double *xb[3];         /* M each, zero tail: current, best, next iterate */
+    double *ain;           /* M, zero tail: S-SPADE analysis input x - u    */
+    double *t_out;         /* M: inverse FFT output                         */
+    fftw_complex *zest, *c_in, *u, *zb, *v; /* H each                       */
+    double *ut;            /* w: S-SPADE time-domain dual                   */
+    double *mag, *cand;    /* H each: magnitudes and selection candidates   */
+    double *lo, *hi;       /* w each: the consistent set as a box           */
 } spade_solver;
 
 /* Allocates buffers and makes the plans (the only FFTW planner calls). */
@@ -33,5 +41,9 @@ void spade_free(spade_solver *sp);
  * k and *converged whether epsilon was reached. */
 int spade_solve(spade_solver *sp, const double *y, const int8_t *mask,
                 const double *x0, int k0, double *x, int *k_end, int *converged);
+
+/* Runs n forward + inverse transform pairs on the solver's own plans: the
+ * floor an iteration's cost is measured against. */
+void spade_time_transforms(spade_solver *sp, int n);
 
 #endif
