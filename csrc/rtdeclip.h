@@ -75,7 +75,7 @@ typedef struct {
                                 last projected iterate, which is better when
                                 max_iterations is a small real-time budget   */
     int warm_start;          /* 1: start each frame from the previous frame's
-                                solution on the overlap and its final k      */
+                                solution on the overlap (k still starts at s) */
     int auto_threshold;      /* 1: estimate the clip levels online from the
                                 stream (per channel, per polarity)           */
     rtd_plan plan;
@@ -155,6 +155,10 @@ void rtd_get_stats(const rtd_state *st, rtd_stats *stats);
  * clipped low, 0 reliable; x receives the solution.  Returns the number of
  * iterations run.  For tests against a reference implementation. */
 int rtd_solve_frame(rtd_state *st, const double *y, const int8_t *mask, double *x);
+
+/* Runs n forward + inverse FFT pairs on the state's own plans: the floor
+ * the cost of one iteration is measured against (benchmarks only). */
+void rtd_time_transforms(rtd_state *st, int n);
 
 /* The windows in use (window samples each). */
 void rtd_get_windows(const rtd_state *st, double *analysis, double *synthesis);

@@ -44,6 +44,7 @@ void rtd_set_max_iterations(rtd_state *st, int max_iterations);
 int rtd_get_max_iterations(const rtd_state *st);
 void rtd_get_stats(const rtd_state *st, rtd_stats *stats);
 int rtd_solve_frame(rtd_state *st, const double *y, const int8_t *mask, double *x);
+void rtd_time_transforms(rtd_state *st, int n);
 void rtd_get_windows(const rtd_state *st, double *analysis, double *synthesis);
 int rtd_wisdom_load(const char *path);
 int rtd_wisdom_save(const char *path);
