@@ -132,7 +132,20 @@ static double threshold_for(spade_solver *sp, int nc, double *guess, int k, int 
     int above;
     double t = select_threshold(sp, nc, *guess, k, &above);
     *ties = k - above;
+    /* Steer the pre-filter so that about 2k bins pass it: too few and the
+     * next selection falls back to all bins, too many and it sorts more
+     * than it needs. */
+    if (nc < k || *guess <= 0.0)
+        sp->guess_ratio *= sp->guess_ratio;
+    else if (nc > 4 * k + 16)
+        sp->guess_ratio = sqrt(sp->guess_ratio);
+    if (sp->guess_ratio < 1e-6) sp->guess_ratio = 1e-6;
     *guess = t * sp->guess_ratio;
+#ifdef RTD_SELECT_STATS
+    sp->stat_nc += nc;
+    sp->stat_k += k;
+    sp->stat_fallback += nc < k;
+#endif
     return t;
 }
 

@@ -29,6 +29,9 @@ typedef struct {
     double *ut;            /* w: S-SPADE time-domain dual                   */
     double *mag, *cand;    /* H each: magnitudes and selection candidates   */
     double *lo, *hi;       /* w each: the consistent set as a box           */
+#ifdef RTD_SELECT_STATS
+    double stat_nc, stat_k, stat_fallback;
+#endif
 } spade_solver;
 
 /* Allocates buffers and makes the plans (the only FFTW planner calls). */
