@@ -32,18 +32,19 @@ class Settings:
 #   epsilon, but k grows every iteration (r=1): about half the survey's
 #   iterations for slightly better delta-SDR (+0.1 dB on three excerpts).
 # - average / fastest: the real-time budgets.  One iteration costs about
-#   5 ms of CPU per second of stereo 48 kHz whatever the window, so >= 2x
-#   and >= 8x real time with every frame clipped cap them near 90 and 24
-#   iterations.  k += 2 per iteration beats the survey's schedule at such
-#   budgets; the last iterate beats the best-objective one; starting each
-#   frame from the previous frame's solution adds ~0.25 dB at 3 dB.
+#   3.5-4 ms of CPU per second of stereo 48 kHz whatever the window, so
+#   >= 2x and >= 8x real time with every frame clipped cap them near 130 and
+#   35 iterations (benchmarks/speed.py); we keep ~20 % in reserve.  k += 2
+#   per iteration beats the survey's schedule at such budgets, the last
+#   iterate beats the best-objective one, and starting each frame from the
+#   previous frame's solution adds ~0.25 dB at 3 dB.
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann"),
     "average": dict(window48=2048, hop_div=4, redundancy=2, s=2, r=1, epsilon=0.1,
-                    iterations=90, warm_start=True, window_shape="hann"),
+                    iterations=110, warm_start=True, window_shape="hann"),
     "fastest": dict(window48=1024, hop_div=4, redundancy=2, s=2, r=1, epsilon=0.1,
-                    iterations=24, warm_start=True, window_shape="hann"),
+                    iterations=30, warm_start=True, window_shape="hann"),
 }
 
 
