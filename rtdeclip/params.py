@@ -37,13 +37,15 @@ class Settings:
 #   35 iterations (benchmarks/speed.py); we keep ~20 % in reserve.  k += 2
 #   per iteration beats the survey's schedule at such budgets, the last
 #   iterate beats the best-objective one, and starting each frame from the
-#   previous frame's solution adds ~0.25 dB at 3 dB.
+#   previous frame's solution adds ~0.25 dB at 3 dB.  At the fastest
+#   budget a 2048 window with k += 4 beats 1024 with k += 2 by 0.3 / 1.8 dB
+#   (3 / 10 dB input) for the same CPU; window=1024 halves the latency.
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann"),
     "average": dict(window48=2048, hop_div=4, redundancy=2, s=2, r=1, epsilon=0.1,
                     iterations=110, warm_start=True, window_shape="hann"),
-    "fastest": dict(window48=1024, hop_div=4, redundancy=2, s=2, r=1, epsilon=0.1,
+    "fastest": dict(window48=2048, hop_div=4, redundancy=2, s=4, r=1, epsilon=0.1,
                     iterations=30, warm_start=True, window_shape="hann"),
 }
 
