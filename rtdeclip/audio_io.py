@@ -1,0 +1,215 @@
+"""Decoding any audio file in chunks (PyAV) and writing WAV atomically.
+
+    >>> src = AudioSource("song.mp3")                      # doctest: +SKIP
+    >>> src.sample_rate, src.channels                      # doctest: +SKIP
+    (44100, 2)
+    >>> for chunk in src.chunks(65536): ...                # (frames, channels) float64
+
+    >>> with AtomicWav("out.wav", 44100, 2, "float32") as w:   # doctest: +SKIP
+    ...     w.write(block)
+    # renamed into place on success; removed on any error or interrupt
+
+Decoding goes through ffmpeg's libraries, so codec delay and padding are
+removed as the container describes them (MP3 gapless headers, MP4 edit
+lists, Opus pre-skip).
+"""
+import os
+import struct
+import sys
+import tempfile
+
+import numpy as np
+
+from .errors import UserError
+
+SUPPORTED = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".mp4", ".aac", ".aif", ".aiff")
+FORMATS = ("float32", "pcm16", "pcm24")
+
+# integer sample formats -> full scale
+_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 9223372036854775808.0}
+
+
+def _av():
+    import av  # imported late: only the file path needs it
+    return av
+
+
+class AudioSource:
+    """The first audio stream of a file, decoded to float64 chunks."""
+
+    def __init__(self, path):
+        self.path = path
+        if not os.path.exists(path):
+            raise UserError(f"{path}: no such file")
+        if os.path.isdir(path):
+            raise UserError(f"{path}: is a directory, not an audio file")
+        if os.path.getsize(path) == 0:
+            raise UserError(f"{path}: empty file")
+        av = _av()
+        try:
+            with av.open(path) as c:
+                if not c.streams.audio:
+                    raise UserError(f"{path}: no audio stream")
+                s = c.streams.audio[0]
+                if s.codec_context is None or s.codec_context.name is None:
+                    raise UserError(f"{path}: unsupported audio codec")
+                self.codec = s.codec_context.name
+                self.sample_rate = int(s.codec_context.sample_rate or s.rate or 0)
+                self.channels = int(s.codec_context.channels)
+        except UserError:
+            raise
+        except Exception as e:  # av.error.* carry ffmpeg's reason
+            raise UserError(f"{path}: cannot be read as audio ({_reason(e)})") from None
+        if not 1 <= self.channels <= 1024:
+            raise UserError(f"{path}: unsupported channel count {self.channels}")
+        if not 8000 <= self.sample_rate <= 192000:
+            raise UserError(f"{path}: sample rate {self.sample_rate} Hz is outside 8 kHz to 192 kHz")
+
+    def _frames(self):
+        av = _av()
+        try:
+            with av.open(self.path) as c:
+                s = c.streams.audio[0]
+                for frame in c.decode(s):
+                    yield self._to_float(frame)
+        except UserError:
+            raise
+        except Exception as e:
+            raise UserError(f"{self.path}: corrupt or truncated audio ({_reason(e)})") from None
+
+    def _to_float(self, frame):
+        a = frame.to_ndarray()
+        name = frame.format.name
+        planar = frame.format.is_planar
+        base = name.rstrip("p")
+        if planar:
+            a = a.T                                   # (channels, n) -> (n, channels)
+        else:
+            a = a.reshape(-1, self.channels)          # interleaved
+        if base in _SCALE:
+            a = a.astype(np.float64)
+            if base == "u8":
+                a -= 128.0
+            a /= _SCALE[base]
+        else:
+            a = a.astype(np.float64, copy=False)
+        if a.shape[1] != self.channels:
+            raise UserError(f"{self.path}: channel count changes inside the stream")
+        return a
+
+    def chunks(self, size):
+        """Yield (frames, channels) float64 arrays of exactly `size` frames
+        (the last one shorter); raises UserError when the stream is empty."""
+        buf, have, total = [], 0, 0
+        for a in self._frames():
+            buf.append(a)
+            have += len(a)
+            while have >= size:
+                cat = np.concatenate(buf) if len(buf) > 1 else buf[0]
+                yield cat[:size]
+                total += size
+                rest = cat[size:]
+                buf, have = ([rest] if len(rest) else []), len(rest)
+        if have:
+            total += have
+            yield np.concatenate(buf)
+        if total == 0:
+            raise UserError(f"{self.path}: no audio samples (zero-length stream)")
+
+    def read_all(self):
+        return np.concatenate(list(self.chunks(1 << 18)))
+
+
+def _reason(e):
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return msg[:200]
+
+
+class AtomicWav:
+    """A WAV file written to a temporary name in the target folder and
+    renamed into place by ``commit()`` (or on leaving a ``with`` block
+    without error).  Any error, Ctrl-C or ``abort()`` removes it: an output
+    is either complete or absent.
+
+    Formats: float32 (IEEE float), pcm16, pcm24.  Samples are clipped to full
+    scale only for PCM, after the caller's gain."""
+
+    def __init__(self, path, sample_rate, channels, fmt="float32"):
+        if fmt not in FORMATS:
+            raise UserError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
+        self.path, self.sample_rate, self.channels, self.fmt = path, int(sample_rate), channels, fmt
+        self.width = {"float32": 4, "pcm16": 2, "pcm24": 3}[fmt]
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise UserError(f"{path}: output folder does not exist")
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=".rtdeclip-", suffix=".wav.part", dir=folder)
+        except OSError as e:
+            raise UserError(f"{path}: cannot write to {folder} ({e.strerror})") from None
+        self.f = os.fdopen(fd, "wb")
+        self.frames = 0
+        self.f.write(self._header(0))
+
+    def _header(self, frames):
+        ch, width = self.channels, self.width
+        data_bytes = frames * ch * width
+        extensible = ch > 2 or self.fmt == "pcm24"
+        tag = 3 if self.fmt == "float32" else 1
+        fmt_body = struct.pack("<HHIIHH", 0xFFFE if extensible else tag, ch, self.sample_rate,
+                               self.sample_rate * ch * width, ch * width, 8 * width)
+        if extensible:
+            guid = struct.pack("<IHH8s", tag, 0x0000, 0x0010, b"\x80\x00\x00\xaa\x00\x38\x9b\x71")
+            mask = (1 << ch) - 1 if ch <= 18 else 0
+            fmt_body += struct.pack("<HHI", 22, 8 * width, mask) + guid
+        chunks = b"fmt " + struct.pack("<I", len(fmt_body)) + fmt_body
+        if self.fmt == "float32":
+            chunks += b"fact" + struct.pack("<II", 4, frames)
+        riff_size = 4 + len(chunks) + 8 + data_bytes
+        if riff_size > 0xFFFFFFFF:
+            raise UserError(f"{self.path}: output over 4 GiB does not fit in a WAV file")
+        return b"RIFF" + struct.pack("<I", riff_size) + b"WAVE" + chunks + b"data" + \
+            struct.pack("<I", data_bytes)
+
+    def write(self, block, gain=1.0):
+        a = np.asarray(block, dtype=np.float64).reshape(-1, self.channels)
+        if gain != 1.0:
+            a = a * gain
+        if self.fmt == "float32":
+            data = a.astype("<f4").tobytes()
+        elif self.fmt == "pcm16":
+            data = np.clip(np.round(a * 32768.0), -32768, 32767).astype("<i2").tobytes()
+        else:
+            v = np.clip(np.round(a * 8388608.0), -8388608, 8388607).astype("<i4")
+            data = v.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+        self.f.write(data)
+        self.frames += len(a)
+
+    def commit(self):
+        self.f.seek(0)
+        self.f.write(self._header(self.frames))
+        self.f.flush()
+        os.fsync(self.f.fileno())
+        os.fchmod(self.f.fileno(), 0o644)  # mkstemp makes 0600; an output is a normal file
+        self.f.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self):
+        try:
+            self.f.close()
+        finally:
+            if os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+        return False
+
+
+def is_tty():
+    return sys.stderr.isatty()

@@ -1,0 +1,134 @@
+"""Every bad input: one line on stderr, non-zero exit, no traceback, nothing written."""
+import os
+import struct
+import subprocess
+import sys
+
+import pytest
+
+from audio_files import encode, signal, write_wav
+
+
+def run_in(tmp_path, *args):
+    before = set(os.listdir(tmp_path))
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", *map(str, args)], capture_output=True,
+                       text=True, timeout=300, cwd=tmp_path)
+    return r, set(os.listdir(tmp_path)) - before
+
+
+def assert_clean_failure(r, created, *words):
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rtdeclip: error:"), r.stderr
+    assert "Traceback" not in r.stderr
+    for w in words:
+        assert w in lines[0]
+    assert not created
+
+
+def test_missing_file(tmp_path):
+    assert_clean_failure(*run_in(tmp_path, "file", tmp_path / "nope.wav"), "nope.wav", "no such file")
+
+
+def test_directory(tmp_path):
+    (tmp_path / "d.wav").mkdir()
+    r, created = run_in(tmp_path, "file", tmp_path / "d.wav")
+    assert_clean_failure(r, created - {"d.wav"}, "directory")
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "e.wav").write_bytes(b"")
+    r, created = run_in(tmp_path, "file", "e.wav")
+    assert_clean_failure(r, created - {"e.wav"}, "empty")
+
+
+def test_zero_length_audio(tmp_path):
+    _, clipped = signal()
+    write_wav(tmp_path / "z.wav", clipped[:0], 44100)
+    r, created = run_in(tmp_path, "file", "z.wav")
+    assert_clean_failure(r, created, "z.wav")
+
+
+def test_text_file_named_wav(tmp_path):
+    (tmp_path / "t.wav").write_text("hello, I am not a wave file\n" * 20)
+    r, created = run_in(tmp_path, "file", "t.wav")
+    assert_clean_failure(r, created, "t.wav")
+
+
+def test_truncated_file(tmp_path):
+    _, clipped = signal(seconds=2.0)
+    p = encode(tmp_path / "full.flac", clipped, 44100, "flac")
+    data = open(p, "rb").read()
+    (tmp_path / "cut.flac").write_bytes(data[: len(data) // 50])
+    os.unlink(p)
+    r, created = run_in(tmp_path, "file", "cut.flac")
+    # a stream cut short may still decode its first frames; then the output
+    # must be complete for what could be decoded, else a clean error
+    if r.returncode == 0:
+        assert created == {"Declipped_cut.wav"}
+    else:
+        assert_clean_failure(r, created, "cut.flac")
+
+
+def test_corrupt_header(tmp_path):
+    _, clipped = signal()
+    p = write_wav(tmp_path / "c.wav", clipped, 44100)
+    data = bytearray(open(p, "rb").read())
+    data[20:36] = b"\xff" * 16          # garbage in the fmt chunk
+    open(p, "wb").write(bytes(data))
+    r, created = run_in(tmp_path, "file", "c.wav")
+    assert_clean_failure(r, created, "c.wav")
+
+
+def test_no_audio_stream(tmp_path):
+    # a WAV header announcing an unknown codec tag (0x1234)
+    fmt = struct.pack("<HHIIHH", 0x1234, 1, 8000, 16000, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", 4) + b"\0" * 4
+    (tmp_path / "u.wav").write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    r, created = run_in(tmp_path, "file", "u.wav")
+    assert_clean_failure(r, created, "u.wav")
+
+
+def test_unwritable_output_folder(tmp_path):
+    _, clipped = signal()
+    write_wav(tmp_path / "s.wav", clipped, 44100)
+    r, created = run_in(tmp_path, "file", "s.wav", "--output", "/proc/declipped.wav")
+    assert_clean_failure(r, created, "cannot write")
+    r, created = run_in(tmp_path, "file", "s.wav", "--output", tmp_path / "no" / "such" / "o.wav")
+    assert_clean_failure(r, created, "folder does not exist")
+
+
+def test_reference_of_another_length(tmp_path):
+    clean, clipped = signal(seconds=2.0)
+    write_wav(tmp_path / "s.wav", clipped, 44100)
+    write_wav(tmp_path / "r.wav", clean[:44100], 44100)
+    r, created = run_in(tmp_path, "file", "s.wav", "--reference", "r.wav")
+    assert_clean_failure(r, created, "r.wav", "lasts")
+
+
+def test_reference_of_another_rate(tmp_path):
+    clean, clipped = signal(seconds=1.0)
+    write_wav(tmp_path / "s.wav", clipped, 44100)
+    write_wav(tmp_path / "r.wav", clean, 48000)
+    r, created = run_in(tmp_path, "file", "s.wav", "--reference", "r.wav")
+    assert_clean_failure(r, created, "48000")
+
+
+def test_never_overwrites_the_input(tmp_path):
+    _, clipped = signal()
+    write_wav(tmp_path / "s.wav", clipped, 44100)
+    before = (tmp_path / "s.wav").read_bytes()
+    r, created = run_in(tmp_path, "file", "s.wav", "--output", "s.wav")
+    assert_clean_failure(r, created, "overwrite")
+    assert (tmp_path / "s.wav").read_bytes() == before
+
+
+@pytest.mark.parametrize("args,word", [(["--preset", "Best"], "preset"),
+                                       (["--algorithm", "x"], "algorithm"),
+                                       (["--threshold", "loud"], "threshold"),
+                                       (["--threshold", "3"], "threshold")])
+def test_bad_options(tmp_path, args, word):
+    _, clipped = signal()
+    write_wav(tmp_path / "s.wav", clipped, 44100)
+    r, created = run_in(tmp_path, "file", "s.wav", *args)
+    assert_clean_failure(r, created, word)
