@@ -99,6 +99,7 @@ typedef struct {
     int32_t max_frame_iterations;
     int64_t clipped_samples;   /* samples classified clipped, all channels    */
     int64_t nonfinite_samples; /* NaN/Inf replaced by 0                       */
+    int64_t frames_cut;        /* stopped by the time limit (rtd_set_time_limit) */
 } rtd_stats;
 
 enum {
@@ -147,6 +148,13 @@ void rtd_get_thresholds(const rtd_state *st, int channel, double *pos, double *n
  * lowers it under overload; 0 passes clipped frames through unsolved). */
 void rtd_set_max_iterations(rtd_state *st, int max_iterations);
 int rtd_get_max_iterations(const rtd_state *st);
+
+/* Wall-clock limit for one rtd_process_* call, in seconds (0 = none).  A
+ * frame still iterating when the call's time is up returns its last
+ * iterate at once (counted in frames_cut), so a live host can never be
+ * made late by the solver.  The clock is CLOCK_MONOTONIC (vDSO: no lock,
+ * no system call). */
+void rtd_set_time_limit(rtd_state *st, double seconds);
 
 void rtd_get_stats(const rtd_state *st, rtd_stats *stats);
 

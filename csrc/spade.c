@@ -10,6 +10,18 @@
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
+
+/* True when the time limit of this call has passed. */
+static int past_deadline(spade_solver *sp)
+{
+    if (sp->deadline <= 0.0) return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if ((double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec < sp->deadline) return 0;
+    sp->cut = 1;
+    return 1;
+}
 
 int spade_init(spade_solver *sp, int w, int redundancy, unsigned fftw_flags)
 {
@@ -217,7 +229,7 @@ static int aspade(spade_solver *sp, int *k, const double **out, int *converged)
     fftw_execute_dft_r2c(sp->fwd, cur, zest);
     memset(u, 0, sizeof(fftw_complex) * H);
     memcpy(zb, zest, sizeof(fftw_complex) * H); /* makes the first dual update a no-op */
-    for (int cnt = 1; cnt <= sp->max_iter;) {
+    for (int cnt = 1; cnt <= sp->max_iter && !past_deadline(sp);) {
         it++;
         /* the previous iteration's dual update u += A x - zbar, fused with
          * v = A x + u and the ranking magnitudes */
@@ -275,7 +287,7 @@ static int sspade(spade_solver *sp, int *k, const double **out, int *converged)
     int it = 0;
     memset(ut, 0, sizeof(double) * w);
     memcpy(ain, cur, sizeof(double) * w);
-    for (int cnt = 1; cnt <= sp->max_iter;) {
+    for (int cnt = 1; cnt <= sp->max_iter && !past_deadline(sp);) {
         it++;
         fftw_execute_dft_r2c(sp->fwd, ain, z); /* z = A(x - u) */
         for (int i = 0; i < H; i++) {
@@ -346,7 +358,7 @@ static int sspade_original(spade_solver *sp, int *k, const double **out, int *co
     int it = 0;
     fftw_execute_dft_r2c(sp->fwd, cur, zhat);
     memset(u, 0, sizeof(fftw_complex) * H);
-    for (int cnt = 1; cnt <= sp->max_iter;) {
+    for (int cnt = 1; cnt <= sp->max_iter && !past_deadline(sp);) {
         it++;
         int nc = 0;
         for (int i = 0; i < H; i++) {
@@ -403,6 +415,7 @@ int spade_solve(spade_solver *sp, const double *y, const int8_t *mask, const dou
 {
     int k = k0 > 0 ? k0 : sp->s;
     *converged = 0;
+    sp->cut = 0;
     make_box(sp, y, mask);
     for (int i = 0; i < sp->w; i++)
         sp->xb[0][i] = x0 ? clamp(x0[i], sp->lo[i], sp->hi[i]) : y[i];

@@ -20,6 +20,8 @@ typedef struct {
     int w, M, H;           /* frame, padded transform, half spectrum       */
     int algorithm, s, r, max_iter, return_last;
     double epsilon;
+    double deadline;       /* CLOCK_MONOTONIC seconds; 0 = none            */
+    int cut;               /* set when the last solve hit the deadline     */
     double guess_ratio;    /* selection pre-filter, see select_threshold() */
     fftw_plan fwd, inv;    /* r2c of any x buffer -> zest; c2r c_in -> t_out */
     double *xb[3];         /* M each, zero tail: current, best, next iterate */

@@ -216,7 +216,15 @@ class Declipper:
         return {"samples_in": s.samples_in, "frames_solved": s.frames_solved,
                 "frames_skipped": s.frames_skipped, "frames_converged": s.frames_converged,
                 "iterations": s.iterations, "max_frame_iterations": s.max_frame_iterations,
-                "clipped_samples": s.clipped_samples, "nonfinite_samples": s.nonfinite_samples}
+                "clipped_samples": s.clipped_samples, "nonfinite_samples": s.nonfinite_samples,
+                "frames_cut": s.frames_cut}
+
+    def set_time_limit(self, seconds):
+        """Wall-clock limit per process() call (0: none).  Frames still
+        iterating when it is reached return their last iterate at once
+        (counted in stats["frames_cut"]): the live host's guarantee that the
+        solver cannot make it late."""
+        lib.rtd_set_time_limit(self._state, float(seconds))
 
     def windows(self):
         """(analysis, synthesis) windows in use."""
