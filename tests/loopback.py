@@ -1,0 +1,88 @@
+"""A second JACK client that plays a signal into the host's input and
+records the host's output, connected port to port (bit-exact)."""
+import time
+
+import numpy as np
+
+from rtdeclip.live import jackserver
+
+
+def new_ports(before):
+    return [p for p in jackserver.ports() if p not in before]
+
+
+def wire(host_in, host_out, test_in, test_out):
+    """Disconnect everything from system ports, then test_out -> host_in and
+    host_out -> test_in, channel by channel."""
+    sysports = [p for p in jackserver.ports() if p.startswith("system:")]
+    for p in host_in + host_out + test_in + test_out:
+        for s in sysports:
+            jackserver.disconnect(p, s)
+            jackserver.disconnect(s, p)
+    for a, b in zip(test_out, host_in):
+        jackserver.connect(a, b)
+    for a, b in zip(host_out, test_in):
+        jackserver.connect(a, b)
+
+
+def play_through(host, signal, extra_seconds=1.0):
+    """Start host, play `signal` (frames, channels) into it from a second
+    client, return what came back (same channels) and the host's stats."""
+    import rtmixer
+    sr, ch = host.sr, host.channels
+    before = jackserver.ports("PortAudio")
+    tester = rtmixer.MixerAndRecorder(channels=ch, samplerate=sr, blocksize=host.block)
+    test_ports = new_ports(before)
+    test_in = [p for p in test_ports if ":in_" in p]
+    test_out = [p for p in test_ports if ":out_" in p]
+    host_in = [p for p in before if ":in_" in p][-ch:]
+    host_out = [p for p in before if ":out_" in p][-ch:]
+    wire(host_in, host_out, test_in, test_out)
+    rec = np.zeros((len(signal) + int(extra_seconds * sr), ch), np.float32)
+    play = np.ascontiguousarray(signal, dtype=np.float32)
+    host.start()
+    with tester:
+        a = tester.record_buffer(rec, channels=ch)
+        b = tester.play_buffer(play, channels=ch)
+        tester.wait(a)
+        tester.wait(b)
+    stats = host.stop()
+    tester.close()
+    return rec, stats
+
+
+def lag_of(reference, recorded, max_lag):
+    """Delay of `recorded` behind `reference` (first channel), by
+    cross-correlation."""
+    r = reference[:, 0].astype(np.float64)
+    y = recorded[:, 0].astype(np.float64)
+    n = 1 << int(np.ceil(np.log2(len(r) + len(y))))
+    corr = np.fft.irfft(np.fft.rfft(y, n) * np.conj(np.fft.rfft(r, n)), n)[:max_lag]
+    return int(np.argmax(corr))
+
+
+def settle(seconds=0.2):
+    time.sleep(seconds)
+
+
+def bare_loopback_lag(sr, ch, block):
+    """Delay of the test client's own out -> in loopback: what the JACK
+    graph adds, to be taken out of the measured host latency."""
+    import rtmixer
+    before = jackserver.ports("PortAudio")
+    tester = rtmixer.MixerAndRecorder(channels=ch, samplerate=sr, blocksize=block)
+    mine = new_ports(before)
+    t_in = [p for p in mine if ":in_" in p]
+    t_out = [p for p in mine if ":out_" in p]
+    click = np.zeros((sr // 2, ch), np.float32)
+    click[1000] = 1.0
+    rec = np.zeros((sr, ch), np.float32)
+    with tester:
+        for a, b in zip(t_out, t_in):
+            jackserver.connect(a, b)
+        a = tester.record_buffer(rec, channels=ch)
+        b = tester.play_buffer(click, channels=ch)
+        tester.wait(a)
+        tester.wait(b)
+    tester.close()
+    return int(np.argmax(np.abs(rec[:, 0]))) - 1000
