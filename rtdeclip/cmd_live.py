@@ -130,8 +130,8 @@ def run_live(args):
         host = LiveDeclipper(_device(args.input), _device(args.output), args.channels,
                              args.samplerate, args.blocksize, args.preset,
                              "auto" if levels is None else levels, args.gain, args.margin,
-                             source=source, bypass=args.bypass,
-                             record_seconds=(args.duration or 0) if (args.record or demo) else 0)
+                             source=source, bypass=args.bypass, record=args.record,
+                             record_seconds=(args.duration or 0) if demo else 0)
         lat = host.latency
         if not args.quiet:
             print("latency: " + ", ".join(f"{k.replace('_', ' ')} {v['samples']} samples "
@@ -152,8 +152,19 @@ def run_live(args):
     finally:
         for s, h in zip((signal.SIGINT, signal.SIGTERM), old):
             signal.signal(s, h)
-        if host is not None and (args.record or demo):
-            _save_recording(host, args)
+        if host is not None and host.device_lost:
+            if host.tap is not None:
+                host.tap.close()
+            # PortAudio cannot shut down cleanly without its server: report,
+            # keep the recording (saved above), and leave without teardown
+            print(f"rtdeclip: error: {host.error} (recording so far kept)"
+                  if args.record else f"rtdeclip: error: {host.error}", file=sys.stderr)
+            if args.stats:
+                from .cmd_file import _write_json
+                _write_json(args.stats, host.stats)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
         release_audio(server)
     if demo:
         _demo_report(host, clean, source, stats)
@@ -175,15 +186,6 @@ def _status(host, now):
             f"budget {s['iteration_budget']}  block p99 {s['block_ms']['p99']:.2f} ms  "
             f"cpu {100 * s['worker_cpu_share']:.0f} %  clipped {100 * s['clipped_ratio']:.2f} %")
     print(line, file=sys.stderr, flush=True)
-
-
-def _save_recording(host, args):
-    if not args.record:
-        return
-    from .audio_io import AtomicWav
-    x, y = host.recording()
-    with AtomicWav(args.record, host.sr, 2 * host.channels, "float32") as w:
-        w.write(np.concatenate([x, y], axis=1))
 
 
 def _demo_report(host, clean, source, stats):

@@ -110,3 +110,25 @@ def test_bad_live_arguments(jack):
         assert r.returncode != 0
         assert r.stderr.strip().startswith("rtdeclip: error:") and word in r.stderr
         assert "Traceback" not in r.stderr
+
+
+def test_server_killed_mid_stream_keeps_the_recording(tmp_path):
+    """A second, named JACK server, so killing it leaves the others alone."""
+    from rtdeclip.live.jackserver import JackDummy
+    name = f"rtdeclip-kill-{os.getpid()}"
+    server = JackDummy(name=name).start()
+    env = dict(os.environ, JACK_DEFAULT_SERVER=name)
+    rec = tmp_path / "rec.wav"
+    p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "live", "--preset", "fastest",
+                          "--record", str(rec), "--quiet"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(3)
+    server.proc.kill()
+    out, err = p.communicate(timeout=60)
+    server.proc.wait()
+    assert p.returncode == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "audio device stopped" in lines[0] and "kept" in lines[0]
+    from rtdeclip.audio_io import AudioSource
+    kept = AudioSource(str(rec)).read_all()
+    assert kept.shape[1] == 4 and len(kept) > 48000   # over a second of input + output

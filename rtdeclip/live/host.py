@@ -31,6 +31,46 @@ def _pow2(n):
     return p
 
 
+class RecordTap:
+    """Input and output side by side into a WAV (2 x channels columns),
+    written by its own thread from a lock-free ring buffer, so the worker
+    never waits on the disk.  ``close()`` commits what was recorded, also
+    after the device went away."""
+
+    def __init__(self, path, sr, channels, block, rtmixer):
+        from ..audio_io import AtomicWav
+        self.wav = AtomicWav(path, sr, 2 * channels, "float32")
+        self.rb = rtmixer.RingBuffer(8 * channels, _pow2(sr * 4))
+        self.tmp = np.zeros((block, 2 * channels), np.float32)
+        self.dropped = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._drain, name="rtdeclip-recorder", daemon=True)
+        self._thread.start()
+
+    def push(self, inbuf, outbuf):
+        ch = inbuf.shape[1]
+        self.tmp[:, :ch] = inbuf
+        self.tmp[:, ch:] = outbuf
+        if self.rb.write_available >= len(self.tmp):
+            self.rb.write(self.tmp)
+        else:
+            self.dropped += len(self.tmp)
+
+    def _drain(self):
+        while not self._done.is_set() or self.rb.read_available:
+            n = self.rb.read_available
+            if n == 0:
+                time.sleep(0.05)
+                continue
+            data = np.frombuffer(self.rb.read(n), np.float32).reshape(n, -1)
+            self.wav.write(data)
+
+    def close(self):
+        self._done.set()
+        self._thread.join(10)
+        self.wav.commit()
+
+
 class LiveDeclipper:
     """Declip a live input to a live output (or a built-in signal to the
     output, with ``source=array``) until ``stop()``.
@@ -41,7 +81,8 @@ class LiveDeclipper:
 
     def __init__(self, input=None, output=None, channels=2, samplerate=48000, blocksize=256,
                  preset="average", threshold="auto", gain_db=None, margin_blocks=2,
-                 on_block=None, source=None, record_seconds=0.0, bypass=False, **solver):
+                 on_block=None, source=None, record_seconds=0.0, bypass=False, record=None,
+                 **solver):
         import rtmixer  # imported here: PortAudio must start after a JACK server
         self.sr, self.channels, self.block = int(samplerate), int(channels), int(blocksize)
         if self.block < 16 or self.block > 8192:
@@ -74,6 +115,7 @@ class LiveDeclipper:
         self.rb_in = rtmixer.RingBuffer(4 * channels, size)
         self.rb_out = rtmixer.RingBuffer(4 * channels, size)
         self._rtmixer = rtmixer
+        self.tap = RecordTap(record, self.sr, channels, self.block, rtmixer) if record else None
         n_rec = int(record_seconds * self.sr)
         self._rec_in = np.zeros((n_rec, channels), np.float32)
         self._rec_out = np.zeros((n_rec, channels), np.float32)
@@ -84,6 +126,7 @@ class LiveDeclipper:
         self.counts = dict(blocks=0, late_blocks=0, passthrough_blocks=0, input_overflows=0,
                            output_underflows=0, output_clipped_samples=0, restarts=0)
         self.error = None
+        self.device_lost = False
         self._worker = None
 
     # -- latency ---------------------------------------------------------------
@@ -125,6 +168,7 @@ class LiveDeclipper:
         src_pos = 0
         d, c = self.declipper, self.counts
         nap = block / self.sr / 4
+        self._progress = time.monotonic()
         while not self._stop.is_set():
             if self.source is None:
                 avail = self.rb_in.read_available
@@ -168,6 +212,8 @@ class LiveDeclipper:
                 self._rec_in[self._rec_n:self._rec_n + block] = inbuf
                 self._rec_out[self._rec_n:self._rec_n + block] = outbuf
                 self._rec_n += block
+            if self.tap is not None:
+                self.tap.push(inbuf, outbuf)
             self.rb_out.write(outbuf)
             c["blocks"] += 1
             self._check_actions()
@@ -190,7 +236,15 @@ class LiveDeclipper:
 
     def _check_actions(self):
         """rtmixer ends a ring-buffer action when its buffer runs empty
-        (output) or full (input): count the xrun and start it again."""
+        (output) or full (input): count the xrun and start it again.  A
+        device that stops calling back for a second is gone."""
+        now = time.monotonic()
+        moving = self.rb_in.read_available if self.source is None else self.rb_out.write_available
+        if moving != getattr(self, "_last_level", None):
+            self._last_level, self._progress = moving, now
+        elif now - self._progress > 1.0 + 4 * self.margin / self.sr:
+            self.device_lost = True
+            raise UserError("the audio device stopped (disconnected, or its server went away)")
         acts = self.stream.actions
         if self._play not in acts and not self._stop.is_set():
             self.counts["output_underflows"] += 1
@@ -207,11 +261,15 @@ class LiveDeclipper:
         self._stop.set()
         if self._worker is not None:
             self._worker.join(5)
-        try:
-            self.stream.stop()
-            self.stream.close()
-        except Exception:  # noqa: BLE001 -- the device may be gone already
-            pass
+        if not self.device_lost:  # a dead server can hang PortAudio's stop
+            try:
+                self.stream.stop()
+                self.stream.close()
+            except Exception:  # noqa: BLE001 -- the device may be gone already
+                pass
+        if self.tap is not None:
+            self.tap.close()
+            self.tap = None
         if self.error is not None and not isinstance(self.error, UserError):
             raise self.error
         return self.stats

@@ -15,11 +15,18 @@ import time
 from ..errors import UserError
 
 
-def jack_running():
+def _env(name=None):
+    env = dict(os.environ, JACK_NO_START_SERVER="1")
+    if name:
+        env["JACK_DEFAULT_SERVER"] = name
+    return env
+
+
+def jack_running(name=None):
+    """Whether a JACK server (the default one, or the one named) answers."""
     if not shutil.which("jack_lsp"):
         return False
-    r = subprocess.run(["jack_lsp"], capture_output=True, text=True, timeout=10,
-                       env=dict(os.environ, JACK_NO_START_SERVER="1"))
+    r = subprocess.run(["jack_lsp"], capture_output=True, text=True, timeout=10, env=_env(name))
     return r.returncode == 0 and "system:" in r.stdout
 
 
@@ -27,24 +34,25 @@ class JackDummy:
     """Starts ``jackd -d dummy`` unless a JACK server already runs; stops
     what it started.  Real-time scheduling (-R) is tried first, then not."""
 
-    def __init__(self, rate=48000, period=256, channels=2, log=None):
-        self.rate, self.period, self.channels = rate, period, channels
+    def __init__(self, rate=48000, period=256, channels=2, log=None, name=None):
+        self.rate, self.period, self.channels, self.name = rate, period, channels, name
         self.proc = None
         self.log = log or os.devnull
 
     def start(self, timeout=10.0):
-        if jack_running():
+        if jack_running(self.name):
             return self
         if not shutil.which("jackd"):
             raise UserError("no sound card and no jackd: install jackd2 (scripts/install.sh)")
         for rt in (["-R"], ["-r"]):
-            cmd = ["jackd", *rt, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period),
+            named = ["-n", self.name] if self.name else []
+            cmd = ["jackd", *named, *rt, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period),
                    "-C", str(self.channels), "-P", str(self.channels)]
             self.proc = subprocess.Popen(cmd, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
                                          start_new_session=True)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self.proc.poll() is None:
-                if jack_running():
+                if jack_running(self.name):
                     return self
                 time.sleep(0.05)
             self.stop()
@@ -61,7 +69,7 @@ class JackDummy:
         self.proc = None
         # wait until the server is really gone, so the next one can start
         for _ in range(100):
-            if not jack_running():
+            if not jack_running(self.name):
                 break
             time.sleep(0.05)
 
