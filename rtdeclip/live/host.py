@@ -159,6 +159,9 @@ class LiveDeclipper:
             self._loop()
         except Exception as e:  # reported by stop(); the stream must not hang
             self.error = e
+            # whatever stopped the worker, PortAudio may not be able to stop
+            # the stream cleanly any more: treat the device as gone
+            self.device_lost = True
             self._stop.set()
 
     def _loop(self):
@@ -239,9 +242,9 @@ class LiveDeclipper:
         (output) or full (input): count the xrun and start it again.  A
         device that stops calling back for a second is gone."""
         now = time.monotonic()
-        moving = self.rb_in.read_available if self.source is None else self.rb_out.write_available
-        if moving != getattr(self, "_last_level", None):
-            self._last_level, self._progress = moving, now
+        played = self._play.done_frames  # advanced by every device callback
+        if played != getattr(self, "_last_played", None):
+            self._last_played, self._progress = played, now
         elif now - self._progress > 1.0 + 4 * self.margin / self.sr:
             self.device_lost = True
             raise UserError("the audio device stopped (disconnected, or its server went away)")
@@ -255,7 +258,7 @@ class LiveDeclipper:
             self.rb_in.advance_read_index(self.rb_in.read_available)
             self._rec = self.stream.record_ringbuffer(self.rb_in)
         if not self.stream.active and not self._stop.is_set():
-            raise UserError("the audio device stopped (disconnected or server gone)")
+            raise UserError("the audio device stopped (disconnected, or its server went away)")
 
     def stop(self):
         self._stop.set()
