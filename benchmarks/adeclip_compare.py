@@ -1,0 +1,112 @@
+"""rtdeclip presets against ffmpeg's ``adeclip`` filter (through PyAV, its
+defaults) on SQAM at input SDR 3 and 10 dB, plus synthetic stereo 44.1 kHz
+music and 8 kHz mono clips.
+
+    python benchmarks/adeclip_compare.py ../shared/data/sqam [--presets fastest,average]
+"""
+import argparse
+import os
+import sys
+import time
+from fractions import Fraction
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import SQAM, machine, md_table, read_sqam, write_results  # noqa: E402
+
+import rtdeclip  # noqa: E402
+from rtdeclip.examples import music  # noqa: E402
+
+
+def adeclip(y, sr):
+    """ffmpeg's adeclip with its defaults, on float planar audio."""
+    import av
+    ch = y.shape[1]
+    layout = {1: "mono", 2: "stereo"}[ch]
+    g = av.filter.Graph()
+    src = g.add_abuffer(format="fltp", sample_rate=sr, layout=layout, time_base=f"1/{sr}")
+    f = g.add("adeclip")
+    sink = g.add("abuffersink")
+    src.link_to(f)
+    f.link_to(sink)
+    g.configure()
+    out = []
+    block = 4096
+    for i in range(0, len(y), block):
+        fr = av.AudioFrame.from_ndarray(np.ascontiguousarray(y[i:i + block].T, np.float32),
+                                        format="fltp", layout=layout)
+        fr.sample_rate = sr
+        fr.pts = i
+        fr.time_base = Fraction(1, sr)
+        src.push(fr)
+        out += _drain(sink)
+    src.push(None)
+    out += _drain(sink)
+    res = np.concatenate(out, axis=1).T.astype(np.float64)
+    return res[:len(y)]
+
+
+def _drain(sink):
+    import av
+    got = []
+    while True:
+        try:
+            got.append(sink.pull().to_ndarray())
+        except (av.error.BlockingIOError, av.error.EOFError):
+            return got
+
+
+def cases(folder):
+    for name in SQAM:
+        x, sr = read_sqam(folder, name)
+        yield name, x[:, None], sr
+    yield "music stereo 44.1k", music(44100, 8.0, 2, seed=3), 44100
+    yield "music mono 8k", music(8000, 8.0, 1, seed=4)[:, None], 8000
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sqam")
+    ap.add_argument("--presets", default="fastest,average,highquality")
+    args = ap.parse_args()
+    presets = args.presets.split(",")
+    rows, data, sums = [], [], {}
+    for name, x, sr in cases(args.sqam):
+        for sdr_in in (3, 10):
+            y, theta = rtdeclip.clip_to_sdr(x[:, 0], sdr_in)
+            y = np.clip(x, -theta, theta)
+            before = np.mean(rtdeclip.sdr(x, y))
+            t0 = time.perf_counter()
+            a = adeclip(y, sr)
+            t_a = time.perf_counter() - t0
+            row = {"clip": name, "input_sdr": sdr_in,
+                   "adeclip": {"dsdr": float(np.mean(rtdeclip.sdr(x, a)) - before), "s": t_a}}
+            for p in presets:
+                t0 = time.perf_counter()
+                r = rtdeclip.declip(y, sr, preset=p, jobs=1)   # clip levels detected
+                t_p = time.perf_counter() - t0
+                row[p] = {"dsdr": float(np.mean(rtdeclip.sdr(x, r)) - before), "s": t_p}
+            data.append(row)
+            cells = [name, sdr_in, f"{row['adeclip']['dsdr']:.2f} ({t_a:.2f} s)"]
+            cells += [f"{row[p]['dsdr']:.2f} ({row[p]['s']:.2f} s)" for p in presets]
+            rows.append(cells)
+            print(cells, flush=True)
+            for k in ["adeclip"] + presets:
+                sums.setdefault(k, []).append((row[k]["dsdr"], row[k]["s"]))
+    mean = ["mean", ""] + [f"{np.mean([d for d, _ in sums[k]]):.2f} ({np.sum([s for _, s in sums[k]]):.1f} s in all)"
+                           for k in ["adeclip"] + presets]
+    rows.append(mean)
+    md = md_table(["clip", "input SDR (dB)", "adeclip ΔSDR (time)"] +
+                  [f"{p} ΔSDR (time)" for p in presets], rows)
+    wins = {p: sum(r[p]["dsdr"] > r["adeclip"]["dsdr"] for r in data) for p in presets}
+    md += "\n\nClips where the preset beats adeclip: " + ", ".join(
+        f"{p} {wins[p]}/{len(data)}" for p in presets)
+    if "fastest" in presets:
+        ta, tf = np.sum([s for _, s in sums["adeclip"]]), np.sum([s for _, s in sums["fastest"]])
+        md += f"; fastest is {ta / tf:.1f}x the speed of adeclip"
+    write_results("adeclip", {"machine": machine(), "rows": data}, md)
+
+
+if __name__ == "__main__":
+    main()
