@@ -14,5 +14,16 @@ from .metrics import clip_to_sdr, sdr
 from .offline import declip
 from .params import PRESETS
 
+
+
+def __getattr__(name):
+    # the live host loads PortAudio, which must start after a JACK server:
+    # import it only when asked for
+    if name == "LiveDeclipper":
+        from .live.host import LiveDeclipper
+        return LiveDeclipper
+    raise AttributeError(name)
+
+
 __version__ = "0.1.0"
-__all__ = ["Declipper", "declip", "sdr", "clip_to_sdr", "detect_clipping", "PRESETS"]
+__all__ = ["Declipper", "LiveDeclipper", "declip", "sdr", "clip_to_sdr", "detect_clipping", "PRESETS"]
