@@ -127,6 +127,7 @@ class Declipper:
             for c, (pos, neg) in enumerate(fixed):
                 lib.rtd_set_thresholds(self._state, c, pos, neg)
         self._stats = ffi.new("rtd_stats *")
+        self._last_ndim, self._last_dtype = 1 if self.channels == 1 else 2, np.float64
         self._th = ffi.new("double[2]")
 
     # -- the plugin interface ------------------------------------------------
@@ -159,6 +160,7 @@ class Declipper:
         dtype (``out`` if given), delayed by :attr:`latency_samples`.
         NaN/Inf samples are replaced by 0 and counted in :attr:`stats`."""
         self._check_block(block)
+        self._last_ndim, self._last_dtype = block.ndim, block.dtype
         if out is None:
             out = np.empty_like(block, order="C")
         else:
@@ -179,10 +181,12 @@ class Declipper:
 
     __call__ = process
 
-    def flush(self, dtype=np.float64):
-        """The last ``latency_samples`` frames still inside (pushing silence)."""
-        shape = (self.latency_samples,) if self.channels == 1 else (self.latency_samples, self.channels)
-        return self.process(np.zeros(shape, dtype=dtype))
+    def flush(self, dtype=None):
+        """The last ``latency_samples`` frames still inside (pushing silence),
+        shaped and typed like the blocks given to :meth:`process`."""
+        one_d = self.channels == 1 and self._last_ndim == 1
+        shape = (self.latency_samples,) if one_d else (self.latency_samples, self.channels)
+        return self.process(np.zeros(shape, dtype=dtype or self._last_dtype))
 
     def reset(self):
         """Forget the stream: silence history, statistics, online thresholds."""

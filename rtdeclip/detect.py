@@ -81,14 +81,15 @@ class ClipDetector:
         a = np.asarray(chunk, dtype=np.float64).reshape(-1, self.channels)
         for side, v in ((0, a), (1, -a)):
             top = self.top[side]
-            hi = (v >= top - self.width[side]) & (top > 0)
+            # a rail is on its own side of zero, however small the signal
+            hi = (v >= top - self.width[side]) & (top > 0) & (v > 0)
             self.on_rail[side] += hi.sum(axis=0)
-            self.below[side] += ((v >= top - 2 * self.width[side]) & ~hi & (top > 0)).sum(axis=0)
+            self.below[side] += ((v >= top - 2 * self.width[side]) & ~hi & (top > 0) & (v > 0)).sum(axis=0)
             masked = np.where(hi, v, np.inf)
             if len(a):
                 self.level[side] = np.minimum(self.level[side], masked.min(axis=0))
-        on = (a >= self.top[0] - self.width[0]) & (self.top[0] > 0) | \
-             (-a >= self.top[1] - self.width[1]) & (self.top[1] > 0)
+        on = (a >= self.top[0] - self.width[0]) & (self.top[0] > 0) & (a > 0) | \
+             (-a >= self.top[1] - self.width[1]) & (self.top[1] > 0) & (a < 0)
         for c in range(self.channels):
             self.longest[c] = max(self.longest[c], _runs(on[:, c], self.run, c))
             if self.edges[c] is not None:
