@@ -10,6 +10,7 @@
 #include "threshold.h"
 #include "planner.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,10 +305,16 @@ static void run_frame(rtd_state *st)
             int k0 = st->cfg.s;
             int k_end, conv;
             int it = spade_solve(&st->sp, st->yw, st->mask, x0, k0, st->xout, &k_end, &conv);
+            /* samples near DBL_MAX overflow the transforms: such a solution
+             * is dropped (the frame passes through) and never warm-starts */
+            int finite = 1;
             for (int i = 0; i < w; i++)
-                ch->acc[i] += st->syn[i] * st->xout[i];
-            memcpy(ch->prev, st->xout, sizeof(double) * w);
-            ch->prev_valid = 1;
+                finite &= isfinite(st->xout[i]) != 0;
+            const double *sol = finite ? st->xout : st->yw;
+            for (int i = 0; i < w; i++)
+                ch->acc[i] += st->syn[i] * sol[i];
+            memcpy(ch->prev, sol, sizeof(double) * w);
+            ch->prev_valid = finite;
             st->stats.frames_solved++;
             st->stats.frames_converged += conv;
             st->stats.frames_cut += st->sp.cut;
@@ -320,6 +327,7 @@ static void run_frame(rtd_state *st)
         for (int i = first; i < first + a; i++) {
             double y = ch->frame[i], v = ch->acc[i];
             int8_t m = st->mask[i];
+            if (!isfinite(v)) v = y; /* overlap-add overflowed */
             ch->fifo[wr] = m == 0 ? y : m > 0 ? (v > y ? v : y) : (v < y ? v : y);
             if (++wr == st->fifo_cap) wr = 0;
         }
@@ -374,8 +382,8 @@ static void process(rtd_state *st, const void *in, void *out, int frames, int is
                 size_t idx = (size_t)(done + i) * C + c;
                 double v = ch->fifo[ch->fifo_rd];
                 if (++ch->fifo_rd == st->fifo_cap) ch->fifo_rd = 0;
-                if (is_float)
-                    ((float *)out)[idx] = (float)v;
+                if (is_float) /* saturate: a restored peak may exceed float range */
+                    ((float *)out)[idx] = (float)(v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : v);
                 else
                     ((double *)out)[idx] = v;
             }
