@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for p in build-essential libfftw3-dev libportaudio2 jackd2; do
+# clang + libclang-rt-14-dev (libFuzzer) and valgrind: the reliability tests
+for p in build-essential libfftw3-dev libportaudio2 jackd2 clang libclang-rt-14-dev valgrind; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
