@@ -123,7 +123,10 @@ def test_server_killed_mid_stream_keeps_the_recording(tmp_path):
                           "--record", str(rec), "--quiet"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=env)
     time.sleep(3)
-    server.proc.kill()
+    # SIGTERM: the server goes away for its clients as if killed, but tidies
+    # its shared-memory registry (SIGKILLed servers leave stale entries
+    # and jackd refuses to start once there are too many)
+    server.proc.terminate()
     out, err = p.communicate(timeout=60)
     server.proc.wait()
     assert p.returncode == 1

@@ -93,7 +93,7 @@ class LiveDeclipper:
         self.margin = int(margin_blocks) * self.block
         # the solver can never make the worker late: a call that runs out of
         # time returns its frame's last iterate (counted as frames_cut)
-        self.declipper.set_time_limit(0.6 * self.margin / self.sr)
+        self.declipper.set_time_limit(0.5 * self.margin / self.sr)
         self.gain = 10 ** ((DEFAULT_GAIN_DB.get(preset.lower(), -6.0) if gain_db is None
                             else gain_db) / 20)
         self.on_block, self.bypass = on_block, bypass
@@ -123,7 +123,8 @@ class LiveDeclipper:
         self._stop = threading.Event()
         self._times = np.zeros(1 << 16)       # per-block processing time, ring
         self._ntimes = 0
-        self.counts = dict(blocks=0, late_blocks=0, passthrough_blocks=0, input_overflows=0,
+        self.counts = dict(blocks=0, late_blocks=0, budget_cuts=0, passthrough_blocks=0,
+                           input_overflows=0,
                            output_underflows=0, output_clipped_samples=0, restarts=0)
         self.error = None
         self.device_lost = False
@@ -217,23 +218,27 @@ class LiveDeclipper:
                 self._rec_n += block
             if self.tap is not None:
                 self.tap.push(inbuf, outbuf)
+            if self.source is None and self.rb_out.read_available < block // 2:
+                # delivered with less than half a block still queued: the
+                # device nearly ran dry waiting for this block
+                c["late_blocks"] += 1
             self.rb_out.write(outbuf)
             c["blocks"] += 1
             self._check_actions()
 
     def _adapt_budget(self, backlog):
-        """Late by a block: halve the budget; late by the whole margin: pass
-        through unsolved.  On time again: give the budget back gradually."""
+        """Behind by a block: halve the budget (budget_cuts); behind by the
+        whole margin: pass through unsolved (passthrough_blocks).  On time
+        again: give the budget back gradually."""
         d, c = self.declipper, self.counts
         if self.budget is None or self.bypass:
             return
         if backlog * self.block >= self.margin:
             d.iterations = 0
             c["passthrough_blocks"] += 1
-            c["late_blocks"] += 1
         elif backlog >= 1:
             d.iterations = max(1, d.iterations // 2)
-            c["late_blocks"] += 1
+            c["budget_cuts"] += 1
         elif d.iterations < self.budget:
             d.iterations = min(self.budget, d.iterations + max(1, self.budget // 8))
 
