@@ -57,8 +57,8 @@ def _drain(sink):
             return got
 
 
-def cases(folder):
-    for name in SQAM:
+def cases(folder, excerpts):
+    for name in excerpts:
         x, sr = read_sqam(folder, name)
         yield name, x[:, None], sr
     yield "music stereo 44.1k", music(44100, 8.0, 2, seed=3), 44100
@@ -69,10 +69,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sqam")
     ap.add_argument("--presets", default="fastest,average,highquality")
+    ap.add_argument("--excerpts", default=",".join(SQAM),
+                    help="SQAM excerpts to use (adeclip needs minutes per excerpt at 3 dB)")
     args = ap.parse_args()
     presets = args.presets.split(",")
     rows, data, sums = [], [], {}
-    for name, x, sr in cases(args.sqam):
+    for name, x, sr in cases(args.sqam, [e for e in args.excerpts.split(",") if e]):
         for sdr_in in (3, 10):
             y, theta = rtdeclip.clip_to_sdr(x[:, 0], sdr_in)
             y = np.clip(x, -theta, theta)
