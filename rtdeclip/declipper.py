@@ -186,6 +186,8 @@ class Declipper:
         shaped and typed like the blocks given to :meth:`process`."""
         one_d = self.channels == 1 and self._last_ndim == 1
         shape = (self.latency_samples,) if one_d else (self.latency_samples, self.channels)
+        if dtype is not None and np.dtype(dtype) not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
         return self.process(np.zeros(shape, dtype=dtype or self._last_dtype))
 
     def reset(self):
@@ -210,7 +212,9 @@ class Declipper:
 
     @iterations.setter
     def iterations(self, n):
-        lib.rtd_set_max_iterations(self._state, int(n))
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"iterations must be an integer >= 0 (0: pass through), got {n!r}")
+        lib.rtd_set_max_iterations(self._state, int(min(n, 2**31 - 1)))
 
     @property
     def stats(self):
@@ -228,6 +232,9 @@ class Declipper:
         iterating when it is reached return their last iterate at once
         (counted in stats["frames_cut"]): the live host's guarantee that the
         solver cannot make it late."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float, np.number)) \
+                or not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"seconds must be a finite number >= 0, got {seconds!r}")
         lib.rtd_set_time_limit(self._state, float(seconds))
 
     def windows(self):
@@ -244,6 +251,10 @@ class Declipper:
         m = np.ascontiguousarray(mask, dtype=np.int8)
         if y.shape != (self.settings.window,) or m.shape != y.shape:
             raise ValueError(f"frame and mask must have shape ({self.settings.window},)")
+        if not np.all(np.isfinite(y)):
+            raise ValueError("frame must be finite")
+        if not np.all(np.isin(np.asarray(mask), (-1, 0, 1))):
+            raise ValueError("mask must hold -1 (clipped low), 0 (reliable) or +1 (clipped high)")
         x = np.empty_like(y)
         lib.rtd_solve_frame(self._state, ffi.from_buffer("double[]", y),
                             ffi.from_buffer("int8_t[]", m),

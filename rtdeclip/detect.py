@@ -142,10 +142,17 @@ def detect_clipping(x, sample_rate=None, tolerance=1e-4):
     (0.7, -0.5)
     """
     a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"x must hold real numbers, got dtype {a.dtype}")
     if a.ndim == 1:
         a = a[:, None]
     if a.ndim != 2:
         raise ValueError(f"x must be (frames,) or (frames, channels), got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError("x has a non-finite sample (NaN/Inf)")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.number)) \
+            or not 0 < tolerance < 1:
+        raise ValueError(f"tolerance must be a number between 0 and 1, got {tolerance!r}")
     det = ClipDetector(a.shape[1], tolerance)
     det.scan_extremes(a)
     det.scan_counts(a)

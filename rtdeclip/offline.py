@@ -84,6 +84,11 @@ def declip(y, sample_rate, preset="highquality", algorithm="aspade", threshold="
                   warm_start=warm_start, window_shape=window_shape,
                   synthesis_length=synthesis_length, plan=plan)
     params.resolve(sample_rate, **{k: v for k, v in kwargs.items() if k != "plan"})
+    if plan not in ("measure", "estimate"):
+        raise ValueError(f"plan must be 'measure' or 'estimate', got {plan!r}")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer))
+                             or jobs < 1):
+        raise ValueError(f"jobs must be an integer >= 1 (None: one per core), got {jobs!r}")
     levels = parse_threshold(threshold, channels)
     y2 = y.reshape(len(y), channels).astype(np.float64)
     if levels is None:
