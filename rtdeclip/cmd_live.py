@@ -2,16 +2,20 @@
 
     rtdeclip live [--input DEV] [--output DEV] [--channels N] [--samplerate SR]
                   [--blocksize N] [--preset Fastest|Average] [--threshold auto|DBFS|POS,NEG]
-                  [--gain DB] [--duration S] [--record FILE] [--stats FILE]
-    rtdeclip live --demo      # a built-in clipped example through the declipper to the output
-    rtdeclip monitor [--bypass] ...   # listen to a loopback/monitor source, declipped
+                  [--gain DB] [--ceiling DBFS|off] [--duration S] [--record FILE] [--stats FILE]
+    rtdeclip live --demo          # a built-in clipped example through the host to the output
+    rtdeclip monitor [--bypass] [--connect JACKPORTS] [--record FILE] ...
     rtdeclip devices
 
 Machines without a sound card get the JACK dummy driver, started here
 before PortAudio is loaded (PortAudio sees JACK only if it runs first).
+In ``monitor``, typing ``b`` + Enter (or ``kill -USR1 PID``) switches the
+bypass on and off while it runs.
 """
 import json
+import math
 import os
+import select
 import signal
 import sys
 import time
@@ -20,46 +24,64 @@ import numpy as np
 
 from .errors import UserError
 
+PRESETS = ("fastest", "average")
+
 
 def register(sub):
     for name, helptext in (("live", "declip a live input to an output"),
                            ("monitor", "listen to a loopback/monitor source, declipped")):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("--input", help="input device (name substring or index)")
+        p.add_argument("--input", help="input device (name substring or index; see `devices`)")
         p.add_argument("--output", help="output device (name substring or index)")
         p.add_argument("--channels", type=int, default=2)
         p.add_argument("--samplerate", type=int, default=48000)
-        p.add_argument("--blocksize", type=int, default=256)
-        p.add_argument("--preset", default="Average", help="Fastest or Average")
+        p.add_argument("--blocksize", type=int, default=256, help="frames per device callback")
+        p.add_argument("--preset", default="Average", help="Fastest or Average (default)")
         p.add_argument("--threshold", default="auto", help="auto, DBFS or POS_DBFS,NEG_DBFS")
-        p.add_argument("--gain", type=float, default=None, help="output gain in dB (default -6)")
-        p.add_argument("--margin", type=int, default=2, help="safety margin in blocks (default 2)")
-        p.add_argument("--duration", type=float, default=None, help="seconds, default until Ctrl-C")
-        p.add_argument("--record", help="write input and output to this WAV (4 channels per pair)")
+        p.add_argument("--gain", type=float, default=None,
+                       help="output gain in dB (default -6: room for restored peaks)")
+        p.add_argument("--ceiling", default="-1",
+                       help="look-ahead limiter ceiling in dBFS, or 'off' (default -1)")
+        p.add_argument("--margin", type=int, default=None,
+                       help="safety margin in blocks (default: one block + the hop)")
+        p.add_argument("--duration", type=float, default=None, help="seconds (default: until Ctrl-C)")
+        p.add_argument("--record", help="write what is played to FILE.wav and what came in "
+                                        "to FILE.input.wav")
         p.add_argument("--stats", help="write the statistics as JSON here at exit")
-        p.add_argument("--bypass", action="store_true", help="pass audio through undeclipped")
-        p.add_argument("--quiet", action="store_true")
+        p.add_argument("--bypass", action="store_true",
+                       help="start with the declipper bypassed (same delay, for A/B)")
+        p.add_argument("--plain", action="store_true", help="plain status lines, no live view")
+        p.add_argument("--quiet", action="store_true", help="no status while running")
         if name == "live":
             p.add_argument("--demo", action="store_true",
-                           help="play a built-in clipped example through the declipper")
+                           help="play a built-in clipped example through the host and report "
+                                "the SDR gained, latency and xruns")
+        else:
+            p.add_argument("--connect", metavar="PORTS",
+                           help="JACK output ports to monitor (comma-separated names, or a "
+                                "client name: all its outputs)")
         p.set_defaults(func=run_live, mode=name)
     d = sub.add_parser("devices", help="list audio devices and host APIs")
     d.set_defaults(func=run_devices)
 
 
+# -- the sound card, or the JACK dummy one -------------------------------------
 def _no_sound_card():
     try:
         with open("/proc/asound/cards") as f:
-            return "no soundcards" in f.read() or os.path.getsize("/proc/asound/cards") == 0
+            text = f.read()
+        return "no soundcards" in text or not text.strip()
     except OSError:
-        return True
+        return not sys.platform.startswith(("darwin", "win"))
 
 
 def ensure_audio():
-    """A JACK dummy server when there is no sound card and no JACK yet."""
+    """A JACK dummy server when there is no sound card and no JACK yet;
+    returns it (to stop at exit) or None."""
     from .live.jackserver import JackDummy, jack_running
-    if _no_sound_card() and not jack_running():
-        return JackDummy().start()
+    name = os.environ.get("JACK_DEFAULT_SERVER")
+    if _no_sound_card() and not jack_running(name):
+        return JackDummy(name=name).start()
     return None
 
 
@@ -87,114 +109,211 @@ def run_devices(args):
     try:
         import sounddevice as sd
         apis = sd.query_hostapis()
+        print("host APIs: " + ", ".join(
+            f"{a['name']}{' (default)' if i == 0 else ''}" for i, a in enumerate(apis)))
+        din, dout = sd.default.device
         for i, dev in enumerate(sd.query_devices()):
-            print(f"{i:3d}  {dev['name']:40s} {apis[dev['hostapi']]['name']:28s} "
+            mark = ("<" if i == din else " ") + (">" if i == dout else " ")
+            print(f"{mark}{i:3d}  {dev['name']:40s} {apis[dev['hostapi']]['name']:28s} "
                   f"in {dev['max_input_channels']:2d}  out {dev['max_output_channels']:2d}  "
                   f"{dev['default_samplerate']:.0f} Hz")
+        print("< default input, > default output; give devices by index or name substring")
     finally:
         release_audio(server)
     return 0
 
 
-def run_live(args):
-    if args.preset.lower() not in ("fastest", "average", "highquality"):
+# -- arguments -------------------------------------------------------------------
+def _check(args):
+    preset = args.preset.lower()
+    if preset not in PRESETS:
         raise UserError(f"unknown preset {args.preset!r}; use Fastest or Average")
-    if args.samplerate < 8000 or args.samplerate > 192000:
+    if not 8000 <= args.samplerate <= 192000:
         raise UserError(f"--samplerate must be 8000..192000, got {args.samplerate}")
     if not 1 <= args.channels <= 64:
         raise UserError(f"--channels must be 1..64, got {args.channels}")
-    from .filepipe import parse_threshold_db
-    levels = parse_threshold_db(args.threshold, args.channels)
+    if not 16 <= args.blocksize <= 8192:
+        raise UserError(f"--blocksize must be 16..8192, got {args.blocksize}")
+    if args.gain is not None and not -60 <= args.gain <= 24:
+        raise UserError(f"--gain must be -60..24 dB, got {args.gain}")
+    if args.margin is not None and args.margin < 2:
+        raise UserError(f"--margin must be at least 2 blocks, got {args.margin}")
+    if args.duration is not None and not args.duration > 0:
+        raise UserError(f"--duration must be > 0 seconds, got {args.duration}")
+    if str(args.ceiling).lower() == "off":
+        ceiling = None
+    else:
+        try:
+            ceiling = float(args.ceiling)
+        except ValueError:
+            raise UserError(f"--ceiling must be a dBFS value or 'off', got {args.ceiling!r}") from None
+        if not -60 <= ceiling <= 0:
+            raise UserError(f"--ceiling must be -60..0 dBFS, got {args.ceiling}")
+    for path in (args.record, args.stats):
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise UserError(f"{path}: folder does not exist")
+    return preset, ceiling
+
+
+def _threshold(spec, channels):
+    """auto, DBFS or POS_DBFS,NEG_DBFS -> 'auto' or [(pos, neg)] per channel."""
+    spec = str(spec).strip()
+    if spec.lower() == "auto":
+        return "auto"
+    try:
+        parts = [float(p) for p in spec.split(",")]
+    except ValueError:
+        raise UserError(f"--threshold must be auto, DBFS or POS_DBFS,NEG_DBFS, got {spec!r}") from None
+    if len(parts) not in (1, 2) or any(not math.isfinite(p) or p > 0 for p in parts):
+        raise UserError(f"--threshold levels are dBFS values <= 0, got {spec!r}")
+    return [(10 ** (parts[0] / 20), -10 ** (parts[-1] / 20))] * channels
+
+
+def write_json(path, payload):
+    """Atomically: a temporary beside the target, renamed into place."""
+    tmp = f"{path}.{os.getpid()}.part"
+    with open(tmp, "w") as f:
+        json.dump(payload, f, indent=1, default=float)
+    os.replace(tmp, path)
+
+
+# -- running ---------------------------------------------------------------------
+def _demo_source(args):
+    from .examples import music
+    from .metrics import clip_to_sdr
+    secs = args.duration or 6.0
+    clean = music(args.samplerate, seconds=secs, channels=args.channels)
+    clean = clean.reshape(len(clean), -1)
+    _, theta = clip_to_sdr(clean[:, 0], 5.0)
+    return clean, np.clip(clean, -theta, theta), secs
+
+
+def _connect_sources(host, spec):
+    """Feed the host's JACK inputs from the given output ports instead of
+    the system capture ports."""
+    from .live import jackserver
+    if not host.jack_inputs:
+        raise UserError("--connect needs the JACK host API (is jackd running?)")
+    names = [p.strip() for p in spec.split(",") if p.strip()]
+    outputs = [p for p in jackserver.output_ports() if p not in host.jack_outputs]
+    sources = []
+    for n in names:   # a port name, or a client name: all its outputs
+        sources += [n] if n in outputs else [p for p in outputs if p.startswith(n.rstrip(":") + ":")]
+    if not sources:
+        raise UserError(f"--connect: no JACK port matches {spec!r} (see `jack_lsp`)")
+    for p in host.jack_inputs:
+        for s in jackserver.ports("system:capture"):
+            jackserver.disconnect(s, p)
+    for i, s in enumerate(sources):
+        jackserver.connect(s, host.jack_inputs[i % len(host.jack_inputs)])
+
+
+def run_live(args):
+    preset, ceiling = _check(args)
+    levels = _threshold(args.threshold, args.channels)
+    demo = getattr(args, "demo", False)
+    source = clean = None
+    if demo:
+        clean, source, secs = _demo_source(args)
+        args.duration = secs + 0.5
     server = ensure_audio()
     from .live.host import LiveDeclipper
-    source = clean = None
-    demo = getattr(args, "demo", False)
-    if demo:
-        from .examples import music
-        from .metrics import clip_to_sdr
-        secs = args.duration or 6.0
-        clean = music(args.samplerate, seconds=secs, channels=args.channels)
-        if clean.ndim == 1:
-            clean = clean[:, None]
-        _, theta = clip_to_sdr(clean[:, 0], 5.0)
-        source = np.clip(clean, -theta, theta)
-        args.duration = secs + 1.0
-    host = None
-    stop = {"flag": False}
+    from .live.meters import make_view
+    host = view = None
+    state = {"stop": False, "toggle": False}
 
     def on_signal(signum, frame):
-        stop["flag"] = True
+        state["stop"] = True
 
-    old = [signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)]
+    def on_usr1(signum, frame):
+        state["toggle"] = True
+
+    handled = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGUSR1] if hasattr(signal, "SIGUSR1") else [])
+    old = {s: signal.getsignal(s) for s in handled}
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    if hasattr(signal, "SIGUSR1"):
+        signal.signal(signal.SIGUSR1, on_usr1)
     try:
         host = LiveDeclipper(_device(args.input), _device(args.output), args.channels,
-                             args.samplerate, args.blocksize, args.preset,
-                             "auto" if levels is None else levels, args.gain, args.margin,
-                             source=source, bypass=args.bypass, record=args.record,
-                             record_seconds=(args.duration or 0) if demo else 0)
+                             args.samplerate, args.blocksize, preset, levels, args.gain,
+                             ceiling, args.margin, source=source, bypass=args.bypass,
+                             record=args.record, record_seconds=args.duration if demo else 0)
         lat = host.latency
         if not args.quiet:
             print("latency: " + ", ".join(f"{k.replace('_', ' ')} {v['samples']} samples "
                                           f"({v['ms']:.1f} ms)" for k, v in lat.items()), flush=True)
         host.start()
-        t0, last = time.monotonic(), 0.0
-        while not stop["flag"] and host.running:
+        if getattr(args, "connect", None):
+            _connect_sources(host, args.connect)
+        view = None if args.quiet else make_view(host, plain=args.plain or None)
+        keys = args.mode == "monitor" and sys.stdin.isatty()
+        t0 = time.monotonic()
+        while not state["stop"] and host.running:
             time.sleep(0.05)
             now = time.monotonic() - t0
             if args.duration is not None and now >= args.duration:
                 break
-            if not args.quiet and now - last >= 1.0:
-                last = now
-                _status(host, now)
+            if keys and select.select([sys.stdin], [], [], 0)[0]:
+                state["toggle"] = sys.stdin.readline().strip().lower().startswith("b")
+            if state["toggle"]:
+                state["toggle"] = False
+                host.bypass = not host.bypass
+                if args.quiet or not view or view.__class__.__name__ == "PlainView":
+                    print(f"bypass {'on' if host.bypass else 'off'}", file=sys.stderr, flush=True)
+            if view is not None:
+                view.update(now)
+        if view is not None:
+            view.close()
         stats = host.stop()
-    except UserError:
-        raise
     finally:
-        for s, h in zip((signal.SIGINT, signal.SIGTERM), old):
+        for s, h in old.items():
             signal.signal(s, h)
         if host is not None and host.device_lost:
-            if host.tap is not None:
-                host.tap.close()
-            # PortAudio cannot shut down cleanly without its server: report,
-            # keep the recording (saved above), and leave without teardown
-            print(f"rtdeclip: error: {host.error} (recording so far kept)"
-                  if args.record else f"rtdeclip: error: {host.error}", file=sys.stderr)
-            if args.stats:
-                from .cmd_file import _write_json
-                _write_json(args.stats, host.stats)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(1)
+            _device_lost_exit(host, args, view)
         release_audio(server)
     if demo:
         _demo_report(host, clean, source, stats)
     if not args.quiet:
-        print("stats: " + json.dumps({k: v for k, v in stats.items() if k not in ("latency",)}))
+        print("stats: " + json.dumps({k: v for k, v in stats.items() if k != "latency"}), flush=True)
     if args.stats:
-        from .cmd_file import _write_json
-        _write_json(args.stats, stats)
+        write_json(args.stats, stats)
     if stats.get("error"):
         print(f"rtdeclip: error: {stats['error']}", file=sys.stderr)
         return 1
     return 0
 
 
-def _status(host, now):
-    s = host.stats
-    line = (f"[{now:6.1f} s] blocks {s['blocks']}  late {s['late_blocks']}  "
-            f"underflows {s['output_underflows']}  overflows {s['input_overflows']}  "
-            f"budget {s['iteration_budget']}  block p99 {s['block_ms']['p99']:.2f} ms  "
-            f"cpu {100 * s['worker_cpu_share']:.0f} %  clipped {100 * s['clipped_ratio']:.2f} %")
-    print(line, file=sys.stderr, flush=True)
+def _device_lost_exit(host, args, view):
+    """PortAudio cannot shut down cleanly without its device or server:
+    keep the recording, report in one line, leave without teardown."""
+    try:
+        if view is not None:
+            view.close()
+    except Exception:  # noqa: BLE001 -- the terminal view is not worth a traceback
+        pass
+    if host.tap is not None:
+        host.tap.close()
+        host.tap = None
+    kept = " (recording so far kept)" if args.record else ""
+    print(f"rtdeclip: error: {host.error}{kept}", file=sys.stderr)
+    if args.stats:
+        write_json(args.stats, host.stats)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
 
 
 def _demo_report(host, clean, source, stats):
     from .metrics import sdr
     _, y = host.recording()
-    lag = host.declipper.latency_samples
+    lag = host.latency["processing"]["samples"] - host.margin   # algorithm + limiter
     y = y[lag:lag + len(clean)] / host.gain
     n = min(len(y), len(clean))
-    before, after = sdr(clean[:n], source[:n]), sdr(clean[:n], y[:n])
-    print(f"demo: SDR {np.mean(before):.2f} dB clipped -> {np.mean(after):.2f} dB declipped live "
-          f"(+{np.mean(after - before):.2f} dB); output underflows {stats['output_underflows']}, "
-          f"late blocks {stats['late_blocks']}")
+    before = float(np.mean(sdr(clean[:n], source[:n])))
+    after = float(np.mean(sdr(clean[:n], y[:n])))
+    lat = stats["latency"]
+    print(f"demo: SDR {before:.2f} dB clipped -> {after:.2f} dB declipped live "
+          f"(+{after - before:.2f} dB); latency {lat['total']['ms']:.1f} ms "
+          f"({lat['total']['samples']} samples); xruns {stats['xruns']}, "
+          f"late frames {stats['late_frames']}")

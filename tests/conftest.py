@@ -1,6 +1,10 @@
-"""Test set-up.  A JACK server with the dummy driver is started before
-anything loads PortAudio (PortAudio sees JACK only if it runs first) and
-stopped at the end, after PortAudio has let go of it."""
+"""Test set-up.  A JACK server with the dummy driver, private to this test
+session (its own server name, so parallel sessions and a user's own JACK
+server are left alone), is started by the ``jack`` fixture for the tests that need audio (about
+0.2 s, once) and stopped at the end, after PortAudio has let go of it.
+PortAudio sees JACK only if it runs first: a sounddevice loaded earlier is
+re-initialised.  Subprocesses find the server through JACK_DEFAULT_SERVER,
+set here for the whole session."""
 import os
 import sys
 
@@ -13,10 +17,7 @@ _server = None
 
 
 def pytest_configure(config):
-    global _server
-    from rtdeclip.live.jackserver import JackDummy, jack_running
-    if not jack_running():
-        _server = JackDummy(rate=48000, period=256, log="/tmp/rtdeclip-test-jackd.log").start()
+    os.environ.setdefault("JACK_DEFAULT_SERVER", f"rtdeclip-test-{os.getpid()}")
 
 
 def pytest_unconfigure(config):
@@ -28,7 +29,17 @@ def pytest_unconfigure(config):
 
 @pytest.fixture(scope="session")
 def jack():
-    from rtdeclip.live.jackserver import jack_running
+    """The session's JACK dummy server (48 kHz, period 256), running."""
+    global _server
+    from rtdeclip.live.jackserver import JackDummy, jack_running
+    if _server is None:
+        name = os.environ["JACK_DEFAULT_SERVER"]
+        _server = JackDummy(rate=48000, period=256, name=name,
+                            log=f"/tmp/rtdeclip-test-jackd-{os.getpid()}.log").start()
+        if "sounddevice" in sys.modules:   # loaded before the server: rescan
+            sd = sys.modules["sounddevice"]
+            sd._terminate()
+            sd._initialize()
     if not jack_running():
         pytest.fail("the JACK dummy server is not running")
-    return True
+    return _server

@@ -30,14 +30,13 @@ def play_through(host, signal, extra_seconds=1.0):
     client, return what came back (same channels) and the host's stats."""
     import rtmixer
     sr, ch = host.sr, host.channels
-    before = jackserver.ports("PortAudio")
+    before = jackserver.ports()
     tester = rtmixer.MixerAndRecorder(channels=ch, samplerate=sr, blocksize=host.block)
     test_ports = new_ports(before)
     test_in = [p for p in test_ports if ":in_" in p]
     test_out = [p for p in test_ports if ":out_" in p]
-    host_in = [p for p in before if ":in_" in p][-ch:]
-    host_out = [p for p in before if ":out_" in p][-ch:]
-    wire(host_in, host_out, test_in, test_out)
+    assert len(host.jack_inputs) == ch and len(host.jack_outputs) == ch
+    wire(host.jack_inputs, host.jack_outputs, test_in, test_out)
     rec = np.zeros((len(signal) + int(extra_seconds * sr), ch), np.float32)
     play = np.ascontiguousarray(signal, dtype=np.float32)
     host.start()
@@ -69,7 +68,7 @@ def bare_loopback_lag(sr, ch, block):
     """Delay of the test client's own out -> in loopback: what the JACK
     graph adds, to be taken out of the measured host latency."""
     import rtmixer
-    before = jackserver.ports("PortAudio")
+    before = jackserver.ports()
     tester = rtmixer.MixerAndRecorder(channels=ch, samplerate=sr, blocksize=block)
     mine = new_ports(before)
     t_in = [p for p in mine if ":in_" in p]

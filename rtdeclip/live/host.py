@@ -2,17 +2,26 @@
 (C declipper, GIL released) -> lock-free ring buffer -> sound card.
 
     with LiveDeclipper(channels=2, samplerate=48000, preset="average") as host:
-        print(host.latency)          # split into device, algorithm and margin
+        print(host.latency)          # device in, algorithm, margin, limiter, device out
         time.sleep(10)
         print(host.stats)
 
 The audio callback is python-rtmixer's, written in C: it only copies
 between the device and the ring buffers, so it never waits on Python.  The
-output ring buffer is pre-filled with ``margin`` samples of silence, which
-is the time the worker has to produce each block: latency is bounded and
-constant.  When the worker falls behind it first lowers the iteration
-budget, then passes audio through unsolved, and counts both.
+output ring buffer is pre-filled with ``margin`` samples of silence: one
+block (a block's input arrives in the same callback that takes its output
+slot) plus the processing window, max(block, hop), the time the worker has
+for the block that completes a frame.  Latency is therefore constant:
+device input + algorithm + margin + limiter + device output.
+
+Overload: before each block the worker sets the solver's wall-clock limit
+from the output still queued, so a frame that would be late is cut at its
+deadline (``frames_cut``) instead of the device running dry; then the
+iteration budget is halved (``budget_cuts``) and given back slowly; with
+less than a quarter block queued the block passes through unsolved
+(``passthrough_blocks``).  ``late_frames`` counts frames cut or passed.
 """
+import os
 import threading
 import time
 
@@ -20,8 +29,11 @@ import numpy as np
 
 from ..declipper import Declipper
 from ..errors import UserError
+from .limiter import Limiter
+from .wavfile import WavWriter
 
 DEFAULT_GAIN_DB = {"fastest": -6.0, "average": -6.0, "highquality": -6.0}
+DEFAULT_CEILING_DB = -1.0
 
 
 def _pow2(n):
@@ -31,15 +43,23 @@ def _pow2(n):
     return p
 
 
+def input_path(path):
+    """Where ``--record out.wav`` puts the input: ``out.input.wav``."""
+    root, ext = os.path.splitext(path)
+    return f"{root}.input{ext or '.wav'}"
+
+
 class RecordTap:
-    """Input and output side by side into a WAV (2 x channels columns),
-    written by its own thread from a lock-free ring buffer, so the worker
-    never waits on the disk.  ``close()`` commits what was recorded, also
-    after the device went away."""
+    """The input and the output, each into its own WAV (``path`` gets what
+    was played, ``input_path(path)`` what came in), written by a thread of
+    its own from a lock-free ring buffer so the worker never waits on the
+    disk.  ``close()`` commits what was recorded, also after the device
+    went away."""
 
     def __init__(self, path, sr, channels, block, rtmixer):
-        from ..audio_io import AtomicWav
-        self.wav = AtomicWav(path, sr, 2 * channels, "float32")
+        self.wav_out = WavWriter(path, sr, channels)
+        self.wav_in = WavWriter(input_path(path), sr, channels)
+        self.ch = channels
         self.rb = rtmixer.RingBuffer(8 * channels, _pow2(sr * 4))
         self.tmp = np.zeros((block, 2 * channels), np.float32)
         self.dropped = 0
@@ -48,12 +68,11 @@ class RecordTap:
         self._thread.start()
 
     def push(self, inbuf, outbuf):
-        ch = inbuf.shape[1]
-        self.tmp[:, :ch] = inbuf
-        self.tmp[:, ch:] = outbuf
+        self.tmp[:, :self.ch] = inbuf
+        self.tmp[:, self.ch:] = outbuf
         if self.rb.write_available >= len(self.tmp):
             self.rb.write(self.tmp)
-        else:
+        else:  # the disk is too slow: drop rather than make the worker wait
             self.dropped += len(self.tmp)
 
     def _drain(self):
@@ -63,43 +82,68 @@ class RecordTap:
                 time.sleep(0.05)
                 continue
             data = np.frombuffer(self.rb.read(n), np.float32).reshape(n, -1)
-            self.wav.write(data)
+            self.wav_in.write(data[:, :self.ch])
+            self.wav_out.write(data[:, self.ch:])
 
     def close(self):
         self._done.set()
         self._thread.join(10)
-        self.wav.commit()
+        self.wav_out.commit()
+        self.wav_in.commit()
 
 
 class LiveDeclipper:
-    """Declip a live input to a live output (or a built-in signal to the
-    output, with ``source=array``) until ``stop()``.
+    """Declip a live input to a live output until ``stop()``.
 
+    ``input``/``output``: device index or name substring (None: default).
     ``on_block(inblock, outblock)`` runs on the worker thread for every
-    block and may change ``outblock`` in place.  ``record`` collects the
-    input and output (``recording()`` returns them)."""
+    block and may change ``outblock`` in place (before gain and limiter).
+    ``gain_db`` (default -6 dB) and ``ceiling_db`` (look-ahead limiter,
+    default -1 dBFS, None to switch off) keep restored peaks under full
+    scale.  ``record`` writes both streams to WAV files; ``bypass`` keeps
+    the delay but leaves the audio undeclipped (A/B).  ``source=array``
+    plays a signal from memory instead of a live input (the demo).
+    ``margin_blocks`` overrides the automatic safety margin.  Other keyword
+    arguments go to :class:`rtdeclip.Declipper`.
+    """
 
     def __init__(self, input=None, output=None, channels=2, samplerate=48000, blocksize=256,
-                 preset="average", threshold="auto", gain_db=None, margin_blocks=2,
-                 on_block=None, source=None, record_seconds=0.0, bypass=False, record=None,
-                 **solver):
+                 preset="average", threshold="auto", gain_db=None, ceiling_db=DEFAULT_CEILING_DB,
+                 margin_blocks=None, on_block=None, source=None, record_seconds=0.0,
+                 bypass=False, record=None, **solver):
         import rtmixer  # imported here: PortAudio must start after a JACK server
         self.sr, self.channels, self.block = int(samplerate), int(channels), int(blocksize)
         if self.block < 16 or self.block > 8192:
-            raise UserError(f"--blocksize must be between 16 and 8192, got {blocksize}")
-        self.declipper = Declipper(samplerate, channels=channels, preset=preset,
-                                   threshold=threshold, **solver)
+            raise UserError(f"blocksize must be between 16 and 8192, got {blocksize}")
+        try:
+            self.declipper = Declipper(samplerate, channels=channels, preset=preset,
+                                       threshold=threshold, **solver)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        self.preset = preset
         self.budget = self.declipper.iterations
-        self.margin = int(margin_blocks) * self.block
-        # the solver can never make the worker late: a call that runs out of
-        # time returns its frame's last iterate (counted as frames_cut)
-        self.declipper.set_time_limit(0.5 * self.margin / self.sr)
-        self.gain = 10 ** ((DEFAULT_GAIN_DB.get(preset.lower(), -6.0) if gain_db is None
+        hop = self.declipper.settings.hop
+        # processing window: the block completing a frame carries a whole
+        # hop of work (or a block of it, with blocks longer than the hop)
+        self.window = max(self.block, hop)
+        if margin_blocks is None:
+            self.margin = self.block + self.window
+        else:
+            self.margin = int(margin_blocks) * self.block
+            if self.margin <= self.block:
+                raise UserError("margin must be at least 2 blocks")
+        self.gain = 10 ** ((DEFAULT_GAIN_DB.get(str(preset).lower(), -6.0) if gain_db is None
                             else gain_db) / 20)
+        try:
+            self.limiter = None if ceiling_db is None else Limiter(self.sr, channels, ceiling_db,
+                                                                   max_block=self.block)
+        except ValueError as e:
+            raise UserError(str(e)) from None
         self.on_block, self.bypass = on_block, bypass
         self.source = None if source is None else np.ascontiguousarray(source, dtype=np.float32)
-        if self.source is not None and self.source.shape[1] != channels:
+        if self.source is not None and (self.source.ndim != 2 or self.source.shape[1] != channels):
             raise UserError("the source signal must have one column per channel")
+        before = self._jack_ports()
         try:
             if self.source is None:
                 self.stream = rtmixer.MixerAndRecorder(
@@ -109,12 +153,15 @@ class LiveDeclipper:
                 self.stream = rtmixer.Mixer(device=output, channels=channels,
                                             samplerate=samplerate, blocksize=blocksize,
                                             latency="low")
-        except Exception as e:  # PortAudio's reason: no device, bad rate...
+        except Exception as e:  # PortAudio's reason: no such device, bad rate...
             raise UserError(f"cannot open the audio device: {e}") from None
+        # the stream's own JACK ports, when it runs on JACK (for wiring)
+        mine = [p for p in self._jack_ports() if p not in before] if before else []
+        self.jack_inputs = [p for p in mine if ":in_" in p]
+        self.jack_outputs = [p for p in mine if ":out_" in p]
         size = _pow2(max(16 * self.block, 4 * self.margin, 8192))
         self.rb_in = rtmixer.RingBuffer(4 * channels, size)
         self.rb_out = rtmixer.RingBuffer(4 * channels, size)
-        self._rtmixer = rtmixer
         self.tap = RecordTap(record, self.sr, channels, self.block, rtmixer) if record else None
         n_rec = int(record_seconds * self.sr)
         self._rec_in = np.zeros((n_rec, channels), np.float32)
@@ -123,25 +170,42 @@ class LiveDeclipper:
         self._stop = threading.Event()
         self._times = np.zeros(1 << 16)       # per-block processing time, ring
         self._ntimes = 0
-        self.counts = dict(blocks=0, late_blocks=0, budget_cuts=0, passthrough_blocks=0,
-                           input_overflows=0,
-                           output_underflows=0, output_clipped_samples=0, restarts=0)
+        self.counts = dict(blocks=0, late_frames=0, budget_cuts=0, passthrough_blocks=0,
+                           passthrough_frames=0, late_blocks=0, input_overflows=0,
+                           output_underflows=0, device_input_overflows=0,
+                           device_output_underflows=0, limited_samples=0,
+                           output_clipped_samples=0)
+        # meters, written by the worker, read by the view
+        self.peak_in = np.zeros(channels)
+        self.peak_out = np.zeros(channels)
+        self.clip_count = np.zeros(channels, np.int64)
         self.error = None
         self.device_lost = False
+        self.realtime = False
         self._worker = None
+        self._rec_done = 0       # input frames of finished record actions
+        self._in_read = 0        # input frames taken from rb_in (processed or dropped)
+        self._pad = np.zeros((self.margin, channels), np.float32)
+
+    @staticmethod
+    def _jack_ports():
+        from . import jackserver
+        return jackserver.ports() if jackserver.jack_running() else []
 
     # -- latency ---------------------------------------------------------------
     @property
     def latency(self):
         """Latency split in samples and ms: device input, algorithm, safety
-        margin, device output (the device terms as PortAudio reports them)."""
+        margin, limiter, device output (device terms as PortAudio reports
+        them); ``processing`` is what the host adds between its ports."""
         lat = self.stream.latency
         lin, lout = (lat if isinstance(lat, tuple) else (0.0, lat))
         parts = {"device_input": int(round(lin * self.sr)) if self.source is None else 0,
                  "algorithm": self.declipper.latency_samples, "margin": self.margin,
+                 "limiter": self.limiter.latency_samples if self.limiter else 0,
                  "device_output": int(round(lout * self.sr))}
         parts["total"] = sum(parts.values())
-        parts["processing"] = parts["algorithm"] + parts["margin"]
+        parts["processing"] = parts["algorithm"] + parts["margin"] + parts["limiter"]
         return {k: {"samples": v, "ms": 1000.0 * v / self.sr} for k, v in parts.items()}
 
     # -- running ---------------------------------------------------------------
@@ -150,12 +214,24 @@ class LiveDeclipper:
         self._play = self.stream.play_ringbuffer(self.rb_out)
         self._rec = self.stream.record_ringbuffer(self.rb_in) if self.source is None else None
         self._worker = threading.Thread(target=self._run, name="rtdeclip-worker", daemon=True)
-        self.stream.start()
         self._t0 = time.monotonic()
-        self._worker.start()
+        self._last_fetch = self._t0
+        self._started = threading.Event()
+        self._worker.start()         # running (real-time) before the first callback
+        self._started.wait(5)
+        self.stream.start()
+        self._streaming = True
         return self
 
     def _run(self):
+        # real-time scheduling for the worker where allowed (root, rtprio
+        # limits): other processes then cannot delay a block
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(5))
+            self.realtime = True
+        except (OSError, AttributeError):
+            self.realtime = False
+        self._started.set()
         try:
             self._loop()
         except Exception as e:  # reported by stop(); the stream must not hang
@@ -169,27 +245,30 @@ class LiveDeclipper:
         ch, block = self.channels, self.block
         inbuf = np.zeros((block, ch), np.float32)
         outbuf = np.zeros((block, ch), np.float32)
+        absbuf = np.zeros((block, ch), np.float32)
+        hits = np.zeros((block, ch), bool)
+        nhits = np.zeros(ch, np.int64)
+        th = np.zeros((2, ch), np.float32)
+        th[0], th[1] = np.inf, -np.inf
         src_pos = 0
         d, c = self.declipper, self.counts
         nap = block / self.sr / 4
         self._progress = time.monotonic()
         while not self._stop.is_set():
             if self.source is None:
-                avail = self.rb_in.read_available
-                if avail < block:
+                if self.rb_in.read_available < block:
                     self._check_actions()
                     time.sleep(nap)
                     continue
-                backlog = avail // block - 1
                 self.rb_in.readinto(inbuf)
+                self._in_read += block
             else:
                 # pace a built-in source by the room left in the output buffer
                 if self.rb_out.write_available < block or \
-                        self.rb_out.read_available >= self.margin + block:
+                        self.rb_out.read_available >= self.margin:
                     self._check_actions()
                     time.sleep(nap)
                     continue
-                backlog = 0
                 n = min(block, len(self.source) - src_pos)
                 if n <= 0:
                     inbuf[:] = 0
@@ -197,21 +276,25 @@ class LiveDeclipper:
                     inbuf[:n] = self.source[src_pos:src_pos + n]
                     inbuf[n:] = 0
                 src_pos += block
-            self._adapt_budget(backlog)
+            queued = self.rb_out.read_available   # output left before the device runs dry
+            passed = self._adapt_budget(queued)
+            if passed:
+                skipped0 = d.stats["frames_skipped"]
             t0 = time.perf_counter()
-            if self.bypass:
-                # keep the declipper's delay so A/B switching does not jump
-                d.iterations = 0
             d.process(inbuf, out=outbuf)
             self._times[self._ntimes % len(self._times)] = time.perf_counter() - t0
             self._ntimes += 1
+            if passed:
+                c["passthrough_frames"] += d.stats["frames_skipped"] - skipped0
             if self.on_block is not None:
                 self.on_block(inbuf, outbuf)
             outbuf *= self.gain
-            over = np.abs(outbuf) > 1.0
-            if over.any():
-                c["output_clipped_samples"] += int(over.sum())
+            if self.limiter is not None:
+                self.limiter.process(outbuf)
+            elif np.abs(outbuf).max() > 1.0:
+                c["output_clipped_samples"] += int(np.count_nonzero(np.abs(outbuf) > 1.0))
                 np.clip(outbuf, -1.0, 1.0, out=outbuf)
+            self._meter(inbuf, outbuf, absbuf, hits, nhits, th)
             if self._rec_n + block <= len(self._rec_in):
                 self._rec_in[self._rec_n:self._rec_n + block] = inbuf
                 self._rec_out[self._rec_n:self._rec_n + block] = outbuf
@@ -226,26 +309,60 @@ class LiveDeclipper:
             c["blocks"] += 1
             self._check_actions()
 
-    def _adapt_budget(self, backlog):
-        """Behind by a block: halve the budget (budget_cuts); behind by the
-        whole margin: pass through unsolved (passthrough_blocks).  On time
-        again: give the budget back gradually."""
+    def _meter(self, inbuf, outbuf, absbuf, hits, nhits, th):
+        """Peaks per channel and input samples at the clip levels (all into
+        preallocated arrays)."""
+        np.abs(inbuf, out=absbuf)
+        np.maximum.reduce(absbuf, axis=0, out=self.peak_in)
+        np.abs(outbuf, out=absbuf)
+        np.maximum.reduce(absbuf, axis=0, out=self.peak_out)
+        if self.counts["blocks"] % 32 == 0:  # the levels move slowly
+            for k, (p, q) in enumerate(self.declipper.thresholds):
+                th[0, k], th[1, k] = p, q
+        np.greater_equal(inbuf, th[0], out=hits)
+        np.add.reduce(hits, axis=0, out=nhits)
+        self.clip_count += nhits
+        np.less_equal(inbuf, th[1], out=hits)
+        np.add.reduce(hits, axis=0, out=nhits)
+        self.clip_count += nhits
+
+    def _adapt_budget(self, queued):
+        """Set this block's deadline from the output still queued (frames
+        running into it are cut: late frames), halve the budget after a cut,
+        pass through when almost nothing is queued, give the budget back
+        slowly when on time.  Returns whether this block passes through."""
         d, c = self.declipper, self.counts
-        if self.budget is None or self.bypass:
-            return
-        if backlog * self.block >= self.margin:
+        if self.bypass:
+            d.iterations = 0   # keeps the declipper's delay, so A/B does not jump
+            return False
+        # 3/4 of the time left, at most 3/4 of the processing window: the
+        # rest is for Python around the call and the next blocks
+        left = max(0, queued) / self.sr
+        d.set_time_limit(max(1e-4, 0.75 * min(left, self.window / self.sr)))
+        if d.iterations == 0:   # after a pass-through or bypass
+            d.iterations = max(1, getattr(self, "_saved_budget", self.budget))
+        cut = d.stats["frames_cut"]
+        if cut > self._cut_before:
+            if d.iterations > 1:
+                d.iterations = max(1, d.iterations // 2)
+                c["budget_cuts"] += 1
+        elif queued >= self.window // 2 and d.iterations < self.budget:
+            d.iterations = min(self.budget, d.iterations + max(1, d.iterations // 4))
+        self._cut_before = cut
+        if queued < self.block // 4:
+            self._saved_budget = d.iterations
             d.iterations = 0
             c["passthrough_blocks"] += 1
-        elif backlog >= 1:
-            d.iterations = max(1, d.iterations // 2)
-            c["budget_cuts"] += 1
-        elif d.iterations < self.budget:
-            d.iterations = min(self.budget, d.iterations + max(1, self.budget // 8))
+            return True
+        return False
 
     def _check_actions(self):
         """rtmixer ends a ring-buffer action when its buffer runs empty
-        (output) or full (input): count the xrun and start it again.  A
-        device that stops calling back for a second is gone."""
+        (output) or full (input): count the xrun and start it again.  The
+        device's own xrun flags are fetched once a second.  A device that
+        stops calling back for a second is gone."""
+        if not self._streaming:
+            return
         now = time.monotonic()
         played = self._play.done_frames  # advanced by every device callback
         if played != getattr(self, "_last_played", None):
@@ -254,27 +371,72 @@ class LiveDeclipper:
             self.device_lost = True
             raise UserError("the audio device stopped (disconnected, or its server went away)")
         acts = self.stream.actions
-        if self._play not in acts and not self._stop.is_set():
-            self.counts["output_underflows"] += 1
-            self.rb_out.write(np.zeros((self.margin, self.channels), np.float32))
-            self._play = self.stream.play_ringbuffer(self.rb_out)
         if self._rec is not None and self._rec not in acts and not self._stop.is_set():
             self.counts["input_overflows"] += 1
-            self.rb_in.advance_read_index(self.rb_in.read_available)
+            self._rec_done += self._rec.done_frames
+            dropped = self.rb_in.read_available
+            self.rb_in.advance_read_index(dropped)
+            self._in_read += dropped
             self._rec = self.stream.record_ringbuffer(self.rb_in)
+        if self._play not in acts and not self._stop.is_set():
+            self.counts["output_underflows"] += 1
+            self._resync()
+            self._play = self.stream.play_ringbuffer(self.rb_out)
+        fetch = getattr(self, "_fetch", None)
+        if fetch is not None and fetch not in acts:
+            self._count_device(fetch.stats)
+            self._fetch = None
+        if self._fetch is None and now - self._last_fetch >= 1.0:
+            self._last_fetch = now
+            self._fetch = self.stream.fetch_and_reset_stats()
         if not self.stream.active and not self._stop.is_set():
             raise UserError("the audio device stopped (disconnected, or its server went away)")
 
+    def _count_device(self, st):
+        """The driver's own xrun flags (PortAudio status; JACK raises both
+        flags for one graph xrun, and input flags on output-only streams)."""
+        self.counts["device_output_underflows"] += st.output_underflows
+        if self.source is None:
+            self.counts["device_input_overflows"] += st.input_overflows
+
+    def _resync(self):
+        """After an output underflow: the device played silence for a while,
+        so the queued output is late.  Drop it and queue exactly what puts
+        the next output sample at its place, input index + margin, by
+        padding silence or skipping input: the latency stays constant."""
+        self.rb_out.advance_read_index(self.rb_out.read_available)  # no reader now
+        if self._rec is None:    # a built-in source: no input clock to keep
+            self.rb_out.write(np.zeros((self.margin, self.channels), np.float32))
+            return
+        played_to = self._rec_done + self._rec.done_frames   # device frames so far
+        pad = self._in_read + self.margin - played_to
+        if pad < 0:
+            skip = min(-pad, self.rb_in.read_available)
+            self.rb_in.advance_read_index(skip)
+            self._in_read += skip
+            pad += skip
+        if pad > 0:
+            self._pad[:] = 0
+            while pad > 0:
+                pad -= self.rb_out.write(self._pad[:min(pad, len(self._pad))])
+
+    _fetch = None
+    _cut_before = 0
+    _streaming = False
+
     def stop(self):
+        """Stop streaming (idempotent); returns the final :attr:`stats`."""
         self._stop.set()
         if self._worker is not None:
             self._worker.join(5)
-        if not self.device_lost:  # a dead server can hang PortAudio's stop
-            try:
+        if not self.device_lost and not getattr(self, "_closed", False):
+            try:  # a dead server can hang PortAudio's stop: not then
                 self.stream.stop()
+                self._count_device(self.stream.stats)
                 self.stream.close()
             except Exception:  # noqa: BLE001 -- the device may be gone already
                 pass
+            self._closed = True
         if self.tap is not None:
             self.tap.close()
             self.tap = None
@@ -296,16 +458,30 @@ class LiveDeclipper:
     # -- reporting -------------------------------------------------------------
     @property
     def stats(self):
+        """Counters and timings so far (any time, also after stop())."""
         t = self._times[:min(self._ntimes, len(self._times))]
-        hop_t = t * 1000.0
+        ms = t * 1000.0
         s = dict(self.counts)
         s.update(self.declipper.stats)
+        s["late_frames"] = s["frames_cut"] + s["passthrough_frames"]
+        # the host's own (ring buffers) and the driver's (one event may
+        # raise both its flags: counted once)
+        s["xruns"] = (s["input_overflows"] + s["output_underflows"]
+                      + max(s["device_input_overflows"], s["device_output_underflows"]))
+        if self.limiter is not None:
+            s["limited_samples"] = self.limiter.limited_samples
         s["seconds"] = time.monotonic() - getattr(self, "_t0", time.monotonic())
         s["iteration_budget"] = self.declipper.iterations
-        s["block_ms"] = {"median": float(np.median(hop_t)) if len(t) else 0.0,
-                         "p99": float(np.percentile(hop_t, 99)) if len(t) else 0.0,
-                         "max": float(hop_t.max()) if len(t) else 0.0,
+        s["iteration_budget_preset"] = self.budget
+        s["iterations_per_frame"] = s["iterations"] / max(1, s["frames_solved"])
+        # one call per block; the hop's work falls in the block completing it
+        s["block_ms"] = {"median": float(np.median(ms)) if len(t) else 0.0,
+                         "p99": float(np.percentile(ms, 99)) if len(t) else 0.0,
+                         "max": float(ms.max()) if len(t) else 0.0,
                          "period": 1000.0 * self.block / self.sr}
+        hops = max(1, (s["frames_solved"] + s["frames_skipped"]) // self.channels)
+        s["hop_ms_mean"] = float(t.sum() * 1000.0 / hops) if len(t) else 0.0
+        s["worker_realtime"] = self.realtime
         s["worker_cpu_share"] = float(t.sum() / max(1e-9, s["seconds"])) if len(t) else 0.0
         s["clipped_ratio"] = s["clipped_samples"] / max(1, s["samples_in"] * self.channels)
         s["thresholds"] = [[float(p), float(q)] for p, q in self.declipper.thresholds]
@@ -314,5 +490,6 @@ class LiveDeclipper:
         return s
 
     def recording(self):
-        """(input, output) recorded so far, float32 (frames, channels)."""
+        """(input, output) kept in memory so far (``record_seconds``),
+        float32 (frames, channels)."""
         return self._rec_in[:self._rec_n].copy(), self._rec_out[:self._rec_n].copy()

@@ -82,14 +82,30 @@ class JackDummy:
 
 
 def ports(pattern=""):
+    """Port names of the running server (JACK_DEFAULT_SERVER), matching."""
     r = subprocess.run(["jack_lsp", pattern] if pattern else ["jack_lsp"], capture_output=True,
-                       text=True, timeout=10)
+                       text=True, timeout=10, env=_env())
     return [p.strip() for p in r.stdout.splitlines() if p.strip()]
 
 
+def output_ports():
+    """Ports other clients can be fed from (JACK's "output" flag)."""
+    r = subprocess.run(["jack_lsp", "-p"], capture_output=True, text=True, timeout=10, env=_env())
+    out, name = [], None
+    for line in r.stdout.splitlines():
+        if not line.startswith((" ", "\t")):
+            name = line.strip()
+        elif "properties:" in line and "output" in line and name:
+            out.append(name)
+    return out
+
+
 def connect(src, dst):
-    subprocess.run(["jack_connect", src, dst], capture_output=True, timeout=10, check=True)
+    r = subprocess.run(["jack_connect", src, dst], capture_output=True, text=True, timeout=10,
+                       env=_env())
+    if r.returncode != 0 and "already" not in (r.stdout + r.stderr):
+        raise UserError(f"cannot connect JACK port {src} to {dst}")
 
 
 def disconnect(src, dst):
-    subprocess.run(["jack_disconnect", src, dst], capture_output=True, timeout=10)
+    subprocess.run(["jack_disconnect", src, dst], capture_output=True, timeout=10, env=_env())
