@@ -16,4 +16,4 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[test,plot]"
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[test,plot,jack]"

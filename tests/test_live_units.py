@@ -1,0 +1,80 @@
+"""Pieces of the live host that need no audio device: the look-ahead
+limiter, the WAV writer, argument checking."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rtdeclip.live.limiter import Limiter
+from rtdeclip.live.wavfile import WavWriter, read_wav
+
+
+def run_blocks(lim, x, rng):
+    out, i = [], 0
+    while i < len(x):
+        n = int(rng.integers(1, 700))
+        out.append(lim.process(x[i:i + n].copy()))
+        i += n
+    return np.concatenate(out)
+
+
+def test_limiter_holds_the_ceiling_with_any_blocks():
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((48000, 2)) * 0.5).astype(np.float32)
+    x[1000, 1] = 8.0
+    lim = Limiter(48000, 2, ceiling_db=-1.0, max_block=700)
+    y = run_blocks(lim, x, rng)
+    assert np.abs(y).max() <= lim.ceiling * (1 + 1e-6)
+    assert lim.limited_samples > 0 and lim.min_gain < 0.2
+
+
+def test_limiter_is_an_exact_delay_away_from_peaks():
+    rng = np.random.default_rng(1)
+    t = np.arange(48000) / 48000
+    x = np.stack([0.5 * np.sin(2 * np.pi * 440 * t)] * 2, 1).astype(np.float32)
+    x[20000, 0] = 2.0
+    lim = Limiter(48000, 2, ceiling_db=-1.0, max_block=700)
+    y = run_blocks(lim, x, rng)
+    d = lim.latency_samples
+    err = np.abs(y[d:] - x[:-d]).max(axis=1)
+    near = np.zeros(len(err), bool)
+    near[20000 - lim.L:20000 + lim.W + lim.L] = True
+    assert err[~near].max() == 0.0          # untouched: bit-exact, delayed
+    assert y[20000 + d, 0] <= lim.ceiling * (1 + 1e-6)
+
+
+def test_limiter_rejects_a_bad_ceiling():
+    with pytest.raises(ValueError, match="ceiling"):
+        Limiter(48000, 2, ceiling_db=3.0)
+
+
+def test_wav_writer_is_atomic_and_round_trips(tmp_path):
+    path = tmp_path / "take.wav"
+    w = WavWriter(str(path), 44100, 3)
+    x = np.random.default_rng(2).standard_normal((1000, 3)).astype(np.float32)
+    w.write(x[:300])
+    w.write(x[300:])
+    assert not path.exists()                # only the hidden temporary so far
+    w.commit()
+    y, rate = read_wav(str(path))
+    assert rate == 44100 and np.array_equal(x, y)
+    assert [p.name for p in tmp_path.iterdir()] == ["take.wav"]
+    w2 = WavWriter(str(tmp_path / "gone.wav"), 44100, 1)
+    w2.abort()
+    assert [p.name for p in tmp_path.iterdir()] == ["take.wav"]
+
+
+@pytest.mark.parametrize("args,word", [
+    (["--preset", "Best"], "preset"), (["--samplerate", "100"], "samplerate"),
+    (["--channels", "0"], "channels"), (["--blocksize", "3"], "blocksize"),
+    (["--ceiling", "loud"], "ceiling"), (["--ceiling", "2"], "ceiling"),
+    (["--margin", "1"], "margin"), (["--threshold", "3"], "threshold"),
+    (["--record", "/no/such/dir/x.wav"], "folder"), (["--duration", "-1"], "duration")])
+def test_bad_arguments_are_one_line_errors(args, word):
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", "live", *args], capture_output=True,
+                       text=True, timeout=60, env=dict(os.environ, JACK_DEFAULT_SERVER="none"))
+    assert r.returncode == 1
+    assert r.stderr.startswith("rtdeclip: error:") and word in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
