@@ -12,6 +12,7 @@ import pytest
 import rtdeclip
 from rtdeclip.examples import music
 from loopback import bare_loopback_lag, lag_of, play_through
+from rtdeclip.live.host import input_path
 
 SR, BLOCK = 48000, 256
 
@@ -104,6 +105,50 @@ def test_cli_demo_and_clean_interrupt(jack, tmp_path):
     assert p.returncode == 0, err
     assert "stats:" in out and "Traceback" not in err
     assert (tmp_path / "rec.wav").stat().st_size > 44
+    assert (tmp_path / "rec.input.wav").stat().st_size > 44
+
+
+def test_context_manager_and_stop_twice(jack):
+    with host(preset="fastest", source=np.zeros((4800, 2))) as h:
+        time.sleep(0.5)
+        assert h.stats["blocks"] > 0 and h.running
+    first = h.stop()                    # already stopped by the with block: harmless
+    assert not h.running and first["output_underflows"] == 0
+    lat = h.latency
+    assert lat["total"]["samples"] == sum(lat[k]["samples"] for k in (
+        "device_input", "algorithm", "margin", "limiter", "device_output"))
+
+
+def test_monitor_bypass_records_both_streams(jack, tmp_path):
+    """monitor --connect takes a program's JACK outputs; with --bypass what
+    it plays is what it heard, delayed by the reported processing latency
+    (without the margin, which is outside the recording) and scaled by the
+    gain: both recordings show it."""
+    import rtmixer
+    from rtdeclip.live import jackserver
+    from rtdeclip.live.wavfile import read_wav
+    clean, clipped, theta = clipped_music(8.0)
+    before = jackserver.ports()
+    player = rtmixer.Mixer(channels=2, samplerate=SR, blocksize=BLOCK)
+    outs = [p for p in jackserver.ports() if p not in before and ":out_" in p]
+    rec = tmp_path / "mon.wav"
+    with player:
+        player.play_buffer(np.ascontiguousarray(clipped, dtype=np.float32), channels=2)
+        r = subprocess.run([sys.executable, "-m", "rtdeclip", "monitor", "--bypass", "--connect",
+                            ",".join(outs), "--record", str(rec), "--duration", "4",
+                            "--gain", "-6", "--preset", "fastest", "--plain"],
+                           capture_output=True, text=True, timeout=120)
+    player.close()
+    assert r.returncode == 0, r.stderr
+    assert "latency:" in r.stdout and "stats:" in r.stdout
+    heard, _ = read_wav(input_path(str(rec)))
+    played, _ = read_wav(str(rec))
+    assert len(heard) == len(played) > 3 * SR and np.abs(heard).max() > 0.5 * theta
+    lat = r.stdout.split("processing ")[1].split(" samples")[0]
+    margin = r.stdout.split("margin ")[1].split(" samples")[0]
+    d = int(lat) - int(margin)
+    g = np.float32(10 ** (-6 / 20))
+    assert np.abs(played[d:] - heard[:-d] * g).max() < 1e-6
 
 
 def test_bad_live_arguments(jack):

@@ -170,6 +170,9 @@ class LiveDeclipper:
         self._stop = threading.Event()
         self._times = np.zeros(1 << 16)       # per-block processing time, ring
         self._ntimes = 0
+        self._hop_times = np.zeros(1 << 15)   # per-hop time of the calls completing hops
+        self._nhops = 0
+        self._hop = hop
         self.counts = dict(blocks=0, late_frames=0, budget_cuts=0, passthrough_blocks=0,
                            passthrough_frames=0, late_blocks=0, input_overflows=0,
                            output_underflows=0, device_input_overflows=0,
@@ -282,8 +285,15 @@ class LiveDeclipper:
                 skipped0 = d.stats["frames_skipped"]
             t0 = time.perf_counter()
             d.process(inbuf, out=outbuf)
-            self._times[self._ntimes % len(self._times)] = time.perf_counter() - t0
+            dt = time.perf_counter() - t0
+            self._times[self._ntimes % len(self._times)] = dt
+            # hops this call completed (the frame grid's phase is constant)
+            n0 = self._ntimes * block
+            hops = (n0 + block) // self._hop - n0 // self._hop
             self._ntimes += 1
+            if hops:
+                self._hop_times[self._nhops % len(self._hop_times)] = dt / hops
+                self._nhops += 1
             if passed:
                 c["passthrough_frames"] += d.stats["frames_skipped"] - skipped0
             if self.on_block is not None:
@@ -479,8 +489,11 @@ class LiveDeclipper:
                          "p99": float(np.percentile(ms, 99)) if len(t) else 0.0,
                          "max": float(ms.max()) if len(t) else 0.0,
                          "period": 1000.0 * self.block / self.sr}
-        hops = max(1, (s["frames_solved"] + s["frames_skipped"]) // self.channels)
-        s["hop_ms_mean"] = float(t.sum() * 1000.0 / hops) if len(t) else 0.0
+        h = self._hop_times[:min(self._nhops, len(self._hop_times))] * 1000.0
+        s["hop_ms"] = {"median": float(np.median(h)) if len(h) else 0.0,
+                       "p99": float(np.percentile(h, 99)) if len(h) else 0.0,
+                       "max": float(h.max()) if len(h) else 0.0,
+                       "hop": 1000.0 * self._hop / self.sr}
         s["worker_realtime"] = self.realtime
         s["worker_cpu_share"] = float(t.sum() / max(1e-9, s["seconds"])) if len(t) else 0.0
         s["clipped_ratio"] = s["clipped_samples"] / max(1, s["samples_in"] * self.channels)

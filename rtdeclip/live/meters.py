@@ -72,7 +72,7 @@ class PlainView:
         print(f"[{now:7.1f} s] in dBFS {levels}  clipped {clips}  cpu {100 * self.rates.cpu:3.0f} %  "
               f"budget {s['iteration_budget']}/{s['iteration_budget_preset']}  "
               f"xruns {s['xruns']}  late frames {s['late_frames']}  "
-              f"block p99 {s['block_ms']['p99']:.2f} ms", file=self.file, flush=True)
+              f"hop p99 {s['hop_ms']['p99']:.2f}/{s['hop_ms']['hop']:.1f} ms", file=self.file, flush=True)
 
     def close(self):
         pass
@@ -122,8 +122,9 @@ class RichView:
         t.caption = (f"latency {_latency_text(s['latency'])}\n"
                      f"cpu {100 * self.rates.cpu:3.0f} %   budget {s['iteration_budget']}/"
                      f"{s['iteration_budget_preset']}   [{xr}]xruns {s['xruns']}[/]   "
-                     f"[{late}]late frames {s['late_frames']}[/]   block p99 "
-                     f"{s['block_ms']['p99']:.2f} ms   limited {s['limited_samples']}"
+                     f"[{late}]late frames {s['late_frames']}[/]   hop p99 "
+                     f"{s['hop_ms']['p99']:.2f}/{s['hop_ms']['hop']:.1f} ms   "
+                     f"limited {s['limited_samples']}"
                      + ("   [bold]BYPASS[/]" if h.bypass else ""))
         return t
 
