@@ -24,6 +24,8 @@ from .errors import UserError
 
 SUPPORTED = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".mp4", ".aac", ".aif", ".aiff")
 FORMATS = ("float32", "pcm16", "pcm24")
+# decoded samples past the declared length that are taken as encoder padding
+PADDING_SLACK = 4096
 
 # integer sample formats -> full scale
 _SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 9223372036854775808.0}
@@ -56,6 +58,8 @@ class AudioSource:
                 self.codec = s.codec_context.name
                 self.sample_rate = int(s.codec_context.sample_rate or s.rate or 0)
                 self.channels = int(s.codec_context.channels)
+                self.declared_frames = _declared_frames(s, c, self.sample_rate)
+                self.sample_format = s.codec_context.format.name if s.codec_context.format else ""
         except UserError:
             raise
         except Exception as e:  # av.error.* carry ffmpeg's reason
@@ -65,13 +69,43 @@ class AudioSource:
         if not 8000 <= self.sample_rate <= 192000:
             raise UserError(f"{path}: sample rate {self.sample_rate} Hz is outside 8 kHz to 192 kHz")
 
+    @property
+    def lsb(self):
+        """Quantisation step of the stored samples (0 for float and lossy
+        codecs): the clip detector's finest meaningful resolution."""
+        if self.codec.startswith(("pcm_s16", "pcm_u8", "pcm_s24", "pcm_s32", "flac", "alac")):
+            bits = {"u8": 8, "s16": 16, "s32": 32}.get(self.sample_format.rstrip("p"), 0)
+            if self.codec.startswith("pcm_s24") or (self.codec in ("flac", "alac") and bits == 32):
+                bits = 24  # 24-bit samples travel in 32-bit words
+            return 2.0 ** (1 - bits) if bits else 0.0
+        return 0.0
+
     def _frames(self):
+        """Decoded frames, cut to the length the container declares: the
+        decoder's own delay is already removed (MP3 gapless header, MP4 edit
+        list, Opus pre-skip), the encoder's padding of the last frame is not.
+        A declared length the stream overruns by more than padding can
+        explain (a duration estimated from the bit rate) is ignored."""
         av = _av()
+        declared, held, done = self.declared_frames, [], 0
         try:
             with av.open(self.path) as c:
                 s = c.streams.audio[0]
+                slack = PADDING_SLACK + 2 * (s.codec_context.frame_size or 0)
                 for frame in c.decode(s):
-                    yield self._to_float(frame)
+                    a = self._to_float(frame)
+                    if declared is None:
+                        yield a
+                        continue
+                    keep = max(0, min(len(a), declared - done))
+                    if keep:
+                        yield a[:keep]
+                    done += len(a)
+                    if keep < len(a):
+                        held.append(a[keep:])
+                        if done - declared > slack:   # not padding: the declaration was wrong
+                            yield from held
+                            held, declared = [], None
         except UserError:
             raise
         except Exception as e:
@@ -118,6 +152,19 @@ class AudioSource:
 
     def read_all(self):
         return np.concatenate(list(self.chunks(1 << 18)))
+
+
+def _declared_frames(stream, container, sample_rate):
+    """Frames the container says the stream holds (None when it does not
+    say): encoders pad the last frame, so decoding yields a little more."""
+    dur = None
+    if stream.duration and stream.time_base:
+        dur = float(stream.duration * stream.time_base)
+    elif container.duration:
+        dur = container.duration / 1e6   # AV_TIME_BASE
+    if not dur or dur <= 0:
+        return None
+    return int(round(dur * sample_rate))
 
 
 def _reason(e):

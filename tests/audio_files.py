@@ -1,5 +1,7 @@
 """Test audio written in code: WAV through our writer, compressed formats
 through PyAV's real encoders."""
+from fractions import Fraction
+
 import numpy as np
 
 from rtdeclip.audio_io import AtomicWav
@@ -29,6 +31,9 @@ def encode(path, x, sr, codec):
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(x.T.astype(np.float32)),
                                            format="fltp", layout=layout)
         frame.sample_rate = sr
+        # timestamps from 0 let the encoder mark its priming samples (MP4
+        # edit list, Ogg pre-skip) as real-world files have them
+        frame.pts, frame.time_base = 0, Fraction(1, sr)
         for f in av.AudioResampler(format=fmt, layout=layout, rate=sr).resample(frame):
             for p in s.encode(f):
                 c.mux(p)

@@ -60,7 +60,9 @@ def test_compressed_inputs(tmp_path, ext, codec, sr):
     assert r.returncode == 0, r.stderr
     y = AudioSource(str(tmp_path / "Declipped_in.wav")).read_all()
     x = AudioSource(inp).read_all()
-    assert y.shape == x.shape and y.shape[1] == 2      # exactly the decoded length
+    assert y.shape == x.shape
+    if codec != "vorbis":   # ffmpeg's own (experimental) Vorbis encoder does not mark its padding
+        assert y.shape == clipped.shape   # the encoder's delay and padding removed: the original length
 
 
 def test_no_clipping_is_copied_bit_exact(tmp_path):
