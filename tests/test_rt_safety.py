@@ -5,6 +5,7 @@ pthread_mutex_lock for the whole process (FFTW included) and counts the
 calls made while processing runs (create and destroy may allocate)."""
 import os
 import subprocess
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -23,3 +24,102 @@ def test_process_allocates_nothing_and_locks_nothing(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("allocations 0 frees 0 locks 0") == 3
     assert "nonfinite outputs 0" in r.stdout
+
+
+def test_denormal_scale_frames_cost_one_iteration():
+    """Why denormals cannot slow the solver (timed in
+    benchmarks/denormals.py): a frame at double-denormal scale underflows to
+    an exactly zero termination value and stops after one iteration, even
+    with epsilon 0 (no other stop); float32 denormals are normal doubles
+    inside the core.  Without flush-to-zero the reliable samples stay exact."""
+    import numpy as np
+    import rtdeclip
+    t = np.arange(24000) / 48000
+    x = np.clip(np.stack([np.sin(2 * np.pi * 220 * t), np.sin(2 * np.pi * 331 * t)], 1), -0.5, 0.5)
+    d = rtdeclip.Declipper(48000, channels=2, preset="average", threshold=0.5e-310, epsilon=0.0,
+                           plan="estimate")
+    tiny = x * 1e-310
+    y = np.concatenate([d.process(tiny), d.flush()])[d.latency_samples:]
+    s = d.stats
+    assert s["frames_solved"] > 0
+    assert s["iterations"] == s["frames_solved"]          # one iteration each
+    rel = np.abs(tiny) < 0.5e-310
+    assert np.array_equal(y[rel], tiny[rel])               # no flush-to-zero
+    assert np.all(np.isfinite(y))
+
+
+DRIVER = r'''
+import ctypes, sys
+import numpy as np
+import rtdeclip
+rng = np.random.default_rng(11)
+n = 48000
+t = np.arange(n)[:, None] / 48000
+x = np.clip(np.sin(2 * np.pi * 220 * t + np.arange(2)) + 0.4 * np.sin(2 * np.pi * 1333 * t), -0.6, 0.6)
+x[::9973] = np.nan
+x[5::7919] = 1e-310
+x[7::6007] = -np.inf
+states = []
+for alg in ("aspade", "sspade", "sspade-original"):
+    for threshold in (0.6, "auto", [(0.6, -0.5), (0.55, -0.6)]):
+        for dtype in (np.float64, np.float32):
+            d = rtdeclip.Declipper(48000, channels=2, preset="fastest", algorithm=alg,
+                                   threshold=threshold, plan="estimate")
+            states.append((d, dtype))
+# low-delay windows, another window, hop and redundancy
+states.append((rtdeclip.Declipper(48000, channels=2, preset="average", window_shape="lowdelay",
+                                  threshold=0.6, plan="estimate"), np.float64))
+states.append((rtdeclip.Declipper(48000, channels=2, window=512, hop=64, redundancy=4,
+                                  preset="fastest", threshold=0.6, plan="estimate"), np.float32))
+lib = ctypes.CDLL(None)
+counts = (ctypes.c_long * 4)()
+lib.rtd_shim_counts(counts)
+before = list(counts)
+solved = 0
+for k, (d, dtype) in enumerate(states):
+    xi = x.astype(dtype)
+    out = np.empty((700, 2), dtype)
+    if k % 3 == 1:
+        d.set_time_limit(0.0005)
+    i = 0
+    while i < n:
+        m = int(rng.integers(1, 700))
+        blk = np.ascontiguousarray(xi[i:i + m])
+        d.process(blk, out=out[:len(blk)])
+        i += m
+    d.iterations = 3          # the live host changes the budget between calls
+    solved += d.stats["frames_solved"]
+    d.reset()
+    d.process(np.ascontiguousarray(xi[:4096]), out=np.empty((4096, 2), dtype))
+lib.rtd_shim_counts(counts)
+calls, allocs, frees, locks = (a - b for a, b in zip(counts, before))
+print(f"calls {calls} allocations {allocs} frees {frees} locks {locks} frames_solved {solved}")
+lib.rtd_shim_selftest()
+lib.rtd_shim_counts(counts)
+print("selftest", counts[1] - before[1] - allocs, counts[2] - before[2] - frees,
+      counts[3] - before[3] - locks)
+'''
+
+
+def test_extension_process_allocates_nothing_and_locks_nothing(tmp_path):
+    """The same proof on the extension users get (its own build flags),
+    driven from Python: an LD_PRELOAD shim wraps rtd_process_* and counts
+    heap calls and locks made inside them by the calling thread."""
+    shim = tmp_path / "alloc_shim.so"
+    build = subprocess.run(["gcc", "-shared", "-fPIC", "-O2",
+                            os.path.join(ROOT, "tests", "native", "alloc_shim.c"),
+                            "-ldl", "-lpthread", "-o", str(shim)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    import rtdeclip._core
+    env = dict(os.environ, LD_PRELOAD=str(shim), RTD_SHIM_LIB=rtdeclip._core.__file__)
+    r = subprocess.run([sys.executable, "-c", DRIVER], capture_output=True, text=True, env=env,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    import re
+    m = re.search(r"calls (\d+) allocations (\d+) frees (\d+) locks (\d+) frames_solved (\d+)",
+                  r.stdout)
+    assert m, r.stdout + r.stderr
+    calls, allocs, frees, locks, solved = map(int, m.groups())
+    assert calls > 1000 and solved > 1000      # the shim really wrapped the calls
+    assert (allocs, frees, locks) == (0, 0, 0), r.stdout
+    assert "selftest 1 1 1" in r.stdout, r.stdout   # the counters do count
