@@ -3,22 +3,77 @@
 A hard clipper piles every sample beyond its level onto the level itself,
 so the histogram of a clipped signal has a spike at each rail, far above
 the smooth tail a natural signal has there.  We look for that spike at the
-positive and negative extremes separately.
+positive and negative extremes separately, in two stages:
+
+1. exact rail: many samples share the extreme value (within ``tolerance``
+   relative, or half a quantisation step): plain digital clipping, also
+   after a gain change or with a DC offset added afterwards.  The level is
+   exact.
+2. hump: the spike was smeared by noise or dither added after clipping, or
+   by a lossy codec (MP3/AAC ring around the flat tops and overshoot them).
+   On a fine histogram in dB near each extreme we look, at growing scales,
+   for a window holding several times more samples than the equal band just
+   below it.  The estimated level is the window's centre of mass; the level
+   declared to the solver (``.thresholds``) lies lower, at the hump's lower
+   edge, so the samples spread around the rail are all treated as clipped
+   (the solver only asks them to stay above the level, which their true
+   values do).
+
+A smooth amplitude distribution never passes the test: even a pure sine
+(whose density grows towards its peak) holds at most 2.4 times the band
+below in any window at its top.  Quantised input (16/24-bit) is recognised
+so that gaps between the codes are not taken for humps.
+
+    >>> det = ClipDetector(channels=2)                     # doctest: +SKIP
+    >>> for chunk in source: det.scan_extremes(chunk)      # pass 1
+    >>> for chunk in source: det.scan_counts(chunk)        # pass 2
+    >>> found = det.result()                               # levels per channel
+    >>> counter = ClipCounter([c.thresholds for c in found])
+    >>> for chunk in source: counter.scan(chunk)           # any later pass
+    >>> counter.fill(found)                                # counts and runs
 """
 from dataclasses import dataclass, field
 import numpy as np
 
+RANGE_DB = 20.0      # histogram span below each extreme
+BIN_DB = 0.005       # histogram resolution
+RATIO = 4.0          # hump mass / mass of the band below (a sine reaches 2.4)
+RATIO_INSIDE = 2.0   # ... for a hump with bands on both sides (the density falls above it)
+MIN_MASS = 16        # samples a hump needs
+MIN_FRACTION = 1e-4  # ... and this fraction of all samples
+HUMP_DB = 8.0        # a hump lies this close to the extreme (codecs overshoot by up to ~5 dB)
+DOMINANCE = 0.5      # and holds this share of all samples from its lower edge up
+MAX_SCALE = 256      # widest half-window tried, in bins (1.3 dB)
+# quantisation grids recognised in the data (bits of a signed integer format)
+GRIDS = (8, 16, 24)
+
 
 @dataclass
 class ChannelClipping:
-    """Clipping found on one channel (levels as linear sample values)."""
-    positive: float | None        # clip level, None when not clipped
-    negative: float | None        # negative number, None when not clipped
+    """Clipping found on one channel (levels as linear sample values).
+
+    ``positive``/``negative``: the estimated clip levels (None: that
+    polarity is not clipped).  ``declared_positive``/``declared_negative``:
+    the levels the solver gets, equal to the estimates for exact rails and
+    at the lower edge of a noisy or codec-smeared rail.  ``method``: "exact",
+    "hump" or None per polarity."""
+    positive: float | None
+    negative: float | None
     clipped_high: int = 0
     clipped_low: int = 0
     samples: int = 0
     longest_run: int = 0
     histogram: dict = field(default_factory=dict)
+    declared_positive: float | None = None
+    declared_negative: float | None = None
+    method: tuple = (None, None)
+    dc_offset: float = 0.0
+
+    def __post_init__(self):
+        if self.declared_positive is None:
+            self.declared_positive = self.positive
+        if self.declared_negative is None:
+            self.declared_negative = self.negative
 
     @property
     def clipped(self):
@@ -31,87 +86,225 @@ class ChannelClipping:
     @property
     def thresholds(self):
         """(pos, neg) for the declipper; +-inf for an unclipped polarity."""
-        return (np.inf if self.positive is None else self.positive,
-                -np.inf if self.negative is None else self.negative)
+        return (np.inf if self.declared_positive is None else self.declared_positive,
+                -np.inf if self.declared_negative is None else self.declared_negative)
+
+    def levels_db(self):
+        """Estimated (positive, negative) levels in dBFS (None: not clipped)."""
+        return tuple(None if v is None else 20 * np.log10(abs(v))
+                     for v in (self.positive, self.negative))
 
 
 class ClipDetector:
     """Clip levels found in two streaming passes over a signal, so a file of
-    hours is never held in memory:
+    hours is never held in memory (see the module docstring)."""
 
-        det = ClipDetector(channels)
-        for chunk in source: det.scan_extremes(chunk)   # pass 1: the extremes
-        for chunk in source: det.scan_counts(chunk)     # pass 2: the rails
-        levels = det.result()
-
-    A polarity is clipped when the samples within ``tolerance`` (relative)
-    of its extreme number at least 3 and more than 4 times those in the band
-    of the same width just below: a flat spike at the rail, not the smooth
-    tail of a natural signal."""
-
-    def __init__(self, channels, tolerance=1e-4, bins=64):
-        self.channels, self.tol, self.bins = channels, tolerance, bins
+    def __init__(self, channels, tolerance=1e-4, lsb=None):
+        self.channels, self.tol, self._lsb = channels, tolerance, lsb
         self.top = np.zeros((2, channels))        # [0] max positive, [1] max |negative|
         self.n = 0
-        self._counted = False
+        self.sum = np.zeros(channels)
+        self.on_grid = {b: True for b in GRIDS}   # every sample a multiple of 2**(1-b)
+        self._counting = False
 
+    # -- pass 1 ---------------------------------------------------------
     def scan_extremes(self, chunk):
         a = np.asarray(chunk, dtype=np.float64).reshape(-1, self.channels)
-        if len(a):
-            self.top[0] = np.maximum(self.top[0], a.max(axis=0))
-            self.top[1] = np.maximum(self.top[1], -a.min(axis=0))
-            self.n += len(a)
+        if not len(a):
+            return
+        self.top[0] = np.maximum(self.top[0], a.max(axis=0))
+        self.top[1] = np.maximum(self.top[1], -a.min(axis=0))
+        self.sum += a.sum(axis=0)
+        self.n += len(a)
+        for b in GRIDS:
+            if self.on_grid[b]:
+                q = a * 2.0 ** (b - 1)
+                self.on_grid[b] = bool(np.array_equal(q, np.round(q)))
 
+    @property
+    def lsb(self):
+        """Quantisation step found in the data (0.0: none, e.g. float or lossy)."""
+        if self._lsb is not None:
+            return self._lsb
+        for b in GRIDS:
+            if self.on_grid[b]:
+                return 2.0 ** (1 - b)
+        return 0.0
+
+    # -- pass 2 ---------------------------------------------------------
     def _start_counts(self):
         c = self.channels
-        self.width = np.maximum(self.tol * self.top, 1e-12)
+        lsb = self.lsb
+        self.width = np.maximum(self.tol * self.top, 0.5 * lsb)
+        self.width = np.maximum(self.width, 1e-300)
         self.on_rail = np.zeros((2, c), dtype=np.int64)
         self.below = np.zeros((2, c), dtype=np.int64)
         self.level = np.full((2, c), np.inf)
-        self.run = np.zeros(c, dtype=np.int64)
-        self.longest = np.zeros(c, dtype=np.int64)
-        peak = np.maximum(self.top[0], self.top[1])
-        self.edges = [np.linspace(-p, p, self.bins + 1) if p > 0 else None for p in peak]
-        self.hist = np.zeros((c, self.bins), dtype=np.int64)
-        self._counted = True
+        self.nbins = int(round(RANGE_DB / BIN_DB))
+        self.hist = np.zeros((2, c, self.nbins), dtype=np.int64)
+        self.low = self.top * 10 ** (-RANGE_DB / 20)
+        self._counting = True
 
     def scan_counts(self, chunk):
-        if not self._counted:
+        if not self._counting:
             self._start_counts()
         a = np.asarray(chunk, dtype=np.float64).reshape(-1, self.channels)
+        if not len(a):
+            return
         for side, v in ((0, a), (1, -a)):
-            top = self.top[side]
-            # a rail is on its own side of zero, however small the signal
-            hi = (v >= top - self.width[side]) & (top > 0) & (v > 0)
-            self.on_rail[side] += hi.sum(axis=0)
-            self.below[side] += ((v >= top - 2 * self.width[side]) & ~hi & (top > 0) & (v > 0)).sum(axis=0)
-            masked = np.where(hi, v, np.inf)
-            if len(a):
-                self.level[side] = np.minimum(self.level[side], masked.min(axis=0))
-        on = (a >= self.top[0] - self.width[0]) & (self.top[0] > 0) & (a > 0) | \
-             (-a >= self.top[1] - self.width[1]) & (self.top[1] > 0) & (a < 0)
-        for c in range(self.channels):
-            self.longest[c] = max(self.longest[c], _runs(on[:, c], self.run, c))
-            if self.edges[c] is not None:
-                self.hist[c] += np.histogram(a[:, c], bins=self.edges[c])[0]
+            for c in range(self.channels):
+                top = self.top[side, c]
+                if top <= 0:
+                    continue  # a rail is on its own side of zero
+                col = v[:, c]
+                near = col[col > self.low[side, c]]
+                if not len(near):
+                    continue
+                w = self.width[side, c]
+                hi = near >= top - w
+                self.on_rail[side, c] += int(hi.sum())
+                self.below[side, c] += int(((near >= top - 2 * w) & ~hi).sum())
+                if hi.any():
+                    self.level[side, c] = min(self.level[side, c], float(near[hi].min()))
+                k = ((20 * np.log10(near / top) + RANGE_DB) / BIN_DB).astype(np.int64)
+                np.clip(k, 0, self.nbins - 1, out=k)
+                self.hist[side, c] += np.bincount(k, minlength=self.nbins)
+
+    # -- decision -------------------------------------------------------
+    def _bin_db(self, k):
+        """dB (relative to the extreme) of the centre of bin k."""
+        return (np.asarray(k) + 0.5) * BIN_DB - RANGE_DB
+
+    def _rail(self, side, c):
+        """(level, declared level, method) of one polarity, or Nones."""
+        top = self.top[side, c]
+        if top <= 0:
+            return None, None, None
+        n_on, n_below = int(self.on_rail[side, c]), int(self.below[side, c])
+        if n_on >= 3 and n_on > RATIO * max(n_below, 1):
+            lv = float(self.level[side, c])
+            return lv, lv, "exact"
+        hump = self._hump(self.hist[side, c], top)
+        if hump is None:
+            return None, None, None
+        est_db, edge_db = hump
+        return top * 10 ** (est_db / 20), top * 10 ** (edge_db / 20), "hump"
+
+    def _hump(self, h, top):
+        """(centre dB, lower edge dB) of the smallest-scale significant hump
+        near the top of histogram h, or None.
+
+        A window [k-s, k+s] within HUMP_DB of the extreme is a hump when it
+        holds most samples from its lower edge up (a rail is the top of the
+        signal, overshoot aside) and RATIO times the band of
+        the same width below it (a sine's top never does), or, when there is
+        room above it too, RATIO_INSIDE times both neighbouring bands: a
+        codec's ringing spreads the rail into a bump with an overshoot tail
+        above, over the background of the unclipped samples."""
+        H = np.concatenate([[0], np.cumsum(h)])
+        K = len(h)
+        lsb = self.lsb
+        need = max(MIN_MASS, MIN_FRACTION * self.n)
+        top_bins = int(HUMP_DB / BIN_DB)
+        s = 1
+        while s <= MAX_SCALE:
+            ks = np.arange(3 * s + 1, K - s)
+            if not len(ks):
+                break
+            mass = H[ks + s + 1] - H[ks - s]
+            below = H[ks - s] - H[ks - 3 * s - 1]
+            above = H[np.minimum(ks + 3 * s + 2, K)] - H[ks + s + 1]
+            inside = ks + 3 * s + 2 <= K        # a full band fits above the window
+            noise = 3 * np.sqrt(np.maximum(below, 1))
+            # everything from the window's lower edge up to the extreme
+            rest = H[K] - H[ks - s]
+            ok = (mass >= need) & (mass >= DOMINANCE * rest) & (ks - s >= K - top_bins) & (
+                (mass > RATIO * np.maximum(below, 1) + noise) |
+                (inside & (mass > RATIO_INSIDE * np.maximum(below, 1) + noise)
+                 & (mass > RATIO_INSIDE * np.maximum(above, 1))))
+            if lsb:   # quantised data: the window must span a few codes at its level
+                level = top * 10 ** (self._bin_db(ks) / 20)
+                ok &= (2 * s + 1) * BIN_DB >= 20 * np.log10(1 + 3 * lsb / level)
+            if ok.any():
+                # the strongest qualifying window at this scale
+                k = int(ks[ok][np.argmax(mass[ok])])
+                return self._locate(h, k, s, int(below[k - ks[0]]))
+            s *= 2
+        return None
+
+    def _locate(self, h, k, s, below):
+        """Centre of mass of the hump around bin k, and its lower edge: where
+        the density, coming down from the hump, meets twice the background."""
+        lo, hi = k - s, k + s + 1
+        w = h[lo:hi].astype(float)
+        centre = float(np.sum(self._bin_db(np.arange(lo, hi)) * w) / w.sum())
+        background = below / (2 * s + 1)
+        # the hump's lower flank, smoothed over the same scale
+        dens = np.convolve(h.astype(float), np.ones(2 * s + 1) / (2 * s + 1), mode="same")
+        j = k
+        while j > 0 and dens[j] > 2 * background + 1e-12 and j > k - 8 * s:
+            j -= 1
+        edge = float(self._bin_db(j)) - BIN_DB * s   # half a window further: the smoothing
+        return centre, min(edge, centre)
 
     def result(self):
-        if not self._counted:
+        if not self._counting:
             self._start_counts()
         out = []
         for c in range(self.channels):
-            lv = []
-            for side in (0, 1):
-                n_on, n_below = int(self.on_rail[side, c]), int(self.below[side, c])
-                clipped = self.top[side, c] > 0 and n_on >= 3 and n_on > 4 * max(n_below, 1)
-                lv.append((float(self.level[side, c]), n_on) if clipped else (None, 0))
-            (pos, n_hi), (neg, n_lo) = lv
+            (pos, dpos, mpos), (neg, dneg, mneg) = self._rail(0, c), self._rail(1, c)
             out.append(ChannelClipping(
-                pos, None if neg is None else -neg, n_hi, n_lo, self.n,
-                int(self.longest[c]) if (pos is not None or neg is not None) else 0,
-                {"counts": [int(v) for v in self.hist[c]],
-                 "edges": [] if self.edges[c] is None else [float(e) for e in self.edges[c]]}))
+                pos, None if neg is None else -neg, samples=self.n,
+                histogram=self._histogram(c),
+                declared_positive=dpos, declared_negative=None if dneg is None else -dneg,
+                method=(mpos, mneg), dc_offset=float(self.sum[c] / self.n) if self.n else 0.0))
         return out
+
+    def _histogram(self, c, bins=200):
+        """Counts near each rail (top RANGE_DB dB, coarser bins) for reports and plots."""
+        out = {}
+        for side, name in ((0, "positive"), (1, "negative")):
+            top = float(self.top[side, c])
+            if top <= 0:
+                out[name] = {"edges_dbfs": [], "counts": []}
+                continue
+            h = self.hist[side, c].reshape(bins, -1).sum(axis=1)
+            edges = 20 * np.log10(top) - RANGE_DB + np.arange(bins + 1) * RANGE_DB / bins
+            out[name] = {"edges_dbfs": [round(float(e), 4) for e in edges],
+                         "counts": [int(v) for v in h]}
+        return out
+
+
+class ClipCounter:
+    """Samples at or beyond given levels (what the solver treats as clipped),
+    per channel and polarity, and the longest clipped run, over chunks."""
+
+    def __init__(self, thresholds):
+        self.levels = np.asarray(thresholds, dtype=np.float64).reshape(-1, 2)
+        c = len(self.levels)
+        self.high = np.zeros(c, dtype=np.int64)
+        self.low = np.zeros(c, dtype=np.int64)
+        self.longest = np.zeros(c, dtype=np.int64)
+        self.run = np.zeros(c, dtype=np.int64)
+        self.n = 0
+
+    def scan(self, chunk):
+        a = np.asarray(chunk, dtype=np.float64).reshape(-1, len(self.levels))
+        hi = a >= self.levels[:, 0]
+        lo = a <= self.levels[:, 1]
+        self.high += hi.sum(axis=0)
+        self.low += lo.sum(axis=0)
+        on = hi | lo
+        for c in range(len(self.levels)):
+            self.longest[c] = max(self.longest[c], _runs(on[:, c], self.run, c))
+        self.n += len(a)
+
+    def fill(self, found):
+        """Put the counts into a list of ChannelClipping; returns it."""
+        for c, info in enumerate(found):
+            info.clipped_high, info.clipped_low = int(self.high[c]), int(self.low[c])
+            info.longest_run, info.samples = int(self.longest[c]), self.n
+        return found
 
 
 def _runs(mask, carry, c):
@@ -131,8 +324,10 @@ def _runs(mask, carry, c):
 def detect_clipping(x, sample_rate=None, tolerance=1e-4):
     """Per-channel clip levels of x, shape (frames,) or (frames, channels).
 
-    Returns a list of ``ChannelClipping`` (levels, counts, ratio, longest
-    clipped run, histogram over [-peak, peak]), one per channel.
+    Returns a list of ``ChannelClipping``, one per channel: estimated levels
+    (``positive``, ``negative``; None when not clipped), the levels for the
+    solver (``thresholds``), counts of samples at or beyond them, ratio,
+    longest clipped run, DC offset and a histogram near the rails.
 
     >>> import numpy as np
     >>> t = np.arange(48000) / 48000
@@ -140,6 +335,8 @@ def detect_clipping(x, sample_rate=None, tolerance=1e-4):
     >>> c = detect_clipping(y, 48000)[0]
     >>> round(c.positive, 3), round(c.negative, 3)
     (0.7, -0.5)
+    >>> detect_clipping(0.5 * np.sin(2 * np.pi * 440 * t))[0].positive is None
+    True
     """
     a = np.asarray(x)
     if a.dtype.kind not in "biuf":
@@ -153,7 +350,14 @@ def detect_clipping(x, sample_rate=None, tolerance=1e-4):
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.number)) \
             or not 0 < tolerance < 1:
         raise ValueError(f"tolerance must be a number between 0 and 1, got {tolerance!r}")
-    det = ClipDetector(a.shape[1], tolerance)
-    det.scan_extremes(a)
-    det.scan_counts(a)
-    return det.result()
+    det = ClipDetector(a.shape[1], tolerance, lsb=1.0 if a.dtype.kind in "biu" else None)
+    step = 1 << 18   # bounded temporaries on long signals
+    for i in range(0, len(a), step):
+        det.scan_extremes(a[i:i + step])
+    for i in range(0, len(a), step):
+        det.scan_counts(a[i:i + step])
+    found = det.result()
+    counter = ClipCounter([f.thresholds for f in found])
+    for i in range(0, len(a), step):
+        counter.scan(a[i:i + step])
+    return counter.fill(found)

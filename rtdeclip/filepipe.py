@@ -1,7 +1,8 @@
 """One file through the whole chain, in bounded memory:
 
-    decode (pass 1: extremes) -> decode (pass 2: rails) -> thresholds
-    -> decode (pass 3) -> Declipper in chunks -> float32 WAV (atomic)
+    decode (pass 1: extremes) -> decode (pass 2: histograms near the rails)
+    -> thresholds -> decode (pass 3) -> Declipper in chunks (clipped samples
+    counted on the way) -> float32 WAV (atomic)
     [-> PCM with headroom gain] [-> SDR against a reference]
 
 Streaming through ``Declipper`` gives the same samples as processing the
@@ -18,7 +19,7 @@ import numpy as np
 
 from .audio_io import AtomicWav, AudioSource
 from .declipper import Declipper
-from .detect import ClipDetector
+from .detect import ClipCounter, ClipDetector
 from .errors import UserError
 
 CHUNK = 1 << 16
@@ -40,6 +41,11 @@ class FileJob:
 
 def db(v):
     return 20 * np.log10(v) if v and v > 0 else float("-inf")
+
+
+def level_db(v):
+    """A clip level for the log: '-26.10 dB', or 'none' for an unclipped polarity."""
+    return f"{db(v):.2f} dB" if np.isfinite(v) else "none"
 
 
 def parse_threshold_db(spec, channels):
@@ -132,14 +138,24 @@ def run(job: FileJob):
     job.log.append(f"User parameters: preset={job.preset} algorithm={job.algorithm} "
                    f"threshold={job.threshold} format={job.fmt}")
     for c, (info, (pos, neg)) in enumerate(zip(found, levels)):
-        job.log.append(f"Estimated clipping threshold for channel {c + 1}: {db(pos):.2f} dB "
-                       f"(positive samples) {db(-neg):.2f} dB (negative samples)")
-        job.log.append(f"Clipped samples in channel {c + 1}: {info.clipped} "
-                       f"({100 * info.ratio:.2f} %), longest run {info.longest_run}")
+        if fixed is None:
+            est = info.thresholds if info.positive is None and info.negative is None else (
+                np.inf if info.positive is None else info.positive,
+                -np.inf if info.negative is None else info.negative)
+            job.log.append(f"Estimated clipping threshold for channel {c + 1}: {level_db(est[0])} "
+                           f"(positive samples) {level_db(-est[1])} (negative samples)")
+            if (pos, neg) != est:   # a smeared rail: the solver gets its lower edge
+                job.log.append(f"  noisy or codec-smeared rail in channel {c + 1}: samples from "
+                               f"{level_db(pos)} (positive) and {level_db(-neg)} (negative) "
+                               f"are treated as clipped")
+        else:
+            job.log.append(f"Clipping threshold for channel {c + 1} (given): {db(pos):.2f} dB "
+                           f"(positive samples) {db(-neg):.2f} dB (negative samples)")
     clipped_any = any(np.isfinite(p) or np.isfinite(q) for p, q in levels)
 
     # pass 3: declip (or copy through) into a float32 temporary
     stats, peak = None, 0.0
+    counter = ClipCounter(levels)   # what the solver treats as clipped, counted on the way
     t_proc = time.perf_counter()
     # PCM needs the restored peak before writing, so it goes through a raw
     # float32 temporary first
@@ -150,6 +166,7 @@ def run(job: FileJob):
             done = 0
             for chunk in src.chunks(CHUNK):
                 _check(job)
+                counter.scan(chunk)
                 w.write(chunk)
                 peak = max(peak, float(np.abs(chunk).max()))
                 done += len(chunk)
@@ -172,6 +189,7 @@ def run(job: FileJob):
 
             for chunk in src.chunks(CHUNK):
                 _check(job)
+                counter.scan(chunk)
                 if out is None or len(out) != len(chunk):
                     out = np.empty((len(chunk), ch))
                 emit(d.process(np.ascontiguousarray(chunk), out=out))
@@ -180,8 +198,14 @@ def run(job: FileJob):
                     job.progress(done / n)
             emit(d.flush())
             stats = d.stats
-            for c in range(ch):
-                job.log.append(f"Reconstructed samples in channel {c + 1}: {found[c].clipped}")
+    counter.fill(found)
+    for c, info in enumerate(found):
+        job.log.append(f"Clipped samples in channel {c + 1}: {info.clipped} "
+                       f"({100 * info.ratio:.2f} %: {info.clipped_high} positive, "
+                       f"{info.clipped_low} negative), longest run {info.longest_run}")
+    if stats:
+        for c, info in enumerate(found):
+            job.log.append(f"Reconstructed samples in channel {c + 1}: {info.clipped}")
     t_done = time.perf_counter()
 
     # PCM: the smallest gain that keeps the restored peaks under full scale
@@ -209,6 +233,9 @@ def run(job: FileJob):
                               "negative_dbfs": db(-q) if np.isfinite(q) else None,
                               "clipped_high": f.clipped_high, "clipped_low": f.clipped_low,
                               "clipped_ratio": f.ratio, "longest_run": f.longest_run,
+                              "estimated_positive_dbfs": f.levels_db()[0],
+                              "estimated_negative_dbfs": f.levels_db()[1],
+                              "detection": list(f.method), "dc_offset": f.dc_offset,
                               "histogram": f.histogram}
                              for c, ((p, q), f) in enumerate(zip(levels, found))],
               "clipping_found": bool(clipped_any), "output_peak": peak,

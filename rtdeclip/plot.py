@@ -44,14 +44,20 @@ def plot_report(report, path, seconds=0.03):
     a1.set_xlabel("time (ms)")
     a1.set_title(f"{report['input']}: channel 1, most clipped {seconds * 1000:.0f} ms")
     a1.legend(loc="upper right", fontsize=8)
-    h = th["histogram"]
-    if h["edges"]:
-        e = np.asarray(h["edges"])
-        a2.bar((e[:-1] + e[1:]) / 2, h["counts"], width=np.diff(e), color="C1")
-        a2.set_yscale("log")
-    a2.set_xlabel("sample value")
+    for side, color in (("positive", "C1"), ("negative", "C2")):
+        h = th["histogram"].get(side, {})
+        if h.get("edges_dbfs"):
+            e = np.asarray(h["edges_dbfs"])
+            a2.bar((e[:-1] + e[1:]) / 2, h["counts"], width=np.diff(e), color=color,
+                   alpha=0.6, label=f"{side} samples")
+        est = th.get(f"estimated_{side}_dbfs")
+        if est is not None:
+            a2.axvline(est, color=color, ls="--", lw=0.8)
+    a2.set_yscale("log")
+    a2.set_xlabel("|sample value| (dBFS)")
     a2.set_ylabel("count")
-    a2.set_title("histogram: the spikes at the rails are the clipped samples")
+    a2.legend(loc="upper left", fontsize=8)
+    a2.set_title("near the rails: the spikes (or humps) are the clipped samples; dashed: estimated levels")
     fig.tight_layout()
     tmp = path + ".part.png"
     try:
