@@ -30,7 +30,12 @@ PRESETS = ("fastest", "average")
 def register(sub):
     for name, helptext in (("live", "declip a live input to an output"),
                            ("monitor", "listen to a loopback/monitor source, declipped")):
-        p = sub.add_parser(name, help=helptext)
+        epilog = None if name == "live" else (
+            "Sources: a JACK program (--connect CLIENT or PORT,PORT), a PulseAudio/PipeWire "
+            "monitor (--input pulse with PULSE_SOURCE=<sink>.monitor in the environment; "
+            "`pactl list short sources` names them), or any input device.  While running, "
+            "type b + Enter (or send SIGUSR1) to switch the bypass.")
+        p = sub.add_parser(name, help=helptext, epilog=epilog)
         p.add_argument("--input", help="input device (name substring or index; see `devices`)")
         p.add_argument("--output", help="output device (name substring or index)")
         p.add_argument("--channels", type=int, default=2)

@@ -301,9 +301,11 @@ class LiveDeclipper:
             outbuf *= self.gain
             if self.limiter is not None:
                 self.limiter.process(outbuf)
-            elif np.abs(outbuf).max() > 1.0:
-                c["output_clipped_samples"] += int(np.count_nonzero(np.abs(outbuf) > 1.0))
-                np.clip(outbuf, -1.0, 1.0, out=outbuf)
+            else:   # no limiter: full scale is a hard clip, counted
+                np.abs(outbuf, out=absbuf)
+                if absbuf.max() > 1.0:
+                    c["output_clipped_samples"] += int(np.count_nonzero(absbuf > 1.0))
+                    np.clip(outbuf, -1.0, 1.0, out=outbuf)
             self._meter(inbuf, outbuf, absbuf, hits, nhits, th)
             if self._rec_n + block <= len(self._rec_in):
                 self._rec_in[self._rec_n:self._rec_n + block] = inbuf
@@ -317,6 +319,7 @@ class LiveDeclipper:
                 c["late_blocks"] += 1
             self.rb_out.write(outbuf)
             c["blocks"] += 1
+            self._cpu = time.thread_time()   # the worker's own CPU time
             self._check_actions()
 
     def _meter(self, inbuf, outbuf, absbuf, hits, nhits, th):
@@ -495,7 +498,10 @@ class LiveDeclipper:
                        "max": float(h.max()) if len(h) else 0.0,
                        "hop": 1000.0 * self._hop / self.sr}
         s["worker_realtime"] = self.realtime
-        s["worker_cpu_share"] = float(t.sum() / max(1e-9, s["seconds"])) if len(t) else 0.0
+        # CPU time of the worker thread / wall time; busy: time inside the
+        # declipper (includes preemption by other threads)
+        s["worker_cpu_share"] = getattr(self, "_cpu", 0.0) / max(1e-9, s["seconds"])
+        s["worker_busy_share"] = float(t.sum() / max(1e-9, s["seconds"])) if len(t) else 0.0
         s["clipped_ratio"] = s["clipped_samples"] / max(1, s["samples_in"] * self.channels)
         s["thresholds"] = [[float(p), float(q)] for p, q in self.declipper.thresholds]
         s["latency"] = self.latency
