@@ -53,7 +53,7 @@ def declipper_kwargs(cfg, threshold):
     return kw
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cfg=configs, kind=st.sampled_from(SIGNALS), channels=st.integers(1, 3),
        n=st.integers(1, 3000), threshold=st.one_of(
            st.just("auto"), st.floats(1e-6, 2.0), st.tuples(st.floats(1e-3, 1.5), st.floats(-1.5, -1e-3))),
@@ -86,7 +86,7 @@ def test_stream_properties(cfg, kind, channels, n, threshold, seed, sr):
     assert np.array_equal(np.concatenate(parts), whole)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(kind=st.sampled_from(SIGNALS), n=st.integers(1, 2000), seed=st.integers(0, 1000))
 def test_declip_properties(kind, n, seed):
     rng = np.random.default_rng(seed)
@@ -105,7 +105,7 @@ def clipped_music(n, channels, level, rng):
     return np.clip(make_signal("music", n, channels, rng), -level, level)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(cfg=configs, kind=st.sampled_from(SIGNALS), channels=st.integers(1, 3),
        n=st.integers(1, 2500), seed=st.integers(0, 2**31 - 1))
 def test_threshold_above_peak_is_identity(cfg, kind, channels, n, seed):
@@ -124,7 +124,7 @@ def test_threshold_above_peak_is_identity(cfg, kind, channels, n, seed):
     assert d.stats["frames_solved"] == 0 and d.stats["clipped_samples"] == 0
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(cfg=configs, channels=st.integers(2, 3), n=st.integers(1, 2500),
        seed=st.integers(0, 2**31 - 1), data=st.data())
 def test_channels_are_independent(cfg, channels, n, seed, data):
@@ -142,7 +142,7 @@ def test_channels_are_independent(cfg, channels, n, seed, data):
         assert np.array_equal(d1.process(np.ascontiguousarray(x[:, c])), y[:, c])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(cfg=configs, kind=st.sampled_from(SIGNALS), channels=st.integers(1, 2),
        n=st.integers(1, 2500), seed=st.integers(0, 2**31 - 1), level=st.floats(0.01, 1.2))
 def test_float32_stream_is_the_float64_stream_rounded(cfg, kind, channels, n, seed, level):
@@ -157,7 +157,7 @@ def test_float32_stream_is_the_float64_stream_rounded(cfg, kind, channels, n, se
     assert np.array_equal(y32, y64.astype(np.float32))
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(cfg=configs, n=st.integers(1, 3000), seed=st.integers(0, 2**31 - 1),
        cut=st.integers(0, 3000), level=st.floats(0.05, 0.9))
 def test_reset_gives_a_fresh_stream(cfg, n, seed, cut, level):
@@ -172,7 +172,7 @@ def test_reset_gives_a_fresh_stream(cfg, n, seed, cut, level):
     assert d.stats == fresh.stats
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(n=st.integers(1, 3000), seed=st.integers(0, 2**31 - 1), level=st.floats(0.05, 0.9),
        channels=st.integers(1, 3), window=st.sampled_from([64, 256, 1024]),
        algorithm=st.sampled_from(["aspade", "sspade", "sspade-original"]))
@@ -188,7 +188,7 @@ def test_offline_is_the_stream_without_delay(n, seed, level, channels, window, a
     assert np.array_equal(y, s)
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(sr=st.sampled_from([8000, 11025, 22050, 44100, 48000, 96000]),
        preset=st.sampled_from(["fastest", "average"]), n=st.integers(1, 4000),
        seed=st.integers(0, 2**31 - 1), channels=st.integers(1, 2))
