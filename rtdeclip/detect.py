@@ -41,6 +41,8 @@ RATIO = 4.0          # hump mass / mass of the band below (a sine reaches 2.4)
 RATIO_INSIDE = 2.0   # ... for a hump with bands on both sides (the density falls above it)
 MIN_MASS = 16        # samples a hump needs
 MIN_FRACTION = 1e-4  # ... and this fraction of all samples
+EDGE = 1.2           # the hump's lower edge: where its density is down to this x background
+MAX_EDGE_DB = 1.5    # ... at most this far below the estimated level
 HUMP_DB = 8.0        # a hump lies this close to the extreme (codecs overshoot by up to ~5 dB)
 DOMINANCE = 0.5      # and holds this share of all samples from its lower edge up
 MAX_SCALE = 256      # widest half-window tried, in bins (1.3 dB)
@@ -140,6 +142,7 @@ class ClipDetector:
         self.on_rail = np.zeros((2, c), dtype=np.int64)
         self.below = np.zeros((2, c), dtype=np.int64)
         self.level = np.full((2, c), np.inf)
+        self.at_top = np.zeros((2, c), dtype=np.int64)
         self.nbins = int(round(RANGE_DB / BIN_DB))
         self.hist = np.zeros((2, c, self.nbins), dtype=np.int64)
         self.low = self.top * 10 ** (-RANGE_DB / 20)
@@ -163,6 +166,7 @@ class ClipDetector:
                 w = self.width[side, c]
                 hi = near >= top - w
                 self.on_rail[side, c] += int(hi.sum())
+                self.at_top[side, c] += int(np.count_nonzero(near == top))
                 self.below[side, c] += int(((near >= top - 2 * w) & ~hi).sum())
                 if hi.any():
                     self.level[side, c] = min(self.level[side, c], float(near[hi].min()))
@@ -182,7 +186,9 @@ class ClipDetector:
             return None, None, None
         n_on, n_below = int(self.on_rail[side, c]), int(self.below[side, c])
         if n_on >= 3 and n_on > RATIO * max(n_below, 1):
-            lv = float(self.level[side, c])
+            # a plain clipper puts its samples exactly on the rail; within the
+            # tolerance band (float noise) the lowest value is the level
+            lv = float(top) if 2 * self.at_top[side, c] >= n_on else float(self.level[side, c])
             return lv, lv, "exact"
         hump = self._hump(self.hist[side, c], top)
         if hump is None:
@@ -234,7 +240,8 @@ class ClipDetector:
 
     def _locate(self, h, k, s, below):
         """Centre of mass of the hump around bin k, and its lower edge: where
-        the density, coming down from the hump, meets twice the background."""
+        the density, coming down from the hump, is down to EDGE times the
+        background (the band below the window)."""
         lo, hi = k - s, k + s + 1
         w = h[lo:hi].astype(float)
         centre = float(np.sum(self._bin_db(np.arange(lo, hi)) * w) / w.sum())
@@ -242,9 +249,16 @@ class ClipDetector:
         # the hump's lower flank, smoothed over the same scale
         dens = np.convolve(h.astype(float), np.ones(2 * s + 1) / (2 * s + 1), mode="same")
         j = k
-        while j > 0 and dens[j] > 2 * background + 1e-12 and j > k - 8 * s:
+        while j > 0 and dens[j] > EDGE * background + 1e-12 and j > k - 8 * s:
             j -= 1
         edge = float(self._bin_db(j)) - BIN_DB * s   # half a window further: the smoothing
+        # the spread of the rail seen from above its centre, where no unclipped
+        # samples blur it: samples of a rail with noise sigma reach 4 sigma below
+        c0 = int(np.clip(np.floor((centre + RANGE_DB) / BIN_DB), 0, len(h) - 1))
+        upper = np.cumsum(h[c0:])
+        if upper[-1] > 0:
+            sigma = BIN_DB * (int(np.searchsorted(upper, 0.683 * upper[-1])) + 0.5)
+            edge = min(edge, centre - min(4 * sigma, MAX_EDGE_DB))
         return centre, min(edge, centre)
 
     def result(self):
