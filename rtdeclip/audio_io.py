@@ -59,6 +59,11 @@ class AudioSource:
                 self.sample_rate = int(s.codec_context.sample_rate or s.rate or 0)
                 self.channels = int(s.codec_context.channels)
                 self.declared_frames = _declared_frames(s, c, self.sample_rate)
+                if "mp4" in c.format.name.split(","):
+                    # an MP4 edit list is stored in milliseconds; the packets'
+                    # own timestamps and durations give the exact end
+                    self.declared_frames = _packet_end(c, s, self.sample_rate) \
+                        or self.declared_frames
                 self.sample_format = s.codec_context.format.name if s.codec_context.format else ""
         except UserError:
             raise
@@ -165,6 +170,18 @@ def _declared_frames(stream, container, sample_rate):
     if not dur or dur <= 0:
         return None
     return int(round(dur * sample_rate))
+
+
+def _packet_end(container, stream, sample_rate):
+    """Frames up to the end of the last packet (timestamps from 0), or None."""
+    end = None
+    for p in container.demux(stream):
+        if p.pts is not None and p.duration:
+            e = p.pts + p.duration
+            end = e if end is None else max(end, e)
+    if end is None or not stream.time_base:
+        return None
+    return int(round(float((end - (stream.start_time or 0)) * stream.time_base) * sample_rate))
 
 
 def _reason(e):

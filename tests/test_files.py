@@ -52,6 +52,7 @@ def test_file_output_equals_processing_in_one_piece(tmp_path):
                                           ("m4a", "aac", 44100)])
 def test_compressed_inputs(tmp_path, ext, codec, sr):
     clean, clipped = signal(sr)
+    clipped = clipped[:-7]   # not a whole number of milliseconds (MP4 edit lists are in ms)
     import av
     if codec not in av.codecs_available:
         codec = {"libvorbis": "vorbis"}.get(codec, codec)
