@@ -115,7 +115,8 @@ def run_devices(args):
         import sounddevice as sd
         apis = sd.query_hostapis()
         print("host APIs: " + ", ".join(
-            f"{a['name']}{' (default)' if i == 0 else ''}" for i, a in enumerate(apis)))
+            f"{a['name']}{' (default)' if i == sd.default.hostapi else ''}"
+            for i, a in enumerate(apis)))
         din, dout = sd.default.device
         for i, dev in enumerate(sd.query_devices()):
             mark = ("<" if i == din else " ") + (">" if i == dout else " ")

@@ -203,3 +203,10 @@ def test_server_killed_mid_stream_keeps_the_recording(tmp_path):
     heard, _ = read_wav(input_path(str(rec)))
     assert played.shape[1] == 2 and len(played) > 48000   # over a second of both streams
     assert len(heard) == len(played)
+
+
+def test_devices_lists_the_jack_card(jack):
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", "devices"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "JACK Audio Connection Kit" in r.stdout and "host APIs:" in r.stdout
