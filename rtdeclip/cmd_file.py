@@ -8,7 +8,6 @@
 Output defaults to ``Declipped_<input name>.wav`` beside the input.  An
 input is never overwritten; outputs appear complete or not at all.
 """
-import json
 import os
 import signal
 import sys
@@ -20,6 +19,7 @@ from . import filepipe
 from .audio_io import FORMATS, AtomicWav
 from .errors import UserError
 from .params import ALGORITHMS, PRESETS
+from .report import service_log, write_json
 
 
 def register(sub):
@@ -80,49 +80,86 @@ def _validate(args):
         raise UserError("--jobs must be >= 1")
     if args.reference and len(args.inputs) > 1:
         raise UserError("--reference goes with a single input")
+    for opt in ("report", "plot"):   # fail now, not after hours of processing
+        path = getattr(args, opt)
+        if path:
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
+                raise UserError(f"{path}: --{opt} folder does not exist")
+            if not os.access(folder, os.W_OK):
+                raise UserError(f"{path}: cannot write --{opt} in {folder}")
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UserError("--plot needs matplotlib: pip install 'rtdeclip[plot]'") from None
+    many = len(args.inputs) > 1
+    seen = {}
+    for inp in args.inputs:   # two inputs must not write the same output
+        out = os.path.abspath(_output_for(inp, args.output, many))
+        if out in seen:
+            raise UserError(f"{inp} and {seen[out]} would both be written to {out}; "
+                            f"rename one or give --output")
+        seen[out] = inp
 
 
 class Progress:
-    """A one-line progress bar with ETA on a terminal; nothing otherwise."""
+    """One progress line with ETA on a terminal (several files: their
+    average); nothing otherwise.  Jobs call it from their threads with
+    their own name and fraction done."""
 
-    def __init__(self, name, enabled):
-        self.name, self.enabled, self.t0, self.last = name, enabled, time.monotonic(), 0.0
+    def __init__(self, names, enabled):
+        self.done = {n: 0.0 for n in names}
+        self.enabled, self.t0, self.last = enabled, time.monotonic(), 0.0
+        self.lock = threading.Lock()
 
-    def __call__(self, frac):
-        now = time.monotonic()
-        if not self.enabled or (now - self.last < 0.2 and frac < 1):
+    def for_job(self, name):
+        return lambda frac: self.update(name, frac)
+
+    def update(self, name, frac):
+        if not self.enabled:
             return
-        self.last = now
-        eta = (now - self.t0) * (1 - frac) / frac if frac > 0 else 0
-        bar = "#" * int(30 * frac)
-        sys.stderr.write(f"\r{self.name[:30]:30s} [{bar:30s}] {100 * frac:5.1f} % ETA {eta:5.0f} s")
-        if frac >= 1:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        with self.lock:
+            self.done[name] = frac
+            now = time.monotonic()
+            total = sum(self.done.values()) / len(self.done)
+            if now - self.last < 0.2 and total < 1:
+                return
+            self.last = now
+            eta = (now - self.t0) * (1 - total) / total if total > 0 else 0
+            bar = "#" * int(30 * total)
+            label = next(iter(self.done)) if len(self.done) == 1 else \
+                f"{sum(v >= 1 for v in self.done.values())}/{len(self.done)} files"
+            sys.stderr.write(f"\r{label[:30]:30s} [{bar:30s}] {100 * total:5.1f} % "
+                             f"ETA {eta:5.0f} s")
+            if total >= 1:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
-def _one(args, inp, many, show_progress):
+def _one(args, inp, many, progress):
     out = _output_for(inp, args.output, many)
     for other in [inp] + ([args.reference] if args.reference else []):
         if os.path.exists(out) and os.path.exists(other) and os.path.samefile(out, other):
             raise UserError(f"{out}: refusing to overwrite an input")
     job = filepipe.FileJob(inp, out, args.reference, args.preset, args.algorithm,
                            args.threshold, args.format,
-                           Progress(os.path.basename(inp), show_progress))
+                           progress.for_job(_progress_name(inp, many)))
     report = filepipe.run(job)
-    report["log"] = job.log
+    report["log"] = service_log(report)
     return report
 
 
 def run_file(args):
     _validate(args)
     many = len(args.inputs) > 1
-    show = sys.stderr.isatty() and not args.quiet and not many
+    progress = Progress([os.path.basename(i) if not many else i for i in args.inputs],
+                        sys.stderr.isatty() and not args.quiet)
     reports, failures = [], 0
     old_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with ThreadPoolExecutor(max_workers=min(args.jobs, len(args.inputs))) as pool:
-            futures = [(inp, pool.submit(_one, args, inp, many, show)) for inp in args.inputs]
+            futures = [(inp, pool.submit(_one, args, inp, many, progress)) for inp in args.inputs]
             try:
                 for inp, fut in futures:
                     while True:  # wake up for signals while waiting
@@ -131,10 +168,12 @@ def run_file(args):
                             break
                         except TimeoutError:
                             continue
-                        except UserError as e:
+                        except (UserError, OSError, MemoryError, ValueError, RuntimeError) as e:
+                            # one line per failed input; the others go on
                             rep = None
                             failures += 1
-                            print(f"rtdeclip: error: {e}", file=sys.stderr)
+                            print(f"rtdeclip: error: {_describe(inp, e)}", file=sys.stderr)
+                            progress.update(_progress_name(inp, many), 1.0)
                             break
                     if rep is None:
                         continue
@@ -149,7 +188,7 @@ def run_file(args):
     finally:
         signal.signal(signal.SIGTERM, old_term)
     if args.report and reports:
-        _write_json(args.report, reports[0] if len(reports) == 1 else reports)
+        write_json(args.report, reports[0] if len(reports) == 1 else reports)
     if args.plot and reports:
         from .plot import plot_report
         plot_report(reports[0], args.plot)
@@ -160,43 +199,24 @@ def run_file(args):
     return 0
 
 
+def _progress_name(inp, many):
+    return inp if many else os.path.basename(inp)
+
+
+def _describe(inp, e):
+    """One line for a failed input: UserErrors name the file already."""
+    if isinstance(e, UserError):
+        return str(e)
+    if isinstance(e, OSError):
+        where = e.filename or inp
+        return f"{where}: {e.strerror or e}"
+    if isinstance(e, MemoryError):
+        return f"{inp}: out of memory"
+    return f"{inp}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
-
-
-def _write_json(path, payload):
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UserError(f"{path}: report folder does not exist")
-    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.part"
-    try:
-        with open(tmp, "w") as f:
-            json.dump(_finite(payload), f, indent=1, default=_json_default)
-        os.replace(tmp, path)
-    except OSError as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise UserError(f"{path}: cannot write report ({e.strerror})") from None
-
-
-def _finite(o):
-    """JSON has no infinities: unclipped levels and silent peaks become null."""
-    if isinstance(o, float):
-        return o if o == o and abs(o) != float("inf") else None
-    if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_finite(v) for v in o]
-    return o
-
-
-def _json_default(o):
-    import numpy as np
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, float) and o != o:
-        return None
-    return str(o)
 
 
 __all__ = ["register", "AtomicWav"]

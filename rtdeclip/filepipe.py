@@ -13,7 +13,7 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from .detect import ClipCounter, ClipDetector
 from .errors import UserError
 
 CHUNK = 1 << 16
+REFERENCE_SLACK = 4096   # samples a reference may differ by (codec padding)
 stop_event = threading.Event()   # set on Ctrl-C / SIGTERM: every job stops at its next chunk
 
 
@@ -36,16 +37,10 @@ class FileJob:
     threshold: str = "auto"     # auto | DBFS | POS_DBFS,NEG_DBFS
     fmt: str = "float32"
     progress: object = None     # callable(fraction) or None
-    log: list = field(default_factory=list)
 
 
 def db(v):
     return 20 * np.log10(v) if v and v > 0 else float("-inf")
-
-
-def level_db(v):
-    """A clip level for the log: '-26.10 dB', or 'none' for an unclipped polarity."""
-    return f"{db(v):.2f} dB" if np.isfinite(v) else "none"
 
 
 def parse_threshold_db(spec, channels):
@@ -81,9 +76,16 @@ class RawTemp:
         np.asarray(block, dtype="<f4").tofile(self.f)
 
     def chunks(self, size):
-        data = np.memmap(self.path, dtype="<f4", mode="r").reshape(-1, self.channels)
-        for i in range(0, len(data), size):
-            yield np.asarray(data[i:i + size], dtype=np.float64)
+        # plain reads, not a memmap: mapped pages of a long file would count
+        # as resident memory
+        if not self.f.closed:
+            self.f.flush()
+        with open(self.path, "rb") as f:
+            while True:
+                a = np.fromfile(f, dtype="<f4", count=size * self.channels)
+                if not len(a):
+                    return
+                yield a.astype(np.float64).reshape(-1, self.channels)
 
     def remove(self):
         if not self.f.closed:
@@ -106,17 +108,26 @@ def _check(job):
         raise KeyboardInterrupt
 
 
+# share of the progress bar for the two detection passes (decoding only);
+# declipping takes the rest
+DETECT_SHARE = 0.1
+
+
 def run(job: FileJob):
-    """Declip one file; returns the report dict.  Raises UserError."""
+    """Declip one file; returns the report dict (``report.service_log``
+    turns it into the service's log).  Raises UserError."""
     t_start = time.perf_counter()
+    progress = job.progress or (lambda frac: None)
     src = AudioSource(job.input)
     ch, sr = src.channels, src.sample_rate
     ref = None
     if job.reference:
         ref = AudioSource(job.reference)
-        if ref.sample_rate != sr or ref.channels != ch:
-            raise UserError(f"{job.reference}: reference has {ref.channels} channel(s) at "
-                            f"{ref.sample_rate} Hz, input has {ch} at {sr} Hz")
+        diffs = [f"{ref.sample_rate} Hz (input {sr} Hz)" if ref.sample_rate != sr else "",
+                 f"{ref.channels} channel(s) (input {ch})" if ref.channels != ch else ""]
+        if any(diffs):
+            raise UserError(f"{job.reference}: reference does not match the input: "
+                            + ", ".join(d for d in diffs if d))
 
     # passes 1 and 2: clip levels per channel and polarity
     det = ClipDetector(ch)
@@ -124,95 +135,75 @@ def run(job: FileJob):
         _check(job)
         det.scan_extremes(chunk)
     n = det.n
+    progress(DETECT_SHARE / 2)
+    done = 0
     for chunk in src.chunks(CHUNK):
         _check(job)
         det.scan_counts(chunk)
+        done += len(chunk)
+        progress(DETECT_SHARE / 2 * (1 + done / n))
     found = det.result()
     if ref is not None:  # before anything is written
         n_ref = sum(len(c) for c in ref.chunks(CHUNK))
-        if abs(n_ref - n) > 4096:
-            raise UserError(f"{job.reference}: reference lasts {n_ref} samples, input {n} "
-                            f"(more than codec padding apart)")
+        if abs(n_ref - n) > REFERENCE_SLACK:
+            raise UserError(f"{job.reference}: reference lasts {n_ref} samples "
+                            f"({n_ref / sr:.3f} s), input {n} ({n / sr:.3f} s): "
+                            f"more than codec padding apart")
     fixed = parse_threshold_db(job.threshold, ch)
     levels = fixed if fixed is not None else [c.thresholds for c in found]
-    job.log.append(f"User parameters: preset={job.preset} algorithm={job.algorithm} "
-                   f"threshold={job.threshold} format={job.fmt}")
-    for c, (info, (pos, neg)) in enumerate(zip(found, levels)):
-        if fixed is None:
-            est = info.thresholds if info.positive is None and info.negative is None else (
-                np.inf if info.positive is None else info.positive,
-                -np.inf if info.negative is None else info.negative)
-            job.log.append(f"Estimated clipping threshold for channel {c + 1}: {level_db(est[0])} "
-                           f"(positive samples) {level_db(-est[1])} (negative samples)")
-            if (pos, neg) != est:   # a smeared rail: the solver gets its lower edge
-                job.log.append(f"  noisy or codec-smeared rail in channel {c + 1}: samples from "
-                               f"{level_db(pos)} (positive) and {level_db(-neg)} (negative) "
-                               f"are treated as clipped")
-        else:
-            job.log.append(f"Clipping threshold for channel {c + 1} (given): {db(pos):.2f} dB "
-                           f"(positive samples) {db(-neg):.2f} dB (negative samples)")
     clipped_any = any(np.isfinite(p) or np.isfinite(q) for p, q in levels)
 
-    # pass 3: declip (or copy through) into a float32 temporary
-    stats, peak = None, 0.0
-    counter = ClipCounter(levels)   # what the solver treats as clipped, counted on the way
+    # pass 3: declip (or copy through), counting what the solver treats as clipped
+    stats = None
+    peaks = np.zeros(2)             # largest positive sample, largest |negative| one
+    counter = ClipCounter(levels)
     t_proc = time.perf_counter()
-    # PCM needs the restored peak before writing, so it goes through a raw
+    # PCM needs the restored peaks before writing, so it goes through a raw
     # float32 temporary first
     sink = AtomicWav(job.output, sr, ch, "float32") if job.fmt == "float32" else RawTemp(job.output, ch)
+
+    def emit(w, block):
+        if len(block):
+            w.write(block)
+            np.maximum(peaks, [block.max(), -block.min()], out=peaks)
+
     with sink as w:
+        done = 0
         if not clipped_any:
-            job.log.append("No clipping found: the input is copied through unchanged.")
-            done = 0
             for chunk in src.chunks(CHUNK):
                 _check(job)
                 counter.scan(chunk)
-                w.write(chunk)
-                peak = max(peak, float(np.abs(chunk).max()))
+                emit(w, chunk)
                 done += len(chunk)
-                if job.progress:
-                    job.progress(done / n)
+                progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
         else:
             d = Declipper(sr, channels=ch, preset=job.preset, algorithm=job.algorithm,
                           threshold=levels)
-            skip, done = d.latency_samples, 0
-            out = None
-
-            def emit(block):
-                nonlocal skip, peak
-                drop = min(skip, len(block))
-                skip -= drop
-                block = block[drop:]
-                if len(block):
-                    w.write(block)
-                    peak = max(peak, float(np.abs(block).max()))
-
+            skip, out = d.latency_samples, None
             for chunk in src.chunks(CHUNK):
                 _check(job)
                 counter.scan(chunk)
                 if out is None or len(out) != len(chunk):
                     out = np.empty((len(chunk), ch))
-                emit(d.process(np.ascontiguousarray(chunk), out=out))
+                y = d.process(np.ascontiguousarray(chunk), out=out)
+                drop = min(skip, len(y))   # the first latency_samples are the delay
+                skip -= drop
+                emit(w, y[drop:])
                 done += len(chunk)
-                if job.progress:
-                    job.progress(done / n)
-            emit(d.flush())
+                progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
+            y = d.flush()
+            emit(w, y[min(skip, len(y)):])
             stats = d.stats
     counter.fill(found)
-    for c, info in enumerate(found):
-        job.log.append(f"Clipped samples in channel {c + 1}: {info.clipped} "
-                       f"({100 * info.ratio:.2f} %: {info.clipped_high} positive, "
-                       f"{info.clipped_low} negative), longest run {info.longest_run}")
-    if stats:
-        for c, info in enumerate(found):
-            job.log.append(f"Reconstructed samples in channel {c + 1}: {info.clipped}")
     t_done = time.perf_counter()
 
-    # PCM: the smallest gain that keeps the restored peaks under full scale
+    # PCM: the smallest gain that keeps the restored peaks within the format
+    # (positive full scale is one step below 1.0); never clip silently
     gain = 1.0
     if job.fmt != "float32":
-        full = 1.0 - (1.0 / 32768 if job.fmt == "pcm16" else 1.0 / 8388608)
-        gain = min(1.0, full / peak) if peak > 0 else 1.0
+        step = 1.0 / 32768 if job.fmt == "pcm16" else 1.0 / 8388608
+        gain = min(1.0, (1.0 - step) / peaks[0] if peaks[0] > 0 else 1.0,
+                   1.0 / peaks[1] if peaks[1] > 0 else 1.0)
         try:
             with AtomicWav(job.output, sr, ch, job.fmt) as w:
                 for chunk in sink.chunks(CHUNK):
@@ -220,24 +211,14 @@ def run(job: FileJob):
                     w.write(chunk, gain=gain)
         finally:
             sink.remove()
-        if gain < 1.0:
-            job.log.append(f"Gain applied for {job.fmt} output: {db(gain):.2f} dB "
-                           f"(restored peak {db(peak):+.2f} dBFS)")
+    progress(1.0)
 
+    peak = float(peaks.max())
     report = {"input": job.input, "output": job.output, "sample_rate": sr, "channels": ch,
-              "frames": n, "codec": src.codec, "preset": job.preset, "algorithm": job.algorithm,
-              "threshold_mode": job.threshold, "format": job.fmt,
-              "thresholds": [{"channel": c + 1, "positive": p if np.isfinite(p) else None,
-                              "negative": q if np.isfinite(q) else None,
-                              "positive_dbfs": db(p) if np.isfinite(p) else None,
-                              "negative_dbfs": db(-q) if np.isfinite(q) else None,
-                              "clipped_high": f.clipped_high, "clipped_low": f.clipped_low,
-                              "clipped_ratio": f.ratio, "longest_run": f.longest_run,
-                              "estimated_positive_dbfs": f.levels_db()[0],
-                              "estimated_negative_dbfs": f.levels_db()[1],
-                              "detection": list(f.method), "dc_offset": f.dc_offset,
-                              "histogram": f.histogram}
-                             for c, ((p, q), f) in enumerate(zip(levels, found))],
+              "frames": n, "duration_s": n / sr, "codec": src.codec, "preset": job.preset,
+              "algorithm": job.algorithm, "threshold_mode": job.threshold, "format": job.fmt,
+              "thresholds_given": fixed is not None,
+              "thresholds": [channel_report(c, lv, f) for c, (lv, f) in enumerate(zip(levels, found))],
               "clipping_found": bool(clipped_any), "output_peak": peak,
               "output_peak_dbfs": db(peak), "gain_applied": gain, "gain_db": db(gain),
               "solver": stats, "timings": {"detect_s": t_proc - t_start,
@@ -250,9 +231,25 @@ def run(job: FileJob):
         solved = max(1, stats["frames_solved"])
         report["iterations_per_frame"] = {"mean": stats["iterations"] / solved,
                                           "max": stats["max_frame_iterations"]}
+        report["real_time_factor"] = (n / sr) / max(t_done - t_proc, 1e-9)
     if ref is not None:
         report["sdr"] = reference_sdr(job, src, ref, n, gain)
     return report
+
+
+def channel_report(c, levels, f):
+    """One channel's levels (solver's and estimated) and counts, for the report."""
+    p, q = levels
+    est = f.levels_db()
+    return {"channel": c + 1, "positive": p if np.isfinite(p) else None,
+            "negative": q if np.isfinite(q) else None,
+            "positive_dbfs": db(p) if np.isfinite(p) else None,
+            "negative_dbfs": db(-q) if np.isfinite(q) else None,
+            "estimated_positive_dbfs": est[0], "estimated_negative_dbfs": est[1],
+            "detection": list(f.method), "dc_offset": f.dc_offset,
+            "clipped_high": f.clipped_high, "clipped_low": f.clipped_low,
+            "clipped_ratio": f.ratio, "longest_run": f.longest_run,
+            "histogram": f.histogram}
 
 
 def reference_sdr(job, src, ref, n, gain):
@@ -278,11 +275,7 @@ def reference_sdr(job, src, ref, n, gain):
         mix_old = 10 * np.log10(mix[0] / mix[2])
     rows = []
     for c in range(ch):
-        job.log.append(f"Channel {c + 1}: New SDR {new[c]:.2f} dB | Old SDR {old[c]:.2f} dB | "
-                       f"Improvement {new[c] - old[c]:.2f} dB")
         rows.append({"channel": c + 1, "new_db": float(new[c]), "old_db": float(old[c]),
                      "improvement_db": float(new[c] - old[c])})
-    job.log.append(f"Mix of all channels: New SDR {mix_new:.2f} dB | Old SDR {mix_old:.2f} dB | "
-                   f"Improvement {mix_new - mix_old:.2f} dB")
     return {"channels": rows, "mix": {"new_db": float(mix_new), "old_db": float(mix_old),
                                       "improvement_db": float(mix_new - mix_old)}}

@@ -86,7 +86,10 @@ def test_pcm_output_gets_headroom_gain(tmp_path):
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["gain_applied"] < 1.0 and "Gain applied" in r.stdout
     y = AudioSource(str(tmp_path / "Declipped_loud.wav")).read_all()
-    assert np.max(np.abs(y)) < 1.0
+    # the smallest gain: the restored peak lands on full scale, nothing beyond
+    assert y.max() <= 32767 / 32768 and y.min() >= -1.0
+    assert y.max() == 32767 / 32768 or y.min() == -1.0
+    assert abs(rep["output_peak"] * rep["gain_applied"] - 1.0) < 1e-4
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".rtdeclip")]
 
 
@@ -98,6 +101,17 @@ def test_rates_and_channel_counts(tmp_path, sr, channels):
     assert r.returncode == 0, r.stderr
     y = AudioSource(str(tmp_path / "Declipped_x.wav")).read_all()
     assert y.shape == clipped.shape
+
+
+def test_pcm16_input_without_clipping_is_copied_unchanged(tmp_path):
+    clean, _ = signal()
+    x = np.round(clean * 32768).clip(-32768, 32767) / 32768   # uses full scale, -1.0 included
+    x[100, 0] = -1.0
+    inp = write_wav(tmp_path / "full.wav", x, 44100)
+    r = cli("file", inp, "--format", "pcm16", "--quiet", "--report", tmp_path / "r.json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["gain_applied"] == 1.0
+    assert np.array_equal(AudioSource(str(tmp_path / "Declipped_full.wav")).read_all(), x)
 
 
 def test_service_syntax_and_plot(tmp_path):

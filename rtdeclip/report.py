@@ -1,0 +1,124 @@
+"""What ``rtdeclip file`` tells its user: the A-SPADE web service's log, and
+the same facts as JSON (``--report``).
+
+    >>> report = filepipe.run(job)                          # doctest: +SKIP
+    >>> print("\\n".join(service_log(report)))              # doctest: +SKIP
+    User parameters: preset=Fastest algorithm=aspade threshold=auto format=float32
+    Estimated clipping threshold for channel 1: -26.10 dB (positive samples) -26.09 dB (negative samples)
+    ...
+    Channel 1: New SDR 14.20 dB | Old SDR 3.01 dB | Improvement 11.19 dB
+    Mix of all channels: New SDR 14.31 dB | Old SDR 3.02 dB | Improvement 11.29 dB
+    >>> write_json("report.json", report)                   # doctest: +SKIP
+
+The log follows the service's layout (user parameters, thresholds per
+channel, progress, reconstructed samples per channel, SDR per channel and
+for the mix); lines it does not have (solver levels of a noisy rail, the
+gain for PCM output) are added where they belong.
+"""
+import json
+import math
+import os
+import tempfile
+
+from .errors import UserError
+
+
+def level_db(v_db):
+    """A level in dB for the log, or 'none' for an unclipped polarity."""
+    return "none" if v_db is None else f"{v_db:.2f} dB"
+
+
+def service_log(r):
+    """The log lines for one file's report dict (see ``filepipe.run``)."""
+    lines = [f"User parameters: preset={r['preset']} algorithm={r['algorithm']} "
+             f"threshold={r['threshold_mode']} format={r['format']}",
+             f"Input: {r['channels']} channel(s), {r['sample_rate']} Hz, "
+             f"{r['duration_s']:.2f} s ({r['codec']})"]
+    for t in r["thresholds"]:
+        c = t["channel"]
+        if r["thresholds_given"]:
+            lines.append(f"Clipping threshold for channel {c} (given): "
+                         f"{level_db(t['positive_dbfs'])} (positive samples) "
+                         f"{level_db(t['negative_dbfs'])} (negative samples)")
+            continue
+        lines.append(f"Estimated clipping threshold for channel {c}: "
+                     f"{level_db(t['estimated_positive_dbfs'])} (positive samples) "
+                     f"{level_db(t['estimated_negative_dbfs'])} (negative samples)")
+        if "hump" in t["detection"]:
+            lines.append(f"  noisy or codec-smeared rail in channel {c}: samples from "
+                         f"{level_db(t['positive_dbfs'])} (positive) and "
+                         f"{level_db(t['negative_dbfs'])} (negative) are treated as clipped")
+    if not r["clipping_found"]:
+        lines.append("No clipping found: the input is copied through unchanged.")
+    for t in r["thresholds"]:
+        lines.append(f"Clipped samples in channel {t['channel']}: "
+                     f"{t['clipped_high'] + t['clipped_low']} ({100 * t['clipped_ratio']:.2f} %: "
+                     f"{t['clipped_high']} positive, {t['clipped_low']} negative), "
+                     f"longest run {t['longest_run']}")
+    tm = r["timings"]
+    if r["clipping_found"]:
+        ipf = r.get("iterations_per_frame", {})
+        lines.append(f"Declipping: 100 % in {tm['declip_s']:.1f} s "
+                     f"({r.get('real_time_factor', 0):.1f}x real time; iterations per frame "
+                     f"mean {ipf.get('mean', 0):.1f}, max {ipf.get('max', 0)}); "
+                     f"detection {tm['detect_s']:.1f} s")
+        for t in r["thresholds"]:
+            lines.append(f"Reconstructed samples in channel {t['channel']}: "
+                         f"{t['clipped_high'] + t['clipped_low']}")
+    if r["gain_applied"] < 1.0:
+        lines.append(f"Gain applied for {r['format']} output: {r['gain_db']:.2f} dB "
+                     f"(restored peak {r['output_peak_dbfs']:+.2f} dBFS)")
+    elif r["format"] == "float32" and r["output_peak"] > 1.0:
+        lines.append(f"Restored peak {r['output_peak_dbfs']:+.2f} dBFS: above full scale, "
+                     f"kept in the float32 output")
+    if "sdr" in r:
+        for row in r["sdr"]["channels"]:
+            lines.append(f"Channel {row['channel']}: New SDR {row['new_db']:.2f} dB | "
+                         f"Old SDR {row['old_db']:.2f} dB | Improvement {row['improvement_db']:.2f} dB")
+        m = r["sdr"]["mix"]
+        lines.append(f"Mix of all channels: New SDR {m['new_db']:.2f} dB | "
+                     f"Old SDR {m['old_db']:.2f} dB | Improvement {m['improvement_db']:.2f} dB")
+    return lines
+
+
+def write_json(path, payload):
+    """Write payload as JSON atomically (temporary in the same folder, then
+    rename); infinities and NaN become null, numpy scalars plain numbers."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UserError(f"{path}: report folder does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".rtdeclip-", suffix=".json.part", dir=folder)
+    except OSError as e:
+        raise UserError(f"{path}: cannot write report ({e.strerror})") from None
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(finite(payload), f, indent=1, default=_json_default)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException as e:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise UserError(f"{path}: cannot write report ({e.strerror})") from None
+        raise
+
+
+def finite(o):
+    """JSON has no infinities: unclipped levels and silent peaks become null."""
+    if hasattr(o, "item") and not isinstance(o, (list, dict)):   # numpy scalars
+        try:
+            o = o.item()
+        except (TypeError, ValueError):
+            pass
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [finite(v) for v in o]
+    return o
+
+
+def _json_default(o):
+    return str(o)
