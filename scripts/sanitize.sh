@@ -15,7 +15,9 @@ ROOT=$PWD
 SAN_DIR=${SAN_DIR:-$(mktemp -d /tmp/rtd-asan.XXXXXX)}
 echo "== ASan+UBSan build in $SAN_DIR"
 python3 scripts/build_copy.py "$SAN_DIR" --sanitize
-ASAN_LIB=$(gcc -print-file-name=libasan.so)
+# libstdc++ right after libasan, or ASan cannot intercept C++ exceptions
+# thrown by other extensions (matplotlib's ft2font)
+ASAN_LIB="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so.6)"
 export PYTHONPATH="$SAN_DIR${PYTHONPATH:+:$PYTHONPATH}"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:verify_asan_link_order=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
@@ -26,7 +28,12 @@ assert rtdeclip.__file__.startswith('$SAN_DIR'), rtdeclip.__file__
 print('testing', c.__file__)"
 echo "== test suite against the sanitized build"
 set +e
-LD_PRELOAD="$ASAN_LIB" python3 -P -m pytest -q -p no:cacheprovider "$@" 2>&1 | tee "$SAN_DIR/pytest.log"
+# The live tests that assert zero xruns in real time are deselected: the
+# sanitized core (-O1, ASan) is several times slower; everything else runs.
+LD_PRELOAD="$ASAN_LIB" python3 -P -m pytest -q -p no:cacheprovider \
+    --deselect tests/test_live.py::test_sixty_seconds_average_preset_without_xruns \
+    --deselect tests/test_live.py::test_live_output_matches_offline_and_latency_is_as_reported \
+    "$@" 2>&1 | tee "$SAN_DIR/pytest.log"
 rc_tests=${PIPESTATUS[0]}
 set -e
 if grep -q "ERROR: AddressSanitizer\|runtime error:" "$SAN_DIR/pytest.log"; then

@@ -32,6 +32,7 @@ def test_fuzz_process(tmp_path):
     if why:
         pytest.skip(why)
     env = dict(os.environ, FUZZ_DIR=str(tmp_path / "fuzz"))
+    env.pop("LD_PRELOAD", None)  # under scripts/sanitize.sh: the fuzzer brings its own ASan
     r = subprocess.run(["bash", os.path.join(ROOT, "fuzz", "run.sh"), str(SECONDS)],
                        capture_output=True, text=True, env=env, timeout=SECONDS + 300)
     out = r.stdout + r.stderr
