@@ -210,3 +210,15 @@ def test_devices_lists_the_jack_card(jack):
                        text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "JACK Audio Connection Kit" in r.stdout and "host APIs:" in r.stdout
+
+
+def test_an_error_in_on_block_stops_cleanly_and_is_raised(jack):
+    def broken(inblock, outblock):
+        raise RuntimeError("broken on_block")
+
+    h = host(preset="fastest", source=np.zeros((48000, 2)), on_block=broken).start()
+    time.sleep(0.5)
+    assert not h.running
+    with pytest.raises(RuntimeError, match="broken on_block"):
+        h.stop()
+    assert h.stream.closed and not h.device_lost

@@ -238,10 +238,10 @@ class LiveDeclipper:
         try:
             self._loop()
         except Exception as e:  # reported by stop(); the stream must not hang
+            # a lost device was flagged where it was found (PortAudio cannot
+            # stop such a stream cleanly); an error of the worker's own, e.g.
+            # in on_block, leaves the device fine: stop() closes it
             self.error = e
-            # whatever stopped the worker, PortAudio may not be able to stop
-            # the stream cleanly any more: treat the device as gone
-            self.device_lost = True
             self._stop.set()
 
     def _loop(self):
@@ -404,6 +404,7 @@ class LiveDeclipper:
             self._last_fetch = now
             self._fetch = self.stream.fetch_and_reset_stats()
         if not self.stream.active and not self._stop.is_set():
+            self.device_lost = True
             raise UserError("the audio device stopped (disconnected, or its server went away)")
 
     def _count_device(self, st):
