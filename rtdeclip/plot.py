@@ -1,14 +1,47 @@
 """``--plot``: a picture of what was clipped and what was restored.
 
-Top: the most clipped stretch of the first channel (input, output, clip
+Top: the most clipped 30 ms of the first channel (input, output, clip
 levels, clipped samples marked).  Bottom: the histogram of sample values,
 whose spikes at the rails are what the detector found.  matplotlib is
-imported only here, only when a plot is asked for.
+imported only here, only when a plot is asked for.  Files are streamed:
+only the pictured stretch is held in memory.
 """
+import os
+import tempfile
+
 import numpy as np
 
 from .audio_io import AudioSource
 from .errors import UserError
+
+
+def most_clipped(src, pos, neg, span, chunk=1 << 16):
+    """Start of the span-long stretch of channel 1 with the most clipped
+    samples, streaming the file (stretches across chunk borders are not
+    considered: a picture does not need the very best one)."""
+    best, best_start, at = -1, 0, 0
+    for a in src.chunks(chunk):
+        c = ((a[:, 0] >= pos) | (a[:, 0] <= neg)).astype(float)
+        if len(c) >= span:
+            density = np.convolve(c, np.ones(span), mode="valid")
+            i = int(np.argmax(density))
+            if density[i] > best:
+                best, best_start = density[i], at + i
+        at += len(a)
+    return best_start
+
+
+def excerpt(src, start, length, chunk=1 << 16):
+    """Frames [start, start + length) of a file, decoding in chunks."""
+    out, at = [], 0
+    for a in src.chunks(chunk):
+        lo, hi = max(start - at, 0), min(start + length - at, len(a))
+        if hi > lo:
+            out.append(a[lo:hi])
+        at += len(a)
+        if at >= start + length:
+            break
+    return np.concatenate(out) if out else np.zeros((0, src.channels))
 
 
 def plot_report(report, path, seconds=0.03):
@@ -19,25 +52,20 @@ def plot_report(report, path, seconds=0.03):
     except ImportError:
         raise UserError("--plot needs matplotlib: pip install 'rtdeclip[plot]'") from None
     sr = report["sample_rate"]
-    x = AudioSource(report["input"]).read_all()[:, 0]
-    y = AudioSource(report["output"]).read_all()[:, 0] / report.get("gain_applied", 1.0)
     th = report["thresholds"][0]
     pos = th["positive"] if th["positive"] is not None else np.inf
     neg = th["negative"] if th["negative"] is not None else -np.inf
-    clipped = (x >= pos) | (x <= neg)
     span = max(16, int(seconds * sr))
-    if clipped.any():
-        density = np.convolve(clipped.astype(float), np.ones(span), mode="valid")
-        start = int(np.argmax(density))
-    else:
-        start = 0
-    sl = slice(start, min(len(x), start + span))
-    t = np.arange(sl.start, sl.stop) / sr * 1000
+    start = most_clipped(AudioSource(report["input"]), pos, neg, span)
+    x = excerpt(AudioSource(report["input"]), start, span)[:, 0]
+    y = excerpt(AudioSource(report["output"]), start, span)[:, 0] / report.get("gain_applied", 1.0)
+    clipped = (x >= pos) | (x <= neg)
+    t = np.arange(start, start + len(x)) / sr * 1000
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 7))
-    a1.plot(t, x[sl], color="0.5", lw=1, label="input (clipped)")
-    a1.plot(t, y[sl], color="C0", lw=1.2, label="declipped")
-    idx = np.flatnonzero(clipped[sl])
-    a1.plot(t[idx], x[sl][idx], "r.", ms=3, label="clipped samples")
+    a1.plot(t, y, color="C0", lw=1.2, label="declipped")
+    a1.plot(t, x, color="0.4", lw=1, label="input (clipped)")   # on top: visible at the rails
+    idx = np.flatnonzero(clipped)
+    a1.plot(t[idx], x[idx], "r.", ms=3, label="clipped samples")
     for lv in (pos, neg):
         if np.isfinite(lv):
             a1.axhline(lv, color="r", ls="--", lw=0.8)
@@ -59,10 +87,16 @@ def plot_report(report, path, seconds=0.03):
     a2.legend(loc="upper left", fontsize=8)
     a2.set_title("near the rails: the spikes (or humps) are the clipped samples; dashed: estimated levels")
     fig.tight_layout()
-    tmp = path + ".part.png"
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".rtdeclip-", suffix=".png.part", dir=folder)
+    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=100)
-        import os
+        fig.savefig(tmp, dpi=100, format="png")
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     finally:
         plt.close(fig)
