@@ -222,3 +222,22 @@ def test_an_error_in_on_block_stops_cleanly_and_is_raised(jack):
     with pytest.raises(RuntimeError, match="broken on_block"):
         h.stop()
     assert h.stream.closed and not h.device_lost
+
+
+def test_views_show_levels_clipping_latency_and_xruns(jack):
+    import io
+    from rtdeclip.live.meters import PlainView, RichView, make_view
+    clean, clipped, theta = clipped_music(2.0)
+    with host(preset="fastest", source=clipped) as h:
+        time.sleep(1.0)
+        plain, rich = io.StringIO(), io.StringIO()
+        assert isinstance(make_view(h, file=plain), PlainView)     # not a terminal
+        v = PlainView(h, plain)
+        v.update(1.0)
+        r = RichView(h, rich)
+        r.update(1.0)
+        r.close()
+    line = plain.getvalue()
+    assert "in dBFS" in line and "clipped" in line and "xruns 0" in line
+    panel = rich.getvalue()
+    assert "latency" in panel and "xruns" in panel and "clip" in panel, panel
