@@ -164,13 +164,15 @@ class LiveDeclipper:
         self.rb_out = rtmixer.RingBuffer(4 * channels, size)
         self.tap = RecordTap(record, self.sr, channels, self.block, rtmixer) if record else None
         n_rec = int(record_seconds * self.sr)
-        self._rec_in = np.zeros((n_rec, channels), np.float32)
-        self._rec_out = np.zeros((n_rec, channels), np.float32)
+        self._rec_in = np.full((n_rec, channels), 0.0, np.float32)
+        self._rec_out = np.full((n_rec, channels), 0.0, np.float32)
         self._rec_n = 0
         self._stop = threading.Event()
-        self._times = np.zeros(1 << 16)       # per-block processing time, ring
+        # np.full, not np.zeros: every page is touched now, so the resident
+        # size does not grow while streaming (calloc maps pages lazily)
+        self._times = np.full(1 << 16, 0.0)   # per-block processing time, ring
         self._ntimes = 0
-        self._hop_times = np.zeros(1 << 15)   # per-hop time of the calls completing hops
+        self._hop_times = np.full(1 << 15, 0.0)   # per-hop time of the calls completing hops
         self._nhops = 0
         self._hop = hop
         self.counts = dict(blocks=0, late_frames=0, budget_cuts=0, passthrough_blocks=0,
