@@ -14,6 +14,7 @@ removed as the container describes them (MP3 gapless headers, MP4 edit
 lists, Opus pre-skip).
 """
 import os
+import re
 import struct
 import sys
 import tempfile
@@ -26,6 +27,9 @@ SUPPORTED = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".mp4", ".aac", "
 FORMATS = ("float32", "pcm16", "pcm24")
 # decoded samples past the declared length that are taken as encoder padding
 PADDING_SLACK = 4096
+# a stream this much shorter than declared is taken for truncated (a duration
+# estimated from the bit rate may be off by a little)
+TRUNCATED_SHARE = 0.01
 
 # integer sample formats -> full scale
 _SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 9223372036854775808.0}
@@ -59,6 +63,10 @@ class AudioSource:
                 self.sample_rate = int(s.codec_context.sample_rate or s.rate or 0)
                 self.channels = int(s.codec_context.channels)
                 self.declared_frames = _declared_frames(s, c, self.sample_rate)
+                if c.format.name == "wav":
+                    # ffmpeg trusts the file size over a WAV header that
+                    # promises more: the header tells a truncated file
+                    self.declared_frames = _wav_header_frames(path) or self.declared_frames
                 if "mp4" in c.format.name.split(","):
                     # an MP4 edit list is stored in milliseconds; the packets'
                     # own timestamps and durations give the exact end
@@ -68,7 +76,7 @@ class AudioSource:
         except UserError:
             raise
         except Exception as e:  # av.error.* carry ffmpeg's reason
-            raise UserError(f"{path}: cannot be read as audio ({_reason(e)})") from None
+            raise UserError(f"{path}: not an audio file that can be read ({_reason(e)})") from None
         if not 1 <= self.channels <= 1024:
             raise UserError(f"{path}: unsupported channel count {self.channels}")
         if not 8000 <= self.sample_rate <= 192000:
@@ -111,6 +119,10 @@ class AudioSource:
                         if done - declared > slack:   # not padding: the declaration was wrong
                             yield from held
                             held, declared = [], None
+            if declared is not None and done < declared - max(slack, TRUNCATED_SHARE * declared):
+                raise UserError(
+                    f"{self.path}: truncated: {done} of the {declared} samples the file declares "
+                    f"({done / self.sample_rate:.2f} of {declared / self.sample_rate:.2f} s) decode")
         except UserError:
             raise
         except Exception as e:
@@ -172,6 +184,34 @@ def _declared_frames(stream, container, sample_rate):
     return int(round(dur * sample_rate))
 
 
+def _wav_header_frames(path):
+    """Frames the WAV header's data chunk announces, or None (no plain RIFF
+    header, or a streaming placeholder size)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            align = None
+            while True:
+                hdr = f.read(8)
+                if len(hdr) < 8:
+                    return None
+                cid, size = hdr[:4], struct.unpack("<I", hdr[4:])[0]
+                if cid == b"fmt ":
+                    body = f.read(size)
+                    align = struct.unpack("<H", body[12:14])[0] if len(body) >= 14 else None
+                    f.seek(size & 1, 1)
+                elif cid == b"data":
+                    if not align or size in (0, 0xFFFFFFFF):
+                        return None
+                    return size // align
+                else:
+                    f.seek(size + (size & 1), 1)
+    except OSError:
+        return None
+
+
 def _packet_end(container, stream, sample_rate):
     """Frames up to the end of the last packet (timestamps from 0), or None."""
     end = None
@@ -185,7 +225,10 @@ def _packet_end(container, stream, sample_rate):
 
 
 def _reason(e):
-    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    """ffmpeg's reason without errno and file name: 'Invalid data found when
+    processing input'."""
+    msg = getattr(e, "strerror", None) or (str(e).strip().splitlines() or [""])[0]
+    msg = re.sub(r"^\[Errno -?\d+\]\s*", "", msg or type(e).__name__)
     return msg[:200]
 
 

@@ -52,22 +52,26 @@ def test_zero_length_audio(tmp_path):
 def test_text_file_named_wav(tmp_path):
     (tmp_path / "t.wav").write_text("hello, I am not a wave file\n" * 20)
     r, created = run_in(tmp_path, "file", "t.wav")
-    assert_clean_failure(r, created, "t.wav")
+    assert_clean_failure(r, created, "t.wav", "not an audio file")
+    assert "Errno" not in r.stderr
 
 
-def test_truncated_file(tmp_path):
+def test_random_bytes_named_mp3(tmp_path):
+    (tmp_path / "j.mp3").write_bytes(bytes(range(256)) * 40)
+    r, created = run_in(tmp_path, "file", "j.mp3")
+    assert_clean_failure(r, created, "j.mp3")
+
+
+@pytest.mark.parametrize("ext,codec", [("flac", "flac"), ("mp3", "libmp3lame"), ("wav", None)])
+def test_truncated_file(tmp_path, ext, codec):
     _, clipped = signal(seconds=2.0)
-    p = encode(tmp_path / "full.flac", clipped, 44100, "flac")
+    full = tmp_path / f"full.{ext}"
+    p = write_wav(full, clipped, 44100) if codec is None else encode(full, clipped, 44100, codec)
     data = open(p, "rb").read()
-    (tmp_path / "cut.flac").write_bytes(data[: len(data) // 50])
+    (tmp_path / f"cut.{ext}").write_bytes(data[: len(data) // 3])
     os.unlink(p)
-    r, created = run_in(tmp_path, "file", "cut.flac")
-    # a stream cut short may still decode its first frames; then the output
-    # must be complete for what could be decoded, else a clean error
-    if r.returncode == 0:
-        assert created == {"Declipped_cut.wav"}
-    else:
-        assert_clean_failure(r, created, "cut.flac")
+    r, created = run_in(tmp_path, "file", f"cut.{ext}")
+    assert_clean_failure(r, created, f"cut.{ext}", "truncated")
 
 
 def test_corrupt_header(tmp_path):
@@ -86,7 +90,7 @@ def test_no_audio_stream(tmp_path):
     body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", 4) + b"\0" * 4
     (tmp_path / "u.wav").write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
     r, created = run_in(tmp_path, "file", "u.wav")
-    assert_clean_failure(r, created, "u.wav")
+    assert_clean_failure(r, created, "u.wav", "unsupported")
 
 
 def test_unwritable_output_folder(tmp_path):
@@ -112,6 +116,36 @@ def test_reference_of_another_rate(tmp_path):
     write_wav(tmp_path / "r.wav", clean, 48000)
     r, created = run_in(tmp_path, "file", "s.wav", "--reference", "r.wav")
     assert_clean_failure(r, created, "48000")
+
+
+def test_reference_with_other_channels(tmp_path):
+    clean, clipped = signal(seconds=1.0)
+    write_wav(tmp_path / "s.wav", clipped, 44100)
+    write_wav(tmp_path / "r.wav", clean[:, :1], 44100)
+    r, created = run_in(tmp_path, "file", "s.wav", "--reference", "r.wav")
+    assert_clean_failure(r, created, "r.wav", "channel")
+
+
+def test_reference_missing(tmp_path):
+    _, clipped = signal(seconds=1.0)
+    write_wav(tmp_path / "s.wav", clipped, 44100)
+    r, created = run_in(tmp_path, "aspade", "-c", "s.wav", "-o", "gone.wav")
+    assert_clean_failure(r, created, "gone.wav", "no such file")
+
+
+def test_two_inputs_same_output_name(tmp_path):
+    _, clipped = signal(seconds=1.0)
+    write_wav(tmp_path / "a.wav", clipped, 44100)
+    encode(tmp_path / "a.flac", clipped, 44100, "flac")
+    r, created = run_in(tmp_path, "file", "a.wav", "a.flac")
+    assert_clean_failure(r, created, "a.wav", "a.flac", "Declipped_a.wav")
+
+
+def test_report_folder_missing_fails_before_processing(tmp_path):
+    _, clipped = signal(seconds=1.0)
+    write_wav(tmp_path / "s.wav", clipped, 44100)
+    r, created = run_in(tmp_path, "file", "s.wav", "--report", "no/such/r.json")
+    assert_clean_failure(r, created, "r.json", "folder does not exist")
 
 
 def test_never_overwrites_the_input(tmp_path):

@@ -1,0 +1,75 @@
+"""Peak resident memory of ``rtdeclip file`` against the file's length.
+
+    python benchmarks/file_memory.py [--minutes 1,10,120] [--preset fastest] [--format float32]
+
+Writes clipped stereo 48 kHz 16-bit WAVs of each length (a synthetic 8 s
+piece tiled, clipped at -12 dBFS, written in chunks), runs the command on
+each in a subprocess and reads its peak RSS from wait4().  Bounded memory
+means the peak does not grow with the length; the issue's target is under
+300 MB for two hours.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import machine, md_table, write_results  # noqa: E402
+
+from rtdeclip.audio_io import AtomicWav  # noqa: E402
+from rtdeclip.examples import music  # noqa: E402
+
+SR = 48000
+
+
+def long_wav(path, minutes):
+    piece = np.clip(music(SR, 8.0, 2, seed=7), -0.25, 0.25)
+    n = int(minutes * 60 * SR)
+    with AtomicWav(path, SR, 2, "pcm16") as w:
+        for i in range(0, n, len(piece)):
+            w.write(piece[:min(len(piece), n - i)])
+
+
+def run(cmd):
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {err.strip()}")
+    return usage.ru_maxrss / 1024, time.perf_counter() - t0   # kB -> MB
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", default="1,10")
+    ap.add_argument("--preset", default="fastest")
+    ap.add_argument("--format", default="float32")
+    ap.add_argument("--tmp", default=None, help="folder for the test files (needs ~1.5 GB per hour)")
+    args = ap.parse_args()
+    rows, data = [], []
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        for minutes in [float(m) for m in args.minutes.split(",")]:
+            inp = os.path.join(tmp, f"long_{minutes:g}min.wav")
+            long_wav(inp, minutes)
+            rss, secs = run([sys.executable, "-m", "rtdeclip", "file", inp, "--quiet",
+                             "--preset", args.preset, "--format", args.format,
+                             "--output", os.path.join(tmp, "out.wav")])
+            data.append({"minutes": minutes, "peak_rss_mb": rss, "seconds": secs})
+            rows.append([f"{minutes:g}", f"{rss:.0f}", f"{secs:.0f}",
+                         f"{minutes * 60 / secs:.1f}x"])
+            print(rows[-1], flush=True)
+            os.unlink(inp)
+    md = md_table(["minutes (stereo 48 kHz)", "peak RSS (MB)", "wall time (s)", "speed"], rows)
+    md += (f"\n\npreset {args.preset}, output {args.format}. Command: "
+           f"python benchmarks/file_memory.py {' '.join(sys.argv[1:])}")
+    write_results("file_memory", {"machine": machine(), "args": vars(args), "rows": data}, md)
+
+
+if __name__ == "__main__":
+    main()
