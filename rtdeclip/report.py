@@ -44,10 +44,14 @@ def service_log(r):
         lines.append(f"Estimated clipping threshold for channel {c}: "
                      f"{level_db(t['estimated_positive_dbfs'])} (positive samples) "
                      f"{level_db(t['estimated_negative_dbfs'])} (negative samples)")
-        if "hump" in t["detection"]:
+        if "hump" in t["detection"] and (t["positive_dbfs"], t["negative_dbfs"]) != (
+                t["estimated_positive_dbfs"], t["estimated_negative_dbfs"]):
             lines.append(f"  noisy or codec-smeared rail in channel {c}: samples from "
                          f"{level_db(t['positive_dbfs'])} (positive) and "
                          f"{level_db(t['negative_dbfs'])} (negative) are treated as clipped")
+    if any("hump" in t["detection"] for t in r["thresholds"]) and r["lossy_codec"]:
+        lines.append(f"  lossy input ({r['codec']}): the codec's ringing around the rails "
+                     f"limits what declipping can restore")
     if not r["clipping_found"]:
         lines.append("No clipping found: the input is copied through unchanged.")
     for t in r["thresholds"]:
