@@ -166,3 +166,10 @@ def test_bad_options(tmp_path, args, word):
     write_wav(tmp_path / "s.wav", clipped, 44100)
     r, created = run_in(tmp_path, "file", "s.wav", *args)
     assert_clean_failure(r, created, word)
+
+
+def test_sample_rate_out_of_range(tmp_path):
+    _, clipped = signal(seconds=0.5)
+    write_wav(tmp_path / "low.wav", clipped, 4000)
+    r, created = run_in(tmp_path, "file", "low.wav")
+    assert_clean_failure(r, created, "low.wav", "4000 Hz")

@@ -144,3 +144,88 @@ def test_threshold_in_dbfs(tmp_path):
     r = cli("file", inp, "--threshold=-10.5,-10.5", "--preset", "fastest")
     assert r.returncode == 0, r.stderr
     assert "-10.50 dB (positive samples) -10.50 dB (negative samples)" in r.stdout
+
+
+def test_report_json_has_everything(tmp_path):
+    clean, clipped = signal(seconds=1.0)
+    inp = write_wav(tmp_path / "s.wav", clipped, 44100)
+    ref = write_wav(tmp_path / "r.wav", clean, 44100)
+    r = cli("file", inp, "--reference", ref, "--preset", "fastest", "--quiet",
+            "--report", tmp_path / "r.json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((tmp_path / "r.json").read_text())
+    for key in ("thresholds", "preset", "parameters", "iterations_per_frame", "timings", "sdr",
+                "output_peak", "gain_applied", "solver", "log", "frames", "sample_rate"):
+        assert key in rep, key
+    t = rep["thresholds"][1]
+    assert abs(t["estimated_positive_dbfs"] - 20 * np.log10(0.3)) < 0.01
+    q = np.round(clipped[:, 1] * 32768) / 32768           # as stored in the 16-bit file
+    assert t["clipped_high"] == int(np.sum(q >= q.max())) and t["longest_run"] > 1
+    assert rep["iterations_per_frame"]["max"] == rep["parameters"]["iterations"] == 30
+    assert rep["timings"]["declip_s"] > 0 and rep["output_peak"] > 0.3
+    assert rep["log"][0].startswith("User parameters")
+
+
+def test_dithered_clipping_end_to_end(tmp_path):
+    # clipped, then dithered to 16 bits: no two clipped samples are equal
+    clean, clipped = signal(seconds=1.5)
+    rng = np.random.default_rng(0)
+    noisy = clipped + (rng.random(clipped.shape) - rng.random(clipped.shape)) * 2 / 32768
+    inp = write_wav(tmp_path / "d.wav", noisy, 44100)
+    ref = write_wav(tmp_path / "r.wav", clean, 44100)
+    r = cli("file", inp, "--reference", ref, "--preset", "fastest", "--report", tmp_path / "r.json")
+    assert r.returncode == 0, r.stderr
+    assert "Estimated clipping threshold for channel 1: -10.4" in r.stdout
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["sdr"]["mix"]["improvement_db"] > 5
+
+
+@pytest.mark.parametrize("fmt,sr", [("pcm24", 192000), ("float32", 8000), ("pcm16", 22050)])
+def test_input_sample_formats_and_rates(tmp_path, fmt, sr):
+    clean, clipped = signal(sr, seconds=0.5)
+    inp = write_wav(tmp_path / "x.wav", clipped, sr, fmt=fmt)
+    r = cli("file", inp, "--preset", "fastest", "--report", tmp_path / "r.json", "--quiet")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["sample_rate"] == sr and rep["thresholds"][0]["detection"] == ["exact", "exact"]
+    assert AudioSource(str(tmp_path / "Declipped_x.wav")).read_all().shape == clipped.shape
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path):
+    import pty
+    _, clipped = signal(seconds=1.0)
+    inp = write_wav(tmp_path / "s.wav", clipped, 44100)
+    r = cli("file", inp, "--preset", "fastest", "--output", tmp_path / "a.wav")
+    assert r.returncode == 0 and "ETA" not in r.stderr        # not a terminal
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "file", inp, "--preset", "fastest",
+                          "--output", str(tmp_path / "b.wav")], stderr=slave,
+                         stdout=subprocess.DEVNULL)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            got = os.read(master, 4096)
+        except OSError:
+            break
+        if not got:
+            break
+        seen += got
+    assert p.wait(timeout=600) == 0
+    os.close(master)
+    assert b"ETA" in seen and b"100.0 %" in seen
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "file", inp, "--preset", "fastest",
+                          "--quiet", "--output", str(tmp_path / "c.wav")], stderr=slave,
+                         stdout=subprocess.DEVNULL)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            got = os.read(master, 4096)
+        except OSError:
+            break
+        if not got:
+            break
+        seen += got
+    assert p.wait(timeout=600) == 0 and b"ETA" not in seen      # --quiet
