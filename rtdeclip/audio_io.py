@@ -3,7 +3,7 @@
     >>> src = AudioSource("song.mp3")                      # doctest: +SKIP
     >>> src.sample_rate, src.channels                      # doctest: +SKIP
     (44100, 2)
-    >>> for chunk in src.chunks(65536): ...                # (frames, channels) float64
+    >>> for chunk in src.chunks(65536): ...                # doctest: +SKIP
 
     >>> with AtomicWav("out.wav", 44100, 2, "float32") as w:   # doctest: +SKIP
     ...     w.write(block)

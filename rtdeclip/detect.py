@@ -24,13 +24,18 @@ A smooth amplitude distribution never passes the test: even a pure sine
 below in any window at its top.  Quantised input (16/24-bit) is recognised
 so that gaps between the codes are not taken for humps.
 
-    >>> det = ClipDetector(channels=2)                     # doctest: +SKIP
-    >>> for chunk in source: det.scan_extremes(chunk)      # pass 1
-    >>> for chunk in source: det.scan_counts(chunk)        # pass 2
-    >>> found = det.result()                               # levels per channel
-    >>> counter = ClipCounter([c.thresholds for c in found])
-    >>> for chunk in source: counter.scan(chunk)           # any later pass
-    >>> counter.fill(found)                                # counts and runs
+    >>> import numpy as np
+    >>> x = np.clip(np.sin(np.arange(48000) / 7.0), -0.5, 0.5)[:, None]
+    >>> chunks = lambda: (x[i:i + 4096] for i in range(0, len(x), 4096))
+    >>> det = ClipDetector(channels=1)
+    >>> for c in chunks(): det.scan_extremes(c)           # pass 1
+    >>> for c in chunks(): det.scan_counts(c)             # pass 2
+    >>> found = det.result()                              # levels per channel
+    >>> counter = ClipCounter([f.thresholds for f in found])
+    >>> for c in chunks(): counter.scan(c)                # any later pass
+    >>> found = counter.fill(found)                       # counts and runs
+    >>> found[0].positive, found[0].negative, found[0].clipped > 0
+    (0.5, -0.5, True)
 """
 from dataclasses import dataclass, field
 import numpy as np
