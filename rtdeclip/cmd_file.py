@@ -95,8 +95,12 @@ def _validate(args):
             raise UserError("--plot needs matplotlib: pip install 'rtdeclip[plot]'") from None
     many = len(args.inputs) > 1
     seen = {}
+    sources = [i for i in args.inputs + [args.reference] if i and os.path.exists(i)]
     for inp in args.inputs:   # two inputs must not write the same output
         out = os.path.abspath(_output_for(inp, args.output, many))
+        for other in sources:   # nor any input be overwritten
+            if os.path.exists(out) and os.path.samefile(out, other):
+                raise UserError(f"{out}: refusing to overwrite an input")
         if out in seen:
             raise UserError(f"{inp} and {seen[out]} would both be written to {out}; "
                             f"rename one or give --output")

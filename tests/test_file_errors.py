@@ -173,3 +173,13 @@ def test_sample_rate_out_of_range(tmp_path):
     write_wav(tmp_path / "low.wav", clipped, 4000)
     r, created = run_in(tmp_path, "file", "low.wav")
     assert_clean_failure(r, created, "low.wav", "4000 Hz")
+
+
+def test_output_of_one_input_is_another_input(tmp_path):
+    _, clipped = signal(seconds=0.5)
+    write_wav(tmp_path / "a.wav", clipped, 44100)
+    write_wav(tmp_path / "Declipped_a.wav", clipped, 44100)
+    before = (tmp_path / "Declipped_a.wav").read_bytes()
+    r, created = run_in(tmp_path, "file", "a.wav", "Declipped_a.wav")
+    assert_clean_failure(r, created, "overwrite")
+    assert (tmp_path / "Declipped_a.wav").read_bytes() == before
