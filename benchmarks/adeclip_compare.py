@@ -57,12 +57,41 @@ def _drain(sink):
             return got
 
 
-def cases(folder, excerpts):
+def cases(folder, excerpts, seconds=None):
+    """SQAM excerpts (cut to `seconds` if given), then our own clips: music
+    at 44.1 kHz stereo and a speech-like signal at 8 kHz mono."""
     for name in excerpts:
         x, sr = read_sqam(folder, name)
-        yield name, x[:, None], sr
-    yield "music stereo 44.1k", music(44100, 8.0, 2, seed=3), 44100
-    yield "music mono 8k", music(8000, 8.0, 1, seed=4)[:, None], 8000
+        yield name, (x if seconds is None else x[:int(seconds * sr)])[:, None], sr
+    n = 8.0 if seconds is None else min(8.0, seconds)
+    yield "music stereo 44.1k", music(44100, n, 2, seed=3), 44100
+    yield "speech-like mono 8k", speech_like(8000, n)[:, None], 8000
+
+
+def speech_like(sr, seconds, seed=5):
+    """Voiced syllables: a glottal pulse train (100-180 Hz, gliding) through
+    three moving formant resonators, with pauses; peak 0.95."""
+    from scipy.signal import lfilter  # benchmark-only dependency
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    out = np.zeros(n)
+    pos = 0
+    while pos < n:
+        syl = int(rng.uniform(0.12, 0.3) * sr)
+        f0 = rng.uniform(100, 180) * np.linspace(1.0, rng.uniform(0.8, 1.2), syl)
+        phase = np.cumsum(f0 / sr)
+        pulses = np.diff(np.floor(phase), prepend=0.0)
+        seg = pulses.copy()
+        for fc, bw in ((rng.uniform(300, 800), 80), (rng.uniform(900, 2200), 120),
+                       (rng.uniform(2300, 3400), 200)):
+            fc = min(fc, 0.45 * sr)
+            r = np.exp(-np.pi * bw / sr)
+            seg += lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * fc / sr), r * r], pulses)
+        seg *= np.hanning(syl)
+        end = min(n, pos + syl)
+        out[pos:end] += seg[:end - pos]
+        pos = end + int(rng.uniform(0.02, 0.15) * sr)
+    return 0.95 * out / np.max(np.abs(out))
 
 
 def main():
@@ -71,19 +100,33 @@ def main():
     ap.add_argument("--presets", default="fastest,average,highquality")
     ap.add_argument("--excerpts", default=",".join(SQAM),
                     help="SQAM excerpts to use (adeclip needs minutes per excerpt at 3 dB)")
+    ap.add_argument("--seconds", type=float, help="cut every clip to this length (adeclip is slow)")
+    ap.add_argument("--name", default="adeclip", help="results file name under benchmarks/results")
+    ap.add_argument("--reuse-adeclip", metavar="RESULTS_JSON",
+                    help="take adeclip's numbers from an earlier run on the same clips "
+                         "(its times are then not from this run)")
     args = ap.parse_args()
     presets = args.presets.split(",")
+    earlier = {}
+    if args.reuse_adeclip:
+        import json
+        with open(args.reuse_adeclip) as f:
+            earlier = {(r["clip"], r["input_sdr"]): r["adeclip"] for r in json.load(f)["rows"]}
     rows, data, sums = [], [], {}
-    for name, x, sr in cases(args.sqam, [e for e in args.excerpts.split(",") if e]):
+    for name, x, sr in cases(args.sqam, [e for e in args.excerpts.split(",") if e], args.seconds):
         for sdr_in in (3, 10):
             y, theta = rtdeclip.clip_to_sdr(x[:, 0], sdr_in)
             y = np.clip(x, -theta, theta)
             before = np.mean(rtdeclip.sdr(x, y))
-            t0 = time.perf_counter()
-            a = adeclip(y, sr)
-            t_a = time.perf_counter() - t0
-            row = {"clip": name, "input_sdr": sdr_in,
-                   "adeclip": {"dsdr": float(np.mean(rtdeclip.sdr(x, a)) - before), "s": t_a}}
+            if (name, sdr_in) in earlier:
+                row = {"clip": name, "input_sdr": sdr_in, "adeclip": earlier[(name, sdr_in)]}
+                t_a = row["adeclip"]["s"]
+            else:
+                t0 = time.perf_counter()
+                a = adeclip(y, sr)
+                t_a = time.perf_counter() - t0
+                row = {"clip": name, "input_sdr": sdr_in,
+                       "adeclip": {"dsdr": float(np.mean(rtdeclip.sdr(x, a)) - before), "s": t_a}}
             for p in presets:
                 t0 = time.perf_counter()
                 r = rtdeclip.declip(y, sr, preset=p, jobs=1)   # clip levels detected
@@ -104,10 +147,16 @@ def main():
     wins = {p: sum(r[p]["dsdr"] > r["adeclip"]["dsdr"] for r in data) for p in presets}
     md += "\n\nClips where the preset beats adeclip: " + ", ".join(
         f"{p} {wins[p]}/{len(data)}" for p in presets)
+    margins = {p: np.mean([r[p]["dsdr"] - r["adeclip"]["dsdr"] for r in data]) for p in presets}
+    md += "; mean ΔSDR margin over adeclip: " + ", ".join(
+        f"{p} {margins[p]:+.2f} dB" for p in presets)
     if "fastest" in presets:
         ta, tf = np.sum([s for _, s in sums["adeclip"]]), np.sum([s for _, s in sums["fastest"]])
         md += f"; fastest is {ta / tf:.1f}x the speed of adeclip"
-    write_results("adeclip", {"machine": machine(), "rows": data}, md)
+        if earlier:
+            md += " (adeclip times from the earlier run)"
+    md += f"\n\nCommand: python benchmarks/adeclip_compare.py {' '.join(sys.argv[1:])}"
+    write_results(args.name, {"machine": machine(), "args": vars(args), "rows": data}, md)
 
 
 if __name__ == "__main__":
