@@ -303,3 +303,42 @@ def reference_sdr(job, src, ref, n, gain):
                      "improvement_db": float(new[c] - old[c])})
     return {"channels": rows, "mix": {"new_db": float(mix_new), "old_db": float(mix_old),
                                       "improvement_db": float(mix_new - mix_old)}}
+
+
+def declip_file(input, output=None, reference=None, preset="average", algorithm="aspade",
+                threshold="auto", format="float32", progress=None):
+    """Declip an audio file into a WAV file: the ``rtdeclip file`` command
+    as a function.  Returns the report (dict; its "log" holds the service's
+    log lines).  Raises ``UserError`` for bad input, naming the file.
+
+    >>> rep = rtdeclip.declip_file("song.mp3", preset="fastest")   # doctest: +SKIP
+    >>> rep["output"], rep["thresholds"][0]["estimated_positive_dbfs"]  # doctest: +SKIP
+    ('/music/Declipped_song.wav', -3.02)
+
+    ``output``: a file or an existing folder (default: ``Declipped_<name>.wav``
+    beside the input); ``threshold``: "auto", "DBFS" or "POS_DBFS,NEG_DBFS";
+    ``format``: float32 (default: restored peaks above full scale kept),
+    pcm16 or pcm24 (the smallest gain that fits them, reported);
+    ``progress``: called with the fraction done."""
+    from .report import service_log
+    from .params import ALGORITHMS, PRESETS
+    from .audio_io import FORMATS
+    if str(preset).lower() not in PRESETS:
+        raise UserError(f"unknown preset {preset!r}; use HighQuality, Average or Fastest")
+    if str(algorithm).lower() not in ALGORITHMS:
+        raise UserError(f"unknown algorithm {algorithm!r}; use {', '.join(ALGORITHMS)}")
+    if format not in FORMATS:
+        raise UserError(f"unknown output format {format!r}; use one of {', '.join(FORMATS)}")
+    parse_threshold_db(threshold, 1)
+    name = "Declipped_" + os.path.splitext(os.path.basename(input))[0] + ".wav"
+    if output is None:
+        output = os.path.join(os.path.dirname(os.path.abspath(input)), name)
+    elif os.path.isdir(output):
+        output = os.path.join(output, name)
+    for other in (input, reference):
+        if other and os.path.exists(output) and os.path.exists(other) \
+                and os.path.samefile(output, other):
+            raise UserError(f"{output}: refusing to overwrite an input")
+    report = run(FileJob(input, output, reference, preset, algorithm, threshold, format, progress))
+    report["log"] = service_log(report)
+    return report

@@ -229,3 +229,17 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
             break
         seen += got
     assert p.wait(timeout=600) == 0 and b"ETA" not in seen      # --quiet
+
+
+def test_python_function(tmp_path):
+    clean, clipped = signal(seconds=1.0)
+    inp = write_wav(tmp_path / "s.wav", clipped, 44100)
+    ref = write_wav(tmp_path / "r.wav", clean, 44100)
+    seen = []
+    rep = rtdeclip.declip_file(inp, reference=ref, preset="Fastest", format="pcm24",
+                               progress=seen.append)
+    assert rep["output"] == str(tmp_path / "Declipped_s.wav") and os.path.exists(rep["output"])
+    assert rep["sdr"]["mix"]["improvement_db"] > 5 and seen[-1] == 1.0
+    assert any(line.startswith("Mix of all channels") for line in rep["log"])
+    with pytest.raises(rtdeclip.UserError, match="nope.wav"):
+        rtdeclip.declip_file(str(tmp_path / "nope.wav"))
