@@ -10,6 +10,8 @@ core) -> overlap-add -> sink.
 """
 from .declipper import Declipper
 from .detect import detect_clipping
+from .errors import UserError
+from .filepipe import declip_file
 from .metrics import clip_to_sdr, sdr
 from .offline import declip
 from .params import PRESETS
@@ -26,4 +28,5 @@ def __getattr__(name):
 
 
 __version__ = "0.1.0"
-__all__ = ["Declipper", "LiveDeclipper", "declip", "sdr", "clip_to_sdr", "detect_clipping", "PRESETS"]
+__all__ = ["Declipper", "LiveDeclipper", "declip", "declip_file", "sdr", "clip_to_sdr",
+           "detect_clipping", "UserError", "PRESETS"]
