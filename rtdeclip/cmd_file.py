@@ -25,7 +25,8 @@ from .report import service_log, write_json
 def register(sub):
     p = sub.add_parser("file", help="declip audio files into WAV",
                        description="Declip audio files (wav, flac, ogg, opus, mp3, m4a, mp4) into WAV.")
-    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="audio files: wav, flac, ogg (Vorbis/Opus), mp3, m4a, mp4; 8-192 kHz, any channels")
     _common(p)
     p.add_argument("--output", "-O", help="output file (one input) or folder")
     p.add_argument("--reference", help="clean original, for SDR before and after")
@@ -34,7 +35,8 @@ def register(sub):
     q = sub.add_parser("aspade", help="the A-SPADE web service's syntax: -c clipped [-o original] [-p preset]")
     q.add_argument("-c", dest="clipped", required=True, help="clipped input")
     q.add_argument("-o", dest="original", help="clean original (reference)")
-    q.add_argument("-p", dest="preset_", default="Average", help="HighQuality, Average or Fastest")
+    q.add_argument("-p", dest="preset_", default="Average", metavar="PRESET",
+                   help="HighQuality, Average or Fastest (default Average)")
     q.add_argument("--output", "-O", help="output file or folder")
     _common(q, preset=False)
     q.set_defaults(func=run_aspade)
@@ -42,14 +44,23 @@ def register(sub):
 
 def _common(p, preset=True):
     if preset:
-        p.add_argument("--preset", default="Average", help="HighQuality, Average or Fastest")
+        p.add_argument("--preset", default="Average",
+                       help="HighQuality, Average or Fastest (default Average)")
     p.add_argument("--algorithm", default="aspade", help="aspade, sspade or sspade-original")
-    p.add_argument("--threshold", default="auto", help="auto, DBFS, or POS_DBFS,NEG_DBFS")
-    p.add_argument("--report", help="write everything as JSON here")
-    p.add_argument("--plot", help="write a PNG of the clipping and restoration here")
-    p.add_argument("--format", default="float32", choices=FORMATS)
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--threshold", default="auto",
+                   help="clip levels: auto (estimated per channel and polarity), DBFS (e.g. -3), "
+                        "or POS_DBFS,NEG_DBFS (write --threshold=-3,-3.5)")
+    p.add_argument("--report", metavar="REPORT.json",
+                   help="write everything as JSON (several inputs: a list)")
+    p.add_argument("--plot", metavar="PLOT.png",
+                   help="PNG of the most clipped stretch and the histogram near the rails "
+                        "(first input; needs matplotlib)")
+    p.add_argument("--format", default="float32", choices=FORMATS,
+                   help="float32 (default: restored peaks above 0 dBFS kept) or PCM "
+                        "(the smallest gain that fits them, reported)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="inputs processed in parallel (default: number of cores)")
+    p.add_argument("--quiet", action="store_true", help="no log, no progress bar")
 
 
 def run_aspade(args):
