@@ -167,49 +167,50 @@ def run(job: FileJob):
             w.write(block)
             np.maximum(peaks, [block.max(), -block.min()], out=peaks)
 
-    with sink as w:
-        done = 0
-        if not clipped_any:
-            for chunk in src.chunks(CHUNK):
-                _check(job)
-                counter.scan(chunk)
-                emit(w, chunk)
-                done += len(chunk)
-                progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
-        else:
-            d = Declipper(sr, channels=ch, preset=job.preset, algorithm=job.algorithm,
-                          threshold=levels)
-            skip, out = d.latency_samples, None
-            for chunk in src.chunks(CHUNK):
-                _check(job)
-                counter.scan(chunk)
-                if out is None or len(out) != len(chunk):
-                    out = np.empty((len(chunk), ch))
-                y = d.process(np.ascontiguousarray(chunk), out=out)
-                drop = min(skip, len(y))   # the first latency_samples are the delay
-                skip -= drop
-                emit(w, y[drop:])
-                done += len(chunk)
-                progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
-            y = d.flush()
-            emit(w, y[min(skip, len(y)):])
-            stats = d.stats
-    counter.fill(found)
-    t_done = time.perf_counter()
+    try:   # the PCM path's float temporary goes whatever happens, Ctrl-C included
+        with sink as w:
+            done = 0
+            if not clipped_any:
+                for chunk in src.chunks(CHUNK):
+                    _check(job)
+                    counter.scan(chunk)
+                    emit(w, chunk)
+                    done += len(chunk)
+                    progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
+            else:
+                d = Declipper(sr, channels=ch, preset=job.preset, algorithm=job.algorithm,
+                              threshold=levels)
+                skip, out = d.latency_samples, None
+                for chunk in src.chunks(CHUNK):
+                    _check(job)
+                    counter.scan(chunk)
+                    if out is None or len(out) != len(chunk):
+                        out = np.empty((len(chunk), ch))
+                    y = d.process(np.ascontiguousarray(chunk), out=out)
+                    drop = min(skip, len(y))   # the first latency_samples are the delay
+                    skip -= drop
+                    emit(w, y[drop:])
+                    done += len(chunk)
+                    progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
+                y = d.flush()
+                emit(w, y[min(skip, len(y)):])
+                stats = d.stats
+        counter.fill(found)
+        t_done = time.perf_counter()
 
-    # PCM: the smallest gain that keeps the restored peaks within the format
-    # (positive full scale is one step below 1.0); never clip silently
-    gain = 1.0
-    if job.fmt != "float32":
-        step = 1.0 / 32768 if job.fmt == "pcm16" else 1.0 / 8388608
-        gain = min(1.0, (1.0 - step) / peaks[0] if peaks[0] > 0 else 1.0,
-                   1.0 / peaks[1] if peaks[1] > 0 else 1.0)
-        try:
+        # PCM: the smallest gain that keeps the restored peaks within the format
+        # (positive full scale is one step below 1.0); never clip silently
+        gain = 1.0
+        if job.fmt != "float32":
+            step = 1.0 / 32768 if job.fmt == "pcm16" else 1.0 / 8388608
+            gain = min(1.0, (1.0 - step) / peaks[0] if peaks[0] > 0 else 1.0,
+                       1.0 / peaks[1] if peaks[1] > 0 else 1.0)
             with AtomicWav(job.output, sr, ch, job.fmt) as w:
                 for chunk in sink.chunks(CHUNK):
                     _check(job)
                     w.write(chunk, gain=gain)
-        finally:
+    finally:
+        if isinstance(sink, RawTemp):
             sink.remove()
     progress(1.0)
 
