@@ -1,8 +1,10 @@
 """Every bad input: one line on stderr, non-zero exit, no traceback, nothing written."""
 import os
+import signal as signal_module
 import struct
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -183,3 +185,20 @@ def test_output_of_one_input_is_another_input(tmp_path):
     r, created = run_in(tmp_path, "file", "a.wav", "Declipped_a.wav")
     assert_clean_failure(r, created, "overwrite")
     assert (tmp_path / "Declipped_a.wav").read_bytes() == before
+
+
+@pytest.mark.parametrize("sig", [signal_module.SIGINT, signal_module.SIGTERM])
+def test_interrupt_in_pcm_path_leaves_nothing(tmp_path, sig):
+    _, clipped = signal(seconds=20.0)
+    write_wav(tmp_path / "long.wav", clipped, 44100)
+    p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "file", "long.wav", "--format", "pcm16",
+                          "--preset", "fastest", "--quiet"], cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # wait until the float temporary of the PCM path exists (declipping under way)
+    while p.poll() is None and not [f for f in os.listdir(tmp_path) if f.endswith(".f32.part")]:
+        time.sleep(0.01)
+    assert p.poll() is None, "finished before it could be interrupted"
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=300)
+    assert p.returncode != 0 and "Traceback" not in err
+    assert sorted(os.listdir(tmp_path)) == ["long.wav"]
