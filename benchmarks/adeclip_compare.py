@@ -69,8 +69,9 @@ def cases(folder, excerpts, seconds=None):
 
 
 def speech_like(sr, seconds, seed=5):
-    """Voiced syllables: a glottal pulse train (100-180 Hz, gliding) through
-    three moving formant resonators, with pauses; peak 0.95."""
+    """Voiced syllables: a glottal pulse train (100-180 Hz, gliding),
+    smoothed like a glottal flow, through three moving formant resonators,
+    with pauses between syllables; peak 0.95."""
     from scipy.signal import lfilter  # benchmark-only dependency
     rng = np.random.default_rng(seed)
     n = int(seconds * sr)
@@ -79,14 +80,15 @@ def speech_like(sr, seconds, seed=5):
     while pos < n:
         syl = int(rng.uniform(0.12, 0.3) * sr)
         f0 = rng.uniform(100, 180) * np.linspace(1.0, rng.uniform(0.8, 1.2), syl)
-        phase = np.cumsum(f0 / sr)
-        pulses = np.diff(np.floor(phase), prepend=0.0)
-        seg = pulses.copy()
-        for fc, bw in ((rng.uniform(300, 800), 80), (rng.uniform(900, 2200), 120),
-                       (rng.uniform(2300, 3400), 200)):
+        pulses = np.diff(np.floor(np.cumsum(f0 / sr)), prepend=0.0)
+        glottal = lfilter([1.0], [1, -1.8, 0.81], pulses)          # double pole at 0.9
+        seg = np.zeros(syl)
+        for fc, bw, gain in ((rng.uniform(300, 800), 80, 1.0), (rng.uniform(900, 2200), 120, 0.5),
+                             (rng.uniform(2300, 3400), 200, 0.25)):
             fc = min(fc, 0.45 * sr)
             r = np.exp(-np.pi * bw / sr)
-            seg += lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * fc / sr), r * r], pulses)
+            seg += gain * (1 - r) * lfilter([1.0], [1, -2 * r * np.cos(2 * np.pi * fc / sr), r * r],
+                                            glottal)
         seg *= np.hanning(syl)
         end = min(n, pos + syl)
         out[pos:end] += seg[:end - pos]
