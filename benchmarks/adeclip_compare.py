@@ -65,7 +65,7 @@ def cases(folder, excerpts, seconds=None):
         yield name, (x if seconds is None else x[:int(seconds * sr)])[:, None], sr
     n = 8.0 if seconds is None else min(8.0, seconds)
     yield "music stereo 44.1k", music(44100, n, 2, seed=3), 44100
-    yield "speech-like mono 8k", speech_like(8000, n)[:, None], 8000
+    yield "speech-like (formants) mono 8k", speech_like(8000, n)[:, None], 8000
 
 
 def speech_like(sr, seconds, seed=5):
