@@ -40,6 +40,7 @@ struct rtd_state {
     rtd_stats stats;
     double time_limit;        /* seconds per process call, 0 = none         */
     double call_deadline;     /* CLOCK_MONOTONIC end of this call, 0 = none */
+    double frame_seconds;     /* running estimate of one frame's solve time  */
 };
 
 void rtd_config_default(rtd_config *cfg)
@@ -261,14 +262,27 @@ static const double *warm_start(rtd_state *st, channel *ch)
     return st->x0;
 }
 
-/* The channels still to solve in this hop share the time left fairly. */
-static double channel_deadline(const rtd_state *st, int c)
+static double now_seconds(void)
 {
-    if (st->call_deadline <= 0.0) return 0.0;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    double now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-    return now + (st->call_deadline - now) / (st->cfg.channels - c);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Deadline of channel c's frame within this call.  The channels after it
+ * are reserved what a frame has been taking (with 50 % slack), not an equal
+ * share of the time left: a stall while one channel is solved (the thread
+ * descheduled for a few ms) then eats into the slack of the whole call
+ * instead of cutting that channel at a fraction of it.  Before any frame
+ * was timed the time left is shared equally. */
+static double channel_deadline(const rtd_state *st, int c, double now)
+{
+    if (st->call_deadline <= 0.0) return 0.0;
+    int after = st->cfg.channels - 1 - c;
+    double fair = now + (st->call_deadline - now) / (after + 1);
+    if (st->frame_seconds <= 0.0) return fair;
+    double reserved = st->call_deadline - 1.5 * after * st->frame_seconds;
+    return reserved > fair ? reserved : fair;
 }
 
 /* One complete hop: solve the frame of every channel, overlap-add, and move
@@ -298,7 +312,8 @@ static void run_frame(rtd_state *st)
             for (int i = 0; i < w; i++)
                 st->yw[i] = ch->frame[i] * st->ana[i];
             const double *x0 = warm_start(st, ch);
-            st->sp.deadline = channel_deadline(st, c);
+            double t0 = st->call_deadline > 0.0 ? now_seconds() : 0.0;
+            st->sp.deadline = channel_deadline(st, c, t0);
             /* k restarts at s even when warm: starting from the previous
              * frame's (larger) k lets the termination test pass before the
              * newest hop is repaired (measured: -2.5 dB on SQAM) */
@@ -318,6 +333,12 @@ static void run_frame(rtd_state *st)
             st->stats.frames_solved++;
             st->stats.frames_converged += conv;
             st->stats.frames_cut += st->sp.cut;
+            if (t0 > 0.0 && !st->sp.cut && it > 0) {
+                /* uncut frames only: a cut frame's time is its deadline */
+                double dt = now_seconds() - t0;
+                st->frame_seconds = st->frame_seconds > 0.0 ?
+                    0.875 * st->frame_seconds + 0.125 * dt : dt;
+            }
             st->stats.iterations += it;
             if (it > st->stats.max_frame_iterations) st->stats.max_frame_iterations = it;
         }
@@ -342,9 +363,7 @@ static void process(rtd_state *st, const void *in, void *out, int frames, int is
 {
     const int C = st->cfg.channels, w = st->w, a = st->a;
     if (st->time_limit > 0.0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        st->call_deadline = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec + st->time_limit;
+        st->call_deadline = now_seconds() + st->time_limit;
     } else {
         st->call_deadline = 0.0;
     }

@@ -12,7 +12,7 @@ import pytest
 
 import rtdeclip
 from rtdeclip.examples import music
-from loopback import bare_loopback_lag, lag_of, play_through
+from loopback import StallWatch, bare_loopback_lag, lag_of, play_through
 from rtdeclip.live.host import input_path
 
 SR, BLOCK = 48000, 256
@@ -58,24 +58,32 @@ def test_live_output_matches_offline_and_latency_is_as_reported(jack):
 
 def test_sixty_seconds_average_preset_without_xruns(jack):
     """The issue's bar, on an idle machine: no late frame at all.  On a
-    machine busy with other work (load average above 3/4 of the CPUs) a
-    stalled worker may still cut a few frames at their deadline: then they
+    machine busy with other work (load average above 3/4 of the CPUs), or
+    one that stalled while streaming (a VM descheduled by its host: a
+    watcher process at a higher real-time priority than the worker woke
+    over 4 ms late), frames may still be cut at their deadline: then they
     must be rare and counted, and the output must still never run dry."""
     clean, clipped, theta = clipped_music(6.0)
     clipped = np.tile(clipped, (10, 1))          # clipped all along: the solver never rests
     h = host(preset="average", threshold="auto")
     load = os.getloadavg()[0]
-    rec, stats = play_through(h, clipped, extra_seconds=0.5)
+    with StallWatch() as watch:
+        t0 = time.monotonic()
+        rec, stats = play_through(h, clipped, extra_seconds=0.5)
+        t1 = time.monotonic()
     load = max(load, os.getloadavg()[0])
+    stall = watch.worst_ms(t0 + 1.0, t1)         # the first second starts the streams
     assert stats["output_underflows"] <= 1       # the first block may be lost at start-up
     assert stats["input_overflows"] == 0
     assert stats["passthrough_blocks"] == 0
-    if load > 0.75 * os.cpu_count():
-        assert stats["late_frames"] <= 0.01 * stats["frames_solved"], stats["late_frames"]
+    why = (stats["late_frames"], stats["hop_ms"], stats["worker_realtime"], load, stall)
+    if load > 0.75 * os.cpu_count() or stall > 4.0:
+        assert stats["late_frames"] <= 0.01 * stats["frames_solved"], why
         if stats["late_frames"]:
-            warnings.warn(f"{stats['late_frames']} late frames at load average {load:.1f}")
+            warnings.warn(f"{stats['late_frames']} late frames at load average {load:.1f}, "
+                          f"machine stalled up to {stall:.1f} ms")
     else:
-        assert stats["late_frames"] == 0
+        assert stats["late_frames"] == 0, why
     assert stats["frames_solved"] > 0.5 * 60 * SR / 512
 
 

@@ -350,11 +350,15 @@ class LiveDeclipper:
         if self.bypass:
             d.iterations = 0   # keeps the declipper's delay, so A/B does not jump
             return False
-        # 85 % of the time left, at most of the processing window: the rest
-        # (over a millisecond at 48 kHz, hop 512) is for Python around the
-        # call and the next, cheap, blocks
-        left = max(0, queued) / self.sr
-        d.set_time_limit(max(1e-4, 0.85 * min(left, self.window / self.sr)))
+        # The device runs dry at the first callback after the queued output
+        # is played: queued/sr from now, plus the rest of the current period
+        # (the worker wakes at most a quarter period after a callback, so at
+        # least 3/4 of it; half is counted).  85 % of that goes to the
+        # solver, the rest to Python around the call.  No cap at the hop
+        # length: a frame that overruns its hop leaves less queued for the
+        # next, whose deadline shrinks with it, and the budget is halved.
+        left = (max(0, queued) + self.block / 2) / self.sr
+        d.set_time_limit(max(1e-4, 0.85 * left))
         if d.iterations == 0:   # after a pass-through or bypass
             d.iterations = max(1, getattr(self, "_saved_budget", self.budget))
         cut = d.stats["frames_cut"]
