@@ -29,6 +29,7 @@ os.environ["JACK_DEFAULT_SERVER"] = f"rtdeclip-bench-{os.getpid()}"
 from rtdeclip.examples import music  # noqa: E402
 from rtdeclip.live import jackserver  # noqa: E402
 from rtdeclip.live.jackserver import JackDummy  # noqa: E402
+from rtdeclip.live.stallwatch import StallWatch  # noqa: E402
 
 
 def one_case(preset, period, seconds, src, sr=48000):
@@ -75,7 +76,11 @@ def main():
             import sounddevice as sd   # noqa: F811 -- initialises PortAudio on JACK
         try:
             for preset in presets:
-                s = one_case(preset, period, args.seconds, src, sr)
+                with StallWatch() as watch:
+                    t0 = time.monotonic()
+                    s = one_case(preset, period, args.seconds, src, sr)
+                    t1 = time.monotonic()
+                stalls = [ms for t, ms in watch.stalls if t0 + 1.0 <= t <= t1]
                 lat = s["latency"]
                 late = s["late_frames"]
                 rows.append([preset, period, f"{lat['total']['ms']:.1f}",
@@ -87,8 +92,10 @@ def main():
                              late, s["budget_cuts"],
                              f"{100 * s['worker_cpu_share']:.0f} %",
                              f"{s['hop_ms']['median']:.2f} / {s['hop_ms']['p99']:.2f} / "
-                             f"{s['hop_ms']['max']:.2f}"])
-                data.append({"preset": preset, "period": period, "stats": s})
+                             f"{s['hop_ms']['max']:.2f}",
+                             f"{len(stalls)} / {max(stalls, default=0):.1f}"])
+                data.append({"preset": preset, "period": period, "stats": s,
+                             "machine_stalls_ms": stalls})
                 print(" | ".join(map(str, rows[-1])), flush=True)
                 if s["xruns"] == 0 and late == 0:
                     smallest[preset] = min(smallest.get(preset, 1 << 30), period)
@@ -102,8 +109,12 @@ def main():
           md_table(["preset", "period", "total latency (ms)",
                     "device in + algorithm + margin + limiter + device out (ms)",
                     "xruns host / device",
-                    "late frames", "budget cuts", "worker CPU", "per-hop ms median / p99 / max"],
+                    "late frames", "budget cuts", "worker CPU", "per-hop ms median / p99 / max",
+                    "machine stalls > 2 ms: count / worst ms"],
                    rows))
+    md += ("\n\nMachine stalls: a watcher process at a real-time priority above the "
+           "host's worker (rtdeclip.live.stallwatch) woke more than 2 ms late: the VM "
+           "itself was not running.")
     md += "\n\nSmallest period with no xrun and no late frame: " + ", ".join(
         f"{p} {smallest.get(p, 'none')}" for p in presets)
     write_results("live_latency", {"machine": machine(), "seconds": args.seconds,

@@ -5,6 +5,7 @@ import time
 import numpy as np
 
 from rtdeclip.live import jackserver
+from rtdeclip.live.stallwatch import StallWatch  # noqa: F401 (used by the tests)
 
 
 def new_ports(before):
@@ -85,38 +86,3 @@ def bare_loopback_lag(sr, ch, block):
         tester.wait(b)
     tester.close()
     return int(np.argmax(np.abs(rec[:, 0]))) - 1000
-
-
-class StallWatch:
-    """A separate process at real-time priority (above the host's worker)
-    that sleeps 1 ms at a time and records when it woke more than 2 ms late:
-    times when the whole machine (a VM on a shared host) was unavailable.
-    An idle machine wakes it within a fraction of a ms."""
-
-    CODE = ("import os, sys, time\n"
-            "try:\n os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(20))\n"
-            "except OSError:\n pass\n"
-            "while not os.path.exists(sys.argv[1]):\n"
-            " t = time.monotonic(); time.sleep(0.001); late = time.monotonic() - t - 0.001\n"
-            " if late > 0.002:\n  print(t, late * 1e3, flush=True)\n")
-
-    def __enter__(self):
-        import subprocess
-        import sys
-        import tempfile
-        self._flag = tempfile.mktemp(prefix="stallwatch-")
-        self._p = subprocess.Popen([sys.executable, "-c", self.CODE, self._flag],
-                                   stdout=subprocess.PIPE, text=True)
-        self.stalls = []
-        return self
-
-    def __exit__(self, *exc):
-        import os
-        open(self._flag, "w").close()
-        out, _ = self._p.communicate(timeout=10)
-        os.unlink(self._flag)
-        self.stalls = [tuple(map(float, line.split())) for line in out.split("\n") if line]
-
-    def worst_ms(self, start, end):
-        """The longest stall that began between monotonic times start and end."""
-        return max([ms for t, ms in self.stalls if start <= t <= end], default=0.0)
