@@ -278,6 +278,12 @@ class AtomicWav:
             struct.pack("<I", data_bytes)
 
     def write(self, block, gain=1.0):
+        if self.fmt == "float32" and gain == 1.0:
+            # float32 straight through (live recordings, many small blocks)
+            a = np.ascontiguousarray(block, dtype="<f4").reshape(-1, self.channels)
+            a.tofile(self.f)
+            self.frames += len(a)
+            return
         a = np.asarray(block, dtype=np.float64).reshape(-1, self.channels)
         if gain != 1.0:
             a = a * gain
@@ -292,18 +298,26 @@ class AtomicWav:
         self.frames += len(a)
 
     def commit(self):
+        """Fix the header and rename into place (a second call does nothing)."""
+        if self.f is None:
+            return
         self.f.seek(0)
         self.f.write(self._header(self.frames))
         self.f.flush()
         os.fsync(self.f.fileno())
         os.fchmod(self.f.fileno(), 0o644)  # mkstemp makes 0600; an output is a normal file
         self.f.close()
+        self.f = None
         os.replace(self.tmp, self.path)
 
     def abort(self):
+        """Remove the temporary (a second call, or one after commit, does nothing)."""
+        if self.f is None:
+            return
         try:
             self.f.close()
         finally:
+            self.f = None
             if os.path.exists(self.tmp):
                 os.unlink(self.tmp)
 
@@ -316,6 +330,29 @@ class AtomicWav:
         else:
             self.abort()
         return False
+
+
+def read_wav(path):
+    """(samples float32 (frames, channels), rate) of a float32 WAV written
+    by ``AtomicWav`` (tests and scripts; ``AudioSource`` reads anything)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
+        raise ValueError(f"{path}: not a WAV file")
+    pos, channels, rate = 12, None, None
+    while pos + 8 <= len(raw):
+        tag, size = raw[pos:pos + 4], struct.unpack("<I", raw[pos + 4:pos + 8])[0]
+        if tag == b"fmt ":
+            tagfmt, channels, rate = struct.unpack("<HHI", raw[pos + 8:pos + 16])
+            if tagfmt == 0xFFFE:   # extensible: the format tag opens the GUID
+                tagfmt = struct.unpack("<H", raw[pos + 32:pos + 34])[0]
+            if tagfmt != 3:
+                raise ValueError(f"{path}: not a float32 WAV")
+        elif tag == b"data":
+            data = np.frombuffer(raw[pos + 8:pos + 8 + size], "<f4")
+            return data.reshape(-1, channels), rate
+        pos += 8 + size + (size & 1)
+    raise ValueError(f"{path}: no data chunk")
 
 
 def is_tty():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rtdeclip.live.limiter import Limiter
-from rtdeclip.live.wavfile import WavWriter, read_wav
+from rtdeclip.audio_io import AtomicWav, read_wav
 
 
 def run_blocks(lim, x, rng):
@@ -52,7 +52,7 @@ def test_limiter_rejects_a_bad_ceiling():
 
 def test_wav_writer_is_atomic_and_round_trips(tmp_path):
     path = tmp_path / "take.wav"
-    w = WavWriter(str(path), 44100, 3)
+    w = AtomicWav(str(path), 44100, 3)
     x = np.random.default_rng(2).standard_normal((1000, 3)).astype(np.float32)
     w.write(x[:300])
     w.write(x[300:])
@@ -61,7 +61,7 @@ def test_wav_writer_is_atomic_and_round_trips(tmp_path):
     y, rate = read_wav(str(path))
     assert rate == 44100 and np.array_equal(x, y)
     assert [p.name for p in tmp_path.iterdir()] == ["take.wav"]
-    w2 = WavWriter(str(tmp_path / "gone.wav"), 44100, 1)
+    w2 = AtomicWav(str(tmp_path / "gone.wav"), 44100, 1)
     w2.abort()
     assert [p.name for p in tmp_path.iterdir()] == ["take.wav"]
 

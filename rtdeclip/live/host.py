@@ -30,7 +30,7 @@ import numpy as np
 from ..declipper import Declipper
 from ..errors import UserError
 from .limiter import Limiter
-from .wavfile import WavWriter
+from ..audio_io import AtomicWav
 
 DEFAULT_GAIN_DB = {"fastest": -6.0, "average": -6.0, "highquality": -6.0}
 DEFAULT_CEILING_DB = -1.0
@@ -57,8 +57,8 @@ class RecordTap:
     went away."""
 
     def __init__(self, path, sr, channels, block, rtmixer):
-        self.wav_out = WavWriter(path, sr, channels)
-        self.wav_in = WavWriter(input_path(path), sr, channels)
+        self.wav_out = AtomicWav(path, sr, channels, "float32")
+        self.wav_in = AtomicWav(input_path(path), sr, channels, "float32")
         self.ch = channels
         self.rb = rtmixer.RingBuffer(8 * channels, _pow2(sr * 4))
         self.tmp = np.zeros((block, 2 * channels), np.float32)
