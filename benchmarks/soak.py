@@ -162,6 +162,8 @@ def main():
         rb_rec = rtmixer.RingBuffer(4 * ch, size)
         player = Player(loop, rb_play, rb_rec, sr)
         player.fill()
+        from rtdeclip.live.stallwatch import StallWatch
+        watch = StallWatch().__enter__()
         host.start()
         play_action = tester.play_ringbuffer(rb_play)
         rec_action = tester.record_ringbuffer(rb_rec)
@@ -199,6 +201,8 @@ def main():
         start, last = player.last_window()
         last_lag = lag_of(player.played_window(start, None, MAX_LAG), last, MAX_LAG)
         final = host.stop()
+        watch.__exit__(None, None, None)
+        stalls = [ms for t, ms in watch.stalls if t >= t0 + 1.0]
         tester.cancel(play_action)
         tester.cancel(rec_action)
         tester.stop()
@@ -234,6 +238,7 @@ def main():
         "latency_samples": {"configured": final["latency"]["processing"]["samples"],
                             "measured_start": first_lag, "measured_end": last_lag,
                             "changes": lag_changes},
+        "machine_stalls_ms": stalls,
         "samples": samples,
     }
     ok = {
@@ -257,6 +262,8 @@ def main():
               ["late blocks / frames cut / budget cuts",
                f"{final['late_blocks']} / {final['frames_cut']} / {final['budget_cuts']}"],
               ["blocks", final["blocks"]],
+              ["machine stalls > 2 ms (a higher-priority watcher woke late): count / worst",
+               f"{len(stalls)} / {max(stalls, default=0):.1f} ms"],
               ["worker CPU share", f"{100 * final['worker_cpu_share']:.0f} %"],
               ["block ms median / p99 / max",
                f"{final['block_ms']['median']:.2f} / {final['block_ms']['p99']:.2f} / "
