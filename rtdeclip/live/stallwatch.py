@@ -19,12 +19,14 @@ class StallWatch:
     """A separate process at real-time priority (above the host's worker)
     that sleeps 1 ms at a time and records when it woke more than 2 ms late:
     times when the whole machine (a VM on a shared host) was unavailable.
+    It stops when told to or when its parent dies.
     An idle machine wakes it within a fraction of a ms."""
 
     CODE = ("import os, sys, time\n"
             "try:\n os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(20))\n"
             "except OSError:\n pass\n"
-            "while not os.path.exists(sys.argv[1]):\n"
+            "parent = os.getppid()\n"
+            "while not os.path.exists(sys.argv[1]) and os.getppid() == parent:\n"
             " t = time.monotonic(); time.sleep(0.001); late = time.monotonic() - t - 0.001\n"
             " if late > 0.002:\n  print(t, late * 1e3, flush=True)\n")
 
