@@ -29,10 +29,13 @@ print('testing', c.__file__)"
 echo "== test suite against the sanitized build"
 set +e
 # The live tests that assert zero xruns in real time are deselected: the
-# sanitized core (-O1, ASan) is several times slower; everything else runs.
+# sanitized core (-O1, ASan) is several times slower (the overload test's
+# 'no underflow' rests on the solver stopping within microseconds of its
+# deadline, measured at full speed); everything else runs.
 LD_PRELOAD="$ASAN_LIB" python3 -P -m pytest -q -p no:cacheprovider \
     --deselect tests/test_live.py::test_sixty_seconds_average_preset_without_xruns \
     --deselect tests/test_live.py::test_live_output_matches_offline_and_latency_is_as_reported \
+    --deselect tests/test_live.py::test_overload_is_absorbed_without_underflow \
     "$@" 2>&1 | tee "$SAN_DIR/pytest.log"
 rc_tests=${PIPESTATUS[0]}
 set -e

@@ -5,6 +5,7 @@ import struct
 import subprocess
 import sys
 import time
+import wave
 
 import pytest
 
@@ -200,5 +201,12 @@ def test_interrupt_in_pcm_path_leaves_nothing(tmp_path, sig):
     assert p.poll() is None, "finished before it could be interrupted"
     p.send_signal(sig)
     _, err = p.communicate(timeout=300)
-    assert p.returncode != 0 and "Traceback" not in err
+    assert "Traceback" not in err
+    if p.returncode == 0:
+        # it finished between the check above and the signal (seen on a slow
+        # sanitizer build): then the output must be complete
+        assert sorted(os.listdir(tmp_path)) == ["Declipped_long.wav", "long.wav"]
+        with wave.open(str(tmp_path / "Declipped_long.wav")) as w:
+            assert w.getnframes() == len(clipped)
+        return
     assert sorted(os.listdir(tmp_path)) == ["long.wav"]
