@@ -78,6 +78,21 @@ typedef struct {
                                 solution on the overlap (k still starts at s) */
     int auto_threshold;      /* 1: estimate the clip levels online from the
                                 stream (per channel, per polarity)           */
+    int budget_pool;         /* 0 or 1: every frame gets max_iterations.
+                                n >= 2 (up to 16): each channel keeps a credit
+                                of the iterations its frames left unused (a
+                                skipped frame leaves max_iterations, a frame
+                                that reaches epsilon early what it did not
+                                run; a frame cut by the time limit leaves
+                                nothing), capped at 8 * max_iterations; a
+                                frame may run up to n * max_iterations,
+                                paying what it runs beyond max_iterations
+                                from the credit.  So iterations over any
+                                stretch never exceed max_iterations * frames
+                                (the every-frame-clipped worst case is
+                                unchanged), but one frame may take n times
+                                as long.  Deterministic and independent of
+                                block sizes; cleared by rtd_reset.          */
     rtd_plan plan;
     /* Optional windows of `window` samples, copied in rtd_create.  NULL
      * analysis = periodic Hann with peak 1; NULL synthesis = canonical dual
@@ -100,6 +115,8 @@ typedef struct {
     int64_t clipped_samples;   /* samples classified clipped, all channels    */
     int64_t nonfinite_samples; /* NaN/Inf replaced by 0                       */
     int64_t frames_cut;        /* stopped by the time limit (rtd_set_time_limit) */
+    int64_t pooled_iterations; /* run beyond max_iterations, from the credit
+                                  of cfg.budget_pool                         */
 } rtd_stats;
 
 enum {
@@ -114,12 +131,13 @@ enum {
     RTD_ERR_WINDOW_SHAPE = -8,
     RTD_ERR_NOMEM = -9,
     RTD_ERR_PLAN = -10,
-    RTD_ERR_ITERATIONS = -11
+    RTD_ERR_ITERATIONS = -11,
+    RTD_ERR_POOL = -12
 };
 
 /* Survey settings: 1 channel, window 8192, hop 2048, redundancy 2, A-SPADE,
  * s = 1, r = 2, epsilon = 0.1, survey maximum of iterations, best iterate,
- * no warm start, fixed thresholds, FFTW_MEASURE. */
+ * no warm start, fixed thresholds, no budget pool, FFTW_MEASURE. */
 void rtd_config_default(rtd_config *cfg);
 
 /* Makes a state; NULL on error with *error set (error may be NULL). */
@@ -145,7 +163,8 @@ void rtd_set_thresholds(rtd_state *st, int channel, double pos, double neg);
 void rtd_get_thresholds(const rtd_state *st, int channel, double *pos, double *neg);
 
 /* Iteration budget per frame, changeable between calls (the live host
- * lowers it under overload; 0 passes clipped frames through unsolved). */
+ * lowers it under overload; 0 passes clipped frames through unsolved).
+ * With cfg.budget_pool a frame may run up to budget_pool times this. */
 void rtd_set_max_iterations(rtd_state *st, int max_iterations);
 int rtd_get_max_iterations(const rtd_state *st);
 

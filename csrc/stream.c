@@ -16,6 +16,9 @@
 #include <string.h>
 #include <time.h>
 
+#define RTD_POOL_MAX 16 /* largest budget_pool factor                       */
+#define RTD_POOL_CAP 8  /* a channel's credit is at most this many budgets  */
+
 typedef struct {
     double *frame;    /* last `window` input samples, oldest first        */
     double *acc;      /* overlap-add accumulator, aligned with `frame`    */
@@ -26,6 +29,7 @@ typedef struct {
     double pos, neg;  /* clip levels in use                               */
     double fixed_pos, fixed_neg;
     clip_estimator est;
+    long long credit; /* budget pool: iterations earlier frames left unused */
 } channel;
 
 struct rtd_state {
@@ -73,6 +77,7 @@ const char *rtd_strerror(int e)
     case RTD_ERR_NOMEM: return "out of memory";
     case RTD_ERR_PLAN: return "FFTW could not make a plan";
     case RTD_ERR_ITERATIONS: return "max_iterations must be >= 0";
+    case RTD_ERR_POOL: return "budget_pool must be between 0 and 16";
     default: return "unknown error";
     }
 }
@@ -89,6 +94,7 @@ static int validate(const rtd_config *c)
     if (c->s < 1 || c->r < 1) return RTD_ERR_SCHEDULE;
     if (!(c->epsilon >= 0.0) || !isfinite(c->epsilon)) return RTD_ERR_EPSILON;
     if (c->max_iterations < 0) return RTD_ERR_ITERATIONS;
+    if (c->budget_pool < 0 || c->budget_pool > RTD_POOL_MAX) return RTD_ERR_POOL;
     return RTD_OK;
 }
 
@@ -233,6 +239,7 @@ void rtd_reset(rtd_state *st)
         memset(ch->prev, 0, sizeof(double) * w);
         memset(ch->fifo, 0, sizeof(double) * st->fifo_cap);
         ch->prev_valid = 0;
+        ch->credit = 0;
         ch->fifo_rd = 0;
         /* The FIFO is primed so that sample j leaves at time j + latency:
          * the first frame pushes its samples of the silent prehistory too,
@@ -285,11 +292,41 @@ static double channel_deadline(const rtd_state *st, int c, double now)
     return reserved > fair ? reserved : fair;
 }
 
+/* Budget pool (cfg.budget_pool): what a frame may run, given the channel's
+ * credit, and the credit after it ran `it` iterations (0 for a skipped
+ * frame).  Integer arithmetic on per-frame counts only: the same frames give
+ * the same iterations whatever the block sizes.  Cap and floor are applied
+ * against the budget in force, which the live host may lower. */
+static int pool_allowance(const rtd_state *st, const channel *ch, int budget)
+{
+    if (st->cfg.budget_pool < 2) return budget;
+    long long extra = (long long)(st->cfg.budget_pool - 1) * budget;
+    if (extra > ch->credit) extra = ch->credit;
+    long long allow = budget + extra;
+    return allow > 0x7fffffff ? 0x7fffffff : (int)allow;
+}
+
+static void pool_settle(rtd_state *st, channel *ch, int budget, int it, int cut)
+{
+    if (st->cfg.budget_pool < 2) return;
+    if (it > budget) {
+        ch->credit -= it - budget;
+        st->stats.pooled_iterations += it - budget;
+    } else if (!cut) {
+        /* skipped (it = 0) or reached epsilon within the budget */
+        ch->credit += budget - it;
+    }
+    long long cap = (long long)RTD_POOL_CAP * budget;
+    if (ch->credit > cap) ch->credit = cap;
+    if (ch->credit < 0) ch->credit = 0;
+}
+
 /* One complete hop: solve the frame of every channel, overlap-add, and move
  * the samples no later frame touches into the FIFO. */
 static void run_frame(rtd_state *st)
 {
     const int w = st->w, a = st->a, first = st->first;
+    const int budget = st->sp.max_iter;
     for (int c = 0; c < st->cfg.channels; c++) {
         channel *ch = &st->ch[c];
         int nclip = 0;
@@ -308,6 +345,7 @@ static void run_frame(rtd_state *st)
                 ch->acc[i] += st->anasyn[i] * ch->frame[i];
             st->stats.frames_skipped++;
             ch->prev_valid = 0;
+            if (budget > 0) pool_settle(st, ch, budget, 0, 0);
         } else {
             for (int i = 0; i < w; i++)
                 st->yw[i] = ch->frame[i] * st->ana[i];
@@ -319,7 +357,10 @@ static void run_frame(rtd_state *st)
              * newest hop is repaired (measured: -2.5 dB on SQAM) */
             int k0 = st->cfg.s;
             int k_end, conv;
+            st->sp.max_iter = pool_allowance(st, ch, budget);
             int it = spade_solve(&st->sp, st->yw, st->mask, x0, k0, st->xout, &k_end, &conv);
+            st->sp.max_iter = budget;
+            pool_settle(st, ch, budget, it, st->sp.cut);
             /* samples near DBL_MAX overflow the transforms: such a solution
              * is dropped (the frame passes through) and never warm-starts */
             int finite = 1;

@@ -85,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.auto_threshold = (h[9] >> 2) & 1;
     const int is_float = (h[9] >> 3) & 1;
     const int zero_budget = (h[9] >> 4) & 1; /* rtd_set_max_iterations(0) */
+    cfg.budget_pool = (h[9] >> 5) & 3;       /* 0..3: off, off, 2x, 3x */
     cfg.plan = RTD_PLAN_ESTIMATE;
     if (cfg.max_iterations == 0) cfg.max_iterations = 24; /* keep one input cheap */
     /* thresholds: raw doubles, or "nice" ones picked by a selector byte */

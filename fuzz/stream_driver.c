@@ -70,6 +70,7 @@ int main(int argc, char **argv)
             cfg.return_last = variant & 1;
             cfg.warm_start = (variant >> 1) & 1;
             cfg.auto_threshold = variant == 3;
+            cfg.budget_pool = variant & 2 ? 3 : 0;
             cfg.plan = RTD_PLAN_ESTIMATE;
             int err;
             rtd_state *st = rtd_create(&cfg, &err);

@@ -75,8 +75,13 @@ class Declipper:
     """Streaming declipper: call it on consecutive blocks of one stream.
 
     Parameters mirror :func:`rtdeclip.declip`; ``preset`` chooses window,
-    redundancy, schedule and iteration budget, any explicit argument
-    overrides it.  ``threshold="auto"`` estimates the clip levels online
+    redundancy, schedule, iteration budget and budget pool, any explicit
+    argument overrides it; the real-time presets' budget and schedule are
+    scaled to the rate (same CPU per second of audio, k over the same
+    fraction of the spectrum: :mod:`rtdeclip.params`).  ``budget_pool`` n >= 2 lets a frame run up to n times
+    the budget on the iterations that skipped and early-converged frames of
+    its channel left unused (0 or 1: off); the total never exceeds budget x
+    frames.  ``threshold="auto"`` estimates the clip levels online
     (per channel and polarity; see :attr:`thresholds`).
 
     Output blocks have the input's shape and dtype and are delayed by
@@ -88,12 +93,12 @@ class Declipper:
     def __init__(self, sample_rate, channels=1, preset="average", algorithm="aspade",
                  threshold="auto", window=None, hop=None, redundancy=None, iterations=None,
                  s=None, r=None, epsilon=None, warm_start=None, window_shape=None,
-                 synthesis_length=None, plan="measure"):
+                 synthesis_length=None, budget_pool=None, plan="measure"):
         self.sample_rate = params.check_sample_rate(sample_rate)
         self.channels = params.check_channels(channels)
         self.settings = st = params.resolve(
             sample_rate, preset, algorithm, window, hop, redundancy, iterations, s, r, epsilon,
-            warm_start, window_shape, synthesis_length)
+            warm_start, window_shape, synthesis_length, budget_pool)
         if plan not in ("measure", "estimate"):
             raise ValueError(f"plan must be 'measure' or 'estimate', got {plan!r}")
         fixed = parse_threshold(threshold, self.channels)
@@ -106,6 +111,7 @@ class Declipper:
         cfg.max_iterations = st.iterations or 0
         cfg.return_last = st.iterations is not None
         cfg.warm_start = st.warm_start
+        cfg.budget_pool = st.budget_pool
         cfg.auto_threshold = fixed is None
         cfg.plan = lib.RTD_PLAN_MEASURE if plan == "measure" else lib.RTD_PLAN_ESTIMATE
         keep = []
@@ -207,7 +213,8 @@ class Declipper:
 
     @property
     def iterations(self):
-        """Current iteration budget per frame (the live host may lower it)."""
+        """Current iteration budget per frame (the live host may lower it;
+        with ``budget_pool`` n a frame may run up to n times it)."""
         return lib.rtd_get_max_iterations(self._state)
 
     @iterations.setter
@@ -225,7 +232,7 @@ class Declipper:
                 "frames_skipped": s.frames_skipped, "frames_converged": s.frames_converged,
                 "iterations": s.iterations, "max_frame_iterations": s.max_frame_iterations,
                 "clipped_samples": s.clipped_samples, "nonfinite_samples": s.nonfinite_samples,
-                "frames_cut": s.frames_cut}
+                "frames_cut": s.frames_cut, "pooled_iterations": s.pooled_iterations}
 
     def set_time_limit(self, seconds):
         """Wall-clock limit per process() call (0: none).  Frames still

@@ -3,7 +3,10 @@
 A preset is a set of solver settings chosen by ``benchmarks/presets.py``
 (SQAM, input SDR 3 and 10 dB); explicit arguments override it.  Window
 lengths are given at 48 kHz and scaled to the nearest power of two at other
-rates, so a preset keeps the same duration (and latency) at any rate.
+rates, so a preset keeps the same duration (and latency) at any rate; the
+real-time presets' iteration budgets keep the same CPU per second of audio
+(``rate_budget``) and their sparsity schedules the same fraction of the
+spectrum (``rate_schedule``).
 """
 from dataclasses import dataclass, replace
 import math
@@ -25,28 +28,55 @@ class Settings:
     warm_start: bool
     window_shape: str        # "hann" or "lowdelay"
     synthesis_length: int | None = None  # lowdelay only: support of the synthesis window
+    budget_pool: int = 0     # 0/1 off; n >= 2: a frame may run n * iterations from
+                             # what earlier frames left unused (see rtdeclip.h)
 
 
-# Tuned on SQAM at input SDR 3 and 10 dB (benchmarks/explore.py, presets.py):
+# Tuned on SQAM at input SDR 3 and 10 dB (benchmarks/explore.py, presets.py)
+# and, for fastest and average, also on the adeclip clip set (adeclip_compare.py:
+# three SQAM excerpts, music 44.1 kHz stereo, speech-like 8 kHz mono):
 # - highquality: the survey's frame (8192, hop 2048, redundancy 2) run to
 #   epsilon, but k grows every iteration (r=1): about half the survey's
 #   iterations for slightly better delta-SDR (+0.1 dB on three excerpts).
-# - average / fastest: the real-time budgets.  One iteration costs about
-#   3.5-4 ms of CPU per second of stereo 48 kHz whatever the window, so
-#   >= 2x and >= 8x real time with every frame clipped cap them near 130 and
-#   35 iterations (benchmarks/speed.py); we keep ~20 % in reserve.  k += 2
-#   per iteration beats the survey's schedule at such budgets, the last
-#   iterate beats the best-objective one, and starting each frame from the
-#   previous frame's solution adds ~0.25 dB at 3 dB.  At the fastest
-#   budget a 2048 window with k += 4 beats 1024 with k += 2 by 0.3 / 1.8 dB
-#   (3 / 10 dB input) for the same CPU; window=1024 halves the latency.
+# - average / fastest: the real-time budgets, set at 48 kHz by CPU: >= 2x
+#   and >= 8x real time on stereo 48 kHz with every frame clipped
+#   (benchmarks/speed.py), with ~20 % in reserve.  At other rates the budget
+#   keeps the CPU per second of audio (rate_budget: 6x at 8 kHz) and k keeps
+#   the same fraction of the spectrum (rate_schedule); on SQAM resampled to
+#   8 kHz the two together took the old fastest from 4.09 / 8.97 to
+#   8.02 / 10.87 dB, and the speech-like clip from 1.18 / 7.83 to 4.01 /
+#   21.44 dB, where the old frames all stopped at epsilon after ~14
+#   iterations: k grew too fast for a 256 window, not too few iterations.
+#   The last iterate beats the best-objective one, and starting each frame
+#   from the previous frame's solution adds ~0.25 dB at 3 dB.
+# - average: redundancy 2, k starts at 6 and grows by 6 every 3rd iteration:
+#   9.93 / 13.65 dB against 9.53 / 13.67 for k += 2 per iteration from 2
+#   (both at the 120 iterations of 44.1 kHz; the starting k is what helps
+#   at 3 dB).  Redundancy 1 with the same CPU (220 iterations) gives 9.72 /
+#   13.73.  No budget pool: +0.0 / +0.2 dB, but two pooled frames would
+#   take 65-75 % of the hop at the tail (benchmarks/hop_times.py), too near
+#   a live host's deadline.
+# - fastest: redundancy 1 (an iteration costs about half of one at
+#   redundancy 2) with 60 iterations instead of 30 at redundancy 2, for the
+#   same CPU (benchmarks/speed.py: ~10x real time): 9.42 / 12.45 dB against
+#   7.00 / 11.44 (SQAM); at this budget the iterations, not the spectral
+#   resolution, are what limit it (at average's budget redundancy 2 wins).
+#   At redundancy 1 A-SPADE and S-SPADE give the same output.  k starts at 6
+#   and grows by 6 every 6th iteration: the starting k matters at 3 dB
+#   (k0 = 1, 4, 6, 8 at one bin per iteration, 54 iterations: 8.45, 9.38,
+#   9.23, 9.09 dB) and a steeper k costs at 3 dB what it gains at 10
+#   (k += 2 per iteration: 7.59 / 11.74).  Budget pool 2 (a frame may run
+#   twice the budget on what skipped and early-converged frames left):
+#   +0.08 / +0.20 dB on SQAM, +0.08 dB on the adeclip set; the hop's tail
+#   time goes from ~16 % to ~30 % of the hop (99.9th percentile,
+#   benchmarks/hop_times.py), below what average takes without it.
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann"),
-    "average": dict(window48=2048, hop_div=4, redundancy=2, s=2, r=1, epsilon=0.1,
+    "average": dict(window48=2048, hop_div=4, redundancy=2, s=6, r=3, epsilon=0.1,
                     iterations=110, warm_start=True, window_shape="hann"),
-    "fastest": dict(window48=2048, hop_div=4, redundancy=2, s=4, r=1, epsilon=0.1,
-                    iterations=30, warm_start=True, window_shape="hann"),
+    "fastest": dict(window48=2048, hop_div=4, redundancy=1, s=6, r=6, epsilon=0.1,
+                    iterations=60, warm_start=True, window_shape="hann", budget_pool=2),
 }
 
 
@@ -79,10 +109,40 @@ def check_channels(channels):
     return _check_int("channels", channels, 1, 1024)
 
 
+def rate_budget(iterations48, sample_rate):
+    """A preset's iteration budget (set at 48 kHz) at another rate, for the
+    same CPU time per second of audio.  One iteration costs about the same
+    per sample at any window (benchmarks/speed.py: 17-21 ns per sample from
+    256 to 4096), the window and hop scale with the rate, so the cost per
+    second of an iteration is proportional to the rate: 8 kHz affords 6x
+    the iterations, 44.1 kHz 1.09x, 96 kHz half.  At most 8x (below 6 kHz
+    small windows cost more per sample); at least 1."""
+    return max(1, int(round(iterations48 * min(8.0, 48000.0 / sample_rate))))
+
+
+def rate_schedule(s48, r48, window, window48):
+    """A budgeted preset's sparsity schedule (k starts at s and grows by s
+    every r iterations) at a window other than the one it was tuned at
+    (window48): k scaled by window / window48, the same fraction of the
+    spectrum at every iteration.  A larger window multiplies s; a smaller
+    one divides s (at least 1) and stretches r to keep the slope: at 8 kHz
+    (window 256) fastest's k = 5, 10, ... every 4th iteration at 2048
+    becomes k = 1, 2, ... every 6th."""
+    if window >= window48:
+        return s48 * (window // window48), r48
+    q = window / window48
+    s = max(1, int(s48 * q + 0.5))
+    return s, max(1, int(r48 * s / (s48 * q) + 0.5))
+
+
 def resolve(sample_rate, preset="average", algorithm="aspade", window=None, hop=None,
             redundancy=None, iterations=None, s=None, r=None, epsilon=None,
-            warm_start=None, window_shape=None, synthesis_length=None):
-    """Merge a preset with explicit overrides into validated ``Settings``."""
+            warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None):
+    """Merge a preset with explicit overrides into validated ``Settings``.
+
+    A budgeted preset's iterations are scaled to the sample rate
+    (:func:`rate_budget`) unless ``iterations`` is given, and its s, r to the
+    window (:func:`rate_schedule`) unless s or r is given."""
     check_sample_rate(sample_rate)
     p = PRESETS[_preset_key(preset)]
     if not isinstance(algorithm, str) or algorithm.lower() not in ALGORITHMS:
@@ -103,14 +163,16 @@ def resolve(sample_rate, preset="average", algorithm="aspade", window=None, hop=
     redundancy = _check_int("redundancy", redundancy, 1, 4)
     if redundancy == 3:
         raise ValueError("redundancy must be 1, 2 or 4, got 3")
+    if s is None and r is None and p["iterations"] is not None:
+        s, r = rate_schedule(p["s"], p["r"], window, p["window48"])
     s = _check_int("s", p["s"] if s is None else s, 1)
     r = _check_int("r", p["r"] if r is None else r, 1)
     epsilon = p["epsilon"] if epsilon is None else epsilon
     if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) \
             or not math.isfinite(epsilon) or epsilon < 0:
         raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
-    if iterations is None:
-        iterations = p["iterations"]
+    if iterations is None and p["iterations"] is not None:
+        iterations = rate_budget(p["iterations"], sample_rate)
     if iterations is not None:
         iterations = _check_int("iterations", iterations, 1, 10_000_000)
     warm_start = p["warm_start"] if warm_start is None else bool(warm_start)
@@ -123,8 +185,10 @@ def resolve(sample_rate, preset="average", algorithm="aspade", window=None, hop=
         if synthesis_length is None:
             synthesis_length = window // 2
         synthesis_length = _check_int("synthesis_length", synthesis_length, 2 * hop, window)
+    budget_pool = p.get("budget_pool", 0) if budget_pool is None else budget_pool
+    budget_pool = _check_int("budget_pool", budget_pool, 0, 16)
     return Settings(window, hop, redundancy, algorithm.lower(), s, r, float(epsilon),
-                    iterations, warm_start, window_shape, synthesis_length)
+                    iterations, warm_start, window_shape, synthesis_length, budget_pool)
 
 
 def survey(algorithm="aspade"):
@@ -132,4 +196,5 @@ def survey(algorithm="aspade"):
     return Settings(8192, 2048, 2, algorithm, 1, 2, 0.1, None, False, "hann")
 
 
-__all__ = ["PRESETS", "ALGORITHMS", "Settings", "resolve", "survey", "replace"]
+__all__ = ["PRESETS", "ALGORITHMS", "Settings", "resolve", "rate_budget", "rate_schedule",
+           "survey", "replace"]

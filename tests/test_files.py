@@ -161,7 +161,11 @@ def test_report_json_has_everything(tmp_path):
     assert abs(t["estimated_positive_dbfs"] - 20 * np.log10(0.3)) < 0.01
     q = np.round(clipped[:, 1] * 32768) / 32768           # as stored in the 16-bit file
     assert t["clipped_high"] == int(np.sum(q >= q.max())) and t["longest_run"] > 1
-    assert rep["iterations_per_frame"]["max"] == rep["parameters"]["iterations"] == 30
+    par = rep["parameters"]
+    # fastest's budget at 48 kHz, scaled to 44.1 kHz
+    assert par["iterations"] == round(rtdeclip.params.PRESETS["fastest"]["iterations"] * 48 / 44.1)
+    assert par["iterations"] <= rep["iterations_per_frame"]["max"] \
+        <= max(1, par["budget_pool"]) * par["iterations"]
     assert rep["timings"]["declip_s"] > 0 and rep["output_peak"] > 0.3
     assert rep["log"][0].startswith("User parameters")
 

@@ -74,6 +74,7 @@ int main(void)
         cfg.return_last = 1;
         cfg.warm_start = alg == 0;
         cfg.auto_threshold = alg != 1;
+        cfg.budget_pool = alg == 0 ? 2 : 0;
         cfg.plan = RTD_PLAN_ESTIMATE;
         int err;
         rtd_state *st = rtd_create(&cfg, &err);
