@@ -293,6 +293,7 @@ class LiveDeclipper:
             n0 = self._ntimes * block
             hops = (n0 + block) // self._hop - n0 // self._hop
             self._ntimes += 1
+            self._last_hops = hops
             if hops:
                 self._hop_times[self._nhops % len(self._hop_times)] = dt / hops
                 self._nhops += 1
@@ -354,14 +355,23 @@ class LiveDeclipper:
         # is played: queued/sr from now, plus the rest of the current period
         # (the worker wakes at most a quarter period after a callback, so at
         # least 3/4 of it; half is counted).  85 % of that goes to the
-        # solver, the rest to Python around the call.  No cap at the hop
-        # length: a frame that overruns its hop leaves less queued for the
-        # next, whose deadline shrinks with it, and the budget is halved.
+        # solver, the rest to Python around the call.
+        # Capped at the hop while frames are being cut: a worker that spends
+        # whole deadlines hop after hop would run 100 % busy and underflow
+        # on the next jitter; at most 85 % of the hop keeps it sustainable
+        # while the budget comes down.  After an uncut hop one hop may
+        # borrow beyond its length (a stall, a frame costlier than most).
+        cut = d.stats["frames_cut"]
+        if cut > self._cut_before:
+            self._borrow = False
+        elif self._last_hops:
+            self._borrow = True
         left = (max(0, queued) + self.block / 2) / self.sr
+        if not self._borrow:
+            left = min(left, self.window / self.sr)
         d.set_time_limit(max(1e-4, 0.85 * left))
         if d.iterations == 0:   # after a pass-through or bypass
             d.iterations = max(1, getattr(self, "_saved_budget", self.budget))
-        cut = d.stats["frames_cut"]
         if cut > self._cut_before:
             if d.iterations > 1:
                 d.iterations = max(1, d.iterations // 2)
@@ -443,6 +453,8 @@ class LiveDeclipper:
 
     _fetch = None
     _cut_before = 0
+    _borrow = True       # the last hop was not cut: the next may run past its length
+    _last_hops = 0       # hops the last process() call completed
     _streaming = False
 
     def stop(self):
