@@ -434,18 +434,21 @@ class LiveDeclipper:
         """After an output underflow: the device played silence for a while,
         so the queued output is late.  Drop it and queue exactly what puts
         the next output sample at its place, input index + margin, by
-        padding silence or skipping input: the latency stays constant."""
+        padding silence after skipping the input backlog: the latency stays
+        constant."""
         self.rb_out.advance_read_index(self.rb_out.read_available)  # no reader now
         if self._rec is None:    # a built-in source: no input clock to keep
             self.rb_out.write(np.zeros((self.margin, self.channels), np.float32))
             return
+        # The input waiting to be processed is dropped too (the output of
+        # that stretch is lost already): its outputs would be due before the
+        # worker could make them, and each would underflow again.  Then the
+        # queue is refilled to the whole margin, at the same latency.
+        skip = self.rb_in.read_available
+        self.rb_in.advance_read_index(skip)
+        self._in_read += skip
         played_to = self._rec_done + self._rec.done_frames   # device frames so far
         pad = self._in_read + self.margin - played_to
-        if pad < 0:
-            skip = min(-pad, self.rb_in.read_available)
-            self.rb_in.advance_read_index(skip)
-            self._in_read += skip
-            pad += skip
         if pad > 0:
             self._pad[:] = 0
             while pad > 0:
