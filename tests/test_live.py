@@ -75,15 +75,17 @@ def test_sixty_seconds_average_preset_without_xruns(jack):
     stall = watch.worst_ms(t0 + 1.0, t1)         # the first second starts the streams
     assert stats["output_underflows"] <= 1       # the first block may be lost at start-up
     assert stats["input_overflows"] == 0
-    assert stats["passthrough_blocks"] == 0
-    why = (stats["late_frames"], stats["hop_ms"], stats["worker_realtime"], load, stall)
+    why = (stats["late_frames"], stats["passthrough_blocks"], stats["hop_ms"],
+           stats["worker_realtime"], load, stall)
     if load > 0.75 * os.cpu_count() or stall > 4.0:
+        # late frames count the passed-through ones too: the last resort
+        # after a long stall, rare and counted
         assert stats["late_frames"] <= 0.01 * stats["frames_solved"], why
         if stats["late_frames"]:
             warnings.warn(f"{stats['late_frames']} late frames at load average {load:.1f}, "
                           f"machine stalled up to {stall:.1f} ms")
     else:
-        assert stats["late_frames"] == 0, why
+        assert stats["late_frames"] == 0 and stats["passthrough_blocks"] == 0, why
     assert stats["frames_solved"] > 0.5 * 60 * SR / 512
 
 
