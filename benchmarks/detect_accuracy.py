@@ -29,7 +29,7 @@ from common import machine, md_table, read_sqam, write_results  # noqa: E402
 from audio_files import encode  # noqa: E402  (PyAV's real encoders)
 
 import rtdeclip  # noqa: E402
-from rtdeclip.audio_io import AudioSource  # noqa: E402
+from rtdeclip.files.audio_io import AudioSource  # noqa: E402
 from rtdeclip.examples import music  # noqa: E402
 
 SR = 44100

@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import machine, md_table, write_results  # noqa: E402
 
-from rtdeclip.audio_io import AtomicWav  # noqa: E402
+from rtdeclip.files.audio_io import AtomicWav  # noqa: E402
 from rtdeclip.examples import music  # noqa: E402
 
 SR = 48000

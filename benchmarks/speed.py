@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import machine, md_table, write_results  # noqa: E402
 
 import rtdeclip  # noqa: E402
-from rtdeclip import reference  # noqa: E402
+from rtdeclip.core import reference  # noqa: E402
 from rtdeclip._core import lib  # noqa: E402
 
 

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import RESULTS, SQAM, machine, md_table, read_sqam, survey_table, write_results  # noqa: E402
 
 import rtdeclip  # noqa: E402
-from rtdeclip import reference  # noqa: E402
+from rtdeclip.core import reference  # noqa: E402
 
 SDRS = [1, 3, 5, 7, 10, 15, 20]
 METHODS = {"aspade": "aspade", "sspade": "sspade_new"}

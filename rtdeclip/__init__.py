@@ -8,13 +8,13 @@
 Data flow: decode -> detect (``detect_clipping``) -> frames -> solver (C
 core) -> overlap-add -> sink.
 """
-from .declipper import Declipper
-from .detect import detect_clipping
-from .errors import UserError
-from .filepipe import declip_file
-from .metrics import clip_to_sdr, sdr
-from .offline import declip
-from .params import PRESETS
+from rtdeclip.core.declipper import Declipper
+from rtdeclip.core.detect import detect_clipping
+from rtdeclip.errors import UserError
+from rtdeclip.files.pipeline import declip_file
+from rtdeclip.core.metrics import clip_to_sdr, sdr
+from rtdeclip.core.offline import declip
+from rtdeclip.core.params import PRESETS
 
 
 
@@ -22,7 +22,7 @@ def __getattr__(name):
     # the live host loads PortAudio, which must start after a JACK server:
     # import it only when asked for
     if name == "LiveDeclipper":
-        from .live.host import LiveDeclipper
+        from rtdeclip.live.host import LiveDeclipper
         return LiveDeclipper
     raise AttributeError(name)
 

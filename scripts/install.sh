@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Everything rtdeclip needs on a fresh Debian machine, as root: the C
-# libraries (FFTW, PortAudio), the JACK server used as a sound card where
-# there is none, and the package itself with its test extras.
+# Everything rtdeclip needs on a fresh Debian machine, as root: the Debian
+# packages listed in scripts/apt.d/*.txt (one file per part of the project:
+# the C core and live path, plug-in hosts, the service's browser, ...), then
+# the package itself, editable, with its extras (the development set-up;
+# scripts/test.sh tests a wheel in a fresh venv instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-# clang + libclang-rt-14-dev (libFuzzer) and valgrind: the reliability tests
-for p in build-essential libfftw3-dev libportaudio2 jackd2 clang libclang-rt-14-dev valgrind; do
+for p in $(cat scripts/apt.d/*.txt | sed 's/#.*//'); do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -16,4 +17,6 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[test,plot,jack]"
+if [ "${RTDECLIP_NO_DEV_INSTALL:-}" = "" ]; then
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[test,plot,jack]"
+fi

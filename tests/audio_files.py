@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from rtdeclip.audio_io import AtomicWav
+from rtdeclip.files.audio_io import AtomicWav
 from rtdeclip.examples import music
 
 

@@ -124,7 +124,7 @@ def test_iterations_setter_rejects(stereo, value):
     names("iterations", set_it)
     # unchanged: the preset's budget, scaled from 48 to 8 kHz
     assert stereo.iterations == stereo.settings.iterations \
-        == 6 * rtdeclip.params.PRESETS["fastest"]["iterations"]
+        == 6 * rtdeclip.core.params.PRESETS["fastest"]["iterations"]
 
 
 def test_iterations_setter_accepts_zero(stereo):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import rtdeclip
-from rtdeclip import params
+from rtdeclip.core import params
 
 SR = 16000
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import rtdeclip
-from rtdeclip import reference
+from rtdeclip.core import reference
 from rtdeclip.examples import music
 
 ALGS = ["aspade", "sspade", "sspade-original"]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import rtdeclip
-from rtdeclip.audio_io import AudioSource
-from rtdeclip.detect import ClipCounter, ClipDetector
+from rtdeclip.files.audio_io import AudioSource
+from rtdeclip.core.detect import ClipCounter, ClipDetector
 from rtdeclip.examples import music
 from audio_files import encode
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import rtdeclip
-from rtdeclip.audio_io import AudioSource
+from rtdeclip.files.audio_io import AudioSource
 from audio_files import encode, signal, write_wav
 
 
@@ -163,7 +163,7 @@ def test_report_json_has_everything(tmp_path):
     assert t["clipped_high"] == int(np.sum(q >= q.max())) and t["longest_run"] > 1
     par = rep["parameters"]
     # fastest's budget at 48 kHz, scaled to 44.1 kHz
-    assert par["iterations"] == round(rtdeclip.params.PRESETS["fastest"]["iterations"] * 48 / 44.1)
+    assert par["iterations"] == round(rtdeclip.core.params.PRESETS["fastest"]["iterations"] * 48 / 44.1)
     assert par["iterations"] <= rep["iterations_per_frame"]["max"] \
         <= max(1, par["budget_pool"]) * par["iterations"]
     assert rep["timings"]["declip_s"] > 0 and rep["output_peak"] > 0.3

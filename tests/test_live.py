@@ -152,7 +152,7 @@ def test_monitor_bypass_records_both_streams(jack, tmp_path):
     gain: both recordings show it."""
     import rtmixer
     from rtdeclip.live import jackserver
-    from rtdeclip.audio_io import read_wav
+    from rtdeclip.files.audio_io import read_wav
     clean, clipped, theta = clipped_music(8.0)
     before = jackserver.ports()
     player = rtmixer.Mixer(channels=2, samplerate=SR, blocksize=BLOCK)
@@ -207,7 +207,7 @@ def test_server_killed_mid_stream_keeps_the_recording(tmp_path):
     assert p.returncode == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "audio device stopped" in lines[0] and "kept" in lines[0]
-    from rtdeclip.audio_io import read_wav
+    from rtdeclip.files.audio_io import read_wav
     from rtdeclip.live.host import input_path
     played, _ = read_wav(str(rec))
     heard, _ = read_wav(input_path(str(rec)))

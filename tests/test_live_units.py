@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rtdeclip.live.limiter import Limiter
-from rtdeclip.audio_io import AtomicWav, read_wav
+from rtdeclip.files.audio_io import AtomicWav, read_wav
 
 
 def run_blocks(lim, x, rng):

@@ -27,10 +27,10 @@ import time
 
 import numpy as np
 
-from ..declipper import Declipper
-from ..errors import UserError
-from .limiter import Limiter
-from ..audio_io import AtomicWav
+from rtdeclip.core.declipper import Declipper
+from rtdeclip.errors import UserError
+from rtdeclip.live.limiter import Limiter
+from rtdeclip.files.audio_io import AtomicWav
 
 DEFAULT_GAIN_DB = {"fastest": -6.0, "average": -6.0, "highquality": -6.0}
 DEFAULT_CEILING_DB = -1.0
@@ -194,7 +194,7 @@ class LiveDeclipper:
 
     @staticmethod
     def _jack_ports():
-        from . import jackserver
+        from rtdeclip.live import jackserver
         return jackserver.ports() if jackserver.jack_running() else []
 
     # -- latency ---------------------------------------------------------------

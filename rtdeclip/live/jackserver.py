@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import time
 
-from ..errors import UserError
+from rtdeclip.errors import UserError
 
 
 def _env(name=None):

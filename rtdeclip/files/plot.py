@@ -11,8 +11,8 @@ import tempfile
 
 import numpy as np
 
-from .audio_io import AudioSource
-from .errors import UserError
+from rtdeclip.files.audio_io import AudioSource
+from rtdeclip.errors import UserError
 
 
 def most_clipped(src, pos, neg, span, chunk=1 << 16):

@@ -2,10 +2,10 @@
 gained for each preset."""
 import time
 
-from . import declip, sdr
-from .examples import music
-from .errors import UserError
-from .metrics import clip_to_sdr
+from rtdeclip import declip, sdr
+from rtdeclip.examples import music
+from rtdeclip.errors import UserError
+from rtdeclip.core.metrics import clip_to_sdr
 
 
 def register(sub):

@@ -15,9 +15,9 @@ import os
 
 import numpy as np
 
-from . import params
-from ._core import ffi, lib
-from .windows import lowdelay
+from rtdeclip.core import params
+from rtdeclip._core import ffi, lib
+from rtdeclip.core.windows import lowdelay
 
 _WISDOM = os.environ.get("RTDECLIP_WISDOM",
                          os.path.join(os.path.expanduser("~"), ".cache", "rtdeclip", "fftw-wisdom"))
@@ -78,7 +78,7 @@ class Declipper:
     redundancy, schedule, iteration budget and budget pool, any explicit
     argument overrides it; the real-time presets' budget and schedule are
     scaled to the rate (same CPU per second of audio, k over the same
-    fraction of the spectrum: :mod:`rtdeclip.params`).  ``budget_pool`` n >= 2 lets a frame run up to n times
+    fraction of the spectrum: :mod:`rtdeclip.core.params`).  ``budget_pool`` n >= 2 lets a frame run up to n times
     the budget on the iterations that skipped and early-converged frames of
     its channel left unused (0 or 1: off); the total never exceeds budget x
     frames.  ``threshold="auto"`` estimates the clip levels online

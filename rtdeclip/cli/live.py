@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from .errors import UserError
+from rtdeclip.errors import UserError
 
 PRESETS = ("fastest", "average")
 
@@ -83,7 +83,7 @@ def _no_sound_card():
 def ensure_audio():
     """A JACK dummy server when there is no sound card and no JACK yet;
     returns it (to stop at exit) or None."""
-    from .live.jackserver import JackDummy, jack_running
+    from rtdeclip.live.jackserver import JackDummy, jack_running
     name = os.environ.get("JACK_DEFAULT_SERVER")
     if _no_sound_card() and not jack_running(name):
         return JackDummy(name=name).start()
@@ -185,8 +185,8 @@ def write_json(path, payload):
 
 # -- running ---------------------------------------------------------------------
 def _demo_source(args):
-    from .examples import music
-    from .metrics import clip_to_sdr
+    from rtdeclip.examples import music
+    from rtdeclip.core.metrics import clip_to_sdr
     secs = args.duration or 6.0
     clean = music(args.samplerate, seconds=secs, channels=args.channels)
     clean = clean.reshape(len(clean), -1)
@@ -197,7 +197,7 @@ def _demo_source(args):
 def _connect_sources(host, spec):
     """Feed the host's JACK inputs from the given output ports instead of
     the system capture ports."""
-    from .live import jackserver
+    from rtdeclip.live import jackserver
     if not host.jack_inputs:
         raise UserError("--connect needs the JACK host API (is jackd running?)")
     names = [p.strip() for p in spec.split(",") if p.strip()]
@@ -223,8 +223,8 @@ def run_live(args):
         clean, source, secs = _demo_source(args)
         args.duration = secs + 0.5
     server = ensure_audio()
-    from .live.host import LiveDeclipper
-    from .live.meters import make_view
+    from rtdeclip.live.host import LiveDeclipper
+    from rtdeclip.live.meters import make_view
     host = view = None
     state = {"stop": False, "toggle": False}
 
@@ -311,7 +311,7 @@ def _device_lost_exit(host, args, view):
 
 
 def _demo_report(host, clean, source, stats):
-    from .metrics import sdr
+    from rtdeclip.core.metrics import sdr
     _, y = host.recording()
     lag = host.latency["processing"]["samples"] - host.margin   # algorithm + limiter
     y = y[lag:lag + len(clean)] / host.gain

@@ -8,10 +8,10 @@ import argparse
 import importlib
 import sys
 
-from .errors import UserError
+from rtdeclip.errors import UserError
 
 # modules that add commands; demo is the README's first command
-COMMAND_MODULES = ["rtdeclip.cmd_demo", "rtdeclip.cmd_file", "rtdeclip.cmd_live"]
+COMMAND_MODULES = ["rtdeclip.cli.demo", "rtdeclip.cli.file", "rtdeclip.cli.live"]
 
 
 def build_parser():

@@ -20,7 +20,7 @@ import math
 import os
 import tempfile
 
-from .errors import UserError
+from rtdeclip.errors import UserError
 
 
 def level_db(v_db):

@@ -10,9 +10,9 @@ import os
 
 import numpy as np
 
-from . import params
-from .declipper import Declipper, parse_threshold
-from .detect import detect_clipping
+from rtdeclip.core import params
+from rtdeclip.core.declipper import Declipper, parse_threshold
+from rtdeclip.core.detect import detect_clipping
 
 CHUNK = 1 << 16  # samples per call into C: bounded temporary memory
 

@@ -15,11 +15,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import filepipe
-from .audio_io import FORMATS, AtomicWav
-from .errors import UserError
-from .params import ALGORITHMS, PRESETS
-from .report import service_log, write_json
+from rtdeclip.files import pipeline as filepipe
+from rtdeclip.files.audio_io import FORMATS, AtomicWav
+from rtdeclip.errors import UserError
+from rtdeclip.core.params import ALGORITHMS, PRESETS
+from rtdeclip.files.report import service_log, write_json
 
 
 def register(sub):
@@ -205,7 +205,7 @@ def run_file(args):
     if args.report and reports:
         write_json(args.report, reports[0] if len(reports) == 1 else reports)
     if args.plot and reports:
-        from .plot import plot_report
+        from rtdeclip.files.plot import plot_report
         plot_report(reports[0], args.plot)
     if failures:
         if many:

@@ -21,7 +21,7 @@ import tempfile
 
 import numpy as np
 
-from .errors import UserError
+from rtdeclip.errors import UserError
 
 SUPPORTED = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".mp4", ".aac", ".aif", ".aiff")
 FORMATS = ("float32", "pcm16", "pcm24")

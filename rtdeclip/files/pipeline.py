@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio_io import AtomicWav, AudioSource
-from .declipper import Declipper
-from .detect import ClipCounter, ClipDetector
-from .errors import UserError
+from rtdeclip.files.audio_io import AtomicWav, AudioSource
+from rtdeclip.core.declipper import Declipper
+from rtdeclip.core.detect import ClipCounter, ClipDetector
+from rtdeclip.errors import UserError
 
 CHUNK = 1 << 16
 REFERENCE_SLACK = 4096   # samples a reference may differ by (codec padding)
@@ -321,9 +321,9 @@ def declip_file(input, output=None, reference=None, preset="average", algorithm=
     ``format``: float32 (default: restored peaks above full scale kept),
     pcm16 or pcm24 (the smallest gain that fits them, reported);
     ``progress``: called with the fraction done."""
-    from .report import service_log
-    from .params import ALGORITHMS, PRESETS
-    from .audio_io import FORMATS
+    from rtdeclip.files.report import service_log
+    from rtdeclip.core.params import ALGORITHMS, PRESETS
+    from rtdeclip.files.audio_io import FORMATS
     if str(preset).lower() not in PRESETS:
         raise UserError(f"unknown preset {preset!r}; use HighQuality, Average or Fastest")
     if str(algorithm).lower() not in ALGORITHMS:
