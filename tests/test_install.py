@@ -66,7 +66,8 @@ def test_every_package_of_the_source_tree_imports():
         else:
             where = importlib.import_module(name).__file__
         if WHEEL_VENV:
-            assert not inside(where, ROOT), f"{name} imported from the source tree"
+            assert not inside(where, os.path.join(ROOT, "rtdeclip")), \
+                f"{name} imported from the source tree"
             assert inside(where, WHEEL_VENV), f"{name} imported from {where}"
 
 

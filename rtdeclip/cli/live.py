@@ -13,7 +13,6 @@ In ``monitor``, typing ``b`` + Enter (or ``kill -USR1 PID``) switches the
 bypass on and off while it runs.
 """
 import json
-import math
 import os
 import select
 import signal
@@ -162,17 +161,27 @@ def _check(args):
 
 
 def _threshold(spec, channels):
-    """auto, DBFS or POS_DBFS,NEG_DBFS -> 'auto' or [(pos, neg)] per channel."""
-    spec = str(spec).strip()
-    if spec.lower() == "auto":
-        return "auto"
+    """auto, DBFS or POS_DBFS,NEG_DBFS -> 'auto' or [(pos, neg)] per channel
+    (rtdeclip.core.levels, the same parser as ``rtdeclip file``)."""
+    from rtdeclip.core.levels import parse_db
     try:
-        parts = [float(p) for p in spec.split(",")]
-    except ValueError:
-        raise UserError(f"--threshold must be auto, DBFS or POS_DBFS,NEG_DBFS, got {spec!r}") from None
-    if len(parts) not in (1, 2) or any(not math.isfinite(p) or p > 0 for p in parts):
-        raise UserError(f"--threshold levels are dBFS values <= 0, got {spec!r}")
-    return [(10 ** (parts[0] / 20), -10 ** (parts[-1] / 20))] * channels
+        levels = parse_db(spec, channels)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    return "auto" if levels is None else levels
+
+
+def _levels_line(host):
+    """The clip levels given and used (the stream tolerance lowers them)."""
+    from rtdeclip.core.levels import TOLERANCE_DB
+    from rtdeclip.live.meters import dbfs
+    used = host.declipper.thresholds
+    pairs = zip(host.given_levels, used)
+    return "clip levels: " + "; ".join(
+        f"channel {c + 1} given {dbfs(g[0]):.2f}/{dbfs(-g[1]):.2f} dBFS, used "
+        f"{dbfs(u[0]):.4f}/{dbfs(-u[1]):.4f} dBFS" for c, (g, u) in enumerate(pairs)) + \
+        f" (samples within {TOLERANCE_DB:g} dB or one 16-bit step below a given level count " \
+        f"as clipped)"
 
 
 def write_json(path, payload):
@@ -249,6 +258,8 @@ def run_live(args):
         if not args.quiet:
             print("latency: " + ", ".join(f"{k.replace('_', ' ')} {v['samples']} samples "
                                           f"({v['ms']:.1f} ms)" for k, v in lat.items()), flush=True)
+            if host.given_levels is not None:
+                print(_levels_line(host), flush=True)
         host.start()
         if getattr(args, "connect", None):
             _connect_sources(host, args.connect)
@@ -280,6 +291,8 @@ def run_live(args):
         release_audio(server)
     if demo:
         _demo_report(host, clean, source, stats)
+    for note in stats.get("threshold_notes") or []:   # also with --quiet
+        print(f"rtdeclip: {note}", file=sys.stderr, flush=True)
     if not args.quiet:
         print("stats: " + json.dumps({k: v for k, v in stats.items() if k != "latency"}), flush=True)
     if args.stats:

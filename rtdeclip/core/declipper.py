@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from rtdeclip.core import params
+from rtdeclip.core import levels, params
 from rtdeclip._core import ffi, lib
 from rtdeclip.core.windows import lowdelay
 
@@ -43,32 +43,14 @@ def _save_wisdom():
 
 
 def parse_threshold(threshold, channels):
-    """'auto', theta, a (pos, neg) tuple, or a list with one of those per
-    channel -> None (auto) or a list of (pos, neg) per channel."""
-    if isinstance(threshold, str):
-        if threshold.lower() == "auto":
-            return None
-        raise ValueError(f"threshold must be 'auto', a number or a (pos, neg) pair, got {threshold!r}")
-
-    def one(t):
-        if isinstance(t, (int, float, np.floating, np.integer)) and not isinstance(t, bool):
-            t = float(t)
-            if math.isnan(t) or t <= 0:
-                raise ValueError(f"threshold must be > 0, got {t}")
-            return (t, -t)
-        if isinstance(t, (tuple, list, np.ndarray)) and len(t) == 2:
-            pos, neg = float(t[0]), float(t[1])
-            if math.isnan(pos) or math.isnan(neg) or pos <= 0 or neg == 0:
-                raise ValueError(f"threshold pair must be (pos > 0, neg != 0), got {tuple(t)}")
-            return (pos, -abs(neg))  # the negative level may be given as a magnitude
-        raise ValueError(f"threshold must be 'auto', a number or a (pos, neg) pair, got {t!r}")
-
-    if isinstance(threshold, list):  # a list: one entry per channel
-        if len(threshold) != channels:
-            raise ValueError(f"threshold list must have one entry per channel ({channels}), "
-                             f"got {len(threshold)}")
-        return [one(t) for t in threshold]
-    return [one(threshold)] * channels
+    """'auto', theta, a (pos, neg) pair, or a list with one of those per
+    channel -> None (auto) or the levels the stream uses per channel:
+    given levels lowered by their tolerance (the stream rule of
+    :mod:`rtdeclip.core.levels`), ``levels.Resolved`` ones as they are."""
+    fixed = levels.parse(threshold, channels)
+    if fixed is None or isinstance(threshold, levels.Resolved):
+        return fixed
+    return levels.for_stream(fixed)
 
 
 class Declipper:
@@ -82,7 +64,11 @@ class Declipper:
     the budget on the iterations that skipped and early-converged frames of
     its channel left unused (0 or 1: off); the total never exceeds budget x
     frames.  ``threshold="auto"`` estimates the clip levels online
-    (per channel and polarity; see :attr:`thresholds`).
+    (per channel and polarity; see :attr:`thresholds`); a given level
+    counts the samples within 0.01 dB (or one 16-bit step) below it as
+    clipped too, so a level typed from a log rounded to 0.01 dB still finds
+    its rail (:mod:`rtdeclip.core.levels`); :attr:`thresholds` reports the
+    levels used.
 
     Output blocks have the input's shape and dtype and are delayed by
     :attr:`latency_samples`; :meth:`flush` returns the samples still inside.

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtdeclip.files.audio_io import AtomicWav, AudioSource
+from rtdeclip.core import levels as clip_levels
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.detect import ClipCounter, ClipDetector
 from rtdeclip.errors import UserError
@@ -44,19 +45,12 @@ def db(v):
 
 
 def parse_threshold_db(spec, channels):
-    """--threshold: 'auto', 'DBFS' or 'POS_DBFS,NEG_DBFS' -> None or levels."""
-    spec = str(spec).strip()
-    if spec.lower() == "auto":
-        return None
+    """--threshold: 'auto', 'DBFS' or 'POS_DBFS,NEG_DBFS' -> None or levels
+    (:func:`rtdeclip.core.levels.parse_db`); UserError when malformed."""
     try:
-        parts = [float(p) for p in spec.split(",")]
-    except ValueError:
-        raise UserError(f"--threshold must be auto, DBFS or POS_DBFS,NEG_DBFS, got {spec!r}") from None
-    if len(parts) not in (1, 2) or any(not np.isfinite(p) or p > 0 for p in parts):
-        raise UserError(f"--threshold levels are dBFS values <= 0, got {spec!r}")
-    pos = 10 ** (parts[0] / 20)
-    neg = 10 ** (parts[-1] / 20)
-    return [(pos, -neg)] * channels
+        return clip_levels.parse_db(spec, channels)
+    except ValueError as e:
+        raise UserError(str(e)) from None
 
 
 class RawTemp:
@@ -150,8 +144,14 @@ def run(job: FileJob):
                             f"({n_ref / sr:.3f} s), input {n} ({n / sr:.3f} s): "
                             f"more than codec padding apart")
     fixed = parse_threshold_db(job.threshold, ch)
-    levels = fixed if fixed is not None else [solver_levels(c, src.codec) for c in found]
-    clipped_any = any(np.isfinite(p) or np.isfinite(q) for p, q in levels)
+    in_peaks = [(float(det.top[0, c]), float(det.top[1, c])) for c in range(ch)]
+    if fixed is not None:   # given levels snap to a peak within the tolerance
+        levels, snapped = clip_levels.snap(fixed, in_peaks, det.lsb)
+        clipped_any = any(pp >= p or pn >= -q for (p, q), (pp, pn) in zip(levels, in_peaks))
+    else:
+        levels = [solver_levels(c, src.codec) for c in found]
+        snapped = [(False, False)] * ch
+        clipped_any = any(np.isfinite(p) or np.isfinite(q) for p, q in levels)
 
     # pass 3: declip (or copy through), counting what the solver treats as clipped
     stats = None
@@ -179,7 +179,7 @@ def run(job: FileJob):
                     progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
             else:
                 d = Declipper(sr, channels=ch, preset=job.preset, algorithm=job.algorithm,
-                              threshold=levels)
+                              threshold=clip_levels.Resolved(levels))
                 skip, out = d.latency_samples, None
                 for chunk in src.chunks(CHUNK):
                     _check(job)
@@ -196,6 +196,8 @@ def run(job: FileJob):
                 emit(w, y[min(skip, len(y)):])
                 stats = d.stats
         counter.fill(found)
+        notes = [] if fixed is None else clip_levels.notes(
+            fixed, in_peaks, [f.clipped for f in found], n, channels_named=ch > 1)
         t_done = time.perf_counter()
 
         # PCM: the smallest gain that keeps the restored peaks within the format
@@ -220,7 +222,9 @@ def run(job: FileJob):
               "lossy_codec": any(src.codec.startswith(c) for c in LOSSY), "preset": job.preset,
               "algorithm": job.algorithm, "threshold_mode": job.threshold, "format": job.fmt,
               "thresholds_given": fixed is not None,
-              "thresholds": [channel_report(c, lv, f) for c, (lv, f) in enumerate(zip(levels, found))],
+              "threshold_tolerance_db": clip_levels.TOLERANCE_DB, "threshold_notes": notes,
+              "thresholds": [channel_report(c, lv, f, None if fixed is None else fixed[c], sn)
+                             for c, (lv, f, sn) in enumerate(zip(levels, found, snapped))],
               "clipping_found": bool(clipped_any), "output_peak": peak,
               "output_peak_dbfs": db(peak), "gain_applied": gain, "gain_db": db(gain),
               "solver": stats, "timings": {"detect_s": t_proc - t_start,
@@ -262,11 +266,16 @@ def solver_levels(found, codec):
     return pos, neg
 
 
-def channel_report(c, levels, f):
-    """One channel's levels (solver's and estimated) and counts, for the report."""
+def channel_report(c, levels, f, given=None, snapped=(False, False)):
+    """One channel's levels (solver's, given, estimated) and counts, for the
+    report; ``positive``/``negative`` are the levels used."""
     p, q = levels
     est = f.levels_db()
-    return {"channel": c + 1, "positive": p if np.isfinite(p) else None,
+    return {"channel": c + 1,
+            "given_positive_dbfs": None if given is None else db(given[0]),
+            "given_negative_dbfs": None if given is None else db(-given[1]),
+            "snapped_to_peak": list(snapped),
+            "positive": p if np.isfinite(p) else None,
             "negative": q if np.isfinite(q) else None,
             "positive_dbfs": db(p) if np.isfinite(p) else None,
             "negative_dbfs": db(-q) if np.isfinite(q) else None,

@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 
+from rtdeclip.core import levels as clip_levels
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.errors import UserError
 from rtdeclip.live.limiter import Limiter
@@ -121,6 +122,9 @@ class LiveDeclipper:
         except ValueError as e:
             raise UserError(str(e)) from None
         self.preset = preset
+        # given levels (None: auto); the declipper uses them lowered by the
+        # stream tolerance (rtdeclip.core.levels), its .thresholds say so
+        self.given_levels = clip_levels.parse(threshold, self.channels)
         self.budget = self.declipper.iterations
         hop = self.declipper.settings.hop
         # processing window: the block completing a frame carries a whole
@@ -183,6 +187,7 @@ class LiveDeclipper:
         # meters, written by the worker, read by the view
         self.peak_in = np.zeros(channels)
         self.peak_out = np.zeros(channels)
+        self.peak_max = np.zeros(channels)       # largest |input| since start
         self.clip_count = np.zeros(channels, np.int64)
         self.error = None
         self.device_lost = False
@@ -330,6 +335,7 @@ class LiveDeclipper:
         preallocated arrays)."""
         np.abs(inbuf, out=absbuf)
         np.maximum.reduce(absbuf, axis=0, out=self.peak_in)
+        np.maximum(self.peak_max, self.peak_in, out=self.peak_max)
         np.abs(outbuf, out=absbuf)
         np.maximum.reduce(absbuf, axis=0, out=self.peak_out)
         if self.counts["blocks"] % 32 == 0:  # the levels move slowly
@@ -527,9 +533,24 @@ class LiveDeclipper:
         s["worker_busy_share"] = float(t.sum() / max(1e-9, s["seconds"])) if len(t) else 0.0
         s["clipped_ratio"] = s["clipped_samples"] / max(1, s["samples_in"] * self.channels)
         s["thresholds"] = [[float(p), float(q)] for p, q in self.declipper.thresholds]
+        s["thresholds_given"] = None if self.given_levels is None else \
+            [[float(p), float(q)] for p, q in self.given_levels]
+        s["threshold_notes"] = self.level_notes()
         s["latency"] = self.latency
         s["error"] = None if self.error is None else str(self.error)
         return s
+
+    def level_notes(self, min_seconds=1.0):
+        """Given levels that no input sample (or a negligible share, or
+        most of them) reached so far, said in words
+        (:func:`rtdeclip.core.levels.notes`); nothing before ``min_seconds``
+        of input or with threshold="auto"."""
+        seen = self.counts["blocks"] * self.block
+        if self.given_levels is None or seen < min_seconds * self.sr:
+            return []
+        return clip_levels.notes(self.given_levels, [(p, p) for p in self.peak_max],
+                                 [int(n) for n in self.clip_count], seen,
+                                 channels_named=self.channels > 1)
 
     def recording(self):
         """(input, output) kept in memory so far (``record_seconds``),

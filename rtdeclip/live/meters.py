@@ -73,6 +73,13 @@ class PlainView:
               f"budget {s['iteration_budget']}/{s['iteration_budget_preset']}  "
               f"xruns {s['xruns']}  late frames {s['late_frames']}  "
               f"hop p99 {s['hop_ms']['p99']:.2f}/{s['hop_ms']['hop']:.1f} ms", file=self.file, flush=True)
+        # a given clip level nothing (or most of the signal) reaches: said
+        # once, and again when the message changes
+        notes = s.get("threshold_notes") or []
+        if notes != getattr(self, "_notes", []):
+            self._notes = notes
+            for n in notes:
+                print(f"[{now:7.1f} s] {n}", file=self.file, flush=True)
 
     def close(self):
         pass
@@ -125,7 +132,8 @@ class RichView:
                      f"[{late}]late frames {s['late_frames']}[/]   hop p99 "
                      f"{s['hop_ms']['p99']:.2f}/{s['hop_ms']['hop']:.1f} ms   "
                      f"limited {s['limited_samples']}"
-                     + ("   [bold]BYPASS[/]" if h.bypass else ""))
+                     + ("   [bold]BYPASS[/]" if h.bypass else "")
+                     + "".join(f"\n[yellow]{n}[/]" for n in s.get("threshold_notes") or []))
         return t
 
     def update(self, now):
