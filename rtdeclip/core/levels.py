@@ -168,10 +168,18 @@ def describe(given):
     return f"{p:.2f} dBFS" if round(p, 2) == round(q, 2) else f"{p:.2f}/{q:.2f} dBFS"
 
 
+def inside(given, peak):
+    """Whether a polarity's peak lies clearly (beyond the tolerance) above
+    its given level: then the samples beyond it are signal, not a rail."""
+    up = 10 ** (TOLERANCE_DB / 20)
+    return peak[0] > given[0] * up or peak[1] > -given[1] * up
+
+
 def notes(given, peaks, clipped, samples, channels_named=True):
     """What to tell the user about given levels: per channel, a level no
     sample (or a negligible share) reaches, or one below most of the
-    signal.  ``given``: [(pos, neg)] as given; ``peaks``: per channel
+    signal (more than half the samples beyond it while the peak lies above
+    it: a rail at the peak is heavy clipping, not a wrong level).  ``given``: [(pos, neg)] as given; ``peaks``: per channel
     (positive, negative magnitude); ``clipped``: samples at or beyond the
     levels used per channel; ``samples``: frames seen."""
     out = []
@@ -185,7 +193,7 @@ def notes(given, peaks, clipped, samples, channels_named=True):
         elif share < NEGLIGIBLE:
             out.append(f"{where}only {n} sample(s) ({100 * share:.4f} %) reach the given level "
                        f"{describe(g)} ({peak}): almost nothing to declip")
-        elif share > MOST:
+        elif share > MOST and inside(g, pk):
             out.append(f"warning: {where}{100 * share:.1f} % of the samples lie at or beyond "
                        f"the given level {describe(g)} ({peak}): a level below most of the "
                        f"signal, not a clip level")
