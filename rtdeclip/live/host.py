@@ -156,11 +156,11 @@ class LiveDeclipper:
         try:
             if self.source is None:
                 self.stream = rtmixer.MixerAndRecorder(
-                    device=(input, output), channels=channels, samplerate=samplerate,
+                    device=(input, output), channels=channels, samplerate=self.sample_rate,
                     blocksize=blocksize, latency="low")
             else:
                 self.stream = rtmixer.Mixer(device=output, channels=channels,
-                                            samplerate=samplerate, blocksize=blocksize,
+                                            samplerate=self.sample_rate, blocksize=blocksize,
                                             latency="low")
         except Exception as e:  # PortAudio's reason: no such device, bad rate...
             raise DeviceError(f"cannot open the audio device: {e}") from None
