@@ -12,7 +12,7 @@ import sys
 from rtdeclip.errors import RtdeclipError
 
 # modules that add commands; demo is the README's first command
-COMMAND_MODULES = ["rtdeclip.cli.demo", "rtdeclip.cli.file", "rtdeclip.cli.live"]
+COMMAND_MODULES = ["rtdeclip.cli.demo", "rtdeclip.cli.file", "rtdeclip.cli.live", "rtdeclip.cli.batch"]
 
 
 def build_parser():
