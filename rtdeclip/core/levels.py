@@ -19,7 +19,7 @@ counts as clipped.  The rule:
   a stream is unknown: one 16-bit step, the coarsest a sound card
   delivers): samples within the tolerance below it count as clipped too.
 * ``(pos, neg)``: pos > 0 and neg < 0 (``threshold=(0.5, -0.4)``); a pair
-  with other signs is refused with a ValueError naming ``threshold``.  A
+  with other signs is refused with a ParameterError naming ``threshold``.  A
   single level theta means (theta, -theta).  In dBFS (the command line)
   both are levels <= 0: ``-3`` or ``-3,-3.5``.
 
@@ -32,6 +32,8 @@ import math
 import warnings
 
 import numpy as np
+
+from rtdeclip.errors import ParameterError
 
 TOLERANCE_DB = 0.01          # the log's resolution
 STREAM_STEP = 2.0 ** -15     # a stream's quantisation, assumed: 16 bit
@@ -50,7 +52,7 @@ class Resolved(list):
 
 
 def _bad(t):
-    return ValueError(f"threshold must be 'auto', a level > 0 or a (pos > 0, neg < 0) pair, "
+    return ParameterError(f"threshold must be 'auto', a level > 0 or a (pos > 0, neg < 0) pair, "
                       f"got {t!r}")
 
 
@@ -69,7 +71,7 @@ def parse(threshold, channels):
         if isinstance(t, (int, float, np.floating, np.integer)) and not isinstance(t, bool):
             t = float(t)
             if math.isnan(t) or t <= 0:
-                raise ValueError(f"threshold must be > 0, got {t}")
+                raise ParameterError(f"threshold must be > 0, got {t}")
             return (t, -t)
         if isinstance(t, (tuple, list, np.ndarray)) and len(t) == 2 and \
                 not any(isinstance(v, (bool, str)) for v in t):
@@ -78,14 +80,14 @@ def parse(threshold, channels):
             except (TypeError, ValueError):
                 raise _bad(t) from None
             if math.isnan(pos) or math.isnan(neg) or pos <= 0 or neg >= 0:
-                raise ValueError(f"threshold pair must be (pos > 0, neg < 0), e.g. (0.5, -0.5), "
+                raise ParameterError(f"threshold pair must be (pos > 0, neg < 0), e.g. (0.5, -0.5), "
                                  f"got {tuple(t)}")
             return (pos, neg)
         raise _bad(t)
 
     if isinstance(threshold, list):  # a list: one entry per channel
         if len(threshold) != channels:
-            raise ValueError(f"threshold list must have one entry per channel ({channels}), "
+            raise ParameterError(f"threshold list must have one entry per channel ({channels}), "
                              f"got {len(threshold)}")
         return [one(t) for t in threshold]
     return [one(threshold)] * channels
@@ -93,7 +95,7 @@ def parse(threshold, channels):
 
 def parse_db(spec, channels, option="--threshold"):
     """The command line's 'auto', 'DBFS' or 'POS_DBFS,NEG_DBFS' (levels
-    <= 0 dBFS) -> None or [(pos, neg)] per channel; ValueError naming the
+    <= 0 dBFS) -> None or [(pos, neg)] per channel; ParameterError naming the
     option."""
     spec = str(spec).strip()
     if spec.lower() == "auto":
@@ -101,9 +103,9 @@ def parse_db(spec, channels, option="--threshold"):
     try:
         parts = [float(p) for p in spec.split(",")]
     except ValueError:
-        raise ValueError(f"{option} must be auto, DBFS or POS_DBFS,NEG_DBFS, got {spec!r}") from None
+        raise ParameterError(f"{option} must be auto, DBFS or POS_DBFS,NEG_DBFS, got {spec!r}") from None
     if len(parts) not in (1, 2) or any(not math.isfinite(p) or p > 0 for p in parts):
-        raise ValueError(f"{option} levels are dBFS values <= 0, got {spec!r}")
+        raise ParameterError(f"{option} levels are dBFS values <= 0, got {spec!r}")
     return [(10 ** (parts[0] / 20), -10 ** (parts[-1] / 20))] * channels
 
 
