@@ -90,6 +90,8 @@ def _validate(args):
         path = getattr(args, opt)
         if path:
             folder = os.path.dirname(os.path.abspath(path))
+            if os.path.isdir(path):
+                raise FileError(f"{path}: --{opt} is a folder, not a file")
             if not os.path.isdir(folder):
                 raise FileError(f"{path}: --{opt} folder does not exist")
             if not os.access(folder, os.W_OK):
@@ -103,7 +105,7 @@ def _validate(args):
     seen = {}
     sources = [i for i in args.inputs + [args.reference] if i and os.path.exists(i)]
     for inp in args.inputs:   # two inputs must not write the same output
-        out = os.path.abspath(_output_for(inp, args.output, many))
+        out = os.path.abspath(filepipe.check_output(_output_for(inp, args.output, many)))
         for other in sources:   # nor any input be overwritten
             if os.path.exists(out) and os.path.samefile(out, other):
                 raise FileError(f"{out}: refusing to overwrite an input")

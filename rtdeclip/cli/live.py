@@ -159,8 +159,15 @@ def _check(args):
         if not -60 <= ceiling <= 0:
             raise ParameterError(f"--ceiling must be -60..0 dBFS, got {args.ceiling}")
     for path in (args.record, args.stats):
+        if path and os.path.isdir(path):
+            raise FileError(f"{path}: a folder, not a file")
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise FileError(f"{path}: folder does not exist")
+    if args.record:   # two WAV files: FILE and FILE.input.wav
+        from rtdeclip.files.pipeline import check_output
+        from rtdeclip.live.host import input_path
+        check_output(args.record, "recording")
+        check_output(input_path(args.record), "recording")
     return preset, ceiling
 
 

@@ -247,6 +247,8 @@ class AtomicWav:
         self.path, self.sample_rate, self.channels, self.fmt = path, int(sample_rate), channels, fmt
         self.width = {"float32": 4, "pcm16": 2, "pcm24": 3}[fmt]
         folder = os.path.dirname(os.path.abspath(path))
+        if str(path).endswith(("/", os.sep)) or os.path.isdir(path):
+            raise FileError(f"{path}: a folder, not an output file")
         if not os.path.isdir(folder):
             raise FileError(f"{path}: output folder does not exist")
         try:
@@ -308,7 +310,11 @@ class AtomicWav:
         os.fchmod(self.f.fileno(), 0o644)  # mkstemp makes 0600; an output is a normal file
         self.f.close()
         self.f = None
-        os.replace(self.tmp, self.path)
+        try:
+            os.replace(self.tmp, self.path)
+        except OSError as e:   # e.g. a folder of that name appeared: no stray temporary
+            os.unlink(self.tmp)
+            raise FileError(f"{self.path}: cannot write ({e.strerror})") from None
 
     def abort(self):
         """Remove the temporary (a second call, or one after commit, does nothing)."""

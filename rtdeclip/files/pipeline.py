@@ -331,6 +331,26 @@ def check_options(preset="average", algorithm="aspade", threshold_dbfs="auto",
     parse_threshold_db(threshold_dbfs, 1)
 
 
+def check_output(path, what="output"):
+    """An output path, checked before any work: a WAV file (named .wav, or
+    without extension) in an existing, writable folder, not a folder."""
+    path = str(path)
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        if os.path.isdir(path):
+            raise FileError(f"{path}: a folder, not a {what} file")
+        raise FileError(f"{path}: {what} folder does not exist" if not os.path.exists(
+            path.rstrip("/" + os.sep)) else f"{path}: not a folder (a file of that name exists)")
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in ("", ".wav", ".wave"):
+        raise ParameterError(f"{path}: the {what} is a WAV file; name it .wav, not {ext}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileError(f"{path}: {what} folder does not exist")
+    if not os.access(folder, os.W_OK):
+        raise FileError(f"{path}: cannot write in {folder}")
+    return path
+
+
 def declip_file(input, output=None, reference=None, preset="average", algorithm="aspade",
                 threshold_dbfs="auto", format="float32", progress=None, threshold=None):
     """Declip an audio file into a WAV file: the ``rtdeclip file`` command
@@ -360,6 +380,7 @@ def declip_file(input, output=None, reference=None, preset="average", algorithm=
         output = os.path.join(os.path.dirname(os.path.abspath(input)), name)
     elif os.path.isdir(output):
         output = os.path.join(output, name)
+    check_output(output)
     for other in (input, reference):
         if other and os.path.exists(output) and os.path.exists(other) \
                 and os.path.samefile(output, other):

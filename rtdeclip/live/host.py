@@ -95,6 +95,48 @@ class RecordTap:
         self.wav_in.commit()
 
 
+GAIN_RANGE_DB = (-60.0, 24.0)
+
+
+def _open_error(e, output, sample_rate, channels):
+    """PortAudio's reason, with what the device does support when it was
+    the rate or the channel count."""
+    text = str(e)
+    try:
+        import sounddevice as sd
+        dev = sd.query_devices(output, "output")
+        if "sample rate" in text.lower():
+            return (f"cannot open the audio device {dev['name']!r} at {sample_rate:g} Hz: "
+                    f"not supported (it runs at {dev['default_samplerate']:g} Hz)")
+        if "channels" in text.lower():
+            return (f"cannot open the audio device {dev['name']!r} with {channels} channels: "
+                    f"it has {dev['max_output_channels']} outputs")
+    except Exception:  # noqa: BLE001 -- the device may not be queryable at all
+        pass
+    if "querying device" in text or "device matching" in text:
+        return f"cannot open the audio device: {text} (see `rtdeclip devices`)"
+    return f"cannot open the audio device: {text}"
+
+
+def _check_args(gain_db, on_block, record_seconds, record):
+    """The host's own arguments, before a device is opened."""
+    if record is not None:   # two WAV files: FILE and FILE.input.wav
+        from rtdeclip.files.pipeline import check_output
+        check_output(record, "recording")
+        check_output(input_path(record), "recording")
+    lo, hi = GAIN_RANGE_DB
+    if gain_db is not None and (isinstance(gain_db, bool) or not isinstance(
+            gain_db, (int, float, np.number)) or not lo <= gain_db <= hi):
+        raise ParameterError(f"gain_db must be between {lo:g} and {hi:g} dB (or None: -6), "
+                             f"got {gain_db!r}")
+    if on_block is not None and not callable(on_block):
+        raise ParameterError(f"on_block must be a function (inblock, outblock) or None, "
+                             f"got {type(on_block).__name__}")
+    if isinstance(record_seconds, bool) or not isinstance(record_seconds, (int, float, np.number)) \
+            or not 0 <= record_seconds <= 3600:
+        raise ParameterError(f"record_seconds must be between 0 and 3600, got {record_seconds!r}")
+
+
 class LiveDeclipper:
     """Declip a live input to a live output until ``stop()``.
 
@@ -148,6 +190,7 @@ class LiveDeclipper:
             self.margin = int(margin_blocks) * self.block
             if self.margin <= self.block:
                 raise ParameterError("margin must be at least 2 blocks")
+        _check_args(gain_db, on_block, record_seconds, record)
         self.gain = 10 ** ((DEFAULT_GAIN_DB.get(str(preset).lower(), -6.0) if gain_db is None
                             else gain_db) / 20)
         self.limiter = None if ceiling_db is None else Limiter(self.sr, channels, ceiling_db,
@@ -167,7 +210,7 @@ class LiveDeclipper:
                                             samplerate=self.sample_rate, blocksize=blocksize,
                                             latency="low")
         except Exception as e:  # PortAudio's reason: no such device, bad rate...
-            raise DeviceError(f"cannot open the audio device: {e}") from None
+            raise DeviceError(_open_error(e, output, self.sample_rate, channels)) from None
         # the stream's own JACK ports, when it runs on JACK (for wiring)
         mine = [p for p in self._jack_ports() if p not in before] if before else []
         self.jack_inputs = [p for p in mine if ":in_" in p]
