@@ -197,7 +197,7 @@ def _run(args, options, folder, client):
         summary.write(final=True, interrupted=True)
         c = summary.counts()
         print(f"rtdeclip: interrupted: {c['done']} done, {c['skipped']} skipped, "
-              f"{c['failed']} failed, {summary.total - c['total']} not started; run the same "
+              f"{c['failed']} failed, {summary.total - c['total']} not finished; run the same "
               f"command again to resume (summary {path})", file=sys.stderr)
         return 130
     finally:

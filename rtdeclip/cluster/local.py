@@ -24,7 +24,7 @@ from rtdeclip.cluster import task
 MAX_CRASHES = 2
 ORPHAN_CHECK_S = 0.5
 _busy = False
-_orphan = False
+_stop = False   # SIGTERM seen: finish unwinding, then exit (take no new file)
 
 
 def _worker_init():
@@ -36,14 +36,14 @@ def _worker_init():
 
 
 def _watch_parent(parent):
-    global _orphan
     while os.getppid() == parent:
         time.sleep(ORPHAN_CHECK_S)
-    _orphan = True
     os.kill(os.getpid(), signal.SIGTERM)   # handled in the main thread, below
 
 
 def _on_term(signum, frame):
+    global _stop
+    _stop = True
     if _busy:
         raise KeyboardInterrupt   # unwinds the file: its temporary is removed
     os._exit(130)                 # idle: nothing to clean up
@@ -51,14 +51,14 @@ def _on_term(signum, frame):
 
 def _process(spec):
     global _busy
-    if _orphan:
+    if _stop:
         os._exit(130)
     _busy = True
     try:
         return task.process(spec)
     finally:
         _busy = False
-        if _orphan:   # nobody to report to, and no more files to take
+        if _stop:   # stopping: no result to give, no further file to take
             os._exit(130)
 
 
