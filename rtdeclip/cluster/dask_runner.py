@@ -21,39 +21,39 @@ import os
 
 from rtdeclip.cluster import task
 from rtdeclip.cluster.outdir import write_bytes_atomic
-from rtdeclip.errors import UserError
+from rtdeclip.errors import ParameterError, RtdeclipError
 
 CONNECT_TIMEOUT_S = 30
 WORKER_WAIT_S = 60
 
 
 def connect(address, tls=None):
-    """A Client for ``address`` (tcp:// or tls://); UserError if missing
+    """A Client for ``address`` (tcp:// or tls://); RtdeclipError if missing
     or unreachable.  ``tls``: (ca, cert, key) file paths for tls://."""
     try:
         from distributed import Client
         from distributed.security import Security
     except ImportError:
-        raise UserError("--scheduler needs Dask: pip install 'rtdeclip[cluster]'") from None
+        raise RtdeclipError("--scheduler needs Dask: pip install 'rtdeclip[cluster]'") from None
     if not address.startswith(("tcp://", "tls://")):
-        raise UserError(f"--scheduler {address!r}: give tcp://HOST:PORT or tls://HOST:PORT")
+        raise ParameterError(f"--scheduler {address!r}: give tcp://HOST:PORT or tls://HOST:PORT")
     security = None
     if address.startswith("tls://"):
         if not tls or not all(tls):
-            raise UserError("a tls:// scheduler needs --tls-ca-file, --tls-cert and --tls-key")
+            raise ParameterError("a tls:// scheduler needs --tls-ca-file, --tls-cert and --tls-key")
         security = Security(tls_ca_file=tls[0], tls_client_cert=tls[1], tls_client_key=tls[2],
                             require_encryption=True)
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT_S, security=security,
                         set_as_default=False)
     except (OSError, TimeoutError) as e:
-        raise UserError(f"cannot reach the Dask scheduler at {address} "
+        raise RtdeclipError(f"cannot reach the Dask scheduler at {address} "
                         f"within {CONNECT_TIMEOUT_S} s ({type(e).__name__})") from None
     try:
         client.wait_for_workers(1, timeout=WORKER_WAIT_S)
     except (TimeoutError, OSError):
         client.close()
-        raise UserError(f"the Dask scheduler at {address} has no worker "
+        raise RtdeclipError(f"the Dask scheduler at {address} has no worker "
                         f"(waited {WORKER_WAIT_S} s)") from None
     return client
 
@@ -70,7 +70,7 @@ def check_workers(client):
     try:
         infos = client.run(task.worker_info)
     except Exception as e:   # a worker without rtdeclip cannot unpickle the call
-        raise UserError(f"a Dask worker cannot run rtdeclip ({type(e).__name__}: "
+        raise RtdeclipError(f"a Dask worker cannot run rtdeclip ({type(e).__name__}: "
                         f"{str(e).splitlines()[0] if str(e) else ''}); install rtdeclip "
                         f"on every worker") from None
     other = {a: i["version"] for a, i in infos.items() if i["version"] != here}

@@ -14,7 +14,7 @@ import json
 import os
 import time
 
-from rtdeclip.errors import UserError
+from rtdeclip.errors import ParameterError
 from rtdeclip.files.report import write_json
 
 FORMAT = 1
@@ -54,7 +54,7 @@ class Summary:
         """Outputs made with other options must not be taken as finished."""
         if previous and previous.get("options") != options:
             old = ", ".join(f"{k}={v}" for k, v in sorted(previous["options"].items()))
-            raise UserError(f"{path}: the outputs there were made with {old}; "
+            raise ParameterError(f"{path}: the outputs there were made with {old}; "
                             f"use the same options, --redo, or another --output")
 
     def add(self, item, status, **fields):
