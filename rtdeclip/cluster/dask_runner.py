@@ -11,6 +11,10 @@ task table grows with the number of files.  Each task is one file:
   in the task graph) and writes the returned output bytes itself.
 * ``transfer="bytes"``: always the bytes (workers need no shared storage).
 
+Bytes go between the client and a worker directly (scatter and gather
+with ``direct=True``), never through the scheduler, which only sees
+tasks of a few hundred bytes and their small results.
+
 A worker that dies mid-file: Dask runs the task again elsewhere, up to
 its ``allowed-failures`` (then KilledWorker, reported as failed).  Ctrl-C
 cancels what has not started; a file already running on a worker runs to
@@ -99,7 +103,9 @@ def run_dask(client, specs, on_result, transfer="auto", window=None):
     def submit(key, spec, send):
         if send:
             with open(spec["input"], "rb") as f:
-                data = client.scatter(f.read(), hash=False)
+                # straight to a worker, not through the scheduler: it stays
+                # out of the data path (the client must reach the workers)
+                data = client.scatter(f.read(), hash=False, direct=True)
             fut = client.submit(task.process, spec, data, key=_key(spec, "b"), pure=False)
         else:
             fut = client.submit(task.process, spec, key=_key(spec, "p"), pure=False)
@@ -120,7 +126,8 @@ def run_dask(client, specs, on_result, transfer="auto", window=None):
             fut = next(ac)
             key, spec, send = futures.pop(fut)
             try:
-                result = fut.result()
+                # output bytes, if any, come straight from the worker too
+                result = client.gather(fut, direct=True)
             except KilledWorker:
                 result = {"status": "failed", "error": f"{spec['input']}: Dask workers died "
                           f"while declipping it (KilledWorker)"}
