@@ -146,7 +146,19 @@ def test_local_pool_tree(tree, tmp_path):
 
     # --redo: every file again
     r5 = run_batch(base / "tree", "--output", out, "--preset", "Fastest", "--redo", cwd=tmp_path)
-    assert summary(out)["counts"]["done"] == 5, r5.stderr
+    s5 = summary(out)
+    assert s5["counts"]["done"] == 5 and s5["redo_from_run"] == 4, r5.stderr
+    assert all(os.stat(out / p).st_mtime_ns != mtimes[p] for p in EXPECTED.values())
+    # a --redo cut short (here: one file's record missing, as if never
+    # reached) resumes: that output, made before the --redo, is made again
+    s5["files"] = [f for f in s5["files"] if f["output_rel"] != EXPECTED["single.ogg"]]
+    (out / "rtdeclip-batch.json").write_text(json.dumps(s5))
+    before = {p: os.stat(out / p).st_mtime_ns for p in EXPECTED.values()}
+    r6 = run_batch(base / "tree", "--output", out, "--preset", "Fastest", cwd=tmp_path)
+    s6 = summary(out)
+    assert s6["counts"]["done"] == 1 and s6["counts"]["skipped"] == 4, r6.stderr
+    assert [p for p in EXPECTED.values() if os.stat(out / p).st_mtime_ns != before[p]] == \
+        [EXPECTED["single.ogg"]]
 
 
 def test_all_good_exit_zero_and_errors(tree, tmp_path):

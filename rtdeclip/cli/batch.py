@@ -140,7 +140,7 @@ def _run(args, options, folder, client):
     mode = {"runner": "dask" if client else "local",
             "scheduler": args.scheduler, "transfer": args.transfer if client else "path",
             "jobs": None if client else args.jobs}
-    summary = summ.Summary(path, out_dir, options, mode, previous)
+    summary = summ.Summary(path, out_dir, options, mode, previous, redo=args.redo)
     items = discover(args.inputs, out_dir)
     if not items:
         raise FileError("no audio files (" + ", ".join(AUDIO_EXTENSIONS) + ") in "
@@ -153,7 +153,7 @@ def _run(args, options, folder, client):
             summary.add(it, "failed", error=it.error)
             bar.print_error(f"rtdeclip: error: {it.error}")
             bar.advance(failed=True)
-        elif os.path.exists(it.output) and not args.redo:
+        elif summary.finished_before(it):
             summary.add(it, "skipped")
             bar.advance()
         else:
