@@ -114,9 +114,10 @@ async def create_job(request: Request, user=Depends(current_user)):
                             f"limit: wait for some to finish", {"Retry-After": "30"})
     staging = st.runner.staging_dir()
     try:
-        form = StreamingForm(request.headers.get("content-type"), staging,
-                             limits.max_upload_bytes, limits.max_files, limits.max_fields)
+        form = None
         try:
+            form = StreamingForm(request.headers.get("content-type"), staging,
+                                 limits.max_upload_bytes, limits.max_files, limits.max_fields)
             async for chunk in request.stream():
                 form.write(chunk)
             form.finish()
@@ -125,7 +126,8 @@ async def create_job(request: Request, user=Depends(current_user)):
         except ClientDisconnect:
             raise ApiError(400, "the client went away during the upload") from None
         finally:
-            form.close()
+            if form is not None:
+                form.close()
         queue, param, spec = job_spec(form)
         await run_in_threadpool(_check_duration, os.path.join(staging, spec["clipped"]),
                                 limits.max_duration_s)
