@@ -44,7 +44,7 @@ def create_app(data, workers=1, scheduler=None, limits=None, public_url=None, ru
     app = FastAPI(title="rtdeclip service", version="1",
                   description="A-SPADE declipping jobs; the AllGo platform's /api/v1/jobs API. "
                               "Authorization: Token token=<token> on every /api call.",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.store, app.state.runner, app.state.limits = store, runner, limits
     app.state.public_url = public_url
 

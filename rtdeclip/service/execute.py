@@ -136,7 +136,7 @@ def _plot(report, inp, out, folder):
     # plot_report reads the files named in the report, and writes atomically
     full = dict(report, input=inp, output=out)
     try:
-        plot_report(full, os.path.join(folder, "plot.png"))
+        plot_report(full, os.path.join(folder, "plot.png"), name=report["input"])
         return True
     except Exception:   # a plot never fails the job
         return False
