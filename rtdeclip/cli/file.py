@@ -18,8 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from rtdeclip.files import pipeline as filepipe
 from rtdeclip.files.audio_io import FORMATS, AtomicWav
-from rtdeclip.errors import UserError
-from rtdeclip.core.params import ALGORITHMS, PRESETS
+from rtdeclip.errors import FileError, ParameterError, RtdeclipError
 from rtdeclip.files.report import service_log, write_json
 
 
@@ -102,33 +101,29 @@ def _output_for(inp, output, many):
     if os.path.isdir(output):
         return os.path.join(output, name)
     if many:
-        raise UserError(f"{output}: with several inputs --output must be an existing folder")
+        raise ParameterError(f"{output}: with several inputs --output must be an existing folder")
     return output
 
 
 def _validate(args):
-    if args.preset.lower() not in PRESETS:
-        raise UserError(f"unknown preset {args.preset!r}; use HighQuality, Average or Fastest")
-    if args.algorithm.lower() not in ALGORITHMS:
-        raise UserError(f"unknown algorithm {args.algorithm!r}; use {', '.join(ALGORITHMS)}")
-    filepipe.parse_threshold_db(args.threshold, 1)
+    filepipe.check_options(args.preset, args.algorithm, args.threshold, args.format)
     if args.jobs < 1:
-        raise UserError("--jobs must be >= 1")
+        raise ParameterError("--jobs must be >= 1")
     if args.reference and len(args.inputs) > 1:
-        raise UserError("--reference goes with a single input")
+        raise ParameterError("--reference goes with a single input")
     for opt in ("report", "plot"):   # fail now, not after hours of processing
         path = getattr(args, opt)
         if path:
             folder = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(folder):
-                raise UserError(f"{path}: --{opt} folder does not exist")
+                raise FileError(f"{path}: --{opt} folder does not exist")
             if not os.access(folder, os.W_OK):
-                raise UserError(f"{path}: cannot write --{opt} in {folder}")
+                raise FileError(f"{path}: cannot write --{opt} in {folder}")
     if args.plot:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            raise UserError("--plot needs matplotlib: pip install 'rtdeclip[plot]'") from None
+            raise RtdeclipError("--plot needs matplotlib: pip install 'rtdeclip[plot]'") from None
     many = len(args.inputs) > 1
     seen = {}
     sources = [i for i in args.inputs + [args.reference] if i and os.path.exists(i)]
@@ -136,9 +131,9 @@ def _validate(args):
         out = os.path.abspath(_output_for(inp, args.output, many))
         for other in sources:   # nor any input be overwritten
             if os.path.exists(out) and os.path.samefile(out, other):
-                raise UserError(f"{out}: refusing to overwrite an input")
+                raise FileError(f"{out}: refusing to overwrite an input")
         if out in seen:
-            raise UserError(f"{inp} and {seen[out]} would both be written to {out}; "
+            raise ParameterError(f"{inp} and {seen[out]} would both be written to {out}; "
                             f"rename one or give --output")
         seen[out] = inp
 
@@ -181,7 +176,7 @@ def _one(args, inp, many, progress):
     out = _output_for(inp, args.output, many)
     for other in [inp] + ([args.reference] if args.reference else []):
         if os.path.exists(out) and os.path.exists(other) and os.path.samefile(out, other):
-            raise UserError(f"{out}: refusing to overwrite an input")
+            raise FileError(f"{out}: refusing to overwrite an input")
     job = filepipe.FileJob(inp, out, args.reference, args.preset, args.algorithm,
                            args.threshold, args.format,
                            progress.for_job(_progress_name(inp, many)))
@@ -208,7 +203,7 @@ def run_file(args):
                             break
                         except TimeoutError:
                             continue
-                        except (UserError, OSError, MemoryError, ValueError, RuntimeError) as e:
+                        except (RtdeclipError, OSError, MemoryError, ValueError, RuntimeError) as e:
                             # one line per failed input; the others go on
                             rep = None
                             failures += 1
@@ -244,8 +239,8 @@ def _progress_name(inp, many):
 
 
 def _describe(inp, e):
-    """One line for a failed input: UserErrors name the file already."""
-    if isinstance(e, UserError):
+    """One line for a failed input: rtdeclip's own errors name the file already."""
+    if isinstance(e, RtdeclipError):
         return str(e)
     if isinstance(e, OSError):
         where = e.filename or inp

@@ -21,7 +21,7 @@ import tempfile
 
 import numpy as np
 
-from rtdeclip.errors import UserError
+from rtdeclip.errors import FileError, ParameterError
 
 SUPPORTED = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".mp4", ".aac", ".aif", ".aiff")
 FORMATS = ("float32", "pcm16", "pcm24")
@@ -46,19 +46,19 @@ class AudioSource:
     def __init__(self, path):
         self.path = path
         if not os.path.exists(path):
-            raise UserError(f"{path}: no such file")
+            raise FileError(f"{path}: no such file")
         if os.path.isdir(path):
-            raise UserError(f"{path}: is a directory, not an audio file")
+            raise FileError(f"{path}: is a directory, not an audio file")
         if os.path.getsize(path) == 0:
-            raise UserError(f"{path}: empty file")
+            raise FileError(f"{path}: empty file")
         av = _av()
         try:
             with av.open(path) as c:
                 if not c.streams.audio:
-                    raise UserError(f"{path}: no audio stream")
+                    raise FileError(f"{path}: no audio stream")
                 s = c.streams.audio[0]
                 if s.codec_context is None or s.codec_context.name is None:
-                    raise UserError(f"{path}: unsupported audio codec")
+                    raise FileError(f"{path}: unsupported audio codec")
                 self.codec = s.codec_context.name
                 self.sample_rate = int(s.codec_context.sample_rate or s.rate or 0)
                 self.channels = int(s.codec_context.channels)
@@ -73,14 +73,14 @@ class AudioSource:
                     self.declared_frames = _packet_end(c, s, self.sample_rate) \
                         or self.declared_frames
                 self.sample_format = s.codec_context.format.name if s.codec_context.format else ""
-        except UserError:
+        except FileError:
             raise
         except Exception as e:  # av.error.* carry ffmpeg's reason
-            raise UserError(f"{path}: not an audio file that can be read ({_reason(e)})") from None
+            raise FileError(f"{path}: not an audio file that can be read ({_reason(e)})") from None
         if not 1 <= self.channels <= 1024:
-            raise UserError(f"{path}: unsupported channel count {self.channels}")
+            raise FileError(f"{path}: unsupported channel count {self.channels}")
         if not 8000 <= self.sample_rate <= 192000:
-            raise UserError(f"{path}: sample rate {self.sample_rate} Hz is outside 8 kHz to 192 kHz")
+            raise FileError(f"{path}: sample rate {self.sample_rate} Hz is outside 8 kHz to 192 kHz")
 
     @property
     def lsb(self):
@@ -120,13 +120,13 @@ class AudioSource:
                             yield from held
                             held, declared = [], None
             if declared is not None and done < declared - max(slack, TRUNCATED_SHARE * declared):
-                raise UserError(
+                raise FileError(
                     f"{self.path}: truncated: {done} of the {declared} samples the file declares "
                     f"({done / self.sample_rate:.2f} of {declared / self.sample_rate:.2f} s) decode")
-        except UserError:
+        except FileError:
             raise
         except Exception as e:
-            raise UserError(f"{self.path}: corrupt or truncated audio ({_reason(e)})") from None
+            raise FileError(f"{self.path}: corrupt or truncated audio ({_reason(e)})") from None
 
     def _to_float(self, frame):
         a = frame.to_ndarray()
@@ -145,12 +145,12 @@ class AudioSource:
         else:
             a = a.astype(np.float64, copy=False)
         if a.shape[1] != self.channels:
-            raise UserError(f"{self.path}: channel count changes inside the stream")
+            raise FileError(f"{self.path}: channel count changes inside the stream")
         return a
 
     def chunks(self, size):
         """Yield (frames, channels) float64 arrays of exactly `size` frames
-        (the last one shorter); raises UserError when the stream is empty."""
+        (the last one shorter); raises FileError when the stream is empty."""
         buf, have, total = [], 0, 0
         for a in self._frames():
             buf.append(a)
@@ -165,7 +165,7 @@ class AudioSource:
             total += have
             yield np.concatenate(buf)
         if total == 0:
-            raise UserError(f"{self.path}: no audio samples (zero-length stream)")
+            raise FileError(f"{self.path}: no audio samples (zero-length stream)")
 
     def read_all(self):
         return np.concatenate(list(self.chunks(1 << 18)))
@@ -243,16 +243,16 @@ class AtomicWav:
 
     def __init__(self, path, sample_rate, channels, fmt="float32"):
         if fmt not in FORMATS:
-            raise UserError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
+            raise ParameterError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
         self.path, self.sample_rate, self.channels, self.fmt = path, int(sample_rate), channels, fmt
         self.width = {"float32": 4, "pcm16": 2, "pcm24": 3}[fmt]
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
-            raise UserError(f"{path}: output folder does not exist")
+            raise FileError(f"{path}: output folder does not exist")
         try:
             fd, self.tmp = tempfile.mkstemp(prefix=".rtdeclip-", suffix=".wav.part", dir=folder)
         except OSError as e:
-            raise UserError(f"{path}: cannot write to {folder} ({e.strerror})") from None
+            raise FileError(f"{path}: cannot write to {folder} ({e.strerror})") from None
         self.f = os.fdopen(fd, "wb")
         self.frames = 0
         self.f.write(self._header(0))
@@ -273,7 +273,7 @@ class AtomicWav:
             chunks += b"fact" + struct.pack("<II", 4, frames)
         riff_size = 4 + len(chunks) + 8 + data_bytes
         if riff_size > 0xFFFFFFFF:
-            raise UserError(f"{self.path}: output over 4 GiB does not fit in a WAV file")
+            raise FileError(f"{self.path}: output over 4 GiB does not fit in a WAV file")
         return b"RIFF" + struct.pack("<I", riff_size) + b"WAVE" + chunks + b"data" + \
             struct.pack("<I", data_bytes)
 
@@ -338,7 +338,7 @@ def read_wav(path):
     with open(path, "rb") as f:
         raw = f.read()
     if raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
-        raise ValueError(f"{path}: not a WAV file")
+        raise FileError(f"{path}: not a WAV file")
     pos, channels, rate = 12, None, None
     while pos + 8 <= len(raw):
         tag, size = raw[pos:pos + 4], struct.unpack("<I", raw[pos + 4:pos + 8])[0]
@@ -347,12 +347,12 @@ def read_wav(path):
             if tagfmt == 0xFFFE:   # extensible: the format tag opens the GUID
                 tagfmt = struct.unpack("<H", raw[pos + 32:pos + 34])[0]
             if tagfmt != 3:
-                raise ValueError(f"{path}: not a float32 WAV")
+                raise FileError(f"{path}: not a float32 WAV")
         elif tag == b"data":
             data = np.frombuffer(raw[pos + 8:pos + 8 + size], "<f4")
             return data.reshape(-1, channels), rate
         pos += 8 + size + (size & 1)
-    raise ValueError(f"{path}: no data chunk")
+    raise FileError(f"{path}: no data chunk")
 
 
 def is_tty():

@@ -13,6 +13,7 @@ import os
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,8 @@ import numpy as np
 from rtdeclip.files.audio_io import AtomicWav, AudioSource
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.detect import ClipCounter, ClipDetector
-from rtdeclip.errors import UserError
+from rtdeclip.core import params
+from rtdeclip.errors import FileError, ParameterError
 
 CHUNK = 1 << 16
 REFERENCE_SLACK = 4096   # samples a reference may differ by (codec padding)
@@ -51,9 +53,9 @@ def parse_threshold_db(spec, channels):
     try:
         parts = [float(p) for p in spec.split(",")]
     except ValueError:
-        raise UserError(f"--threshold must be auto, DBFS or POS_DBFS,NEG_DBFS, got {spec!r}") from None
+        raise ParameterError(f"--threshold must be auto, DBFS or POS_DBFS,NEG_DBFS, got {spec!r}") from None
     if len(parts) not in (1, 2) or any(not np.isfinite(p) or p > 0 for p in parts):
-        raise UserError(f"--threshold levels are dBFS values <= 0, got {spec!r}")
+        raise ParameterError(f"--threshold levels are dBFS values <= 0, got {spec!r}")
     pos = 10 ** (parts[0] / 20)
     neg = 10 ** (parts[-1] / 20)
     return [(pos, -neg)] * channels
@@ -68,7 +70,7 @@ class RawTemp:
         try:
             fd, self.path = tempfile.mkstemp(prefix=".rtdeclip-", suffix=".f32.part", dir=folder)
         except OSError as e:
-            raise UserError(f"{output}: cannot write to {folder} ({e.strerror})") from None
+            raise FileError(f"{output}: cannot write to {folder} ({e.strerror})") from None
         self.f = os.fdopen(fd, "wb")
         self.channels = channels
 
@@ -115,7 +117,8 @@ DETECT_SHARE = 0.1
 
 def run(job: FileJob):
     """Declip one file; returns the report dict (``report.service_log``
-    turns it into the service's log).  Raises UserError."""
+    turns it into the service's log).  Raises RtdeclipError (FileError
+    naming the file, ParameterError)."""
     t_start = time.perf_counter()
     progress = job.progress or (lambda frac: None)
     src = AudioSource(job.input)
@@ -126,7 +129,7 @@ def run(job: FileJob):
         diffs = [f"{ref.sample_rate} Hz (input {sr} Hz)" if ref.sample_rate != sr else "",
                  f"{ref.channels} channel(s) (input {ch})" if ref.channels != ch else ""]
         if any(diffs):
-            raise UserError(f"{job.reference}: reference does not match the input: "
+            raise FileError(f"{job.reference}: reference does not match the input: "
                             + ", ".join(d for d in diffs if d))
 
     # passes 1 and 2: clip levels per channel and polarity
@@ -146,7 +149,7 @@ def run(job: FileJob):
     if ref is not None:  # before anything is written
         n_ref = sum(len(c) for c in ref.chunks(CHUNK))
         if abs(n_ref - n) > REFERENCE_SLACK:
-            raise UserError(f"{job.reference}: reference lasts {n_ref} samples "
+            raise FileError(f"{job.reference}: reference lasts {n_ref} samples "
                             f"({n_ref / sr:.3f} s), input {n} ({n / sr:.3f} s): "
                             f"more than codec padding apart")
     fixed = parse_threshold_db(job.threshold, ch)
@@ -306,31 +309,43 @@ def reference_sdr(job, src, ref, n, gain):
                                       "improvement_db": float(mix_new - mix_old)}}
 
 
+def check_options(preset="average", algorithm="aspade", threshold_dbfs="auto",
+                  format="float32"):
+    """The options of a file job, checked before any decoding (a bad one
+    raises ParameterError at once, not after a long detection pass).  The
+    solver settings go through the one validator, ``params.resolve``;
+    they do not depend on the rate, so any rate does."""
+    from rtdeclip.files.audio_io import FORMATS
+    params.resolve(48000, preset, algorithm=algorithm)
+    if format not in FORMATS:
+        raise ParameterError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    parse_threshold_db(threshold_dbfs, 1)
+
+
 def declip_file(input, output=None, reference=None, preset="average", algorithm="aspade",
-                threshold="auto", format="float32", progress=None):
+                threshold_dbfs="auto", format="float32", progress=None, threshold=None):
     """Declip an audio file into a WAV file: the ``rtdeclip file`` command
     as a function.  Returns the report (dict; its "log" holds the service's
-    log lines).  Raises ``UserError`` for bad input, naming the file.
+    log lines).  Raises :class:`~rtdeclip.errors.RtdeclipError` for bad
+    input: FileError naming the file, ParameterError naming the option.
 
     >>> rep = rtdeclip.declip_file("song.mp3", preset="fastest")   # doctest: +SKIP
     >>> rep["output"], rep["thresholds"][0]["estimated_positive_dbfs"]  # doctest: +SKIP
     ('/music/Declipped_song.wav', -3.02)
 
     ``output``: a file or an existing folder (default: ``Declipped_<name>.wav``
-    beside the input); ``threshold``: "auto", "DBFS" or "POS_DBFS,NEG_DBFS";
-    ``format``: float32 (default: restored peaks above full scale kept),
-    pcm16 or pcm24 (the smallest gain that fits them, reported);
-    ``progress``: called with the fraction done."""
+    beside the input); ``threshold_dbfs``: "auto", "DBFS" or
+    "POS_DBFS,NEG_DBFS" (levels in dBFS, unlike :class:`rtdeclip.Declipper`'s
+    linear ``threshold``; the old name ``threshold`` is still accepted, with
+    a DeprecationWarning); ``format``: float32 (default: restored peaks above
+    full scale kept), pcm16 or pcm24 (the smallest gain that fits them,
+    reported); ``progress``: called with the fraction done."""
     from rtdeclip.files.report import service_log
-    from rtdeclip.core.params import ALGORITHMS, PRESETS
-    from rtdeclip.files.audio_io import FORMATS
-    if str(preset).lower() not in PRESETS:
-        raise UserError(f"unknown preset {preset!r}; use HighQuality, Average or Fastest")
-    if str(algorithm).lower() not in ALGORITHMS:
-        raise UserError(f"unknown algorithm {algorithm!r}; use {', '.join(ALGORITHMS)}")
-    if format not in FORMATS:
-        raise UserError(f"unknown output format {format!r}; use one of {', '.join(FORMATS)}")
-    parse_threshold_db(threshold, 1)
+    if threshold is not None:
+        warnings.warn("declip_file(threshold=...) is now threshold_dbfs=...",
+                      DeprecationWarning, stacklevel=2)
+        threshold_dbfs = threshold
+    check_options(preset, algorithm, threshold_dbfs, format)
     name = "Declipped_" + os.path.splitext(os.path.basename(input))[0] + ".wav"
     if output is None:
         output = os.path.join(os.path.dirname(os.path.abspath(input)), name)
@@ -339,7 +354,8 @@ def declip_file(input, output=None, reference=None, preset="average", algorithm=
     for other in (input, reference):
         if other and os.path.exists(output) and os.path.exists(other) \
                 and os.path.samefile(output, other):
-            raise UserError(f"{output}: refusing to overwrite an input")
-    report = run(FileJob(input, output, reference, preset, algorithm, threshold, format, progress))
+            raise FileError(f"{output}: refusing to overwrite an input")
+    report = run(FileJob(input, output, reference, preset, algorithm, threshold_dbfs, format,
+                         progress))
     report["log"] = service_log(report)
     return report

@@ -12,7 +12,7 @@ import tempfile
 import numpy as np
 
 from rtdeclip.files.audio_io import AudioSource
-from rtdeclip.errors import UserError
+from rtdeclip.errors import RtdeclipError
 
 
 def most_clipped(src, pos, neg, span, chunk=1 << 16):
@@ -51,7 +51,7 @@ def plot_report(report, path, seconds=0.03, name=None):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise UserError("--plot needs matplotlib: pip install 'rtdeclip[plot]'") from None
+        raise RtdeclipError("--plot needs matplotlib: pip install 'rtdeclip[plot]'") from None
     sr = report["sample_rate"]
     th = report["thresholds"][0]
     pos = th["positive"] if th["positive"] is not None else np.inf

@@ -20,7 +20,7 @@ import math
 import os
 import tempfile
 
-from rtdeclip.errors import UserError
+from rtdeclip.errors import FileError
 
 
 def level_db(v_db):
@@ -90,11 +90,11 @@ def write_json(path, payload):
     rename); infinities and NaN become null, numpy scalars plain numbers."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise UserError(f"{path}: report folder does not exist")
+        raise FileError(f"{path}: report folder does not exist")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".rtdeclip-", suffix=".json.part", dir=folder)
     except OSError as e:
-        raise UserError(f"{path}: cannot write report ({e.strerror})") from None
+        raise FileError(f"{path}: cannot write report ({e.strerror})") from None
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(finite(payload), f, indent=1, default=_json_default)
@@ -104,7 +104,7 @@ def write_json(path, payload):
         if os.path.exists(tmp):
             os.unlink(tmp)
         if isinstance(e, OSError):
-            raise UserError(f"{path}: cannot write report ({e.strerror})") from None
+            raise FileError(f"{path}: cannot write report ({e.strerror})") from None
         raise
 
 
