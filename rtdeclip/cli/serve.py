@@ -6,6 +6,7 @@
     rtdeclip serve --data DIR --create-token NAME     # prints the token on its last line
     rtdeclip serve --data DIR --list-tokens | --revoke-token NAME
 """
+import logging
 import os
 
 from rtdeclip.errors import UserError
@@ -24,6 +25,9 @@ def register(sub):
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run jobs on this Dask scheduler (tcp://... or tls://...) instead of "
                         "local processes")
+    p.add_argument("--tls-ca-file", help="CA certificate for a tls:// scheduler")
+    p.add_argument("--tls-cert", help="client certificate for a tls:// scheduler")
+    p.add_argument("--tls-key", help="client key for a tls:// scheduler")
     p.add_argument("--max-upload-mb", type=float, default=200.0,
                    help="largest request body, MB (default 200; larger: 413)")
     p.add_argument("--max-duration", type=float, default=1800.0, metavar="SECONDS",
@@ -59,23 +63,40 @@ def run_serve(args):
             raise UserError(f"{name} must be > 0")
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers must be >= 1")
-    if args.scheduler:
-        try:
-            import distributed  # noqa: F401
-        except ImportError:
-            raise UserError("--scheduler needs dask distributed: "
-                            "pip install 'rtdeclip[cluster]'") from None
     limits = Limits(max_upload_mb=args.max_upload_mb, max_duration_s=args.max_duration,
                     max_queued=args.max_queued, purge_after_h=args.purge_after_hours)
-    workers = args.workers if args.workers else (None if args.scheduler else 1)
     _data_dir(args.data)
-    app = create_app(args.data, workers=workers, scheduler=args.scheduler, limits=limits,
+    client = _cluster(args) if args.scheduler else None
+    workers = args.workers if args.workers else (None if client else 1)
+    app = create_app(args.data, workers=workers, client=client, limits=limits,
                      public_url=args.public_url)
+    logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
+                        format="%(levelname)s:     %(message)s")
     print(f"rtdeclip serve: http://{args.host}:{args.port}/ (data in {os.path.abspath(args.data)})",
           flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
                 timeout_graceful_shutdown=5)
     return 0
+
+
+def _cluster(args):
+    """A client of the Dask cluster; every worker must see --data (shared
+    storage: jobs are read and written there by path)."""
+    from rtdeclip.cluster.dask_runner import connect
+    client = connect(args.scheduler, (args.tls_ca_file, args.tls_cert, args.tls_key))
+    data = os.path.abspath(args.data)
+    try:
+        seen = client.run(os.path.isdir, data)
+    except Exception as e:
+        client.close()
+        raise UserError(f"a Dask worker cannot run rtdeclip ({type(e).__name__}); "
+                        f"install rtdeclip on every worker") from None
+    blind = sorted(w for w, ok in seen.items() if not ok)
+    if blind:
+        client.close()
+        raise UserError(f"{data}: not visible on Dask worker(s) {', '.join(blind)}: "
+                        f"--data must be storage shared by the server and every worker")
+    return client
 
 
 def _data_dir(path):

@@ -23,13 +23,13 @@ log = logging.getLogger("rtdeclip.service")
 STATIC = str(resources.files("rtdeclip.service") / "static")
 
 
-def create_app(data, workers=1, scheduler=None, limits=None, public_url=None, run_jobs=True):
+def create_app(data, workers=1, client=None, limits=None, public_url=None, run_jobs=True):
     """The application serving ``data`` (SQLite + job folders).  Jobs run
-    in ``workers`` child processes, or on the Dask cluster at ``scheduler``."""
+    in ``workers`` child processes, or on the Dask cluster of ``client``."""
     limits = limits or Limits()
     os.makedirs(data, exist_ok=True)
     store = Store(os.path.join(data, "rtdeclip.sqlite3"))
-    runner = Runner(store, data, workers, scheduler, limits)
+    runner = Runner(store, data, workers, client, limits)
 
     @asynccontextmanager
     async def lifespan(app):

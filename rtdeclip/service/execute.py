@@ -97,15 +97,26 @@ def run_job(folder, spec):
         _atomic_write(os.path.join(folder, "allgo.log"),
                       ("\n".join(report["log"]) + "\n").encode())
         files.append("allgo.log")
-        return {"ok": True, "error": None, "files": files, "seconds": time.time() - t0}
+        return {"ok": True, "error": None, "files": files, "seconds": time.time() - t0,
+                "where": _where()}
     except _JobFailed as e:
         line = "rtdeclip: error: " + str(e).replace(folder + os.sep, "")
         clean(folder, spec)   # no partial outputs
         _atomic_write(os.path.join(folder, "allgo.log"), (line + "\n").encode())
-        return {"ok": False, "error": line, "files": ["allgo.log"], "seconds": time.time() - t0}
+        return {"ok": False, "error": line, "files": ["allgo.log"], "seconds": time.time() - t0,
+                "where": _where()}
     except BaseException:
         clean(folder, spec)
         raise
+
+
+def _where():
+    """Which Dask worker (its name) or which process ran the job, for the server's log."""
+    try:
+        from distributed import get_worker
+        return f"dask worker {get_worker().name}"
+    except (ImportError, ValueError):
+        return f"process {os.getpid()}"
 
 
 class _JobFailed(Exception):

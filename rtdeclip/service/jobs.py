@@ -24,14 +24,16 @@ log = logging.getLogger("rtdeclip.service")
 
 
 class Runner:
-    def __init__(self, store, data, workers=1, scheduler=None, limits=None):
+    def __init__(self, store, data, workers=1, client=None, limits=None):
+        """``client``: a connected ``distributed.Client`` (jobs run on its
+        cluster), or None (local child processes)."""
         self.store, self.data = store, os.path.abspath(data)
-        self.workers, self.scheduler, self.limits = workers, scheduler, limits
+        self.workers, self.limits = workers, limits
         self.cond = threading.Condition()
         self.stopping = threading.Event()
         self.threads = []
         self.children = {}     # job id -> Popen (local mode)
-        self.client = None
+        self.client = client
 
     # folders
     def job_dir(self, jid):
@@ -46,13 +48,9 @@ class Runner:
     def start(self):
         os.makedirs(os.path.join(self.data, "jobs"), exist_ok=True)
         self.recover()
-        if self.scheduler:
-            from distributed import Client
-            self.client = Client(self.scheduler, timeout=30)
-            if not self.workers:
-                info = self.client.scheduler_info()
-                self.workers = max(1, sum(w.get("nthreads", 1)
-                                          for w in info.get("workers", {}).values()))
+        if self.client is not None and not self.workers:
+            from rtdeclip.cluster.dask_runner import worker_threads
+            self.workers = worker_threads(self.client)
         self.workers = max(1, self.workers or 1)
         for i in range(self.workers):
             t = threading.Thread(target=self._loop, name=f"rtdeclip-job-{i}", daemon=True)
@@ -116,7 +114,8 @@ class Runner:
                 return
             self.store.set_status(job["id"], "done" if result["ok"] else "error",
                                   result.get("error"))
-            log.info("job %s %s", job["id"], "done" if result["ok"] else result["error"])
+            log.info("job %s %s (%s)", job["id"], "done" if result["ok"] else result["error"],
+                     result.get("where", "?"))
 
     def _run(self, job):
         folder = self.job_dir(job["id"])
