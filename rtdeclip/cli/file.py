@@ -49,18 +49,18 @@ def aspade_arguments(q):
 
 
 class _RaisingParser(argparse.ArgumentParser):
-    """Parse errors as UserError (one line) instead of printing usage and exiting."""
+    """Parse errors as ParameterError (one line) instead of printing usage and exiting."""
 
     def error(self, message):
-        raise UserError(message)
+        raise ParameterError(message)
 
     def exit(self, status=0, message=None):   # -h / --help
-        raise UserError(message.strip() if message else "no job run (help asked)")
+        raise ParameterError(message.strip() if message else "no job run (help asked)")
 
 
 def aspade_parser():
     """A standalone parser for ``rtdeclip aspade``'s arguments that raises
-    ``UserError`` on bad ones (the service's job[param])."""
+    ``ParameterError`` on bad ones (the service's job[param])."""
     q = _RaisingParser(prog="rtdeclip aspade", add_help=False)
     aspade_arguments(q)
     return q

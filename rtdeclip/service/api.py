@@ -21,7 +21,7 @@ from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from rtdeclip.errors import UserError
+from rtdeclip.errors import RtdeclipError
 from rtdeclip.service import execute
 from rtdeclip.service.auth import token_from_header
 from rtdeclip.service.db import FINISHED, QUEUES
@@ -166,7 +166,7 @@ def job_spec(form):
     from rtdeclip.cli.file import aspade_parser
     try:
         args = aspade_parser().parse_args(argv)
-    except UserError as e:
+    except RtdeclipError as e:
         raise ApiError(400, f"job[param]: {e}") from None
     for opt in ("output", "report", "plot"):
         if getattr(args, opt):
@@ -188,17 +188,10 @@ def job_spec(form):
 
 def _check_options(args):
     """What declip_file would refuse, refused now (400) instead of as a failed job."""
-    from rtdeclip.core.params import ALGORITHMS, PRESETS
-    from rtdeclip.files.pipeline import parse_threshold_db
-    if args.preset_.lower() not in PRESETS:
-        raise ApiError(400, f"job[param]: unknown preset {args.preset_!r}; "
-                            f"use HighQuality, Average or Fastest")
-    if args.algorithm.lower() not in ALGORITHMS:
-        raise ApiError(400, f"job[param]: unknown algorithm {args.algorithm!r}; "
-                            f"use {', '.join(ALGORITHMS)}")
+    from rtdeclip.files.pipeline import check_options
     try:
-        parse_threshold_db(args.threshold, 1)
-    except UserError as e:
+        check_options(args.preset_, args.algorithm, args.threshold, args.format)
+    except RtdeclipError as e:
         raise ApiError(400, f"job[param]: {e}") from None
 
 

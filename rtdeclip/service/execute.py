@@ -66,7 +66,7 @@ def run_job(folder, spec):
     ``{"ok": bool, "error": one line or None, "files": [...], "seconds": s}``.
     On failure only allgo.log (holding the one-line error) is left beside
     the uploads."""
-    from rtdeclip.errors import UserError
+    from rtdeclip.errors import RtdeclipError
     from rtdeclip.files.pipeline import declip_file
     from rtdeclip.files.report import write_json
     t0 = time.time()
@@ -79,9 +79,9 @@ def run_job(folder, spec):
         try:
             _check_duration(inp, spec)
             report = declip_file(inp, output=out, reference=ref, preset=spec["preset"],
-                                 algorithm=spec["algorithm"], threshold=spec["threshold"],
+                                 algorithm=spec["algorithm"], threshold_dbfs=spec["threshold"],
                                  format=spec["format"], progress=_progress_writer(folder))
-        except (UserError, OSError, MemoryError, ValueError, RuntimeError) as e:
+        except (RtdeclipError, OSError, MemoryError, ValueError, RuntimeError) as e:
             from rtdeclip.cli.file import _describe
             raise _JobFailed(_describe(inp, e)) from None
         # the report names server paths: keep only the names
@@ -127,12 +127,12 @@ def _check_duration(inp, spec):
     limit = spec.get("max_duration_s")
     if not limit:
         return
-    from rtdeclip.errors import UserError
+    from rtdeclip.errors import FileError
     from rtdeclip.files.audio_io import AudioSource
     src = AudioSource(inp)
     frames = src.declared_frames
     if frames and src.sample_rate and frames / src.sample_rate > limit:
-        raise UserError(f"{inp}: lasts {frames / src.sample_rate:.1f} s, longer than this "
+        raise FileError(f"{inp}: lasts {frames / src.sample_rate:.1f} s, longer than this "
                         f"server's limit of {limit:g} s")
 
 
