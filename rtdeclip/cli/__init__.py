@@ -11,7 +11,8 @@ import sys
 from rtdeclip.errors import UserError
 
 # modules that add commands; demo is the README's first command
-COMMAND_MODULES = ["rtdeclip.cli.demo", "rtdeclip.cli.file", "rtdeclip.cli.live"]
+COMMAND_MODULES = ["rtdeclip.cli.demo", "rtdeclip.cli.file", "rtdeclip.cli.live",
+                   "rtdeclip.cli.plugins"]
 
 
 def build_parser():
