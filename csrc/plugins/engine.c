@@ -39,6 +39,7 @@ struct rtdp {
     int core_latency;           /* the largest state latency */
     int active, pending;        /* state indices; pending -1 = none */
     long primed;                /* samples fed to the pending state */
+    int fresh;                  /* nothing processed since activate */
     rtd_limiter *lim;
     delay_line dry;
     float *xin, *wet, *tmp;     /* RTDP_CHUNK x C, interleaved */
@@ -202,6 +203,7 @@ void rtdp_activate(rtdp *p)
     p->active = 0;
     p->pending = -1;
     p->primed = 0;
+    p->fresh = 1;
     p->gain = 1.0;
     p->mix = 1.0;
     rtd_get_stats(p->st[0], &p->snap);
@@ -265,6 +267,15 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
     double ceiling = pow(10.0, control_value(ctl ? &cv[6] : NULL, 6) / 20.0);
     double want_mix = control_value(ctl ? &cv[7] : NULL, 7) >= 0.5f ? 1.0 : 0.0;
 
+    if (p->fresh) {
+        /* first audio since activate: every state is as fresh as the
+         * other, take the chosen one at once (and gain and bypass) */
+        p->active = target;
+        p->gain = gain;
+        p->mix = want_mix;
+        p->fresh = 0;
+        rtd_get_stats(p->st[target], &p->snap);
+    }
     if (target == p->active) {
         p->pending = -1;
     } else if (target != p->pending) {
