@@ -164,7 +164,7 @@ def _check(args):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise FileError(f"{path}: folder does not exist")
     if args.record:   # two WAV files: FILE and FILE.input.wav
-        from rtdeclip.files.pipeline import check_output
+        from rtdeclip.files.sinks import check_output
         from rtdeclip.live.host import input_path
         check_output(args.record, "recording")
         check_output(input_path(args.record), "recording")

@@ -121,7 +121,7 @@ def _open_error(e, output, sample_rate, channels):
 def _check_args(gain_db, on_block, record_seconds, record):
     """The host's own arguments, before a device is opened."""
     if record is not None:   # two WAV files: FILE and FILE.input.wav
-        from rtdeclip.files.pipeline import check_output
+        from rtdeclip.files.sinks import check_output
         check_output(record, "recording")
         check_output(input_path(record), "recording")
     lo, hi = GAIN_RANGE_DB
