@@ -16,7 +16,7 @@
 set -euo pipefail
 
 # extras the test venv installs; parts that need more add theirs here
-EXTRAS="test,plot,jack"
+EXTRAS="test,plot,jack,service,cluster"
 
 cd "$(dirname "$0")/.."
 ROOT="$PWD"

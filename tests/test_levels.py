@@ -215,7 +215,7 @@ def test_typed_level_declips_like_the_exact_one_live(jack, typed_db):
     from rtdeclip.live import LiveDeclipper
     sr = 48000
     clean, clipped, theta = clip_at(EXACT_DB, sr, seconds=3.0, channels=2)
-    h = LiveDeclipper(channels=2, samplerate=sr, blocksize=256, preset="fastest",
+    h = LiveDeclipper(channels=2, sample_rate=sr, blocksize=256, preset="fastest",
                       threshold=10 ** (typed_db / 20), gain_db=0.0, ceiling_db=None)
     rec, stats = play_through(h, clipped)
     offline = rtdeclip.declip(clipped.astype(np.float32).astype(np.float64), sr,
