@@ -183,12 +183,24 @@ void rtdp_destroy(rtdp *p)
     free(p);
 }
 
+/* The stream rule for a level given by hand (rtdeclip/core/levels.py,
+ * for_stream): lowered in magnitude by 0.01 dB (a display's resolution) or
+ * one 16-bit step, whichever is larger, so a level read off a meter rounded
+ * to 0.01 dB still finds the rail it names. */
+static double stream_level(double v)
+{
+    double m = fabs(v);
+    double tol = fmax(m * (1.0 - pow(10.0, -0.01 / 20.0)), 1.0 / 32768.0);
+    return v > 0 ? v - tol : v + tol;
+}
+
 static void set_fixed_levels(rtdp *p, double pos, double neg)
 {
-    p->fixed_pos = pos;
+    p->fixed_pos = pos;   /* as given: a changed control is noticed */
     p->fixed_neg = neg;
     for (int k = 1; k < p->nstates; k += 2)
-        for (int c = 0; c < p->C; c++) rtd_set_thresholds(p->st[k], c, pos, neg);
+        for (int c = 0; c < p->C; c++)
+            rtd_set_thresholds(p->st[k], c, stream_level(pos), stream_level(neg));
 }
 
 void rtdp_activate(rtdp *p)
