@@ -184,13 +184,11 @@ void rtdp_destroy(rtdp *p)
 }
 
 /* The stream rule for a level given by hand (rtdeclip/core/levels.py,
- * for_stream): lowered in magnitude by 0.01 dB (a display's resolution) or
- * one 16-bit step, whichever is larger, so a level read off a meter rounded
- * to 0.01 dB still finds the rail it names. */
+ * for_stream): lowered in magnitude by 0.01 dB (a display's resolution), so
+ * a level read off a meter rounded to 0.01 dB still finds the rail it names. */
 static double stream_level(double v)
 {
-    double m = fabs(v);
-    double tol = fmax(m * (1.0 - pow(10.0, -0.01 / 20.0)), 1.0 / 32768.0);
+    double tol = fabs(v) * (1.0 - pow(10.0, -0.01 / 20.0));
     return v > 0 ? v - tol : v + tol;
 }
 

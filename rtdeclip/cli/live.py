@@ -180,8 +180,7 @@ def _levels_line(host):
     return "clip levels: " + "; ".join(
         f"channel {c + 1} given {dbfs(g[0]):.2f}/{dbfs(-g[1]):.2f} dBFS, used "
         f"{dbfs(u[0]):.4f}/{dbfs(-u[1]):.4f} dBFS" for c, (g, u) in enumerate(pairs)) + \
-        f" (samples within {TOLERANCE_DB:g} dB or one 16-bit step below a given level count " \
-        f"as clipped)"
+        f" (samples within {TOLERANCE_DB:g} dB below a given level count as clipped)"
 
 
 # -- running ---------------------------------------------------------------------

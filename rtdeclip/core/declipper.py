@@ -82,7 +82,7 @@ class Declipper:
         y <= -theta; a (pos > 0, neg < 0) pair gives the two levels (other
         signs raise); a list gives one of those per channel.  Linear
         amplitudes, not dBFS.  A given level counts the samples within
-        0.01 dB (or one 16-bit step) below it as clipped too, so a level
+        0.01 dB below it as clipped too, so a level
         typed from a log rounded to 0.01 dB still finds its rail
         (:mod:`rtdeclip.core.levels`); :attr:`thresholds` reports the levels
         used.

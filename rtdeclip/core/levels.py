@@ -14,10 +14,10 @@ counts as clipped.  The rule:
   within the tolerance of the given level, above or below; otherwise the
   given level is used as it is.  Samples at or beyond the level used count
   as clipped, so the true level typed to full precision changes nothing.
-* Stream (``Declipper``, ``rtdeclip live``): no look-ahead, so the level
-  used is the given one **lowered by its tolerance** (the quantisation of
-  a stream is unknown: one 16-bit step, the coarsest a sound card
-  delivers): samples within the tolerance below it count as clipped too.
+* Stream (``Declipper``, ``rtdeclip live``, the plug-ins): no look-ahead,
+  so the level used is the given one **lowered by 0.01 dB** (a stream's
+  quantisation is unknown, and an absolute step would swamp levels far
+  below it): samples within 0.01 dB below it count as clipped too.
 * ``(pos, neg)``: pos > 0 and neg < 0 (``threshold=(0.5, -0.4)``); a pair
   with other signs is refused with a ParameterError naming ``threshold``.  A
   single level theta means (theta, -theta).  In dBFS (the command line)
@@ -36,7 +36,6 @@ import numpy as np
 from rtdeclip.errors import ParameterError
 
 TOLERANCE_DB = 0.01          # the log's resolution
-STREAM_STEP = 2.0 ** -15     # a stream's quantisation, assumed: 16 bit
 NEGLIGIBLE = 1e-5            # fewer clipped samples than this share: almost nothing
 MOST = 0.5                   # more than this share clipped: the level is inside the signal
 
@@ -115,8 +114,9 @@ def tolerance(level, step=0.0):
     return max(m * (1 - 10 ** (-TOLERANCE_DB / 20)), step)
 
 
-def for_stream(levels, step=STREAM_STEP):
-    """The stream rule: each level lowered (in magnitude) by its tolerance."""
+def for_stream(levels, step=0.0):
+    """The stream rule: each level lowered (in magnitude) by its tolerance
+    (0.01 dB; ``step``: a known quantisation step, none by default)."""
     out = []
     for pos, neg in levels:
         p = pos - tolerance(pos, step) if math.isfinite(pos) else pos
