@@ -24,7 +24,7 @@
 
 const LADSPA_Descriptor *ladspa_descriptor(unsigned long index);
 
-#define MAXB 8192
+#define MAXB 8192 /* the largest block a run gets here (the engine takes any) */
 static float in[2][MAXB], out[2][MAXB], ctl[8], meters[8];
 
 static void fail(const char *what, double v)
@@ -36,9 +36,9 @@ static void fail(const char *what, double v)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 4) return 0;
-    static const unsigned long rates[] = {8000, 22050, 44100, 48000, 96000, 192000};
+    static const unsigned long rates[] = {8000, 22050, 44100, 48000, 96000};
     int C = 1 + (data[0] & 1);
-    unsigned long rate = rates[(data[0] >> 1) % 6];
+    unsigned long rate = rates[(data[0] >> 1) % 5];
     const LADSPA_Descriptor *d = ladspa_descriptor((unsigned long)(C - 1));
     LADSPA_Handle h = d->instantiate(d, rate);
     if (!h) fail("instantiate", (double)rate);
@@ -95,7 +95,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 2: { /* a control to a raw float value */
             int k = data[pos] % 8;
             float v;
-            memcpy(&v, data + pos + 1 > size - 4 ? data + pos : data + pos, 2);
             uint16_t raw = (uint16_t)(data[pos + 1] | data[pos + 2] << 8);
             static const float special[] = {NAN, INFINITY, -INFINITY, 1e30f, -1e30f, 0.5f, -0.0f, 1.0f};
             v = (raw & 0x8000) ? special[raw % 8] : (float)((int)(raw & 0x7fff) - 16384) / 256.0f;

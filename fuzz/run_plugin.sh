@@ -14,20 +14,20 @@ mkdir -p "$FUZZ_DIR/corpus"
 CC=${CC:-clang}
 "$CC" -g -O1 -std=c99 -D_GNU_SOURCE -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -Icsrc -Icsrc/plugins fuzz/fuzz_plugin.c csrc/plugins/ladspa.c csrc/plugins/engine.c \
+    -DRTDP_PLAN=RTD_PLAN_ESTIMATE -Icsrc -Icsrc/plugins fuzz/fuzz_plugin.c csrc/plugins/ladspa.c csrc/plugins/engine.c \
     csrc/plugins/limiter.c csrc/*.c \
     -lfftw3_threads -lfftw3 -lm -lpthread -o "$FUZZ_DIR/fuzz_plugin"
 # seeds: each variant and rate, a clipped tone, every control touched
 python3 - "$FUZZ_DIR/corpus" <<'PY'
 import os, struct, sys, math
 d = sys.argv[1]
-for head in range(12):
+for head in range(10):
     b = bytearray([head])
     for k in range(8):
         b += bytes([2, k, k * 37 % 256, (k * 11) % 128])
-    for n in (700, 1, 4096):
+    for n in (700, 1, 2000):
         b += bytes([0]) + struct.pack("<H", n)
-        b += b"".join(struct.pack("<f", max(-0.33, min(0.3, 0.6 * math.sin(0.03 * i)))) for i in range(min(n, 1500) * (1 + head % 2)))
+        b += b"".join(struct.pack("<f", max(-0.33, min(0.3, 0.6 * math.sin(0.03 * i)))) for i in range(min(n, 800) * (1 + head % 2)))
     open(os.path.join(d, f"seed{head}"), "wb").write(bytes(b))
 PY
 set +e

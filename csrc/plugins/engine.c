@@ -11,6 +11,12 @@
 #include <string.h>
 
 #define MAX_STATES 16  /* real-time presets x 2 clip-level modes */
+/* FFTW planning rigour: MEASURE, as the Python Declipper (same plans from
+ * the same wisdom, so the same output); the fuzz build uses ESTIMATE to
+ * instantiate quickly. */
+#ifndef RTDP_PLAN
+#define RTDP_PLAN RTD_PLAN_MEASURE
+#endif
 
 /* symbol, name, min, max, default, integer, toggled */
 const rtdp_control_info rtdp_control_table[8] = {
@@ -143,7 +149,7 @@ rtdp *rtdp_create(double sample_rate, int channels)
         if (rtd_preset_config(rtd_preset_realtime(k / 2), sample_rate, &cfg) != RTD_OK) goto fail;
         cfg.channels = channels;
         cfg.auto_threshold = (k % 2) == 0; /* even: auto, odd: fixed levels */
-        cfg.plan = RTD_PLAN_MEASURE;
+        cfg.plan = RTDP_PLAN;
         int err;
         p->st[k] = rtd_create(&cfg, &err);
         if (!p->st[k]) goto fail;
