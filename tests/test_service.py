@@ -337,3 +337,35 @@ def test_sigkill_loses_no_job(tmp_path):
         assert (os.stat(out).st_mtime_ns, open(out, "rb").read()) == before
     finally:
         srv.stop()
+
+
+def _peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+
+
+def test_uploads_stream_to_disk(served, tmp_path):
+    """A 64 MB upload does not pass through the server's memory: its peak
+    resident size grows by far less than the upload."""
+    srv, token, _ = served
+    big = tmp_path / "big.wav"
+    with open(big, "wb") as f:   # not audio: the job fails quickly, after the upload
+        for _ in range(64):
+            f.write(os.urandom(1 << 20))
+    # a small upload first: the server's first duration probe imports the decoder
+    status, warm = post_job(srv, token, "-c small.wav", [("small.wav", b"x" * 4096)])
+    assert status == 200
+    before = _peak_rss_kib(srv.proc.pid)
+    r = subprocess.run(["curl", "--silent", "--max-time", "120", "-H",
+                        f"Authorization: Token token={token}", "-F", "job[param]=-c big.wav",
+                        "-F", f"files[0]=@{big}", srv.url + "/api/v1/jobs"],
+                       capture_output=True, text=True, timeout=150)
+    body = json.loads(r.stdout)
+    grown_mib = (_peak_rss_kib(srv.proc.pid) - before) / 1024
+    print(f"peak RSS growth {grown_mib:.1f} MiB")
+    assert set(body) == {"avg_time", "id", "url"}, body
+    assert grown_mib < 16, f"server peak RSS grew by {grown_mib:.1f} MiB for a 64 MiB upload"
+    got = wait_job(srv, token, body["id"])
+    assert got["status"] == "error" and got["error"].startswith("rtdeclip: error: big.wav: ")
+    stored = os.path.join(srv.data, "jobs", str(body["id"]), "big.wav")
+    assert os.path.getsize(stored) == 64 << 20
