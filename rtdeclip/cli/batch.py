@@ -19,10 +19,9 @@ import sys
 from rtdeclip.cluster import summary as summ
 from rtdeclip.cluster.discover import AUDIO_EXTENSIONS, discover
 from rtdeclip.cluster.outdir import OutputFolder
-from rtdeclip.core.params import ALGORITHMS, PRESETS
-from rtdeclip.errors import UserError
+from rtdeclip.errors import FileError, ParameterError
 from rtdeclip.files.audio_io import FORMATS
-from rtdeclip.files.pipeline import parse_threshold_db
+from rtdeclip.files.pipeline import check_options
 
 
 def register(sub):
@@ -60,22 +59,18 @@ def register(sub):
 
 
 def _validate(args):
-    if args.preset.lower() not in PRESETS:
-        raise UserError(f"unknown preset {args.preset!r}; use HighQuality, Average or Fastest")
-    if args.algorithm.lower() not in ALGORITHMS:
-        raise UserError(f"unknown algorithm {args.algorithm!r}; use {', '.join(ALGORITHMS)}")
-    parse_threshold_db(args.threshold, 1)
+    check_options(args.preset, args.algorithm, args.threshold, args.format)   # as rtdeclip file
     if args.jobs < 1:
-        raise UserError("--jobs must be >= 1")
+        raise ParameterError("--jobs must be >= 1")
     out = os.path.realpath(args.output)
     if os.path.exists(out) and not os.path.isdir(out):
-        raise UserError(f"{args.output}: --output must be a folder")
+        raise FileError(f"{args.output}: --output must be a folder")
     for inp in args.inputs:
         real = os.path.realpath(inp)
         if os.path.isdir(real) and (out == real or real.startswith(out.rstrip(os.sep) + os.sep)):
-            raise UserError(f"{inp}: an input folder cannot be (inside) the output folder")
+            raise ParameterError(f"{inp}: an input folder cannot be (inside) the output folder")
     if args.summary and not os.path.isdir(os.path.dirname(os.path.abspath(args.summary))):
-        raise UserError(f"{args.summary}: --summary folder does not exist")
+        raise FileError(f"{args.summary}: --summary folder does not exist")
 
 
 class _Bar:
@@ -145,10 +140,10 @@ def _run(args, options, folder, client):
     mode = {"runner": "dask" if client else "local",
             "scheduler": args.scheduler, "transfer": args.transfer if client else "path",
             "jobs": None if client else args.jobs}
-    summary = summ.Summary(path, out_dir, options, mode, previous)
+    summary = summ.Summary(path, out_dir, options, mode, previous, redo=args.redo)
     items = discover(args.inputs, out_dir)
     if not items:
-        raise UserError("no audio files (" + ", ".join(AUDIO_EXTENSIONS) + ") in "
+        raise FileError("no audio files (" + ", ".join(AUDIO_EXTENSIONS) + ") in "
                         + " ".join(args.inputs))
     summary.total = len(items)
     bar = _Bar(len(items), sys.stderr.isatty() and not args.quiet)
@@ -158,7 +153,7 @@ def _run(args, options, folder, client):
             summary.add(it, "failed", error=it.error)
             bar.print_error(f"rtdeclip: error: {it.error}")
             bar.advance(failed=True)
-        elif os.path.exists(it.output) and not args.redo:
+        elif summary.finished_before(it):
             summary.add(it, "skipped")
             bar.advance()
         else:
@@ -197,7 +192,7 @@ def _run(args, options, folder, client):
         summary.write(final=True, interrupted=True)
         c = summary.counts()
         print(f"rtdeclip: interrupted: {c['done']} done, {c['skipped']} skipped, "
-              f"{c['failed']} failed, {summary.total - c['total']} not started; run the same "
+              f"{c['failed']} failed, {summary.total - c['total']} not finished; run the same "
               f"command again to resume (summary {path})", file=sys.stderr)
         return 130
     finally:

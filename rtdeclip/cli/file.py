@@ -17,9 +17,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from rtdeclip.files import pipeline as filepipe
-from rtdeclip.files.audio_io import FORMATS, AtomicWav
+from rtdeclip.files.sinks import FORMATS, AtomicWav, output_path, refuse_overwrite
 from rtdeclip.errors import FileError, ParameterError, RtdeclipError
-from rtdeclip.files.report import service_log, write_json
+from rtdeclip.files.report import write_json
 
 
 def register(sub):
@@ -94,17 +94,6 @@ def run_aspade(args):
     return run_file(args)
 
 
-def _output_for(inp, output, many):
-    name = "Declipped_" + os.path.splitext(os.path.basename(inp))[0] + ".wav"
-    if output is None:
-        return os.path.join(os.path.dirname(os.path.abspath(inp)), name)
-    if os.path.isdir(output):
-        return os.path.join(output, name)
-    if many:
-        raise ParameterError(f"{output}: with several inputs --output must be an existing folder")
-    return output
-
-
 def _validate(args):
     filepipe.check_options(args.preset, args.algorithm, args.threshold, args.format)
     if args.jobs < 1:
@@ -128,13 +117,11 @@ def _validate(args):
     seen = {}
     sources = [i for i in args.inputs + [args.reference] if i and os.path.exists(i)]
     for inp in args.inputs:   # two inputs must not write the same output
-        out = os.path.abspath(_output_for(inp, args.output, many))
-        for other in sources:   # nor any input be overwritten
-            if os.path.exists(out) and os.path.samefile(out, other):
-                raise FileError(f"{out}: refusing to overwrite an input")
+        out = os.path.abspath(output_path(inp, args.output, many))
+        refuse_overwrite(out, *sources)   # nor any input be overwritten
         if out in seen:
             raise ParameterError(f"{inp} and {seen[out]} would both be written to {out}; "
-                            f"rename one or give --output")
+                                 f"rename one or give --output")
         seen[out] = inp
 
 
@@ -173,16 +160,9 @@ class Progress:
 
 
 def _one(args, inp, many, progress):
-    out = _output_for(inp, args.output, many)
-    for other in [inp] + ([args.reference] if args.reference else []):
-        if os.path.exists(out) and os.path.exists(other) and os.path.samefile(out, other):
-            raise FileError(f"{out}: refusing to overwrite an input")
-    job = filepipe.FileJob(inp, out, args.reference, args.preset, args.algorithm,
-                           args.threshold, args.format,
-                           progress.for_job(_progress_name(inp, many)))
-    report = filepipe.run(job)
-    report["log"] = service_log(report)
-    return report
+    return filepipe.declip_file(inp, args.output, args.reference, args.preset, args.algorithm,
+                                args.threshold, args.format,
+                                progress.for_job(_progress_name(inp, many)))
 
 
 def run_file(args):

@@ -11,6 +11,10 @@ task table grows with the number of files.  Each task is one file:
   in the task graph) and writes the returned output bytes itself.
 * ``transfer="bytes"``: always the bytes (workers need no shared storage).
 
+Bytes go between the client and a worker directly (scatter and gather
+with ``direct=True``), never through the scheduler, which only sees
+tasks of a few hundred bytes and their small results.
+
 A worker that dies mid-file: Dask runs the task again elsewhere, up to
 its ``allowed-failures`` (then KilledWorker, reported as failed).  Ctrl-C
 cancels what has not started; a file already running on a worker runs to
@@ -21,39 +25,39 @@ import os
 
 from rtdeclip.cluster import task
 from rtdeclip.cluster.outdir import write_bytes_atomic
-from rtdeclip.errors import UserError
+from rtdeclip.errors import ParameterError, RtdeclipError
 
 CONNECT_TIMEOUT_S = 30
 WORKER_WAIT_S = 60
 
 
 def connect(address, tls=None):
-    """A Client for ``address`` (tcp:// or tls://); UserError if missing
+    """A Client for ``address`` (tcp:// or tls://); RtdeclipError if missing
     or unreachable.  ``tls``: (ca, cert, key) file paths for tls://."""
     try:
         from distributed import Client
         from distributed.security import Security
     except ImportError:
-        raise UserError("--scheduler needs Dask: pip install 'rtdeclip[cluster]'") from None
+        raise RtdeclipError("--scheduler needs Dask: pip install 'rtdeclip[cluster]'") from None
     if not address.startswith(("tcp://", "tls://")):
-        raise UserError(f"--scheduler {address!r}: give tcp://HOST:PORT or tls://HOST:PORT")
+        raise ParameterError(f"--scheduler {address!r}: give tcp://HOST:PORT or tls://HOST:PORT")
     security = None
     if address.startswith("tls://"):
         if not tls or not all(tls):
-            raise UserError("a tls:// scheduler needs --tls-ca-file, --tls-cert and --tls-key")
+            raise ParameterError("a tls:// scheduler needs --tls-ca-file, --tls-cert and --tls-key")
         security = Security(tls_ca_file=tls[0], tls_client_cert=tls[1], tls_client_key=tls[2],
                             require_encryption=True)
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT_S, security=security,
                         set_as_default=False)
     except (OSError, TimeoutError) as e:
-        raise UserError(f"cannot reach the Dask scheduler at {address} "
+        raise RtdeclipError(f"cannot reach the Dask scheduler at {address} "
                         f"within {CONNECT_TIMEOUT_S} s ({type(e).__name__})") from None
     try:
         client.wait_for_workers(1, timeout=WORKER_WAIT_S)
     except (TimeoutError, OSError):
         client.close()
-        raise UserError(f"the Dask scheduler at {address} has no worker "
+        raise RtdeclipError(f"the Dask scheduler at {address} has no worker "
                         f"(waited {WORKER_WAIT_S} s)") from None
     return client
 
@@ -70,7 +74,7 @@ def check_workers(client):
     try:
         infos = client.run(task.worker_info)
     except Exception as e:   # a worker without rtdeclip cannot unpickle the call
-        raise UserError(f"a Dask worker cannot run rtdeclip ({type(e).__name__}: "
+        raise RtdeclipError(f"a Dask worker cannot run rtdeclip ({type(e).__name__}: "
                         f"{str(e).splitlines()[0] if str(e) else ''}); install rtdeclip "
                         f"on every worker") from None
     other = {a: i["version"] for a, i in infos.items() if i["version"] != here}
@@ -99,7 +103,9 @@ def run_dask(client, specs, on_result, transfer="auto", window=None):
     def submit(key, spec, send):
         if send:
             with open(spec["input"], "rb") as f:
-                data = client.scatter(f.read(), hash=False)
+                # straight to a worker, not through the scheduler: it stays
+                # out of the data path (the client must reach the workers)
+                data = client.scatter(f.read(), hash=False, direct=True)
             fut = client.submit(task.process, spec, data, key=_key(spec, "b"), pure=False)
         else:
             fut = client.submit(task.process, spec, key=_key(spec, "p"), pure=False)
@@ -120,7 +126,8 @@ def run_dask(client, specs, on_result, transfer="auto", window=None):
             fut = next(ac)
             key, spec, send = futures.pop(fut)
             try:
-                result = fut.result()
+                # output bytes, if any, come straight from the worker too
+                result = client.gather(fut, direct=True)
             except KilledWorker:
                 result = {"status": "failed", "error": f"{spec['input']}: Dask workers died "
                           f"while declipping it (KilledWorker)"}

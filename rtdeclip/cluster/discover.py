@@ -69,7 +69,7 @@ def discover(inputs, out_dir):
     stems = {}
     for inp, reldir, name in pairs:
         key = os.path.join(reldir, os.path.splitext(name)[0])
-        stems.setdefault(key, set()).add(inp)
+        stems.setdefault(key, set()).add(name)   # other names, same stem
     items, seen_inputs, owners = [], set(), {}
     for inp, reldir, name in pairs:
         if inp in seen_inputs:

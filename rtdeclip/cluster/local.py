@@ -5,19 +5,26 @@ At most ``jobs`` files are handed out at once, so the files a crashed
 worker process took down with it are known: they are tried again in a
 fresh pool, and one that takes a worker down twice is reported as failed.
 Ctrl-C or SIGTERM: each worker gets SIGTERM, which interrupts its file
-where it is, and its temporary output is removed (a worker process killed
-with SIGKILL leaves a hidden temporary, removed by the next run).
+where it is, and its temporary output is removed.  If the batch process
+itself is killed (SIGKILL), each worker notices its parent gone within
+half a second and stops the same way (an orphan would otherwise wait on
+its task queue forever).  Only a worker killed with SIGKILL leaves a
+hidden temporary, removed by a later run (outdir.py).
 """
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from rtdeclip.cluster import task
 
 MAX_CRASHES = 2
+ORPHAN_CHECK_S = 0.5
 _busy = False
+_stop = False   # SIGTERM seen: finish unwinding, then exit (take no new file)
 
 
 def _worker_init():
@@ -25,9 +32,18 @@ def _worker_init():
     # decides, and tells each worker with SIGTERM
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_term)
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _watch_parent(parent):
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_S)
+    os.kill(os.getpid(), signal.SIGTERM)   # handled in the main thread, below
 
 
 def _on_term(signum, frame):
+    global _stop
+    _stop = True
     if _busy:
         raise KeyboardInterrupt   # unwinds the file: its temporary is removed
     os._exit(130)                 # idle: nothing to clean up
@@ -35,11 +51,15 @@ def _on_term(signum, frame):
 
 def _process(spec):
     global _busy
+    if _stop:
+        os._exit(130)
     _busy = True
     try:
         return task.process(spec)
     finally:
         _busy = False
+        if _stop:   # stopping: no result to give, no further file to take
+            os._exit(130)
 
 
 def run_local(specs, jobs, on_result):

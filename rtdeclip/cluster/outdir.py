@@ -12,7 +12,7 @@ import secrets
 import tempfile
 import time
 
-from rtdeclip.errors import UserError
+from rtdeclip.errors import FileError
 
 LOCK_NAME = ".rtdeclip-batch.lock"
 MARKER_NAME = ".rtdeclip-batch.id"
@@ -32,15 +32,15 @@ class OutputFolder:
         try:
             os.makedirs(self.path, exist_ok=True)
         except OSError as e:
-            raise UserError(f"{self.path}: cannot create the output folder ({e.strerror})") from None
+            raise FileError(f"{self.path}: cannot create the output folder ({e.strerror})") from None
         if not os.access(self.path, os.W_OK):
-            raise UserError(f"{self.path}: cannot write in the output folder")
+            raise FileError(f"{self.path}: cannot write in the output folder")
         f = open(os.path.join(self.path, LOCK_NAME), "a")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             f.close()
-            raise UserError(f"{self.path}: another rtdeclip batch is writing here") from None
+            raise FileError(f"{self.path}: another rtdeclip batch is writing here") from None
         self._lock = f
         self.token = secrets.token_hex(16)
         write_bytes_atomic(os.path.join(self.path, MARKER_NAME), self.token.encode())

@@ -14,7 +14,7 @@ import json
 import os
 import time
 
-from rtdeclip.errors import UserError
+from rtdeclip.errors import ParameterError
 from rtdeclip.files.report import write_json
 
 FORMAT = 1
@@ -37,14 +37,19 @@ def load(path):
 
 
 class Summary:
-    def __init__(self, path, out_dir, options, mode, previous=None, interval=2.0):
+    def __init__(self, path, out_dir, options, mode, previous=None, interval=2.0, redo=False):
         self.path, self.interval = path, interval
         self.previous = {f["output_rel"]: f for f in (previous or {}).get("files", [])
                          if isinstance(f, dict) and "output_rel" in f}
         self.run = int((previous or {}).get("run", 0)) + 1
         self.files = {}     # output_rel -> record
         self.total = 0      # items of this run (set by the caller)
+        # --redo: outputs made before this run do not count as finished,
+        # and this holds in later runs until each file has been redone (an
+        # interrupted --redo resumes, it does not keep old outputs)
+        self.redo_from = self.run if redo else (previous or {}).get("redo_from_run")
         self.head = {"format": FORMAT, "run": self.run, "output_dir": out_dir,
+                     "redo_from_run": self.redo_from,
                      "options": options, "mode": mode, "started": _now(),
                      "finished": None, "interrupted": False}
         self.t0, self.last_write = time.perf_counter(), 0.0
@@ -54,8 +59,18 @@ class Summary:
         """Outputs made with other options must not be taken as finished."""
         if previous and previous.get("options") != options:
             old = ", ".join(f"{k}={v}" for k, v in sorted(previous["options"].items()))
-            raise UserError(f"{path}: the outputs there were made with {old}; "
+            raise ParameterError(f"{path}: the outputs there were made with {old}; "
                             f"use the same options, --redo, or another --output")
+
+    def finished_before(self, item):
+        """Is the existing output of ``item`` a finished one for this run?"""
+        if not os.path.exists(item.output):
+            return False
+        if self.redo_from is None:
+            return True   # atomic writes: an output that exists is complete
+        prev = self.previous.get(item.rel)
+        return bool(prev and prev.get("status") in ("done", "skipped")
+                    and int(prev.get("run", 0)) >= self.redo_from)
 
     def add(self, item, status, **fields):
         rec = {"input": item.input, "output": item.output, "output_rel": item.rel,
@@ -91,7 +106,10 @@ class Summary:
                     files=[self.files[k] for k in sorted(self.files)])
 
     def maybe_write(self):
-        if time.perf_counter() - self.last_write >= self.interval:
+        # a rewrite costs O(files): with many files, rewrite less often
+        # (100,000 files: every 50 s), so it stays a small share of the run
+        interval = max(self.interval, len(self.files) / 2000)
+        if time.perf_counter() - self.last_write >= interval:
             self.write()
 
     def write(self, final=False, interrupted=False):

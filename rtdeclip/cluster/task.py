@@ -20,7 +20,7 @@ import socket
 import tempfile
 import time
 
-from rtdeclip.errors import UserError
+from rtdeclip.errors import RtdeclipError
 
 # report fields kept in the batch summary (the full report is per-file
 # detail; these are what a person scans a summary for)
@@ -56,7 +56,7 @@ def process(spec, data=None):
         result["status"] = "done"
         result["report"] = {k: report.get(k) for k in SUMMARY_FIELDS if k in report}
         result["log"] = report.get("log", [])
-    except UserError as e:
+    except RtdeclipError as e:
         result.update(status="failed", error=str(e))
     except MemoryError:
         result.update(status="failed", error=f"{spec['input']}: out of memory")
@@ -75,7 +75,7 @@ def process(spec, data=None):
 def _declip(inp, out, options):
     from rtdeclip.files.pipeline import declip_file
     return declip_file(inp, out, preset=options["preset"], algorithm=options["algorithm"],
-                       threshold=options["threshold"], format=options["format"])
+                       threshold_dbfs=options["threshold"], format=options["format"])
 
 
 def _unseen(spec):
@@ -107,8 +107,8 @@ def _declip_bytes(spec, data):
             f.write(data)
         try:
             report = _declip(inp, out, spec["options"])
-        except UserError as e:   # name the client's file, not our temporary
-            raise UserError(str(e).replace(inp, spec["input"])) from None
+        except RtdeclipError as e:   # name the client's file, not our temporary
+            raise type(e)(str(e).replace(inp, spec["input"])) from None
         with open(out, "rb") as f:
             return report, f.read()
     finally:
