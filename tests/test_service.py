@@ -369,3 +369,28 @@ def test_uploads_stream_to_disk(served, tmp_path):
     assert got["status"] == "error" and got["error"].startswith("rtdeclip: error: big.wav: ")
     stored = os.path.join(srv.data, "jobs", str(body["id"]), "big.wav")
     assert os.path.getsize(stored) == 64 << 20
+
+
+def test_sigterm_puts_the_running_job_back(tmp_path):
+    data = tmp_path / "data"
+    tok = create_token(data, "fred")
+    clipped, _ = clipped_pair(tmp_path, seconds=5, sr=44100, channels=2)
+    srv = Server(data, "--workers", "1").start()
+    try:
+        status, body = post_job(srv, tok, "-c clipped.wav -p Average",
+                                [("clipped.wav", open(clipped, "rb").read())])
+        jid = body["id"]
+        progress = os.path.join(data, "jobs", str(jid), ".progress")
+        deadline = time.monotonic() + 120
+        while not (os.path.exists(progress) and open(progress).read() not in ("", "0.0000")):
+            assert time.monotonic() < deadline, "job never got going"
+            time.sleep(0.02)
+    finally:
+        srv.stop()   # SIGTERM: a clean shutdown
+    # uvicorn shuts down cleanly, then re-raises the signal (exit status -15)
+    assert "Application shutdown complete" in open(srv.log).read()
+    with sqlite3.connect(os.path.join(data, "rtdeclip.sqlite3")) as db:
+        assert db.execute("SELECT status FROM jobs WHERE id=?", (jid,)).fetchone()[0] == "waiting"
+    assert sorted(os.listdir(os.path.join(data, "jobs", str(jid)))) == ["clipped.wav"]
+    with Server(data, "--workers", "1") as srv:
+        assert wait_job(srv, tok, jid, timeout=300)["status"] == "done"
