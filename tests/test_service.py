@@ -102,6 +102,18 @@ def test_auth_rules(served, tmp_path):
         assert status == 200, url
         status, _, resp = request("GET", url, bob)   # another user's job: as if absent
         assert status == 404 and json.loads(resp)["error"]
+    # result types; an uploaded page is served as data, not as a page of the site
+    status, headers, _ = request("GET", job + "/files/Declipped_clipped.wav", alice)
+    assert headers["content-type"].startswith("audio/")
+    status, headers, _ = request("GET", job + "/files/allgo.log", alice)
+    assert headers["content-type"].startswith("text/plain")
+    assert headers["x-content-type-options"] == "nosniff"
+    status, page = post_job(srv, alice, "-c clipped.wav -p Fastest",
+                            [("clipped.wav", open(clipped, "rb").read()),
+                             ("x.html", b"<script>alert(1)</script>")])
+    assert status == 200
+    status, headers, _ = request("GET", f"{srv.url}/api/v1/jobs/{page['id']}/files/x.html", alice)
+    assert status == 200 and headers["content-type"] == "application/octet-stream"
     # a missing job or file, an id that is not a number
     for url in (f"{srv.url}/api/v1/jobs/999999", f"{srv.url}/api/v1/jobs/abc",
                 f"{srv.url}/api/v1/jobs/%C2%B2",

@@ -10,6 +10,7 @@ another user's job is 404, exactly like a job that does not exist.
 """
 import asyncio
 import json
+import mimetypes
 import os
 import shlex
 import shutil
@@ -242,7 +243,12 @@ def get_file(job_id: str, name: str, request: Request, user=Depends(current_user
     folder = request.app.state.runner.job_dir(job["id"])
     if name not in _files(folder):
         raise ApiError(404, f"job {job['id']} has no file {name!r}")
-    return FileResponse(os.path.join(folder, name))
+    # uploads are the user's own bytes: served as data, never as a page of this site
+    kind = mimetypes.guess_type(name)[0] or ""
+    if not (kind.startswith(("audio/", "video/")) or kind in ("image/png", "application/json")):
+        kind = "text/plain" if name.endswith(".log") else "application/octet-stream"
+    return FileResponse(os.path.join(folder, name), media_type=kind,
+                        headers={"X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/api/v1/jobs/{job_id}/events", tags=["jobs"], summary="Follow a job (JSON lines)",
