@@ -9,6 +9,7 @@ Every call needs ``Authorization: Token token=<token>`` (401 without);
 another user's job is 404, exactly like a job that does not exist.
 """
 import asyncio
+import errno
 import json
 import mimetypes
 import os
@@ -126,6 +127,10 @@ async def create_job(request: Request, user=Depends(current_user)):
             raise ApiError(e.status, str(e)) from None
         except ClientDisconnect:
             raise ApiError(400, "the client went away during the upload") from None
+        except OSError as e:
+            if e.errno == errno.ENOSPC:
+                raise ApiError(507, "the server is out of disk space; try later") from None
+            raise
         finally:
             if form is not None:
                 form.close()
@@ -133,8 +138,15 @@ async def create_job(request: Request, user=Depends(current_user)):
         await run_in_threadpool(_check_duration, os.path.join(staging, spec["clipped"]),
                                 limits.max_duration_s)
         jid = st.store.create_job(user["id"], queue, param, spec)
-        # published by a rename: the job folder is complete or absent
-        os.replace(staging, st.runner.job_dir(jid))
+        try:
+            # published by a rename: the job folder is complete or absent
+            folder = st.runner.job_dir(jid)
+            if os.path.exists(folder):   # left by a database that was reset
+                shutil.rmtree(folder)
+            os.replace(staging, folder)
+        except BaseException:
+            st.store.delete_job(jid)
+            raise
         st.store.set_status(jid, "waiting")
         st.runner.wake()
     except BaseException:
