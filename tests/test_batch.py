@@ -381,3 +381,36 @@ def test_dask_scheduler_lost(tmp_path):
     for name in os.listdir(out / "in"):
         if not name.startswith("."):
             assert complete_wav_frames(out / "in" / name) == (int(44100 * 2.0), 2)
+
+
+def test_progress_bar_on_a_terminal(tree, tmp_path):
+    """rich's bar on a terminal (files done of total, failures); none in a
+    pipe (the other tests) or with --quiet."""
+    import pty
+    base, _ = tree
+
+    def on_terminal(*extra):
+        master, slave = pty.openpty()
+        p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "batch", str(base / "tree"),
+                              "--preset", "Fastest", *extra], stderr=slave,
+                             stdout=subprocess.DEVNULL, cwd=str(tmp_path))
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                got = os.read(master, 4096)
+            except OSError:
+                break
+            if not got:
+                break
+            seen += got
+        rc = p.wait(timeout=300)
+        os.close(master)
+        return rc, seen.decode(errors="replace")
+
+    rc, seen = on_terminal("--output", str(tmp_path / "a"))
+    assert rc == 1
+    assert "declipping" in seen and "7/7" in seen and "2 failed" in seen, seen
+    assert "broken.wav" in seen     # failures printed above the bar
+    rc, seen = on_terminal("--output", str(tmp_path / "b"), "--quiet")
+    assert rc == 1 and "declipping" not in seen and "broken.wav" in seen
