@@ -8,6 +8,7 @@
 Output defaults to ``Declipped_<input name>.wav`` beside the input.  An
 input is never overwritten; outputs appear complete or not at all.
 """
+import argparse
 import os
 import signal
 import sys
@@ -16,9 +17,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from rtdeclip.files import pipeline as filepipe
-from rtdeclip.files.audio_io import FORMATS, AtomicWav
+from rtdeclip.files.sinks import FORMATS, AtomicWav, output_path, refuse_overwrite
 from rtdeclip.errors import FileError, ParameterError, RtdeclipError
-from rtdeclip.files.report import service_log, write_json
+from rtdeclip.files.report import write_json
 
 
 def register(sub):
@@ -32,13 +33,37 @@ def register(sub):
     p.set_defaults(func=run_file)
 
     q = sub.add_parser("aspade", help="the A-SPADE web service's syntax: -c clipped [-o original] [-p preset]")
+    aspade_arguments(q)
+    q.set_defaults(func=run_aspade)
+
+
+def aspade_arguments(q):
+    """The arguments of ``rtdeclip aspade``; ``rtdeclip serve`` parses a
+    job's ``job[param]`` with the same ones (``aspade_parser``)."""
     q.add_argument("-c", dest="clipped", required=True, help="clipped input")
     q.add_argument("-o", dest="original", help="clean original (reference)")
     q.add_argument("-p", dest="preset_", default="Average", metavar="PRESET",
                    help="HighQuality, Average or Fastest (default Average)")
     q.add_argument("--output", "-O", help="output file or folder")
     _common(q, preset=False)
-    q.set_defaults(func=run_aspade)
+
+
+class _RaisingParser(argparse.ArgumentParser):
+    """Parse errors as ParameterError (one line) instead of printing usage and exiting."""
+
+    def error(self, message):
+        raise ParameterError(message)
+
+    def exit(self, status=0, message=None):   # -h / --help
+        raise ParameterError(message.strip() if message else "no job run (help asked)")
+
+
+def aspade_parser():
+    """A standalone parser for ``rtdeclip aspade``'s arguments that raises
+    ``ParameterError`` on bad ones (the service's job[param])."""
+    q = _RaisingParser(prog="rtdeclip aspade", add_help=False)
+    aspade_arguments(q)
+    return q
 
 
 def _common(p, preset=True):
@@ -69,17 +94,6 @@ def run_aspade(args):
     return run_file(args)
 
 
-def _output_for(inp, output, many):
-    name = "Declipped_" + os.path.splitext(os.path.basename(inp))[0] + ".wav"
-    if output is None:
-        return os.path.join(os.path.dirname(os.path.abspath(inp)), name)
-    if os.path.isdir(output):
-        return os.path.join(output, name)
-    if many:
-        raise ParameterError(f"{output}: with several inputs --output must be an existing folder")
-    return output
-
-
 def _validate(args):
     filepipe.check_options(args.preset, args.algorithm, args.threshold, args.format)
     if args.jobs < 1:
@@ -103,13 +117,11 @@ def _validate(args):
     seen = {}
     sources = [i for i in args.inputs + [args.reference] if i and os.path.exists(i)]
     for inp in args.inputs:   # two inputs must not write the same output
-        out = os.path.abspath(_output_for(inp, args.output, many))
-        for other in sources:   # nor any input be overwritten
-            if os.path.exists(out) and os.path.samefile(out, other):
-                raise FileError(f"{out}: refusing to overwrite an input")
+        out = os.path.abspath(output_path(inp, args.output, many))
+        refuse_overwrite(out, *sources)   # nor any input be overwritten
         if out in seen:
             raise ParameterError(f"{inp} and {seen[out]} would both be written to {out}; "
-                            f"rename one or give --output")
+                                 f"rename one or give --output")
         seen[out] = inp
 
 
@@ -148,16 +160,9 @@ class Progress:
 
 
 def _one(args, inp, many, progress):
-    out = _output_for(inp, args.output, many)
-    for other in [inp] + ([args.reference] if args.reference else []):
-        if os.path.exists(out) and os.path.exists(other) and os.path.samefile(out, other):
-            raise FileError(f"{out}: refusing to overwrite an input")
-    job = filepipe.FileJob(inp, out, args.reference, args.preset, args.algorithm,
-                           args.threshold, args.format,
-                           progress.for_job(_progress_name(inp, many)))
-    report = filepipe.run(job)
-    report["log"] = service_log(report)
-    return report
+    return filepipe.declip_file(inp, args.output, args.reference, args.preset, args.algorithm,
+                                args.threshold, args.format,
+                                progress.for_job(_progress_name(inp, many)))
 
 
 def run_file(args):

@@ -27,21 +27,39 @@ def first_nonfinite(y):
     return divmod(flat, y.shape[1]) if y.ndim == 2 else (flat, 0)
 
 
-def _one_channel(x, sample_rate, thresholds, kwargs):
-    d = Declipper(sample_rate, channels=1, threshold=thresholds, **kwargs)
-    n, lat = len(x), d.latency_samples
-    out = np.empty(n)
-    pos = 0
-    # the first `lat` output samples are the silent prehistory: skip them
-    skip = lat
-    for start in range(0, n + lat, CHUNK):
-        block = np.zeros(min(CHUNK, n + lat - start))
-        avail = max(0, min(n - start, len(block)))
-        block[:avail] = x[start:start + avail]
-        y = d.process(block)
+def aligned(d, chunks):
+    """Run the Declipper ``d`` over ``chunks`` (consecutive input blocks),
+    then flush it: yields output blocks with the delay removed, so that
+    together they line up sample for sample with the input.  A yielded
+    block may be a view of a buffer the next step overwrites: use it before
+    asking for the next.  The loop of ``declip`` and of the file pipeline.
+
+    >>> import numpy as np, rtdeclip
+    >>> d = rtdeclip.Declipper(8000, preset="fastest", threshold=0.5, plan="estimate")
+    >>> x = np.clip(np.sin(np.arange(3000) / 5.0), -0.5, 0.5)
+    >>> y = np.concatenate([b.copy() for b in aligned(d, np.array_split(x, 7))])
+    >>> y.shape == x.shape and bool(np.abs(y).max() > 0.5)
+    True
+    """
+    skip, out = d.latency_samples, None   # the first latency_samples out are the delay
+    for chunk in chunks:
+        if out is None or out.shape != chunk.shape:
+            out = np.empty(chunk.shape)
+        y = d.process(np.ascontiguousarray(chunk, dtype=np.float64), out=out)
         drop = min(skip, len(y))
         skip -= drop
-        y = y[drop:]
+        if len(y) > drop:
+            yield y[drop:]
+    y = d.flush()
+    if len(y) > skip:
+        yield y[skip:]
+
+
+def _one_channel(x, sample_rate, thresholds, kwargs):
+    d = Declipper(sample_rate, channels=1, threshold=thresholds, **kwargs)
+    out = np.empty(len(x))
+    pos = 0
+    for y in aligned(d, (x[start:start + CHUNK] for start in range(0, len(x), CHUNK))):
         out[pos:pos + len(y)] = y
         pos += len(y)
     return out, d.stats
