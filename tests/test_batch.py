@@ -414,3 +414,38 @@ def test_progress_bar_on_a_terminal(tree, tmp_path):
     assert "broken.wav" in seen     # failures printed above the bar
     rc, seen = on_terminal("--output", str(tmp_path / "b"), "--quiet")
     assert rc == 1 and "declipping" not in seen and "broken.wav" in seen
+
+
+def test_dask_worker_killed_mid_file(tmp_path):
+    """A worker killed with SIGKILL while it writes a file: Dask runs its
+    tasks again on the other worker and the batch ends with every file
+    done and complete (the killed writer's hidden temporary is all that
+    may be left, never under an output's name)."""
+    from dask_cluster import DaskCluster
+    src = tmp_path / "in"
+    long_inputs(src, 6, 2.0)
+    out = tmp_path / "out"
+    cluster = DaskCluster(nworkers=2)
+    address = cluster.start()
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "batch", str(src), "--output",
+                              str(out), "--preset", "Average", "--scheduler", address, "--quiet"],
+                             cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        deadline = time.monotonic() + 120
+        while len(hidden_parts(out)) < 1:
+            assert p.poll() is None, p.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        os.killpg(cluster.procs[1].pid, signal.SIGKILL)   # worker-0
+        _, err = p.communicate(timeout=240)
+    finally:
+        cluster.stop()
+    assert p.returncode == 0, err
+    s = summary(out)
+    assert s["counts"]["done"] == 6
+    assert len({f["worker"] for f in s["files"]}) >= 1
+    for name in os.listdir(out / "in"):
+        if not name.startswith("."):
+            assert complete_wav_frames(out / "in" / name) == (int(44100 * 2.0), 2)
+    assert len(os.listdir(out / "in")) - len(hidden_parts(out / "in")) == 6
