@@ -6,7 +6,6 @@ done, the exit code 1; a second run skips finished outputs; an
 interrupted run leaves no partial output and resumes."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
