@@ -12,7 +12,8 @@ import sys
 from rtdeclip.errors import RtdeclipError
 
 # modules that add commands; demo is the README's first command
-COMMAND_MODULES = ["rtdeclip.cli.demo", "rtdeclip.cli.file", "rtdeclip.cli.live"]
+COMMAND_MODULES = ["rtdeclip.cli.demo", "rtdeclip.cli.file", "rtdeclip.cli.live",
+                   "rtdeclip.cli.batch", "rtdeclip.cli.serve", "rtdeclip.cli.plugins"]
 
 
 def build_parser():

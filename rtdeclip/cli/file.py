@@ -8,6 +8,7 @@
 Output defaults to ``Declipped_<input name>.wav`` beside the input.  An
 input is never overwritten; outputs appear complete or not at all.
 """
+import argparse
 import os
 import signal
 import sys
@@ -32,13 +33,37 @@ def register(sub):
     p.set_defaults(func=run_file)
 
     q = sub.add_parser("aspade", help="the A-SPADE web service's syntax: -c clipped [-o original] [-p preset]")
+    aspade_arguments(q)
+    q.set_defaults(func=run_aspade)
+
+
+def aspade_arguments(q):
+    """The arguments of ``rtdeclip aspade``; ``rtdeclip serve`` parses a
+    job's ``job[param]`` with the same ones (``aspade_parser``)."""
     q.add_argument("-c", dest="clipped", required=True, help="clipped input")
     q.add_argument("-o", dest="original", help="clean original (reference)")
     q.add_argument("-p", dest="preset_", default="Average", metavar="PRESET",
                    help="HighQuality, Average or Fastest (default Average)")
     q.add_argument("--output", "-O", help="output file or folder")
     _common(q, preset=False)
-    q.set_defaults(func=run_aspade)
+
+
+class _RaisingParser(argparse.ArgumentParser):
+    """Parse errors as ParameterError (one line) instead of printing usage and exiting."""
+
+    def error(self, message):
+        raise ParameterError(message)
+
+    def exit(self, status=0, message=None):   # -h / --help
+        raise ParameterError(message.strip() if message else "no job run (help asked)")
+
+
+def aspade_parser():
+    """A standalone parser for ``rtdeclip aspade``'s arguments that raises
+    ``ParameterError`` on bad ones (the service's job[param])."""
+    q = _RaisingParser(prog="rtdeclip aspade", add_help=False)
+    aspade_arguments(q)
+    return q
 
 
 def _common(p, preset=True):

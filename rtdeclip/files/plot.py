@@ -44,7 +44,8 @@ def excerpt(src, start, length, chunk=1 << 16):
     return np.concatenate(out) if out else np.zeros((0, src.channels))
 
 
-def plot_report(report, path, seconds=0.03):
+def plot_report(report, path, seconds=0.03, name=None):
+    """``name``: the input as the title shows it (default its path)."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -70,7 +71,7 @@ def plot_report(report, path, seconds=0.03):
         if np.isfinite(lv):
             a1.axhline(lv, color="r", ls="--", lw=0.8)
     a1.set_xlabel("time (ms)")
-    a1.set_title(f"{report['input']}: channel 1, most clipped {seconds * 1000:.0f} ms")
+    a1.set_title(f"{name or report['input']}: channel 1, most clipped {seconds * 1000:.0f} ms")
     a1.legend(loc="upper right", fontsize=8)
     for side, color in (("positive", "C1"), ("negative", "C2")):
         h = th["histogram"].get(side, {})
