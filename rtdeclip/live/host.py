@@ -15,10 +15,10 @@ for the block that completes a frame.  Latency is therefore constant:
 device input + algorithm + margin + limiter + device output.
 
 The pieces: the worker loop here (read a block, process it, write it, like
-rtmixer's callback); the overload policy in ``governor`` (deadline, budget,
-pass-through: ``late_frames`` counts frames cut or passed); the meters in
-``meters``; the recorders in ``recorder``; the device's xruns and the
-recovery after a dropout at the end of this file.
+rtmixer's callback); the stream, its ring buffers, xruns and the recovery
+after a dropout in ``device``; the overload policy in ``governor``
+(deadline, budget, pass-through: ``late_frames`` counts frames cut or
+passed); the meters in ``meters``; the recorders in ``recorder``.
 """
 import os
 import threading
@@ -28,8 +28,8 @@ import warnings
 import numpy as np
 
 from rtdeclip.core.declipper import Declipper
-from rtdeclip.errors import DeviceError, ParameterError, RtdeclipError
-from rtdeclip.live.buffers import float32_ring
+from rtdeclip.errors import ParameterError, RtdeclipError
+from rtdeclip.live.device import DeviceLink
 from rtdeclip.live.governor import OverloadGovernor
 from rtdeclip.live.limiter import Limiter
 from rtdeclip.live.meters import BlockMeters
@@ -39,7 +39,6 @@ DEFAULT_GAIN_DB = {"fastest": -6.0, "average": -6.0, "highquality": -6.0}
 DEFAULT_CEILING_DB = -1.0
 BLOCK_MIN, BLOCK_MAX = 16, 8192   # frames per device callback
 TIMES_KEPT, HOP_TIMES_KEPT = 1 << 16, 1 << 15   # per-block and per-hop timings, rings
-DEVICE_STATS_SECONDS = 1.0        # how often the driver's xrun flags are fetched
 
 
 class LiveDeclipper:
@@ -104,15 +103,9 @@ class LiveDeclipper:
             raise ParameterError("the source signal must have one column per channel")
         # -- the device and the ring buffers between it and the worker -----------------
         import rtmixer  # imported here: PortAudio must start after a JACK server
-        before = self._jack_ports()
-        self.stream = self._open_stream(rtmixer, input, output)
-        # the stream's own JACK ports, when it runs on JACK (for wiring)
-        mine = [p for p in self._jack_ports() if p not in before] if before else []
-        self.jack_inputs = [p for p in mine if ":in_" in p]
-        self.jack_outputs = [p for p in mine if ":out_" in p]
-        ring = max(16 * block, 4 * self.margin, 8192)
-        self.rb_in = float32_ring(rtmixer, self.channels, ring)
-        self.rb_out = float32_ring(rtmixer, self.channels, ring)
+        self.link = DeviceLink(rtmixer, input, output, self.channels, self.sample_rate, block,
+                               self.margin, playback_only=self.source is not None)
+        self.jack_inputs, self.jack_outputs = self.link.jack_inputs, self.link.jack_outputs
         # -- the pieces -----------------------------------------------------------------
         self.governor = OverloadGovernor(self.budget, block, self.window, sr)
         self.meters = BlockMeters(self.channels, block, lambda: self.declipper.thresholds)
@@ -125,7 +118,6 @@ class LiveDeclipper:
         self._inbuf = np.zeros((block, self.channels), np.float32)
         self._outbuf = np.zeros((block, self.channels), np.float32)
         self._absbuf = np.zeros((block, self.channels), np.float32)
-        self._pad = np.zeros((self.margin, self.channels), np.float32)
         # np.full, not np.zeros: every page is touched now, so the resident
         # size does not grow while streaming (calloc maps pages lazily)
         self._times = np.full(TIMES_KEPT, 0.0)        # per-block processing time, ring
@@ -136,44 +128,27 @@ class LiveDeclipper:
         self._src_pos = 0            # next frame of a built-in source
         self._iterations = self.budget   # the budget last given to the declipper
         # -- counters and state ---------------------------------------------------------
+        # the host's own (the device's xruns are the link's)
         self.counts = dict(blocks=0, late_frames=0, budget_cuts=0, passthrough_blocks=0,
-                           passthrough_frames=0, late_blocks=0, input_overflows=0,
-                           output_underflows=0, device_input_overflows=0,
-                           device_output_underflows=0, limited_samples=0,
+                           passthrough_frames=0, late_blocks=0, limited_samples=0,
                            output_clipped_samples=0)
         self.error = None            # what stopped the worker, reported by stop()
-        self.device_lost = False
         self.realtime = False        # the worker got SCHED_FIFO
         self._stop = threading.Event()
         self._started = threading.Event()
         self._worker = None
-        self._streaming = False      # the device is running: watch its actions
-        self._closed = False
-        self._play = self._rec = None   # rtmixer actions: ring buffer -> device, device -> ring
-        self._fetch = None           # pending fetch of the driver's xrun flags
         self._t0 = None              # monotonic start
-        self._last_fetch = 0.0
-        self._last_played = None     # device frames played at the last check
-        self._progress = 0.0         # when the device was last seen advancing
         self._cpu = 0.0              # the worker thread's CPU time so far
-        self._rec_done = 0           # input frames of finished record actions
-        self._in_read = 0            # input frames taken from rb_in (processed or dropped)
 
-    def _open_stream(self, rtmixer, input, output):
-        try:
-            if self.source is None:
-                return rtmixer.MixerAndRecorder(
-                    device=(input, output), channels=self.channels, samplerate=self.sample_rate,
-                    blocksize=self.block, latency="low")
-            return rtmixer.Mixer(device=output, channels=self.channels,
-                                 samplerate=self.sample_rate, blocksize=self.block, latency="low")
-        except Exception as e:  # PortAudio's reason: no such device, bad rate...
-            raise DeviceError(f"cannot open the audio device: {e}") from None
+    @property
+    def stream(self):
+        """The rtmixer stream."""
+        return self.link.stream
 
-    @staticmethod
-    def _jack_ports():
-        from rtdeclip.live import jackserver
-        return jackserver.ports() if jackserver.jack_running() else []
+    @property
+    def device_lost(self):
+        """The device went away while streaming (see ``error``)."""
+        return self.link.lost
 
     # -- latency ---------------------------------------------------------------
     @property
@@ -181,8 +156,7 @@ class LiveDeclipper:
         """Latency split in samples and ms: device input, algorithm, safety
         margin, limiter, device output (device terms as PortAudio reports
         them); ``processing`` is what the host adds between its ports."""
-        lat = self.stream.latency
-        lin, lout = (lat if isinstance(lat, tuple) else (0.0, lat))
+        lin, lout = self.link.latency_seconds
         parts = {"device_input": int(round(lin * self.sr)) if self.source is None else 0,
                  "algorithm": self.declipper.latency_samples, "margin": self.margin,
                  "limiter": self.limiter.latency_samples if self.limiter else 0,
@@ -193,16 +167,12 @@ class LiveDeclipper:
 
     # -- running ---------------------------------------------------------------
     def start(self):
-        self.rb_out.write(np.zeros((self.margin, self.channels), np.float32))
-        self._play = self.stream.play_ringbuffer(self.rb_out)
-        self._rec = self.stream.record_ringbuffer(self.rb_in) if self.source is None else None
+        self.link.prime()
         self._worker = threading.Thread(target=self._run, name="rtdeclip-worker", daemon=True)
         self._t0 = time.monotonic()
-        self._last_fetch = self._t0
         self._worker.start()         # running (real-time) before the first callback
         self._started.wait(5)
-        self.stream.start()
-        self._streaming = True
+        self.link.start()
         return self
 
     def _run(self):
@@ -226,12 +196,11 @@ class LiveDeclipper:
     def _loop(self):
         """The worker: like rtmixer's callback, read a block, process it,
         write it; between blocks, watch the device."""
-        inbuf, outbuf = self._inbuf, self._outbuf
+        inbuf, outbuf, link = self._inbuf, self._outbuf, self.link
         nap = self.block / self.sr / 4
-        self._progress = time.monotonic()
         while not self._stop.is_set():
             if not self._read(inbuf):
-                self._check_actions()
+                link.check(self._stop.is_set())
                 time.sleep(nap)
                 continue
             self._process(inbuf, outbuf)
@@ -240,19 +209,15 @@ class LiveDeclipper:
             if self.tap is not None:
                 self.tap.push(inbuf, outbuf)
             self._write(outbuf)
-            self._check_actions()
+            link.check(self._stop.is_set())
 
     def _read(self, inbuf):
         """The next input block into ``inbuf``; False when none is ready."""
         block = self.block
         if self.source is None:
-            if self.rb_in.read_available < block:
-                return False
-            self.rb_in.readinto(inbuf)
-            self._in_read += block
-            return True
+            return self.link.read(inbuf)
         # pace a built-in source by the room left in the output buffer
-        if self.rb_out.write_available < block or self.rb_out.read_available >= self.margin:
+        if not self.link.room(block):
             return False
         n = min(block, len(self.source) - self._src_pos)
         if n <= 0:
@@ -267,7 +232,7 @@ class LiveDeclipper:
         """Declip ``inbuf`` into ``outbuf`` within the governor's limits,
         then the user's on_block, gain and limiter."""
         d, c = self.declipper, self.counts
-        passed = self._govern(queued=self.rb_out.read_available)
+        passed = self._govern(queued=self.link.queued)
         if passed:
             skipped0 = d.stats["frames_skipped"]
         t0 = time.perf_counter()
@@ -313,95 +278,20 @@ class LiveDeclipper:
 
     def _write(self, outbuf):
         c = self.counts
-        if self.source is None and self.rb_out.read_available < self.block // 2:
+        if self.source is None and self.link.queued < self.block // 2:
             # delivered with less than half a block still queued: the
             # device nearly ran dry waiting for this block
             c["late_blocks"] += 1
-        self.rb_out.write(outbuf)
+        self.link.write(outbuf)
         c["blocks"] += 1
         self._cpu = time.thread_time()   # the worker's own CPU time
-
-    # -- the device: xruns, a lost device, recovery ---------------------------------
-    def _check_actions(self):
-        """rtmixer ends a ring-buffer action when its buffer runs empty
-        (output) or full (input): count the xrun and start it again.  The
-        device's own xrun flags are fetched once a second.  A device that
-        stops calling back for a second is gone."""
-        if not self._streaming:
-            return
-        now = time.monotonic()
-        played = self._play.done_frames  # advanced by every device callback
-        if played != self._last_played:
-            self._last_played, self._progress = played, now
-        elif now - self._progress > 1.0 + 4 * self.margin / self.sr:
-            self.device_lost = True
-            raise DeviceError("the audio device stopped (disconnected, or its server went away)")
-        acts = self.stream.actions
-        if self._rec is not None and self._rec not in acts and not self._stop.is_set():
-            self.counts["input_overflows"] += 1
-            self._rec_done += self._rec.done_frames
-            dropped = self.rb_in.read_available
-            self.rb_in.advance_read_index(dropped)
-            self._in_read += dropped
-            self._rec = self.stream.record_ringbuffer(self.rb_in)
-        if self._play not in acts and not self._stop.is_set():
-            self.counts["output_underflows"] += 1
-            self._resync()
-            self._play = self.stream.play_ringbuffer(self.rb_out)
-        if self._fetch is not None and self._fetch not in acts:
-            self._count_device(self._fetch.stats)
-            self._fetch = None
-        if self._fetch is None and now - self._last_fetch >= DEVICE_STATS_SECONDS:
-            self._last_fetch = now
-            self._fetch = self.stream.fetch_and_reset_stats()
-        if not self.stream.active and not self._stop.is_set():
-            self.device_lost = True
-            raise DeviceError("the audio device stopped (disconnected, or its server went away)")
-
-    def _count_device(self, st):
-        """The driver's own xrun flags (PortAudio status; JACK raises both
-        flags for one graph xrun, and input flags on output-only streams)."""
-        self.counts["device_output_underflows"] += st.output_underflows
-        if self.source is None:
-            self.counts["device_input_overflows"] += st.input_overflows
-
-    def _resync(self):
-        """After an output underflow: the device played silence for a while,
-        so the queued output is late.  Drop it and queue exactly what puts
-        the next output sample at its place, input index + margin, by
-        padding silence after skipping the input backlog: the latency stays
-        constant."""
-        self.rb_out.advance_read_index(self.rb_out.read_available)  # no reader now
-        if self._rec is None:    # a built-in source: no input clock to keep
-            self.rb_out.write(np.zeros((self.margin, self.channels), np.float32))
-            return
-        # The input waiting to be processed is dropped too (the output of
-        # that stretch is lost already): its outputs would be due before the
-        # worker could make them, and each would underflow again.  Then the
-        # queue is refilled to the whole margin, at the same latency.
-        skip = self.rb_in.read_available
-        self.rb_in.advance_read_index(skip)
-        self._in_read += skip
-        played_to = self._rec_done + self._rec.done_frames   # device frames so far
-        pad = self._in_read + self.margin - played_to
-        if pad > 0:
-            self._pad[:] = 0
-            while pad > 0:
-                pad -= self.rb_out.write(self._pad[:min(pad, len(self._pad))])
 
     def stop(self):
         """Stop streaming (idempotent); returns the final :attr:`stats`."""
         self._stop.set()
         if self._worker is not None:
             self._worker.join(5)
-        if not self.device_lost and not self._closed:
-            try:  # a dead server can hang PortAudio's stop: not then
-                self.stream.stop()
-                self._count_device(self.stream.stats)
-                self.stream.close()
-            except Exception:  # noqa: BLE001 -- the device may be gone already
-                pass
-            self._closed = True
+        self.link.close()
         if self.tap is not None:
             self.tap.close()
             self.tap = None
@@ -427,6 +317,7 @@ class LiveDeclipper:
         t = self._times[:min(self._ntimes, len(self._times))]
         ms = t * 1000.0
         s = dict(self.counts)
+        s.update(self.link.counts)
         s["budget_cuts"] = self.governor.budget_cuts
         s["passthrough_blocks"] = self.governor.passthrough_blocks
         s.update(self.declipper.stats)
