@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 
 import pytest
 
@@ -246,8 +245,11 @@ def long_inputs(folder, n, seconds):
 
 
 def complete_wav_frames(path):
-    with wave.open(str(path), "rb") as w:   # float32 WAV: wave reads the header only
-        return w.getnframes(), w.getnchannels()
+    """Frames and channels of a WAV, decoded to the end (a partial file
+    would decode short or fail)."""
+    from rtdeclip.files.audio_io import AudioSource
+    src = AudioSource(str(path))
+    return sum(len(c) for c in src.chunks(1 << 16)), src.channels
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm", "sigkill"])
@@ -340,3 +342,75 @@ def test_discover_names_never_collide(tmp_path):
     assert all("/a/" in it.input for it in ok)
     assert all("already the output of" in it.error for it in items if it.error)
     assert len({it.output for it in items}) == 2   # the failed ones would have collided
+
+
+def test_dask_scheduler_lost(tmp_path):
+    """The scheduler dies mid-batch (its own cluster here, not the shared
+    one): the batch ends by itself with exit code 1, every file reported
+    (cancelled or not started), one line each, no traceback, no partial
+    output."""
+    from dask_cluster import DaskCluster
+    src = tmp_path / "in"
+    long_inputs(src, 8, 2.0)
+    out = tmp_path / "out"
+    cluster = DaskCluster(nworkers=1)
+    address = cluster.start()
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "batch", str(src), "--output",
+                              str(out), "--preset", "Average", "--scheduler", address, "--quiet"],
+                             cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        deadline = time.monotonic() + 120
+        while not hidden_parts(out):   # a worker is writing a file
+            assert p.poll() is None, p.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        scheduler = cluster.procs[0]
+        os.killpg(scheduler.pid, signal.SIGKILL)
+        _, err = p.communicate(timeout=90)
+    finally:
+        cluster.stop()
+    assert p.returncode == 1, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert all(ln.startswith("rtdeclip: error:") for ln in lines), err
+    s = summary(out)
+    assert s["counts"]["total"] == 8 and s["counts"]["pending"] == 0
+    assert s["counts"]["failed"] == len(lines) >= 1
+    assert all("scheduler" in f["error"] for f in s["files"] if f["status"] == "failed")
+    for name in os.listdir(out / "in"):
+        if not name.startswith("."):
+            assert complete_wav_frames(out / "in" / name) == (int(44100 * 2.0), 2)
+
+
+def test_progress_bar_on_a_terminal(tree, tmp_path):
+    """rich's bar on a terminal (files done of total, failures); none in a
+    pipe (the other tests) or with --quiet."""
+    import pty
+    base, _ = tree
+
+    def on_terminal(*extra):
+        master, slave = pty.openpty()
+        p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "batch", str(base / "tree"),
+                              "--preset", "Fastest", *extra], stderr=slave,
+                             stdout=subprocess.DEVNULL, cwd=str(tmp_path))
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                got = os.read(master, 4096)
+            except OSError:
+                break
+            if not got:
+                break
+            seen += got
+        rc = p.wait(timeout=300)
+        os.close(master)
+        return rc, seen.decode(errors="replace")
+
+    rc, seen = on_terminal("--output", str(tmp_path / "a"))
+    assert rc == 1
+    assert "declipping" in seen and "7/7" in seen and "2 failed" in seen, seen
+    assert "broken.wav" in seen     # failures printed above the bar
+    rc, seen = on_terminal("--output", str(tmp_path / "b"), "--quiet")
+    assert rc == 1 and "declipping" not in seen and "broken.wav" in seen
