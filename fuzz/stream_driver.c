@@ -8,11 +8,12 @@
  * the end fftw_cleanup() frees FFTW's own caches, so valgrind must report
  * zero bytes in use at exit.
  *
- *   cc -g -O1 -Icsrc fuzz/stream_driver.c csrc/{stream,spade,select,planner}.c \
- *      -lfftw3_threads -lfftw3 -lm -lpthread -o stream_driver
+ *   cc -g -O1 -Icsrc fuzz/stream_driver.c csrc/{stream,spade,select,planner,windows,workers}.c \
+ *      -lfftw3_threads -lfftw3 -lfftw3f_threads -lfftw3f -lm -lpthread -o stream_driver
  *   valgrind --leak-check=full --show-leak-kinds=all --error-exitcode=99 ./stream_driver [seconds]
  */
 #include "rtdeclip.h"
+#include "rtdeclip_testing.h"
 
 #include <fftw3.h>
 #include <math.h>

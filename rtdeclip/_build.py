@@ -10,7 +10,7 @@ from cffi import FFI
 # setuptools wants paths relative to the project root, where it runs
 _ROOT = os.path.relpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CSRC = os.path.join(_ROOT, "csrc")
-SOURCES = ["stream.c", "spade.c", "select.c", "planner.c"]
+SOURCES = ["stream.c", "spade.c", "select.c", "planner.c", "windows.c", "workers.c"]
 
 
 
@@ -27,7 +27,8 @@ def public_declarations(header):
     return "".join(keep)
 
 
-CDEF = public_declarations(os.path.join(CSRC, "rtdeclip.h"))
+CDEF = (public_declarations(os.path.join(CSRC, "rtdeclip.h")) +
+        public_declarations(os.path.join(CSRC, "rtdeclip_testing.h")))
 
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)
@@ -42,10 +43,10 @@ if os.environ.get("RTDECLIP_SANITIZE"):
 
 ffibuilder.set_source(
     "rtdeclip._core",
-    '#include "rtdeclip.h"',
+    '#include "rtdeclip.h"\n#include "rtdeclip_testing.h"',
     sources=[os.path.join(CSRC, f) for f in SOURCES],
     include_dirs=[CSRC],
-    libraries=["fftw3_threads", "fftw3", "m", "pthread"],
+    libraries=["fftw3_threads", "fftw3", "fftw3f_threads", "fftw3f", "m", "pthread"],
     extra_compile_args=_extra_compile,
     extra_link_args=_extra_link,
 )

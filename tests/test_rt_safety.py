@@ -16,8 +16,9 @@ def test_process_allocates_nothing_and_locks_nothing(tmp_path):
     build = subprocess.run(
         ["gcc", "-std=c99", "-D_GNU_SOURCE", "-O2", f"-I{csrc}",
          os.path.join(ROOT, "tests", "native", "rt_driver.c"),
-         *[os.path.join(csrc, f) for f in ("stream.c", "spade.c", "select.c", "planner.c")],
-         "-rdynamic", "-lfftw3_threads", "-lfftw3", "-lm", "-lpthread", "-ldl", "-o", str(exe)],
+         *[os.path.join(csrc, f) for f in ("stream.c", "spade.c", "select.c", "planner.c", "windows.c",
+                                                        "workers.c")],
+         "-rdynamic", "-lfftw3_threads", "-lfftw3", "-lfftw3f_threads", "-lfftw3f", "-lm", "-lpthread", "-ldl", "-o", str(exe)],
         capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
     env = dict(os.environ)

@@ -81,7 +81,12 @@ class Declipper:
     fraction of the spectrum: :mod:`rtdeclip.core.params`).  ``budget_pool`` n >= 2 lets a frame run up to n times
     the budget on the iterations that skipped and early-converged frames of
     its channel left unused (0 or 1: off); the total never exceeds budget x
-    frames.  ``threshold="auto"`` estimates the clip levels online
+    frames.  ``precision="single"`` runs the solver's iteration in float
+    (about twice as fast; the presets say which they use), ``"double"`` is
+    the survey's arithmetic.  ``threads``: the channels are solved in
+    parallel on this many threads (the caller's and workers made here;
+    default one per channel up to the cores; 1: no workers); the output
+    does not depend on it.  ``threshold="auto"`` estimates the clip levels online
     (per channel and polarity; see :attr:`thresholds`).
 
     Output blocks have the input's shape and dtype and are delayed by
@@ -93,12 +98,18 @@ class Declipper:
     def __init__(self, sample_rate, channels=1, preset="average", algorithm="aspade",
                  threshold="auto", window=None, hop=None, redundancy=None, iterations=None,
                  s=None, r=None, epsilon=None, warm_start=None, window_shape=None,
-                 synthesis_length=None, budget_pool=None, plan="measure"):
+                 synthesis_length=None, budget_pool=None, precision=None, threads=None,
+                 plan="measure"):
         self.sample_rate = params.check_sample_rate(sample_rate)
         self.channels = params.check_channels(channels)
         self.settings = st = params.resolve(
             sample_rate, preset, algorithm, window, hop, redundancy, iterations, s, r, epsilon,
-            warm_start, window_shape, synthesis_length, budget_pool)
+            warm_start, window_shape, synthesis_length, budget_pool, precision)
+        if threads is not None and (isinstance(threads, bool) or
+                                    not isinstance(threads, (int, np.integer)) or
+                                    not 1 <= threads <= 64):
+            raise ValueError(f"threads must be an integer from 1 to 64 (None: one per channel "
+                             f"up to the cores), got {threads!r}")
         if plan not in ("measure", "estimate"):
             raise ValueError(f"plan must be 'measure' or 'estimate', got {plan!r}")
         fixed = parse_threshold(threshold, self.channels)
@@ -112,6 +123,8 @@ class Declipper:
         cfg.return_last = st.iterations is not None
         cfg.warm_start = st.warm_start
         cfg.budget_pool = st.budget_pool
+        cfg.precision = params.PRECISIONS[st.precision]
+        cfg.threads = 0 if threads is None else int(threads)
         cfg.auto_threshold = fixed is None
         cfg.plan = lib.RTD_PLAN_MEASURE if plan == "measure" else lib.RTD_PLAN_ESTIMATE
         keep = []
@@ -199,6 +212,21 @@ class Declipper:
     def reset(self):
         """Forget the stream: silence history, statistics, online thresholds."""
         lib.rtd_reset(self._state)
+
+    @property
+    def threads(self):
+        """Threads the channels are solved on (1: the caller's only)."""
+        return lib.rtd_threads(self._state)
+
+    def match_worker_scheduling(self):
+        """Give the worker threads the calling thread's scheduling policy and
+        priority (a live host calls it from its real-time thread).  True on
+        success."""
+        return lib.rtd_match_worker_scheduling(self._state) == 0
+
+    def worker_cpu_seconds(self):
+        """CPU seconds used so far by each worker thread (benchmarks)."""
+        return [lib.rtd_worker_cpu_seconds(self._state, i) for i in range(1, self.threads)]
 
     # -- what it is doing ----------------------------------------------------
     @property

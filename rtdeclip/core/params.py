@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import math
 
 ALGORITHMS = {"aspade": 0, "sspade": 1, "sspade-original": 2}
+PRECISIONS = {"double": 0, "single": 1}
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Settings:
     synthesis_length: int | None = None  # lowdelay only: support of the synthesis window
     budget_pool: int = 0     # 0/1 off; n >= 2: a frame may run n * iterations from
                              # what earlier frames left unused (see rtdeclip.h)
+    precision: str = "double"  # the iteration's arithmetic: "double" or "single"
 
 
 # Tuned on SQAM at input SDR 3 and 10 dB (benchmarks/explore.py, presets.py)
@@ -137,7 +139,8 @@ def rate_schedule(s48, r48, window, window48):
 
 def resolve(sample_rate, preset="average", algorithm="aspade", window=None, hop=None,
             redundancy=None, iterations=None, s=None, r=None, epsilon=None,
-            warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None):
+            warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None,
+            precision=None):
     """Merge a preset with explicit overrides into validated ``Settings``.
 
     A budgeted preset's iterations are scaled to the sample rate
@@ -187,8 +190,12 @@ def resolve(sample_rate, preset="average", algorithm="aspade", window=None, hop=
         synthesis_length = _check_int("synthesis_length", synthesis_length, 2 * hop, window)
     budget_pool = p.get("budget_pool", 0) if budget_pool is None else budget_pool
     budget_pool = _check_int("budget_pool", budget_pool, 0, 16)
+    precision = p.get("precision", "double") if precision is None else precision
+    if not isinstance(precision, str) or precision.lower() not in PRECISIONS:
+        raise ValueError(f"precision must be 'double' or 'single', got {precision!r}")
     return Settings(window, hop, redundancy, algorithm.lower(), s, r, float(epsilon),
-                    iterations, warm_start, window_shape, synthesis_length, budget_pool)
+                    iterations, warm_start, window_shape, synthesis_length, budget_pool,
+                    precision.lower())
 
 
 def survey(algorithm="aspade"):
@@ -196,5 +203,5 @@ def survey(algorithm="aspade"):
     return Settings(8192, 2048, 2, algorithm, 1, 2, 0.1, None, False, "hann")
 
 
-__all__ = ["PRESETS", "ALGORITHMS", "Settings", "resolve", "rate_budget", "rate_schedule",
+__all__ = ["PRESETS", "ALGORITHMS", "PRECISIONS", "Settings", "resolve", "rate_budget", "rate_schedule",
            "survey", "replace"]
