@@ -182,11 +182,9 @@ def resolve(sample_rate, preset="average", algorithm="aspade", window=None, hop=
     window_shape = p["window_shape"] if window_shape is None else window_shape
     if window_shape not in ("hann", "lowdelay"):
         raise ValueError(f"window_shape must be 'hann' or 'lowdelay', got {window_shape!r}")
-    if synthesis_length is None:
-        synthesis_length = p.get("synthesis_length")
     if window_shape == "lowdelay":
-        if synthesis_length is None:
-            synthesis_length = window // 2
+        if synthesis_length is None:   # a preset's scales with the window
+            synthesis_length = window // p.get("synthesis_div", 2)
         synthesis_length = _check_int("synthesis_length", synthesis_length, 2 * hop, window)
     budget_pool = p.get("budget_pool", 0) if budget_pool is None else budget_pool
     budget_pool = _check_int("budget_pool", budget_pool, 0, 16)
