@@ -73,6 +73,8 @@ int main(int argc, char **argv)
             cfg.auto_threshold = variant == 3;
             cfg.budget_pool = variant & 2 ? 3 : 0;
             cfg.plan = RTD_PLAN_ESTIMATE;
+            cfg.precision = variant & 1 ? RTD_SINGLE : RTD_DOUBLE;
+            cfg.threads = variant >= 2 ? 2 : 1; /* a worker thread, joined at destroy */
             int err;
             rtd_state *st = rtd_create(&cfg, &err);
             if (!st) {
@@ -130,6 +132,8 @@ int main(int argc, char **argv)
     free(in), free(out), free(fin), free(fout);
     fftw_cleanup_threads();
     fftw_cleanup();
+    fftwf_cleanup_threads();
+    fftwf_cleanup();
     printf("streams %d nonfinite outputs %d\n", runs, bad);
     return bad ? 1 : 0;
 }

@@ -102,7 +102,7 @@ class Declipper:
                  plan="measure"):
         self.sample_rate = params.check_sample_rate(sample_rate)
         self.channels = params.check_channels(channels)
-        self.settings = st = params.resolve(
+        self.settings = sol = params.resolve(
             sample_rate, preset, algorithm, window, hop, redundancy, iterations, s, r, epsilon,
             warm_start, window_shape, synthesis_length, budget_pool, precision)
         if threads is not None and (isinstance(threads, bool) or
@@ -116,20 +116,20 @@ class Declipper:
         cfg = ffi.new("rtd_config *")
         lib.rtd_config_default(cfg)
         cfg.channels = self.channels
-        cfg.window, cfg.hop, cfg.redundancy = st.window, st.hop, st.redundancy
-        cfg.algorithm = params.ALGORITHMS[st.algorithm]
-        cfg.s, cfg.r, cfg.epsilon = st.s, st.r, st.epsilon
-        cfg.max_iterations = st.iterations or 0
-        cfg.return_last = st.iterations is not None
-        cfg.warm_start = st.warm_start
-        cfg.budget_pool = st.budget_pool
-        cfg.precision = params.PRECISIONS[st.precision]
+        cfg.window, cfg.hop, cfg.redundancy = sol.window, sol.hop, sol.redundancy
+        cfg.algorithm = params.ALGORITHMS[sol.algorithm]
+        cfg.s, cfg.r, cfg.epsilon = sol.s, sol.r, sol.epsilon
+        cfg.max_iterations = sol.iterations or 0
+        cfg.return_last = sol.iterations is not None
+        cfg.warm_start = sol.warm_start
+        cfg.budget_pool = sol.budget_pool
+        cfg.precision = params.PRECISIONS[sol.precision]
         cfg.threads = 0 if threads is None else int(threads)
         cfg.auto_threshold = fixed is None
         cfg.plan = lib.RTD_PLAN_MEASURE if plan == "measure" else lib.RTD_PLAN_ESTIMATE
         keep = []
-        if st.window_shape == "lowdelay":
-            ana, syn = lowdelay(st.window, st.hop, st.synthesis_length)
+        if sol.window_shape == "lowdelay":
+            ana, syn = lowdelay(sol.window, sol.hop, sol.synthesis_length)
             keep = [np.ascontiguousarray(ana), np.ascontiguousarray(syn)]
             cfg.analysis_window = ffi.cast("double *", ffi.from_buffer(keep[0]))
             cfg.synthesis_window = ffi.cast("double *", ffi.from_buffer(keep[1]))

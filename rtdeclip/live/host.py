@@ -234,6 +234,9 @@ class LiveDeclipper:
         try:
             os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(5))
             self.realtime = True
+            # the declipper's worker threads (one per further channel)
+            # solve beside this one: same priority
+            self.declipper.match_worker_scheduling()
         except (OSError, AttributeError):
             self.realtime = False
         self._started.set()
