@@ -83,7 +83,7 @@ def _output_for(inp, output, many):
 
 def _validate(args):
     if args.preset.lower() not in PRESETS:
-        raise UserError(f"unknown preset {args.preset!r}; use HighQuality, Average or Fastest")
+        raise UserError(f"unknown preset {args.preset!r}; use HighQuality, Average, Fastest or LowLatency")
     if args.algorithm.lower() not in ALGORITHMS:
         raise UserError(f"unknown algorithm {args.algorithm!r}; use {', '.join(ALGORITHMS)}")
     filepipe.parse_threshold_db(args.threshold, 1)

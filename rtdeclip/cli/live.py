@@ -1,7 +1,7 @@
 """``rtdeclip live``, ``rtdeclip monitor``, ``rtdeclip devices``.
 
     rtdeclip live [--input DEV] [--output DEV] [--channels N] [--samplerate SR]
-                  [--blocksize N] [--preset Fastest|Average] [--threshold auto|DBFS|POS,NEG]
+                  [--blocksize N] [--preset LowLatency|Fastest|Average] [--threshold auto|DBFS|POS,NEG]
                   [--gain DB] [--ceiling DBFS|off] [--duration S] [--record FILE] [--stats FILE]
     rtdeclip live --demo          # a built-in clipped example through the host to the output
     rtdeclip monitor [--bypass] [--connect JACKPORTS] [--record FILE] ...
@@ -24,7 +24,7 @@ import numpy as np
 
 from rtdeclip.errors import UserError
 
-PRESETS = ("fastest", "average")
+PRESETS = ("lowlatency", "fastest", "average")
 
 
 def register(sub):
@@ -41,7 +41,7 @@ def register(sub):
         p.add_argument("--channels", type=int, default=2)
         p.add_argument("--samplerate", type=int, default=48000)
         p.add_argument("--blocksize", type=int, default=256, help="frames per device callback")
-        p.add_argument("--preset", default="Average", help="Fastest or Average (default)")
+        p.add_argument("--preset", default="Average", help="LowLatency, Fastest or Average (default)")
         p.add_argument("--threshold", default="auto", help="auto, DBFS or POS_DBFS,NEG_DBFS")
         p.add_argument("--gain", type=float, default=None,
                        help="output gain in dB (default -6: room for restored peaks)")
@@ -133,7 +133,7 @@ def run_devices(args):
 def _check(args):
     preset = args.preset.lower()
     if preset not in PRESETS:
-        raise UserError(f"unknown preset {args.preset!r}; use Fastest or Average")
+        raise UserError(f"unknown preset {args.preset!r}; use LowLatency, Fastest or Average")
     if not 8000 <= args.samplerate <= 192000:
         raise UserError(f"--samplerate must be 8000..192000, got {args.samplerate}")
     if not 1 <= args.channels <= 64:

@@ -32,7 +32,7 @@ from rtdeclip.errors import UserError
 from rtdeclip.live.limiter import Limiter
 from rtdeclip.files.audio_io import AtomicWav
 
-DEFAULT_GAIN_DB = {"fastest": -6.0, "average": -6.0, "highquality": -6.0}
+DEFAULT_GAIN_DB = {"lowlatency": -6.0, "fastest": -6.0, "average": -6.0, "highquality": -6.0}
 DEFAULT_CEILING_DB = -1.0
 
 
