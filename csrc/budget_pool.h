@@ -7,7 +7,7 @@
 #ifndef RTD_BUDGET_POOL_H
 #define RTD_BUDGET_POOL_H
 
-#define RTD_POOL_MAX 16 /* largest budget_pool factor                       */
+/* the largest factor, RTD_POOL_MAX, is in rtdeclip.h */
 #define RTD_POOL_CAP 8  /* a channel's credit is at most this many budgets  */
 
 /* What a frame may run, given the channel's credit. */

@@ -76,8 +76,21 @@ typedef enum { RTD_PLAN_MEASURE = 0, RTD_PLAN_ESTIMATE = 1 } rtd_plan;
  * buffers, windows, overlap-add and output stay double. */
 typedef enum { RTD_DOUBLE = 0, RTD_SINGLE = 1 } rtd_precision;
 
+/* Limits of rtd_config, checked by rtd_create and read from here by the
+ * Python layer (through cffi), so each is written once. */
+enum {
+    RTD_CHANNELS_MAX = 1024,    /* channels: 1..RTD_CHANNELS_MAX                */
+    RTD_WINDOW_MIN = 16,        /* window: a power of two in MIN..MAX           */
+    RTD_WINDOW_MAX = 65536,
+    RTD_HOP_MIN_DIV = 8,        /* hop divides the window, window/8 <= hop      */
+    RTD_HOP_MAX_DIV = 2,        /*   and hop <= window/2                        */
+    RTD_REDUNDANCY_MAX = 4,     /* redundancy: a power of two, 1..MAX           */
+    RTD_POOL_MAX = 16,          /* budget_pool: 0..RTD_POOL_MAX                 */
+    RTD_THREADS_MAX = 64        /* threads: 0..RTD_THREADS_MAX                  */
+};
+
 typedef struct {
-    int channels;            /* >= 1                                         */
+    int channels;            /* 1..RTD_CHANNELS_MAX                          */
     int window;              /* frame length, power of two, 16..65536        */
     int hop;                 /* divides window, window/8 <= hop <= window/2  */
     int redundancy;          /* DFT redundancy: 1, 2 or 4                    */

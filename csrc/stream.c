@@ -21,8 +21,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RTD_THREADS_MAX 64
-
 typedef struct {
     double *frame;    /* last `window` input samples, oldest first        */
     double *acc;      /* overlap-add accumulator, aligned with `frame`    */
@@ -105,12 +103,14 @@ const char *rtd_strerror(int e)
 
 static int validate(const rtd_config *c)
 {
-    if (c->channels < 1 || c->channels > 1024) return RTD_ERR_CHANNELS;
-    if (c->window < 16 || c->window > 65536 || (c->window & (c->window - 1)))
+    if (c->channels < 1 || c->channels > RTD_CHANNELS_MAX) return RTD_ERR_CHANNELS;
+    if (c->window < RTD_WINDOW_MIN || c->window > RTD_WINDOW_MAX || (c->window & (c->window - 1)))
         return RTD_ERR_WINDOW;
-    if (c->hop < 1 || c->window % c->hop || c->hop * 8 < c->window || c->hop * 2 > c->window)
+    if (c->hop < 1 || c->window % c->hop || c->hop * RTD_HOP_MIN_DIV < c->window
+        || c->hop * RTD_HOP_MAX_DIV > c->window)
         return RTD_ERR_HOP;
-    if (c->redundancy != 1 && c->redundancy != 2 && c->redundancy != 4) return RTD_ERR_REDUNDANCY;
+    if (c->redundancy < 1 || c->redundancy > RTD_REDUNDANCY_MAX || (c->redundancy & (c->redundancy - 1)))
+        return RTD_ERR_REDUNDANCY;
     if (c->algorithm < RTD_ASPADE || c->algorithm > RTD_SSPADE_ORIGINAL) return RTD_ERR_ALGORITHM;
     if (c->s < 1 || c->r < 1) return RTD_ERR_SCHEDULE;
     if (!(c->epsilon >= 0.0) || !isfinite(c->epsilon)) return RTD_ERR_EPSILON;

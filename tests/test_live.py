@@ -27,7 +27,7 @@ def clipped_music(seconds, channels=2, sdr_db=5.0):
 def host(**kw):
     from rtdeclip.live import LiveDeclipper
     kw.setdefault("channels", 2)
-    kw.setdefault("samplerate", SR)
+    kw.setdefault("sample_rate", SR)
     kw.setdefault("blocksize", BLOCK)
     kw.setdefault("gain_db", 0.0)
     kw.setdefault("ceiling_db", None)   # compare samples with offline: no limiter
@@ -220,7 +220,7 @@ def test_monitor_bypass_records_both_streams(jack, tmp_path):
 
 
 def test_bad_live_arguments(jack):
-    for args, word in ((["--preset", "Best"], "preset"), (["--samplerate", "100"], "samplerate"),
+    for args, word in ((["--preset", "Best"], "preset"), (["--sample-rate", "100"], "sample-rate"),
                        (["--output", "no such device"], "device")):
         r = subprocess.run([sys.executable, "-m", "rtdeclip", "live", "--duration", "1", *args],
                            capture_output=True, text=True, timeout=60)

@@ -1,7 +1,7 @@
 """The live host: sound card -> lock-free ring buffer -> worker thread
 (C declipper, GIL released) -> lock-free ring buffer -> sound card.
 
-    with LiveDeclipper(channels=2, samplerate=48000, preset="average") as host:
+    with LiveDeclipper(channels=2, sample_rate=48000, preset="average") as host:
         print(host.latency)          # device in, algorithm, margin, limiter, device out
         time.sleep(10)
         print(host.stats)
@@ -24,16 +24,18 @@ less than a quarter block queued the block passes through unsolved
 import os
 import threading
 import time
+import warnings
 
 import numpy as np
 
 from rtdeclip.core.declipper import Declipper
-from rtdeclip.errors import UserError
+from rtdeclip.errors import DeviceError, ParameterError, RtdeclipError
 from rtdeclip.live.limiter import Limiter
 from rtdeclip.files.audio_io import AtomicWav
 
 DEFAULT_GAIN_DB = {"lowlatency": -6.0, "fastest": -6.0, "average": -6.0, "highquality": -6.0}
 DEFAULT_CEILING_DB = -1.0
+BLOCK_MIN, BLOCK_MAX = 16, 8192   # frames per device callback
 
 
 def _pow2(n):
@@ -104,22 +106,32 @@ class LiveDeclipper:
     the delay but leaves the audio undeclipped (A/B).  ``source=array``
     plays a signal from memory instead of a live input (the demo).
     ``margin_blocks`` overrides the automatic safety margin.  Other keyword
-    arguments go to :class:`rtdeclip.Declipper`.
+    arguments are :class:`rtdeclip.Declipper`'s solver settings, passed to
+    it unchanged (``samplerate`` is the old name of ``sample_rate``).
+    Bad arguments raise :class:`~rtdeclip.errors.ParameterError`, a device
+    that cannot be opened :class:`~rtdeclip.errors.DeviceError`.
     """
 
-    def __init__(self, input=None, output=None, channels=2, samplerate=48000, blocksize=256,
+    def __init__(self, input=None, output=None, channels=2, sample_rate=None, blocksize=256,
                  preset="average", threshold="auto", gain_db=None, ceiling_db=DEFAULT_CEILING_DB,
                  margin_blocks=None, on_block=None, source=None, record_seconds=0.0,
                  bypass=False, record=None, **solver):
+        if "samplerate" in solver:
+            warnings.warn("LiveDeclipper(samplerate=...) is now sample_rate=...",
+                          DeprecationWarning, stacklevel=2)
+            old = solver.pop("samplerate")
+            sample_rate = old if sample_rate is None else sample_rate
+        sample_rate = 48000 if sample_rate is None else sample_rate
+        if isinstance(blocksize, bool) or not isinstance(blocksize, (int, np.integer)) \
+                or not BLOCK_MIN <= blocksize <= BLOCK_MAX:
+            raise ParameterError(f"blocksize must be between {BLOCK_MIN} and {BLOCK_MAX}, "
+                                 f"got {blocksize!r}")
+        self.block = int(blocksize)
+        self.declipper = Declipper(sample_rate, channels=channels, preset=preset,
+                                   threshold=threshold, **solver)
+        self.sample_rate, self.channels = self.declipper.sample_rate, self.declipper.channels
+        self.sr = int(self.sample_rate)
         import rtmixer  # imported here: PortAudio must start after a JACK server
-        self.sr, self.channels, self.block = int(samplerate), int(channels), int(blocksize)
-        if self.block < 16 or self.block > 8192:
-            raise UserError(f"blocksize must be between 16 and 8192, got {blocksize}")
-        try:
-            self.declipper = Declipper(samplerate, channels=channels, preset=preset,
-                                       threshold=threshold, **solver)
-        except ValueError as e:
-            raise UserError(str(e)) from None
         self.preset = preset
         self.budget = self.declipper.iterations
         hop = self.declipper.settings.hop
@@ -131,30 +143,27 @@ class LiveDeclipper:
         else:
             self.margin = int(margin_blocks) * self.block
             if self.margin <= self.block:
-                raise UserError("margin must be at least 2 blocks")
+                raise ParameterError("margin must be at least 2 blocks")
         self.gain = 10 ** ((DEFAULT_GAIN_DB.get(str(preset).lower(), -6.0) if gain_db is None
                             else gain_db) / 20)
-        try:
-            self.limiter = None if ceiling_db is None else Limiter(self.sr, channels, ceiling_db,
-                                                                   max_block=self.block)
-        except ValueError as e:
-            raise UserError(str(e)) from None
+        self.limiter = None if ceiling_db is None else Limiter(self.sr, channels, ceiling_db,
+                                                               max_block=self.block)
         self.on_block, self.bypass = on_block, bypass
         self.source = None if source is None else np.ascontiguousarray(source, dtype=np.float32)
         if self.source is not None and (self.source.ndim != 2 or self.source.shape[1] != channels):
-            raise UserError("the source signal must have one column per channel")
+            raise ParameterError("the source signal must have one column per channel")
         before = self._jack_ports()
         try:
             if self.source is None:
                 self.stream = rtmixer.MixerAndRecorder(
-                    device=(input, output), channels=channels, samplerate=samplerate,
+                    device=(input, output), channels=channels, samplerate=self.sample_rate,
                     blocksize=blocksize, latency="low")
             else:
                 self.stream = rtmixer.Mixer(device=output, channels=channels,
-                                            samplerate=samplerate, blocksize=blocksize,
+                                            samplerate=self.sample_rate, blocksize=blocksize,
                                             latency="low")
         except Exception as e:  # PortAudio's reason: no such device, bad rate...
-            raise UserError(f"cannot open the audio device: {e}") from None
+            raise DeviceError(f"cannot open the audio device: {e}") from None
         # the stream's own JACK ports, when it runs on JACK (for wiring)
         mine = [p for p in self._jack_ports() if p not in before] if before else []
         self.jack_inputs = [p for p in mine if ":in_" in p]
@@ -402,7 +411,7 @@ class LiveDeclipper:
             self._last_played, self._progress = played, now
         elif now - self._progress > 1.0 + 4 * self.margin / self.sr:
             self.device_lost = True
-            raise UserError("the audio device stopped (disconnected, or its server went away)")
+            raise DeviceError("the audio device stopped (disconnected, or its server went away)")
         acts = self.stream.actions
         if self._rec is not None and self._rec not in acts and not self._stop.is_set():
             self.counts["input_overflows"] += 1
@@ -424,7 +433,7 @@ class LiveDeclipper:
             self._fetch = self.stream.fetch_and_reset_stats()
         if not self.stream.active and not self._stop.is_set():
             self.device_lost = True
-            raise UserError("the audio device stopped (disconnected, or its server went away)")
+            raise DeviceError("the audio device stopped (disconnected, or its server went away)")
 
     def _count_device(self, st):
         """The driver's own xrun flags (PortAudio status; JACK raises both
@@ -479,7 +488,7 @@ class LiveDeclipper:
         if self.tap is not None:
             self.tap.close()
             self.tap = None
-        if self.error is not None and not isinstance(self.error, UserError):
+        if self.error is not None and not isinstance(self.error, RtdeclipError):
             raise self.error
         return self.stats
 
