@@ -35,7 +35,7 @@ from rtdeclip.live.limiter import Limiter
 from rtdeclip.live.meters import BlockMeters
 from rtdeclip.live.recorder import MemoryRecorder, WavRecorder, input_path  # noqa: F401
 
-DEFAULT_GAIN_DB = {"fastest": -6.0, "average": -6.0, "highquality": -6.0}
+DEFAULT_GAIN_DB = {"lowlatency": -6.0, "fastest": -6.0, "average": -6.0, "highquality": -6.0}
 DEFAULT_CEILING_DB = -1.0
 BLOCK_MIN, BLOCK_MAX = 16, 8192   # frames per device callback
 TIMES_KEPT, HOP_TIMES_KEPT = 1 << 16, 1 << 15   # per-block and per-hop timings, rings
@@ -181,6 +181,9 @@ class LiveDeclipper:
         try:
             os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(5))
             self.realtime = True
+            # the declipper's worker threads (one per further channel)
+            # solve beside this one: same priority
+            self.declipper.match_worker_scheduling()
         except (OSError, AttributeError):
             self.realtime = False
         self._started.set()
