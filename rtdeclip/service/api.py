@@ -57,7 +57,7 @@ def current_user(request: Request, authorization: str | None = Depends(api_key))
 def _own_job(request, job_id, user):
     """The job if it exists and belongs to this user; 404 otherwise (the
     same answer, so ids of other users' jobs cannot be probed)."""
-    jid = int(job_id) if job_id.isdigit() and len(job_id) < 19 else None
+    jid = int(job_id) if job_id.isascii() and job_id.isdigit() and len(job_id) < 19 else None
     job = request.app.state.store.get_job(jid) if jid is not None else None
     if job is None or job["user_id"] != user["id"]:
         raise ApiError(404, f"no job {job_id}")
