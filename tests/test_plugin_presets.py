@@ -34,6 +34,7 @@ def test_table_row(name):
     assert c.iterations48 == (p["iterations"] or 0)
     assert bool(c.warm_start) == p["warm_start"]
     assert c.budget_pool == p.get("budget_pool", 0)
+    assert c.precision == params.PRECISIONS[p.get("precision", "double")]
 
 
 @pytest.mark.parametrize("name", list(params.PRESETS))
@@ -50,6 +51,7 @@ def test_resolve(name, rate):
     assert cfg.return_last == (st.iterations is not None)   # as Declipper sets it
     assert bool(cfg.warm_start) == st.warm_start
     assert cfg.budget_pool == st.budget_pool
+    assert cfg.precision == params.PRECISIONS[st.precision]
 
 
 def test_rate_scaling_functions():

@@ -22,12 +22,15 @@ ALGORITHMS = {
 }
 # FFTW planning rigour -> rtd_plan values
 PLANS = {"measure": lib.RTD_PLAN_MEASURE, "estimate": lib.RTD_PLAN_ESTIMATE}
+# arithmetic of the iteration -> rtd_precision values
+PRECISIONS = {"double": lib.RTD_DOUBLE, "single": lib.RTD_SINGLE}
 # limits of rtd_config, from rtdeclip.h (rtd_create checks the same ones)
 CHANNELS_MAX = lib.RTD_CHANNELS_MAX
 WINDOW_MIN, WINDOW_MAX = lib.RTD_WINDOW_MIN, lib.RTD_WINDOW_MAX
 HOP_MIN_DIV, HOP_MAX_DIV = lib.RTD_HOP_MIN_DIV, lib.RTD_HOP_MAX_DIV
 REDUNDANCY_MAX = lib.RTD_REDUNDANCY_MAX
 POOL_MAX = lib.RTD_POOL_MAX
+THREADS_MAX = lib.RTD_THREADS_MAX
 ITERATIONS_MAX = 10_000_000   # a budget beyond this is a typo, not a wish
 WINDOW_SHAPES = ("hann", "lowdelay")
 
@@ -48,6 +51,7 @@ class Settings:
     synthesis_length: int | None = None  # lowdelay only: support of the synthesis window
     budget_pool: int = 0     # 0/1 off; n >= 2: a frame may run n * iterations from
                              # what earlier frames left unused (see rtdeclip.h)
+    precision: str = "double"  # the iteration's arithmetic: "double" or "single"
 
 
 # Tuned on SQAM at input SDR 3 and 10 dB (benchmarks/explore.py, presets.py)
@@ -92,9 +96,10 @@ PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann"),
     "average": dict(window48=2048, hop_div=4, redundancy=2, s=6, r=3, epsilon=0.1,
-                    iterations=110, warm_start=True, window_shape="hann"),
+                    iterations=110, warm_start=True, window_shape="hann", precision="single"),
     "fastest": dict(window48=2048, hop_div=4, redundancy=1, s=6, r=6, epsilon=0.1,
-                    iterations=60, warm_start=True, window_shape="hann", budget_pool=2),
+                    iterations=60, warm_start=True, window_shape="hann", budget_pool=2,
+                    precision="single"),
 }
 
 
@@ -135,6 +140,14 @@ def check_channels(channels):
     return _check_int("channels", channels, 1, CHANNELS_MAX)
 
 
+def check_threads(threads):
+    """None (one per channel up to the processors) or 1..THREADS_MAX -> the
+    rtd_config value (0 = automatic)."""
+    if threads is None:
+        return 0
+    return _check_int("threads", threads, 1, THREADS_MAX)
+
+
 def check_plan(plan):
     """'measure' or 'estimate' -> the rtd_plan value."""
     if not isinstance(plan, str) or plan not in PLANS:
@@ -170,7 +183,8 @@ def rate_schedule(s48, r48, window, window48):
 
 def resolve(sample_rate, preset="average", *, algorithm="aspade", window=None, hop=None,
             redundancy=None, iterations=None, s=None, r=None, epsilon=None,
-            warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None):
+            warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None,
+            precision=None):
     """Merge a preset with explicit overrides into validated ``Settings``.
 
     The keyword arguments are the solver settings, documented once on
@@ -225,16 +239,17 @@ def resolve(sample_rate, preset="average", *, algorithm="aspade", window=None, h
     window_shape = p["window_shape"] if window_shape is None else window_shape
     if window_shape not in WINDOW_SHAPES:
         raise ParameterError(f"window_shape must be 'hann' or 'lowdelay', got {window_shape!r}")
-    if synthesis_length is None:
-        synthesis_length = p.get("synthesis_length")
     if window_shape == "lowdelay":
-        if synthesis_length is None:
-            synthesis_length = window // 2
+        if synthesis_length is None:   # a preset's scales with the window
+            synthesis_length = window // p.get("synthesis_div", 2)
         synthesis_length = _check_int("synthesis_length", synthesis_length, 2 * hop, window)
     budget_pool = p.get("budget_pool", 0) if budget_pool is None else budget_pool
     budget_pool = _check_int("budget_pool", budget_pool, 0, POOL_MAX)
+    precision = _check_choice("precision", p.get("precision", "double") if precision is None
+                              else precision, PRECISIONS)
     return Settings(window, hop, redundancy, algorithm, s, r, float(epsilon),
-                    iterations, warm_start, window_shape, synthesis_length, budget_pool)
+                    iterations, warm_start, window_shape, synthesis_length, budget_pool,
+                    precision)
 
 
 def survey(algorithm="aspade"):
@@ -242,5 +257,5 @@ def survey(algorithm="aspade"):
     return Settings(8192, 2048, 2, algorithm, 1, 2, 0.1, None, False, "hann")
 
 
-__all__ = ["PRESETS", "ALGORITHMS", "PLANS", "Settings", "resolve", "rate_budget",
+__all__ = ["PRESETS", "ALGORITHMS", "PLANS", "PRECISIONS", "check_threads", "Settings", "resolve", "rate_budget",
            "rate_schedule", "survey", "replace", "check_plan"]
