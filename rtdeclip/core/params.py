@@ -100,6 +100,9 @@ PRESETS = {
     "fastest": dict(window48=2048, hop_div=4, redundancy=1, s=6, r=6, epsilon=0.1,
                     iterations=60, warm_start=True, window_shape="hann", budget_pool=2,
                     precision="single"),
+    "lowlatency": dict(window48=1024, hop_div=4, redundancy=2, s=3, r=2, epsilon=0.1,
+                       iterations=70, warm_start=True, window_shape="lowdelay", synthesis_div=2,
+                       budget_pool=2, precision="single"),
 }
 
 
