@@ -73,7 +73,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="rtd-bench-plugins-")
     os.environ["RTDECLIP_WISDOM"] = os.path.join(tmp, "wisdom")   # same plans for both
     clean = music(RATE, seconds=args.seconds, channels=2, seed=3)
-    clipped, theta = clip_to_sdr(clean, 3.0)
+    pairs = [clip_to_sdr(clean[:, c], 3.0) for c in range(2)]
+    clipped = np.stack([p[0] for p in pairs], 1)
+    theta = [float(p[1]) for p in pairs]
     x = (np.round(np.asarray(clipped) * 32767) / 32768).astype(np.float32)
     paths = {}
     for name, n in (("long", len(x)), ("short", RATE)):
@@ -101,7 +103,7 @@ def main():
           + "\n\nCommand: `python benchmarks/plugins.py "
           f"--seconds {args.seconds:g} --repeat {args.repeat}`.")
     write_results("plugins", dict(machine=machine(), seconds=args.seconds, repeat=args.repeat,
-                                  clip_level=float(theta), results=data), md)
+                                  clip_levels=theta, results=data), md)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

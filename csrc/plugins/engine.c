@@ -140,7 +140,11 @@ rtdp *rtdp_create(double sample_rate, int channels)
     if (!p) return NULL;
     p->C = channels;
     p->rate = sample_rate;
-    p->npresets = rtd_preset_realtime_count();
+    /* the presets the preset port offers (its range), not every real-time
+     * one: lowlatency's point is its latency, which one constant-latency
+     * instance switching between presets cannot give */
+    p->npresets = (int)rtdp_control_table[0].max + 1;
+    if (p->npresets > rtd_preset_realtime_count()) p->npresets = rtd_preset_realtime_count();
     if (p->npresets > MAX_STATES / 2) p->npresets = MAX_STATES / 2;
     p->nstates = 2 * p->npresets;
     for (int k = 0; k < p->nstates; k++) {
