@@ -100,6 +100,8 @@ def main():
           f"{args.repeat} runs of {args.seconds:g} s.\n\n"
           + md_table(["preset", "ffmpeg + plug-in (ms CPU / s)", "Python Declipper (ms CPU / s)",
                       "ratio", "plug-in real-time factor", "Python real-time factor"], rows)
+          + "\n\nThe plug-in plans its FFTs with FFTW_ESTIMATE (deterministic output), the Python "
+          "Declipper with its default MEASURE (from wisdom)."
           + "\n\nCommand: `python benchmarks/plugins.py "
           f"--seconds {args.seconds:g} --repeat {args.repeat}`.")
     write_results("plugins", dict(machine=machine(), seconds=args.seconds, repeat=args.repeat,
