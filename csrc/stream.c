@@ -9,6 +9,7 @@
 #include "spade.h"
 #include "threshold.h"
 #include "planner.h"
+#include "social.h"
 
 #include <float.h>
 #include <math.h>
@@ -45,6 +46,7 @@ struct rtd_state {
     double time_limit;        /* seconds per process call, 0 = none         */
     double call_deadline;     /* CLOCK_MONOTONIC end of this call, 0 = none */
     double frame_seconds;     /* running estimate of one frame's solve time  */
+    social_state *soc;        /* RTD_SOCIAL: everything is done there       */
 };
 
 void rtd_config_default(rtd_config *cfg)
@@ -59,6 +61,11 @@ void rtd_config_default(rtd_config *cfg)
     cfg->r = 2;
     cfg->epsilon = 0.1;
     cfg->plan = RTD_PLAN_MEASURE;
+    cfg->social_levels = 10;
+    cfg->social_neigh_freq = 3;
+    cfg->social_neigh_time = 7;
+    cfg->social_lambda_max = 1e-1;
+    cfg->social_lambda_min = 1e-4;
 }
 
 const char *rtd_strerror(int e)
@@ -78,6 +85,9 @@ const char *rtd_strerror(int e)
     case RTD_ERR_PLAN: return "FFTW could not make a plan";
     case RTD_ERR_ITERATIONS: return "max_iterations must be >= 0";
     case RTD_ERR_POOL: return "budget_pool must be between 0 and 16";
+    case RTD_ERR_SOCIAL:
+        return "social: block and margin must be multiples of hop (block >= window), "
+               "neighbourhood sizes odd and >= 1, lambdas > 0";
     default: return "unknown error";
     }
 }
@@ -90,7 +100,7 @@ static int validate(const rtd_config *c)
     if (c->hop < 1 || c->window % c->hop || c->hop * 8 < c->window || c->hop * 2 > c->window)
         return RTD_ERR_HOP;
     if (c->redundancy != 1 && c->redundancy != 2 && c->redundancy != 4) return RTD_ERR_REDUNDANCY;
-    if (c->algorithm < RTD_ASPADE || c->algorithm > RTD_SSPADE_ORIGINAL) return RTD_ERR_ALGORITHM;
+    if (c->algorithm < RTD_ASPADE || c->algorithm > RTD_SOCIAL) return RTD_ERR_ALGORITHM;
     if (c->s < 1 || c->r < 1) return RTD_ERR_SCHEDULE;
     if (!(c->epsilon >= 0.0) || !isfinite(c->epsilon)) return RTD_ERR_EPSILON;
     if (c->max_iterations < 0) return RTD_ERR_ITERATIONS;
@@ -144,6 +154,7 @@ static int make_windows(rtd_state *st)
 void rtd_destroy(rtd_state *st)
 {
     if (!st) return;
+    if (st->soc) social_destroy(st->soc);
     if (st->ch) {
         for (int c = 0; c < st->cfg.channels; c++) {
             fftw_free(st->ch[c].frame);
@@ -176,6 +187,12 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     if (!st) goto fail;
     st->cfg = *cfg;
     st->cfg.analysis_window = st->cfg.synthesis_window = NULL; /* not kept */
+    if (cfg->algorithm == RTD_SOCIAL) {
+        st->soc = social_create(cfg, &e);
+        if (!st->soc) goto fail;
+        if (error) *error = RTD_OK;
+        return st;
+    }
     st->w = cfg->window;
     st->a = cfg->hop;
     const int w = st->w, C = cfg->channels;
@@ -231,6 +248,10 @@ fail:
 
 void rtd_reset(rtd_state *st)
 {
+    if (st->soc) {
+        social_reset(st->soc);
+        return;
+    }
     const int w = st->w;
     for (int c = 0; c < st->cfg.channels; c++) {
         channel *ch = &st->ch[c];
@@ -456,18 +477,24 @@ static void process(rtd_state *st, const void *in, void *out, int frames, int is
 
 void rtd_process_double(rtd_state *st, const double *in, double *out, int frames)
 {
-    process(st, in, out, frames, 0);
+    if (st->soc) social_process(st->soc, in, out, frames, 0);
+    else process(st, in, out, frames, 0);
 }
 
 void rtd_process_float(rtd_state *st, const float *in, float *out, int frames)
 {
-    process(st, in, out, frames, 1);
+    if (st->soc) social_process(st->soc, in, out, frames, 1);
+    else process(st, in, out, frames, 1);
 }
 
-int rtd_latency(const rtd_state *st) { return st->latency; }
+int rtd_latency(const rtd_state *st) { return st->soc ? social_latency(st->soc) : st->latency; }
 
 void rtd_set_thresholds(rtd_state *st, int c, double pos, double neg)
 {
+    if (st->soc) {
+        social_set_thresholds(st->soc, c, pos, neg);
+        return;
+    }
     if (c < 0 || c >= st->cfg.channels) return;
     st->ch[c].fixed_pos = st->ch[c].pos = pos;
     st->ch[c].fixed_neg = st->ch[c].neg = neg;
@@ -475,28 +502,52 @@ void rtd_set_thresholds(rtd_state *st, int c, double pos, double neg)
 
 void rtd_get_thresholds(const rtd_state *st, int c, double *pos, double *neg)
 {
+    if (st->soc) {
+        social_get_thresholds(st->soc, c, pos, neg);
+        return;
+    }
     if (c < 0 || c >= st->cfg.channels) return;
     *pos = st->ch[c].pos;
     *neg = st->ch[c].neg;
 }
 
-void rtd_set_max_iterations(rtd_state *st, int n) { st->sp.max_iter = n < 0 ? 0 : n; }
-int rtd_get_max_iterations(const rtd_state *st) { return st->sp.max_iter; }
-void rtd_get_stats(const rtd_state *st, rtd_stats *s) { *s = st->stats; }
+void rtd_set_max_iterations(rtd_state *st, int n)
+{
+    if (st->soc) social_set_max_iterations(st->soc, n);
+    else st->sp.max_iter = n < 0 ? 0 : n;
+}
+int rtd_get_max_iterations(const rtd_state *st)
+{
+    return st->soc ? social_get_max_iterations(st->soc) : st->sp.max_iter;
+}
+void rtd_get_stats(const rtd_state *st, rtd_stats *s)
+{
+    if (st->soc) social_get_stats(st->soc, s);
+    else *s = st->stats;
+}
 
 int rtd_solve_frame(rtd_state *st, const double *y, const int8_t *mask, double *x)
 {
     int k_end, conv;
+    if (st->soc) return social_declip_block(st->soc, y, mask, st->cfg.window, x);
     return spade_solve(&st->sp, y, mask, NULL, st->cfg.s, x, &k_end, &conv);
 }
 
 void rtd_get_windows(const rtd_state *st, double *analysis, double *synthesis)
 {
+    if (st->soc) { /* its frame is internal */
+        memset(analysis, 0, sizeof(double) * st->cfg.window);
+        memset(synthesis, 0, sizeof(double) * st->cfg.window);
+        return;
+    }
     memcpy(analysis, st->ana, sizeof(double) * st->w);
     memcpy(synthesis, st->syn, sizeof(double) * st->w);
 }
 
-void rtd_time_transforms(rtd_state *st, int n) { spade_time_transforms(&st->sp, n); }
+void rtd_time_transforms(rtd_state *st, int n)
+{
+    if (!st->soc) spade_time_transforms(&st->sp, n);
+}
 
 void rtd_set_time_limit(rtd_state *st, double seconds)
 {

@@ -90,15 +90,15 @@ class Declipper:
     nothing is allocated per call.
     """
 
-    def __init__(self, sample_rate, channels=1, preset="average", algorithm="aspade",
+    def __init__(self, sample_rate, channels=1, preset="average", algorithm=None,
                  threshold="auto", window=None, hop=None, redundancy=None, iterations=None,
                  s=None, r=None, epsilon=None, warm_start=None, window_shape=None,
-                 synthesis_length=None, budget_pool=None, plan="measure"):
+                 synthesis_length=None, budget_pool=None, plan="measure", social=None):
         self.sample_rate = params.check_sample_rate(sample_rate)
         self.channels = params.check_channels(channels)
         self.settings = st = params.resolve(
             sample_rate, preset, algorithm, window, hop, redundancy, iterations, s, r, epsilon,
-            warm_start, window_shape, synthesis_length, budget_pool)
+            warm_start, window_shape, synthesis_length, budget_pool, social)
         if plan not in ("measure", "estimate"):
             raise ValueError(f"plan must be 'measure' or 'estimate', got {plan!r}")
         fixed = parse_threshold(threshold, self.channels)
@@ -113,6 +113,10 @@ class Declipper:
         cfg.warm_start = st.warm_start
         cfg.budget_pool = st.budget_pool
         cfg.auto_threshold = fixed is None
+        cfg.social_block, cfg.social_margin = st.social_block, st.social_margin
+        cfg.social_levels = st.social_levels
+        cfg.social_lambda_max, cfg.social_lambda_min = st.social_lambda
+        cfg.social_neigh_freq, cfg.social_neigh_time = st.social_neigh
         cfg.plan = lib.RTD_PLAN_MEASURE if plan == "measure" else lib.RTD_PLAN_ESTIMATE
         keep = []
         if st.window_shape == "lowdelay":

@@ -46,10 +46,10 @@ def _one_channel(x, sample_rate, thresholds, kwargs):
     return out, d.stats
 
 
-def declip(y, sample_rate, preset="highquality", algorithm="aspade", threshold="auto",
+def declip(y, sample_rate, preset="highquality", algorithm=None, threshold="auto",
            window=None, hop=None, redundancy=None, iterations=None, s=None, r=None,
            epsilon=None, warm_start=None, window_shape=None, synthesis_length=None,
-           budget_pool=None, jobs=None, plan="measure", return_stats=False):
+           budget_pool=None, jobs=None, plan="measure", return_stats=False, social=None):
     """Declip a whole signal; same shape and dtype out, no delay.
 
     ``y``: float32/float64 array, (frames,) or (frames, channels).
@@ -84,7 +84,8 @@ def declip(y, sample_rate, preset="highquality", algorithm="aspade", threshold="
     kwargs = dict(preset=preset, algorithm=algorithm, window=window, hop=hop,
                   redundancy=redundancy, iterations=iterations, s=s, r=r, epsilon=epsilon,
                   warm_start=warm_start, window_shape=window_shape,
-                  synthesis_length=synthesis_length, budget_pool=budget_pool, plan=plan)
+                  synthesis_length=synthesis_length, budget_pool=budget_pool, plan=plan,
+                  social=social)
     params.resolve(sample_rate, **{k: v for k, v in kwargs.items() if k != "plan"})
     if plan not in ("measure", "estimate"):
         raise ValueError(f"plan must be 'measure' or 'estimate', got {plan!r}")

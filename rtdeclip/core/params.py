@@ -11,7 +11,12 @@ spectrum (``rate_schedule``).
 from dataclasses import dataclass, replace
 import math
 
-ALGORITHMS = {"aspade": 0, "sspade": 1, "sspade-original": 2}
+ALGORITHMS = {"aspade": 0, "sspade": 1, "sspade-original": 2, "social": 3}
+
+# social: block/margin 0 = 16 / 2 windows in C; lambda (max, min), levels,
+# neighbourhood (bins, frames) of the PEW shrinkage (csrc/social.h)
+SOCIAL_DEFAULTS = dict(social_block=0, social_margin=0, social_lambda=(1e-1, 1e-4),
+                       social_levels=10, social_neigh=(3, 7))
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,11 @@ class Settings:
     synthesis_length: int | None = None  # lowdelay only: support of the synthesis window
     budget_pool: int = 0     # 0/1 off; n >= 2: a frame may run n * iterations from
                              # what earlier frames left unused (see rtdeclip.h)
+    social_block: int = 0    # algorithm "social" only (csrc/social.h)
+    social_margin: int = 0
+    social_lambda: tuple = (1e-1, 1e-4)
+    social_levels: int = 10
+    social_neigh: tuple = (3, 7)
 
 
 # Tuned on SQAM at input SDR 3 and 10 dB (benchmarks/explore.py, presets.py)
@@ -137,7 +147,8 @@ def rate_schedule(s48, r48, window, window48):
 
 def resolve(sample_rate, preset="average", algorithm="aspade", window=None, hop=None,
             redundancy=None, iterations=None, s=None, r=None, epsilon=None,
-            warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None):
+            warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None,
+            social=None):
     """Merge a preset with explicit overrides into validated ``Settings``.
 
     A budgeted preset's iterations are scaled to the sample rate
@@ -145,6 +156,8 @@ def resolve(sample_rate, preset="average", algorithm="aspade", window=None, hop=
     window (:func:`rate_schedule`) unless s or r is given."""
     check_sample_rate(sample_rate)
     p = PRESETS[_preset_key(preset)]
+    if algorithm is None:
+        algorithm = p.get("algorithm", "aspade")
     if not isinstance(algorithm, str) or algorithm.lower() not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
     if window is None:
@@ -187,8 +200,36 @@ def resolve(sample_rate, preset="average", algorithm="aspade", window=None, hop=
         synthesis_length = _check_int("synthesis_length", synthesis_length, 2 * hop, window)
     budget_pool = p.get("budget_pool", 0) if budget_pool is None else budget_pool
     budget_pool = _check_int("budget_pool", budget_pool, 0, 16)
+    soc = check_social(dict(SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})), hop)
     return Settings(window, hop, redundancy, algorithm.lower(), s, r, float(epsilon),
-                    iterations, warm_start, window_shape, synthesis_length, budget_pool)
+                    iterations, warm_start, window_shape, synthesis_length, budget_pool, **soc)
+
+
+def check_social(soc, hop):
+    """The social solver's settings (a dict of SOCIAL_DEFAULTS' keys)."""
+    unknown = set(soc) - set(SOCIAL_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown social setting(s) {', '.join(sorted(unknown))}; "
+                         f"use {', '.join(SOCIAL_DEFAULTS)}")
+    out = {}
+    for key in ("social_block", "social_margin"):
+        v = _check_int(key, soc[key], 0, 1 << 24)
+        if v % hop:
+            raise ValueError(f"{key} must be a multiple of the hop ({hop}), got {v}")
+        out[key] = v
+    out["social_levels"] = _check_int("social_levels", soc["social_levels"], 1, 10000)
+    lam = tuple(float(v) for v in soc["social_lambda"])
+    if len(lam) != 2 or not all(math.isfinite(v) and v > 0 for v in lam):
+        raise ValueError(f"social_lambda must be two numbers > 0 (max, min), got {soc['social_lambda']!r}")
+    out["social_lambda"] = lam
+    nb = tuple(soc["social_neigh"])
+    if len(nb) != 2:
+        raise ValueError(f"social_neigh must be (bins, frames), got {nb!r}")
+    nb = tuple(_check_int("social_neigh", v, 1, 99) for v in nb)
+    if not all(v % 2 for v in nb):
+        raise ValueError(f"social_neigh sizes must be odd, got {nb}")
+    out["social_neigh"] = nb
+    return out
 
 
 def survey(algorithm="aspade"):
