@@ -61,7 +61,7 @@ void rtd_config_default(rtd_config *cfg)
     cfg->r = 2;
     cfg->epsilon = 0.1;
     cfg->plan = RTD_PLAN_MEASURE;
-    cfg->social_levels = 10;
+    cfg->social_levels = 20;
     cfg->social_neigh_freq = 3;
     cfg->social_neigh_time = 7;
     cfg->social_lambda_max = 1e-1;

@@ -46,7 +46,9 @@ def _common(p, preset=True):
     if preset:
         p.add_argument("--preset", default="Average",
                        help="HighQuality, Average or Fastest (default Average)")
-    p.add_argument("--algorithm", default="aspade", help="aspade, sspade or sspade-original")
+    p.add_argument("--algorithm", default=None,
+                   help="aspade, sspade, sspade-original or social (default: the preset's: "
+                        "social for HighQuality, aspade otherwise)")
     p.add_argument("--threshold", default="auto",
                    help="clip levels: auto (estimated per channel and polarity), DBFS (e.g. -3), "
                         "or POS_DBFS,NEG_DBFS (write --threshold=-3,-3.5)")
@@ -84,6 +86,9 @@ def _output_for(inp, output, many):
 def _validate(args):
     if args.preset.lower() not in PRESETS:
         raise UserError(f"unknown preset {args.preset!r}; use HighQuality, Average or Fastest")
+    if args.algorithm is None:
+        args.algorithm = PRESETS[args.preset.lower()].get("algorithm", "aspade") \
+            if args.preset.lower() in PRESETS else "aspade"
     if args.algorithm.lower() not in ALGORITHMS:
         raise UserError(f"unknown algorithm {args.algorithm!r}; use {', '.join(ALGORITHMS)}")
     filepipe.parse_threshold_db(args.threshold, 1)

@@ -109,6 +109,8 @@ class Declipper:
         cfg.algorithm = params.ALGORITHMS[st.algorithm]
         cfg.s, cfg.r, cfg.epsilon = st.s, st.r, st.epsilon
         cfg.max_iterations = st.iterations or 0
+        if st.algorithm == "social" and st.iterations is None:
+            cfg.max_iterations = st.social_iterations
         cfg.return_last = st.iterations is not None
         cfg.warm_start = st.warm_start
         cfg.budget_pool = st.budget_pool

@@ -306,7 +306,7 @@ def reference_sdr(job, src, ref, n, gain):
                                       "improvement_db": float(mix_new - mix_old)}}
 
 
-def declip_file(input, output=None, reference=None, preset="average", algorithm="aspade",
+def declip_file(input, output=None, reference=None, preset="average", algorithm=None,
                 threshold="auto", format="float32", progress=None):
     """Declip an audio file into a WAV file: the ``rtdeclip file`` command
     as a function.  Returns the report (dict; its "log" holds the service's
@@ -326,6 +326,8 @@ def declip_file(input, output=None, reference=None, preset="average", algorithm=
     from rtdeclip.files.audio_io import FORMATS
     if str(preset).lower() not in PRESETS:
         raise UserError(f"unknown preset {preset!r}; use HighQuality, Average or Fastest")
+    if algorithm is None:  # the preset's (HighQuality: social sparsity)
+        algorithm = PRESETS[str(preset).lower()].get("algorithm", "aspade")
     if str(algorithm).lower() not in ALGORITHMS:
         raise UserError(f"unknown algorithm {algorithm!r}; use {', '.join(ALGORITHMS)}")
     if format not in FORMATS:

@@ -115,6 +115,9 @@ class LiveDeclipper:
         self.sr, self.channels, self.block = int(samplerate), int(channels), int(blocksize)
         if self.block < 16 or self.block > 8192:
             raise UserError(f"blocksize must be between 16 and 8192, got {blocksize}")
+        # the social solver works on blocks of seconds (offline only): live,
+        # HighQuality stays A-SPADE unless an algorithm is asked for
+        solver.setdefault("algorithm", "aspade")
         try:
             self.declipper = Declipper(samplerate, channels=channels, preset=preset,
                                        threshold=threshold, **solver)
