@@ -78,12 +78,12 @@ def test_caller_block_sizes_do_not_matter(dtype):
 
 def test_processing_blocks_change_the_output_by_less_than_1e6():
     """The margin (default 8 windows) makes the blocks' seams invisible."""
-    x = tonal(n=40000, seed=4)
+    x = tonal(n=20000, seed=4)
     y, theta = rtdeclip.clip_to_sdr(x, 5)
-    kw = dict(SMALL, iterations=300, algorithm="social", threshold=theta, jobs=1)
+    kw = dict(SMALL, algorithm="social", threshold=theta, jobs=1)
     ref = rtdeclip.declip(y, SR, social=dict(social_block=65536), **kw)
     assert rtdeclip.sdr(x, ref) - rtdeclip.sdr(x, y) > 15
-    for block in (2048, 4096, 9984):
+    for block in (2048, 5120):
         out = rtdeclip.declip(y, SR, social=dict(social_block=block), **kw)
         assert np.linalg.norm(out - ref) <= 1e-6 * np.linalg.norm(ref), block
     # and too small a margin shows (the test can fail)
