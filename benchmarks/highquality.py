@@ -57,6 +57,8 @@ def main():
     ap.add_argument("--sdrs", default=",".join(map(str, SDRS)))
     ap.add_argument("--aspade-cases", default=None, metavar="EXCERPT:SDR,...",
                     help="cases on which A-SPADE is timed (default: one per input SDR)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="write the tables from the cases done so far, run nothing")
     args = ap.parse_args()
     pub = survey_table(args.published)
     excerpts, sdrs = args.excerpts.split(","), [int(s) for s in args.sdrs.split(",")]
@@ -72,11 +74,13 @@ def main():
         for line in open(log):
             r = json.loads(line)
             done[(r["excerpt"], r["input_sdr"], r["method"])] = r
-    jobs = [(args.sqam, e, s, "highquality") for s in sdrs for e in excerpts]
-    jobs += [(args.sqam, e, s, "aspade") for e, s in asp]
-    jobs = [j for j in jobs if (j[1], j[2], j[3]) not in done]
-    rtdeclip.Declipper(44100, preset="highquality")  # FFTW wisdom, once
-    rtdeclip.Declipper(44100, preset="highquality", algorithm="aspade")
+    # A-SPADE first, then excerpt by excerpt: an interrupted run has whole rows
+    jobs = [(args.sqam, e, s, "aspade") for e, s in asp]
+    jobs += [(args.sqam, e, s, "highquality") for e in excerpts for s in sdrs]
+    jobs = [j for j in jobs if (j[1], j[2], j[3]) not in done and not args.report_only]
+    if jobs:  # FFTW wisdom, once
+        rtdeclip.Declipper(44100, preset="highquality")
+        rtdeclip.Declipper(44100, preset="highquality", algorithm="aspade")
     with Pool(args.jobs) as pool, open(log, "a") as f:
         for r in pool.imap_unordered(run_case, jobs):
             done[(r["excerpt"], r["input_sdr"], r["method"])] = r
@@ -91,6 +95,8 @@ def main():
     rows = []
     for s in sdrs:
         cases = [hq[(e, s)] for e in excerpts if (e, s) in hq]
+        if not cases:
+            continue
         ours = np.mean([c["delta_sdr"] for c in cases])
         row = [s, len(cases), f"{ours:.2f}"]
         for m in ("SS_PEW", "aspade"):

@@ -147,7 +147,7 @@ typedef struct {
      * threads and custom windows are not used (double precision, the
      * channels solved one after the other).  The signal is solved in
      * blocks of social_block samples with social_margin more on either
-     * side (both multiples of hop; 0: 32 and 8 windows); the latency is
+     * side (both multiples of hop; 0: 48 and 8 windows); the latency is
      * block + margin - 1 samples.  lambda goes geometrically from
      * social_lambda_max to social_lambda_min in social_levels steps; the
      * PEW neighbourhood is social_neigh_freq bins x social_neigh_time

@@ -33,7 +33,7 @@
  * per block. */
 /* margin: 8 windows keep the output within 3e-7 (relative) of a single
  * block's (measured: 2 windows 5e-4, 4 windows 7e-5, 6 windows 1.5e-6) */
-#define RTD_SOCIAL_BLOCK_WINDOWS 32
+#define RTD_SOCIAL_BLOCK_WINDOWS 48
 #define RTD_SOCIAL_MARGIN_WINDOWS 8
 #define RTD_SOCIAL_ITERATIONS 500
 

@@ -117,7 +117,7 @@ class Declipper:
         highquality.
     social : dict, optional
         Algorithm "social" only: social_block, social_margin (samples,
-        multiples of the hop; default 32 and 8 windows), social_lambda
+        multiples of the hop; default 48 and 8 windows), social_lambda
         (max, min), social_levels, social_neigh (bins, frames, odd),
         social_iterations (per block, when ``iterations`` is not given);
         see :data:`rtdeclip.core.params.SOCIAL_DEFAULTS`.

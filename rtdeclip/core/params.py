@@ -21,7 +21,7 @@ ALGORITHMS = {
     "sspade-original": lib.RTD_SSPADE_ORIGINAL,
     "social": lib.RTD_SOCIAL,
 }
-# algorithm "social" (csrc/social.h): block/margin 0 = 32 / 8 windows in C;
+# algorithm "social" (csrc/social.h): block/margin 0 = 48 / 8 windows in C;
 # lambda (max, min) in `levels` geometric steps; PEW neighbourhood (bins,
 # frames); social_iterations: FISTA iterations per block when `iterations`
 # is None
