@@ -39,7 +39,7 @@ class FileJob:
     output: str
     reference: str | None = None
     preset: str = "average"
-    algorithm: str = "aspade"
+    algorithm: str | None = None  # None: the preset's (HighQuality: social)
     threshold: str = "auto"     # auto | DBFS | POS_DBFS,NEG_DBFS
     fmt: str = "float32"
     progress: object = None     # callable(fraction) or None
@@ -82,6 +82,8 @@ def run(job: FileJob):
     (and reference), detect the clip levels, declip to a sink, PCM gain,
     build the report."""
     t_start = time.perf_counter()
+    if job.algorithm is None:
+        job.algorithm = params.resolve(48000, job.preset).algorithm
     progress = job.progress or (lambda frac: None)
     src = AudioSource(job.input)
     ref = open_reference(job, src)
@@ -294,7 +296,7 @@ def reference_sdr(job, src, ref, n, gain):
                                       "improvement_db": float(mix_new - mix_old)}}
 
 
-def check_options(preset="average", algorithm="aspade", threshold_dbfs="auto",
+def check_options(preset="average", algorithm=None, threshold_dbfs="auto",
                   format="float32"):
     """The options of a file job, checked before any decoding (a bad one
     raises ParameterError at once, not after a long detection pass).  The
@@ -306,7 +308,7 @@ def check_options(preset="average", algorithm="aspade", threshold_dbfs="auto",
     parse_threshold_db(threshold_dbfs, 1)
 
 
-def declip_file(input, output=None, reference=None, preset="average", algorithm="aspade",
+def declip_file(input, output=None, reference=None, preset="average", algorithm=None,
                 threshold_dbfs="auto", format="float32", progress=None, threshold=None):
     """Declip an audio file into a WAV file: the ``rtdeclip file`` command
     as a function.  Returns the report (dict; its "log" holds the service's
