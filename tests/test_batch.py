@@ -6,12 +6,10 @@ done, the exit code 1; a second run skips finished outputs; an
 interrupted run leaves no partial output and resumes."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-import wave
 
 import pytest
 
@@ -246,8 +244,11 @@ def long_inputs(folder, n, seconds):
 
 
 def complete_wav_frames(path):
-    with wave.open(str(path), "rb") as w:   # float32 WAV: wave reads the header only
-        return w.getnframes(), w.getnchannels()
+    """Frames and channels of a WAV, decoded to the end (a partial file
+    would decode short or fail)."""
+    from rtdeclip.files.audio_io import AudioSource
+    src = AudioSource(str(path))
+    return sum(len(c) for c in src.chunks(1 << 16)), src.channels
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm", "sigkill"])
@@ -340,3 +341,154 @@ def test_discover_names_never_collide(tmp_path):
     assert all("/a/" in it.input for it in ok)
     assert all("already the output of" in it.error for it in items if it.error)
     assert len({it.output for it in items}) == 2   # the failed ones would have collided
+
+
+def test_dask_scheduler_lost(tmp_path):
+    """The scheduler dies mid-batch (its own cluster here, not the shared
+    one): the batch ends by itself with exit code 1, every file reported
+    (cancelled or not started), one line each, no traceback, no partial
+    output."""
+    from dask_cluster import DaskCluster
+    src = tmp_path / "in"
+    long_inputs(src, 8, 2.0)
+    out = tmp_path / "out"
+    cluster = DaskCluster(nworkers=1)
+    address = cluster.start()
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "batch", str(src), "--output",
+                              str(out), "--preset", "Average", "--scheduler", address, "--quiet"],
+                             cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        deadline = time.monotonic() + 120
+        while not hidden_parts(out):   # a worker is writing a file
+            assert p.poll() is None, p.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        scheduler = cluster.procs[0]
+        os.killpg(scheduler.pid, signal.SIGKILL)
+        _, err = p.communicate(timeout=90)
+    finally:
+        cluster.stop()
+    assert p.returncode == 1, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert all(ln.startswith("rtdeclip: error:") for ln in lines), err
+    s = summary(out)
+    assert s["counts"]["total"] == 8 and s["counts"]["pending"] == 0
+    assert s["counts"]["failed"] == len(lines) >= 1
+    assert all("scheduler" in f["error"] for f in s["files"] if f["status"] == "failed")
+    for name in os.listdir(out / "in"):
+        if not name.startswith("."):
+            assert complete_wav_frames(out / "in" / name) == (int(44100 * 2.0), 2)
+
+
+def test_progress_bar_on_a_terminal(tree, tmp_path):
+    """rich's bar on a terminal (files done of total, failures); none in a
+    pipe (the other tests) or with --quiet."""
+    import pty
+    base, _ = tree
+
+    def on_terminal(*extra):
+        master, slave = pty.openpty()
+        p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "batch", str(base / "tree"),
+                              "--preset", "Fastest", *extra], stderr=slave,
+                             stdout=subprocess.DEVNULL, cwd=str(tmp_path))
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                got = os.read(master, 4096)
+            except OSError:
+                break
+            if not got:
+                break
+            seen += got
+        rc = p.wait(timeout=300)
+        os.close(master)
+        return rc, seen.decode(errors="replace")
+
+    rc, seen = on_terminal("--output", str(tmp_path / "a"))
+    assert rc == 1
+    assert "declipping" in seen and "7/7" in seen and "2 failed" in seen, seen
+    assert "broken.wav" in seen     # failures printed above the bar
+    rc, seen = on_terminal("--output", str(tmp_path / "b"), "--quiet")
+    assert rc == 1 and "declipping" not in seen and "broken.wav" in seen
+
+
+def test_dask_worker_killed_mid_file(tmp_path):
+    """A worker killed with SIGKILL while it writes a file: Dask runs its
+    tasks again on the other worker and the batch ends with every file
+    done and complete (the killed writer's hidden temporary is all that
+    may be left, never under an output's name)."""
+    from dask_cluster import DaskCluster
+    src = tmp_path / "in"
+    long_inputs(src, 6, 2.0)
+    out = tmp_path / "out"
+    cluster = DaskCluster(nworkers=2)
+    address = cluster.start()
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "batch", str(src), "--output",
+                              str(out), "--preset", "Average", "--scheduler", address, "--quiet"],
+                             cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        deadline = time.monotonic() + 120
+        while len(hidden_parts(out)) < 1:
+            assert p.poll() is None, p.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        os.killpg(cluster.procs[1].pid, signal.SIGKILL)   # worker-0
+        _, err = p.communicate(timeout=240)
+    finally:
+        cluster.stop()
+    assert p.returncode == 0, err
+    s = summary(out)
+    assert s["counts"]["done"] == 6
+    assert len({f["worker"] for f in s["files"]}) >= 1
+    for name in os.listdir(out / "in"):
+        if not name.startswith("."):
+            assert complete_wav_frames(out / "in" / name) == (int(44100 * 2.0), 2)
+    assert len(os.listdir(out / "in")) - len(hidden_parts(out / "in")) == 6
+
+
+def make_tls_files(folder):
+    """A private CA and one certificate it signs (for 127.0.0.1), made with
+    the openssl command line: Dask checks the peer's certificate against
+    the CA on both sides."""
+    folder.mkdir()
+    ca_key, ca, key, csr, cert = (str(folder / n) for n in
+                                  ("ca.key", "ca.pem", "node.key", "node.csr", "node.pem"))
+    ext = folder / "ext.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+
+    def ssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca,
+        "-days", "2", "-subj", "/CN=rtdeclip test CA")
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+        "-subj", "/CN=127.0.0.1")
+    ssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+        "-out", cert, "-days", "2", "-extfile", str(ext))
+    return ca, cert, key
+
+
+def test_dask_over_tls(tree, tmp_path):
+    """The documented way across machines: scheduler, workers and client all
+    on Dask's TLS with certificates of one private CA.  Without the client
+    files, a one-line error; with them, the same bytes as rtdeclip file."""
+    from dask_cluster import DaskCluster
+    base, reference = tree
+    ca, cert, key = make_tls_files(tmp_path / "tls")
+    cluster = DaskCluster(nworkers=1, tls=(ca, cert, key))
+    address = cluster.start()
+    try:
+        assert address.startswith("tls://127.0.0.1:")
+        single = base / "tree" / "single.ogg"
+        r = run_batch(single, "--output", tmp_path / "o1", "--scheduler", address, cwd=tmp_path)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1 and "--tls-ca-file" in r.stderr
+        r = run_batch(single, "--output", tmp_path / "o2", "--preset", "Fastest",
+                      "--scheduler", address, "--tls-ca-file", ca, "--tls-cert", cert,
+                      "--tls-key", key, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / "o2" / "Declipped_single.wav").read_bytes() == reference["single.ogg"]
+    finally:
+        cluster.stop()

@@ -1,7 +1,7 @@
 """``rtdeclip live``, ``rtdeclip monitor``, ``rtdeclip devices``.
 
     rtdeclip live [--input DEV] [--output DEV] [--channels N] [--sample-rate SR]
-                  [--blocksize N] [--preset Fastest|Average] [--threshold auto|DBFS|POS,NEG]
+                  [--blocksize N] [--preset LowLatency|Fastest|Average] [--threshold auto|DBFS|POS,NEG]
                   [--gain DB] [--ceiling DBFS|off] [--duration S] [--record FILE] [--stats FILE]
     rtdeclip live --demo          # a built-in clipped example through the host to the output
     rtdeclip monitor [--bypass] [--connect JACKPORTS] [--record FILE] ...
@@ -26,7 +26,7 @@ from rtdeclip.live.host import BLOCK_MAX, BLOCK_MIN
 from rtdeclip.files.pipeline import parse_threshold_db
 from rtdeclip.files.report import write_json
 
-PRESETS = ("fastest", "average")
+PRESETS = ("lowlatency", "fastest", "average")
 
 
 def register(sub):
@@ -44,7 +44,7 @@ def register(sub):
         p.add_argument("--sample-rate", "--samplerate", dest="sample_rate", type=int,
                        default=48000, help="samples per second (default 48000)")
         p.add_argument("--blocksize", type=int, default=256, help="frames per device callback")
-        p.add_argument("--preset", default="Average", help="Fastest or Average (default)")
+        p.add_argument("--preset", default="Average", help="LowLatency, Fastest or Average (default)")
         p.add_argument("--threshold", default="auto", help="auto, DBFS or POS_DBFS,NEG_DBFS")
         p.add_argument("--gain", type=float, default=None,
                        help="output gain in dB (default -6: room for restored peaks)")
@@ -136,7 +136,7 @@ def run_devices(args):
 def _check(args):
     preset = args.preset.lower()
     if preset not in PRESETS:
-        raise ParameterError(f"unknown preset {args.preset!r}; use Fastest or Average")
+        raise ParameterError(f"unknown preset {args.preset!r}; use LowLatency, Fastest or Average")
     if not 8000 <= args.sample_rate <= 192000:
         raise ParameterError(f"--sample-rate must be 8000..192000, got {args.sample_rate}")
     if not 1 <= args.channels <= 64:

@@ -11,7 +11,6 @@ import numpy as np
 
 from rtdeclip.core import levels, params
 from rtdeclip._core import ffi, lib
-from rtdeclip.core.windows import lowdelay
 from rtdeclip.errors import ParameterError
 
 _WISDOM = os.environ.get("RTDECLIP_WISDOM",
@@ -70,7 +69,7 @@ class Declipper:
     channels : int, default 1
         Interleaved channels per block, 1 to 1024; each is declipped on its
         own.
-    preset : {"average", "fastest", "highquality"}, default "average"
+    preset : {"average", "fastest", "lowlatency", "highquality"}, default "average"
         Chooses window, redundancy, schedule, iteration budget and budget
         pool (case-insensitive); any setting given below overrides it.  The
         real-time presets' budget and schedule are scaled to the rate (same
@@ -89,9 +88,24 @@ class Declipper:
     plan : {"measure", "estimate"}, default "measure"
         FFTW planning rigour; "measure" plans are saved as wisdom
         (``$RTDECLIP_WISDOM``, default ``~/.cache/rtdeclip/fftw-wisdom``).
-    algorithm : {"aspade", "sspade", "sspade-original"}, default "aspade"
+    threads : int, optional
+        The channels are solved in parallel on this many threads, 1 to 64:
+        the caller's and ``threads - 1`` workers made here (at most one
+        per channel).  Default: one per channel up to the processors
+        online.  The output does not depend on it, bit for bit.
+    algorithm : {"aspade", "sspade", "sspade-original", "social"}, default: the preset's
         Analysis SPADE, synthesis SPADE "done properly", or synthesis SPADE
-        as first published (Zaviska et al., ICASSP 2019).
+        as first published (Zaviska et al., ICASSP 2019), frame by frame;
+        or social sparsity (PEW shrinkage, FISTA) on the whole signal's
+        STFT, streamed in blocks of seconds (latency block + margin), the
+        highquality preset's.  The preset's is "aspade" except for
+        highquality.
+    social : dict, optional
+        Algorithm "social" only: social_block, social_margin (samples,
+        multiples of the hop; default 48 and 8 windows), social_lambda
+        (max, min), social_levels, social_neigh (bins, frames, odd),
+        social_iterations (per block, when ``iterations`` is not given);
+        see :data:`rtdeclip.core.params.SOCIAL_DEFAULTS`.
     window : int, optional
         Frame length, a power of two from 16 to 65536 (preset: 2048 or 8192
         at 48 kHz, scaled to the nearest power of two at other rates).
@@ -123,6 +137,11 @@ class Declipper:
         0 or 1: off.  n >= 2 (up to 16): a frame may run up to n times the
         budget on the iterations that skipped and early-converged frames of
         its channel left unused; the total never exceeds budget x frames.
+    precision : {"double", "single"}, optional
+        Arithmetic of the solver's iteration: "double" (the survey's, and
+        highquality's) or "single" (float FFTs and passes, about 1.6x
+        faster; the real-time presets' choice, within 0.02 dB of double on
+        SQAM).
 
     Examples
     --------
@@ -136,30 +155,36 @@ class Declipper:
     """
 
     def __init__(self, sample_rate, channels=1, preset="average", threshold="auto",
-                 plan="measure", **settings):
+                 plan="measure", threads=None, **settings):
         self.sample_rate = params.check_sample_rate(sample_rate)
         self.channels = params.check_channels(channels)
-        self.settings = st = params.resolve(sample_rate, preset, **settings)
+        self.settings = sol = params.resolve(sample_rate, preset, **settings)
         plan_value = params.check_plan(plan)
+        threads_value = params.check_threads(threads)
         fixed = parse_threshold(threshold, self.channels)
         cfg = ffi.new("rtd_config *")
         lib.rtd_config_default(cfg)
         cfg.channels = self.channels
-        cfg.window, cfg.hop, cfg.redundancy = st.window, st.hop, st.redundancy
-        cfg.algorithm = params.ALGORITHMS[st.algorithm]
-        cfg.s, cfg.r, cfg.epsilon = st.s, st.r, st.epsilon
-        cfg.max_iterations = st.iterations or 0
-        cfg.return_last = st.iterations is not None
-        cfg.warm_start = st.warm_start
-        cfg.budget_pool = st.budget_pool
+        cfg.window, cfg.hop, cfg.redundancy = sol.window, sol.hop, sol.redundancy
+        cfg.algorithm = params.ALGORITHMS[sol.algorithm]
+        cfg.s, cfg.r, cfg.epsilon = sol.s, sol.r, sol.epsilon
+        cfg.max_iterations = sol.iterations or 0
+        if sol.algorithm == "social":
+            if sol.iterations is None:
+                cfg.max_iterations = sol.social_iterations
+            cfg.social_block, cfg.social_margin = sol.social_block, sol.social_margin
+            cfg.social_levels = sol.social_levels
+            cfg.social_lambda_max, cfg.social_lambda_min = sol.social_lambda
+            cfg.social_neigh_freq, cfg.social_neigh_time = sol.social_neigh
+        cfg.return_last = sol.iterations is not None
+        cfg.warm_start = sol.warm_start
+        cfg.budget_pool = sol.budget_pool
+        cfg.precision = params.PRECISIONS[sol.precision]
+        cfg.threads = threads_value
         cfg.auto_threshold = fixed is None
         cfg.plan = plan_value
-        keep = []
-        if st.window_shape == "lowdelay":
-            ana, syn = lowdelay(st.window, st.hop, st.synthesis_length)
-            keep = [np.ascontiguousarray(ana), np.ascontiguousarray(syn)]
-            cfg.analysis_window = ffi.cast("double *", ffi.from_buffer(keep[0]))
-            cfg.synthesis_window = ffi.cast("double *", ffi.from_buffer(keep[1]))
+        if sol.window_shape == "lowdelay":   # designed in C (windows.c), as windows.lowdelay
+            cfg.synthesis_length = sol.synthesis_length
         _load_wisdom()
         err = ffi.new("int *")
         state = lib.rtd_create(cfg, err)
@@ -242,6 +267,21 @@ class Declipper:
     def reset(self):
         """Forget the stream: silence history, statistics, online thresholds."""
         lib.rtd_reset(self._state)
+
+    @property
+    def threads(self):
+        """Threads the channels are solved on (1: the caller's only)."""
+        return lib.rtd_threads(self._state)
+
+    def match_worker_scheduling(self):
+        """Give the worker threads the calling thread's scheduling policy and
+        priority (a live host calls it from its real-time thread).  True on
+        success."""
+        return lib.rtd_match_worker_scheduling(self._state) == 0
+
+    def worker_cpu_seconds(self):
+        """CPU seconds used so far by each worker thread (benchmarks)."""
+        return [lib.rtd_worker_cpu_seconds(self._state, i) for i in range(1, self.threads)]
 
     # -- what it is doing ----------------------------------------------------
     @property
