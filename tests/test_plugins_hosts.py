@@ -122,10 +122,25 @@ def test_lv2apply(case, variant):
 
 
 def read_float_wav_any(path):
-    """lv2apply writes the input's format (16-bit here): read any WAV."""
-    try:
-        return read_float_wav(path)
-    except ValueError:
-        from rtdeclip.files.audio_io import AudioSource
-        src = AudioSource(str(path))
-        return src.read_all(), src.sample_rate
+    """lv2apply writes the input's format (16-bit PCM here): read either."""
+    import struct
+    raw = open(path, "rb").read()
+    pos, fmt = 12, None
+    while pos + 8 <= len(raw):
+        tag, size = raw[pos:pos + 4], struct.unpack("<I", raw[pos + 4:pos + 8])[0]
+        if tag == b"fmt ":
+            fmt = struct.unpack("<HHIIHH", raw[pos + 8:pos + 24])
+        elif tag == b"data":
+            tagfmt, channels, rate, _, _, bits = fmt
+            if tagfmt == 0xFFFE:     # extensible: 32 bits is float here, 16 is PCM
+                tagfmt = 3 if bits == 32 else 1
+            body = raw[pos + 8:pos + 8 + size]
+            if bits == 32 and tagfmt == 3:
+                x = np.frombuffer(body, "<f4")
+            elif bits == 16:
+                x = np.frombuffer(body, "<i2").astype(np.float32) / 32768
+            else:
+                raise AssertionError(f"{path}: unexpected WAV format {fmt}")
+            return x.reshape(-1, channels), rate
+        pos += 8 + size + (size & 1)
+    raise AssertionError(f"{path}: no data chunk")
