@@ -144,3 +144,22 @@ def read_float_wav_any(path):
             return x.reshape(-1, channels), rate
         pos += 8 + size + (size & 1)
     raise AssertionError(f"{path}: no data chunk")
+
+
+def test_controls_through_hosts(case):
+    """The preset control as the README passes it: ffmpeg ladspa controls=c0=1
+    and lv2apply -c preset 1 give the Python "fastest" stream."""
+    need("ffmpeg", "lv2apply")
+    c = case["stereo"]
+    ref, core = python_stream(c["x"], RATE, preset="fastest")
+    fast = dict(c, ref_aligned=ref[core:])
+    os.environ["RTDECLIP_WISDOM"] = save_wisdom(case["dir"] / "wisdom_fast")
+    out = case["dir"] / "ff_fastest.wav"
+    run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(c["path"]),
+         "-af", f"ladspa=file={plugins.ladspa_library()}:plugin=rtdeclip_stereo:controls=c0=1",
+         "-c:a", "pcm_f32le", str(out)])
+    check(read_float_wav(out)[0], fast, c["reported"], "ffmpeg ladspa c0=1")
+    out = case["dir"] / "lv2apply_fastest.wav"
+    run(["lv2apply", "-i", str(c["path"]), "-o", str(out), "-c", "preset", "1",
+         plugins.LV2_URIS["stereo"]], env=env_with(LV2_PATH=plugins.lv2_dir()))
+    check(read_float_wav_any(out)[0], fast, c["reported"], "lv2apply -c preset 1")
