@@ -3,6 +3,7 @@ commands, the AllGo response shapes, auth, bad input, limits, purge, and a
 SIGKILL in the middle of a job."""
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import time
@@ -12,7 +13,7 @@ import pytest
 
 import rtdeclip
 from rtdeclip.files.audio_io import read_wav
-from service_server import (Server, clipped_pair, create_token, get_json, multipart, post_job,
+from service_server import (Server, assert_same_declipping, clipped_pair, create_token, get_json, multipart, post_job,
                             request, rtdeclip as run_cli, wait_job, write_wav, clipped_signal)
 
 # the seed's page, verbatim but for the token and the host
@@ -73,10 +74,16 @@ def test_seed_curl_commands(served, tmp_path):
     served_wav, sr = read_wav(str(tmp_path / "got_Declipped_clipped.wav"))
     local_wav, _ = read_wav(str(tmp_path / "local.wav"))
     assert sr == 16000 and served_wav.shape == local_wav.shape
-    np.testing.assert_array_equal(served_wav, local_wav)   # same engine, same samples
+    assert_same_declipping(served_wav, local_wav)   # the same engine
     log = (tmp_path / "got_allgo.log").read_text().splitlines()
-    timing = lambda lines: [ln for ln in lines if not ln.startswith("Declipping:")]  # noqa: E731
-    assert timing(log) == timing(local["log"]) and len(log) == len(local["log"])
+    # the same log but for the timing line and, to 0.1 dB, the SDR figures
+    fixed = lambda lines: [ln for ln in lines  # noqa: E731
+                           if not ln.startswith("Declipping:") and "SDR" not in ln]
+    assert fixed(log) == fixed(local["log"]) and len(log) == len(local["log"])
+    sdr = lambda lines: np.array([float(v) for ln in lines if "SDR" in ln  # noqa: E731
+                                  for v in re.findall(r"(-?[\d.]+) dB", ln)])
+    np.testing.assert_allclose(sdr(log), sdr(local["log"]), atol=0.1)
+    assert len(sdr(log)) == 6   # new, old, improvement for channel 1 and the mix
     assert any(line.startswith("Channel 1: New SDR") for line in log)
     report = json.loads((tmp_path / "got_report.json").read_text())
     assert report["sdr"]["mix"]["improvement_db"] > 1.0
