@@ -34,8 +34,13 @@ def case(tmp_path_factory):
         inst.close()
         out[variant] = dict(x=x, ref_aligned=ref[core_latency:], core=core_latency,
                             reported=reported, path=d / f"in_{variant}.wav", C=C)
+    before = os.environ.get("RTDECLIP_WISDOM")
     os.environ["RTDECLIP_WISDOM"] = save_wisdom(d / "wisdom")   # for the hosts
-    return out
+    yield out
+    if before is None:
+        os.environ.pop("RTDECLIP_WISDOM", None)
+    else:
+        os.environ["RTDECLIP_WISDOM"] = before
 
 
 def env_with(**kw):
