@@ -15,8 +15,11 @@
  * two processes can round differently (with single-precision transforms
  * the solver's hard thresholding turns that into audible-level
  * differences: ffmpeg runs differed from each other by 0.11 at the same
- * wisdom); ESTIMATE is deterministic and instantiates at once.  The
- * output equals Declipper(..., plan="estimate") to float precision. */
+ * wisdom); ESTIMATE is deterministic and instantiates at once.  FFTW
+ * still takes a plan from wisdom when the file read below has one for the
+ * problem (as the Python Declipper, which reads the same file), so both
+ * make the same plans.  The output equals Declipper(..., plan="estimate")
+ * to float precision. */
 #ifndef RTDP_PLAN
 #define RTDP_PLAN RTD_PLAN_ESTIMATE
 #endif
