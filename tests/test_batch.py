@@ -8,9 +8,9 @@ interrupted run leaves no partial output and resumes.
 "The same bytes": the tree fixture runs ``rtdeclip file`` twice, in two
 processes.  When those two agree byte for byte (the engine is reproducible
 across processes), every batch output must equal them byte for byte.  When
-they do not (the engine's FFTW_MEASURE plans can differ between processes,
-and SPADE's hard thresholding can turn last-bit FFT rounding into differences
-of up to 0.13 were seen after the merge of the speed branch), batch outputs
+they do not (differences of up to 0.13 were seen after the merge of the
+speed branch; FFTW_MEASURE plans that differ between processes are the
+suspect, SPADE's hard thresholding amplifying last-bit FFT rounding), batch outputs
 must have the same WAV header and length and lie within the engine's own
 run-to-run spread; test_engine_reproducible then reports the spread as an
 expected failure."""
@@ -138,9 +138,9 @@ def test_engine_reproducible(tree):
     spread = {rel: s for rel, s in SPREAD.items() if s}
     if spread:
         pytest.xfail("rtdeclip file differs between two processes on the same input "
-                     f"(max |difference| per file: {spread}); by hand: Declipper with "
-                     "plan='measure' (the file pipeline's) differs between processes, "
-                     "plan='estimate' does not")
+                     f"(max |difference| per file: {spread}); cause not established: by hand, "
+                     "a Declipper with plan='measure' (the pipeline's) differed between "
+                     "processes on one input and plan='estimate' did not")
 
 
 @pytest.fixture(scope="module")
