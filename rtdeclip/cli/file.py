@@ -70,7 +70,9 @@ def _common(p, preset=True):
     if preset:
         p.add_argument("--preset", default="Average",
                        help="HighQuality, Average or Fastest (default Average)")
-    p.add_argument("--algorithm", default="aspade", help="aspade, sspade or sspade-original")
+    p.add_argument("--algorithm", default=None,
+                   help="aspade, sspade, sspade-original or social (default: the preset's: "
+                        "social for HighQuality, aspade otherwise)")
     p.add_argument("--threshold", default="auto",
                    help="clip levels: auto (estimated per channel and polarity), DBFS (e.g. -3), "
                         "or POS_DBFS,NEG_DBFS (write --threshold=-3,-3.5)")

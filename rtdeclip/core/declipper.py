@@ -11,7 +11,6 @@ import numpy as np
 
 from rtdeclip.core import params
 from rtdeclip._core import ffi, lib
-from rtdeclip.core.windows import lowdelay
 from rtdeclip.errors import ParameterError
 
 _WISDOM = os.environ.get("RTDECLIP_WISDOM",
@@ -108,9 +107,19 @@ class Declipper:
         the caller's and ``threads - 1`` workers made here (at most one
         per channel).  Default: one per channel up to the processors
         online.  The output does not depend on it, bit for bit.
-    algorithm : {"aspade", "sspade", "sspade-original"}, default "aspade"
+    algorithm : {"aspade", "sspade", "sspade-original", "social"}, default: the preset's
         Analysis SPADE, synthesis SPADE "done properly", or synthesis SPADE
-        as first published (Zaviska et al., ICASSP 2019).
+        as first published (Zaviska et al., ICASSP 2019), frame by frame;
+        or social sparsity (PEW shrinkage, FISTA) on the whole signal's
+        STFT, streamed in blocks of seconds (latency block + margin), the
+        highquality preset's.  The preset's is "aspade" except for
+        highquality.
+    social : dict, optional
+        Algorithm "social" only: social_block, social_margin (samples,
+        multiples of the hop; default 48 and 8 windows), social_lambda
+        (max, min), social_levels, social_neigh (bins, frames, odd),
+        social_iterations (per block, when ``iterations`` is not given);
+        see :data:`rtdeclip.core.params.SOCIAL_DEFAULTS`.
     window : int, optional
         Frame length, a power of two from 16 to 65536 (preset: 2048 or 8192
         at 48 kHz, scaled to the nearest power of two at other rates).
@@ -174,6 +183,13 @@ class Declipper:
         cfg.algorithm = params.ALGORITHMS[sol.algorithm]
         cfg.s, cfg.r, cfg.epsilon = sol.s, sol.r, sol.epsilon
         cfg.max_iterations = sol.iterations or 0
+        if sol.algorithm == "social":
+            if sol.iterations is None:
+                cfg.max_iterations = sol.social_iterations
+            cfg.social_block, cfg.social_margin = sol.social_block, sol.social_margin
+            cfg.social_levels = sol.social_levels
+            cfg.social_lambda_max, cfg.social_lambda_min = sol.social_lambda
+            cfg.social_neigh_freq, cfg.social_neigh_time = sol.social_neigh
         cfg.return_last = sol.iterations is not None
         cfg.warm_start = sol.warm_start
         cfg.budget_pool = sol.budget_pool
@@ -181,12 +197,8 @@ class Declipper:
         cfg.threads = threads_value
         cfg.auto_threshold = fixed is None
         cfg.plan = plan_value
-        keep = []
-        if sol.window_shape == "lowdelay":
-            ana, syn = lowdelay(sol.window, sol.hop, sol.synthesis_length)
-            keep = [np.ascontiguousarray(ana), np.ascontiguousarray(syn)]
-            cfg.analysis_window = ffi.cast("double *", ffi.from_buffer(keep[0]))
-            cfg.synthesis_window = ffi.cast("double *", ffi.from_buffer(keep[1]))
+        if sol.window_shape == "lowdelay":   # designed in C (windows.c), as windows.lowdelay
+            cfg.synthesis_length = sol.synthesis_length
         _load_wisdom()
         err = ffi.new("int *")
         state = lib.rtd_create(cfg, err)

@@ -39,7 +39,7 @@ class FileJob:
     output: str
     reference: str | None = None
     preset: str = "average"
-    algorithm: str = "aspade"
+    algorithm: str | None = None  # None: the preset's (HighQuality: social)
     threshold: str = "auto"     # auto | DBFS | POS_DBFS,NEG_DBFS
     fmt: str = "float32"
     progress: object = None     # callable(fraction) or None
@@ -82,6 +82,8 @@ def run(job: FileJob):
     (and reference), detect the clip levels, declip to a sink, PCM gain,
     build the report."""
     t_start = time.perf_counter()
+    if job.algorithm is None:
+        job.algorithm = params.resolve(48000, job.preset).algorithm
     progress = job.progress or (lambda frac: None)
     src = AudioSource(job.input)
     ref = open_reference(job, src)
@@ -93,16 +95,17 @@ def run(job: FileJob):
     t_proc = time.perf_counter()
     # PCM needs the restored peaks before writing, so it goes through a raw
     # float32 scratch file first
-    sink = AtomicWav(job.output, src.sample_rate, src.channels, "float32") \
-        if job.fmt == "float32" else Float32Scratch(job.output, src.channels)
-    try:   # the PCM path's scratch goes whatever happens, Ctrl-C included
+    sink = None
+    try:   # whatever happens, Ctrl-C included, no temporary stays
+        sink = AtomicWav(job.output, src.sample_rate, src.channels, "float32") \
+            if job.fmt == "float32" else Float32Scratch(job.output, src.channels)
         out = declip_to_sink(job, src, levels, n, sink, progress)
         out.counter.fill(found)
         t_done = time.perf_counter()
         gain = 1.0 if job.fmt == "float32" else write_pcm(job, src, sink, out.peaks)
     finally:
-        if isinstance(sink, Float32Scratch):
-            sink.abort()
+        if sink is not None:
+            sink.abort()   # the scratch, or an output not committed; a committed one stays
     progress(1.0)
     timings = {"detect_s": t_proc - t_start, "declip_s": t_done - t_proc,
                "total_s": time.perf_counter() - t_start}
@@ -179,9 +182,9 @@ def declip_to_sink(job, src, levels, n, sink, progress):
             done += len(chunk)
             progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
 
-    d = Declipper(src.sample_rate, channels=src.channels, preset=job.preset,
-                  algorithm=job.algorithm, threshold=levels) if clipping else None
-    with sink as w:
+    with sink as w:   # from here on any error or interrupt removes the sink
+        d = Declipper(src.sample_rate, channels=src.channels, preset=job.preset,
+                      algorithm=job.algorithm, threshold=levels) if clipping else None
         for block in (aligned(d, decoded()) if clipping else decoded()):
             w.write(block)
             np.maximum(peaks, [block.max(), -block.min()], out=peaks)
@@ -293,7 +296,7 @@ def reference_sdr(job, src, ref, n, gain):
                                       "improvement_db": float(mix_new - mix_old)}}
 
 
-def check_options(preset="average", algorithm="aspade", threshold_dbfs="auto",
+def check_options(preset="average", algorithm=None, threshold_dbfs="auto",
                   format="float32"):
     """The options of a file job, checked before any decoding (a bad one
     raises ParameterError at once, not after a long detection pass).  The
@@ -305,7 +308,7 @@ def check_options(preset="average", algorithm="aspade", threshold_dbfs="auto",
     parse_threshold_db(threshold_dbfs, 1)
 
 
-def declip_file(input, output=None, reference=None, preset="average", algorithm="aspade",
+def declip_file(input, output=None, reference=None, preset="average", algorithm=None,
                 threshold_dbfs="auto", format="float32", progress=None, threshold=None):
     """Declip an audio file into a WAV file: the ``rtdeclip file`` command
     as a function.  Returns the report (dict; its "log" holds the service's

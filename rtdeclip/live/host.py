@@ -76,6 +76,9 @@ class LiveDeclipper:
                                  f"got {blocksize!r}")
         self.block = block = int(blocksize)
         # -- the processing chain: declipper, gain, limiter ----------------------------
+        # the social solver works on blocks of seconds (offline only): live,
+        # HighQuality stays A-SPADE unless an algorithm is asked for
+        solver.setdefault("algorithm", "aspade")
         self.declipper = Declipper(sample_rate, channels=channels, preset=preset,
                                    threshold=threshold, **solver)
         self.sample_rate, self.channels = self.declipper.sample_rate, self.declipper.channels
