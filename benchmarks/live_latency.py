@@ -4,6 +4,8 @@ per-hop processing time, and the smallest period each preset sustains with
 no xrun and no late frame.
 
     python benchmarks/live_latency.py [--seconds 300] [--periods 64,128,256,512]
+    python benchmarks/live_latency.py --seconds 60 --periods 256 --presets average \
+        --signal never-converging --hog --name live_hog     # issue 12's bar
 
 The issue asks for 5 minutes per case; --seconds sets it.  Each case is a
 real duplex stream: a second JACK client plays a clipped piece (looped;
@@ -15,6 +17,7 @@ alone.
 """
 import argparse
 import os
+import subprocess
 import sys
 import time
 
@@ -59,11 +62,23 @@ def main():
     ap.add_argument("--seconds", type=float, default=300.0)
     ap.add_argument("--periods", default="64,128,256,512")
     ap.add_argument("--presets", default="fastest,average")
+    ap.add_argument("--signal", choices=("music", "never-converging"), default="music",
+                    help="never-converging: speed.py's CPU worst case (every frame spends "
+                         "its whole budget)")
+    ap.add_argument("--hog", action="store_true",
+                    help="run a second process that keeps one core busy")
+    ap.add_argument("--name", default="live_latency", help="results file name")
     args = ap.parse_args()
     sr = 48000
-    clean = music(sr, seconds=min(args.seconds, 30.0), channels=2)
-    reps = int(np.ceil(args.seconds / 30.0))
-    src = np.ascontiguousarray(np.tile(np.clip(clean, -0.3, 0.3), (reps, 1)), dtype=np.float32)
+    if args.signal == "never-converging":
+        from speed import never_converging
+        src = np.ascontiguousarray(never_converging(args.seconds, sr)[0], dtype=np.float32)
+    else:
+        clean = music(sr, seconds=min(args.seconds, 30.0), channels=2)
+        reps = int(np.ceil(args.seconds / 30.0))
+        src = np.ascontiguousarray(np.tile(np.clip(clean, -0.3, 0.3), (reps, 1)),
+                                   dtype=np.float32)
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.hog else None
     rows, data, smallest = [], [], {}
     presets = args.presets.split(",")
     load0 = os.getloadavg()
@@ -89,7 +104,7 @@ def main():
                              f"{lat['device_output']['ms']:.1f}",
                              f"{s['input_overflows'] + s['output_underflows']} / "
                              f"{max(s['device_input_overflows'], s['device_output_underflows'])}",
-                             late, s["budget_cuts"],
+                             f"{late} / {s['frames_solved']}", s["budget_cuts"],
                              f"{100 * s['worker_cpu_share']:.0f} %",
                              f"{s['hop_ms']['median']:.2f} / {s['hop_ms']['p99']:.2f} / "
                              f"{s['hop_ms']['max']:.2f}",
@@ -102,14 +117,18 @@ def main():
         finally:
             sd._terminate()
             server.stop()
+    if hog is not None:
+        hog.kill()
+        hog.wait()
     load1 = os.getloadavg()
     md = (f"{args.seconds:.0f} s per case, stereo 48 kHz, JACK dummy driver, host block = JACK "
-          f"period, a second client playing a clipped piece into the host; load average "
+          f"period, a second client playing {args.signal} audio into the host"
+          f"{', a CPU hog process beside it' if args.hog else ''}; load average "
           f"{load0[0]:.1f} at start, {load1[0]:.1f} at the end ({os.cpu_count()} CPUs).\n\n" +
           md_table(["preset", "period", "total latency (ms)",
                     "device in + algorithm + margin + limiter + device out (ms)",
                     "xruns host / device",
-                    "late frames", "budget cuts", "worker CPU", "per-hop ms median / p99 / max",
+                    "late frames / frames solved", "budget cuts", "worker CPU", "per-hop ms median / p99 / max",
                     "machine stalls > 2 ms: count / worst ms"],
                    rows))
     md += ("\n\nMachine stalls: a watcher process at a real-time priority above the "
@@ -117,8 +136,9 @@ def main():
            "itself was not running.")
     md += "\n\nSmallest period with no xrun and no late frame: " + ", ".join(
         f"{p} {smallest.get(p, 'none')}" for p in presets)
-    write_results("live_latency", {"machine": machine(), "seconds": args.seconds,
-                                   "loadavg": [load0, load1], "cases": data}, md)
+    write_results(args.name, {"machine": machine(), "seconds": args.seconds,
+                              "signal": args.signal, "hog": args.hog,
+                              "loadavg": [load0, load1], "cases": data}, md)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@
 
 /* Same order and values as params.PRESETS (checked by the test). */
 static const rtd_preset PRESETS[] = {
-    /* name          w48   hop redund s  r  eps  it48 warm pool precision */
-    {"highquality", 8192, 4, 2, 1, 1, 0.1, 0, 0, 0, RTD_DOUBLE},
-    {"average", 2048, 4, 2, 6, 3, 0.1, 110, 1, 0, RTD_SINGLE},
-    {"fastest", 2048, 4, 1, 6, 6, 0.1, 60, 1, 2, RTD_SINGLE},
+    /* name          w48   hop redund s  r  eps  it48 warm pool precision syn_div */
+    {"highquality", 8192, 4, 2, 1, 1, 0.1, 0, 0, 0, RTD_DOUBLE, 0},
+    {"average", 2048, 4, 2, 6, 3, 0.1, 110, 1, 0, RTD_SINGLE, 0},
+    {"fastest", 2048, 4, 1, 6, 6, 0.1, 60, 1, 2, RTD_SINGLE, 0},
+    {"lowlatency", 1024, 4, 2, 3, 2, 0.1, 70, 1, 2, RTD_SINGLE, 2},
 };
 #define N_PRESETS ((int)(sizeof PRESETS / sizeof PRESETS[0]))
 
@@ -100,5 +101,6 @@ int rtd_preset_config(int index, double sample_rate, rtd_config *cfg)
     cfg->warm_start = p->warm_start;
     cfg->budget_pool = p->budget_pool;
     cfg->precision = p->precision;
+    cfg->synthesis_length = p->synthesis_div ? window / p->synthesis_div : 0;
     return RTD_OK;
 }

@@ -27,6 +27,8 @@ typedef struct {
     int warm_start;
     int budget_pool;
     rtd_precision precision; /* the iteration's arithmetic                  */
+    int synthesis_div;   /* 0: Hann windows; n: low-delay windows with a
+                            synthesis support of window / n                 */
 } rtd_preset;
 
 /* Number of presets and the i-th one (NULL when out of range). */
@@ -47,7 +49,8 @@ void rtd_rate_schedule(int s48, int r48, int window, int window48, int *s, int *
 
 /* params.resolve(sample_rate, preset) with no overrides, into cfg: window,
  * hop, redundancy, algorithm (A-SPADE, the default), s, r, epsilon,
- * max_iterations, return_last, warm_start, budget_pool, precision.  channels,
+ * max_iterations, return_last, warm_start, budget_pool, precision,
+ * synthesis_length (low-delay windows, designed by rtd_create).  channels,
  * auto_threshold, plan and the windows are left as they are.  Returns
  * RTD_OK, or an RTD_ERR_* code for an unknown preset or a bad rate. */
 int rtd_preset_config(int index, double sample_rate, rtd_config *cfg);

@@ -141,6 +141,15 @@ typedef struct {
                                 min(n, channels) lanes, the caller's thread
                                 and n - 1 workers made here; 0 = min(channels,
                                 processors online).  Up to 64.              */
+    int synthesis_length;    /* 0: the windows above.  n > 0 with both window
+                                pointers NULL: the low-delay pair designed
+                                here (rtdeclip/core/windows.py lowdelay): a
+                                Hann rise over the frame's past, and a
+                                synthesis window on the last n samples whose
+                                product with the analysis window is a Hann
+                                window of n samples; latency n - 2.  n must
+                                be a multiple of 2 * hop (or the window),
+                                2 * hop <= n <= window.                     */
     /* RTD_SOCIAL only.  The STFT is window/hop/redundancy (Hann, made
      * tight), max_iterations the FISTA iterations per block (0: 500);
      * s, r, epsilon, return_last, warm_start, budget_pool, precision,

@@ -575,6 +575,7 @@ static int K(sspade_original)(K(kernel) *kn, const spade_setup *cf, const spade_
     return it;
 }
 
+KERNEL_TARGET
 static void K(kernel_solve)(K(kernel) *kn, const spade_setup *cf, const double *y,
                             const int8_t *mask, const spade_job *job, double *x,
                             spade_result *res)

@@ -128,6 +128,7 @@ static int validate(const rtd_config *c)
     if (c->budget_pool < 0 || c->budget_pool > RTD_POOL_MAX) return RTD_ERR_POOL;
     if (c->precision != RTD_DOUBLE && c->precision != RTD_SINGLE) return RTD_ERR_PRECISION;
     if (c->threads < 0 || c->threads > RTD_THREADS_MAX) return RTD_ERR_THREADS;
+    if (c->synthesis_length < 0) return RTD_ERR_WINDOW_SHAPE;
     return RTD_OK;
 }
 
@@ -206,8 +207,16 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     st->lanes = lane_count(cfg);
     st->lane = calloc(st->lanes, sizeof *st->lane);
     if (!st->ana || !st->syn || !st->anasyn || !st->masks || !st->ch || !st->lane) goto fail;
-    e = rtd_design_windows(w, st->hop, cfg->analysis_window, cfg->synthesis_window, st->ana,
-                           st->syn, st->anasyn, &st->first);
+    const double *ana_in = cfg->analysis_window, *syn_in = cfg->synthesis_window;
+    if (!ana_in && !syn_in && cfg->synthesis_length > 0) {
+        /* designed into syn/anasyn first, then checked like given ones */
+        e = rtd_lowdelay_windows(w, st->hop, cfg->synthesis_length, st->anasyn, st->syn);
+        if (e) goto fail;
+        memcpy(st->ana, st->anasyn, sizeof(double) * w);
+        ana_in = st->ana;
+        syn_in = st->syn;
+    }
+    e = rtd_design_windows(w, st->hop, ana_in, syn_in, st->ana, st->syn, st->anasyn, &st->first);
     if (e) goto fail;
     /* a sample is final once no later frame weighs it; see header */
     st->latency = w - 1 - st->first;

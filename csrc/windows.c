@@ -3,8 +3,8 @@
  * Periodic Hann with peak 1 (ltfat's 'hann' under the survey's
  * peak-normalisation), and its canonical dual for the hop: the dual divides
  * by the sum of squares of the window over all frames covering a sample.
- * Low-delay pairs are designed in Python (rtdeclip/core/windows.py) and
- * passed in; here they are only checked. */
+ * Low-delay pairs (after Mauler & Martin 2007) are designed here too,
+ * sample for sample as rtdeclip/core/windows.py does (tests compare). */
 #include "windows.h"
 #include "rtdeclip.h"
 
@@ -45,5 +45,23 @@ int rtd_design_windows(int w, int hop, const double *analysis, const double *syn
     while (f < w - 1 && syn[f] == 0.0)
         f++;
     *first = f;
+    return RTD_OK;
+}
+
+/* Periodic Hann of n samples at index i (peak 1 at n/2). */
+static double hann_at(int i, int n) { return 0.5 - 0.5 * cos(2.0 * 3.14159265358979323846 * i / n); }
+
+int rtd_lowdelay_windows(int w, int hop, int ls, double *ana, double *syn)
+{
+    if (ls < 2 * hop || ls > w || (ls % (2 * hop) && ls != w)) return RTD_ERR_WINDOW_SHAPE;
+    const int half = ls / 2, rise = w - half;
+    for (int i = 0; i < rise; i++)
+        ana[i] = hann_at(i, 2 * rise); /* slow rise over the past */
+    for (int i = rise; i < w; i++)
+        ana[i] = hann_at(i - rise + half, ls); /* fast fall over the future */
+    for (int i = 0; i < w; i++) {
+        double prod = i >= w - ls ? hann_at(i - (w - ls), ls) * (2.0 * hop / ls) : 0.0;
+        syn[i] = prod > 0.0 ? prod / ana[i] : 0.0;
+    }
     return RTD_OK;
 }

@@ -11,4 +11,10 @@
 int rtd_design_windows(int w, int hop, const double *analysis, const double *synthesis,
                        double *ana, double *syn, double *anasyn, int *first);
 
+/* The low-delay pair of rtdeclip/core/windows.py (lowdelay) for a
+ * synthesis support of ls samples, into ana and syn.  RTD_OK, or
+ * RTD_ERR_WINDOW_SHAPE when ls is not a multiple of 2 * hop (or w) within
+ * 2 * hop .. w. */
+int rtd_lowdelay_windows(int w, int hop, int ls, double *ana, double *syn);
+
 #endif

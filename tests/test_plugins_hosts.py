@@ -13,7 +13,7 @@ import pytest
 
 from rtdeclip import plugins
 from plugin_hosts import (TOL, LadspaInstance, applied_delay, clipped_signal, need,
-                          python_stream, read_float_wav, run, write_pcm16)
+                          python_stream, read_float_wav, run, save_wisdom, write_pcm16)
 
 RATE = 48000
 SECONDS = 1.5
@@ -23,7 +23,6 @@ SECONDS = 1.5
 def case(tmp_path_factory):
     """Inputs, Python references and reported latencies, per variant."""
     d = tmp_path_factory.mktemp("hosts")
-    os.environ["RTDECLIP_WISDOM"] = str(d / "wisdom")   # shared by Python and the hosts
     out = {"dir": d}
     for variant, C in (("mono", 1), ("stereo", 2)):
         x = clipped_signal(RATE, C, SECONDS, seed=C)
@@ -35,6 +34,7 @@ def case(tmp_path_factory):
         inst.close()
         out[variant] = dict(x=x, ref_aligned=ref[core_latency:], core=core_latency,
                             reported=reported, path=d / f"in_{variant}.wav", C=C)
+    os.environ["RTDECLIP_WISDOM"] = save_wisdom(d / "wisdom")   # for the hosts
     return out
 
 

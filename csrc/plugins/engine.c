@@ -11,6 +11,15 @@
 #include <string.h>
 
 #define MAX_STATES 16  /* real-time presets x 2 clip-level modes */
+/* FFTW planning rigour: ESTIMATE.  MEASURE picks algorithms by timing, so
+ * two processes can round differently (with single-precision transforms
+ * the solver's hard thresholding turns that into audible-level
+ * differences: ffmpeg runs differed from each other by 0.11 at the same
+ * wisdom); ESTIMATE is deterministic and instantiates at once.  The
+ * output equals Declipper(..., plan="estimate") to float precision. */
+#ifndef RTDP_PLAN
+#define RTDP_PLAN RTD_PLAN_ESTIMATE
+#endif
 
 /* symbol, name, min, max, default, integer, toggled */
 const rtdp_control_info rtdp_control_table[8] = {
@@ -134,7 +143,11 @@ rtdp *rtdp_create(double sample_rate, int channels)
     if (!p) return NULL;
     p->C = channels;
     p->rate = sample_rate;
-    p->npresets = rtd_preset_realtime_count();
+    /* the presets the preset port offers (its range), not every real-time
+     * one: lowlatency's point is its latency, which one constant-latency
+     * instance switching between presets cannot give */
+    p->npresets = (int)rtdp_control_table[0].max + 1;
+    if (p->npresets > rtd_preset_realtime_count()) p->npresets = rtd_preset_realtime_count();
     if (p->npresets > MAX_STATES / 2) p->npresets = MAX_STATES / 2;
     p->nstates = 2 * p->npresets;
     for (int k = 0; k < p->nstates; k++) {
@@ -143,7 +156,7 @@ rtdp *rtdp_create(double sample_rate, int channels)
         if (rtd_preset_config(rtd_preset_realtime(k / 2), sample_rate, &cfg) != RTD_OK) goto fail;
         cfg.channels = channels;
         cfg.auto_threshold = (k % 2) == 0; /* even: auto, odd: fixed levels */
-        cfg.plan = RTD_PLAN_MEASURE;
+        cfg.plan = RTDP_PLAN;
         int err;
         p->st[k] = rtd_create(&cfg, &err);
         if (!p->st[k]) goto fail;

@@ -11,7 +11,6 @@ import numpy as np
 
 from rtdeclip.core import params
 from rtdeclip._core import ffi, lib
-from rtdeclip.core.windows import lowdelay
 from rtdeclip.errors import ParameterError
 
 _WISDOM = os.environ.get("RTDECLIP_WISDOM",
@@ -198,12 +197,8 @@ class Declipper:
         cfg.threads = threads_value
         cfg.auto_threshold = fixed is None
         cfg.plan = plan_value
-        keep = []
-        if sol.window_shape == "lowdelay":
-            ana, syn = lowdelay(sol.window, sol.hop, sol.synthesis_length)
-            keep = [np.ascontiguousarray(ana), np.ascontiguousarray(syn)]
-            cfg.analysis_window = ffi.cast("double *", ffi.from_buffer(keep[0]))
-            cfg.synthesis_window = ffi.cast("double *", ffi.from_buffer(keep[1]))
+        if sol.window_shape == "lowdelay":   # designed in C (windows.c), as windows.lowdelay
+            cfg.synthesis_length = sol.synthesis_length
         _load_wisdom()
         err = ffi.new("int *")
         state = lib.rtd_create(cfg, err)

@@ -111,6 +111,27 @@ class Settings:
 #   +0.08 / +0.20 dB on SQAM, +0.08 dB on the adeclip set; the hop's tail
 #   time goes from ~16 % to ~30 % of the hop (99.9th percentile,
 #   benchmarks/hop_times.py), below what average takes without it.
+# - precision (issue 12): fastest, average and lowlatency iterate in single
+#   precision (fftwf): on SQAM within 0.02 dB of double (fastest 9.41 /
+#   12.45 against 9.42 / 12.45; average 9.95 / 13.71 against 9.93 /
+#   13.65) for about 1.3-1.6x less CPU; on the never-converging stereo
+#   48 kHz signal (speed.py, one core) fastest went from ~7x to ~10x and
+#   average from ~2.2x to ~2.7x real time.  highquality stays double (the
+#   survey reproduction is exact in double only).  The budgets were kept:
+#   average at 130 iterations gave 10.00 / 13.69 (+0.05 / -0.02 dB) for
+#   18 % more CPU, not worth the live margin.
+# - lowlatency (issue 12): latency <= 12 ms from low-delay windows (a 1024
+#   analysis window at 48 kHz reaching 21 ms into the past, a 512-sample
+#   synthesis window: latency 510 samples, 10.6 ms at 48 kHz, 11.6 ms at
+#   44.1), hop 256, redundancy 2, 70 iterations, k = 3, 6, ... every 2nd,
+#   budget pool 2.  Measured on SQAM (explore.py) at ~equal latency: plain
+#   Hann 512 (hop 128, 100 iterations) 7.32 / 10.23; low-delay 2048 with a
+#   512 synthesis window 5.90 / 8.20 (redundancy 1, 60 it.) and 5.64 /
+#   7.11 (redundancy 2, 35 it.); low-delay 1024/512 at hop 128: 7.88 /
+#   9.89 (60 it.), 8.20 / 11.43 (100 it.) but only 1.6x real time; at hop
+#   256 (this preset) 7.31 / 10.00 at 5.0x.  The quality target (8.0 /
+#   11.0) is reached only at hop 128 with 100 iterations, beyond the CPU
+#   target (4x on one core).
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann",
@@ -120,6 +141,9 @@ PRESETS = {
     "fastest": dict(window48=2048, hop_div=4, redundancy=1, s=6, r=6, epsilon=0.1,
                     iterations=60, warm_start=True, window_shape="hann", budget_pool=2,
                     precision="single"),
+    "lowlatency": dict(window48=1024, hop_div=4, redundancy=2, s=3, r=2, epsilon=0.1,
+                       iterations=70, warm_start=True, window_shape="lowdelay", synthesis_div=2,
+                       budget_pool=2, precision="single"),
 }
 
 

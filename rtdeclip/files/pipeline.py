@@ -95,16 +95,17 @@ def run(job: FileJob):
     t_proc = time.perf_counter()
     # PCM needs the restored peaks before writing, so it goes through a raw
     # float32 scratch file first
-    sink = AtomicWav(job.output, src.sample_rate, src.channels, "float32") \
-        if job.fmt == "float32" else Float32Scratch(job.output, src.channels)
-    try:   # the PCM path's scratch goes whatever happens, Ctrl-C included
+    sink = None
+    try:   # whatever happens, Ctrl-C included, no temporary stays
+        sink = AtomicWav(job.output, src.sample_rate, src.channels, "float32") \
+            if job.fmt == "float32" else Float32Scratch(job.output, src.channels)
         out = declip_to_sink(job, src, levels, n, sink, progress)
         out.counter.fill(found)
         t_done = time.perf_counter()
         gain = 1.0 if job.fmt == "float32" else write_pcm(job, src, sink, out.peaks)
     finally:
-        if isinstance(sink, Float32Scratch):
-            sink.abort()
+        if sink is not None:
+            sink.abort()   # the scratch, or an output not committed; a committed one stays
     progress(1.0)
     timings = {"detect_s": t_proc - t_start, "declip_s": t_done - t_proc,
                "total_s": time.perf_counter() - t_start}
@@ -181,9 +182,9 @@ def declip_to_sink(job, src, levels, n, sink, progress):
             done += len(chunk)
             progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
 
-    d = Declipper(src.sample_rate, channels=src.channels, preset=job.preset,
-                  algorithm=job.algorithm, threshold=levels) if clipping else None
-    with sink as w:
+    with sink as w:   # from here on any error or interrupt removes the sink
+        d = Declipper(src.sample_rate, channels=src.channels, preset=job.preset,
+                      algorithm=job.algorithm, threshold=levels) if clipping else None
         for block in (aligned(d, decoded()) if clipping else decoded()):
             w.write(block)
             np.maximum(peaks, [block.max(), -block.min()], out=peaks)

@@ -209,8 +209,8 @@ def read_wav(path):
             tagfmt, channels, rate = struct.unpack("<HHI", raw[pos + 8:pos + 16])
             if tagfmt == 0xFFFE:   # extensible: the format tag opens the GUID
                 tagfmt = struct.unpack("<H", raw[pos + 32:pos + 34])[0]
-            if tagfmt != 3:
-                raise FileError(f"{path}: not a float32 WAV")
+            if tagfmt != 3:   # the call's mistake, not the file's: AudioSource reads it
+                raise ParameterError(f"{path}: not a float32 WAV (read_wav reads only those)")
         elif tag == b"data":
             data = np.frombuffer(raw[pos + 8:pos + 8 + size], "<f4")
             return data.reshape(-1, channels), rate
