@@ -35,7 +35,7 @@ def names(param, fn, *args, **kwargs):
     ("sample_rate", None),
     ("channels", 0), ("channels", 1025), ("channels", 1.5), ("channels", "2"), ("channels", True),
     ("preset", "bogus"), ("preset", 3), ("preset", None),
-    ("algorithm", "spade"), ("algorithm", None), ("algorithm", 0),
+    ("algorithm", "spade"), ("algorithm", 0),  # None: the preset's
     ("threshold", "bogus"), ("threshold", 0), ("threshold", -0.5), ("threshold", float("nan")),
     ("threshold", (0.5,)), ("threshold", (0.0, -0.5)), ("threshold", (0.5, 0.0)),
     ("threshold", (0.5, float("nan"))), ("threshold", [0.5, 0.5, 0.5]), ("threshold", object()),
