@@ -162,6 +162,17 @@ int rtd_latency(const rtd_state *st);
 void rtd_set_thresholds(rtd_state *st, int channel, double pos, double neg);
 void rtd_get_thresholds(const rtd_state *st, int channel, double *pos, double *neg);
 
+/* Codec-smeared rails (MP3/AAC/Vorbis/Opus ring around the flat tops, so
+ * truly clipped samples dip below the rail and reliable ones rise above
+ * it).  band = 1: a clipped sample (y >= pos / y <= neg, with the level set
+ * at the bottom of the smeared band) is only asked to stay beyond the level,
+ * not beyond its observed value.  relax > 0: a reliable sample may move up
+ * to +-relax from its observed value (the codec's error) instead of being
+ * kept exactly.  Both 0 (the default) is the exact model.  With
+ * auto_threshold the online estimator sets them per channel itself. */
+void rtd_set_smear(rtd_state *st, int channel, int band, double relax);
+void rtd_get_smear(const rtd_state *st, int channel, int *band, double *relax);
+
 /* Iteration budget per frame, changeable between calls (the live host
  * lowers it under overload; 0 passes clipped frames through unsolved).
  * With cfg.budget_pool a frame may run up to budget_pool times this. */

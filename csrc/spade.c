@@ -413,10 +413,16 @@ static int sspade_original(spade_solver *sp, int *k, const double **out, int *co
 int spade_solve(spade_solver *sp, const double *y, const int8_t *mask, const double *x0,
                 int k0, double *x, int *k_end, int *converged)
 {
+    make_box(sp, y, mask);
+    return spade_solve_box(sp, y, x0, k0, x, k_end, converged);
+}
+
+int spade_solve_box(spade_solver *sp, const double *y, const double *x0, int k0, double *x,
+                    int *k_end, int *converged)
+{
     int k = k0 > 0 ? k0 : sp->s;
     *converged = 0;
     sp->cut = 0;
-    make_box(sp, y, mask);
     for (int i = 0; i < sp->w; i++)
         sp->xb[0][i] = x0 ? clamp(x0[i], sp->lo[i], sp->hi[i]) : y[i];
     const double *res = sp->xb[0];

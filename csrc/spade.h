@@ -47,6 +47,13 @@ void spade_free(spade_solver *sp);
 int spade_solve(spade_solver *sp, const double *y, const int8_t *mask,
                 const double *x0, int k0, double *x, int *k_end, int *converged);
 
+/* The same with the consistent set already in sp->lo / sp->hi (w samples
+ * each; -inf/+inf for an unbounded side): the codec-smeared model, where
+ * clipped samples are bounded by the rail's band and reliable ones may lie
+ * in a box around the observation.  y must lie in the box. */
+int spade_solve_box(spade_solver *sp, const double *y, const double *x0, int k0, double *x,
+                    int *k_end, int *converged);
+
 /* Runs n forward + inverse transform pairs on the solver's own plans: the
  * floor an iteration's cost is measured against. */
 void spade_time_transforms(spade_solver *sp, int n);

@@ -28,6 +28,10 @@ typedef struct {
     int fifo_rd, fifo_count;
     double pos, neg;  /* clip levels in use                               */
     double fixed_pos, fixed_neg;
+    /* codec-smeared rails (rtd_set_smear): clipped samples bounded by the
+     * level instead of their observed value, reliable ones within +-relax */
+    int band, fixed_band;
+    double relax, fixed_relax;
     clip_estimator est;
     long long credit; /* budget pool: iterations earlier frames left unused */
 } channel;
@@ -248,6 +252,8 @@ void rtd_reset(rtd_state *st)
         clip_estimator_reset(&ch->est);
         ch->pos = st->cfg.auto_threshold ? HUGE_VAL : ch->fixed_pos;
         ch->neg = st->cfg.auto_threshold ? -HUGE_VAL : ch->fixed_neg;
+        ch->band = st->cfg.auto_threshold ? 0 : ch->fixed_band;
+        ch->relax = st->cfg.auto_threshold ? 0.0 : ch->fixed_relax;
     }
     /* The stream is preceded by window - hop samples of silence, so the
      * first frame completes after one hop and every sample lies under the
@@ -321,6 +327,29 @@ static void pool_settle(rtd_state *st, channel *ch, int budget, int it, int cut)
     if (ch->credit < 0) ch->credit = 0;
 }
 
+/* The consistent set of a smeared channel, windowed, into the solver's box:
+ * a clipped sample only has to stay beyond the level (the band's bottom:
+ * after a codec its observed value may lie below or above its true one), a
+ * reliable one within +-relax of its observed value. */
+static void smeared_box(rtd_state *st, const channel *ch)
+{
+    double *lo = st->sp.lo, *hi = st->sp.hi;
+    for (int i = 0; i < st->w; i++) {
+        double a = st->ana[i], y = ch->frame[i];
+        int8_t m = st->mask[i];
+        if (m > 0) {
+            lo[i] = (ch->band ? ch->pos : y) * a;
+            hi[i] = HUGE_VAL;
+        } else if (m < 0) {
+            lo[i] = -HUGE_VAL;
+            hi[i] = (ch->band ? ch->neg : y) * a;
+        } else {
+            lo[i] = (y - ch->relax) * a;
+            hi[i] = (y + ch->relax) * a;
+        }
+    }
+}
+
 /* One complete hop: solve the frame of every channel, overlap-add, and move
  * the samples no later frame touches into the FIFO. */
 static void run_frame(rtd_state *st)
@@ -350,6 +379,8 @@ static void run_frame(rtd_state *st)
             for (int i = 0; i < w; i++)
                 st->yw[i] = ch->frame[i] * st->ana[i];
             const double *x0 = warm_start(st, ch);
+            const int boxed = ch->band || ch->relax > 0.0;
+            if (boxed) smeared_box(st, ch);
             double t0 = st->call_deadline > 0.0 ? now_seconds() : 0.0;
             st->sp.deadline = channel_deadline(st, c, t0);
             /* k restarts at s even when warm: starting from the previous
@@ -358,7 +389,8 @@ static void run_frame(rtd_state *st)
             int k0 = st->cfg.s;
             int k_end, conv;
             st->sp.max_iter = pool_allowance(st, ch, budget);
-            int it = spade_solve(&st->sp, st->yw, st->mask, x0, k0, st->xout, &k_end, &conv);
+            int it = boxed ? spade_solve_box(&st->sp, st->yw, x0, k0, st->xout, &k_end, &conv)
+                           : spade_solve(&st->sp, st->yw, st->mask, x0, k0, st->xout, &k_end, &conv);
             st->sp.max_iter = budget;
             pool_settle(st, ch, budget, it, st->sp.cut);
             /* samples near DBL_MAX overflow the transforms: such a solution
@@ -390,7 +422,14 @@ static void run_frame(rtd_state *st)
             double y = ch->frame[i], v = ch->acc[i];
             int8_t m = st->mask[i];
             if (!isfinite(v)) v = y; /* overlap-add overflowed */
-            ch->fifo[wr] = m == 0 ? y : m > 0 ? (v > y ? v : y) : (v < y ? v : y);
+            if (ch->band || ch->relax > 0.0) {
+                /* smeared model: the same box as the solver's */
+                double lo = m > 0 ? (ch->band ? ch->pos : y) : m < 0 ? -HUGE_VAL : y - ch->relax;
+                double hi = m < 0 ? (ch->band ? ch->neg : y) : m > 0 ? HUGE_VAL : y + ch->relax;
+                ch->fifo[wr] = v < lo ? lo : v > hi ? hi : v;
+            } else {
+                ch->fifo[wr] = m == 0 ? y : m > 0 ? (v > y ? v : y) : (v < y ? v : y);
+            }
             if (++wr == st->fifo_cap) wr = 0;
         }
         ch->fifo_count += a;
@@ -471,6 +510,20 @@ void rtd_set_thresholds(rtd_state *st, int c, double pos, double neg)
     if (c < 0 || c >= st->cfg.channels) return;
     st->ch[c].fixed_pos = st->ch[c].pos = pos;
     st->ch[c].fixed_neg = st->ch[c].neg = neg;
+}
+
+void rtd_set_smear(rtd_state *st, int c, int band, double relax)
+{
+    if (c < 0 || c >= st->cfg.channels) return;
+    st->ch[c].fixed_band = st->ch[c].band = band != 0;
+    st->ch[c].fixed_relax = st->ch[c].relax = (relax > 0.0 && isfinite(relax)) ? relax : 0.0;
+}
+
+void rtd_get_smear(const rtd_state *st, int c, int *band, double *relax)
+{
+    if (c < 0 || c >= st->cfg.channels) return;
+    *band = st->ch[c].band;
+    *relax = st->ch[c].relax;
 }
 
 void rtd_get_thresholds(const rtd_state *st, int c, double *pos, double *neg)

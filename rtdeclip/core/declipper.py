@@ -71,6 +71,28 @@ def parse_threshold(threshold, channels):
     return [one(threshold)] * channels
 
 
+def parse_smear(smear, channels):
+    """None (exact model), one (band, relax) pair, or a list of them per
+    channel -> None or a list of (bool, float)."""
+    if smear is None:
+        return None
+
+    def one(t):
+        if not isinstance(t, (tuple, list)) or len(t) != 2:
+            raise ValueError(f"smear must be a (band, relax) pair, got {t!r}")
+        band, relax = bool(t[0]), float(t[1])
+        if not math.isfinite(relax) or relax < 0:
+            raise ValueError(f"smear relax must be a finite number >= 0, got {t[1]!r}")
+        return band, relax
+
+    if isinstance(smear, list) and smear and isinstance(smear[0], (tuple, list)):
+        if len(smear) != channels:
+            raise ValueError(f"smear list must have one entry per channel ({channels}), "
+                             f"got {len(smear)}")
+        return [one(t) for t in smear]
+    return [one(smear)] * channels
+
+
 class Declipper:
     """Streaming declipper: call it on consecutive blocks of one stream.
 
@@ -93,7 +115,7 @@ class Declipper:
     def __init__(self, sample_rate, channels=1, preset="average", algorithm="aspade",
                  threshold="auto", window=None, hop=None, redundancy=None, iterations=None,
                  s=None, r=None, epsilon=None, warm_start=None, window_shape=None,
-                 synthesis_length=None, budget_pool=None, plan="measure"):
+                 synthesis_length=None, budget_pool=None, plan="measure", smear=None):
         self.sample_rate = params.check_sample_rate(sample_rate)
         self.channels = params.check_channels(channels)
         self.settings = st = params.resolve(
@@ -132,6 +154,13 @@ class Declipper:
         if fixed is not None:
             for c, (pos, neg) in enumerate(fixed):
                 lib.rtd_set_thresholds(self._state, c, pos, neg)
+        self._smear = parse_smear(smear, self.channels)
+        if self._smear is not None:
+            if fixed is None:
+                raise ValueError("smear needs fixed thresholds (with threshold='auto' the "
+                                 "online estimator chooses the model itself)")
+            for c, (band, relax) in enumerate(self._smear):
+                lib.rtd_set_smear(self._state, c, int(band), float(relax))
         self._stats = ffi.new("rtd_stats *")
         self._last_ndim, self._last_dtype = 1 if self.channels == 1 else 2, np.float64
         self._th = ffi.new("double[2]")
@@ -209,6 +238,18 @@ class Declipper:
         for c in range(self.channels):
             lib.rtd_get_thresholds(self._state, c, self._th, self._th + 1)
             out.append((self._th[0], self._th[1]))
+        return out
+
+    @property
+    def smear(self):
+        """Clipped-set model per channel, [(band, relax), ...]: band True when
+        clipped samples are bounded by the level (a codec-smeared rail), relax
+        the box half-width of reliable samples (0: exact)."""
+        b, r = ffi.new("int *"), ffi.new("double *")
+        out = []
+        for c in range(self.channels):
+            lib.rtd_get_smear(self._state, c, b, r)
+            out.append((bool(b[0]), float(r[0])))
         return out
 
     @property

@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from rtdeclip.core import params
-from rtdeclip.core.declipper import Declipper, parse_threshold
+from rtdeclip.core.declipper import Declipper, parse_smear, parse_threshold
 from rtdeclip.core.detect import detect_clipping
 
 CHUNK = 1 << 16  # samples per call into C: bounded temporary memory
@@ -26,8 +26,8 @@ def first_nonfinite(y):
     return divmod(flat, y.shape[1]) if y.ndim == 2 else (flat, 0)
 
 
-def _one_channel(x, sample_rate, thresholds, kwargs):
-    d = Declipper(sample_rate, channels=1, threshold=thresholds, **kwargs)
+def _one_channel(x, sample_rate, thresholds, kwargs, smear=None):
+    d = Declipper(sample_rate, channels=1, threshold=thresholds, smear=smear, **kwargs)
     n, lat = len(x), d.latency_samples
     out = np.empty(n)
     pos = 0
@@ -49,7 +49,7 @@ def _one_channel(x, sample_rate, thresholds, kwargs):
 def declip(y, sample_rate, preset="highquality", algorithm="aspade", threshold="auto",
            window=None, hop=None, redundancy=None, iterations=None, s=None, r=None,
            epsilon=None, warm_start=None, window_shape=None, synthesis_length=None,
-           budget_pool=None, jobs=None, plan="measure", return_stats=False):
+           budget_pool=None, jobs=None, plan="measure", return_stats=False, smear=None):
     """Declip a whole signal; same shape and dtype out, no delay.
 
     ``y``: float32/float64 array, (frames,) or (frames, channels).
@@ -93,11 +93,17 @@ def declip(y, sample_rate, preset="highquality", algorithm="aspade", threshold="
         raise ValueError(f"jobs must be an integer >= 1 (None: one per core), got {jobs!r}")
     levels = parse_threshold(threshold, channels)
     y2 = y.reshape(len(y), channels).astype(np.float64)
+    smears = parse_smear(smear, channels)
     if levels is None:
-        levels = [c.thresholds for c in detect_clipping(y2, sample_rate)]
+        found = detect_clipping(y2, sample_rate)
+        levels = [c.thresholds for c in found]
+        if smears is None:
+            smears = [c.smear for c in found]
+    smears = smears or [None] * channels
     jobs = jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=min(jobs, channels)) as pool:
-        results = list(pool.map(lambda c: _one_channel(y2[:, c], sample_rate, levels[c], kwargs),
+        results = list(pool.map(lambda c: _one_channel(y2[:, c], sample_rate, levels[c], kwargs,
+                                                     smears[c]),
                                 range(channels)))
     out = np.stack([r[0] for r in results], axis=1).astype(y.dtype).reshape(y.shape)
     if return_stats:

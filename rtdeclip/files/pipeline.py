@@ -130,7 +130,7 @@ def run(job: FileJob):
                             + ", ".join(d for d in diffs if d))
 
     # passes 1 and 2: clip levels per channel and polarity
-    det = ClipDetector(ch)
+    det = ClipDetector(ch, lossy=is_lossy(src.codec))
     for chunk in src.chunks(CHUNK):
         _check(job)
         det.scan_extremes(chunk)
@@ -217,7 +217,7 @@ def run(job: FileJob):
     peak = float(peaks.max())
     report = {"input": job.input, "output": job.output, "sample_rate": sr, "channels": ch,
               "frames": n, "duration_s": n / sr, "codec": src.codec,
-              "lossy_codec": any(src.codec.startswith(c) for c in LOSSY), "preset": job.preset,
+              "lossy_codec": is_lossy(src.codec), "preset": job.preset,
               "algorithm": job.algorithm, "threshold_mode": job.threshold, "format": job.fmt,
               "thresholds_given": fixed is not None,
               "thresholds": [channel_report(c, lv, f) for c, (lv, f) in enumerate(zip(levels, found))],
@@ -243,23 +243,18 @@ def run(job: FileJob):
 LOSSY = ("mp3", "mp2", "aac", "vorbis", "opus", "libopus", "ac3", "eac3", "wma")
 
 
+def is_lossy(codec):
+    return any(codec.startswith(name) for name in LOSSY)
+
+
 def solver_levels(found, codec):
-    """The levels the solver gets for one channel.  A rail smeared by noise
-    or dither goes to its lower edge (``found.thresholds``): with the level
-    at the rail's centre half the clipped samples would be pinned as
-    reliable, and declipping does nothing.  After a lossy codec the ringing
-    is correlated with the signal, and there the lower edge makes the result
-    worse than the input (-0.4 to -6 dB SDR on SQAM, MP3/AAC at input SDR 3
-    and 10 dB) while the centre is about neutral (-0.7 to +0.1 dB), so a
-    codec's rails go to their estimated centre."""
-    if not any(codec.startswith(name) for name in LOSSY):
-        return found.thresholds
-    pos, neg = found.thresholds
-    if found.method[0] == "hump":
-        pos = found.positive
-    if found.method[1] == "hump":
-        neg = found.negative
-    return pos, neg
+    """The levels the solver gets for one channel: the detector's declared
+    levels (``found.thresholds``).  A noisy rail goes to its lower edge; a
+    codec-smeared one (every hump of a lossy input: the detector is told the
+    codec) ``found.width_db`` below its centre, so the samples the codec's
+    ringing pushed below the rail are in the clipped set.  (Before issue 9
+    a codec's rails went to their centre: about neutral, -0.7 to +0.1 dB.)"""
+    return found.thresholds
 
 
 def channel_report(c, levels, f):
@@ -271,7 +266,8 @@ def channel_report(c, levels, f):
             "positive_dbfs": db(p) if np.isfinite(p) else None,
             "negative_dbfs": db(-q) if np.isfinite(q) else None,
             "estimated_positive_dbfs": est[0], "estimated_negative_dbfs": est[1],
-            "detection": list(f.method), "dc_offset": f.dc_offset,
+            "detection": list(f.method), "smear_width_db": list(f.width_db),
+            "dc_offset": f.dc_offset,
             "clipped_high": f.clipped_high, "clipped_low": f.clipped_low,
             "clipped_ratio": f.ratio, "longest_run": f.longest_run,
             "histogram": f.histogram}
