@@ -8,6 +8,7 @@
 #include "rtdeclip.h"
 #include "spade.h"
 #include "threshold.h"
+#include "smear.h"
 #include "planner.h"
 
 #include <float.h>
@@ -33,6 +34,9 @@ typedef struct {
     int band, fixed_band;
     double relax, fixed_relax;
     clip_estimator est;
+    smear_estimator sm;   /* codec-smeared rails (auto_threshold only)       */
+    int method[2];        /* RTD_RAIL_* of the levels in use                 */
+    double width[2];      /* dB from the estimated rail to the level in use  */
     long long credit; /* budget pool: iterations earlier frames left unused */
 } channel;
 
@@ -43,6 +47,7 @@ struct rtd_state {
     double *ana, *syn, *anasyn;
     double *yw, *x0, *xout;   /* frame scratch                               */
     int8_t *mask;
+    int64_t *sm_scratch;      /* cumulative histogram, smear.h               */
     spade_solver sp;
     channel *ch;
     rtd_stats stats;
@@ -164,6 +169,7 @@ void rtd_destroy(rtd_state *st)
     fftw_free(st->x0);
     fftw_free(st->xout);
     fftw_free(st->mask);
+    free(st->sm_scratch);
     rtd_planner_lock();
     spade_free(&st->sp);
     rtd_planner_unlock();
@@ -191,7 +197,8 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     st->xout = fftw_alloc_real(w);
     st->mask = fftw_malloc(w);
     st->ch = calloc(C, sizeof *st->ch);
-    if (!st->ana || !st->syn || !st->anasyn || !st->yw || !st->x0 || !st->xout || !st->mask ||
+    st->sm_scratch = malloc(sizeof(int64_t) * (RTD_SM_BINS + 1));
+    if (!st->sm_scratch ||!st->ana || !st->syn || !st->anasyn || !st->yw || !st->x0 || !st->xout || !st->mask ||
         !st->ch)
         goto fail;
     st->cfg.analysis_window = cfg->analysis_window;
@@ -250,6 +257,9 @@ void rtd_reset(rtd_state *st)
          * so a - 1 zeros are all that is missing. */
         ch->fifo_count = st->a - 1;
         clip_estimator_reset(&ch->est);
+        smear_reset(&ch->sm);
+        ch->method[0] = ch->method[1] = RTD_RAIL_NONE;
+        ch->width[0] = ch->width[1] = 0.0;
         ch->pos = st->cfg.auto_threshold ? HUGE_VAL : ch->fixed_pos;
         ch->neg = st->cfg.auto_threshold ? -HUGE_VAL : ch->fixed_neg;
         ch->band = st->cfg.auto_threshold ? 0 : ch->fixed_band;
@@ -439,6 +449,31 @@ static void run_frame(rtd_state *st)
     }
 }
 
+/* Levels in use with auto_threshold: an exact rail (the signal keeps
+ * returning to one extreme value) unless a smeared one was found whose hump
+ * holds four times more samples than the exact estimator's returns (after a
+ * codec decoded to 16 bits the extreme code may repeat a few times). */
+static void auto_levels(channel *ch)
+{
+    double lv[2];
+    clip_estimator_levels(&ch->est, &lv[0], &lv[1]);
+    for (int side = 0; side < 2; side++) {
+        int exact = ch->est.hits[side] >= RTD_MIN_HITS;
+        int smeared = ch->sm.found[side] != RTD_RAIL_NONE &&
+                      (!exact || 4.0 * ch->est.hits[side] < ch->sm.mass[side]);
+        if (smeared) {
+            lv[side] = side ? -ch->sm.level[side] : ch->sm.level[side];
+            ch->method[side] = ch->sm.found[side];
+            ch->width[side] = ch->sm.width[side];
+        } else {
+            ch->method[side] = exact ? RTD_RAIL_EXACT : RTD_RAIL_NONE;
+            ch->width[side] = 0.0;
+        }
+    }
+    ch->pos = lv[0];
+    ch->neg = lv[1];
+}
+
 static void process(rtd_state *st, const void *in, void *out, int frames, int is_float)
 {
     const int C = st->cfg.channels, w = st->w, a = st->a;
@@ -464,11 +499,11 @@ static void process(rtd_state *st, const void *in, void *out, int frames, int is
                     st->stats.nonfinite_samples++;
                 } else if (st->cfg.auto_threshold) {
                     clip_estimator_push(&ch->est, y);
+                    smear_push(&ch->sm, y, st->sm_scratch);
                 }
                 dst[i] = y;
             }
-            if (st->cfg.auto_threshold)
-                clip_estimator_levels(&ch->est, &ch->pos, &ch->neg);
+            if (st->cfg.auto_threshold) auto_levels(ch);
         }
         st->fill += n;
         if (st->fill == a) {
@@ -524,6 +559,16 @@ void rtd_get_smear(const rtd_state *st, int c, int *band, double *relax)
     if (c < 0 || c >= st->cfg.channels) return;
     *band = st->ch[c].band;
     *relax = st->ch[c].relax;
+}
+
+void rtd_get_detection(const rtd_state *st, int c, int *method_pos, int *method_neg,
+                       double *width_pos, double *width_neg)
+{
+    if (c < 0 || c >= st->cfg.channels) return;
+    *method_pos = st->ch[c].method[0];
+    *method_neg = st->ch[c].method[1];
+    *width_pos = st->ch[c].width[0];
+    *width_neg = st->ch[c].width[1];
 }
 
 void rtd_get_thresholds(const rtd_state *st, int c, double *pos, double *neg)
