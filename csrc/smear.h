@@ -22,10 +22,14 @@
 #define RTD_SM_BIN_DB 0.05   /* histogram resolution                        */
 #define RTD_SM_LOW_DB (-70.0)/* lowest level binned (dBFS)                  */
 #define RTD_SM_BINS 1640     /* up to +12 dBFS                              */
-#define RTD_SM_RANGE_DB 10.0 /* samples binned: within this of the extreme  */
+#define RTD_SM_RANGE_DB 12.0 /* samples binned: within this of the extreme
+                                (the test reaches 8 + 2.4 dB below it)    */
 #define RTD_SM_EVERY 2048    /* samples between evaluations                 */
 #define RTD_SM_HUMP_BINS 160 /* a hump lies within 8 dB of the extreme      */
 #define RTD_SM_MAX_SCALE 16  /* widest half-window, bins (0.8 dB)           */
+#define RTD_SM_MIN_MASS 64  /* samples a hump needs (offline: 16; a stream is
+                               tested again and again, so a fluke of a few
+                               samples must not pass: seen on noise via MP3) */
 #define RTD_SM_HALVE (1 << 22) /* counts halve beyond this: old music fades */
 
 /* detection methods reported per polarity */
@@ -63,7 +67,7 @@ static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
     H[0] = 0;
     for (int i = 0; i < K; i++) H[i + 1] = H[i] + h[i];
     double need = 1e-4 * (double)e->n;
-    if (need < 16) need = 16;
+    if (need < RTD_SM_MIN_MASS) need = RTD_SM_MIN_MASS;
     for (int s = 1; s <= RTD_SM_MAX_SCALE; s *= 2) {
         int best = -1;
         int64_t best_mass = 0, best_below = 0;
@@ -80,7 +84,7 @@ static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
             int64_t rest = H[K] - H[k - s];
             int ok = mass >= need && mass >= 0.5 * rest &&
                      (mass > 4.0 * b1 + noise ||
-                      (inside && mass > 2.0 * b1 + noise && mass > 2.0 * a1));
+                      (inside && mass > 1.6 * b1 + noise && mass > 1.6 * a1));
             if (ok && mass > best_mass) {
                 best = k;
                 best_mass = mass;
@@ -142,8 +146,16 @@ static inline void smear_push(smear_estimator *e, double y, int64_t *scratch)
         if (k >= 0) {
             if (k >= RTD_SM_BINS) k = RTD_SM_BINS - 1;
             if (k > e->top[side]) {
+                /* bins below the new floor stop counting: clear them, or
+                 * their old counts would make the density seem to rise
+                 * towards the top (a false hump) */
+                int kf = k - (int)(RTD_SM_RANGE_DB / RTD_SM_BIN_DB);
+                for (int i = 0; i < kf && i <= e->top[side]; i++) {
+                    e->total[side] -= e->hist[side][i];
+                    e->hist[side][i] = 0;
+                }
                 e->top[side] = k;
-                e->floor[side] = pow(10.0, (smear_bin_db(k) - RTD_SM_RANGE_DB) / 20.0);
+                e->floor[side] = pow(10.0, (smear_bin_db(kf) - 0.5 * RTD_SM_BIN_DB) / 20.0);
             }
             if (++e->total[side] > RTD_SM_HALVE) {
                 for (int i = 0; i < RTD_SM_BINS; i++) e->hist[side][i] /= 2;

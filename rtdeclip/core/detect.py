@@ -47,7 +47,8 @@ import numpy as np
 RANGE_DB = 20.0      # histogram span below each extreme
 BIN_DB = 0.005       # histogram resolution
 RATIO = 4.0          # hump mass / mass of the band below (a sine reaches 2.4)
-RATIO_INSIDE = 2.0   # ... for a hump with bands on both sides (the density falls above it)
+RATIO_INSIDE = 1.6   # ... for a hump with bands on both sides (the density falls above it;
+                     # 2.0 missed Opus rails at heavy clipping, issue 9)
 MIN_MASS = 16        # samples a hump needs
 MIN_FRACTION = 1e-4  # ... and this fraction of all samples
 EDGE = 1.2           # the hump's lower edge: where its density is down to this x background

@@ -95,10 +95,7 @@ def declip(y, sample_rate, preset="highquality", algorithm="aspade", threshold="
     y2 = y.reshape(len(y), channels).astype(np.float64)
     smears = parse_smear(smear, channels)
     if levels is None:
-        found = detect_clipping(y2, sample_rate)
-        levels = [c.thresholds for c in found]
-        if smears is None:
-            smears = [c.smear for c in found]
+        levels = [c.thresholds for c in detect_clipping(y2, sample_rate)]
     smears = smears or [None] * channels
     jobs = jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=min(jobs, channels)) as pool:
