@@ -136,6 +136,36 @@ static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
     }
 }
 
+/* Samples of one polarity at or above a level (dBFS), from the histogram. */
+static inline int64_t smear_above(const smear_estimator *e, int side, double level_db)
+{
+    int k = (int)floor((level_db - RTD_SM_LOW_DB) / RTD_SM_BIN_DB);
+    if (k < 0) k = 0;
+    int64_t n = 0;
+    for (int i = k; i <= e->top[side]; i++) n += e->hist[side][i];
+    return n;
+}
+
+/* A polarity the hump test missed takes the other's codec-smeared rail when
+ * it reaches that rail with at least a quarter of the other's samples there
+ * (as ClipDetector._mirror: clippers are nearly always symmetric, a codec
+ * can blur one side's hump into the background). */
+static inline void smear_mirror(smear_estimator *e)
+{
+    for (int side = 0; side < 2; side++) {
+        int o = 1 - side;
+        if (e->found[side] != RTD_RAIL_NONE || e->found[o] != RTD_RAIL_CODEC) continue;
+        double centre = 20.0 * log10(e->level[o]) + e->width[o];
+        int64_t mine = smear_above(e, side, centre), theirs = smear_above(e, o, centre);
+        if (theirs <= 0 || mine < RTD_SM_MIN_MASS || 4 * mine < theirs) continue;
+        e->found[side] = RTD_RAIL_CODEC;
+        e->level[side] = e->level[o];
+        e->width[side] = e->width[o];
+        e->mass[side] = (double)mine;
+        return;
+    }
+}
+
 static inline void smear_push(smear_estimator *e, double y, int64_t *scratch)
 {
     int side = y < 0.0;
@@ -168,6 +198,7 @@ static inline void smear_push(smear_estimator *e, double y, int64_t *scratch)
         e->since = 0;
         smear_eval_side(e, 0, scratch);
         smear_eval_side(e, 1, scratch);
+        smear_mirror(e);
     }
 }
 
