@@ -162,3 +162,23 @@ def test_smeared_model_off_is_the_exact_model(clipped):
     assert np.all(c[y1 >= lv] >= lv) and np.all(c[y1 <= -lv] <= -lv)
     assert not np.array_equal(c, rtdeclip.declip(y1, SR, preset="fastest", threshold=lv,
                                                  plan="estimate"))
+
+
+def test_opus_output_length_and_reference_at_another_rate(tmp_path, clipped):
+    """Opus decodes at 48 kHz: the output has the decoded input's length and
+    rate, and a 44.1 kHz reference is refused with one clear line."""
+    y, _ = clipped
+    _, sr, path = roundtrip(tmp_path, y, "opus")
+    assert sr == 48000
+    ref = write_wav(tmp_path / "ref.wav", y, SR)
+    out = tmp_path / "o.wav"
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", "file", path, "--output", str(out),
+                        "--reference", ref], capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and not out.exists()
+    assert "reference is at 44100 Hz but the input decodes at 48000 Hz" in r.stderr
+    assert "Opus always decodes at 48 kHz" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", "file", path, "--output", str(out),
+                        "--preset", "Fastest"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    o, d = AudioSource(str(out)), AudioSource(path)
+    assert o.sample_rate == 48000 and len(o.read_all()) == len(d.read_all())

@@ -123,8 +123,14 @@ def run(job: FileJob):
     ref = None
     if job.reference:
         ref = AudioSource(job.reference)
-        diffs = [f"{ref.sample_rate} Hz (input {sr} Hz)" if ref.sample_rate != sr else "",
-                 f"{ref.channels} channel(s) (input {ch})" if ref.channels != ch else ""]
+        if ref.sample_rate != sr:
+            # refused, not resampled: an SDR against a resampled reference
+            # would measure the resampler too (documented in docs/lossy.md)
+            why = " (Opus always decodes at 48 kHz)" if src.codec in ("opus", "libopus") else ""
+            raise UserError(f"{job.reference}: reference is at {ref.sample_rate} Hz but the input "
+                            f"decodes at {sr} Hz{why}; resample the reference to {sr} Hz "
+                            f"(e.g. ffmpeg -i REF -ar {sr} REF_{sr}.wav)")
+        diffs = [f"{ref.channels} channel(s) (input {ch})" if ref.channels != ch else ""]
         if any(diffs):
             raise UserError(f"{job.reference}: reference does not match the input: "
                             + ", ".join(d for d in diffs if d))

@@ -527,6 +527,10 @@ class LiveDeclipper:
         s["worker_busy_share"] = float(t.sum() / max(1e-9, s["seconds"])) if len(t) else 0.0
         s["clipped_ratio"] = s["clipped_samples"] / max(1, s["samples_in"] * self.channels)
         s["thresholds"] = [[float(p), float(q)] for p, q in self.declipper.thresholds]
+        # how each rail was found (exact / noisy / codec-smeared) and the
+        # smear width used: a decoded lossy stream has no exact rail
+        s["rails"] = [{"method": list(d["method"]), "width_db": list(d["width_db"])}
+                      for d in self.declipper.detection]
         s["latency"] = self.latency
         s["error"] = None if self.error is None else str(self.error)
         return s
