@@ -182,3 +182,14 @@ def test_opus_output_length_and_reference_at_another_rate(tmp_path, clipped):
     assert r.returncode == 0, r.stderr
     o, d = AudioSource(str(out)), AudioSource(path)
     assert o.sample_rate == 48000 and len(o.read_all()) == len(d.read_all())
+
+
+@pytest.mark.parametrize("kw", [dict(smear=(True, 0.0)),                     # needs fixed levels
+                                dict(threshold=0.5, smear=(True, -1.0)),
+                                dict(threshold=0.5, smear=(True, float("nan"))),
+                                dict(threshold=0.5, smear="band"),
+                                dict(threshold=0.5, channels=2, smear=[(True, 0.0)])])
+def test_smear_arguments_are_checked(kw):
+    kw.setdefault("channels", 1)
+    with pytest.raises(ValueError, match="smear"):
+        rtdeclip.Declipper(SR, preset="fastest", plan="estimate", **kw)

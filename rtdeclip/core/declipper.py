@@ -104,7 +104,12 @@ class Declipper:
     the budget on the iterations that skipped and early-converged frames of
     its channel left unused (0 or 1: off); the total never exceeds budget x
     frames.  ``threshold="auto"`` estimates the clip levels online
-    (per channel and polarity; see :attr:`thresholds`).
+    (per channel and polarity; see :attr:`thresholds`), codec-smeared rails
+    (MP3/AAC/Vorbis/Opus) included (see :attr:`detection`).  ``smear``
+    (fixed thresholds only): None, or (band, relax) per channel or for all:
+    band True bounds a clipped sample by the level instead of its observed
+    value, relax > 0 lets a reliable sample move +-relax (both measured on
+    codec input and found no better than the default, docs/lossy.md).
 
     Output blocks have the input's shape and dtype and are delayed by
     :attr:`latency_samples`; :meth:`flush` returns the samples still inside.

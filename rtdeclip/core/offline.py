@@ -58,7 +58,9 @@ def declip(y, sample_rate, preset="highquality", algorithm="aspade", threshold="
     (pos, neg) tuple, or a list of those per channel.  The other solver
     arguments override the preset's (see :class:`rtdeclip.Declipper`).
     Channels are solved in parallel threads (``jobs``, default: number of
-    cores).
+    cores).  ``smear`` (needs fixed thresholds): None (the exact model), or
+    a (band, relax) pair or a list of them per channel, see
+    :class:`rtdeclip.Declipper` (measured, not the default: docs/lossy.md).
 
     >>> import numpy as np, rtdeclip
     >>> t = np.arange(8000) / 8000
