@@ -35,7 +35,7 @@ from rtdeclip.live.stallwatch import StallWatch  # noqa: E402
 def one_case(preset, period, seconds, src, sr=48000):
     import rtmixer
     from rtdeclip.live import LiveDeclipper
-    host = LiveDeclipper(channels=2, samplerate=sr, blocksize=period, preset=preset,
+    host = LiveDeclipper(channels=2, sample_rate=sr, blocksize=period, preset=preset,
                          threshold="auto")
     before = jackserver.ports()
     player = rtmixer.Mixer(channels=2, samplerate=sr, blocksize=period)

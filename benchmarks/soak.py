@@ -141,7 +141,7 @@ def main():
     try:
         import rtmixer
         from rtdeclip.live import LiveDeclipper
-        host = LiveDeclipper(channels=ch, samplerate=sr, blocksize=args.period,
+        host = LiveDeclipper(channels=ch, sample_rate=sr, blocksize=args.period,
                              preset=args.preset, threshold="auto")
         before = jackserver.ports()
         tester = rtmixer.MixerAndRecorder(channels=ch, samplerate=sr, blocksize=args.period)

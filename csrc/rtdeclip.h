@@ -36,6 +36,17 @@
  * rtd_process_*(), rtd_reset(), rtd_set_*() and rtd_get_stats() never
  * allocate, lock, or call the FFTW planner.  One rtd_state must not be used
  * from two threads at once; different states may run in parallel threads.
+ *
+ * Threads.  With cfg.threads != 1 the channels of a stream are solved in
+ * parallel: rtd_create starts a pool of worker threads (channel c runs on
+ * lane c % lanes, lane 0 being the caller's thread), rtd_process_* hands
+ * each hop to them without allocating or taking a mutex (one semaphore
+ * post per worker and hop, and a short spin on an atomic before waiting
+ * for each), and rtd_destroy joins them.  The output is the same, bit for
+ * bit, whatever the number of threads.
+ *
+ * Test-only calls (solving one frame, timing the transforms, worker CPU
+ * time) are declared in rtdeclip_testing.h.
  */
 #ifndef RTDECLIP_H
 #define RTDECLIP_H
@@ -59,8 +70,27 @@ typedef enum {
  * wisdom file (rtd_wisdom_load) to make them instant. */
 typedef enum { RTD_PLAN_MEASURE = 0, RTD_PLAN_ESTIMATE = 1 } rtd_plan;
 
+/* Arithmetic of the solver's iteration.  DOUBLE is the survey's (and the
+ * only one that reproduces it exactly).  SINGLE runs the transforms and
+ * passes in float (FFTW's fftwf plans): about twice as fast; the stream's
+ * buffers, windows, overlap-add and output stay double. */
+typedef enum { RTD_DOUBLE = 0, RTD_SINGLE = 1 } rtd_precision;
+
+/* Limits of rtd_config, checked by rtd_create and read from here by the
+ * Python layer (through cffi), so each is written once. */
+enum {
+    RTD_CHANNELS_MAX = 1024,    /* channels: 1..RTD_CHANNELS_MAX                */
+    RTD_WINDOW_MIN = 16,        /* window: a power of two in MIN..MAX           */
+    RTD_WINDOW_MAX = 65536,
+    RTD_HOP_MIN_DIV = 8,        /* hop divides the window, window/8 <= hop      */
+    RTD_HOP_MAX_DIV = 2,        /*   and hop <= window/2                        */
+    RTD_REDUNDANCY_MAX = 4,     /* redundancy: a power of two, 1..MAX           */
+    RTD_POOL_MAX = 16,          /* budget_pool: 0..RTD_POOL_MAX                 */
+    RTD_THREADS_MAX = 64        /* threads: 0..RTD_THREADS_MAX                  */
+};
+
 typedef struct {
-    int channels;            /* >= 1                                         */
+    int channels;            /* 1..RTD_CHANNELS_MAX                          */
     int window;              /* frame length, power of two, 16..65536        */
     int hop;                 /* divides window, window/8 <= hop <= window/2  */
     int redundancy;          /* DFT redundancy: 1, 2 or 4                    */
@@ -102,6 +132,12 @@ typedef struct {
      * sum_m analysis[i + m*hop] * synthesis[i + m*hop] == 1 for every i.   */
     const double *analysis_window;
     const double *synthesis_window;
+    rtd_precision precision; /* RTD_DOUBLE (default) or RTD_SINGLE          */
+    int threads;             /* lanes solving the channels in parallel: 1 =
+                                the caller's thread only (default); n >= 2 =
+                                min(n, channels) lanes, the caller's thread
+                                and n - 1 workers made here; 0 = min(channels,
+                                processors online).  Up to 64.              */
 } rtd_config;
 
 /* Running statistics, for reports and for the live host. */
@@ -132,12 +168,15 @@ enum {
     RTD_ERR_NOMEM = -9,
     RTD_ERR_PLAN = -10,
     RTD_ERR_ITERATIONS = -11,
-    RTD_ERR_POOL = -12
+    RTD_ERR_POOL = -12,
+    RTD_ERR_PRECISION = -13,
+    RTD_ERR_THREADS = -14
 };
 
 /* Survey settings: 1 channel, window 8192, hop 2048, redundancy 2, A-SPADE,
  * s = 1, r = 2, epsilon = 0.1, survey maximum of iterations, best iterate,
- * no warm start, fixed thresholds, no budget pool, FFTW_MEASURE. */
+ * no warm start, fixed thresholds, no budget pool, FFTW_MEASURE, double
+ * precision, one thread. */
 void rtd_config_default(rtd_config *cfg);
 
 /* Makes a state; NULL on error with *error set (error may be NULL). */
@@ -162,17 +201,6 @@ int rtd_latency(const rtd_state *st);
 void rtd_set_thresholds(rtd_state *st, int channel, double pos, double neg);
 void rtd_get_thresholds(const rtd_state *st, int channel, double *pos, double *neg);
 
-/* Codec-smeared rails (MP3/AAC/Vorbis/Opus ring around the flat tops, so
- * truly clipped samples dip below the rail and reliable ones rise above
- * it).  band = 1: a clipped sample (y >= pos / y <= neg, with the level set
- * at the bottom of the smeared band) is only asked to stay beyond the level,
- * not beyond its observed value.  relax > 0: a reliable sample may move up
- * to +-relax from its observed value (the codec's error) instead of being
- * kept exactly.  Both 0 (the default) is the exact model.  With
- * auto_threshold the online estimator sets them per channel itself. */
-void rtd_set_smear(rtd_state *st, int channel, int band, double relax);
-void rtd_get_smear(const rtd_state *st, int channel, int *band, double *relax);
-
 /* How the levels in use were found (auto_threshold): per polarity 0 none,
  * 1 exact rail, 2 noisy rail (noise/dither: its lower edge), 3 codec-smeared
  * rail (a hump of the amplitude histogram; the level lies width dB below its
@@ -195,15 +223,15 @@ void rtd_set_time_limit(rtd_state *st, double seconds);
 
 void rtd_get_stats(const rtd_state *st, rtd_stats *stats);
 
-/* Solve one frame directly (no windowing, no overlap-add): y is the frame
- * (window samples, already windowed), mask[i] is +1 clipped high, -1
- * clipped low, 0 reliable; x receives the solution.  Returns the number of
- * iterations run.  For tests against a reference implementation. */
-int rtd_solve_frame(rtd_state *st, const double *y, const int8_t *mask, double *x);
+/* Number of lanes the channels are solved on (1 = no worker threads). */
+int rtd_threads(const rtd_state *st);
 
-/* Runs n forward + inverse FFT pairs on the state's own plans: the floor
- * the cost of one iteration is measured against (benchmarks only). */
-void rtd_time_transforms(rtd_state *st, int n);
+/* Gives the state's worker threads the calling thread's scheduling policy
+ * and priority: a live host calls it from its real-time thread after
+ * raising that thread's priority (workers otherwise keep the priority of
+ * the thread that called rtd_create).  Not real-time safe (system calls);
+ * 0 on success, -1 if a worker could not be changed. */
+int rtd_match_worker_scheduling(rtd_state *st);
 
 /* The windows in use (window samples each). */
 void rtd_get_windows(const rtd_state *st, double *analysis, double *synthesis);

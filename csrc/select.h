@@ -12,4 +12,8 @@ double rtd_kth_largest(const double *v, int n, int k, double *scratch, int *abov
  * many values are strictly larger than the one returned. */
 double rtd_kth_largest_inplace(double *a, int n, int k, int *above);
 
+/* The same in single precision (the float solver). */
+float rtd_kth_largest_f(const float *v, int n, int k, float *scratch, int *above);
+float rtd_kth_largest_inplace_f(float *a, int n, int k, int *above);
+
 #endif

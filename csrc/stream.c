@@ -6,19 +6,21 @@
  * -> output FIFO -> output block.  The FIFO starts with `latency` zeros,
  * which is what makes the delay constant for any block size. */
 #include "rtdeclip.h"
+#include "rtdeclip_testing.h"
+#include "budget_pool.h"
+#include "clock.h"
 #include "spade.h"
 #include "threshold.h"
 #include "smear.h"
-#include "planner.h"
+#include "windows.h"
+#include "workers.h"
 
+#include <fftw3.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#define RTD_POOL_MAX 16 /* largest budget_pool factor                       */
-#define RTD_POOL_CAP 8  /* a channel's credit is at most this many budgets  */
+#include <unistd.h>
 
 typedef struct {
     double *frame;    /* last `window` input samples, oldest first        */
@@ -29,10 +31,6 @@ typedef struct {
     int fifo_rd, fifo_count;
     double pos, neg;  /* clip levels in use                               */
     double fixed_pos, fixed_neg;
-    /* codec-smeared rails (rtd_set_smear): clipped samples bounded by the
-     * level instead of their observed value, reliable ones within +-relax */
-    int band, fixed_band;
-    double relax, fixed_relax;
     clip_estimator est;
     smear_estimator sm;   /* codec-smeared rails (auto_threshold only)       */
     int method[2];        /* RTD_RAIL_* of the levels in use                 */
@@ -40,20 +38,33 @@ typedef struct {
     long long credit; /* budget pool: iterations earlier frames left unused */
 } channel;
 
+/* What one thread needs to solve its channels' frames: a solver with its
+ * own plans, frame scratch, and counters (summed by rtd_get_stats).
+ * Channel c is solved on lane c % lanes. */
+typedef struct {
+    spade_solver *sp;
+    double *yw, *x0, *xout;   /* frame scratch                               */
+    int8_t *mask;             /* per channel: which samples are clipped      */
+    rtd_stats stats;          /* frames, iterations, clipped samples, cuts   */
+    double frame_seconds;     /* running estimate of one frame's solve time  */
+    char pad[64];             /* keeps lanes' hot counters off a shared line */
+} lane;
+
 struct rtd_state {
     rtd_config cfg;
-    int w, a, latency, first; /* first: index of first non-zero synthesis weight */
+    int w, hop, latency, first; /* first: index of first non-zero synthesis weight */
     int fifo_cap, fill;       /* fill: samples into the current hop          */
+    int budget;               /* iterations per frame (rtd_set_max_iterations) */
     double *ana, *syn, *anasyn;
-    double *yw, *x0, *xout;   /* frame scratch                               */
-    int8_t *mask;
-    int64_t *sm_scratch;      /* cumulative histogram, smear.h               */
-    spade_solver sp;
     channel *ch;
-    rtd_stats stats;
+    int8_t *masks;            /* channels x window: each frame's clip mask   */
+    int64_t *sm_scratch;      /* cumulative histogram, smear.h               */
+    int lanes;
+    lane *lane;
+    rtd_workers *pool;        /* NULL with one lane                          */
+    int64_t samples_in, nonfinite_samples;
     double time_limit;        /* seconds per process call, 0 = none         */
     double call_deadline;     /* CLOCK_MONOTONIC end of this call, 0 = none */
-    double frame_seconds;     /* running estimate of one frame's solve time  */
 };
 
 void rtd_config_default(rtd_config *cfg)
@@ -68,6 +79,8 @@ void rtd_config_default(rtd_config *cfg)
     cfg->r = 2;
     cfg->epsilon = 0.1;
     cfg->plan = RTD_PLAN_MEASURE;
+    cfg->precision = RTD_DOUBLE;
+    cfg->threads = 1;
 }
 
 const char *rtd_strerror(int e)
@@ -87,72 +100,44 @@ const char *rtd_strerror(int e)
     case RTD_ERR_PLAN: return "FFTW could not make a plan";
     case RTD_ERR_ITERATIONS: return "max_iterations must be >= 0";
     case RTD_ERR_POOL: return "budget_pool must be between 0 and 16";
+    case RTD_ERR_PRECISION: return "precision must be double or single";
+    case RTD_ERR_THREADS: return "threads must be between 0 and 64";
     default: return "unknown error";
     }
 }
 
 static int validate(const rtd_config *c)
 {
-    if (c->channels < 1 || c->channels > 1024) return RTD_ERR_CHANNELS;
-    if (c->window < 16 || c->window > 65536 || (c->window & (c->window - 1)))
+    if (c->channels < 1 || c->channels > RTD_CHANNELS_MAX) return RTD_ERR_CHANNELS;
+    if (c->window < RTD_WINDOW_MIN || c->window > RTD_WINDOW_MAX || (c->window & (c->window - 1)))
         return RTD_ERR_WINDOW;
-    if (c->hop < 1 || c->window % c->hop || c->hop * 8 < c->window || c->hop * 2 > c->window)
+    if (c->hop < 1 || c->window % c->hop || c->hop * RTD_HOP_MIN_DIV < c->window
+        || c->hop * RTD_HOP_MAX_DIV > c->window)
         return RTD_ERR_HOP;
-    if (c->redundancy != 1 && c->redundancy != 2 && c->redundancy != 4) return RTD_ERR_REDUNDANCY;
+    if (c->redundancy < 1 || c->redundancy > RTD_REDUNDANCY_MAX || (c->redundancy & (c->redundancy - 1)))
+        return RTD_ERR_REDUNDANCY;
     if (c->algorithm < RTD_ASPADE || c->algorithm > RTD_SSPADE_ORIGINAL) return RTD_ERR_ALGORITHM;
     if (c->s < 1 || c->r < 1) return RTD_ERR_SCHEDULE;
     if (!(c->epsilon >= 0.0) || !isfinite(c->epsilon)) return RTD_ERR_EPSILON;
     if (c->max_iterations < 0) return RTD_ERR_ITERATIONS;
     if (c->budget_pool < 0 || c->budget_pool > RTD_POOL_MAX) return RTD_ERR_POOL;
+    if (c->precision != RTD_DOUBLE && c->precision != RTD_SINGLE) return RTD_ERR_PRECISION;
+    if (c->threads < 0 || c->threads > RTD_THREADS_MAX) return RTD_ERR_THREADS;
     return RTD_OK;
 }
 
-/* Periodic Hann with peak 1 (ltfat's 'hann' under the survey's
- * peak-normalisation), and its canonical dual for hop a: the dual divides by
- * the sum of squares of the window over all frames covering a sample. */
-static int make_windows(rtd_state *st)
+static void lane_free(lane *ln)
 {
-    const int w = st->w, a = st->a;
-    for (int i = 0; i < w; i++) {
-        st->ana[i] = st->cfg.analysis_window ? st->cfg.analysis_window[i]
-                                             : 0.5 - 0.5 * cos(2.0 * 3.14159265358979323846 * i / w);
-        if (!isfinite(st->ana[i])) return RTD_ERR_WINDOW_SHAPE;
-    }
-    if (st->cfg.synthesis_window) {
-        for (int i = 0; i < w; i++) {
-            st->syn[i] = st->cfg.synthesis_window[i];
-            if (!isfinite(st->syn[i])) return RTD_ERR_WINDOW_SHAPE;
-        }
-    } else {
-        for (int i = 0; i < a; i++) {
-            double sum = 0.0;
-            for (int j = i; j < w; j += a)
-                sum += st->ana[j] * st->ana[j];
-            if (!(sum > 0.0)) return RTD_ERR_WINDOW_SHAPE;
-            for (int j = i; j < w; j += a)
-                st->syn[j] = st->ana[j] / sum;
-        }
-    }
-    /* perfect reconstruction of untouched frames */
-    for (int i = 0; i < a; i++) {
-        double sum = 0.0;
-        for (int j = i; j < w; j += a)
-            sum += st->ana[j] * st->syn[j];
-        if (fabs(sum - 1.0) > 1e-9) return RTD_ERR_WINDOW_SHAPE;
-    }
-    for (int i = 0; i < w; i++)
-        st->anasyn[i] = st->ana[i] * st->syn[i];
-    st->first = 0;
-    while (st->first < w - 1 && st->syn[st->first] == 0.0)
-        st->first++;
-    /* a sample is final once no later frame weighs it; see header */
-    st->latency = w - 1 - st->first;
-    return RTD_OK;
+    spade_destroy(ln->sp);
+    fftw_free(ln->yw);
+    fftw_free(ln->x0);
+    fftw_free(ln->xout);
 }
 
 void rtd_destroy(rtd_state *st)
 {
     if (!st) return;
+    rtd_workers_destroy(st->pool); /* joins the workers before their lanes go */
     if (st->ch) {
         for (int c = 0; c < st->cfg.channels; c++) {
             fftw_free(st->ch[c].frame);
@@ -162,19 +147,32 @@ void rtd_destroy(rtd_state *st)
         }
         free(st->ch);
     }
+    if (st->lane) {
+        for (int l = 0; l < st->lanes; l++)
+            lane_free(&st->lane[l]);
+        free(st->lane);
+    }
+    fftw_free(st->masks);
+    free(st->sm_scratch);
     fftw_free(st->ana);
     fftw_free(st->syn);
     fftw_free(st->anasyn);
-    fftw_free(st->yw);
-    fftw_free(st->x0);
-    fftw_free(st->xout);
-    fftw_free(st->mask);
-    free(st->sm_scratch);
-    rtd_planner_lock();
-    spade_free(&st->sp);
-    rtd_planner_unlock();
     free(st);
 }
+
+/* How many lanes: cfg.threads, at most one per channel; 0 = one per
+ * processor online. */
+static int lane_count(const rtd_config *cfg)
+{
+    int n = cfg->threads;
+    if (n == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus < 1 ? 1 : cpus > RTD_THREADS_MAX ? RTD_THREADS_MAX : (int)cpus;
+    }
+    return n < cfg->channels ? n : cfg->channels;
+}
+
+static void lane_hop(void *ctx, int l);
 
 rtd_state *rtd_create(const rtd_config *cfg, int *error)
 {
@@ -187,26 +185,25 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     st->cfg = *cfg;
     st->cfg.analysis_window = st->cfg.synthesis_window = NULL; /* not kept */
     st->w = cfg->window;
-    st->a = cfg->hop;
+    st->hop = cfg->hop;
     const int w = st->w, C = cfg->channels;
     st->ana = fftw_alloc_real(w);
     st->syn = fftw_alloc_real(w);
     st->anasyn = fftw_alloc_real(w);
-    st->yw = fftw_alloc_real(w);
-    st->x0 = fftw_alloc_real(w);
-    st->xout = fftw_alloc_real(w);
-    st->mask = fftw_malloc(w);
-    st->ch = calloc(C, sizeof *st->ch);
+    st->masks = fftw_malloc((size_t)w * C);
     st->sm_scratch = malloc(sizeof(int64_t) * (RTD_SM_BINS + 1));
-    if (!st->sm_scratch ||!st->ana || !st->syn || !st->anasyn || !st->yw || !st->x0 || !st->xout || !st->mask ||
-        !st->ch)
+    st->ch = calloc(C, sizeof *st->ch);
+    st->lanes = lane_count(cfg);
+    st->lane = calloc(st->lanes, sizeof *st->lane);
+    if (!st->ana || !st->syn || !st->anasyn || !st->masks || !st->ch || !st->lane ||
+        !st->sm_scratch)
         goto fail;
-    st->cfg.analysis_window = cfg->analysis_window;
-    st->cfg.synthesis_window = cfg->synthesis_window;
-    e = make_windows(st);
-    st->cfg.analysis_window = st->cfg.synthesis_window = NULL;
+    e = rtd_design_windows(w, st->hop, cfg->analysis_window, cfg->synthesis_window, st->ana,
+                           st->syn, st->anasyn, &st->first);
     if (e) goto fail;
-    st->fifo_cap = st->latency + st->a + 1;
+    /* a sample is final once no later frame weighs it; see header */
+    st->latency = w - 1 - st->first;
+    st->fifo_cap = st->latency + st->hop + 1;
     e = RTD_ERR_NOMEM;
     for (int c = 0; c < C; c++) {
         channel *ch = &st->ch[c];
@@ -218,20 +215,29 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
         ch->fixed_pos = HUGE_VAL;
         ch->fixed_neg = -HUGE_VAL;
     }
-    rtd_planner_lock();
-    e = spade_init(&st->sp, w, cfg->redundancy,
-                   cfg->plan == RTD_PLAN_ESTIMATE ? FFTW_ESTIMATE : FFTW_MEASURE);
-    rtd_planner_unlock();
-    if (e) goto fail;
-    st->sp.algorithm = cfg->algorithm;
-    st->sp.s = cfg->s;
-    st->sp.r = cfg->r;
-    st->sp.epsilon = cfg->epsilon;
-    st->sp.return_last = cfg->return_last;
-    st->sp.max_iter = cfg->max_iterations > 0
-                          ? cfg->max_iterations
-                          : (int)ceil((double)(w * cfg->redundancy / 2 + 1) * cfg->r / cfg->s);
+    spade_setup setup = {
+        .window = w, .redundancy = cfg->redundancy, .algorithm = cfg->algorithm,
+        .s = cfg->s, .r = cfg->r, .epsilon = cfg->epsilon, .return_last = cfg->return_last,
+        .precision = cfg->precision,
+        .fftw_flags = cfg->plan == RTD_PLAN_ESTIMATE ? FFTW_ESTIMATE : FFTW_MEASURE};
+    for (int l = 0; l < st->lanes; l++) {
+        lane *ln = &st->lane[l];
+        ln->yw = fftw_alloc_real(w);
+        ln->x0 = fftw_alloc_real(w);
+        ln->xout = fftw_alloc_real(w);
+        if (!ln->yw || !ln->x0 || !ln->xout) goto fail;
+        ln->sp = spade_create(&setup, &e);
+        if (!ln->sp) goto fail;
+    }
+    st->budget = cfg->max_iterations > 0
+                     ? cfg->max_iterations
+                     : (int)ceil((double)(w * cfg->redundancy / 2 + 1) * cfg->r / cfg->s);
     rtd_reset(st);
+    if (st->lanes > 1) {
+        e = RTD_ERR_THREADS;
+        st->pool = rtd_workers_create(st->lanes, lane_hop, st);
+        if (!st->pool) goto fail;
+    }
     if (error) *error = RTD_OK;
     return st;
 fail:
@@ -254,199 +260,156 @@ void rtd_reset(rtd_state *st)
         ch->fifo_rd = 0;
         /* The FIFO is primed so that sample j leaves at time j + latency:
          * the first frame pushes its samples of the silent prehistory too,
-         * so a - 1 zeros are all that is missing. */
-        ch->fifo_count = st->a - 1;
+         * so hop - 1 zeros are all that is missing. */
+        ch->fifo_count = st->hop - 1;
         clip_estimator_reset(&ch->est);
         smear_reset(&ch->sm);
         ch->method[0] = ch->method[1] = RTD_RAIL_NONE;
         ch->width[0] = ch->width[1] = 0.0;
         ch->pos = st->cfg.auto_threshold ? HUGE_VAL : ch->fixed_pos;
         ch->neg = st->cfg.auto_threshold ? -HUGE_VAL : ch->fixed_neg;
-        ch->band = st->cfg.auto_threshold ? 0 : ch->fixed_band;
-        ch->relax = st->cfg.auto_threshold ? 0.0 : ch->fixed_relax;
     }
     /* The stream is preceded by window - hop samples of silence, so the
      * first frame completes after one hop and every sample lies under the
      * same number of frames. */
     st->fill = 0;
-    memset(&st->stats, 0, sizeof st->stats);
+    for (int l = 0; l < st->lanes; l++) {
+        memset(&st->lane[l].stats, 0, sizeof st->lane[l].stats);
+        st->lane[l].frame_seconds = 0.0;
+    }
+    st->samples_in = st->nonfinite_samples = 0;
 }
 
 /* Warm start: the previous frame's solution, un-windowed where its window
  * is large enough to divide by safely, re-windowed for this frame. */
-static const double *warm_start(rtd_state *st, channel *ch)
+static const double *warm_start(const rtd_state *st, const channel *ch, lane *ln)
 {
     if (!st->cfg.warm_start || !ch->prev_valid) return NULL;
-    const int w = st->w, a = st->a;
+    const int w = st->w, hop = st->hop;
     for (int i = 0; i < w; i++) {
-        int j = i + a;
-        st->x0[i] = (j < w && st->ana[j] > 0.25) ? st->ana[i] * ch->prev[j] / st->ana[j] : st->yw[i];
+        int j = i + hop;
+        ln->x0[i] = (j < w && st->ana[j] > 0.25) ? st->ana[i] * ch->prev[j] / st->ana[j] : ln->yw[i];
     }
-    return st->x0;
+    return ln->x0;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Deadline of channel c's frame within this call.  The channels after it
- * are reserved what a frame has been taking (with 50 % slack), not an equal
+/* Deadline of the frame of a lane's channel with `after` more channels of
+ * that lane still to solve in this call.  The channels after it are
+ * reserved what a frame has been taking (with 50 % slack), not an equal
  * share of the time left: a stall while one channel is solved (the thread
  * descheduled for a few ms) then eats into the slack of the whole call
  * instead of cutting that channel at a fraction of it.  Before any frame
  * was timed the time left is shared equally. */
-static double channel_deadline(const rtd_state *st, int c, double now)
+static double channel_deadline(const rtd_state *st, const lane *ln, int after, double now)
 {
     if (st->call_deadline <= 0.0) return 0.0;
-    int after = st->cfg.channels - 1 - c;
     double fair = now + (st->call_deadline - now) / (after + 1);
-    if (st->frame_seconds <= 0.0) return fair;
-    double reserved = st->call_deadline - 1.5 * after * st->frame_seconds;
+    if (ln->frame_seconds <= 0.0) return fair;
+    double reserved = st->call_deadline - 1.5 * after * ln->frame_seconds;
     return reserved > fair ? reserved : fair;
 }
 
-/* Budget pool (cfg.budget_pool): what a frame may run, given the channel's
- * credit, and the credit after it ran `it` iterations (0 for a skipped
- * frame).  Integer arithmetic on per-frame counts only: the same frames give
- * the same iterations whatever the block sizes.  Cap and floor are applied
- * against the budget in force, which the live host may lower. */
-static int pool_allowance(const rtd_state *st, const channel *ch, int budget)
+/* Channel c's frame of this hop on lane ln: classify, solve (or skip),
+ * overlap-add, and move the samples no later frame touches into the FIFO.
+ * Touches only the channel's own state and the lane's scratch, so lanes
+ * run in parallel and the output does not depend on their number. */
+static void channel_hop(rtd_state *st, lane *ln, int c, int after)
 {
-    if (st->cfg.budget_pool < 2) return budget;
-    long long extra = (long long)(st->cfg.budget_pool - 1) * budget;
-    if (extra > ch->credit) extra = ch->credit;
-    long long allow = budget + extra;
-    return allow > 0x7fffffff ? 0x7fffffff : (int)allow;
-}
-
-static void pool_settle(rtd_state *st, channel *ch, int budget, int it, int cut)
-{
-    if (st->cfg.budget_pool < 2) return;
-    if (it > budget) {
-        ch->credit -= it - budget;
-        st->stats.pooled_iterations += it - budget;
-    } else if (!cut) {
-        /* skipped (it = 0) or reached epsilon within the budget */
-        ch->credit += budget - it;
+    const int w = st->w, hop = st->hop, first = st->first;
+    const int budget = st->budget, pool = st->cfg.budget_pool;
+    channel *ch = &st->ch[c];
+    int8_t *mask = st->masks + (size_t)c * w;
+    int nclip = 0;
+    for (int i = 0; i < w; i++) {
+        double y = ch->frame[i];
+        int8_t m = y >= ch->pos ? 1 : y <= ch->neg ? -1 : 0;
+        mask[i] = m;
+        nclip += m != 0;
     }
-    long long cap = (long long)RTD_POOL_CAP * budget;
-    if (ch->credit > cap) ch->credit = cap;
-    if (ch->credit < 0) ch->credit = 0;
-}
-
-/* The consistent set of a smeared channel, windowed, into the solver's box:
- * a clipped sample only has to stay beyond the level (the band's bottom:
- * after a codec its observed value may lie below or above its true one), a
- * reliable one within +-relax of its observed value. */
-static void smeared_box(rtd_state *st, const channel *ch)
-{
-    double *lo = st->sp.lo, *hi = st->sp.hi;
-    for (int i = 0; i < st->w; i++) {
-        double a = st->ana[i], y = ch->frame[i];
-        int8_t m = st->mask[i];
-        if (m > 0) {
-            lo[i] = (ch->band ? ch->pos : y) * a;
-            hi[i] = HUGE_VAL;
-        } else if (m < 0) {
-            lo[i] = -HUGE_VAL;
-            hi[i] = (ch->band ? ch->neg : y) * a;
-        } else {
-            lo[i] = (y - ch->relax) * a;
-            hi[i] = (y + ch->relax) * a;
-        }
-    }
-}
-
-/* One complete hop: solve the frame of every channel, overlap-add, and move
- * the samples no later frame touches into the FIFO. */
-static void run_frame(rtd_state *st)
-{
-    const int w = st->w, a = st->a, first = st->first;
-    const int budget = st->sp.max_iter;
-    for (int c = 0; c < st->cfg.channels; c++) {
-        channel *ch = &st->ch[c];
-        int nclip = 0;
-        for (int i = 0; i < w; i++) {
-            double y = ch->frame[i];
-            int8_t m = y >= ch->pos ? 1 : y <= ch->neg ? -1 : 0;
-            st->mask[i] = m;
-            nclip += m != 0;
-        }
-        /* samples entering this hop are counted once */
-        for (int i = w - a; i < w; i++)
-            st->stats.clipped_samples += st->mask[i] != 0;
-        if (nclip == 0 || st->sp.max_iter == 0) {
-            /* nothing to solve: the frame overlap-adds back to the input */
-            for (int i = 0; i < w; i++)
-                ch->acc[i] += st->anasyn[i] * ch->frame[i];
-            st->stats.frames_skipped++;
-            ch->prev_valid = 0;
-            if (budget > 0) pool_settle(st, ch, budget, 0, 0);
-        } else {
-            for (int i = 0; i < w; i++)
-                st->yw[i] = ch->frame[i] * st->ana[i];
-            const double *x0 = warm_start(st, ch);
-            const int boxed = ch->band || ch->relax > 0.0;
-            if (boxed) smeared_box(st, ch);
-            double t0 = st->call_deadline > 0.0 ? now_seconds() : 0.0;
-            st->sp.deadline = channel_deadline(st, c, t0);
+    /* samples entering this hop are counted once */
+    for (int i = w - hop; i < w; i++)
+        ln->stats.clipped_samples += mask[i] != 0;
+    if (nclip == 0 || budget == 0) {
+        /* nothing to solve: the frame overlap-adds back to the input */
+        for (int i = 0; i < w; i++)
+            ch->acc[i] += st->anasyn[i] * ch->frame[i];
+        ln->stats.frames_skipped++;
+        ch->prev_valid = 0;
+        if (budget > 0) budget_pool_settle(pool, &ch->credit, budget, 0, 0);
+    } else {
+        for (int i = 0; i < w; i++)
+            ln->yw[i] = ch->frame[i] * st->ana[i];
+        double t0 = st->call_deadline > 0.0 ? rtd_now() : 0.0;
+        spade_job job = {
+            .budget = budget_pool_allowance(pool, ch->credit, budget),
+            .deadline = channel_deadline(st, ln, after, t0),
             /* k restarts at s even when warm: starting from the previous
              * frame's (larger) k lets the termination test pass before the
              * newest hop is repaired (measured: -2.5 dB on SQAM) */
-            int k0 = st->cfg.s;
-            int k_end, conv;
-            st->sp.max_iter = pool_allowance(st, ch, budget);
-            int it = boxed ? spade_solve_box(&st->sp, st->yw, x0, k0, st->xout, &k_end, &conv)
-                           : spade_solve(&st->sp, st->yw, st->mask, x0, k0, st->xout, &k_end, &conv);
-            st->sp.max_iter = budget;
-            pool_settle(st, ch, budget, it, st->sp.cut);
-            /* samples near DBL_MAX overflow the transforms: such a solution
-             * is dropped (the frame passes through) and never warm-starts */
-            int finite = 1;
-            for (int i = 0; i < w; i++)
-                finite &= isfinite(st->xout[i]) != 0;
-            const double *sol = finite ? st->xout : st->yw;
-            for (int i = 0; i < w; i++)
-                ch->acc[i] += st->syn[i] * sol[i];
-            memcpy(ch->prev, sol, sizeof(double) * w);
-            ch->prev_valid = finite;
-            st->stats.frames_solved++;
-            st->stats.frames_converged += conv;
-            st->stats.frames_cut += st->sp.cut;
-            if (t0 > 0.0 && !st->sp.cut && it > 0) {
-                /* uncut frames only: a cut frame's time is its deadline */
-                double dt = now_seconds() - t0;
-                st->frame_seconds = st->frame_seconds > 0.0 ?
-                    0.875 * st->frame_seconds + 0.125 * dt : dt;
-            }
-            st->stats.iterations += it;
-            if (it > st->stats.max_frame_iterations) st->stats.max_frame_iterations = it;
+            .k0 = st->cfg.s,
+            .x0 = warm_start(st, ch, ln)};
+        spade_result res;
+        spade_solve(ln->sp, ln->yw, mask, &job, ln->xout, &res);
+        ln->stats.pooled_iterations +=
+            budget_pool_settle(pool, &ch->credit, budget, res.iterations, res.cut);
+        /* samples near DBL_MAX overflow the transforms: such a solution
+         * is dropped (the frame passes through) and never warm-starts */
+        int finite = 1;
+        for (int i = 0; i < w; i++)
+            finite &= isfinite(ln->xout[i]) != 0;
+        const double *sol = finite ? ln->xout : ln->yw;
+        for (int i = 0; i < w; i++)
+            ch->acc[i] += st->syn[i] * sol[i];
+        memcpy(ch->prev, sol, sizeof(double) * w);
+        ch->prev_valid = finite;
+        ln->stats.frames_solved++;
+        ln->stats.frames_converged += res.converged;
+        ln->stats.frames_cut += res.cut;
+        if (t0 > 0.0 && !res.cut && res.iterations > 0) {
+            /* uncut frames only: a cut frame's time is its deadline */
+            double dt = rtd_now() - t0;
+            ln->frame_seconds = ln->frame_seconds > 0.0 ?
+                0.875 * ln->frame_seconds + 0.125 * dt : dt;
         }
-        /* finished samples, made exactly consistent with the observation:
-         * reliable ones are the input, clipped ones no nearer zero than it */
-        int wr = (ch->fifo_rd + ch->fifo_count) % st->fifo_cap;
-        for (int i = first; i < first + a; i++) {
-            double y = ch->frame[i], v = ch->acc[i];
-            int8_t m = st->mask[i];
-            if (!isfinite(v)) v = y; /* overlap-add overflowed */
-            if (ch->band || ch->relax > 0.0) {
-                /* smeared model: the same box as the solver's */
-                double lo = m > 0 ? (ch->band ? ch->pos : y) : m < 0 ? -HUGE_VAL : y - ch->relax;
-                double hi = m < 0 ? (ch->band ? ch->neg : y) : m > 0 ? HUGE_VAL : y + ch->relax;
-                ch->fifo[wr] = v < lo ? lo : v > hi ? hi : v;
-            } else {
-                ch->fifo[wr] = m == 0 ? y : m > 0 ? (v > y ? v : y) : (v < y ? v : y);
-            }
-            if (++wr == st->fifo_cap) wr = 0;
-        }
-        ch->fifo_count += a;
-        memmove(ch->acc, ch->acc + a, sizeof(double) * (w - a));
-        memset(ch->acc + w - a, 0, sizeof(double) * a);
-        memmove(ch->frame, ch->frame + a, sizeof(double) * (w - a));
+        ln->stats.iterations += res.iterations;
+        if (res.iterations > ln->stats.max_frame_iterations)
+            ln->stats.max_frame_iterations = res.iterations;
     }
+    /* finished samples, made exactly consistent with the observation:
+     * reliable ones are the input, clipped ones no nearer zero than it */
+    int wr = (ch->fifo_rd + ch->fifo_count) % st->fifo_cap;
+    for (int i = first; i < first + hop; i++) {
+        double y = ch->frame[i], v = ch->acc[i];
+        int8_t m = mask[i];
+        if (!isfinite(v)) v = y; /* overlap-add overflowed */
+        ch->fifo[wr] = m == 0 ? y : m > 0 ? (v > y ? v : y) : (v < y ? v : y);
+        if (++wr == st->fifo_cap) wr = 0;
+    }
+    memmove(ch->acc, ch->acc + hop, sizeof(double) * (w - hop));
+    memset(ch->acc + w - hop, 0, sizeof(double) * hop);
+    memmove(ch->frame, ch->frame + hop, sizeof(double) * (w - hop));
+}
+
+/* Lane l's share of a hop: its channels l, l + lanes, ... in order. */
+static void lane_hop(void *ctx, int l)
+{
+    rtd_state *st = ctx;
+    const int C = st->cfg.channels, L = st->lanes;
+    for (int c = l; c < C; c += L)
+        channel_hop(st, &st->lane[l], c, (C - 1 - c) / L);
+}
+
+/* One complete hop on every channel, the lanes in parallel. */
+static void run_frame(rtd_state *st)
+{
+    if (st->pool)
+        rtd_workers_run(st->pool);
+    else
+        lane_hop(st, 0);
+    /* the FIFO counts move here, on the caller's thread, after every lane
+     * is done: process() reads them */
+    for (int c = 0; c < st->cfg.channels; c++)
+        st->ch[c].fifo_count += st->hop;
 }
 
 /* Levels in use with auto_threshold: an exact rail (the signal keeps
@@ -476,19 +439,15 @@ static void auto_levels(channel *ch)
 
 static void process(rtd_state *st, const void *in, void *out, int frames, int is_float)
 {
-    const int C = st->cfg.channels, w = st->w, a = st->a;
-    if (st->time_limit > 0.0) {
-        st->call_deadline = now_seconds() + st->time_limit;
-    } else {
-        st->call_deadline = 0.0;
-    }
+    const int C = st->cfg.channels, w = st->w, hop = st->hop;
+    st->call_deadline = st->time_limit > 0.0 ? rtd_now() + st->time_limit : 0.0;
     int done = 0;
     while (done < frames) {
-        int n = a - st->fill;
+        int n = hop - st->fill;
         if (n > frames - done) n = frames - done;
         for (int c = 0; c < C; c++) {
             channel *ch = &st->ch[c];
-            double *dst = ch->frame + (w - a) + st->fill;
+            double *dst = ch->frame + (w - hop) + st->fill;
             for (int i = 0; i < n; i++) {
                 size_t idx = (size_t)(done + i) * C + c;
                 double y = is_float ? (double)((const float *)in)[idx] : ((const double *)in)[idx];
@@ -496,7 +455,7 @@ static void process(rtd_state *st, const void *in, void *out, int frames, int is
                     /* a live stream must not stop: replace, count, and keep
                      * the sample out of the clip estimate and the solver */
                     y = 0.0;
-                    st->stats.nonfinite_samples++;
+                    st->nonfinite_samples++;
                 } else if (st->cfg.auto_threshold) {
                     clip_estimator_push(&ch->est, y);
                     smear_push(&ch->sm, y, st->sm_scratch);
@@ -506,7 +465,7 @@ static void process(rtd_state *st, const void *in, void *out, int frames, int is
             if (st->cfg.auto_threshold) auto_levels(ch);
         }
         st->fill += n;
-        if (st->fill == a) {
+        if (st->fill == hop) {
             run_frame(st);
             st->fill = 0;
         }
@@ -525,7 +484,7 @@ static void process(rtd_state *st, const void *in, void *out, int frames, int is
         }
         done += n;
     }
-    st->stats.samples_in += frames;
+    st->samples_in += frames;
 }
 
 void rtd_process_double(rtd_state *st, const double *in, double *out, int frames)
@@ -547,20 +506,6 @@ void rtd_set_thresholds(rtd_state *st, int c, double pos, double neg)
     st->ch[c].fixed_neg = st->ch[c].neg = neg;
 }
 
-void rtd_set_smear(rtd_state *st, int c, int band, double relax)
-{
-    if (c < 0 || c >= st->cfg.channels) return;
-    st->ch[c].fixed_band = st->ch[c].band = band != 0;
-    st->ch[c].fixed_relax = st->ch[c].relax = (relax > 0.0 && isfinite(relax)) ? relax : 0.0;
-}
-
-void rtd_get_smear(const rtd_state *st, int c, int *band, double *relax)
-{
-    if (c < 0 || c >= st->cfg.channels) return;
-    *band = st->ch[c].band;
-    *relax = st->ch[c].relax;
-}
-
 void rtd_get_detection(const rtd_state *st, int c, int *method_pos, int *method_neg,
                        double *width_pos, double *width_neg)
 {
@@ -578,14 +523,35 @@ void rtd_get_thresholds(const rtd_state *st, int c, double *pos, double *neg)
     *neg = st->ch[c].neg;
 }
 
-void rtd_set_max_iterations(rtd_state *st, int n) { st->sp.max_iter = n < 0 ? 0 : n; }
-int rtd_get_max_iterations(const rtd_state *st) { return st->sp.max_iter; }
-void rtd_get_stats(const rtd_state *st, rtd_stats *s) { *s = st->stats; }
+void rtd_set_max_iterations(rtd_state *st, int n) { st->budget = n < 0 ? 0 : n; }
+int rtd_get_max_iterations(const rtd_state *st) { return st->budget; }
+
+/* The lanes' counters summed (called between process calls). */
+void rtd_get_stats(const rtd_state *st, rtd_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    s->samples_in = st->samples_in;
+    s->nonfinite_samples = st->nonfinite_samples;
+    for (int l = 0; l < st->lanes; l++) {
+        const rtd_stats *t = &st->lane[l].stats;
+        s->frames_solved += t->frames_solved;
+        s->frames_skipped += t->frames_skipped;
+        s->frames_converged += t->frames_converged;
+        s->iterations += t->iterations;
+        if (t->max_frame_iterations > s->max_frame_iterations)
+            s->max_frame_iterations = t->max_frame_iterations;
+        s->clipped_samples += t->clipped_samples;
+        s->frames_cut += t->frames_cut;
+        s->pooled_iterations += t->pooled_iterations;
+    }
+}
 
 int rtd_solve_frame(rtd_state *st, const double *y, const int8_t *mask, double *x)
 {
-    int k_end, conv;
-    return spade_solve(&st->sp, y, mask, NULL, st->cfg.s, x, &k_end, &conv);
+    spade_job job = {.budget = st->budget, .deadline = 0.0, .k0 = st->cfg.s, .x0 = NULL};
+    spade_result res;
+    spade_solve(st->lane[0].sp, y, mask, &job, x, &res);
+    return res.iterations;
 }
 
 void rtd_get_windows(const rtd_state *st, double *analysis, double *synthesis)
@@ -594,9 +560,18 @@ void rtd_get_windows(const rtd_state *st, double *analysis, double *synthesis)
     memcpy(synthesis, st->syn, sizeof(double) * st->w);
 }
 
-void rtd_time_transforms(rtd_state *st, int n) { spade_time_transforms(&st->sp, n); }
+void rtd_time_transforms(rtd_state *st, int n) { spade_time_transforms(st->lane[0].sp, n); }
 
 void rtd_set_time_limit(rtd_state *st, double seconds)
 {
     st->time_limit = (seconds > 0.0 && isfinite(seconds)) ? seconds : 0.0;
+}
+
+int rtd_threads(const rtd_state *st) { return st->lanes; }
+
+int rtd_match_worker_scheduling(rtd_state *st) { return rtd_workers_match_caller(st->pool); }
+
+double rtd_worker_cpu_seconds(const rtd_state *st, int lane)
+{
+    return rtd_workers_cpu_seconds(st->pool, lane);
 }

@@ -8,11 +8,12 @@
  * the end fftw_cleanup() frees FFTW's own caches, so valgrind must report
  * zero bytes in use at exit.
  *
- *   cc -g -O1 -Icsrc fuzz/stream_driver.c csrc/{stream,spade,select,planner}.c \
- *      -lfftw3_threads -lfftw3 -lm -lpthread -o stream_driver
+ *   cc -g -O1 -Icsrc fuzz/stream_driver.c csrc/{stream,spade,select,planner,windows,workers}.c \
+ *      -lfftw3_threads -lfftw3 -lfftw3f_threads -lfftw3f -lm -lpthread -o stream_driver
  *   valgrind --leak-check=full --show-leak-kinds=all --error-exitcode=99 ./stream_driver [seconds]
  */
 #include "rtdeclip.h"
+#include "rtdeclip_testing.h"
 
 #include <fftw3.h>
 #include <math.h>
@@ -72,6 +73,8 @@ int main(int argc, char **argv)
             cfg.auto_threshold = variant == 3;
             cfg.budget_pool = variant & 2 ? 3 : 0;
             cfg.plan = RTD_PLAN_ESTIMATE;
+            cfg.precision = variant & 1 ? RTD_SINGLE : RTD_DOUBLE;
+            cfg.threads = variant >= 2 ? 2 : 1; /* a worker thread, joined at destroy */
             int err;
             rtd_state *st = rtd_create(&cfg, &err);
             if (!st) {
@@ -129,6 +132,8 @@ int main(int argc, char **argv)
     free(in), free(out), free(fin), free(fout);
     fftw_cleanup_threads();
     fftw_cleanup();
+    fftwf_cleanup_threads();
+    fftwf_cleanup();
     printf("streams %d nonfinite outputs %d\n", runs, bad);
     return bad ? 1 : 0;
 }

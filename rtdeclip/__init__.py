@@ -10,12 +10,11 @@ core) -> overlap-add -> sink.
 """
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.detect import detect_clipping
-from rtdeclip.errors import UserError
+from rtdeclip.errors import FileError, ParameterError, RtdeclipError, UserError
 from rtdeclip.files.pipeline import declip_file
 from rtdeclip.core.metrics import clip_to_sdr, sdr
 from rtdeclip.core.offline import declip
 from rtdeclip.core.params import PRESETS
-
 
 
 def __getattr__(name):
@@ -29,4 +28,5 @@ def __getattr__(name):
 
 __version__ = "0.1.0"
 __all__ = ["Declipper", "LiveDeclipper", "declip", "declip_file", "sdr", "clip_to_sdr",
-           "detect_clipping", "UserError", "PRESETS"]
+           "detect_clipping", "RtdeclipError", "ParameterError", "FileError", "UserError",
+           "PRESETS"]

@@ -10,7 +10,8 @@ from cffi import FFI
 # setuptools wants paths relative to the project root, where it runs
 _ROOT = os.path.relpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CSRC = os.path.join(_ROOT, "csrc")
-SOURCES = ["stream.c", "spade.c", "select.c", "planner.c"]
+SOURCES = ["stream.c", "spade.c", "select.c", "planner.c", "windows.c", "workers.c", "presets.c"]
+LIBRARIES = ["fftw3_threads", "fftw3", "fftw3f_threads", "fftw3f", "m", "pthread"]  # setup.py links the plug-ins with these too
 
 
 
@@ -27,7 +28,10 @@ def public_declarations(header):
     return "".join(keep)
 
 
-CDEF = public_declarations(os.path.join(CSRC, "rtdeclip.h"))
+# the preset table (presets.h) is declared too: tests check it against params.py
+CDEF = public_declarations(os.path.join(CSRC, "rtdeclip.h")) + \
+    public_declarations(os.path.join(CSRC, "rtdeclip_testing.h")) + \
+    public_declarations(os.path.join(CSRC, "presets.h"))
 
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)
@@ -42,10 +46,10 @@ if os.environ.get("RTDECLIP_SANITIZE"):
 
 ffibuilder.set_source(
     "rtdeclip._core",
-    '#include "rtdeclip.h"',
+    '#include "rtdeclip.h"\n#include "rtdeclip_testing.h"\n#include "presets.h"',
     sources=[os.path.join(CSRC, f) for f in SOURCES],
     include_dirs=[CSRC],
-    libraries=["fftw3_threads", "fftw3", "m", "pthread"],
+    libraries=LIBRARIES,
     extra_compile_args=_extra_compile,
     extra_link_args=_extra_link,
 )

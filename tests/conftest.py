@@ -13,6 +13,9 @@ import pytest
 # test helpers (audio_files.py, loopback.py) live beside the tests
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+# a real Dask scheduler + 2 workers on 127.0.0.1 (session fixture ``dask_scheduler``)
+from dask_cluster import dask_scheduler  # noqa: E402,F401
+
 _server = None
 
 

@@ -27,7 +27,7 @@ def clipped_music(seconds, channels=2, sdr_db=5.0):
 def host(**kw):
     from rtdeclip.live import LiveDeclipper
     kw.setdefault("channels", 2)
-    kw.setdefault("samplerate", SR)
+    kw.setdefault("sample_rate", SR)
     kw.setdefault("blocksize", BLOCK)
     kw.setdefault("gain_db", 0.0)
     kw.setdefault("ceiling_db", None)   # compare samples with offline: no limiter
@@ -87,6 +87,48 @@ def test_sixty_seconds_average_preset_without_xruns(jack):
     else:
         assert stats["late_frames"] == 0 and stats["passthrough_blocks"] == 0, why
     assert stats["frames_solved"] > 0.5 * 60 * SR / 512
+
+
+def never_converging(seconds, seed=0):
+    """benchmarks/speed.py's CPU worst case: 4 partials plus white noise 26
+    dB below them, clipped at 30 % of its peak, stereo: every frame is
+    clipped and none reaches epsilon, so each spends its whole budget."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    chans = []
+    for _ in range(2):
+        tone = sum(np.sin(2 * np.pi * rng.uniform(100, 3000) * t + rng.uniform(0, 6))
+                   for _ in range(4))
+        noise = rng.standard_normal(n)
+        noise *= np.sqrt(np.mean(tone ** 2) / np.mean(noise ** 2)) * 10 ** (-26 / 20)
+        chans.append(tone + noise)
+    x = np.stack(chans, axis=1)
+    x /= np.abs(x).max()
+    return np.clip(x, -0.3, 0.3)
+
+
+def test_sixty_seconds_average_never_converging_beside_a_cpu_hog(jack):
+    """Issue 12's live bar: 60 s at period 256 with `average` on the signal
+    that never converges, while a second process keeps one core busy: no
+    underflow after the first block, late frames <= 0.1 %."""
+    clipped = never_converging(60.0)
+    h = host(preset="average", threshold="auto")
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        assert hog.poll() is None                  # the hog is running
+        rec, stats = play_through(h, clipped, extra_seconds=0.5)
+    finally:
+        hog.kill()
+        hog.wait()
+    why = (stats["late_frames"], stats["frames_solved"], stats["passthrough_blocks"],
+           stats["hop_ms"], stats["worker_realtime"], os.getloadavg())
+    assert stats["output_underflows"] <= 1, why    # the first block may be lost at start-up
+    assert stats["input_overflows"] == 0, why
+    assert stats["frames_solved"] > 0.9 * 60 * SR / 512 * 2, why
+    assert stats["late_frames"] <= 0.001 * stats["frames_solved"], why
+    assert np.max(np.abs(rec)) > 0.3               # restored peaks came out
 
 
 def test_overload_is_absorbed_without_underflow(jack):
@@ -178,7 +220,7 @@ def test_monitor_bypass_records_both_streams(jack, tmp_path):
 
 
 def test_bad_live_arguments(jack):
-    for args, word in ((["--preset", "Best"], "preset"), (["--samplerate", "100"], "samplerate"),
+    for args, word in ((["--preset", "Best"], "preset"), (["--sample-rate", "100"], "sample-rate"),
                        (["--output", "no such device"], "device")):
         r = subprocess.run([sys.executable, "-m", "rtdeclip", "live", "--duration", "1", *args],
                            capture_output=True, text=True, timeout=60)

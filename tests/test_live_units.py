@@ -67,7 +67,8 @@ def test_wav_writer_is_atomic_and_round_trips(tmp_path):
 
 
 @pytest.mark.parametrize("args,word", [
-    (["--preset", "Best"], "preset"), (["--samplerate", "100"], "samplerate"),
+    (["--preset", "Best"], "preset"), (["--sample-rate", "100"], "sample-rate"),
+    (["--samplerate", "100"], "sample-rate"),
     (["--channels", "0"], "channels"), (["--blocksize", "3"], "blocksize"),
     (["--ceiling", "loud"], "ceiling"), (["--ceiling", "2"], "ceiling"),
     (["--margin", "1"], "margin"), (["--threshold", "3"], "threshold"),

@@ -147,23 +147,6 @@ def test_file_command_on_mp3_reports_the_smeared_mode(tmp_path, clipped):
     assert len(AudioSource(str(out)).read_all()) == len(AudioSource(path).read_all())
 
 
-def test_smeared_model_off_is_the_exact_model(clipped):
-    """smear=(False, 0) is bit for bit the default; the band model keeps
-    clipped samples at or above the level."""
-    y, level = clipped
-    y1 = np.ascontiguousarray(y[:, 0])
-    a = rtdeclip.declip(y1, SR, preset="fastest", threshold=level, plan="estimate")
-    b = rtdeclip.declip(y1, SR, preset="fastest", threshold=level, plan="estimate",
-                        smear=(False, 0.0))
-    assert np.array_equal(a, b)
-    lv = 0.8 * level
-    c = rtdeclip.declip(y1, SR, preset="fastest", threshold=lv, plan="estimate",
-                        smear=(True, 0.0))
-    assert np.all(c[y1 >= lv] >= lv) and np.all(c[y1 <= -lv] <= -lv)
-    assert not np.array_equal(c, rtdeclip.declip(y1, SR, preset="fastest", threshold=lv,
-                                                 plan="estimate"))
-
-
 def test_opus_output_length_and_reference_at_another_rate(tmp_path, clipped):
     """Opus decodes at 48 kHz: the output has the decoded input's length and
     rate, and a 44.1 kHz reference is refused with one clear line."""
@@ -182,14 +165,3 @@ def test_opus_output_length_and_reference_at_another_rate(tmp_path, clipped):
     assert r.returncode == 0, r.stderr
     o, d = AudioSource(str(out)), AudioSource(path)
     assert o.sample_rate == 48000 and len(o.read_all()) == len(d.read_all())
-
-
-@pytest.mark.parametrize("kw", [dict(smear=(True, 0.0)),                     # needs fixed levels
-                                dict(threshold=0.5, smear=(True, -1.0)),
-                                dict(threshold=0.5, smear=(True, float("nan"))),
-                                dict(threshold=0.5, smear="band"),
-                                dict(threshold=0.5, channels=2, smear=[(True, 0.0)])])
-def test_smear_arguments_are_checked(kw):
-    kw.setdefault("channels", 1)
-    with pytest.raises(ValueError, match="smear"):
-        rtdeclip.Declipper(SR, preset="fastest", plan="estimate", **kw)

@@ -16,15 +16,16 @@ def test_process_allocates_nothing_and_locks_nothing(tmp_path):
     build = subprocess.run(
         ["gcc", "-std=c99", "-D_GNU_SOURCE", "-O2", f"-I{csrc}",
          os.path.join(ROOT, "tests", "native", "rt_driver.c"),
-         *[os.path.join(csrc, f) for f in ("stream.c", "spade.c", "select.c", "planner.c")],
-         "-rdynamic", "-lfftw3_threads", "-lfftw3", "-lm", "-lpthread", "-ldl", "-o", str(exe)],
+         *[os.path.join(csrc, f) for f in ("stream.c", "spade.c", "select.c", "planner.c", "windows.c",
+                                                        "workers.c")],
+         "-rdynamic", "-lfftw3_threads", "-lfftw3", "-lfftw3f_threads", "-lfftw3f", "-lm", "-lpthread", "-ldl", "-o", str(exe)],
         capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)  # under scripts/sanitize.sh: the driver replaces malloc itself
     r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.count("allocations 0 frees 0 locks 0") == 3
+    assert r.stdout.count("allocations 0 frees 0 locks 0") == 3   # worker threads included
     assert "nonfinite outputs 0" in r.stdout
 
 
@@ -65,8 +66,11 @@ states = []
 for alg in ("aspade", "sspade", "sspade-original"):
     for threshold in (0.6, "auto", [(0.6, -0.5), (0.55, -0.6)]):
         for dtype in (np.float64, np.float32):
+            # one lane and two (a worker thread: its hand-off is counted apart)
             d = rtdeclip.Declipper(48000, channels=2, preset="fastest", algorithm=alg,
-                                   threshold=threshold, plan="estimate")
+                                   threshold=threshold, plan="estimate",
+                                   threads=1 if dtype is np.float64 else 2,
+                                   precision="double" if alg == "aspade" else "single")
             states.append((d, dtype))
 # low-delay windows, another window, hop and redundancy
 states.append((rtdeclip.Declipper(48000, channels=2, preset="average", window_shape="lowdelay",
@@ -74,10 +78,10 @@ states.append((rtdeclip.Declipper(48000, channels=2, preset="average", window_sh
 states.append((rtdeclip.Declipper(48000, channels=2, window=512, hop=64, redundancy=4,
                                   preset="fastest", threshold=0.6, plan="estimate"), np.float32))
 lib = ctypes.CDLL(None)
-counts = (ctypes.c_long * 4)()
+counts = (ctypes.c_long * 5)()
 lib.rtd_shim_counts(counts)
 before = list(counts)
-solved = 0
+solved = hops2 = 0
 for k, (d, dtype) in enumerate(states):
     xi = x.astype(dtype)
     out = np.empty((700, 2), dtype)
@@ -91,11 +95,16 @@ for k, (d, dtype) in enumerate(states):
         i += m
     d.iterations = 3          # the live host changes the budget between calls
     solved += d.stats["frames_solved"]
+    if d.threads == 2:
+        hops2 += (d.stats["frames_solved"] + d.stats["frames_skipped"]) // 2
     d.reset()
     d.process(np.ascontiguousarray(xi[:4096]), out=np.empty((4096, 2), dtype))
+    if d.threads == 2:
+        hops2 += (d.stats["frames_solved"] + d.stats["frames_skipped"]) // 2
 lib.rtd_shim_counts(counts)
-calls, allocs, frees, locks = (a - b for a, b in zip(counts, before))
+calls, allocs, frees, locks, waits = (a - b for a, b in zip(counts, before))
 print(f"calls {calls} allocations {allocs} frees {frees} locks {locks} frames_solved {solved}")
+print(f"semaphore waits {waits} threaded hops {hops2}")
 lib.rtd_shim_selftest()
 lib.rtd_shim_counts(counts)
 print("selftest", counts[1] - before[1] - allocs, counts[2] - before[2] - frees,
@@ -128,3 +137,8 @@ def test_extension_process_allocates_nothing_and_locks_nothing(tmp_path):
     assert calls > 1000 and solved > 1000      # the shim really wrapped the calls
     assert (allocs, frees, locks) == (0, 0, 0), r.stdout
     assert "selftest 1 1 1" in r.stdout, r.stdout   # the counters do count
+    # worker threads: at most one semaphore wait per hop (two lanes), and
+    # some (the threaded states really handed hops to a worker)
+    m = re.search(r"semaphore waits (\d+) threaded hops (\d+)", r.stdout)
+    waits, hops2 = map(int, m.groups())
+    assert 0 < waits <= hops2, r.stdout

@@ -1,17 +1,19 @@
 """Command line: ``rtdeclip COMMAND ...``.
 
 Each command lives in its own module with ``register(subparsers)``, which
-adds its parser and sets ``func`` (args -> exit code).  Errors a user can
-fix are raised as ``UserError`` and printed as one line, never a traceback.
+adds its parser and sets ``func`` (args -> exit code).  This is one of the
+two edges (the service is the other) where an error of the
+``rtdeclip.errors`` family becomes text: one line, never a traceback.
 """
 import argparse
 import importlib
 import sys
 
-from rtdeclip.errors import UserError
+from rtdeclip.errors import RtdeclipError
 
 # modules that add commands; demo is the README's first command
-COMMAND_MODULES = ["rtdeclip.cli.demo", "rtdeclip.cli.file", "rtdeclip.cli.live"]
+COMMAND_MODULES = ["rtdeclip.cli.demo", "rtdeclip.cli.file", "rtdeclip.cli.live",
+                   "rtdeclip.cli.batch", "rtdeclip.cli.serve", "rtdeclip.cli.plugins"]
 
 
 def build_parser():
@@ -37,7 +39,7 @@ def main(argv=None):
         return 2
     try:
         return int(args.func(args) or 0)
-    except UserError as e:
+    except RtdeclipError as e:
         print(f"rtdeclip: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:

@@ -4,7 +4,7 @@ import time
 
 from rtdeclip import declip, sdr
 from rtdeclip.examples import music
-from rtdeclip.errors import UserError
+from rtdeclip.errors import ParameterError
 from rtdeclip.core.metrics import clip_to_sdr
 
 
@@ -19,7 +19,7 @@ def register(sub):
 def run(args):
     sr = 44100
     if not 0.5 <= args.seconds <= 600:
-        raise UserError(f"--seconds must be between 0.5 and 600, got {args.seconds}")
+        raise ParameterError(f"--seconds must be between 0.5 and 600, got {args.seconds}")
     clean = music(sr, seconds=args.seconds)
     clipped, theta = clip_to_sdr(clean, args.input_sdr)
     print(f"example: {args.seconds:g} s of synthetic music at {sr} Hz, clipped at {theta:.3f} "

@@ -8,6 +8,7 @@
 Output defaults to ``Declipped_<input name>.wav`` beside the input.  An
 input is never overwritten; outputs appear complete or not at all.
 """
+import argparse
 import os
 import signal
 import sys
@@ -16,10 +17,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from rtdeclip.files import pipeline as filepipe
-from rtdeclip.files.audio_io import FORMATS, AtomicWav
-from rtdeclip.errors import UserError
-from rtdeclip.core.params import ALGORITHMS, PRESETS
-from rtdeclip.files.report import service_log, write_json
+from rtdeclip.files.sinks import FORMATS, AtomicWav, output_path, refuse_overwrite
+from rtdeclip.errors import FileError, ParameterError, RtdeclipError
+from rtdeclip.files.report import write_json
 
 
 def register(sub):
@@ -33,13 +33,37 @@ def register(sub):
     p.set_defaults(func=run_file)
 
     q = sub.add_parser("aspade", help="the A-SPADE web service's syntax: -c clipped [-o original] [-p preset]")
+    aspade_arguments(q)
+    q.set_defaults(func=run_aspade)
+
+
+def aspade_arguments(q):
+    """The arguments of ``rtdeclip aspade``; ``rtdeclip serve`` parses a
+    job's ``job[param]`` with the same ones (``aspade_parser``)."""
     q.add_argument("-c", dest="clipped", required=True, help="clipped input")
     q.add_argument("-o", dest="original", help="clean original (reference)")
     q.add_argument("-p", dest="preset_", default="Average", metavar="PRESET",
                    help="HighQuality, Average or Fastest (default Average)")
     q.add_argument("--output", "-O", help="output file or folder")
     _common(q, preset=False)
-    q.set_defaults(func=run_aspade)
+
+
+class _RaisingParser(argparse.ArgumentParser):
+    """Parse errors as ParameterError (one line) instead of printing usage and exiting."""
+
+    def error(self, message):
+        raise ParameterError(message)
+
+    def exit(self, status=0, message=None):   # -h / --help
+        raise ParameterError(message.strip() if message else "no job run (help asked)")
+
+
+def aspade_parser():
+    """A standalone parser for ``rtdeclip aspade``'s arguments that raises
+    ``ParameterError`` on bad ones (the service's job[param])."""
+    q = _RaisingParser(prog="rtdeclip aspade", add_help=False)
+    aspade_arguments(q)
+    return q
 
 
 def _common(p, preset=True):
@@ -70,51 +94,34 @@ def run_aspade(args):
     return run_file(args)
 
 
-def _output_for(inp, output, many):
-    name = "Declipped_" + os.path.splitext(os.path.basename(inp))[0] + ".wav"
-    if output is None:
-        return os.path.join(os.path.dirname(os.path.abspath(inp)), name)
-    if os.path.isdir(output):
-        return os.path.join(output, name)
-    if many:
-        raise UserError(f"{output}: with several inputs --output must be an existing folder")
-    return output
-
-
 def _validate(args):
-    if args.preset.lower() not in PRESETS:
-        raise UserError(f"unknown preset {args.preset!r}; use HighQuality, Average or Fastest")
-    if args.algorithm.lower() not in ALGORITHMS:
-        raise UserError(f"unknown algorithm {args.algorithm!r}; use {', '.join(ALGORITHMS)}")
-    filepipe.parse_threshold_db(args.threshold, 1)
+    filepipe.check_options(args.preset, args.algorithm, args.threshold, args.format)
     if args.jobs < 1:
-        raise UserError("--jobs must be >= 1")
+        raise ParameterError("--jobs must be >= 1")
     if args.reference and len(args.inputs) > 1:
-        raise UserError("--reference goes with a single input")
+        raise ParameterError("--reference goes with a single input")
     for opt in ("report", "plot"):   # fail now, not after hours of processing
         path = getattr(args, opt)
         if path:
             folder = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(folder):
-                raise UserError(f"{path}: --{opt} folder does not exist")
+                raise FileError(f"{path}: --{opt} folder does not exist")
             if not os.access(folder, os.W_OK):
-                raise UserError(f"{path}: cannot write --{opt} in {folder}")
+                raise FileError(f"{path}: cannot write --{opt} in {folder}")
     if args.plot:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            raise UserError("--plot needs matplotlib: pip install 'rtdeclip[plot]'") from None
+            raise RtdeclipError("--plot needs matplotlib: pip install 'rtdeclip[plot]'") from None
     many = len(args.inputs) > 1
     seen = {}
     sources = [i for i in args.inputs + [args.reference] if i and os.path.exists(i)]
     for inp in args.inputs:   # two inputs must not write the same output
-        out = os.path.abspath(_output_for(inp, args.output, many))
-        for other in sources:   # nor any input be overwritten
-            if os.path.exists(out) and os.path.samefile(out, other):
-                raise UserError(f"{out}: refusing to overwrite an input")
+        out = os.path.abspath(output_path(inp, args.output, many))
+        refuse_overwrite(out, *sources)   # nor any input be overwritten
         if out in seen:
-            raise UserError(f"{inp} and {seen[out]} would both be written to {out}; "
-                            f"rename one or give --output")
+            raise ParameterError(f"{inp} and {seen[out]} would both be written to {out}; "
+                                 f"rename one or give --output")
         seen[out] = inp
 
 
@@ -153,16 +160,9 @@ class Progress:
 
 
 def _one(args, inp, many, progress):
-    out = _output_for(inp, args.output, many)
-    for other in [inp] + ([args.reference] if args.reference else []):
-        if os.path.exists(out) and os.path.exists(other) and os.path.samefile(out, other):
-            raise UserError(f"{out}: refusing to overwrite an input")
-    job = filepipe.FileJob(inp, out, args.reference, args.preset, args.algorithm,
-                           args.threshold, args.format,
-                           progress.for_job(_progress_name(inp, many)))
-    report = filepipe.run(job)
-    report["log"] = service_log(report)
-    return report
+    return filepipe.declip_file(inp, args.output, args.reference, args.preset, args.algorithm,
+                                args.threshold, args.format,
+                                progress.for_job(_progress_name(inp, many)))
 
 
 def run_file(args):
@@ -183,7 +183,7 @@ def run_file(args):
                             break
                         except TimeoutError:
                             continue
-                        except (UserError, OSError, MemoryError, ValueError, RuntimeError) as e:
+                        except (RtdeclipError, OSError, MemoryError, ValueError, RuntimeError) as e:
                             # one line per failed input; the others go on
                             rep = None
                             failures += 1
@@ -219,8 +219,8 @@ def _progress_name(inp, many):
 
 
 def _describe(inp, e):
-    """One line for a failed input: UserErrors name the file already."""
-    if isinstance(e, UserError):
+    """One line for a failed input: rtdeclip's own errors name the file already."""
+    if isinstance(e, RtdeclipError):
         return str(e)
     if isinstance(e, OSError):
         where = e.filename or inp

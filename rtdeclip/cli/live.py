@@ -1,7 +1,7 @@
 """``rtdeclip live``, ``rtdeclip monitor``, ``rtdeclip devices``.
 
-    rtdeclip live [--input DEV] [--output DEV] [--channels N] [--samplerate SR]
-                  [--blocksize N] [--preset Fastest|Average] [--threshold auto|DBFS|POS,NEG]
+    rtdeclip live [--input DEV] [--output DEV] [--channels N] [--sample-rate SR]
+                  [--blocksize N] [--preset LowLatency|Fastest|Average] [--threshold auto|DBFS|POS,NEG]
                   [--gain DB] [--ceiling DBFS|off] [--duration S] [--record FILE] [--stats FILE]
     rtdeclip live --demo          # a built-in clipped example through the host to the output
     rtdeclip monitor [--bypass] [--connect JACKPORTS] [--record FILE] ...
@@ -13,7 +13,6 @@ In ``monitor``, typing ``b`` + Enter (or ``kill -USR1 PID``) switches the
 bypass on and off while it runs.
 """
 import json
-import math
 import os
 import select
 import signal
@@ -22,9 +21,12 @@ import time
 
 import numpy as np
 
-from rtdeclip.errors import UserError
+from rtdeclip.errors import DeviceError, FileError, ParameterError
+from rtdeclip.live.host import BLOCK_MAX, BLOCK_MIN
+from rtdeclip.files.pipeline import parse_threshold_db
+from rtdeclip.files.report import write_json
 
-PRESETS = ("fastest", "average")
+PRESETS = ("lowlatency", "fastest", "average")
 
 
 def register(sub):
@@ -39,9 +41,10 @@ def register(sub):
         p.add_argument("--input", help="input device (name substring or index; see `devices`)")
         p.add_argument("--output", help="output device (name substring or index)")
         p.add_argument("--channels", type=int, default=2)
-        p.add_argument("--samplerate", type=int, default=48000)
+        p.add_argument("--sample-rate", "--samplerate", dest="sample_rate", type=int,
+                       default=48000, help="samples per second (default 48000)")
         p.add_argument("--blocksize", type=int, default=256, help="frames per device callback")
-        p.add_argument("--preset", default="Average", help="Fastest or Average (default)")
+        p.add_argument("--preset", default="Average", help="LowLatency, Fastest or Average (default)")
         p.add_argument("--threshold", default="auto", help="auto, DBFS or POS_DBFS,NEG_DBFS")
         p.add_argument("--gain", type=float, default=None,
                        help="output gain in dB (default -6: room for restored peaks)")
@@ -133,54 +136,32 @@ def run_devices(args):
 def _check(args):
     preset = args.preset.lower()
     if preset not in PRESETS:
-        raise UserError(f"unknown preset {args.preset!r}; use Fastest or Average")
-    if not 8000 <= args.samplerate <= 192000:
-        raise UserError(f"--samplerate must be 8000..192000, got {args.samplerate}")
+        raise ParameterError(f"unknown preset {args.preset!r}; use LowLatency, Fastest or Average")
+    if not 8000 <= args.sample_rate <= 192000:
+        raise ParameterError(f"--sample-rate must be 8000..192000, got {args.sample_rate}")
     if not 1 <= args.channels <= 64:
-        raise UserError(f"--channels must be 1..64, got {args.channels}")
-    if not 16 <= args.blocksize <= 8192:
-        raise UserError(f"--blocksize must be 16..8192, got {args.blocksize}")
+        raise ParameterError(f"--channels must be 1..64, got {args.channels}")
+    if not BLOCK_MIN <= args.blocksize <= BLOCK_MAX:
+        raise ParameterError(f"--blocksize must be {BLOCK_MIN}..{BLOCK_MAX}, got {args.blocksize}")
     if args.gain is not None and not -60 <= args.gain <= 24:
-        raise UserError(f"--gain must be -60..24 dB, got {args.gain}")
+        raise ParameterError(f"--gain must be -60..24 dB, got {args.gain}")
     if args.margin is not None and args.margin < 2:
-        raise UserError(f"--margin must be at least 2 blocks, got {args.margin}")
+        raise ParameterError(f"--margin must be at least 2 blocks, got {args.margin}")
     if args.duration is not None and not args.duration > 0:
-        raise UserError(f"--duration must be > 0 seconds, got {args.duration}")
+        raise ParameterError(f"--duration must be > 0 seconds, got {args.duration}")
     if str(args.ceiling).lower() == "off":
         ceiling = None
     else:
         try:
             ceiling = float(args.ceiling)
         except ValueError:
-            raise UserError(f"--ceiling must be a dBFS value or 'off', got {args.ceiling!r}") from None
+            raise ParameterError(f"--ceiling must be a dBFS value or 'off', got {args.ceiling!r}") from None
         if not -60 <= ceiling <= 0:
-            raise UserError(f"--ceiling must be -60..0 dBFS, got {args.ceiling}")
+            raise ParameterError(f"--ceiling must be -60..0 dBFS, got {args.ceiling}")
     for path in (args.record, args.stats):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise UserError(f"{path}: folder does not exist")
+            raise FileError(f"{path}: folder does not exist")
     return preset, ceiling
-
-
-def _threshold(spec, channels):
-    """auto, DBFS or POS_DBFS,NEG_DBFS -> 'auto' or [(pos, neg)] per channel."""
-    spec = str(spec).strip()
-    if spec.lower() == "auto":
-        return "auto"
-    try:
-        parts = [float(p) for p in spec.split(",")]
-    except ValueError:
-        raise UserError(f"--threshold must be auto, DBFS or POS_DBFS,NEG_DBFS, got {spec!r}") from None
-    if len(parts) not in (1, 2) or any(not math.isfinite(p) or p > 0 for p in parts):
-        raise UserError(f"--threshold levels are dBFS values <= 0, got {spec!r}")
-    return [(10 ** (parts[0] / 20), -10 ** (parts[-1] / 20))] * channels
-
-
-def write_json(path, payload):
-    """Atomically: a temporary beside the target, renamed into place."""
-    tmp = f"{path}.{os.getpid()}.part"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, indent=1, default=float)
-    os.replace(tmp, path)
 
 
 # -- running ---------------------------------------------------------------------
@@ -188,7 +169,7 @@ def _demo_source(args):
     from rtdeclip.examples import music
     from rtdeclip.core.metrics import clip_to_sdr
     secs = args.duration or 6.0
-    clean = music(args.samplerate, seconds=secs, channels=args.channels)
+    clean = music(args.sample_rate, seconds=secs, channels=args.channels)
     clean = clean.reshape(len(clean), -1)
     _, theta = clip_to_sdr(clean[:, 0], 5.0)
     return clean, np.clip(clean, -theta, theta), secs
@@ -199,14 +180,14 @@ def _connect_sources(host, spec):
     the system capture ports."""
     from rtdeclip.live import jackserver
     if not host.jack_inputs:
-        raise UserError("--connect needs the JACK host API (is jackd running?)")
+        raise DeviceError("--connect needs the JACK host API (is jackd running?)")
     names = [p.strip() for p in spec.split(",") if p.strip()]
     outputs = [p for p in jackserver.output_ports() if p not in host.jack_outputs]
     sources = []
     for n in names:   # a port name, or a client name: all its outputs
         sources += [n] if n in outputs else [p for p in outputs if p.startswith(n.rstrip(":") + ":")]
     if not sources:
-        raise UserError(f"--connect: no JACK port matches {spec!r} (see `jack_lsp`)")
+        raise DeviceError(f"--connect: no JACK port matches {spec!r} (see `jack_lsp`)")
     for p in host.jack_inputs:
         for s in jackserver.ports("system:capture"):
             jackserver.disconnect(s, p)
@@ -216,7 +197,7 @@ def _connect_sources(host, spec):
 
 def run_live(args):
     preset, ceiling = _check(args)
-    levels = _threshold(args.threshold, args.channels)
+    levels = parse_threshold_db(args.threshold, args.channels) or "auto"
     demo = getattr(args, "demo", False)
     source = clean = None
     if demo:
@@ -242,7 +223,7 @@ def run_live(args):
         signal.signal(signal.SIGUSR1, on_usr1)
     try:
         host = LiveDeclipper(_device(args.input), _device(args.output), args.channels,
-                             args.samplerate, args.blocksize, preset, levels, args.gain,
+                             args.sample_rate, args.blocksize, preset, levels, args.gain,
                              ceiling, args.margin, source=source, bypass=args.bypass,
                              record=args.record, record_seconds=args.duration if demo else 0)
         lat = host.latency

@@ -1,14 +1,8 @@
 """The stateful block processor: ``Declipper``.
 
 A thin wrapper of the C core's ``rtd_state``: numpy blocks in and out
-without copies, the GIL released while C works.
-
->>> import numpy as np, rtdeclip
->>> d = rtdeclip.Declipper(48000, channels=2, preset="fastest", threshold=0.5)
->>> block = np.clip(np.random.randn(256, 2), -0.5, 0.5)
->>> out = d.process(block)        # same shape, delayed by d.latency_samples
->>> out.shape
-(256, 2)
+without copies, the GIL released while C works.  Its docstring is where
+the solver settings are described (once).
 """
 import math
 import os
@@ -18,6 +12,7 @@ import numpy as np
 from rtdeclip.core import params
 from rtdeclip._core import ffi, lib
 from rtdeclip.core.windows import lowdelay
+from rtdeclip.errors import ParameterError
 
 _WISDOM = os.environ.get("RTDECLIP_WISDOM",
                          os.path.join(os.path.expanduser("~"), ".cache", "rtdeclip", "fftw-wisdom"))
@@ -48,102 +43,147 @@ def parse_threshold(threshold, channels):
     if isinstance(threshold, str):
         if threshold.lower() == "auto":
             return None
-        raise ValueError(f"threshold must be 'auto', a number or a (pos, neg) pair, got {threshold!r}")
+        raise ParameterError(f"threshold must be 'auto', a number or a (pos, neg) pair, got {threshold!r}")
 
     def one(t):
         if isinstance(t, (int, float, np.floating, np.integer)) and not isinstance(t, bool):
             t = float(t)
             if math.isnan(t) or t <= 0:
-                raise ValueError(f"threshold must be > 0, got {t}")
+                raise ParameterError(f"threshold must be > 0, got {t}")
             return (t, -t)
         if isinstance(t, (tuple, list, np.ndarray)) and len(t) == 2:
             pos, neg = float(t[0]), float(t[1])
             if math.isnan(pos) or math.isnan(neg) or pos <= 0 or neg == 0:
-                raise ValueError(f"threshold pair must be (pos > 0, neg != 0), got {tuple(t)}")
+                raise ParameterError(f"threshold pair must be (pos > 0, neg != 0), got {tuple(t)}")
             return (pos, -abs(neg))  # the negative level may be given as a magnitude
-        raise ValueError(f"threshold must be 'auto', a number or a (pos, neg) pair, got {t!r}")
+        raise ParameterError(f"threshold must be 'auto', a number or a (pos, neg) pair, got {t!r}")
 
     if isinstance(threshold, list):  # a list: one entry per channel
         if len(threshold) != channels:
-            raise ValueError(f"threshold list must have one entry per channel ({channels}), "
+            raise ParameterError(f"threshold list must have one entry per channel ({channels}), "
                              f"got {len(threshold)}")
         return [one(t) for t in threshold]
     return [one(threshold)] * channels
 
 
-def parse_smear(smear, channels):
-    """None (exact model), one (band, relax) pair, or a list of them per
-    channel -> None or a list of (bool, float)."""
-    if smear is None:
-        return None
-
-    def one(t):
-        if not isinstance(t, (tuple, list)) or len(t) != 2:
-            raise ValueError(f"smear must be a (band, relax) pair, got {t!r}")
-        band, relax = bool(t[0]), float(t[1])
-        if not math.isfinite(relax) or relax < 0:
-            raise ValueError(f"smear relax must be a finite number >= 0, got {t[1]!r}")
-        return band, relax
-
-    if isinstance(smear, list) and smear and isinstance(smear[0], (tuple, list)):
-        if len(smear) != channels:
-            raise ValueError(f"smear list must have one entry per channel ({channels}), "
-                             f"got {len(smear)}")
-        return [one(t) for t in smear]
-    return [one(smear)] * channels
-
-
 class Declipper:
     """Streaming declipper: call it on consecutive blocks of one stream.
-
-    Parameters mirror :func:`rtdeclip.declip`; ``preset`` chooses window,
-    redundancy, schedule, iteration budget and budget pool, any explicit
-    argument overrides it; the real-time presets' budget and schedule are
-    scaled to the rate (same CPU per second of audio, k over the same
-    fraction of the spectrum: :mod:`rtdeclip.core.params`).  ``budget_pool`` n >= 2 lets a frame run up to n times
-    the budget on the iterations that skipped and early-converged frames of
-    its channel left unused (0 or 1: off); the total never exceeds budget x
-    frames.  ``threshold="auto"`` estimates the clip levels online
-    (per channel and polarity; see :attr:`thresholds`), codec-smeared rails
-    (MP3/AAC/Vorbis/Opus) included (see :attr:`detection`).  ``smear``
-    (fixed thresholds only): None, or (band, relax) per channel or for all:
-    band True bounds a clipped sample by the level instead of its observed
-    value, relax > 0 lets a reliable sample move +-relax (both measured on
-    codec input and found no better than the default, docs/lossy.md).
 
     Output blocks have the input's shape and dtype and are delayed by
     :attr:`latency_samples`; :meth:`flush` returns the samples still inside.
     Inside a sounddevice callback use ``d.process(indata, out=outdata)``:
     nothing is allocated per call.
+
+    These parameters are the one description of the solver settings:
+    :func:`rtdeclip.declip`, :func:`rtdeclip.declip_file`, the live host
+    and the command line pass them through unchanged, and
+    :func:`rtdeclip.core.params.resolve` validates them (a bad value raises
+    :class:`rtdeclip.errors.ParameterError`, a ValueError naming it).
+
+    Parameters
+    ----------
+    sample_rate : int or float
+        Samples per second per channel (> 0).  The presets' windows, budgets
+        and sparsity schedules are scaled to it.
+    channels : int, default 1
+        Interleaved channels per block, 1 to 1024; each is declipped on its
+        own.
+    preset : {"average", "fastest", "lowlatency", "highquality"}, default "average"
+        Chooses window, redundancy, schedule, iteration budget and budget
+        pool (case-insensitive); any setting given below overrides it.  The
+        real-time presets' budget and schedule are scaled to the rate (same
+        CPU per second of audio, k over the same fraction of the spectrum:
+        :mod:`rtdeclip.core.params`).
+    threshold : "auto", float, (float, float) or list, default "auto"
+        Clip levels.  "auto" estimates them online, per channel and
+        polarity (see :attr:`thresholds`); theta clips at y >= theta and
+        y <= -theta; a (pos, neg) pair gives the two levels (neg may be
+        given as a magnitude); a list gives one of those per channel.
+        Linear amplitudes, not dBFS.
+    plan : {"measure", "estimate"}, default "measure"
+        FFTW planning rigour; "measure" plans are saved as wisdom
+        (``$RTDECLIP_WISDOM``, default ``~/.cache/rtdeclip/fftw-wisdom``).
+    threads : int, optional
+        The channels are solved in parallel on this many threads, 1 to 64:
+        the caller's and ``threads - 1`` workers made here (at most one
+        per channel).  Default: one per channel up to the processors
+        online.  The output does not depend on it, bit for bit.
+    algorithm : {"aspade", "sspade", "sspade-original"}, default "aspade"
+        Analysis SPADE, synthesis SPADE "done properly", or synthesis SPADE
+        as first published (Zaviska et al., ICASSP 2019).
+    window : int, optional
+        Frame length, a power of two from 16 to 65536 (preset: 2048 or 8192
+        at 48 kHz, scaled to the nearest power of two at other rates).
+    hop : int, optional
+        Frame advance; divides the window, window/8 <= hop <= window/2
+        (preset: window/4).
+    redundancy : {1, 2, 4}, optional
+        DFT redundancy: each frame is zero-padded to redundancy x window.
+    iterations : int, optional
+        Iteration budget per frame, >= 1 (preset: a real-time budget scaled
+        to the rate, or None for highquality: run until epsilon).  A budget
+        returns the last projected iterate; without one, the best one.
+    s, r : int, optional
+        Sparsity schedule: k starts at s and grows by s every r-th
+        iteration (>= 1 each).
+    epsilon : float, optional
+        Stop a frame when its termination value reaches epsilon (finite,
+        >= 0; preset 0.1).
+    warm_start : bool, optional
+        Start each frame from the previous frame's solution on the overlap.
+    window_shape : {"hann", "lowdelay"}, optional
+        Periodic Hann with its canonical dual, or an asymmetric low-delay
+        pair whose synthesis window is ``synthesis_length`` long (shorter
+        latency).
+    synthesis_length : int, optional
+        Low-delay windows only: support of the synthesis window, from
+        2 x hop to the window (default window/2).
+    budget_pool : int, optional
+        0 or 1: off.  n >= 2 (up to 16): a frame may run up to n times the
+        budget on the iterations that skipped and early-converged frames of
+        its channel left unused; the total never exceeds budget x frames.
+    precision : {"double", "single"}, optional
+        Arithmetic of the solver's iteration: "double" (the survey's, and
+        highquality's) or "single" (float FFTs and passes, about 1.6x
+        faster; the real-time presets' choice, within 0.02 dB of double on
+        SQAM).
+
+    Examples
+    --------
+    >>> import numpy as np, rtdeclip
+    >>> d = rtdeclip.Declipper(48000, channels=2, preset="fastest", threshold=0.5)
+    >>> block = np.clip(np.random.randn(256, 2), -0.5, 0.5)
+    >>> d.process(block).shape        # delayed by d.latency_samples
+    (256, 2)
+    >>> d.settings.window, d.settings.hop, d.settings.iterations
+    (2048, 512, 60)
     """
 
-    def __init__(self, sample_rate, channels=1, preset="average", algorithm="aspade",
-                 threshold="auto", window=None, hop=None, redundancy=None, iterations=None,
-                 s=None, r=None, epsilon=None, warm_start=None, window_shape=None,
-                 synthesis_length=None, budget_pool=None, plan="measure", smear=None):
+    def __init__(self, sample_rate, channels=1, preset="average", threshold="auto",
+                 plan="measure", threads=None, **settings):
         self.sample_rate = params.check_sample_rate(sample_rate)
         self.channels = params.check_channels(channels)
-        self.settings = st = params.resolve(
-            sample_rate, preset, algorithm, window, hop, redundancy, iterations, s, r, epsilon,
-            warm_start, window_shape, synthesis_length, budget_pool)
-        if plan not in ("measure", "estimate"):
-            raise ValueError(f"plan must be 'measure' or 'estimate', got {plan!r}")
+        self.settings = sol = params.resolve(sample_rate, preset, **settings)
+        plan_value = params.check_plan(plan)
+        threads_value = params.check_threads(threads)
         fixed = parse_threshold(threshold, self.channels)
         cfg = ffi.new("rtd_config *")
         lib.rtd_config_default(cfg)
         cfg.channels = self.channels
-        cfg.window, cfg.hop, cfg.redundancy = st.window, st.hop, st.redundancy
-        cfg.algorithm = params.ALGORITHMS[st.algorithm]
-        cfg.s, cfg.r, cfg.epsilon = st.s, st.r, st.epsilon
-        cfg.max_iterations = st.iterations or 0
-        cfg.return_last = st.iterations is not None
-        cfg.warm_start = st.warm_start
-        cfg.budget_pool = st.budget_pool
+        cfg.window, cfg.hop, cfg.redundancy = sol.window, sol.hop, sol.redundancy
+        cfg.algorithm = params.ALGORITHMS[sol.algorithm]
+        cfg.s, cfg.r, cfg.epsilon = sol.s, sol.r, sol.epsilon
+        cfg.max_iterations = sol.iterations or 0
+        cfg.return_last = sol.iterations is not None
+        cfg.warm_start = sol.warm_start
+        cfg.budget_pool = sol.budget_pool
+        cfg.precision = params.PRECISIONS[sol.precision]
+        cfg.threads = threads_value
         cfg.auto_threshold = fixed is None
-        cfg.plan = lib.RTD_PLAN_MEASURE if plan == "measure" else lib.RTD_PLAN_ESTIMATE
+        cfg.plan = plan_value
         keep = []
-        if st.window_shape == "lowdelay":
-            ana, syn = lowdelay(st.window, st.hop, st.synthesis_length)
+        if sol.window_shape == "lowdelay":
+            ana, syn = lowdelay(sol.window, sol.hop, sol.synthesis_length)
             keep = [np.ascontiguousarray(ana), np.ascontiguousarray(syn)]
             cfg.analysis_window = ffi.cast("double *", ffi.from_buffer(keep[0]))
             cfg.synthesis_window = ffi.cast("double *", ffi.from_buffer(keep[1]))
@@ -151,7 +191,10 @@ class Declipper:
         err = ffi.new("int *")
         state = lib.rtd_create(cfg, err)
         if state == ffi.NULL:
-            raise ValueError(ffi.string(lib.rtd_strerror(err[0])).decode())
+            message = ffi.string(lib.rtd_strerror(err[0])).decode()
+            if err[0] == lib.RTD_ERR_NOMEM:
+                raise MemoryError(message)
+            raise ParameterError(message)
         if plan == "measure":
             _save_wisdom()
         self._state = ffi.gc(state, lib.rtd_destroy)
@@ -159,13 +202,6 @@ class Declipper:
         if fixed is not None:
             for c, (pos, neg) in enumerate(fixed):
                 lib.rtd_set_thresholds(self._state, c, pos, neg)
-        self._smear = parse_smear(smear, self.channels)
-        if self._smear is not None:
-            if fixed is None:
-                raise ValueError("smear needs fixed thresholds (with threshold='auto' the "
-                                 "online estimator chooses the model itself)")
-            for c, (band, relax) in enumerate(self._smear):
-                lib.rtd_set_smear(self._state, c, int(band), float(relax))
         self._stats = ffi.new("rtd_stats *")
         self._last_ndim, self._last_dtype = 1 if self.channels == 1 else 2, np.float64
         self._th = ffi.new("double[2]")
@@ -183,17 +219,17 @@ class Declipper:
 
     def _check_block(self, block, name="block"):
         if not isinstance(block, np.ndarray):
-            raise ValueError(f"{name} must be a numpy array, got {type(block).__name__}")
+            raise ParameterError(f"{name} must be a numpy array, got {type(block).__name__}")
         if block.dtype not in (np.float32, np.float64):
-            raise ValueError(f"{name} must be float32 or float64, got {block.dtype}")
+            raise ParameterError(f"{name} must be float32 or float64, got {block.dtype}")
         if block.ndim == 1:
             if self.channels != 1:
-                raise ValueError(f"{name} is 1-D but the declipper has {self.channels} channels; "
+                raise ParameterError(f"{name} is 1-D but the declipper has {self.channels} channels; "
                                  f"pass shape (frames, {self.channels})")
         elif block.ndim != 2 or block.shape[1] != self.channels:
-            raise ValueError(f"{name} must have shape (frames, {self.channels}), got {block.shape}")
+            raise ParameterError(f"{name} must have shape (frames, {self.channels}), got {block.shape}")
         if block.shape[0] > 2**31 - 1:
-            raise ValueError(f"{name} is too long for one call; split it")
+            raise ParameterError(f"{name} is too long for one call; split it")
 
     def process(self, block, out=None):
         """Declip the next block; returns an array of the same shape and
@@ -206,7 +242,7 @@ class Declipper:
         else:
             self._check_block(out, "out")
             if out.shape != block.shape or out.dtype != block.dtype or not out.flags.c_contiguous:
-                raise ValueError("out must be a C-contiguous array of the block's shape and dtype")
+                raise ParameterError("out must be a C-contiguous array of the block's shape and dtype")
         if not block.flags.c_contiguous:
             block = np.ascontiguousarray(block)
         n = block.shape[0]
@@ -227,12 +263,27 @@ class Declipper:
         one_d = self.channels == 1 and self._last_ndim == 1
         shape = (self.latency_samples,) if one_d else (self.latency_samples, self.channels)
         if dtype is not None and np.dtype(dtype) not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
+            raise ParameterError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
         return self.process(np.zeros(shape, dtype=dtype or self._last_dtype))
 
     def reset(self):
         """Forget the stream: silence history, statistics, online thresholds."""
         lib.rtd_reset(self._state)
+
+    @property
+    def threads(self):
+        """Threads the channels are solved on (1: the caller's only)."""
+        return lib.rtd_threads(self._state)
+
+    def match_worker_scheduling(self):
+        """Give the worker threads the calling thread's scheduling policy and
+        priority (a live host calls it from its real-time thread).  True on
+        success."""
+        return lib.rtd_match_worker_scheduling(self._state) == 0
+
+    def worker_cpu_seconds(self):
+        """CPU seconds used so far by each worker thread (benchmarks)."""
+        return [lib.rtd_worker_cpu_seconds(self._state, i) for i in range(1, self.threads)]
 
     # -- what it is doing ----------------------------------------------------
     @property
@@ -251,8 +302,8 @@ class Declipper:
     def detection(self):
         """How the levels in use were found, per channel: {"method": (pos,
         neg), "width_db": (pos, neg)}; methods None, "exact", "noisy" or
-        "codec" (a codec-smeared rail, declared width_db below its centre).
-        Fixed thresholds report None."""
+        "codec" (a codec-smeared rail: MP3/AAC/Vorbis/Opus, declared width_db
+        below its centre; see docs/lossy.md).  Fixed thresholds report None."""
         mp, mn = ffi.new("int *"), ffi.new("int *")
         wp, wn = ffi.new("double *"), ffi.new("double *")
         out = []
@@ -265,18 +316,6 @@ class Declipper:
         return out
 
     @property
-    def smear(self):
-        """Clipped-set model per channel, [(band, relax), ...]: band True when
-        clipped samples are bounded by the level (a codec-smeared rail), relax
-        the box half-width of reliable samples (0: exact)."""
-        b, r = ffi.new("int *"), ffi.new("double *")
-        out = []
-        for c in range(self.channels):
-            lib.rtd_get_smear(self._state, c, b, r)
-            out.append((bool(b[0]), float(r[0])))
-        return out
-
-    @property
     def iterations(self):
         """Current iteration budget per frame (the live host may lower it;
         with ``budget_pool`` n a frame may run up to n times it)."""
@@ -285,7 +324,7 @@ class Declipper:
     @iterations.setter
     def iterations(self, n):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"iterations must be an integer >= 0 (0: pass through), got {n!r}")
+            raise ParameterError(f"iterations must be an integer >= 0 (0: pass through), got {n!r}")
         lib.rtd_set_max_iterations(self._state, int(min(n, 2**31 - 1)))
 
     @property
@@ -306,7 +345,7 @@ class Declipper:
         solver cannot make it late."""
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float, np.number)) \
                 or not math.isfinite(seconds) or seconds < 0:
-            raise ValueError(f"seconds must be a finite number >= 0, got {seconds!r}")
+            raise ParameterError(f"seconds must be a finite number >= 0, got {seconds!r}")
         lib.rtd_set_time_limit(self._state, float(seconds))
 
     def windows(self):
@@ -322,11 +361,11 @@ class Declipper:
         y = np.ascontiguousarray(frame, dtype=np.float64)
         m = np.ascontiguousarray(mask, dtype=np.int8)
         if y.shape != (self.settings.window,) or m.shape != y.shape:
-            raise ValueError(f"frame and mask must have shape ({self.settings.window},)")
+            raise ParameterError(f"frame and mask must have shape ({self.settings.window},)")
         if not np.all(np.isfinite(y)):
-            raise ValueError("frame must be finite")
+            raise ParameterError("frame must be finite")
         if not np.all(np.isin(np.asarray(mask), (-1, 0, 1))):
-            raise ValueError("mask must hold -1 (clipped low), 0 (reliable) or +1 (clipped high)")
+            raise ParameterError("mask must hold -1 (clipped low), 0 (reliable) or +1 (clipped high)")
         x = np.empty_like(y)
         lib.rtd_solve_frame(self._state, ffi.from_buffer("double[]", y),
                             ffi.from_buffer("int8_t[]", m),

@@ -44,6 +44,8 @@ so that gaps between the codes are not taken for humps.
 from dataclasses import dataclass, field
 import numpy as np
 
+from rtdeclip.errors import ParameterError
+
 RANGE_DB = 20.0      # histogram span below each extreme
 BIN_DB = 0.005       # histogram resolution
 RATIO = 4.0          # hump mass / mass of the band below (a sine reaches 2.4)
@@ -425,16 +427,16 @@ def detect_clipping(x, sample_rate=None, tolerance=1e-4, lossy=False):
     """
     a = np.asarray(x)
     if a.dtype.kind not in "biuf":
-        raise ValueError(f"x must hold real numbers, got dtype {a.dtype}")
+        raise ParameterError(f"x must hold real numbers, got dtype {a.dtype}")
     if a.ndim == 1:
         a = a[:, None]
     if a.ndim != 2:
-        raise ValueError(f"x must be (frames,) or (frames, channels), got shape {a.shape}")
+        raise ParameterError(f"x must be (frames,) or (frames, channels), got shape {a.shape}")
     if not np.all(np.isfinite(a)):
-        raise ValueError("x has a non-finite sample (NaN/Inf)")
+        raise ParameterError("x has a non-finite sample (NaN/Inf)")
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.number)) \
             or not 0 < tolerance < 1:
-        raise ValueError(f"tolerance must be a number between 0 and 1, got {tolerance!r}")
+        raise ParameterError(f"tolerance must be a number between 0 and 1, got {tolerance!r}")
     det = ClipDetector(a.shape[1], tolerance, lsb=1.0 if a.dtype.kind in "biu" else None,
                        lossy=bool(lossy))
     step = 1 << 18   # bounded temporaries on long signals

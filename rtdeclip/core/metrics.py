@@ -1,6 +1,8 @@
 """Signal-to-distortion ratio, as the declipping survey defines it."""
 import numpy as np
 
+from rtdeclip.errors import ParameterError
+
 
 def _real(a, name):
     """a as a float64 array, or a ValueError naming it."""
@@ -10,7 +12,7 @@ def _real(a, name):
             raise TypeError
         return a.astype(np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of real numbers") from None
+        raise ParameterError(f"{name} must be an array of real numbers") from None
 
 
 def sdr(reference, estimate):
@@ -25,9 +27,9 @@ def sdr(reference, estimate):
     """
     u, v = _real(reference, "reference"), _real(estimate, "estimate")
     if u.shape != v.shape:
-        raise ValueError(f"reference and estimate differ in shape: {u.shape} vs {v.shape}")
+        raise ParameterError(f"reference and estimate differ in shape: {u.shape} vs {v.shape}")
     if u.ndim not in (1, 2) or u.shape[0] == 0:
-        raise ValueError(f"reference must be a non-empty (frames,) or (frames, channels) array, "
+        raise ParameterError(f"reference must be a non-empty (frames,) or (frames, channels) array, "
                          f"got shape {u.shape}")
     num = np.linalg.norm(u, axis=0)
     den = np.linalg.norm(u - v, axis=0)
@@ -44,10 +46,10 @@ def clip_to_sdr(x, target_sdr_db):
     (clipped, theta)."""
     x = _real(x, "x")
     if x.size == 0 or not np.all(np.isfinite(x)) or not np.any(x):
-        raise ValueError("x must be a non-empty, finite, not silent signal")
+        raise ParameterError("x must be a non-empty, finite, not silent signal")
     if isinstance(target_sdr_db, bool) or not isinstance(target_sdr_db, (int, float, np.number)) \
             or not np.isfinite(target_sdr_db):
-        raise ValueError(f"target_sdr_db must be a finite number, got {target_sdr_db!r}")
+        raise ParameterError(f"target_sdr_db must be a finite number, got {target_sdr_db!r}")
     lo, hi = np.finfo(float).eps, 0.99 * np.max(np.abs(x))
 
     def gap(theta):
@@ -55,7 +57,7 @@ def clip_to_sdr(x, target_sdr_db):
 
     # SDR grows with theta: bisect until the interval cannot shrink
     if gap(lo) > 0 or gap(hi) < 0:
-        raise ValueError(f"no clipping threshold gives an SDR of {target_sdr_db} dB "
+        raise ParameterError(f"no clipping threshold gives an SDR of {target_sdr_db} dB "
                          f"(target_sdr_db out of reach for this x)")
     while True:
         mid = 0.5 * (lo + hi)

@@ -11,8 +11,9 @@ import os
 import numpy as np
 
 from rtdeclip.core import params
-from rtdeclip.core.declipper import Declipper, parse_smear, parse_threshold
+from rtdeclip.core.declipper import Declipper, parse_threshold
 from rtdeclip.core.detect import detect_clipping
+from rtdeclip.errors import ParameterError
 
 CHUNK = 1 << 16  # samples per call into C: bounded temporary memory
 
@@ -26,41 +27,56 @@ def first_nonfinite(y):
     return divmod(flat, y.shape[1]) if y.ndim == 2 else (flat, 0)
 
 
-def _one_channel(x, sample_rate, thresholds, kwargs, smear=None):
-    d = Declipper(sample_rate, channels=1, threshold=thresholds, smear=smear, **kwargs)
-    n, lat = len(x), d.latency_samples
-    out = np.empty(n)
-    pos = 0
-    # the first `lat` output samples are the silent prehistory: skip them
-    skip = lat
-    for start in range(0, n + lat, CHUNK):
-        block = np.zeros(min(CHUNK, n + lat - start))
-        avail = max(0, min(n - start, len(block)))
-        block[:avail] = x[start:start + avail]
-        y = d.process(block)
+def aligned(d, chunks):
+    """Run the Declipper ``d`` over ``chunks`` (consecutive input blocks),
+    then flush it: yields output blocks with the delay removed, so that
+    together they line up sample for sample with the input.  A yielded
+    block may be a view of a buffer the next step overwrites: use it before
+    asking for the next.  The loop of ``declip`` and of the file pipeline.
+
+    >>> import numpy as np, rtdeclip
+    >>> d = rtdeclip.Declipper(8000, preset="fastest", threshold=0.5, plan="estimate")
+    >>> x = np.clip(np.sin(np.arange(3000) / 5.0), -0.5, 0.5)
+    >>> y = np.concatenate([b.copy() for b in aligned(d, np.array_split(x, 7))])
+    >>> y.shape == x.shape and bool(np.abs(y).max() > 0.5)
+    True
+    """
+    skip, out = d.latency_samples, None   # the first latency_samples out are the delay
+    for chunk in chunks:
+        if out is None or out.shape != chunk.shape:
+            out = np.empty(chunk.shape)
+        y = d.process(np.ascontiguousarray(chunk, dtype=np.float64), out=out)
         drop = min(skip, len(y))
         skip -= drop
-        y = y[drop:]
+        if len(y) > drop:
+            yield y[drop:]
+    y = d.flush()
+    if len(y) > skip:
+        yield y[skip:]
+
+
+def _one_channel(x, sample_rate, thresholds, kwargs):
+    d = Declipper(sample_rate, channels=1, threshold=thresholds, **kwargs)
+    out = np.empty(len(x))
+    pos = 0
+    for y in aligned(d, (x[start:start + CHUNK] for start in range(0, len(x), CHUNK))):
         out[pos:pos + len(y)] = y
         pos += len(y)
     return out, d.stats
 
 
-def declip(y, sample_rate, preset="highquality", algorithm="aspade", threshold="auto",
-           window=None, hop=None, redundancy=None, iterations=None, s=None, r=None,
-           epsilon=None, warm_start=None, window_shape=None, synthesis_length=None,
-           budget_pool=None, jobs=None, plan="measure", return_stats=False, smear=None):
+def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="measure",
+           jobs=None, return_stats=False, **settings):
     """Declip a whole signal; same shape and dtype out, no delay.
 
     ``y``: float32/float64 array, (frames,) or (frames, channels).
     ``threshold``: "auto" (estimated per channel and polarity from the whole
     signal), a level theta (clipped where y >= theta or y <= -theta), a
-    (pos, neg) tuple, or a list of those per channel.  The other solver
-    arguments override the preset's (see :class:`rtdeclip.Declipper`).
+    (pos, neg) tuple, or a list of those per channel.  ``preset`` and the
+    other keyword arguments (``algorithm``, ``window``, ``hop``, ...,
+    ``plan``) are :class:`rtdeclip.Declipper`'s, passed to it unchanged.
     Channels are solved in parallel threads (``jobs``, default: number of
-    cores).  ``smear`` (needs fixed thresholds): None (the exact model), or
-    a (band, relax) pair or a list of them per channel, see
-    :class:`rtdeclip.Declipper` (measured, not the default: docs/lossy.md).
+    cores); ``return_stats`` adds each channel's solver counters.
 
     >>> import numpy as np, rtdeclip
     >>> t = np.arange(8000) / 8000
@@ -72,37 +88,33 @@ def declip(y, sample_rate, preset="highquality", algorithm="aspade", threshold="
     """
     params.check_sample_rate(sample_rate)
     if not isinstance(y, np.ndarray):
-        raise ValueError(f"y must be a numpy array, got {type(y).__name__}")
+        raise ParameterError(f"y must be a numpy array, got {type(y).__name__}")
     if y.dtype not in (np.float32, np.float64):
-        raise ValueError(f"y must be float32 or float64, got {y.dtype}")
+        raise ParameterError(f"y must be float32 or float64, got {y.dtype}")
     if y.ndim not in (1, 2) or y.shape[0] == 0 or (y.ndim == 2 and y.shape[1] == 0):
-        raise ValueError(f"y must be a non-empty (frames,) or (frames, channels) array, got shape {y.shape}")
+        raise ParameterError(f"y must be a non-empty (frames,) or (frames, channels) array, "
+                             f"got shape {y.shape}")
     channels = 1 if y.ndim == 1 else y.shape[1]
     params.check_channels(channels)
     bad = first_nonfinite(y)
     if bad is not None:
-        raise ValueError(f"y has a non-finite sample ({y[bad if y.ndim == 2 else bad[0]]}) "
-                         f"at frame {bad[0]}, channel {bad[1]}")
-    kwargs = dict(preset=preset, algorithm=algorithm, window=window, hop=hop,
-                  redundancy=redundancy, iterations=iterations, s=s, r=r, epsilon=epsilon,
-                  warm_start=warm_start, window_shape=window_shape,
-                  synthesis_length=synthesis_length, budget_pool=budget_pool, plan=plan)
-    params.resolve(sample_rate, **{k: v for k, v in kwargs.items() if k != "plan"})
-    if plan not in ("measure", "estimate"):
-        raise ValueError(f"plan must be 'measure' or 'estimate', got {plan!r}")
+        raise ParameterError(f"y has a non-finite sample ({y[bad if y.ndim == 2 else bad[0]]}) "
+                             f"at frame {bad[0]}, channel {bad[1]}")
+    # the settings are checked before the (long) detection, by the code
+    # that checks them for the Declipper
+    params.resolve(sample_rate, preset, **settings)
+    params.check_plan(plan)
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer))
                              or jobs < 1):
-        raise ValueError(f"jobs must be an integer >= 1 (None: one per core), got {jobs!r}")
+        raise ParameterError(f"jobs must be an integer >= 1 (None: one per core), got {jobs!r}")
     levels = parse_threshold(threshold, channels)
     y2 = y.reshape(len(y), channels).astype(np.float64)
-    smears = parse_smear(smear, channels)
     if levels is None:
         levels = [c.thresholds for c in detect_clipping(y2, sample_rate)]
-    smears = smears or [None] * channels
+    kwargs = dict(settings, preset=preset, plan=plan)
     jobs = jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=min(jobs, channels)) as pool:
-        results = list(pool.map(lambda c: _one_channel(y2[:, c], sample_rate, levels[c], kwargs,
-                                                     smears[c]),
+        results = list(pool.map(lambda c: _one_channel(y2[:, c], sample_rate, levels[c], kwargs),
                                 range(channels)))
     out = np.stack([r[0] for r in results], axis=1).astype(y.dtype).reshape(y.shape)
     if return_stats:

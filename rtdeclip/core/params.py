@@ -11,7 +11,28 @@ spectrum (``rate_schedule``).
 from dataclasses import dataclass, replace
 import math
 
-ALGORITHMS = {"aspade": 0, "sspade": 1, "sspade-original": 2}
+from rtdeclip._core import lib
+from rtdeclip.errors import ParameterError
+
+# solver names -> rtd_algorithm values of rtdeclip.h
+ALGORITHMS = {
+    "aspade": lib.RTD_ASPADE,
+    "sspade": lib.RTD_SSPADE,
+    "sspade-original": lib.RTD_SSPADE_ORIGINAL,
+}
+# FFTW planning rigour -> rtd_plan values
+PLANS = {"measure": lib.RTD_PLAN_MEASURE, "estimate": lib.RTD_PLAN_ESTIMATE}
+# arithmetic of the iteration -> rtd_precision values
+PRECISIONS = {"double": lib.RTD_DOUBLE, "single": lib.RTD_SINGLE}
+# limits of rtd_config, from rtdeclip.h (rtd_create checks the same ones)
+CHANNELS_MAX = lib.RTD_CHANNELS_MAX
+WINDOW_MIN, WINDOW_MAX = lib.RTD_WINDOW_MIN, lib.RTD_WINDOW_MAX
+HOP_MIN_DIV, HOP_MAX_DIV = lib.RTD_HOP_MIN_DIV, lib.RTD_HOP_MAX_DIV
+REDUNDANCY_MAX = lib.RTD_REDUNDANCY_MAX
+POOL_MAX = lib.RTD_POOL_MAX
+THREADS_MAX = lib.RTD_THREADS_MAX
+ITERATIONS_MAX = 10_000_000   # a budget beyond this is a typo, not a wish
+WINDOW_SHAPES = ("hann", "lowdelay")
 
 
 @dataclass(frozen=True)
@@ -30,6 +51,7 @@ class Settings:
     synthesis_length: int | None = None  # lowdelay only: support of the synthesis window
     budget_pool: int = 0     # 0/1 off; n >= 2: a frame may run n * iterations from
                              # what earlier frames left unused (see rtdeclip.h)
+    precision: str = "double"  # the iteration's arithmetic: "double" or "single"
 
 
 # Tuned on SQAM at input SDR 3 and 10 dB (benchmarks/explore.py, presets.py)
@@ -74,39 +96,63 @@ PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann"),
     "average": dict(window48=2048, hop_div=4, redundancy=2, s=6, r=3, epsilon=0.1,
-                    iterations=110, warm_start=True, window_shape="hann"),
+                    iterations=110, warm_start=True, window_shape="hann", precision="single"),
     "fastest": dict(window48=2048, hop_div=4, redundancy=1, s=6, r=6, epsilon=0.1,
-                    iterations=60, warm_start=True, window_shape="hann", budget_pool=2),
+                    iterations=60, warm_start=True, window_shape="hann", budget_pool=2,
+                    precision="single"),
 }
 
 
 def _preset_key(preset):
     if not isinstance(preset, str) or preset.lower() not in PRESETS:
-        raise ValueError(f"preset must be one of {', '.join(PRESETS)} (case-insensitive), "
-                         f"got {preset!r}")
+        raise ParameterError(f"preset must be one of {', '.join(PRESETS)} (case-insensitive), "
+                             f"got {preset!r}")
     return preset.lower()
 
 
 def _check_int(name, value, lo, hi=None):
     if isinstance(value, bool) or not isinstance(value, (int,)) and not (
             hasattr(value, "__index__")):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise ParameterError(f"{name} must be an integer, got {value!r}")
     value = int(value)
     if value < lo or (hi is not None and value > hi):
         rng = f">= {lo}" if hi is None else f"between {lo} and {hi}"
-        raise ValueError(f"{name} must be {rng}, got {value}")
+        raise ParameterError(f"{name} must be {rng}, got {value}")
     return value
+
+
+def _check_choice(name, value, choices):
+    """A case-insensitive name out of ``choices`` -> its lower-case form."""
+    if not isinstance(value, str) or value.lower() not in choices:
+        raise ParameterError(f"{name} must be one of {', '.join(map(repr, choices))}, "
+                             f"got {value!r}")
+    return value.lower()
 
 
 def check_sample_rate(sample_rate):
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)) \
             or not math.isfinite(sample_rate) or sample_rate <= 0:
-        raise ValueError(f"sample_rate must be a positive number, got {sample_rate!r}")
+        raise ParameterError(f"sample_rate must be a positive number, got {sample_rate!r}")
     return sample_rate
 
 
 def check_channels(channels):
-    return _check_int("channels", channels, 1, 1024)
+    return _check_int("channels", channels, 1, CHANNELS_MAX)
+
+
+def check_threads(threads):
+    """None (one per channel up to the processors) or 1..THREADS_MAX -> the
+    rtd_config value (0 = automatic)."""
+    if threads is None:
+        return 0
+    return _check_int("threads", threads, 1, THREADS_MAX)
+
+
+def check_plan(plan):
+    """'measure' or 'estimate' -> the rtd_plan value."""
+    if not isinstance(plan, str) or plan not in PLANS:
+        raise ParameterError(f"plan must be 'measure' or 'estimate', got {plan!r}")
+    return PLANS[plan]
 
 
 def rate_budget(iterations48, sample_rate):
@@ -135,34 +181,48 @@ def rate_schedule(s48, r48, window, window48):
     return s, max(1, int(r48 * s / (s48 * q) + 0.5))
 
 
-def resolve(sample_rate, preset="average", algorithm="aspade", window=None, hop=None,
+def resolve(sample_rate, preset="average", *, algorithm="aspade", window=None, hop=None,
             redundancy=None, iterations=None, s=None, r=None, epsilon=None,
-            warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None):
+            warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None,
+            precision=None):
     """Merge a preset with explicit overrides into validated ``Settings``.
 
-    A budgeted preset's iterations are scaled to the sample rate
-    (:func:`rate_budget`) unless ``iterations`` is given, and its s, r to the
-    window (:func:`rate_schedule`) unless s or r is given."""
+    The keyword arguments are the solver settings, documented once on
+    :class:`rtdeclip.Declipper`; every entry point passes them here, so a
+    bad value raises the same :class:`~rtdeclip.errors.ParameterError`
+    (a ValueError naming the parameter) wherever it comes from.  A budgeted
+    preset's iterations are scaled to the sample rate (:func:`rate_budget`)
+    unless ``iterations`` is given, and its s, r to the window
+    (:func:`rate_schedule`) unless s or r is given.
+
+    >>> st = resolve(48000, "fastest", window=1024)
+    >>> st.window, st.hop, st.redundancy, st.iterations
+    (1024, 256, 1, 60)
+    >>> resolve(48000, hop=100)     # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    rtdeclip.errors.ParameterError: hop must divide the window ... got hop=100 for window=2048
+    """
     check_sample_rate(sample_rate)
     p = PRESETS[_preset_key(preset)]
-    if not isinstance(algorithm, str) or algorithm.lower() not in ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+    algorithm = _check_choice("algorithm", algorithm, ALGORITHMS)
     if window is None:
         scaled = p["window48"] * sample_rate / 48000.0
         window = max(64, 2 ** int(round(math.log2(scaled))))
-    window = _check_int("window", window, 16, 65536)
+    window = _check_int("window", window, WINDOW_MIN, WINDOW_MAX)
     if window & (window - 1):
-        raise ValueError(f"window must be a power of two, got {window}")
+        raise ParameterError(f"window must be a power of two, got {window}")
     if hop is None:
         hop = window // p["hop_div"]
     hop = _check_int("hop", hop, 1)
-    if window % hop or not (window // 8 <= hop <= window // 2):
-        raise ValueError(f"hop must divide the window and lie between window/8 and window/2 "
-                         f"(50 % to 87.5 % overlap), got hop={hop} for window={window}")
+    if window % hop or not (window // HOP_MIN_DIV <= hop <= window // HOP_MAX_DIV):
+        raise ParameterError(
+            f"hop must divide the window and lie between window/{HOP_MIN_DIV} and "
+            f"window/{HOP_MAX_DIV} (50 % to 87.5 % overlap), got hop={hop} for window={window}")
     redundancy = p["redundancy"] if redundancy is None else redundancy
-    redundancy = _check_int("redundancy", redundancy, 1, 4)
-    if redundancy == 3:
-        raise ValueError("redundancy must be 1, 2 or 4, got 3")
+    redundancy = _check_int("redundancy", redundancy, 1, REDUNDANCY_MAX)
+    if redundancy & (redundancy - 1):
+        allowed = ", ".join(str(1 << i) for i in range(REDUNDANCY_MAX.bit_length()))
+        raise ParameterError(f"redundancy must be a power of two ({allowed}), got {redundancy}")
     if s is None and r is None and p["iterations"] is not None:
         s, r = rate_schedule(p["s"], p["r"], window, p["window48"])
     s = _check_int("s", p["s"] if s is None else s, 1)
@@ -170,25 +230,26 @@ def resolve(sample_rate, preset="average", algorithm="aspade", window=None, hop=
     epsilon = p["epsilon"] if epsilon is None else epsilon
     if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) \
             or not math.isfinite(epsilon) or epsilon < 0:
-        raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
+        raise ParameterError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
     if iterations is None and p["iterations"] is not None:
         iterations = rate_budget(p["iterations"], sample_rate)
     if iterations is not None:
-        iterations = _check_int("iterations", iterations, 1, 10_000_000)
+        iterations = _check_int("iterations", iterations, 1, ITERATIONS_MAX)
     warm_start = p["warm_start"] if warm_start is None else bool(warm_start)
     window_shape = p["window_shape"] if window_shape is None else window_shape
-    if window_shape not in ("hann", "lowdelay"):
-        raise ValueError(f"window_shape must be 'hann' or 'lowdelay', got {window_shape!r}")
-    if synthesis_length is None:
-        synthesis_length = p.get("synthesis_length")
+    if window_shape not in WINDOW_SHAPES:
+        raise ParameterError(f"window_shape must be 'hann' or 'lowdelay', got {window_shape!r}")
     if window_shape == "lowdelay":
-        if synthesis_length is None:
-            synthesis_length = window // 2
+        if synthesis_length is None:   # a preset's scales with the window
+            synthesis_length = window // p.get("synthesis_div", 2)
         synthesis_length = _check_int("synthesis_length", synthesis_length, 2 * hop, window)
     budget_pool = p.get("budget_pool", 0) if budget_pool is None else budget_pool
-    budget_pool = _check_int("budget_pool", budget_pool, 0, 16)
-    return Settings(window, hop, redundancy, algorithm.lower(), s, r, float(epsilon),
-                    iterations, warm_start, window_shape, synthesis_length, budget_pool)
+    budget_pool = _check_int("budget_pool", budget_pool, 0, POOL_MAX)
+    precision = _check_choice("precision", p.get("precision", "double") if precision is None
+                              else precision, PRECISIONS)
+    return Settings(window, hop, redundancy, algorithm, s, r, float(epsilon),
+                    iterations, warm_start, window_shape, synthesis_length, budget_pool,
+                    precision)
 
 
 def survey(algorithm="aspade"):
@@ -196,5 +257,5 @@ def survey(algorithm="aspade"):
     return Settings(8192, 2048, 2, algorithm, 1, 2, 0.1, None, False, "hann")
 
 
-__all__ = ["PRESETS", "ALGORITHMS", "Settings", "resolve", "rate_budget", "rate_schedule",
-           "survey", "replace"]
+__all__ = ["PRESETS", "ALGORITHMS", "PLANS", "PRECISIONS", "check_threads", "Settings", "resolve", "rate_budget",
+           "rate_schedule", "survey", "replace", "check_plan"]

@@ -13,6 +13,8 @@ about ``synthesis_length`` samples instead of ``window``.
 """
 import numpy as np
 
+from rtdeclip.errors import ParameterError
+
 
 def hann(n):
     """Periodic Hann of n samples, peak 1 at n/2."""
@@ -25,7 +27,7 @@ def lowdelay(window, hop, synthesis_length):
     it overlap-adds to one at ``hop``."""
     w, a, ls = int(window), int(hop), int(synthesis_length)
     if ls % (2 * a) and ls != w:
-        raise ValueError("synthesis_length must be a multiple of 2*hop")
+        raise ParameterError("synthesis_length must be a multiple of 2*hop")
     half = ls // 2
     rise = w - half                       # samples before the peak
     ana = np.empty(w)

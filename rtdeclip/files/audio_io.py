@@ -1,13 +1,10 @@
-"""Decoding any audio file in chunks (PyAV) and writing WAV atomically.
+"""Decoding any audio file in chunks (PyAV); the WAV sinks are in
+``rtdeclip.files.sinks`` (re-exported here for older imports).
 
     >>> src = AudioSource("song.mp3")                      # doctest: +SKIP
     >>> src.sample_rate, src.channels                      # doctest: +SKIP
     (44100, 2)
     >>> for chunk in src.chunks(65536): ...                # doctest: +SKIP
-
-    >>> with AtomicWav("out.wav", 44100, 2, "float32") as w:   # doctest: +SKIP
-    ...     w.write(block)
-    # renamed into place on success; removed on any error or interrupt
 
 Decoding goes through ffmpeg's libraries, so codec delay and padding are
 removed as the container describes them (MP3 gapless headers, MP4 edit
@@ -16,15 +13,13 @@ lists, Opus pre-skip).
 import os
 import re
 import struct
-import sys
-import tempfile
 
 import numpy as np
 
-from rtdeclip.errors import UserError
+from rtdeclip.errors import FileError
+from rtdeclip.files.sinks import FORMATS, AtomicWav, read_wav  # noqa: F401 -- older imports
 
 SUPPORTED = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".mp4", ".aac", ".aif", ".aiff")
-FORMATS = ("float32", "pcm16", "pcm24")
 # decoded samples past the declared length that are taken as encoder padding
 PADDING_SLACK = 4096
 # a stream this much shorter than declared is taken for truncated (a duration
@@ -46,19 +41,19 @@ class AudioSource:
     def __init__(self, path):
         self.path = path
         if not os.path.exists(path):
-            raise UserError(f"{path}: no such file")
+            raise FileError(f"{path}: no such file")
         if os.path.isdir(path):
-            raise UserError(f"{path}: is a directory, not an audio file")
+            raise FileError(f"{path}: is a directory, not an audio file")
         if os.path.getsize(path) == 0:
-            raise UserError(f"{path}: empty file")
+            raise FileError(f"{path}: empty file")
         av = _av()
         try:
             with av.open(path) as c:
                 if not c.streams.audio:
-                    raise UserError(f"{path}: no audio stream")
+                    raise FileError(f"{path}: no audio stream")
                 s = c.streams.audio[0]
                 if s.codec_context is None or s.codec_context.name is None:
-                    raise UserError(f"{path}: unsupported audio codec")
+                    raise FileError(f"{path}: unsupported audio codec")
                 self.codec = s.codec_context.name
                 self.sample_rate = int(s.codec_context.sample_rate or s.rate or 0)
                 self.channels = int(s.codec_context.channels)
@@ -73,14 +68,14 @@ class AudioSource:
                     self.declared_frames = _packet_end(c, s, self.sample_rate) \
                         or self.declared_frames
                 self.sample_format = s.codec_context.format.name if s.codec_context.format else ""
-        except UserError:
+        except FileError:
             raise
         except Exception as e:  # av.error.* carry ffmpeg's reason
-            raise UserError(f"{path}: not an audio file that can be read ({_reason(e)})") from None
+            raise FileError(f"{path}: not an audio file that can be read ({_reason(e)})") from None
         if not 1 <= self.channels <= 1024:
-            raise UserError(f"{path}: unsupported channel count {self.channels}")
+            raise FileError(f"{path}: unsupported channel count {self.channels}")
         if not 8000 <= self.sample_rate <= 192000:
-            raise UserError(f"{path}: sample rate {self.sample_rate} Hz is outside 8 kHz to 192 kHz")
+            raise FileError(f"{path}: sample rate {self.sample_rate} Hz is outside 8 kHz to 192 kHz")
 
     @property
     def lsb(self):
@@ -120,13 +115,13 @@ class AudioSource:
                             yield from held
                             held, declared = [], None
             if declared is not None and done < declared - max(slack, TRUNCATED_SHARE * declared):
-                raise UserError(
+                raise FileError(
                     f"{self.path}: truncated: {done} of the {declared} samples the file declares "
                     f"({done / self.sample_rate:.2f} of {declared / self.sample_rate:.2f} s) decode")
-        except UserError:
+        except FileError:
             raise
         except Exception as e:
-            raise UserError(f"{self.path}: corrupt or truncated audio ({_reason(e)})") from None
+            raise FileError(f"{self.path}: corrupt or truncated audio ({_reason(e)})") from None
 
     def _to_float(self, frame):
         a = frame.to_ndarray()
@@ -145,12 +140,12 @@ class AudioSource:
         else:
             a = a.astype(np.float64, copy=False)
         if a.shape[1] != self.channels:
-            raise UserError(f"{self.path}: channel count changes inside the stream")
+            raise FileError(f"{self.path}: channel count changes inside the stream")
         return a
 
     def chunks(self, size):
         """Yield (frames, channels) float64 arrays of exactly `size` frames
-        (the last one shorter); raises UserError when the stream is empty."""
+        (the last one shorter); raises FileError when the stream is empty."""
         buf, have, total = [], 0, 0
         for a in self._frames():
             buf.append(a)
@@ -165,7 +160,7 @@ class AudioSource:
             total += have
             yield np.concatenate(buf)
         if total == 0:
-            raise UserError(f"{self.path}: no audio samples (zero-length stream)")
+            raise FileError(f"{self.path}: no audio samples (zero-length stream)")
 
     def read_all(self):
         return np.concatenate(list(self.chunks(1 << 18)))
@@ -232,128 +227,4 @@ def _reason(e):
     return msg[:200]
 
 
-class AtomicWav:
-    """A WAV file written to a temporary name in the target folder and
-    renamed into place by ``commit()`` (or on leaving a ``with`` block
-    without error).  Any error, Ctrl-C or ``abort()`` removes it: an output
-    is either complete or absent.
-
-    Formats: float32 (IEEE float), pcm16, pcm24.  Samples are clipped to full
-    scale only for PCM, after the caller's gain."""
-
-    def __init__(self, path, sample_rate, channels, fmt="float32"):
-        if fmt not in FORMATS:
-            raise UserError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
-        self.path, self.sample_rate, self.channels, self.fmt = path, int(sample_rate), channels, fmt
-        self.width = {"float32": 4, "pcm16": 2, "pcm24": 3}[fmt]
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise UserError(f"{path}: output folder does not exist")
-        try:
-            fd, self.tmp = tempfile.mkstemp(prefix=".rtdeclip-", suffix=".wav.part", dir=folder)
-        except OSError as e:
-            raise UserError(f"{path}: cannot write to {folder} ({e.strerror})") from None
-        self.f = os.fdopen(fd, "wb")
-        self.frames = 0
-        self.f.write(self._header(0))
-
-    def _header(self, frames):
-        ch, width = self.channels, self.width
-        data_bytes = frames * ch * width
-        extensible = ch > 2 or self.fmt == "pcm24"
-        tag = 3 if self.fmt == "float32" else 1
-        fmt_body = struct.pack("<HHIIHH", 0xFFFE if extensible else tag, ch, self.sample_rate,
-                               self.sample_rate * ch * width, ch * width, 8 * width)
-        if extensible:
-            guid = struct.pack("<IHH8s", tag, 0x0000, 0x0010, b"\x80\x00\x00\xaa\x00\x38\x9b\x71")
-            mask = (1 << ch) - 1 if ch <= 18 else 0
-            fmt_body += struct.pack("<HHI", 22, 8 * width, mask) + guid
-        chunks = b"fmt " + struct.pack("<I", len(fmt_body)) + fmt_body
-        if self.fmt == "float32":
-            chunks += b"fact" + struct.pack("<II", 4, frames)
-        riff_size = 4 + len(chunks) + 8 + data_bytes
-        if riff_size > 0xFFFFFFFF:
-            raise UserError(f"{self.path}: output over 4 GiB does not fit in a WAV file")
-        return b"RIFF" + struct.pack("<I", riff_size) + b"WAVE" + chunks + b"data" + \
-            struct.pack("<I", data_bytes)
-
-    def write(self, block, gain=1.0):
-        if self.fmt == "float32" and gain == 1.0:
-            # float32 straight through (live recordings, many small blocks)
-            a = np.ascontiguousarray(block, dtype="<f4").reshape(-1, self.channels)
-            a.tofile(self.f)
-            self.frames += len(a)
-            return
-        a = np.asarray(block, dtype=np.float64).reshape(-1, self.channels)
-        if gain != 1.0:
-            a = a * gain
-        if self.fmt == "float32":
-            data = a.astype("<f4").tobytes()
-        elif self.fmt == "pcm16":
-            data = np.clip(np.round(a * 32768.0), -32768, 32767).astype("<i2").tobytes()
-        else:
-            v = np.clip(np.round(a * 8388608.0), -8388608, 8388607).astype("<i4")
-            data = v.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
-        self.f.write(data)
-        self.frames += len(a)
-
-    def commit(self):
-        """Fix the header and rename into place (a second call does nothing)."""
-        if self.f is None:
-            return
-        self.f.seek(0)
-        self.f.write(self._header(self.frames))
-        self.f.flush()
-        os.fsync(self.f.fileno())
-        os.fchmod(self.f.fileno(), 0o644)  # mkstemp makes 0600; an output is a normal file
-        self.f.close()
-        self.f = None
-        os.replace(self.tmp, self.path)
-
-    def abort(self):
-        """Remove the temporary (a second call, or one after commit, does nothing)."""
-        if self.f is None:
-            return
-        try:
-            self.f.close()
-        finally:
-            self.f = None
-            if os.path.exists(self.tmp):
-                os.unlink(self.tmp)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
-        return False
-
-
-def read_wav(path):
-    """(samples float32 (frames, channels), rate) of a float32 WAV written
-    by ``AtomicWav`` (tests and scripts; ``AudioSource`` reads anything)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
-        raise ValueError(f"{path}: not a WAV file")
-    pos, channels, rate = 12, None, None
-    while pos + 8 <= len(raw):
-        tag, size = raw[pos:pos + 4], struct.unpack("<I", raw[pos + 4:pos + 8])[0]
-        if tag == b"fmt ":
-            tagfmt, channels, rate = struct.unpack("<HHI", raw[pos + 8:pos + 16])
-            if tagfmt == 0xFFFE:   # extensible: the format tag opens the GUID
-                tagfmt = struct.unpack("<H", raw[pos + 32:pos + 34])[0]
-            if tagfmt != 3:
-                raise ValueError(f"{path}: not a float32 WAV")
-        elif tag == b"data":
-            data = np.frombuffer(raw[pos + 8:pos + 8 + size], "<f4")
-            return data.reshape(-1, channels), rate
-        pos += 8 + size + (size & 1)
-    raise ValueError(f"{path}: no data chunk")
-
-
-def is_tty():
-    return sys.stderr.isatty()
+__all__ = ["AudioSource", "SUPPORTED", "FORMATS", "AtomicWav", "read_wav"]

@@ -1,26 +1,32 @@
-"""One file through the whole chain, in bounded memory:
+"""One file through the whole chain, in bounded memory; ``run`` calls the
+stages in order:
 
-    decode (pass 1: extremes) -> decode (pass 2: histograms near the rails)
-    -> thresholds -> decode (pass 3) -> Declipper in chunks (clipped samples
-    counted on the way) -> float32 WAV (atomic)
-    [-> PCM with headroom gain] [-> SDR against a reference]
+    open_reference / detect_levels: decode (pass 1: extremes) -> decode
+        (pass 2: histograms near the rails) -> thresholds
+    declip_to_sink: decode (pass 3) -> Declipper in chunks, delay removed
+        (``core.offline.aligned``; clipped samples counted on the way) ->
+        float32 WAV, or a float32 scratch file (``files.sinks``, atomic)
+    write_pcm: [-> PCM with headroom gain]
+    build_report: [-> SDR against a reference]
 
 Streaming through ``Declipper`` gives the same samples as processing the
 file in one piece (the block processor is block-size invariant), so memory
 is a few chunks whatever the length.
 """
-import os
-import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from rtdeclip.files.audio_io import AtomicWav, AudioSource
+from rtdeclip.files.audio_io import AudioSource
+from rtdeclip.files.sinks import FORMATS, AtomicWav, Float32Scratch, output_path, refuse_overwrite
 from rtdeclip.core.declipper import Declipper
+from rtdeclip.core.offline import aligned
 from rtdeclip.core.detect import ClipCounter, ClipDetector
-from rtdeclip.errors import UserError
+from rtdeclip.core import params
+from rtdeclip.errors import FileError, ParameterError
 
 CHUNK = 1 << 16
 REFERENCE_SLACK = 4096   # samples a reference may differ by (codec padding)
@@ -51,56 +57,12 @@ def parse_threshold_db(spec, channels):
     try:
         parts = [float(p) for p in spec.split(",")]
     except ValueError:
-        raise UserError(f"--threshold must be auto, DBFS or POS_DBFS,NEG_DBFS, got {spec!r}") from None
+        raise ParameterError(f"--threshold must be auto, DBFS or POS_DBFS,NEG_DBFS, got {spec!r}") from None
     if len(parts) not in (1, 2) or any(not np.isfinite(p) or p > 0 for p in parts):
-        raise UserError(f"--threshold levels are dBFS values <= 0, got {spec!r}")
+        raise ParameterError(f"--threshold levels are dBFS values <= 0, got {spec!r}")
     pos = 10 ** (parts[0] / 20)
     neg = 10 ** (parts[-1] / 20)
     return [(pos, -neg)] * channels
-
-
-class RawTemp:
-    """Interleaved float32 samples in a hidden temporary beside the output,
-    removed by ``remove()`` (and on any error inside its ``with`` block)."""
-
-    def __init__(self, output, channels):
-        folder = os.path.dirname(os.path.abspath(output))
-        try:
-            fd, self.path = tempfile.mkstemp(prefix=".rtdeclip-", suffix=".f32.part", dir=folder)
-        except OSError as e:
-            raise UserError(f"{output}: cannot write to {folder} ({e.strerror})") from None
-        self.f = os.fdopen(fd, "wb")
-        self.channels = channels
-
-    def write(self, block):
-        np.asarray(block, dtype="<f4").tofile(self.f)
-
-    def chunks(self, size):
-        # plain reads, not a memmap: mapped pages of a long file would count
-        # as resident memory
-        if not self.f.closed:
-            self.f.flush()
-        with open(self.path, "rb") as f:
-            while True:
-                a = np.fromfile(f, dtype="<f4", count=size * self.channels)
-                if not len(a):
-                    return
-                yield a.astype(np.float64).reshape(-1, self.channels)
-
-    def remove(self):
-        if not self.f.closed:
-            self.f.close()
-        if os.path.exists(self.path):
-            os.unlink(self.path)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self.f.close()
-        if exc_type is not None:
-            self.remove()
-        return False
 
 
 def _check(job):
@@ -115,28 +77,74 @@ DETECT_SHARE = 0.1
 
 def run(job: FileJob):
     """Declip one file; returns the report dict (``report.service_log``
-    turns it into the service's log).  Raises UserError."""
+    turns it into the service's log).  Raises RtdeclipError (FileError
+    naming the file, ParameterError).  The stages, in order: open the input
+    (and reference), detect the clip levels, declip to a sink, PCM gain,
+    build the report."""
     t_start = time.perf_counter()
     progress = job.progress or (lambda frac: None)
     src = AudioSource(job.input)
-    ch, sr = src.channels, src.sample_rate
-    ref = None
-    if job.reference:
-        ref = AudioSource(job.reference)
-        if ref.sample_rate != sr:
-            # refused, not resampled: an SDR against a resampled reference
-            # would measure the resampler too (documented in docs/lossy.md)
-            why = " (Opus always decodes at 48 kHz)" if src.codec in ("opus", "libopus") else ""
-            raise UserError(f"{job.reference}: reference is at {ref.sample_rate} Hz but the input "
-                            f"decodes at {sr} Hz{why}; resample the reference to {sr} Hz "
-                            f"(e.g. ffmpeg -i REF -ar {sr} REF_{sr}.wav)")
-        diffs = [f"{ref.channels} channel(s) (input {ch})" if ref.channels != ch else ""]
-        if any(diffs):
-            raise UserError(f"{job.reference}: reference does not match the input: "
-                            + ", ".join(d for d in diffs if d))
+    ref = open_reference(job, src)
+    found, n = detect_levels(job, src, progress)
+    if ref is not None:   # before anything is written
+        check_reference_length(job, ref, n, src.sample_rate)
+    fixed = parse_threshold_db(job.threshold, src.channels)
+    levels = fixed if fixed is not None else [solver_levels(c, src.codec) for c in found]
+    t_proc = time.perf_counter()
+    # PCM needs the restored peaks before writing, so it goes through a raw
+    # float32 scratch file first
+    sink = AtomicWav(job.output, src.sample_rate, src.channels, "float32") \
+        if job.fmt == "float32" else Float32Scratch(job.output, src.channels)
+    try:   # the PCM path's scratch goes whatever happens, Ctrl-C included
+        out = declip_to_sink(job, src, levels, n, sink, progress)
+        out.counter.fill(found)
+        t_done = time.perf_counter()
+        gain = 1.0 if job.fmt == "float32" else write_pcm(job, src, sink, out.peaks)
+    finally:
+        if isinstance(sink, Float32Scratch):
+            sink.abort()
+    progress(1.0)
+    timings = {"detect_s": t_proc - t_start, "declip_s": t_done - t_proc,
+               "total_s": time.perf_counter() - t_start}
+    report = build_report(job, src, n, levels, found, fixed is not None, out, gain, timings)
+    if ref is not None:
+        report["sdr"] = reference_sdr(job, src, ref, n, gain)
+    return report
 
-    # passes 1 and 2: clip levels per channel and polarity
-    det = ClipDetector(ch, lossy=is_lossy(src.codec))
+
+def open_reference(job, src):
+    """The clean reference, if any, checked against the input's format."""
+    if not job.reference:
+        return None
+    ref = AudioSource(job.reference)
+    sr = src.sample_rate
+    if ref.sample_rate != sr:
+        # refused, not resampled: an SDR against a resampled reference would
+        # measure the resampler too (documented in docs/lossy.md)
+        why = " (Opus always decodes at 48 kHz)" if src.codec in ("opus", "libopus") else ""
+        raise FileError(f"{job.reference}: reference is at {ref.sample_rate} Hz but the input "
+                        f"decodes at {sr} Hz{why}; resample the reference to {sr} Hz "
+                        f"(e.g. ffmpeg -i REF -ar {sr} REF_{sr}.wav)")
+    diffs = [f"{ref.channels} channel(s) (input {src.channels})"
+             if ref.channels != src.channels else ""]
+    if any(diffs):
+        raise FileError(f"{job.reference}: reference does not match the input: "
+                        + ", ".join(d for d in diffs if d))
+    return ref
+
+
+def check_reference_length(job, ref, n, sr):
+    n_ref = sum(len(c) for c in ref.chunks(CHUNK))
+    if abs(n_ref - n) > REFERENCE_SLACK:
+        raise FileError(f"{job.reference}: reference lasts {n_ref} samples "
+                        f"({n_ref / sr:.3f} s), input {n} ({n / sr:.3f} s): "
+                        f"more than codec padding apart")
+
+
+def detect_levels(job, src, progress):
+    """Passes 1 and 2: clip levels per channel and polarity.  Returns the
+    detector's findings per channel and the number of frames."""
+    det = ClipDetector(src.channels, lossy=is_lossy(src.codec))
     for chunk in src.chunks(CHUNK):
         _check(job)
         det.scan_extremes(chunk)
@@ -148,100 +156,79 @@ def run(job: FileJob):
         det.scan_counts(chunk)
         done += len(chunk)
         progress(DETECT_SHARE / 2 * (1 + done / n))
-    found = det.result()
-    if ref is not None:  # before anything is written
-        n_ref = sum(len(c) for c in ref.chunks(CHUNK))
-        if abs(n_ref - n) > REFERENCE_SLACK:
-            raise UserError(f"{job.reference}: reference lasts {n_ref} samples "
-                            f"({n_ref / sr:.3f} s), input {n} ({n / sr:.3f} s): "
-                            f"more than codec padding apart")
-    fixed = parse_threshold_db(job.threshold, ch)
-    levels = fixed if fixed is not None else [solver_levels(c, src.codec) for c in found]
-    clipped_any = any(np.isfinite(p) or np.isfinite(q) for p, q in levels)
+    return det.result(), n
 
-    # pass 3: declip (or copy through), counting what the solver treats as clipped
-    stats = None
-    peaks = np.zeros(2)             # largest positive sample, largest |negative| one
+
+@dataclass
+class Declipped:
+    """What pass 3 leaves for the report."""
+    counter: ClipCounter      # samples the solver treated as clipped
+    peaks: np.ndarray         # largest positive sample, largest |negative| one
+    stats: dict | None        # the solver's counters (None: copied through)
+    clipping_found: bool
+
+
+def declip_to_sink(job, src, levels, n, sink, progress):
+    """Pass 3: decode, declip (or copy through when no channel clips) and
+    write to ``sink``, which is committed (a float32 WAV) or kept for the
+    PCM pass (scratch) when the block ends without error."""
+    clipping = any(np.isfinite(p) or np.isfinite(q) for p, q in levels)
     counter = ClipCounter(levels)
-    t_proc = time.perf_counter()
-    # PCM needs the restored peaks before writing, so it goes through a raw
-    # float32 temporary first
-    sink = AtomicWav(job.output, sr, ch, "float32") if job.fmt == "float32" else RawTemp(job.output, ch)
+    peaks = np.zeros(2)
 
-    def emit(w, block):
-        if len(block):
+    def decoded():   # the input, counted and shown on the progress bar on the way
+        done = 0
+        for chunk in src.chunks(CHUNK):
+            _check(job)
+            counter.scan(chunk)
+            yield chunk
+            done += len(chunk)
+            progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
+
+    d = Declipper(src.sample_rate, channels=src.channels, preset=job.preset,
+                  algorithm=job.algorithm, threshold=levels) if clipping else None
+    with sink as w:
+        for block in (aligned(d, decoded()) if clipping else decoded()):
             w.write(block)
             np.maximum(peaks, [block.max(), -block.min()], out=peaks)
+    return Declipped(counter, peaks, d.stats if clipping else None, clipping)
 
-    try:   # the PCM path's float temporary goes whatever happens, Ctrl-C included
-        with sink as w:
-            done = 0
-            if not clipped_any:
-                for chunk in src.chunks(CHUNK):
-                    _check(job)
-                    counter.scan(chunk)
-                    emit(w, chunk)
-                    done += len(chunk)
-                    progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
-            else:
-                d = Declipper(sr, channels=ch, preset=job.preset, algorithm=job.algorithm,
-                              threshold=levels)
-                skip, out = d.latency_samples, None
-                for chunk in src.chunks(CHUNK):
-                    _check(job)
-                    counter.scan(chunk)
-                    if out is None or len(out) != len(chunk):
-                        out = np.empty((len(chunk), ch))
-                    y = d.process(np.ascontiguousarray(chunk), out=out)
-                    drop = min(skip, len(y))   # the first latency_samples are the delay
-                    skip -= drop
-                    emit(w, y[drop:])
-                    done += len(chunk)
-                    progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
-                y = d.flush()
-                emit(w, y[min(skip, len(y)):])
-                stats = d.stats
-        counter.fill(found)
-        t_done = time.perf_counter()
 
-        # PCM: the smallest gain that keeps the restored peaks within the format
-        # (positive full scale is one step below 1.0); never clip silently
-        gain = 1.0
-        if job.fmt != "float32":
-            step = 1.0 / 32768 if job.fmt == "pcm16" else 1.0 / 8388608
-            gain = min(1.0, (1.0 - step) / peaks[0] if peaks[0] > 0 else 1.0,
-                       1.0 / peaks[1] if peaks[1] > 0 else 1.0)
-            with AtomicWav(job.output, sr, ch, job.fmt) as w:
-                for chunk in sink.chunks(CHUNK):
-                    _check(job)
-                    w.write(chunk, gain=gain)
-    finally:
-        if isinstance(sink, RawTemp):
-            sink.remove()
-    progress(1.0)
+def write_pcm(job, src, scratch, peaks):
+    """PCM output from the float32 scratch, with the smallest gain that
+    keeps the restored peaks within the format (positive full scale is one
+    step below 1.0): never clip silently.  Returns the gain."""
+    step = 1.0 / 32768 if job.fmt == "pcm16" else 1.0 / 8388608
+    gain = min(1.0, (1.0 - step) / peaks[0] if peaks[0] > 0 else 1.0,
+               1.0 / peaks[1] if peaks[1] > 0 else 1.0)
+    with AtomicWav(job.output, src.sample_rate, src.channels, job.fmt) as w:
+        for chunk in scratch.chunks(CHUNK):
+            _check(job)
+            w.write(chunk, gain=gain)
+    return gain
 
-    peak = float(peaks.max())
-    report = {"input": job.input, "output": job.output, "sample_rate": sr, "channels": ch,
-              "frames": n, "duration_s": n / sr, "codec": src.codec,
+
+def build_report(job, src, n, levels, found, given, out, gain, timings):
+    """The report dict (``report.service_log`` turns it into the log)."""
+    sr = src.sample_rate
+    peak = float(out.peaks.max())
+    report = {"input": job.input, "output": job.output, "sample_rate": sr,
+              "channels": src.channels, "frames": n, "duration_s": n / sr, "codec": src.codec,
               "lossy_codec": is_lossy(src.codec), "preset": job.preset,
               "algorithm": job.algorithm, "threshold_mode": job.threshold, "format": job.fmt,
-              "thresholds_given": fixed is not None,
+              "thresholds_given": given,
               "thresholds": [channel_report(c, lv, f) for c, (lv, f) in enumerate(zip(levels, found))],
-              "clipping_found": bool(clipped_any), "output_peak": peak,
+              "clipping_found": out.clipping_found, "output_peak": peak,
               "output_peak_dbfs": db(peak), "gain_applied": gain, "gain_db": db(gain),
-              "solver": stats, "timings": {"detect_s": t_proc - t_start,
-                                           "declip_s": t_done - t_proc,
-                                           "total_s": time.perf_counter() - t_start}}
+              "solver": out.stats, "timings": timings}
+    stats = out.stats
     if stats:
-        sett = Declipper(sr, channels=1, preset=job.preset, algorithm=job.algorithm,
-                         threshold=1.0, plan="estimate").settings
+        sett = params.resolve(sr, job.preset, algorithm=job.algorithm)
         report["parameters"] = sett.__dict__
         solved = max(1, stats["frames_solved"])
         report["iterations_per_frame"] = {"mean": stats["iterations"] / solved,
                                           "max": stats["max_frame_iterations"]}
-        report["real_time_factor"] = (n / sr) / max(t_done - t_proc, 1e-9)
-    if ref is not None:
-        report["sdr"] = reference_sdr(job, src, ref, n, gain)
+        report["real_time_factor"] = (n / sr) / max(timings["declip_s"], 1e-9)
     return report
 
 
@@ -259,7 +246,8 @@ def solver_levels(found, codec):
     codec-smeared one (every hump of a lossy input: the detector is told the
     codec) ``found.width_db`` below its centre, so the samples the codec's
     ringing pushed below the rail are in the clipped set.  (Before issue 9
-    a codec's rails went to their centre: about neutral, -0.7 to +0.1 dB.)"""
+    a codec's rails went to their centre: about neutral, -0.7 to +0.1 dB;
+    see docs/lossy.md.)"""
     return found.thresholds
 
 
@@ -308,40 +296,45 @@ def reference_sdr(job, src, ref, n, gain):
                                       "improvement_db": float(mix_new - mix_old)}}
 
 
+def check_options(preset="average", algorithm="aspade", threshold_dbfs="auto",
+                  format="float32"):
+    """The options of a file job, checked before any decoding (a bad one
+    raises ParameterError at once, not after a long detection pass).  The
+    solver settings go through the one validator, ``params.resolve``;
+    they do not depend on the rate, so any rate does."""
+    params.resolve(48000, preset, algorithm=algorithm)
+    if format not in FORMATS:
+        raise ParameterError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    parse_threshold_db(threshold_dbfs, 1)
+
+
 def declip_file(input, output=None, reference=None, preset="average", algorithm="aspade",
-                threshold="auto", format="float32", progress=None):
+                threshold_dbfs="auto", format="float32", progress=None, threshold=None):
     """Declip an audio file into a WAV file: the ``rtdeclip file`` command
     as a function.  Returns the report (dict; its "log" holds the service's
-    log lines).  Raises ``UserError`` for bad input, naming the file.
+    log lines).  Raises :class:`~rtdeclip.errors.RtdeclipError` for bad
+    input: FileError naming the file, ParameterError naming the option.
 
     >>> rep = rtdeclip.declip_file("song.mp3", preset="fastest")   # doctest: +SKIP
     >>> rep["output"], rep["thresholds"][0]["estimated_positive_dbfs"]  # doctest: +SKIP
     ('/music/Declipped_song.wav', -3.02)
 
     ``output``: a file or an existing folder (default: ``Declipped_<name>.wav``
-    beside the input); ``threshold``: "auto", "DBFS" or "POS_DBFS,NEG_DBFS";
-    ``format``: float32 (default: restored peaks above full scale kept),
-    pcm16 or pcm24 (the smallest gain that fits them, reported);
-    ``progress``: called with the fraction done."""
+    beside the input); ``threshold_dbfs``: "auto", "DBFS" or
+    "POS_DBFS,NEG_DBFS" (levels in dBFS, unlike :class:`rtdeclip.Declipper`'s
+    linear ``threshold``; the old name ``threshold`` is still accepted, with
+    a DeprecationWarning); ``format``: float32 (default: restored peaks above
+    full scale kept), pcm16 or pcm24 (the smallest gain that fits them,
+    reported); ``progress``: called with the fraction done."""
     from rtdeclip.files.report import service_log
-    from rtdeclip.core.params import ALGORITHMS, PRESETS
-    from rtdeclip.files.audio_io import FORMATS
-    if str(preset).lower() not in PRESETS:
-        raise UserError(f"unknown preset {preset!r}; use HighQuality, Average or Fastest")
-    if str(algorithm).lower() not in ALGORITHMS:
-        raise UserError(f"unknown algorithm {algorithm!r}; use {', '.join(ALGORITHMS)}")
-    if format not in FORMATS:
-        raise UserError(f"unknown output format {format!r}; use one of {', '.join(FORMATS)}")
-    parse_threshold_db(threshold, 1)
-    name = "Declipped_" + os.path.splitext(os.path.basename(input))[0] + ".wav"
-    if output is None:
-        output = os.path.join(os.path.dirname(os.path.abspath(input)), name)
-    elif os.path.isdir(output):
-        output = os.path.join(output, name)
-    for other in (input, reference):
-        if other and os.path.exists(output) and os.path.exists(other) \
-                and os.path.samefile(output, other):
-            raise UserError(f"{output}: refusing to overwrite an input")
-    report = run(FileJob(input, output, reference, preset, algorithm, threshold, format, progress))
+    if threshold is not None:
+        warnings.warn("declip_file(threshold=...) is now threshold_dbfs=...",
+                      DeprecationWarning, stacklevel=2)
+        threshold_dbfs = threshold
+    check_options(preset, algorithm, threshold_dbfs, format)
+    output = output_path(input, output)
+    refuse_overwrite(output, input, reference)
+    report = run(FileJob(input, output, reference, preset, algorithm, threshold_dbfs, format,
+                         progress))
     report["log"] = service_log(report)
     return report

@@ -6,13 +6,11 @@ whose spikes at the rails are what the detector found.  matplotlib is
 imported only here, only when a plot is asked for.  Files are streamed:
 only the pictured stretch is held in memory.
 """
-import os
-import tempfile
-
 import numpy as np
 
 from rtdeclip.files.audio_io import AudioSource
-from rtdeclip.errors import UserError
+from rtdeclip.files.sinks import AtomicFile
+from rtdeclip.errors import RtdeclipError
 
 
 def most_clipped(src, pos, neg, span, chunk=1 << 16):
@@ -44,13 +42,14 @@ def excerpt(src, start, length, chunk=1 << 16):
     return np.concatenate(out) if out else np.zeros((0, src.channels))
 
 
-def plot_report(report, path, seconds=0.03):
+def plot_report(report, path, seconds=0.03, name=None):
+    """``name``: the input as the title shows it (default its path)."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise UserError("--plot needs matplotlib: pip install 'rtdeclip[plot]'") from None
+        raise RtdeclipError("--plot needs matplotlib: pip install 'rtdeclip[plot]'") from None
     sr = report["sample_rate"]
     th = report["thresholds"][0]
     pos = th["positive"] if th["positive"] is not None else np.inf
@@ -70,7 +69,7 @@ def plot_report(report, path, seconds=0.03):
         if np.isfinite(lv):
             a1.axhline(lv, color="r", ls="--", lw=0.8)
     a1.set_xlabel("time (ms)")
-    a1.set_title(f"{report['input']}: channel 1, most clipped {seconds * 1000:.0f} ms")
+    a1.set_title(f"{name or report['input']}: channel 1, most clipped {seconds * 1000:.0f} ms")
     a1.legend(loc="upper right", fontsize=8)
     for side, color in (("positive", "C1"), ("negative", "C2")):
         h = th["histogram"].get(side, {})
@@ -87,16 +86,8 @@ def plot_report(report, path, seconds=0.03):
     a2.legend(loc="upper left", fontsize=8)
     a2.set_title("near the rails: the spikes (or humps) are the clipped samples; dashed: estimated levels")
     fig.tight_layout()
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".rtdeclip-", suffix=".png.part", dir=folder)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=100, format="png")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        with AtomicFile(path, ".png.part", what="plot") as out:
+            fig.savefig(out.f, dpi=100, format="png")
     finally:
         plt.close(fig)

@@ -17,10 +17,9 @@ gain for PCM output) are added where they belong.
 """
 import json
 import math
-import os
-import tempfile
 
-from rtdeclip.errors import UserError
+from rtdeclip.errors import FileError
+from rtdeclip.files.sinks import AtomicFile
 
 
 def level_db(v_db):
@@ -102,26 +101,14 @@ def service_log(r):
 
 
 def write_json(path, payload):
-    """Write payload as JSON atomically (temporary in the same folder, then
-    rename); infinities and NaN become null, numpy scalars plain numbers."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UserError(f"{path}: report folder does not exist")
+    """Write payload as JSON on the atomic sink (complete or absent);
+    infinities and NaN become null, numpy scalars plain numbers.  The one
+    JSON writer: reports, ``rtdeclip live --stats``."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".rtdeclip-", suffix=".json.part", dir=folder)
+        with AtomicFile(path, ".json.part", mode="w", what="report") as f:
+            json.dump(finite(payload), f.f, indent=1, default=_json_default)
     except OSError as e:
-        raise UserError(f"{path}: cannot write report ({e.strerror})") from None
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(finite(payload), f, indent=1, default=_json_default)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise UserError(f"{path}: cannot write report ({e.strerror})") from None
-        raise
+        raise FileError(f"{path}: cannot write report ({e.strerror})") from None
 
 
 def finite(o):

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import time
 
-from rtdeclip.errors import UserError
+from rtdeclip.errors import DeviceError
 
 
 def _env(name=None):
@@ -43,7 +43,7 @@ class JackDummy:
         if jack_running(self.name):
             return self
         if not shutil.which("jackd"):
-            raise UserError("no sound card and no jackd: install jackd2 (scripts/install.sh)")
+            raise DeviceError("no sound card and no jackd: install jackd2 (scripts/install.sh)")
         for rt in (["-R"], ["-r"]):
             named = ["-n", self.name] if self.name else []
             cmd = ["jackd", *named, *rt, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period),
@@ -56,7 +56,7 @@ class JackDummy:
                     return self
                 time.sleep(0.05)
             self.stop()
-        raise UserError("the JACK dummy server did not start (see jackd's log)")
+        raise DeviceError("the JACK dummy server did not start (see jackd's log)")
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -104,7 +104,7 @@ def connect(src, dst):
     r = subprocess.run(["jack_connect", src, dst], capture_output=True, text=True, timeout=10,
                        env=_env())
     if r.returncode != 0 and "already" not in (r.stdout + r.stderr):
-        raise UserError(f"cannot connect JACK port {src} to {dst}")
+        raise DeviceError(f"cannot connect JACK port {src} to {dst}")
 
 
 def disconnect(src, dst):

@@ -15,12 +15,8 @@ buffers: nothing is allocated per call.
 """
 import numpy as np
 
-
-def _pow2(n):
-    p = 1
-    while p < n:
-        p *= 2
-    return p
+from rtdeclip.errors import ParameterError
+from rtdeclip.live.buffers import pow2_at_least
 
 
 class Limiter:
@@ -29,12 +25,12 @@ class Limiter:
     def __init__(self, sample_rate, channels, ceiling_db=-1.0, lookahead_ms=1.5, hold_ms=8.0,
                  max_block=8192):
         if not -60.0 <= ceiling_db <= 0.0:
-            raise ValueError(f"ceiling must be between -60 and 0 dBFS, got {ceiling_db}")
+            raise ParameterError(f"ceiling must be between -60 and 0 dBFS, got {ceiling_db}")
         self.ceiling = 10 ** (ceiling_db / 20)
         self.channels = channels
         self.L = L = max(2, int(round(lookahead_ms * 1e-3 * sample_rate)))
         # window of the running minimum: a power of two (doubling steps)
-        self.W = W = _pow2(L + int(round(hold_ms * 1e-3 * sample_rate)))
+        self.W = W = pow2_at_least(L + int(round(hold_ms * 1e-3 * sample_rate)))
         self.latency_samples = L - 1
         self.max_block = max_block
         # each history buffer has a twin: the history moves from one to the
@@ -55,7 +51,7 @@ class Limiter:
         """Limit ``block`` (frames, channels) float32 in place."""
         n = len(block)
         if n > self.max_block:
-            raise ValueError(f"block of {n} frames exceeds the limiter's {self.max_block}")
+            raise ParameterError(f"block of {n} frames exceeds the limiter's {self.max_block}")
         L, W = self.L, self.W
         old, new, p = self._cur, 1 - self._cur, self._n
         self._cur, self._n = new, n

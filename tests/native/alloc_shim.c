@@ -6,8 +6,10 @@
  * The extension calls its own exported rtd_process_* through the PLT, so
  * the definitions here win; they set a thread-local flag around the real
  * call (found with dlsym(RTLD_NEXT)).  malloc & co. and
- * pthread_mutex_lock / trylock / rwlocks / semaphores are counted while
- * the flag is set.  rtd_shim_counts() reports, read by the test via
+ * pthread_mutex_lock / trylock / rwlocks are counted while the flag is
+ * set, and semaphore waits apart: the one hand-off a stream with worker
+ * threads makes per hop (the caller waits for each worker's lane; no
+ * mutex, no allocation).  rtd_shim_counts() reports, read by the test via
  * ctypes.  Calls made by other threads (Python's) are not counted. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -16,7 +18,7 @@
 #include <stddef.h>
 
 static __thread int inside;
-static long n_calls, n_alloc, n_free, n_lock;
+static long n_calls, n_alloc, n_free, n_lock, n_wait;
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -50,7 +52,13 @@ COUNTED(int, pthread_mutex_trylock, (pthread_mutex_t *m), (m))
 COUNTED(int, pthread_rwlock_rdlock, (pthread_rwlock_t *l), (l))
 COUNTED(int, pthread_rwlock_wrlock, (pthread_rwlock_t *l), (l))
 COUNTED(int, pthread_spin_lock, (pthread_spinlock_t *l), (l))
-COUNTED(int, sem_wait, (sem_t *s), (s))
+int sem_wait(sem_t *s)
+{
+    static int (*real)(sem_t *);
+    if (!real) real = (int (*)(sem_t *))dlsym(RTLD_NEXT, "sem_wait");
+    if (inside) __atomic_add_fetch(&n_wait, 1, __ATOMIC_RELAXED);
+    return real(s);
+}
 
 /* The extension is loaded RTLD_LOCAL, so RTLD_NEXT cannot see its
  * definitions: look them up in the extension itself (RTD_SHIM_LIB = its
@@ -84,6 +92,7 @@ void rtd_shim_counts(long *out)
     out[1] = n_alloc;
     out[2] = n_free;
     out[3] = n_lock;
+    out[4] = n_wait;
 }
 
 /* positive control: one malloc, one free and one lock counted as if inside

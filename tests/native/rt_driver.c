@@ -76,6 +76,10 @@ int main(void)
         cfg.auto_threshold = alg != 1;
         cfg.budget_pool = alg == 0 ? 2 : 0;
         cfg.plan = RTD_PLAN_ESTIMATE;
+        /* a worker thread for two of the three: the counters are global, so
+         * the worker's calls count too */
+        cfg.threads = alg == 1 ? 1 : 2;
+        cfg.precision = alg == 0 ? RTD_SINGLE : RTD_DOUBLE;
         int err;
         rtd_state *st = rtd_create(&cfg, &err);
         if (!st) { fprintf(stderr, "create: %s\n", rtd_strerror(err)); return 2; }

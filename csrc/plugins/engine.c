@@ -1,0 +1,352 @@
+/* engine.c -- see engine.h. */
+#include "engine.h"
+#include "limiter.h"
+#include "presets.h"
+#include "rtdeclip.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_STATES 16  /* real-time presets x 2 clip-level modes */
+
+/* symbol, name, min, max, default, integer, toggled */
+const rtdp_control_info rtdp_control_table[8] = {
+    {"preset", "Preset (0 average, 1 fastest)", 0, 1, 0, 1, 0},
+    {"clip_mode", "Clip level (0 auto, 1 fixed)", 0, 1, 0, 1, 0},
+    {"clip_pos_db", "Fixed positive clip level (dBFS)", -60, 0, 0, 0, 0},
+    {"clip_neg_db", "Fixed negative clip level (dBFS)", -60, 0, 0, 0, 0},
+    {"gain_db", "Output gain (dB)", -24, 24, 0, 0, 0},
+    {"limiter", "Limiter", 0, 1, 0, 0, 1},
+    {"ceiling_db", "Limiter ceiling (dBFS)", -20, 0, 0, 0, 0},
+    {"enabled", "Enabled (0 bypass)", 0, 1, 1, 0, 1},
+};
+
+typedef struct {
+    float *buf; /* len frames x C */
+    int len, pos;
+} delay_line;
+
+struct rtdp {
+    int C;
+    double rate;
+    int nstates, npresets;
+    rtd_state *st[MAX_STATES];
+    int window[MAX_STATES], lat[MAX_STATES];
+    delay_line pad[MAX_STATES]; /* evens the states' latencies out */
+    int core_latency;           /* the largest state latency */
+    int active, pending;        /* state indices; pending -1 = none */
+    long primed;                /* samples fed to the pending state */
+    int fresh;                  /* nothing processed since activate */
+    rtd_limiter *lim;
+    delay_line dry;
+    float *xin, *wet, *tmp;     /* RTDP_CHUNK x C, interleaved */
+    double gain;                /* linear, as applied at the end of the last chunk */
+    double mix;                 /* 1 wet, 0 dry */
+    double fixed_pos, fixed_neg;
+    /* meters */
+    rtd_stats snap;
+    long meter_fill, meter_period;
+    float ratio, iters;
+};
+
+static float control_value(const float *v, int i)
+{
+    const rtdp_control_info *c = &rtdp_control_table[i];
+    if (!v || isnan(*v)) return c->def;
+    float x = *v;
+    if (x < c->min) x = c->min;
+    if (x > c->max) x = c->max;
+    return x;
+}
+
+void rtdp_default_controls(rtdp_controls *ctl)
+{
+    float *f = (float *)ctl;
+    for (int i = 0; i < 8; i++) f[i] = rtdp_control_table[i].def;
+}
+
+/* ---- delay lines -------------------------------------------------------- */
+
+static int delay_init(delay_line *d, int len, int C)
+{
+    d->len = len;
+    d->pos = 0;
+    d->buf = len > 0 ? calloc((size_t)len * C, sizeof(float)) : NULL;
+    return len == 0 || d->buf != NULL;
+}
+
+static void delay_reset(delay_line *d, int C)
+{
+    if (d->len) memset(d->buf, 0, sizeof(float) * (size_t)d->len * C);
+    d->pos = 0;
+}
+
+/* in place: x (frames x C) comes out `len` frames later */
+static void delay_run(delay_line *d, float *x, int frames, int C)
+{
+    if (!d->len) return;
+    for (int n = 0; n < frames; n++) {
+        float *slot = d->buf + (size_t)d->pos * C, *fr = x + (size_t)n * C;
+        for (int c = 0; c < C; c++) {
+            float t = slot[c];
+            slot[c] = fr[c];
+            fr[c] = t;
+        }
+        if (++d->pos == d->len) d->pos = 0;
+    }
+}
+
+/* ---- wisdom ------------------------------------------------------------- */
+
+/* The Python package's FFTW wisdom (RTDECLIP_WISDOM or
+ * ~/.cache/rtdeclip/fftw-wisdom), read once per process, so plans made at
+ * instantiate are quick and the same as the Python Declipper's.  Never
+ * written from a plug-in. */
+static pthread_once_t wisdom_once = PTHREAD_ONCE_INIT;
+static void load_wisdom(void)
+{
+    char path[4096];
+    const char *env = getenv("RTDECLIP_WISDOM"), *home = getenv("HOME");
+    if (env && *env)
+        snprintf(path, sizeof path, "%s", env);
+    else if (home && *home)
+        snprintf(path, sizeof path, "%s/.cache/rtdeclip/fftw-wisdom", home);
+    else
+        return;
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    fclose(f);
+    rtd_wisdom_load(path);
+}
+
+/* ---- create / destroy --------------------------------------------------- */
+
+rtdp *rtdp_create(double sample_rate, int channels)
+{
+    if (channels < 1 || channels > RTDP_MAX_CHANNELS || !(sample_rate >= 1000.0) ||
+        !(sample_rate <= 768000.0))
+        return NULL;
+    pthread_once(&wisdom_once, load_wisdom);
+    rtdp *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->C = channels;
+    p->rate = sample_rate;
+    p->npresets = rtd_preset_realtime_count();
+    if (p->npresets > MAX_STATES / 2) p->npresets = MAX_STATES / 2;
+    p->nstates = 2 * p->npresets;
+    for (int k = 0; k < p->nstates; k++) {
+        rtd_config cfg;
+        rtd_config_default(&cfg);
+        if (rtd_preset_config(rtd_preset_realtime(k / 2), sample_rate, &cfg) != RTD_OK) goto fail;
+        cfg.channels = channels;
+        cfg.auto_threshold = (k % 2) == 0; /* even: auto, odd: fixed levels */
+        cfg.plan = RTD_PLAN_MEASURE;
+        int err;
+        p->st[k] = rtd_create(&cfg, &err);
+        if (!p->st[k]) goto fail;
+        p->window[k] = cfg.window;
+        p->lat[k] = rtd_latency(p->st[k]);
+        if (p->lat[k] > p->core_latency) p->core_latency = p->lat[k];
+    }
+    for (int k = 0; k < p->nstates; k++)
+        if (!delay_init(&p->pad[k], p->core_latency - p->lat[k], channels)) goto fail;
+    p->lim = rtdl_create(sample_rate, channels);
+    if (!p->lim) goto fail;
+    if (!delay_init(&p->dry, p->core_latency + rtdl_latency(p->lim), channels)) goto fail;
+    p->xin = malloc(sizeof(float) * RTDP_CHUNK * channels);
+    p->wet = malloc(sizeof(float) * RTDP_CHUNK * channels);
+    p->tmp = malloc(sizeof(float) * RTDP_CHUNK * channels);
+    if (!p->xin || !p->wet || !p->tmp) goto fail;
+    p->meter_period = (long)(sample_rate / 4);
+    rtdp_activate(p);
+    return p;
+fail:
+    rtdp_destroy(p);
+    return NULL;
+}
+
+void rtdp_destroy(rtdp *p)
+{
+    if (!p) return;
+    for (int k = 0; k < MAX_STATES; k++) {
+        if (p->st[k]) rtd_destroy(p->st[k]);
+        free(p->pad[k].buf);
+    }
+    rtdl_destroy(p->lim);
+    free(p->dry.buf);
+    free(p->xin);
+    free(p->wet);
+    free(p->tmp);
+    free(p);
+}
+
+static void set_fixed_levels(rtdp *p, double pos, double neg)
+{
+    p->fixed_pos = pos;
+    p->fixed_neg = neg;
+    for (int k = 1; k < p->nstates; k += 2)
+        for (int c = 0; c < p->C; c++) rtd_set_thresholds(p->st[k], c, pos, neg);
+}
+
+void rtdp_activate(rtdp *p)
+{
+    for (int k = 0; k < p->nstates; k++) {
+        rtd_reset(p->st[k]);
+        delay_reset(&p->pad[k], p->C);
+    }
+    set_fixed_levels(p, 1.0, -1.0);
+    rtdl_reset(p->lim);
+    delay_reset(&p->dry, p->C);
+    p->active = 0;
+    p->pending = -1;
+    p->primed = 0;
+    p->fresh = 1;
+    p->gain = 1.0;
+    p->mix = 1.0;
+    rtd_get_stats(p->st[0], &p->snap);
+    p->meter_fill = 0;
+    p->ratio = p->iters = 0.0f;
+}
+
+int rtdp_latency(const rtdp *p) { return p->core_latency + rtdl_latency(p->lim); }
+int rtdp_channels(const rtdp *p) { return p->C; }
+
+/* ---- run ---------------------------------------------------------------- */
+
+static void update_meters(rtdp *p, int frames)
+{
+    p->meter_fill += frames;
+    if (p->meter_fill < p->meter_period) return;
+    rtd_stats s;
+    rtd_get_stats(p->st[p->active], &s);
+    double samples = (double)(s.samples_in - p->snap.samples_in) * p->C;
+    double solved = (double)(s.frames_solved - p->snap.frames_solved);
+    p->ratio = samples > 0 ? (float)((s.clipped_samples - p->snap.clipped_samples) / samples) : 0.0f;
+    p->iters = solved > 0 ? (float)((s.iterations - p->snap.iterations) / solved) : 0.0f;
+    p->snap = s;
+    p->meter_fill = 0;
+}
+
+static float to_db(double level)
+{
+    double a = fabs(level);
+    return isfinite(a) && a > 0 ? (float)(20.0 * log10(a)) : 0.0f;
+}
+
+static void write_meters(rtdp *p, rtdp_meters *m)
+{
+    m->latency = (float)rtdp_latency(p);
+    for (int c = 0; c < RTDP_MAX_CHANNELS; c++) {
+        double pos = HUGE_VAL, neg = -HUGE_VAL;
+        if (c < p->C) rtd_get_thresholds(p->st[p->active], c, &pos, &neg);
+        m->level_pos_db[c] = to_db(pos);
+        m->level_neg_db[c] = to_db(neg);
+    }
+    m->clipped_ratio = p->ratio;
+    m->iterations = p->iters;
+}
+
+static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
+                      float *const *out, unsigned long off, int n)
+{
+    const int C = p->C;
+    const float *cv = (const float *)ctl;
+    /* which state: preset x clip mode */
+    int preset = (int)lrintf(control_value(ctl ? &cv[0] : NULL, 0));
+    if (preset >= p->npresets) preset = p->npresets - 1;
+    int fixed = control_value(ctl ? &cv[1] : NULL, 1) >= 0.5f;
+    int target = 2 * preset + fixed;
+    double pos = pow(10.0, control_value(ctl ? &cv[2] : NULL, 2) / 20.0);
+    double neg = -pow(10.0, control_value(ctl ? &cv[3] : NULL, 3) / 20.0);
+    if (pos != p->fixed_pos || neg != p->fixed_neg) set_fixed_levels(p, pos, neg);
+    double gain = pow(10.0, control_value(ctl ? &cv[4] : NULL, 4) / 20.0);
+    int limit = control_value(ctl ? &cv[5] : NULL, 5) >= 0.5f;
+    double ceiling = pow(10.0, control_value(ctl ? &cv[6] : NULL, 6) / 20.0);
+    double want_mix = control_value(ctl ? &cv[7] : NULL, 7) >= 0.5f ? 1.0 : 0.0;
+
+    if (p->fresh) {
+        /* first audio since activate: every state is as fresh as the
+         * other, take the chosen one at once (and gain and bypass) */
+        p->active = target;
+        p->gain = gain;
+        p->mix = want_mix;
+        p->fresh = 0;
+        rtd_get_stats(p->st[target], &p->snap);
+    }
+    if (target == p->active) {
+        p->pending = -1;
+    } else if (target != p->pending) {
+        p->pending = target;
+        rtd_reset(p->st[target]);
+        delay_reset(&p->pad[target], C);
+        p->primed = 0;
+    }
+
+    /* interleave; the core replaces NaN/Inf itself, the dry path here */
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < C; c++) {
+            float v = in[c] ? in[c][off + i] : 0.0f;
+            p->xin[i * C + c] = v;
+        }
+    rtd_process_float(p->st[p->active], p->xin, p->wet, n);
+    delay_run(&p->pad[p->active], p->wet, n, C);
+    if (p->pending >= 0) {
+        rtd_process_float(p->st[p->pending], p->xin, p->tmp, n);
+        delay_run(&p->pad[p->pending], p->tmp, n, C);
+        p->primed += n;
+        if (p->primed >= (long)p->window[p->pending] + p->core_latency) {
+            p->active = p->pending; /* from the next chunk on */
+            p->pending = -1;
+            rtd_get_stats(p->st[p->active], &p->snap);
+            p->meter_fill = 0;
+        }
+    }
+    /* output gain, ramped over the chunk when it changes */
+    if (gain != p->gain) {
+        double g0 = p->gain, step = (gain - g0) / n;
+        for (int i = 0; i < n; i++) {
+            double g = g0 + step * (i + 1);
+            for (int c = 0; c < C; c++) p->wet[i * C + c] = (float)(p->wet[i * C + c] * g);
+        }
+        p->gain = gain;
+    } else if (gain != 1.0) {
+        for (int i = 0; i < n * C; i++) p->wet[i] = (float)(p->wet[i] * gain);
+    }
+    rtdl_process(p->lim, p->wet, n, limit, ceiling);
+    /* dry: the input, finite, delayed like the wet path */
+    for (int i = 0; i < n * C; i++)
+        if (!isfinite(p->xin[i])) p->xin[i] = 0.0f;
+    delay_run(&p->dry, p->xin, n, C);
+    const double step = 1.0 / (0.01 * p->rate); /* 10 ms cross-fade */
+    for (int i = 0; i < n; i++) {
+        if (p->mix != want_mix) {
+            p->mix += want_mix > p->mix ? step : -step;
+            if (p->mix > 1.0) p->mix = 1.0;
+            if (p->mix < 0.0) p->mix = 0.0;
+        }
+        for (int c = 0; c < C; c++) {
+            float v;
+            if (p->mix >= 1.0)
+                v = p->wet[i * C + c];
+            else if (p->mix <= 0.0)
+                v = p->xin[i * C + c];
+            else
+                v = (float)(p->xin[i * C + c] + p->mix * (p->wet[i * C + c] - p->xin[i * C + c]));
+            if (out[c]) out[c][off + i] = v;
+        }
+    }
+    update_meters(p, n);
+}
+
+void rtdp_run(rtdp *p, const rtdp_controls *ctl, const float *const *in, float *const *out,
+              unsigned long frames, rtdp_meters *meters)
+{
+    for (unsigned long off = 0; off < frames; off += RTDP_CHUNK) {
+        unsigned long left = frames - off;
+        run_chunk(p, ctl, in, out, off, left < RTDP_CHUNK ? (int)left : RTDP_CHUNK);
+    }
+    if (meters) write_meters(p, meters);
+}

@@ -1,0 +1,79 @@
+/* engine.h -- what the LADSPA and LV2 wrappers share: one declipper
+ * instance (mono or stereo) with its controls, built only on the public
+ * API of the C core (rtdeclip.h) and the preset table (presets.h).
+ *
+ * Signal path per channel:
+ *
+ *   in -> core state of the chosen preset and clip-level mode (latency Lc)
+ *      -> output gain -> look-ahead limiter (Ll, off by default) -> wet
+ *   in -> delay Lc + Ll -> dry
+ *   out = wet while enabled, dry while bypassed (10 ms cross-fade)
+ *
+ * so the latency is Lc + Ll whatever the controls, and with the default
+ * controls the output is the core's output delayed by Ll: the Python
+ * Declipper(rate, channels, preset="average", threshold="auto") stream.
+ *
+ * Real-time safety: rtdp_create makes every state (each real-time preset
+ * in both clip-level modes), buffer and FFTW plan; rtdp_run and
+ * rtdp_activate never allocate, lock or plan, for any block size (long
+ * blocks are cut into chunks of RTDP_CHUNK).  A preset or clip-mode change
+ * resets the state it switches to and feeds it the input alongside the
+ * current one until it has seen a window and its latency of audio, then
+ * switches: no gap, no allocation, twice the CPU for that moment. */
+#ifndef RTDP_ENGINE_H
+#define RTDP_ENGINE_H
+
+#define RTDP_MAX_CHANNELS 2
+#define RTDP_CHUNK 1024
+
+typedef struct rtdp rtdp;
+
+/* Input controls, as the host gives them (any float: out-of-range values
+ * are clamped, NaN means the default). */
+typedef struct {
+    float preset;      /* index among the real-time presets (0 = average) */
+    float clip_mode;   /* 0 auto (estimated online), 1 fixed levels below  */
+    float clip_pos_db; /* fixed positive clip level, dBFS                 */
+    float clip_neg_db; /* fixed negative clip level (magnitude), dBFS     */
+    float gain_db;     /* output gain                                     */
+    float limiter;     /* 0 off, 1 on                                     */
+    float ceiling_db;  /* limiter ceiling, dBFS                           */
+    float enabled;     /* 1 declip, 0 bypass (same delay)                 */
+} rtdp_controls;
+
+/* Output controls. */
+typedef struct {
+    float latency;                          /* samples                     */
+    float level_pos_db[RTDP_MAX_CHANNELS];  /* clip levels in use, dBFS;   */
+    float level_neg_db[RTDP_MAX_CHANNELS];  /* 0 where none was found      */
+    float clipped_ratio;                    /* clipped / all samples, last
+                                               quarter second             */
+    float iterations;                       /* mean per solved frame, same */
+} rtdp_meters;
+
+/* The control ports both wrappers publish, in port order after the audio
+ * ports: one table, so the LADSPA descriptor and the checks of the LV2
+ * Turtle (tests/test_plugins_meta.py) agree. */
+typedef struct {
+    const char *symbol, *name;
+    float min, max, def;
+    int integer, toggled;
+} rtdp_control_info;
+extern const rtdp_control_info rtdp_control_table[8];
+
+/* NULL if the rate is out of range (8-192 kHz is supported; anything the
+ * core accepts works) or memory runs out. */
+rtdp *rtdp_create(double sample_rate, int channels);
+void rtdp_destroy(rtdp *p);
+/* Back to silence: every state, delay line, limiter and meter reset. */
+void rtdp_activate(rtdp *p);
+int rtdp_latency(const rtdp *p);
+int rtdp_channels(const rtdp *p);
+/* in[c], out[c]: the host's buffers (out may alias in).  Any NULL control
+ * or meter pointer is fine (defaults / not written). */
+void rtdp_run(rtdp *p, const rtdp_controls *ctl, const float *const *in, float *const *out,
+              unsigned long frames, rtdp_meters *meters);
+/* Defaults of every control (the table's). */
+void rtdp_default_controls(rtdp_controls *ctl);
+
+#endif

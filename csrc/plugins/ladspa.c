@@ -1,0 +1,184 @@
+/* ladspa.c -- the LADSPA face of the declipper: labels rtdeclip_mono and
+ * rtdeclip_stereo in one library.  All the work is in engine.c; this file
+ * only maps ports.
+ *
+ * Ports, in order: audio in (1 or 2), audio out (1 or 2), the input
+ * controls of rtdp_control_table, then the output controls: "latency"
+ * (samples; ffmpeg's ladspa filter compensates it with latency=1), the clip
+ * levels in use per channel (dBFS, 0 where none found), the clipped-sample
+ * ratio and the mean iterations per solved frame. */
+#include "engine.h"
+
+#include <ladspa.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_CTL 8
+#define MAX_PORTS (2 * RTDP_MAX_CHANNELS + N_CTL + 1 + 2 * RTDP_MAX_CHANNELS + 2)
+
+typedef struct {
+    rtdp *p;
+    int C;
+    const LADSPA_Data *in[RTDP_MAX_CHANNELS];
+    LADSPA_Data *out[RTDP_MAX_CHANNELS];
+    const LADSPA_Data *ctl[N_CTL];
+    LADSPA_Data *meter[MAX_PORTS];     /* output controls, in port order */
+} instance;
+
+typedef struct {
+    LADSPA_Descriptor d;
+    LADSPA_PortDescriptor pd[MAX_PORTS];
+    const char *names[MAX_PORTS];
+    LADSPA_PortRangeHint hints[MAX_PORTS];
+} variant;
+
+static variant variants[2];
+static pthread_once_t built = PTHREAD_ONCE_INIT;
+
+/* number of audio + control-in ports before the output controls */
+static int first_meter(int C) { return 2 * C + N_CTL; }
+static int n_ports(int C) { return first_meter(C) + 1 + 2 * C + 2; }
+
+static LADSPA_Handle instantiate(const LADSPA_Descriptor *d, unsigned long rate)
+{
+    instance *h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    h->C = d == &variants[1].d ? 2 : 1;
+    h->p = rtdp_create((double)rate, h->C);
+    if (!h->p) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+static void connect_port(LADSPA_Handle hd, unsigned long port, LADSPA_Data *where)
+{
+    instance *h = hd;
+    int C = h->C, i = (int)port;
+    if (i < C)
+        h->in[i] = where;
+    else if (i < 2 * C)
+        h->out[i - C] = where;
+    else if (i < first_meter(C))
+        h->ctl[i - 2 * C] = where;
+    else if (i < n_ports(C))
+        h->meter[i - first_meter(C)] = where;
+}
+
+static void activate(LADSPA_Handle hd) { rtdp_activate(((instance *)hd)->p); }
+
+static void run(LADSPA_Handle hd, unsigned long frames)
+{
+    instance *h = hd;
+    rtdp_controls ctl;
+    float *cv = (float *)&ctl;
+    rtdp_default_controls(&ctl);
+    for (int i = 0; i < N_CTL; i++)
+        if (h->ctl[i]) cv[i] = *h->ctl[i];
+    rtdp_meters m;
+    rtdp_run(h->p, &ctl, (const float *const *)h->in, h->out, frames, &m);
+    /* output controls in port order: latency, pos/neg level per channel,
+     * clipped ratio, iterations */
+    float v[1 + 2 * RTDP_MAX_CHANNELS + 2];
+    int k = 0;
+    v[k++] = m.latency;
+    for (int c = 0; c < h->C; c++) {
+        v[k++] = m.level_pos_db[c];
+        v[k++] = m.level_neg_db[c];
+    }
+    v[k++] = m.clipped_ratio;
+    v[k++] = m.iterations;
+    for (int i = 0; i < k; i++)
+        if (h->meter[i]) *h->meter[i] = v[i];
+}
+
+static void cleanup(LADSPA_Handle hd)
+{
+    instance *h = hd;
+    rtdp_destroy(h->p);
+    free(h);
+}
+
+static LADSPA_PortRangeHintDescriptor default_hint(const rtdp_control_info *c)
+{
+    if (c->toggled) return c->def != 0.0f ? LADSPA_HINT_DEFAULT_1 : LADSPA_HINT_DEFAULT_0;
+    if (c->def == c->min) return LADSPA_HINT_DEFAULT_MINIMUM;
+    if (c->def == c->max) return LADSPA_HINT_DEFAULT_MAXIMUM;
+    if (c->def == 0.0f) return LADSPA_HINT_DEFAULT_0;
+    if (c->def == 1.0f) return LADSPA_HINT_DEFAULT_1;
+    return LADSPA_HINT_DEFAULT_MIDDLE;
+}
+
+static void build(variant *v, int C)
+{
+    static const char *const audio[2][2][2] = {
+        {{"Input", NULL}, {"Output", NULL}},
+        {{"Input L", "Input R"}, {"Output L", "Output R"}}};
+    static const char *const levels[2][4] = {
+        {"Positive clip level (dBFS)", "Negative clip level (dBFS)", NULL, NULL},
+        {"Positive clip level L (dBFS)", "Negative clip level L (dBFS)",
+         "Positive clip level R (dBFS)", "Negative clip level R (dBFS)"}};
+    int k = 0;
+    memset(v, 0, sizeof *v);
+    for (int io = 0; io < 2; io++)
+        for (int c = 0; c < C; c++, k++) {
+            v->pd[k] = LADSPA_PORT_AUDIO | (io ? LADSPA_PORT_OUTPUT : LADSPA_PORT_INPUT);
+            v->names[k] = audio[C - 1][io][c];
+        }
+    for (int i = 0; i < N_CTL; i++, k++) {
+        const rtdp_control_info *c = &rtdp_control_table[i];
+        v->pd[k] = LADSPA_PORT_CONTROL | LADSPA_PORT_INPUT;
+        v->names[k] = c->name;
+        LADSPA_PortRangeHintDescriptor h = default_hint(c);
+        if (c->toggled) {
+            h |= LADSPA_HINT_TOGGLED;
+        } else {
+            h |= LADSPA_HINT_BOUNDED_BELOW | LADSPA_HINT_BOUNDED_ABOVE;
+            if (c->integer) h |= LADSPA_HINT_INTEGER;
+            v->hints[k].LowerBound = c->min;
+            v->hints[k].UpperBound = c->max;
+        }
+        v->hints[k].HintDescriptor = h;
+    }
+    /* output controls; "latency" is the name hosts look for.  They get a
+     * default hint too: sox asks every control port for one. */
+    int first_out = k;
+    v->names[k++] = "latency";
+    for (int i = 0; i < 2 * C; i++) v->names[k++] = levels[C - 1][i];
+    v->names[k++] = "Clipped-sample ratio";
+    v->names[k++] = "Iterations per frame";
+    for (int i = first_out; i < k; i++) {
+        v->pd[i] = LADSPA_PORT_CONTROL | LADSPA_PORT_OUTPUT;
+        v->hints[i].HintDescriptor = LADSPA_HINT_DEFAULT_0;
+    }
+
+    v->d.UniqueID = C == 1 ? 2796201 : 2796202;
+    v->d.Label = C == 1 ? "rtdeclip_mono" : "rtdeclip_stereo";
+    v->d.Properties = LADSPA_PROPERTY_HARD_RT_CAPABLE;
+    v->d.Name = C == 1 ? "rtdeclip SPADE declipper (mono)" : "rtdeclip SPADE declipper (stereo)";
+    v->d.Maker = "rtdeclip";
+    v->d.Copyright = "MIT";
+    v->d.PortCount = (unsigned long)k;
+    v->d.PortDescriptors = v->pd;
+    v->d.PortNames = v->names;
+    v->d.PortRangeHints = v->hints;
+    v->d.instantiate = instantiate;
+    v->d.connect_port = connect_port;
+    v->d.activate = activate;
+    v->d.run = run;
+    v->d.cleanup = cleanup;
+}
+
+static void build_all(void)
+{
+    build(&variants[0], 1);
+    build(&variants[1], 2);
+}
+
+__attribute__((visibility("default"))) const LADSPA_Descriptor *ladspa_descriptor(unsigned long index)
+{
+    pthread_once(&built, build_all);
+    return index < 2 ? &variants[index].d : NULL;
+}

@@ -1,0 +1,103 @@
+/* lv2.c -- the LV2 face of the declipper: urn:rtdeclip:mono and
+ * urn:rtdeclip:stereo in one binary (Turtle in lv2/).  The port indices
+ * are the LADSPA ones (audio in, audio out, the controls of
+ * rtdp_control_table, then latency, clip levels, clipped ratio,
+ * iterations); "enabled" carries lv2:designation lv2:enabled, so hosts
+ * bypass through it with the same delay, and "latency" lv2:latency. */
+#include "engine.h"
+
+#include <lv2/core/lv2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define URI_MONO "urn:rtdeclip:mono"
+#define URI_STEREO "urn:rtdeclip:stereo"
+#define N_CTL 8
+#define N_METERS (1 + 2 * RTDP_MAX_CHANNELS + 2)
+
+typedef struct {
+    rtdp *p;
+    int C;
+    const float *in[RTDP_MAX_CHANNELS];
+    float *out[RTDP_MAX_CHANNELS];
+    const float *ctl[N_CTL];
+    float *meter[N_METERS];
+} instance;
+
+static LV2_Handle instantiate(const LV2_Descriptor *d, double rate, const char *bundle,
+                              const LV2_Feature *const *features)
+{
+    (void)bundle;
+    (void)features;
+    instance *h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    h->C = strcmp(d->URI, URI_STEREO) == 0 ? 2 : 1;
+    h->p = rtdp_create(rate, h->C);
+    if (!h->p) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+static void connect_port(LV2_Handle hd, uint32_t port, void *where)
+{
+    instance *h = hd;
+    int C = h->C, i = (int)port;
+    if (i < C)
+        h->in[i] = where;
+    else if (i < 2 * C)
+        h->out[i - C] = where;
+    else if (i < 2 * C + N_CTL)
+        h->ctl[i - 2 * C] = where;
+    else if (i < 2 * C + N_CTL + 1 + 2 * C + 2)
+        h->meter[i - 2 * C - N_CTL] = where;
+}
+
+static void activate(LV2_Handle hd) { rtdp_activate(((instance *)hd)->p); }
+
+static void run(LV2_Handle hd, uint32_t frames)
+{
+    instance *h = hd;
+    rtdp_controls ctl;
+    float *cv = (float *)&ctl;
+    rtdp_default_controls(&ctl);
+    for (int i = 0; i < N_CTL; i++)
+        if (h->ctl[i]) cv[i] = *h->ctl[i];
+    rtdp_meters m;
+    rtdp_run(h->p, &ctl, (const float *const *)h->in, h->out, frames, &m);
+    float v[N_METERS];
+    int k = 0;
+    v[k++] = m.latency;
+    for (int c = 0; c < h->C; c++) {
+        v[k++] = m.level_pos_db[c];
+        v[k++] = m.level_neg_db[c];
+    }
+    v[k++] = m.clipped_ratio;
+    v[k++] = m.iterations;
+    for (int i = 0; i < k; i++)
+        if (h->meter[i]) *h->meter[i] = v[i];
+}
+
+static void cleanup(LV2_Handle hd)
+{
+    instance *h = hd;
+    rtdp_destroy(h->p);
+    free(h);
+}
+
+static const void *extension_data(const char *uri)
+{
+    (void)uri;
+    return NULL;
+}
+
+static const LV2_Descriptor descriptors[2] = {
+    {URI_MONO, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
+    {URI_STEREO, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
+};
+
+LV2_SYMBOL_EXPORT const LV2_Descriptor *lv2_descriptor(uint32_t index)
+{
+    return index < 2 ? &descriptors[index] : NULL;
+}

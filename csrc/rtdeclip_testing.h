@@ -1,0 +1,33 @@
+/*
+ * rtdeclip_testing.h -- calls for tests and benchmarks, not for
+ * processing audio.  Include after rtdeclip.h.
+ */
+#ifndef RTDECLIP_TESTING_H
+#define RTDECLIP_TESTING_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Solve one frame directly (no windowing, no overlap-add): y is the frame
+ * (window samples, already windowed), mask[i] is +1 clipped high, -1
+ * clipped low, 0 reliable; x receives the solution.  Runs on lane 0's
+ * solver with the state's budget.  Returns the number of iterations run.
+ * For tests against a reference implementation. */
+int rtd_solve_frame(rtd_state *st, const double *y, const int8_t *mask, double *x);
+
+/* Runs n forward + inverse FFT pairs on lane 0's plans: the floor the cost
+ * of one iteration is measured against (benchmarks only). */
+void rtd_time_transforms(rtd_state *st, int n);
+
+/* CPU seconds used so far by the worker thread of lane `lane` (1 ..
+ * rtd_threads() - 1), -1 if there is none: per-thread CPU time for the
+ * speed benchmark. */
+double rtd_worker_cpu_seconds(const rtd_state *st, int lane);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RTDECLIP_TESTING_H */

@@ -1,0 +1,88 @@
+"""Where the LADSPA and LV2 plug-ins are, and copying them where hosts look.
+
+The plug-ins are built by ``pip install .`` into this package
+(setup.py's build_ext step): ``ladspa/rtdeclip.so`` (labels
+``rtdeclip_mono``, ``rtdeclip_stereo``) and the LV2 bundle
+``lv2/rtdeclip.lv2/`` (URIs ``urn:rtdeclip:mono``, ``urn:rtdeclip:stereo``).
+Point hosts at them with ``LADSPA_PATH=ladspa_dir()`` and
+``LV2_PATH=lv2_dir()``, or copy them with :func:`install`.
+"""
+import os
+import shutil
+import tempfile
+
+from rtdeclip.errors import UserError
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+LADSPA_FILE = "rtdeclip.so"
+LV2_BUNDLE = "rtdeclip.lv2"
+LADSPA_LABELS = {"mono": "rtdeclip_mono", "stereo": "rtdeclip_stereo"}
+LV2_URIS = {"mono": "urn:rtdeclip:mono", "stereo": "urn:rtdeclip:stereo"}
+# where Debian's hosts look without LADSPA_PATH / LV2_PATH
+SYSTEM_DIRS = {"ladspa": "/usr/local/lib/ladspa", "lv2": "/usr/local/lib/lv2"}
+
+
+def ladspa_dir():
+    """The folder holding the LADSPA library (a LADSPA_PATH entry)."""
+    return os.path.join(_HERE, "ladspa")
+
+
+def lv2_dir():
+    """The folder holding the LV2 bundle (an LV2_PATH entry)."""
+    return os.path.join(_HERE, "lv2")
+
+
+def ladspa_library():
+    return os.path.join(ladspa_dir(), LADSPA_FILE)
+
+
+def lv2_bundle():
+    return os.path.join(lv2_dir(), LV2_BUNDLE)
+
+
+def check_built():
+    """Raise UserError unless both plug-ins are here."""
+    missing = [p for p in (ladspa_library(), os.path.join(lv2_bundle(), "rtdeclip.so"),
+                           os.path.join(lv2_bundle(), "manifest.ttl")) if not os.path.exists(p)]
+    if missing:
+        raise UserError(f"plug-ins not built ({missing[0]} missing): reinstall rtdeclip with "
+                        f"ladspa.h and the LV2 headers present (Debian: ladspa-sdk lv2-dev)")
+
+
+def user_dirs():
+    home = os.path.expanduser("~")
+    return {"ladspa": os.path.join(home, ".ladspa"), "lv2": os.path.join(home, ".lv2")}
+
+
+def _replace_file(src, dst):
+    """Copy src to dst atomically (a host loading dst sees old or new)."""
+    fd, tmp = tempfile.mkstemp(prefix=".rtdeclip-", dir=os.path.dirname(dst))
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dst)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def install(system=False):
+    """Copy the LADSPA library and the LV2 bundle to ~/.ladspa and ~/.lv2
+    (or /usr/local/lib/{ladspa,lv2}); returns {"ladspa": path, "lv2": path}."""
+    check_built()
+    dirs = SYSTEM_DIRS if system else user_dirs()
+    try:
+        os.makedirs(dirs["ladspa"], exist_ok=True)
+        lib = os.path.join(dirs["ladspa"], LADSPA_FILE)
+        _replace_file(ladspa_library(), lib)
+        bundle = os.path.join(dirs["lv2"], LV2_BUNDLE)
+        os.makedirs(bundle, exist_ok=True)
+        for name in sorted(os.listdir(lv2_bundle())):
+            _replace_file(os.path.join(lv2_bundle(), name), os.path.join(bundle, name))
+    except OSError as e:
+        where = e.filename or dirs["ladspa"]
+        hint = " (try sudo, or leave out --system)" if system else ""
+        raise UserError(f"cannot install the plug-ins into {where}: {e.strerror}{hint}") from None
+    return {"ladspa": lib, "lv2": bundle}

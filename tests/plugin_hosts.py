@@ -1,0 +1,171 @@
+"""Helpers for the plug-in tests: clipped 16-bit WAVs (every host converts
+16-bit PCM to float exactly, so the plug-in sees the very samples the
+Python reference sees), the Python Declipper stream on them, alignment
+of a host's output against it, and a ctypes LADSPA host.
+
+All plug-in paths come from the installed package (rtdeclip.plugins)."""
+import ctypes
+import os
+import shutil
+import subprocess
+
+import numpy as np
+
+import rtdeclip
+from rtdeclip import plugins
+from rtdeclip.files.audio_io import AtomicWav, read_wav
+
+TOL = 1e-4
+
+
+def clipped_signal(rate, channels, seconds, clip=0.3, seed=1):
+    """Two tones and noise clipped at +clip / -1.1 clip, on the 16-bit grid,
+    float32; restored peaks stay below full scale (sox clips there)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    x = np.stack([0.45 * np.sin(2 * np.pi * 220 * t + c) + 0.25 * np.sin(2 * np.pi * 1375 * t + 2 * c)
+                  + 0.03 * rng.standard_normal(n) for c in range(channels)], 1)
+    x = np.clip(x, -1.1 * clip, clip)
+    return (np.round(x * 32768) / 32768).astype(np.float32)
+
+
+def write_pcm16(path, x, rate):
+    with AtomicWav(str(path), rate, x.shape[1], fmt="pcm16") as w:
+        w.write(x)
+
+
+def read_float_wav(path):
+    return read_wav(str(path))
+
+
+def python_stream(x, rate, preset="average", threshold="auto"):
+    """Declipper(rate, channels, preset, threshold) on x then flushed: the
+    stream delayed by the core latency, and that latency."""
+    d = rtdeclip.Declipper(rate, x.shape[1], preset=preset, threshold=threshold)
+    y = np.concatenate([d.process(np.ascontiguousarray(x)), d.flush(np.float32)])
+    return y, d.latency_samples
+
+
+def applied_delay(y, ref_aligned, search):
+    """The delay d (|d| <= search) at which y[d + k] best matches
+    ref_aligned[k] (the declipped input with no delay), and the largest
+    difference there over the samples both cover."""
+    best = None
+    for d in range(-search, search + 1):
+        a0, b0 = max(d, 0), max(-d, 0)
+        m = min(len(y) - a0, len(ref_aligned) - b0)
+        if m <= 0:
+            continue
+        seg = slice(0, min(m, 4096))   # cheap first pass on a clipped stretch
+        e = np.max(np.abs(y[a0:a0 + m][seg] - ref_aligned[b0:b0 + m][seg]))
+        if best is None or e < best[1]:
+            best = (d, e)
+    d = best[0]
+    a0, b0 = max(d, 0), max(-d, 0)
+    m = min(len(y) - a0, len(ref_aligned) - b0)
+    return d, float(np.max(np.abs(y[a0:a0 + m] - ref_aligned[b0:b0 + m]))), m
+
+
+def need(*tools):
+    missing = [t for t in tools if not shutil.which(t)]
+    if missing:
+        import pytest
+        pytest.skip(f"{', '.join(missing)} not installed (scripts/apt.d/plugins.txt)")
+
+
+def run(cmd, env=None, timeout=300):
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    assert r.returncode == 0, f"{' '.join(map(str, cmd))}\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    return r
+
+
+# ---- a ctypes LADSPA host ---------------------------------------------------
+
+class _PortRangeHint(ctypes.Structure):
+    _fields_ = [("HintDescriptor", ctypes.c_int), ("LowerBound", ctypes.c_float),
+                ("UpperBound", ctypes.c_float)]
+
+
+class _Descriptor(ctypes.Structure):
+    pass
+
+
+_Descriptor._fields_ = [
+    ("UniqueID", ctypes.c_ulong), ("Label", ctypes.c_char_p), ("Properties", ctypes.c_int),
+    ("Name", ctypes.c_char_p), ("Maker", ctypes.c_char_p), ("Copyright", ctypes.c_char_p),
+    ("PortCount", ctypes.c_ulong), ("PortDescriptors", ctypes.POINTER(ctypes.c_int)),
+    ("PortNames", ctypes.POINTER(ctypes.c_char_p)),
+    ("PortRangeHints", ctypes.POINTER(_PortRangeHint)), ("ImplementationData", ctypes.c_void_p),
+    ("instantiate", ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.POINTER(_Descriptor), ctypes.c_ulong)),
+    ("connect_port", ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_ulong,
+                                      ctypes.POINTER(ctypes.c_float))),
+    ("activate", ctypes.CFUNCTYPE(None, ctypes.c_void_p)),
+    ("run", ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_ulong)),
+    ("run_adding", ctypes.c_void_p), ("set_run_adding_gain", ctypes.c_void_p),
+    ("deactivate", ctypes.c_void_p),
+    ("cleanup", ctypes.CFUNCTYPE(None, ctypes.c_void_p)),
+]
+
+CONTROLS = ["preset", "clip_mode", "clip_pos_db", "clip_neg_db", "gain_db", "limiter",
+            "ceiling_db", "enabled"]
+DEFAULTS = dict(preset=0, clip_mode=0, clip_pos_db=0, clip_neg_db=0, gain_db=0, limiter=0,
+                ceiling_db=0, enabled=1)
+
+
+class LadspaInstance:
+    """One instance of rtdeclip_mono / rtdeclip_stereo, driven from Python:
+    ``process(block)`` runs it on (frames, channels) float32 blocks."""
+
+    def __init__(self, rate, channels, library=None):
+        self.lib = ctypes.CDLL(library or plugins.ladspa_library())
+        fn = self.lib.ladspa_descriptor
+        fn.restype = ctypes.POINTER(_Descriptor)
+        fn.argtypes = [ctypes.c_ulong]
+        self.d = fn(0 if channels == 1 else 1).contents
+        self.C = channels
+        self.h = self.d.instantiate(ctypes.byref(self.d), rate)
+        assert self.h, "instantiate failed"
+        self.ctl = (ctypes.c_float * 8)(*[DEFAULTS[k] for k in CONTROLS])
+        self.meters = (ctypes.c_float * 7)()
+        for i in range(8):
+            self.d.connect_port(self.h, 2 * channels + i, ctypes.cast(
+                ctypes.byref(self.ctl, 4 * i), ctypes.POINTER(ctypes.c_float)))
+        for i in range(1 + 2 * channels + 2):
+            self.d.connect_port(self.h, 2 * channels + 8 + i, ctypes.cast(
+                ctypes.byref(self.meters, 4 * i), ctypes.POINTER(ctypes.c_float)))
+        self.d.activate(self.h)
+
+    def set(self, **controls):
+        for k, v in controls.items():
+            self.ctl[CONTROLS.index(k)] = v
+
+    def meter(self):
+        m = list(self.meters)
+        C = self.C
+        return {"latency": m[0], "levels": [(m[1 + 2 * c], m[2 + 2 * c]) for c in range(C)],
+                "clipped_ratio": m[1 + 2 * C], "iterations": m[2 + 2 * C]}
+
+    def process(self, block):
+        n = len(block)
+        ins = [np.ascontiguousarray(block[:, c], dtype=np.float32) for c in range(self.C)]
+        outs = [np.empty(n, np.float32) for _ in range(self.C)]
+        fp = ctypes.POINTER(ctypes.c_float)
+        for c in range(self.C):
+            self.d.connect_port(self.h, c, ins[c].ctypes.data_as(fp))
+            self.d.connect_port(self.h, self.C + c, outs[c].ctypes.data_as(fp))
+        self.d.run(self.h, n)
+        return np.stack(outs, 1)
+
+    def activate(self):
+        self.d.activate(self.h)
+
+    @property
+    def latency(self):
+        self.process(np.zeros((0, self.C), np.float32))   # run(0) writes the port only
+        return int(self.meters[0])
+
+    def close(self):
+        if self.h:
+            self.d.cleanup(self.h)
+            self.h = None

@@ -1,0 +1,201 @@
+"""The plug-in's controls and streaming behaviour, driven through its
+LADSPA entry points from Python (ctypes): every rate from 8 to 192 kHz,
+any block sizes, bypass, gain, limiter, fixed clip levels, preset choice,
+meters, hostile control values, activate."""
+import math
+
+import numpy as np
+import pytest
+
+from plugin_hosts import LadspaInstance, clipped_signal, python_stream, TOL
+
+
+@pytest.fixture(autouse=True)
+def wisdom(tmp_path, monkeypatch):
+    monkeypatch.setenv("RTDECLIP_WISDOM", str(tmp_path / "wisdom"))
+
+
+def run_blocks(inst, x, sizes=None, rng=None):
+    out, i = [], 0
+    while i < len(x):
+        n = len(x) - i if sizes is None else int(rng.integers(1, sizes + 1))
+        out.append(inst.process(x[i:i + n]))
+        i += n
+    return np.concatenate(out)
+
+
+def limiter_delay(rate):
+    return max(2, round(1.5e-3 * rate)) - 1
+
+
+@pytest.mark.parametrize("rate,channels", [(8000, 1), (11025, 2), (22050, 1), (44100, 2),
+                                           (96000, 1), (192000, 2)])
+def test_default_equals_python_at_every_rate(rate, channels):
+    """Budgets and windows scale with the rate as in Python: same output."""
+    x = clipped_signal(rate, channels, 0.4, seed=rate)
+    ref, core = python_stream(x, rate)
+    inst = LadspaInstance(rate, channels)
+    y = inst.process(x)
+    lat = inst.latency
+    assert lat == core + limiter_delay(rate)
+    n = len(x) - lat
+    err = np.max(np.abs(y[lat:] - ref[core:core + n]))
+    assert err <= TOL, f"{rate} Hz: {err}"
+    assert np.max(np.abs(y)) > 1.1 * np.max(np.abs(x))     # declipped
+    inst.close()
+
+
+def test_block_sizes_do_not_matter():
+    rate = 48000
+    x = clipped_signal(rate, 2, 1.0)
+    a = LadspaInstance(rate, 2)
+    whole = a.process(x)
+    b = LadspaInstance(rate, 2)
+    parts = run_blocks(b, x, sizes=8192, rng=np.random.default_rng(3))
+    c = LadspaInstance(rate, 2)
+    small = run_blocks(c, x[:20000], sizes=7, rng=np.random.default_rng(4))
+    assert np.array_equal(whole, parts)
+    assert np.array_equal(whole[:20000], small)
+
+
+def test_activate_resets():
+    x = clipped_signal(48000, 1, 0.5)
+    inst = LadspaInstance(48000, 1)
+    first = inst.process(x)
+    inst.activate()
+    again = inst.process(x)
+    assert np.array_equal(first, again)
+
+
+def test_bypass_same_delay_and_seamless():
+    rate = 48000
+    x = clipped_signal(rate, 2, 1.0)
+    inst = LadspaInstance(rate, 2)
+    lat = inst.latency
+    inst.set(enabled=0)
+    y = inst.process(x)
+    assert np.array_equal(y[lat:], x[:-lat])      # dry, exactly, same delay
+    assert not np.any(y[:lat])
+    # back on mid-stream: after the 10 ms fade, the declipped stream as if
+    # bypass had never been pressed (the core kept running)
+    ref = LadspaInstance(rate, 2).process(x)
+    inst2 = LadspaInstance(rate, 2)
+    h = len(x) // 2
+    a = inst2.process(x[:h // 2])
+    inst2.set(enabled=0)
+    b = inst2.process(x[h // 2:h])
+    inst2.set(enabled=1)
+    c = inst2.process(x[h:])
+    y2 = np.concatenate([a, b, c])
+    fade = int(0.01 * rate) + 1
+    assert np.array_equal(y2[:h // 2], ref[:h // 2])
+    assert np.array_equal(y2[h // 2 + fade:h], np.concatenate([np.zeros((lat, 2)), x])[h // 2 + fade:h])
+    assert np.array_equal(y2[h + fade:], ref[h + fade:])
+    # the fades move by at most one step per sample
+    assert np.max(np.abs(np.diff(y2[h // 2 - 5:h // 2 + fade + 5], axis=0))) < 0.2
+
+
+def test_gain_and_limiter():
+    rate = 48000
+    x = clipped_signal(rate, 2, 1.0)
+    ref = LadspaInstance(rate, 2).process(x)
+    g = LadspaInstance(rate, 2)
+    g.set(gain_db=-6.0)
+    y = g.process(x)
+    assert np.allclose(y, ref * 10 ** (-6 / 20), atol=1e-6)
+    lim = LadspaInstance(rate, 2)
+    lim.set(gain_db=12.0, limiter=1, ceiling_db=-3.0)
+    y = lim.process(x)
+    ceiling = 10 ** (-3 / 20)
+    assert np.max(np.abs(y)) <= ceiling * (1 + 1e-6)
+    assert np.max(np.abs(y)) > 0.95 * ceiling                # it is loud, not silenced
+    # the limiter only turns down where needed: quiet stretches keep the gain
+    q = LadspaInstance(rate, 2)
+    q.set(limiter=1, ceiling_db=0.0)
+    assert np.array_equal(q.process(x), ref)                 # nothing reaches 0 dBFS here
+
+
+def test_fixed_clip_levels_equal_python_fixed_thresholds():
+    rate = 48000
+    x = clipped_signal(rate, 2, 1.0)                          # clipped at 0.3 / -0.33
+    pos_db, neg_db = np.float32(20 * math.log10(0.2999)), np.float32(20 * math.log10(0.3299))
+    pos, neg = 10 ** (float(pos_db) / 20), 10 ** (float(neg_db) / 20)
+    ref, core = python_stream(x, rate, threshold=(pos, -neg))
+    inst = LadspaInstance(rate, 2)
+    inst.set(clip_mode=1, clip_pos_db=pos_db, clip_neg_db=neg_db)
+    y = inst.process(x)
+    lat = inst.latency
+    assert np.max(np.abs(y[lat:] - ref[core:core + len(x) - lat])) <= TOL
+    m = inst.meter()
+    assert m["levels"][0] == pytest.approx((pos_db, neg_db), abs=1e-4)
+
+
+def test_fastest_preset_equals_python_fastest():
+    rate = 44100
+    x = clipped_signal(rate, 1, 1.0)
+    ref, core = python_stream(x, rate, preset="fastest")
+    inst = LadspaInstance(rate, 1)
+    inst.set(preset=1)
+    y = inst.process(x)
+    lat = inst.latency
+    assert np.max(np.abs(y[lat:] - ref[core:core + len(x) - lat])) <= TOL
+
+
+def test_preset_switch_mid_stream_is_gapless():
+    """The new preset's state is primed alongside the old one, then takes
+    over: no silence, no jump, meters follow the new budget."""
+    rate = 48000
+    x = clipped_signal(rate, 2, 2.0)
+    inst = LadspaInstance(rate, 2)
+    a = inst.process(x[:48000])
+    it_average = inst.meter()["iterations"]
+    inst.set(preset=1, clip_mode=0)
+    b = run_blocks(inst, x[48000:], sizes=512, rng=np.random.default_rng(5))
+    y = np.concatenate([a, b])
+    lat = inst.latency
+    dry = np.concatenate([np.zeros((lat, 2), np.float32), x])[:len(x)]
+    # declipped everywhere: where the input is clipped the output goes past it
+    clipped = np.abs(dry) >= 0.299
+    assert np.mean(np.abs(y[clipped]) > np.abs(dry[clipped]) + 1e-3) > 0.5
+    # no click at the switch: no step larger than either preset makes on its own
+    steps = [np.max(np.abs(np.diff(LadspaInstance(rate, 2, ).process(x) if k == 0 else
+                                   _with(LadspaInstance(rate, 2), preset=1).process(x), axis=0)))
+             for k in (0, 1)]
+    assert np.max(np.abs(np.diff(y, axis=0))) <= 1.2 * max(steps)
+    it_fastest = inst.meter()["iterations"]
+    assert 0 < it_fastest and it_average > 0 and it_fastest != it_average
+
+
+def _with(inst, **controls):
+    inst.set(**controls)
+    return inst
+
+
+def test_meters():
+    rate = 48000
+    x = clipped_signal(rate, 2, 1.0)
+    inst = LadspaInstance(rate, 2)
+    inst.process(x)
+    m = inst.meter()
+    for pos, neg in m["levels"]:
+        assert pos == pytest.approx(20 * math.log10(0.3), abs=0.01)
+        assert neg == pytest.approx(20 * math.log10(0.33), abs=0.01)
+    true_ratio = np.mean(np.abs(x[-12000:]) >= 0.299)
+    assert m["clipped_ratio"] == pytest.approx(true_ratio, abs=0.05)
+    assert 0 < m["iterations"] <= 110
+
+
+def test_hostile_controls_and_samples():
+    rate = 48000
+    x = clipped_signal(rate, 2, 0.5).copy()
+    x[100:110] = np.nan
+    x[200] = np.inf
+    x[300:400] = 1e-40
+    x[500] = 1e30
+    inst = LadspaInstance(rate, 2)
+    for ctl in [dict(preset=float("nan")), dict(preset=7, clip_mode=-3), dict(gain_db=1e9),
+                dict(ceiling_db=float("-inf"), limiter=1), dict(clip_mode=1, clip_pos_db=float("nan"),
+                                                               clip_neg_db=500), dict(enabled=0.3)]:
+        inst.set(**ctl)
+        y = inst.process(x)
+        assert np.all(np.isfinite(y)), ctl

@@ -1,0 +1,131 @@
+"""The LADSPA library and the LV2 bundle in real hosts: ffmpeg's ladspa
+filter (without and with its latency=1 compensation) and lv2 filter, sox's
+ladspa effect and lv2apply.  Each runs the mono and the stereo variant with
+default controls on a clipped 16-bit WAV; the output must equal the Python
+Declipper(rate, channels, preset="average", threshold="auto") stream to
+1e-4 once aligned, and the delay each host leaves in it must be the
+latency the plug-in reports (0 for ffmpeg latency=1, which removes it)."""
+import os
+import re
+
+import numpy as np
+import pytest
+
+from rtdeclip import plugins
+from plugin_hosts import (TOL, LadspaInstance, applied_delay, clipped_signal, need,
+                          python_stream, read_float_wav, run, write_pcm16)
+
+RATE = 48000
+SECONDS = 1.5
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory):
+    """Inputs, Python references and reported latencies, per variant."""
+    d = tmp_path_factory.mktemp("hosts")
+    os.environ["RTDECLIP_WISDOM"] = str(d / "wisdom")   # shared by Python and the hosts
+    out = {"dir": d}
+    for variant, C in (("mono", 1), ("stereo", 2)):
+        x = clipped_signal(RATE, C, SECONDS, seed=C)
+        write_pcm16(d / f"in_{variant}.wav", x, RATE)
+        ref, core_latency = python_stream(x, RATE)
+        python_stream(x[:10], RATE, preset="fastest")   # its plans into the wisdom too
+        inst = LadspaInstance(RATE, C)
+        reported = inst.latency
+        inst.close()
+        out[variant] = dict(x=x, ref_aligned=ref[core_latency:], core=core_latency,
+                            reported=reported, path=d / f"in_{variant}.wav", C=C)
+    return out
+
+
+def env_with(**kw):
+    e = dict(os.environ)
+    e.update(kw)
+    return e
+
+
+def check(y, c, expected_delay, host):
+    assert y.shape[1] == c["C"], host
+    assert len(y) == len(c["x"]), f"{host}: {len(y)} frames out for {len(c['x'])} in"
+    d, err, m = applied_delay(y, c["ref_aligned"], search=c["reported"] + 200)
+    assert d == expected_delay, f"{host}: output delayed by {d}, expected {expected_delay} " \
+                                f"(reported latency {c['reported']})"
+    assert err <= TOL, f"{host}: max difference {err:g} from the Python stream over {m} frames"
+    assert m >= len(c["x"]) - c["reported"] - 1
+    # and it did declip: peaks restored beyond the clip level
+    assert np.max(np.abs(y)) > 1.15 * np.max(np.abs(c["x"])), host
+
+
+def test_reported_latency(case):
+    """Core latency (window - 2) plus the limiter's 1.5 ms look-ahead, which
+    stays in the path (limiter off) so switching it never moves the audio."""
+    for variant in ("mono", "stereo"):
+        c = case[variant]
+        assert c["core"] == 2046
+        assert c["reported"] == c["core"] + round(1.5e-3 * RATE) - 1
+
+
+@pytest.mark.parametrize("variant", ["mono", "stereo"])
+@pytest.mark.parametrize("compensate", [0, 1])
+def test_ffmpeg_ladspa(case, variant, compensate):
+    need("ffmpeg")
+    c = case[variant]
+    out = case["dir"] / f"ff_ladspa_{variant}_{compensate}.wav"
+    label = plugins.LADSPA_LABELS[variant]
+    r = run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "verbose", "-y", "-i", str(c["path"]),
+             "-af", f"ladspa=file={plugins.ladspa_library()}:plugin={label}:latency={compensate}",
+             "-c:a", "pcm_f32le", str(out)])
+    # ffmpeg prints the output controls it read: the latency port among them
+    m = re.search(r"c0: latency \[.*?value ([0-9.]+)", r.stderr)
+    assert m, r.stderr[-2000:]
+    assert float(m.group(1)) == c["reported"]
+    y, rate = read_float_wav(out)
+    assert rate == RATE
+    check(y, c, 0 if compensate else c["reported"], f"ffmpeg ladspa latency={compensate}")
+
+
+@pytest.mark.parametrize("variant", ["mono", "stereo"])
+def test_ffmpeg_lv2(case, variant):
+    need("ffmpeg")
+    c = case[variant]
+    out = case["dir"] / f"ff_lv2_{variant}.wav"
+    uri = plugins.LV2_URIS[variant].replace(":", "\\:")
+    run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(c["path"]),
+         "-af", f"lv2=p='{uri}'", "-c:a", "pcm_f32le", str(out)],
+        env=env_with(LV2_PATH=plugins.lv2_dir()))
+    y, _ = read_float_wav(out)
+    check(y, c, c["reported"], "ffmpeg lv2")
+
+
+@pytest.mark.parametrize("variant", ["mono", "stereo"])
+def test_sox_ladspa(case, variant):
+    need("sox")
+    c = case[variant]
+    out = case["dir"] / f"sox_{variant}.wav"
+    # by name through LADSPA_PATH, as a user would after `rtdeclip plugins`
+    run(["sox", str(c["path"]), "-e", "floating-point", "-b", "32", str(out),
+         "ladspa", "rtdeclip", plugins.LADSPA_LABELS[variant]],
+        env=env_with(LADSPA_PATH=plugins.ladspa_dir()))
+    y, _ = read_float_wav(out)
+    check(y, c, c["reported"], "sox ladspa")
+
+
+@pytest.mark.parametrize("variant", ["mono", "stereo"])
+def test_lv2apply(case, variant):
+    need("lv2apply")
+    c = case[variant]
+    out = case["dir"] / f"lv2apply_{variant}.wav"
+    run(["lv2apply", "-i", str(c["path"]), "-o", str(out), plugins.LV2_URIS[variant]],
+        env=env_with(LV2_PATH=plugins.lv2_dir()))
+    y, _ = read_float_wav_any(out)
+    check(y, c, c["reported"], "lv2apply")
+
+
+def read_float_wav_any(path):
+    """lv2apply writes the input's format (16-bit here): read any WAV."""
+    try:
+        return read_float_wav(path)
+    except ValueError:
+        from rtdeclip.files.audio_io import AudioSource
+        src = AudioSource(str(path))
+        return src.read_all(), src.sample_rate

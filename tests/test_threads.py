@@ -1,0 +1,100 @@
+"""Worker threads and single precision (issue 12): the channels of a
+stream solved on several threads give the same output bit for bit; the
+single-precision iteration stays near double; bad settings are refused."""
+import numpy as np
+import pytest
+
+import rtdeclip
+
+
+def clipped(channels, n=24000, sr=48000, seed=3):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)[:, None] / sr
+    x = sum(rng.uniform(0.2, 0.5, channels) * np.sin(2 * np.pi * rng.uniform(100, 3000, channels)
+                                                     * t + rng.uniform(0, 6, channels))
+            for _ in range(5))
+    x += 0.02 * rng.standard_normal(x.shape)   # keeps frames from converging early
+    return x, np.clip(x, -0.4, 0.4)
+
+
+def run(d, y, blocks):
+    out, i, k = [], 0, 0
+    while i < len(y):
+        m = blocks[k % len(blocks)]
+        out.append(d.process(np.ascontiguousarray(y[i:i + m])))
+        i, k = i + m, k + 1
+    out.append(d.flush())
+    return np.concatenate(out)
+
+
+@pytest.mark.parametrize("preset,precision", [("fastest", "single"), ("average", "double"),
+                                              ("highquality", "double")])
+@pytest.mark.parametrize("channels", [2, 3])
+def test_threads_give_the_same_output(preset, precision, channels):
+    _, y = clipped(channels, n=12000)
+    extra = dict(window=1024) if preset == "highquality" else {}
+    outs, lanes = [], []
+    for threads, blocks in ((1, [256]), (2, [100, 700, 33]), (3, [512])):
+        d = rtdeclip.Declipper(48000, channels=channels, preset=preset, threshold=0.4,
+                               precision=precision, threads=threads, plan="estimate", **extra)
+        lanes.append(d.threads)
+        outs.append(run(d, y, blocks))
+        if threads > 1:
+            assert len(d.worker_cpu_seconds()) == d.threads - 1
+            assert all(s > 0 for s in d.worker_cpu_seconds())   # the workers did run
+    assert lanes == [1, 2, min(3, channels)]
+    assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
+
+
+def test_threads_stats_are_summed_over_lanes():
+    _, y = clipped(2)
+    st = []
+    for threads in (1, 2):
+        d = rtdeclip.Declipper(48000, channels=2, preset="fastest", threshold=0.4,
+                               threads=threads, plan="estimate")
+        run(d, y, [256])
+        st.append(d.stats)
+    assert st[0] == st[1] and st[0]["frames_solved"] > 0
+
+
+def test_default_threads_one_per_channel_up_to_the_cores():
+    import os
+    d = rtdeclip.Declipper(48000, channels=2, preset="fastest", threshold=0.4, plan="estimate")
+    assert d.threads == min(2, os.cpu_count())
+    assert rtdeclip.Declipper(48000, channels=1, preset="fastest", plan="estimate").threads == 1
+
+
+@pytest.mark.parametrize("algorithm", ["aspade", "sspade", "sspade-original"])
+def test_single_precision_is_near_double(algorithm):
+    x, y = clipped(1, n=24000)
+    x, y = x[:, 0], y[:, 0]
+    res = {}
+    for precision in ("double", "single"):
+        out = rtdeclip.declip(y, 48000, preset="fastest", algorithm=algorithm, threshold=0.4,
+                              precision=precision, plan="estimate")
+        res[precision] = rtdeclip.sdr(x, out)
+        assert np.array_equal(out[np.abs(y) < 0.4], y[np.abs(y) < 0.4])   # consistent
+    assert res["double"] > rtdeclip.sdr(x, y) + 3
+    assert abs(res["single"] - res["double"]) < 0.1, res
+
+
+def test_single_precision_solve_frame_near_double():
+    rng = np.random.default_rng(0)
+    w = 1024
+    t = np.arange(w)
+    s = sum(np.cos(2 * np.pi * rng.uniform(0, 0.05) * t + rng.uniform(0, 6)) for _ in range(5))
+    s /= np.abs(s).max()
+    g = 0.5 - 0.5 * np.cos(2 * np.pi * t / w)
+    mask = (s > 0.5).astype(np.int8) - (s < -0.5)
+    y = np.clip(s, -0.5, 0.5) * g
+    x = {p: rtdeclip.Declipper(48000, window=w, preset="highquality", precision=p,
+                               threshold=0.5, plan="estimate").solve_frame(y, mask)
+         for p in ("double", "single")}
+    assert np.max(np.abs(x["double"] - x["single"])) < 1e-3
+
+
+@pytest.mark.parametrize("kw", [dict(precision="half"), dict(precision=1), dict(threads=0),
+                                dict(threads=65), dict(threads=True), dict(threads=1.5)])
+def test_bad_settings_are_refused(kw):
+    with pytest.raises(ValueError, match=next(iter(kw))):
+        rtdeclip.Declipper(48000, channels=2, plan="estimate", **kw)
