@@ -267,12 +267,12 @@ def summarise(rows):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sqam", help="folder of the SQAM excerpts (../shared/data/sqam)")
-    ap.add_argument("--excerpts", default="a08_violin,a42_accordion,a60_piano_schubert")
-    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--excerpts", default="a08_violin")
+    ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--presets", default="fastest,average")
     ap.add_argument("--hq-excerpts", default="a08_violin",
                     help="highquality runs on these SQAM excerpts and the speech-like clip")
-    ap.add_argument("--hq-seconds", type=float, default=3.0)
+    ap.add_argument("--hq-seconds", type=float, default=2.0)
     ap.add_argument("--hq-sdrs", default="3,20")
     ap.add_argument("--sdrs", default=",".join(map(str, SDRS)))
     ap.add_argument("--jobs", type=int, default=2)
@@ -291,10 +291,11 @@ def main():
         with ProcessPoolExecutor(a.jobs) as pool:
             rows = [r for rs in pool.map(case, tasks) for r in rs]
     md, targets = summarise(rows)
-    head = (f"`python benchmarks/lossy.py {a.sqam} --jobs {a.jobs}` "
-            f"(excerpts {a.excerpts}, {a.seconds:g} s; highquality: {a.hq_excerpts} and the "
-            f"speech-like clip, {a.hq_seconds:g} s, input SDR {a.hq_sdrs}; "
-            f"{time.time() - t0:.0f} s wall)\n")
+    hq = (f"highquality: {a.hq_excerpts} and the speech-like clip, {a.hq_seconds:g} s, "
+          f"input SDR {a.hq_sdrs}" if a.hq_excerpts else "no highquality runs")
+    head = (f"`python benchmarks/lossy.py {' '.join(sys.argv[1:])}` (SQAM excerpts "
+            f"{a.excerpts} and the three own clips, {a.seconds:g} s, presets {a.presets}; "
+            f"{hq}; {time.time() - t0:.0f} s wall on the shared machine)\n")
     rows = json.loads(json.dumps(rows, default=lambda o: o.item()))
     write_results("lossy", {"machine": machine(), "args": vars(a), "rows": rows,
                             "targets": targets}, head + md + "\n\nTarget misses:\n\n"
