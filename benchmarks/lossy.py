@@ -1,6 +1,6 @@
 """Declipping after a lossy codec (issue 9): MP3, AAC, Vorbis, Opus.
 
-    python benchmarks/lossy.py ../shared/data/sqam --jobs 2
+    python benchmarks/lossy.py ../shared/data/sqam
 
 Clips (SQAM excerpts and our own: speech-like 16 kHz mono, dense pop-like
 44.1 kHz stereo, music 44.1 kHz stereo), cut to --seconds, hard-clipped at
@@ -22,7 +22,8 @@ would need a reference at 48 kHz for (it refuses a reference at another
 rate, see docs/lossy.md).
 
 highquality runs to convergence and is slow: it gets --hq-excerpts at
---hq-seconds only (default: a08_violin and the speech-like clip, 3 s).
+--hq-seconds only (default: a08_violin and the speech-like clip, 2 s, input
+SDR 3 and 20).
 Results: benchmarks/results/lossy.{json,md}.
 """
 import argparse
