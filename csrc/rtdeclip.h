@@ -228,6 +228,13 @@ int rtd_latency(const rtd_state *st);
 void rtd_set_thresholds(rtd_state *st, int channel, double pos, double neg);
 void rtd_get_thresholds(const rtd_state *st, int channel, double *pos, double *neg);
 
+/* How the levels in use were found (auto_threshold): per polarity 0 none,
+ * 1 exact rail, 2 noisy rail (noise/dither: its lower edge), 3 codec-smeared
+ * rail (a hump of the amplitude histogram; the level lies width dB below its
+ * centre).  Fixed thresholds report 0. */
+void rtd_get_detection(const rtd_state *st, int channel, int *method_pos, int *method_neg,
+                       double *width_pos, double *width_neg);
+
 /* Iteration budget per frame, changeable between calls (the live host
  * lowers it under overload; 0 passes clipped frames through unsolved).
  * With cfg.budget_pool a frame may run up to budget_pool times this. */

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "spade.h"
 #include "threshold.h"
+#include "smear.h"
 #include "windows.h"
 #include "workers.h"
 #include "social.h"
@@ -32,6 +33,9 @@ typedef struct {
     double pos, neg;  /* clip levels in use                               */
     double fixed_pos, fixed_neg;
     clip_estimator est;
+    smear_estimator sm;   /* codec-smeared rails (auto_threshold only)       */
+    int method[2];        /* RTD_RAIL_* of the levels in use                 */
+    double width[2];      /* dB from the estimated rail to the level in use  */
     long long credit; /* budget pool: iterations earlier frames left unused */
 } channel;
 
@@ -55,6 +59,7 @@ struct rtd_state {
     double *ana, *syn, *anasyn;
     channel *ch;
     int8_t *masks;            /* channels x window: each frame's clip mask   */
+    int64_t *sm_scratch;      /* cumulative histogram, smear.h               */
     int lanes;
     lane *lane;
     rtd_workers *pool;        /* NULL with one lane                          */
@@ -160,6 +165,7 @@ void rtd_destroy(rtd_state *st)
         free(st->lane);
     }
     fftw_free(st->masks);
+    free(st->sm_scratch);
     fftw_free(st->ana);
     fftw_free(st->syn);
     fftw_free(st->anasyn);
@@ -203,10 +209,13 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     st->syn = fftw_alloc_real(w);
     st->anasyn = fftw_alloc_real(w);
     st->masks = fftw_malloc((size_t)w * C);
+    st->sm_scratch = malloc(sizeof(int64_t) * (RTD_SM_BINS + 1));
     st->ch = calloc(C, sizeof *st->ch);
     st->lanes = lane_count(cfg);
     st->lane = calloc(st->lanes, sizeof *st->lane);
-    if (!st->ana || !st->syn || !st->anasyn || !st->masks || !st->ch || !st->lane) goto fail;
+    if (!st->ana || !st->syn || !st->anasyn || !st->masks || !st->ch || !st->lane ||
+        !st->sm_scratch)
+        goto fail;
     const double *ana_in = cfg->analysis_window, *syn_in = cfg->synthesis_window;
     if (!ana_in && !syn_in && cfg->synthesis_length > 0) {
         /* designed into syn/anasyn first, then checked like given ones */
@@ -284,6 +293,9 @@ void rtd_reset(rtd_state *st)
          * so hop - 1 zeros are all that is missing. */
         ch->fifo_count = st->hop - 1;
         clip_estimator_reset(&ch->est);
+        smear_reset(&ch->sm);
+        ch->method[0] = ch->method[1] = RTD_RAIL_NONE;
+        ch->width[0] = ch->width[1] = 0.0;
         ch->pos = st->cfg.auto_threshold ? HUGE_VAL : ch->fixed_pos;
         ch->neg = st->cfg.auto_threshold ? -HUGE_VAL : ch->fixed_neg;
     }
@@ -430,6 +442,31 @@ static void run_frame(rtd_state *st)
         st->ch[c].fifo_count += st->hop;
 }
 
+/* Levels in use with auto_threshold: an exact rail (the signal keeps
+ * returning to one extreme value) unless a smeared one was found whose hump
+ * holds four times more samples than the exact estimator's returns (after a
+ * codec decoded to 16 bits the extreme code may repeat a few times). */
+static void auto_levels(channel *ch)
+{
+    double lv[2];
+    clip_estimator_levels(&ch->est, &lv[0], &lv[1]);
+    for (int side = 0; side < 2; side++) {
+        int exact = ch->est.hits[side] >= RTD_MIN_HITS;
+        int smeared = ch->sm.found[side] != RTD_RAIL_NONE &&
+                      (!exact || 4.0 * ch->est.hits[side] < ch->sm.mass[side]);
+        if (smeared) {
+            lv[side] = side ? -ch->sm.level[side] : ch->sm.level[side];
+            ch->method[side] = ch->sm.found[side];
+            ch->width[side] = ch->sm.width[side];
+        } else {
+            ch->method[side] = exact ? RTD_RAIL_EXACT : RTD_RAIL_NONE;
+            ch->width[side] = 0.0;
+        }
+    }
+    ch->pos = lv[0];
+    ch->neg = lv[1];
+}
+
 static void process(rtd_state *st, const void *in, void *out, int frames, int is_float)
 {
     const int C = st->cfg.channels, w = st->w, hop = st->hop;
@@ -451,11 +488,11 @@ static void process(rtd_state *st, const void *in, void *out, int frames, int is
                     st->nonfinite_samples++;
                 } else if (st->cfg.auto_threshold) {
                     clip_estimator_push(&ch->est, y);
+                    smear_push(&ch->sm, y, st->sm_scratch);
                 }
                 dst[i] = y;
             }
-            if (st->cfg.auto_threshold)
-                clip_estimator_levels(&ch->est, &ch->pos, &ch->neg);
+            if (st->cfg.auto_threshold) auto_levels(ch);
         }
         st->fill += n;
         if (st->fill == hop) {
@@ -503,6 +540,16 @@ void rtd_set_thresholds(rtd_state *st, int c, double pos, double neg)
     if (c < 0 || c >= st->cfg.channels) return;
     st->ch[c].fixed_pos = st->ch[c].pos = pos;
     st->ch[c].fixed_neg = st->ch[c].neg = neg;
+}
+
+void rtd_get_detection(const rtd_state *st, int c, int *method_pos, int *method_neg,
+                       double *width_pos, double *width_neg)
+{
+    if (c < 0 || c >= st->cfg.channels) return;
+    *method_pos = st->ch[c].method[0];
+    *method_neg = st->ch[c].method[1];
+    *width_pos = st->ch[c].width[0];
+    *width_neg = st->ch[c].width[1];
 }
 
 void rtd_get_thresholds(const rtd_state *st, int c, double *pos, double *neg)

@@ -81,7 +81,7 @@ def test_codec_ringing(tmp_path, x, ext, codec):
     # the codec's own gain on the signal (LAME's output is ~0.45 dB lower)
     g = np.dot(d[:, 0], y[:, 0]) / np.dot(y[:, 0], y[:, 0])
     f = rtdeclip.detect_clipping(d, SR)[0]
-    assert f.method == ("hump", "hump")
+    assert all(m in ("noisy", "codec") for m in f.method)
     assert abs(db(f.positive) - db(0.3 * g)) < 0.5 and abs(db(f.negative) - db(0.3 * g)) < 0.5
     assert np.max(d) > f.positive      # the overshoot lies above the estimated level
 

@@ -294,6 +294,25 @@ class Declipper:
             out.append((self._th[0], self._th[1]))
         return out
 
+    RAIL_METHODS = (None, "exact", "noisy", "codec")
+
+    @property
+    def detection(self):
+        """How the levels in use were found, per channel: {"method": (pos,
+        neg), "width_db": (pos, neg)}; methods None, "exact", "noisy" or
+        "codec" (a codec-smeared rail: MP3/AAC/Vorbis/Opus, declared width_db
+        below its centre; see docs/lossy.md).  Fixed thresholds report None."""
+        mp, mn = ffi.new("int *"), ffi.new("int *")
+        wp, wn = ffi.new("double *"), ffi.new("double *")
+        out = []
+        for c in range(self.channels):
+            lib.rtd_get_detection(self._state, c, mp, mn, wp, wn)
+            m = (self.RAIL_METHODS[mp[0]], self.RAIL_METHODS[mn[0]])
+            out.append({"method": m,
+                        "width_db": tuple(None if k is None else float(w)
+                                          for k, w in zip(m, (wp[0], wn[0])))})
+        return out
+
     @property
     def iterations(self):
         """Current iteration budget per frame (the live host may lower it;

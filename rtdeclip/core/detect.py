@@ -16,8 +16,12 @@ positive and negative extremes separately, in two stages:
    below it.  The estimated level is the window's centre of mass; the level
    declared to the solver (``.thresholds``) lies lower, at the hump's lower
    edge, so the samples spread around the rail are all treated as clipped
-   (the solver only asks them to stay above the level, which their true
-   values do).
+   (the solver only asks them to stay above their observed values).  Two
+   kinds: "noisy" (noise or dither: a narrow hump, declared at its lower
+   edge) and "codec" (a lossy codec's ringing, wider and correlated with the
+   signal: truly clipped samples dip well below the rail, so the level is
+   declared ``codec_width`` dB below the centre, 0.25-4 dB, scaled by the
+   hump's measured spread).
 
 A smooth amplitude distribution never passes the test: even a pure sine
 (whose density grows towards its peak) holds at most 2.4 times the band
@@ -45,7 +49,8 @@ from rtdeclip.errors import ParameterError
 RANGE_DB = 20.0      # histogram span below each extreme
 BIN_DB = 0.005       # histogram resolution
 RATIO = 4.0          # hump mass / mass of the band below (a sine reaches 2.4)
-RATIO_INSIDE = 2.0   # ... for a hump with bands on both sides (the density falls above it)
+RATIO_INSIDE = 1.6   # ... for a hump with bands on both sides (the density falls above it;
+                     # 2.0 missed Opus rails at heavy clipping, issue 9)
 MIN_MASS = 16        # samples a hump needs
 MIN_FRACTION = 1e-4  # ... and this fraction of all samples
 EDGE = 1.2           # the hump's lower edge: where its density is down to this x background
@@ -53,6 +58,22 @@ MAX_EDGE_DB = 1.5    # ... at most this far below the estimated level
 HUMP_DB = 8.0        # a hump lies this close to the extreme (codecs overshoot by up to ~5 dB)
 DOMINANCE = 0.5      # and holds this share of all samples from its lower edge up
 MAX_SCALE = 256      # widest half-window tried, in bins (1.3 dB)
+# Codec-smeared rails (MP3/AAC/Vorbis/Opus): the declared level goes
+# WIDTH_DB below the hump's centre, WIDTH_DB = max(EDGE_FACTOR x (centre -
+# lower edge), SIGMA_FACTOR x the spread above the centre), within
+# [MIN_WIDTH_DB, MAX_WIDTH_DB].  Fitted on SQAM violin and a synthetic stereo
+# clip after MP3 128/320k, AAC 128k and Vorbis q4 at input SDR 3, 10 and 20
+# dB (benchmarks/lossy.py --sweep): the best offsets below the centre were
+# 2-3 dB at 3 dB input SDR, 0.3-1 dB at 10 and 0.3-0.7 dB at 20, tracking
+# the codec's spread; the old lower edge (0.1-1.5 dB) was too close.
+EDGE_FACTOR = 2.0
+SIGMA_FACTOR = 7.0
+MIN_WIDTH_DB = 0.25
+MAX_WIDTH_DB = 4.0
+# a hump whose codec width would be below MIN_WIDTH_DB is noise or dither
+# around a flat rail ("noisy": declared at its lower edge, as before); wider
+# ones are a codec's ringing ("codec")
+NOISY_SIGMA_DB = MIN_WIDTH_DB / SIGMA_FACTOR
 # quantisation grids recognised in the data (bits of a signed integer format)
 GRIDS = (8, 16, 24)
 
@@ -77,6 +98,7 @@ class ChannelClipping:
     declared_negative: float | None = None
     method: tuple = (None, None)
     dc_offset: float = 0.0
+    width_db: tuple = (None, None)
 
     def __post_init__(self):
         if self.declared_positive is None:
@@ -108,8 +130,10 @@ class ClipDetector:
     """Clip levels found in two streaming passes over a signal, so a file of
     hours is never held in memory (see the module docstring)."""
 
-    def __init__(self, channels, tolerance=1e-4, lsb=None):
-        self.channels, self.tol, self._lsb = channels, tolerance, lsb
+    def __init__(self, channels, tolerance=1e-4, lsb=None, lossy=False):
+        """``lossy``: the input is known to come from a lossy decoder (every
+        hump is then a codec's smear, however narrow)."""
+        self.channels, self.tol, self._lsb, self.lossy = channels, tolerance, lsb, lossy
         self.top = np.zeros((2, channels))        # [0] max positive, [1] max |negative|
         self.n = 0
         self.sum = np.zeros(channels)
@@ -187,24 +211,28 @@ class ClipDetector:
         return (np.asarray(k) + 0.5) * BIN_DB - RANGE_DB
 
     def _rail(self, side, c):
-        """(level, declared level, method) of one polarity, or Nones."""
+        """(level, declared level, method, width dB) of one polarity, or Nones."""
         top = self.top[side, c]
         if top <= 0:
-            return None, None, None
+            return None, None, None, None
         n_on, n_below = int(self.on_rail[side, c]), int(self.below[side, c])
         if n_on >= 3 and n_on > RATIO * max(n_below, 1):
             # a plain clipper puts its samples exactly on the rail; within the
             # tolerance band (float noise) the lowest value is the level
             lv = float(top) if 2 * self.at_top[side, c] >= n_on else float(self.level[side, c])
-            return lv, lv, "exact"
+            return lv, lv, "exact", 0.0
         hump = self._hump(self.hist[side, c], top)
         if hump is None:
-            return None, None, None
-        est_db, edge_db = hump
-        return top * 10 ** (est_db / 20), top * 10 ** (edge_db / 20), "hump"
+            return None, None, None, None
+        est_db, edge_db, sigma_db = hump
+        if sigma_db < NOISY_SIGMA_DB and not self.lossy:
+            # noise or dither around a flat rail: its lower edge
+            return top * 10 ** (est_db / 20), top * 10 ** (edge_db / 20), "noisy", est_db - edge_db
+        width = codec_width(est_db - edge_db, sigma_db)
+        return top * 10 ** (est_db / 20), top * 10 ** ((est_db - width) / 20), "codec", width
 
     def _hump(self, h, top):
-        """(centre dB, lower edge dB) of the smallest-scale significant hump
+        """(centre dB, lower edge dB, spread dB) of the smallest-scale significant hump
         near the top of histogram h, or None.
 
         A window [k-s, k+s] within HUMP_DB of the extreme is a hump when it
@@ -246,9 +274,10 @@ class ClipDetector:
         return None
 
     def _locate(self, h, k, s, below):
-        """Centre of mass of the hump around bin k, and its lower edge: where
+        """Centre of mass of the hump around bin k, its lower edge (where
         the density, coming down from the hump, is down to EDGE times the
-        background (the band below the window)."""
+        background, the band below the window) and the spread of the rail
+        above its centre (dB), all in dB relative to the extreme."""
         lo, hi = k - s, k + s + 1
         w = h[lo:hi].astype(float)
         centre = float(np.sum(self._bin_db(np.arange(lo, hi)) * w) / w.sum())
@@ -263,23 +292,50 @@ class ClipDetector:
         # samples blur it: samples of a rail with noise sigma reach 4 sigma below
         c0 = int(np.clip(np.floor((centre + RANGE_DB) / BIN_DB), 0, len(h) - 1))
         upper = np.cumsum(h[c0:])
+        sigma = 0.0
         if upper[-1] > 0:
             sigma = BIN_DB * (int(np.searchsorted(upper, 0.683 * upper[-1])) + 0.5)
             edge = min(edge, centre - min(4 * sigma, MAX_EDGE_DB))
-        return centre, min(edge, centre)
+        return centre, min(edge, centre), sigma
 
     def result(self):
         if not self._counting:
             self._start_counts()
         out = []
         for c in range(self.channels):
-            (pos, dpos, mpos), (neg, dneg, mneg) = self._rail(0, c), self._rail(1, c)
+            rails = [list(self._rail(0, c)), list(self._rail(1, c))]
+            for side in (0, 1):
+                if rails[side][2] is None and rails[1 - side][2] == "codec":
+                    rails[side] = self._mirror(side, c, rails[1 - side]) or rails[side]
+            (pos, dpos, mpos, wpos), (neg, dneg, mneg, wneg) = rails
             out.append(ChannelClipping(
                 pos, None if neg is None else -neg, samples=self.n,
                 histogram=self._histogram(c),
                 declared_positive=dpos, declared_negative=None if dneg is None else -dneg,
-                method=(mpos, mneg), dc_offset=float(self.sum[c] / self.n) if self.n else 0.0))
+                method=(mpos, mneg), width_db=(wpos, wneg), dc_offset=float(self.sum[c] / self.n) if self.n else 0.0))
         return out
+
+    def _above(self, side, c, level):
+        """Samples of one polarity at or above a magnitude (from the histogram)."""
+        top = self.top[side, c]
+        if top <= 0 or level > top:
+            return 0
+        k = int(np.clip((20 * np.log10(level / top) + RANGE_DB) / BIN_DB, 0, self.nbins - 1))
+        return int(self.hist[side, c, k:].sum())
+
+    def _mirror(self, side, c, other):
+        """A codec-smeared rail the hump test missed on one polarity (a codec
+        can blur one side's hump into the background: AAC/Opus at 3 dB input
+        SDR), taken from the other polarity's: a clipper is nearly always
+        symmetric.  Only when this side reaches the other's rail with at
+        least a quarter of its share of samples there, so a one-sided
+        clipping, whose other side has only its natural peaks, keeps none."""
+        level, declared, _, width = other
+        mine = self._above(side, c, level)
+        theirs = self._above(1 - side, c, level)
+        if theirs <= 0 or mine < MIN_MASS or 4 * mine < theirs:
+            return None
+        return [level, declared, "codec", width]
 
     def _histogram(self, c, bins=200):
         """Counts near each rail (top RANGE_DB dB, coarser bins) for reports and plots."""
@@ -294,6 +350,13 @@ class ClipDetector:
             out[name] = {"edges_dbfs": [round(float(e), 4) for e in edges],
                          "counts": [int(v) for v in h]}
         return out
+
+
+def codec_width(edge_db, sigma_db):
+    """dB from a codec-smeared rail's centre down to the level declared to
+    the solver, from the hump's lower edge distance and upper spread."""
+    return float(np.clip(max(EDGE_FACTOR * edge_db, SIGMA_FACTOR * sigma_db),
+                         MIN_WIDTH_DB, MAX_WIDTH_DB))
 
 
 class ClipCounter:
@@ -342,8 +405,11 @@ def _runs(mask, carry, c):
     return int(lengths.max())
 
 
-def detect_clipping(x, sample_rate=None, tolerance=1e-4):
+def detect_clipping(x, sample_rate=None, tolerance=1e-4, lossy=False):
     """Per-channel clip levels of x, shape (frames,) or (frames, channels).
+
+    ``lossy``: the signal is known to be decoded from a lossy codec (then
+    every smeared rail is taken for a codec's, see ``ChannelClipping``).
 
     Returns a list of ``ChannelClipping``, one per channel: estimated levels
     (``positive``, ``negative``; None when not clipped), the levels for the
@@ -371,7 +437,8 @@ def detect_clipping(x, sample_rate=None, tolerance=1e-4):
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.number)) \
             or not 0 < tolerance < 1:
         raise ParameterError(f"tolerance must be a number between 0 and 1, got {tolerance!r}")
-    det = ClipDetector(a.shape[1], tolerance, lsb=1.0 if a.dtype.kind in "biu" else None)
+    det = ClipDetector(a.shape[1], tolerance, lsb=1.0 if a.dtype.kind in "biu" else None,
+                       lossy=bool(lossy))
     step = 1 << 18   # bounded temporaries on long signals
     for i in range(0, len(a), step):
         det.scan_extremes(a[i:i + step])

@@ -120,9 +120,15 @@ def open_reference(job, src):
     if not job.reference:
         return None
     ref = AudioSource(job.reference)
-    diffs = [f"{ref.sample_rate} Hz (input {src.sample_rate} Hz)"
-             if ref.sample_rate != src.sample_rate else "",
-             f"{ref.channels} channel(s) (input {src.channels})"
+    sr = src.sample_rate
+    if ref.sample_rate != sr:
+        # refused, not resampled: an SDR against a resampled reference would
+        # measure the resampler too (documented in docs/lossy.md)
+        why = " (Opus always decodes at 48 kHz)" if src.codec in ("opus", "libopus") else ""
+        raise FileError(f"{job.reference}: reference is at {ref.sample_rate} Hz but the input "
+                        f"decodes at {sr} Hz{why}; resample the reference to {sr} Hz "
+                        f"(e.g. ffmpeg -i REF -ar {sr} REF_{sr}.wav)")
+    diffs = [f"{ref.channels} channel(s) (input {src.channels})"
              if ref.channels != src.channels else ""]
     if any(diffs):
         raise FileError(f"{job.reference}: reference does not match the input: "
@@ -142,7 +148,7 @@ def detect_levels(job, src, progress):
     """Passes 1 and 2: clip levels per channel and polarity.  Returns the
     detector's findings per channel, the number of frames, and (the peaks
     per channel, the quantisation step) that given levels snap to."""
-    det = ClipDetector(src.channels)
+    det = ClipDetector(src.channels, lossy=is_lossy(src.codec))
     for chunk in src.chunks(CHUNK):
         _check(job)
         det.scan_extremes(chunk)
@@ -222,7 +228,7 @@ def build_report(job, src, n, levels, found, given, out, gain, timings, given_le
     peak = float(out.peaks.max())
     report = {"input": job.input, "output": job.output, "sample_rate": sr,
               "channels": src.channels, "frames": n, "duration_s": n / sr, "codec": src.codec,
-              "lossy_codec": any(src.codec.startswith(c) for c in LOSSY), "preset": job.preset,
+              "lossy_codec": is_lossy(src.codec), "preset": job.preset,
               "algorithm": job.algorithm, "threshold_mode": job.threshold, "format": job.fmt,
               "thresholds_given": given,
               "threshold_tolerance_db": clip_levels.TOLERANCE_DB, "threshold_notes": list(notes),
@@ -247,23 +253,19 @@ def build_report(job, src, n, levels, found, given, out, gain, timings, given_le
 LOSSY = ("mp3", "mp2", "aac", "vorbis", "opus", "libopus", "ac3", "eac3", "wma")
 
 
+def is_lossy(codec):
+    return any(codec.startswith(name) for name in LOSSY)
+
+
 def solver_levels(found, codec):
-    """The levels the solver gets for one channel.  A rail smeared by noise
-    or dither goes to its lower edge (``found.thresholds``): with the level
-    at the rail's centre half the clipped samples would be pinned as
-    reliable, and declipping does nothing.  After a lossy codec the ringing
-    is correlated with the signal, and there the lower edge makes the result
-    worse than the input (-0.4 to -6 dB SDR on SQAM, MP3/AAC at input SDR 3
-    and 10 dB) while the centre is about neutral (-0.7 to +0.1 dB), so a
-    codec's rails go to their estimated centre."""
-    if not any(codec.startswith(name) for name in LOSSY):
-        return found.thresholds
-    pos, neg = found.thresholds
-    if found.method[0] == "hump":
-        pos = found.positive
-    if found.method[1] == "hump":
-        neg = found.negative
-    return pos, neg
+    """The levels the solver gets for one channel: the detector's declared
+    levels (``found.thresholds``).  A noisy rail goes to its lower edge; a
+    codec-smeared one (every hump of a lossy input: the detector is told the
+    codec) ``found.width_db`` below its centre, so the samples the codec's
+    ringing pushed below the rail are in the clipped set.  (Before issue 9
+    a codec's rails went to their centre: about neutral, -0.7 to +0.1 dB;
+    see docs/lossy.md.)"""
+    return found.thresholds
 
 
 def channel_report(c, levels, f, given=None, snapped=(False, False)):
@@ -280,7 +282,8 @@ def channel_report(c, levels, f, given=None, snapped=(False, False)):
             "positive_dbfs": db(p) if np.isfinite(p) else None,
             "negative_dbfs": db(-q) if np.isfinite(q) else None,
             "estimated_positive_dbfs": est[0], "estimated_negative_dbfs": est[1],
-            "detection": list(f.method), "dc_offset": f.dc_offset,
+            "detection": list(f.method), "smear_width_db": list(f.width_db),
+            "dc_offset": f.dc_offset,
             "clipped_high": f.clipped_high, "clipped_low": f.clipped_low,
             "clipped_ratio": f.ratio, "longest_run": f.longest_run,
             "histogram": f.histogram}

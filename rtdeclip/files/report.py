@@ -31,6 +31,18 @@ def _fine_db(v_db):
     return "none" if v_db is None else f"{v_db:.4f} dB"
 
 
+RAIL_WORDS = {"exact": "exact", "noisy": "noisy", "codec": "codec-smeared"}
+
+
+def rail_words(t, side):
+    """How one polarity's rail was found, with the smear width used."""
+    m = t["detection"][side]
+    if m is None:
+        return "none"
+    w = (t.get("smear_width_db") or [None, None])[side]
+    return RAIL_WORDS.get(m, m) + ("" if m == "exact" or w is None else f", width {w:.2f} dB")
+
+
 def service_log(r):
     """The log lines for one file's report dict (see ``filepipe.run``)."""
     lines = [f"User parameters: preset={r['preset']} algorithm={r['algorithm']} "
@@ -54,14 +66,18 @@ def service_log(r):
         lines.append(f"Estimated clipping threshold for channel {c}: "
                      f"{level_db(t['estimated_positive_dbfs'])} (positive samples) "
                      f"{level_db(t['estimated_negative_dbfs'])} (negative samples)")
-        if "hump" in t["detection"] and (t["positive_dbfs"], t["negative_dbfs"]) != (
-                t["estimated_positive_dbfs"], t["estimated_negative_dbfs"]):
-            lines.append(f"  noisy or codec-smeared rail in channel {c}: samples from "
+        lines.append(f"  rails in channel {c}: {rail_words(t, 0)} (positive), "
+                     f"{rail_words(t, 1)} (negative)")
+        if any(m in ("noisy", "codec") for m in t["detection"]):
+            lines.append(f"  smeared rail in channel {c}: samples from "
                          f"{level_db(t['positive_dbfs'])} (positive) and "
                          f"{level_db(t['negative_dbfs'])} (negative) are treated as clipped")
-    if any("hump" in t["detection"] for t in r["thresholds"]) and r["lossy_codec"]:
-        lines.append(f"  lossy input ({r['codec']}): the codec's ringing around the rails "
-                     f"limits what declipping can restore")
+    if r["lossy_codec"]:
+        smeared = any("codec" in t["detection"] for t in r["thresholds"])
+        lines.append(f"  lossy input ({r['codec']}): "
+                     + ("the codec's ringing smears the rails; the clipped set reaches "
+                        "below them by the measured smear width (information)" if smeared else
+                        "information only"))
     for note in r.get("threshold_notes", []):
         lines.append(note)
     if not r["clipping_found"]:

@@ -386,6 +386,10 @@ class LiveDeclipper:
         s["thresholds_given"] = None if self.given_levels is None else \
             [[float(p), float(q)] for p, q in self.given_levels]
         s["threshold_notes"] = self.level_notes()
+        # how each rail was found (exact / noisy / codec-smeared) and the
+        # smear width used: a decoded lossy stream has no exact rail
+        s["rails"] = [{"method": list(d["method"]), "width_db": list(d["width_db"])}
+                      for d in self.declipper.detection]
         s["latency"] = self.latency
         s["error"] = None if self.error is None else str(self.error)
         return s

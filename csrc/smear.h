@@ -1,0 +1,205 @@
+/* smear.h -- online estimate of codec-smeared clip levels (internal).
+ *
+ * After MP3/AAC/Vorbis/Opus a clipped stream has no exact rail: the flat
+ * tops ring, so the samples of a rail spread into a hump of the amplitude
+ * histogram a fraction of a dB to a few dB wide.  The offline detector
+ * (rtdeclip/core/detect.py) finds such humps on a fine histogram of the
+ * whole file; this is the same test on a coarser histogram (0.05 dB bins)
+ * filled as the stream goes, evaluated every RTD_SM_EVERY samples (a count
+ * of samples, so the result does not depend on block sizes).  The level
+ * declared to the solver lies `width` dB below the hump's centre, the width
+ * measured from the hump as offline (codec_width in detect.py).
+ *
+ * Nothing allocates: the histograms live in the channel, the cumulative
+ * sums in one scratch array per state. */
+#ifndef RTD_SMEAR_H
+#define RTD_SMEAR_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define RTD_SM_BIN_DB 0.05   /* histogram resolution                        */
+#define RTD_SM_LOW_DB (-70.0)/* lowest level binned (dBFS)                  */
+#define RTD_SM_BINS 1640     /* up to +12 dBFS                              */
+#define RTD_SM_RANGE_DB 12.0 /* samples binned: within this of the extreme
+                                (the test reaches 8 + 2.4 dB below it)    */
+#define RTD_SM_EVERY 2048    /* samples between evaluations                 */
+#define RTD_SM_HUMP_BINS 160 /* a hump lies within 8 dB of the extreme      */
+#define RTD_SM_MAX_SCALE 16  /* widest half-window, bins (0.8 dB)           */
+#define RTD_SM_MIN_MASS 64  /* samples a hump needs (offline: 16; a stream is
+                               tested again and again, so a fluke of a few
+                               samples must not pass: seen on noise via MP3) */
+#define RTD_SM_HALVE (1 << 22) /* counts halve beyond this: old music fades */
+
+/* detection methods reported per polarity */
+enum { RTD_RAIL_NONE = 0, RTD_RAIL_EXACT = 1, RTD_RAIL_NOISY = 2, RTD_RAIL_CODEC = 3 };
+
+typedef struct {
+    int32_t hist[2][RTD_SM_BINS];
+    int64_t total[2];   /* samples binned per polarity                     */
+    int64_t n;          /* samples seen (for the minimum fraction)          */
+    int top[2];         /* highest occupied bin, -1: none                   */
+    double floor[2];    /* linear magnitude below which nothing is binned   */
+    int since;          /* samples since the last evaluation                */
+    int found[2];       /* RTD_RAIL_NOISY / CODEC when a hump was found     */
+    double level[2];    /* declared level (magnitude)                       */
+    double width[2];    /* dB from the hump's centre to the declared level  */
+    double mass[2];     /* samples in the hump                              */
+} smear_estimator;
+
+static inline void smear_reset(smear_estimator *e)
+{
+    memset(e, 0, sizeof *e);
+    e->top[0] = e->top[1] = -1;
+}
+
+static inline double smear_bin_db(int k) { return RTD_SM_LOW_DB + (k + 0.5) * RTD_SM_BIN_DB; }
+
+/* One side's hump test on hist h with cumulative scratch H (RTD_SM_BINS+1);
+ * same criteria as ClipDetector._hump / _locate / codec_width. */
+static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
+{
+    const int32_t *h = e->hist[side];
+    const int K = e->top[side] + 1;
+    e->found[side] = RTD_RAIL_NONE;
+    if (K <= 0) return;
+    H[0] = 0;
+    for (int i = 0; i < K; i++) H[i + 1] = H[i] + h[i];
+    double need = 1e-4 * (double)e->n;
+    if (need < RTD_SM_MIN_MASS) need = RTD_SM_MIN_MASS;
+    for (int s = 1; s <= RTD_SM_MAX_SCALE; s *= 2) {
+        int best = -1;
+        int64_t best_mass = 0, best_below = 0;
+        int kmin = K - RTD_SM_HUMP_BINS + s;
+        if (kmin < 3 * s + 1) kmin = 3 * s + 1;
+        for (int k = kmin; k < K - s; k++) {
+            int64_t mass = H[k + s + 1] - H[k - s];
+            int64_t below = H[k - s] - H[k - 3 * s - 1];
+            int hiidx = k + 3 * s + 2 < K ? k + 3 * s + 2 : K;
+            int64_t above = H[hiidx] - H[k + s + 1];
+            int inside = k + 3 * s + 2 <= K;
+            double b1 = below > 1 ? (double)below : 1.0, a1 = above > 1 ? (double)above : 1.0;
+            double noise = 3.0 * sqrt(b1);
+            int64_t rest = H[K] - H[k - s];
+            int ok = mass >= need && mass >= 0.5 * rest &&
+                     (mass > 4.0 * b1 + noise ||
+                      (inside && mass > 1.6 * b1 + noise && mass > 1.6 * a1));
+            if (ok && mass > best_mass) {
+                best = k;
+                best_mass = mass;
+                best_below = below;
+            }
+        }
+        if (best < 0) continue;
+        /* centre of mass, spread above it, lower edge */
+        double sw = 0.0, sm = 0.0;
+        for (int i = best - s; i <= best + s; i++) {
+            sw += h[i];
+            sm += h[i] * smear_bin_db(i);
+        }
+        double centre = sm / sw;
+        int c0 = (int)floor((centre - RTD_SM_LOW_DB) / RTD_SM_BIN_DB);
+        if (c0 < 0) c0 = 0;
+        if (c0 > K - 1) c0 = K - 1;
+        int64_t up = H[K] - H[c0], acc = 0;
+        int q = 0;
+        while (c0 + q < K && (double)(acc + h[c0 + q]) < 0.683 * (double)up) acc += h[c0 + q++];
+        double sigma = RTD_SM_BIN_DB * (q + 0.5);
+        double background = (double)best_below / (2 * s + 1);
+        int j = best;
+        while (j > s && j > best - 8 * s) {
+            double d = (double)(H[j + s + 1 < K ? j + s + 1 : K] - H[j - s]) / (2 * s + 1);
+            if (!(d > 1.2 * background + 1e-12)) break;
+            j--;
+        }
+        double edge = smear_bin_db(j) - RTD_SM_BIN_DB * s;
+        double e4 = 4.0 * sigma < 1.5 ? 4.0 * sigma : 1.5;
+        if (edge > centre - e4) edge = centre - e4;
+        double dist = centre - edge;
+        double width;
+        int kind;
+        if (sigma < 0.25 / 7.0) {
+            kind = RTD_RAIL_NOISY;
+            width = dist;
+        } else {
+            kind = RTD_RAIL_CODEC;
+            width = 2.0 * dist > 7.0 * sigma ? 2.0 * dist : 7.0 * sigma;
+            if (width < 0.25) width = 0.25;
+            if (width > 4.0) width = 4.0;
+        }
+        e->found[side] = kind;
+        e->width[side] = width;
+        e->level[side] = pow(10.0, (centre - width) / 20.0);
+        e->mass[side] = (double)best_mass;
+        return;
+    }
+}
+
+/* Samples of one polarity at or above a level (dBFS), from the histogram. */
+static inline int64_t smear_above(const smear_estimator *e, int side, double level_db)
+{
+    int k = (int)floor((level_db - RTD_SM_LOW_DB) / RTD_SM_BIN_DB);
+    if (k < 0) k = 0;
+    int64_t n = 0;
+    for (int i = k; i <= e->top[side]; i++) n += e->hist[side][i];
+    return n;
+}
+
+/* A polarity the hump test missed takes the other's codec-smeared rail when
+ * it reaches that rail with at least a quarter of the other's samples there
+ * (as ClipDetector._mirror: clippers are nearly always symmetric, a codec
+ * can blur one side's hump into the background). */
+static inline void smear_mirror(smear_estimator *e)
+{
+    for (int side = 0; side < 2; side++) {
+        int o = 1 - side;
+        if (e->found[side] != RTD_RAIL_NONE || e->found[o] != RTD_RAIL_CODEC) continue;
+        double centre = 20.0 * log10(e->level[o]) + e->width[o];
+        int64_t mine = smear_above(e, side, centre), theirs = smear_above(e, o, centre);
+        if (theirs <= 0 || mine < RTD_SM_MIN_MASS || 4 * mine < theirs) continue;
+        e->found[side] = RTD_RAIL_CODEC;
+        e->level[side] = e->level[o];
+        e->width[side] = e->width[o];
+        e->mass[side] = (double)mine;
+        return;
+    }
+}
+
+static inline void smear_push(smear_estimator *e, double y, int64_t *scratch)
+{
+    int side = y < 0.0;
+    double m = side ? -y : y;
+    e->n++;
+    if (m >= e->floor[side] && m > 0.0) {
+        int k = (int)floor((20.0 * log10(m) - RTD_SM_LOW_DB) / RTD_SM_BIN_DB);
+        if (k >= 0) {
+            if (k >= RTD_SM_BINS) k = RTD_SM_BINS - 1;
+            if (k > e->top[side]) {
+                /* bins below the new floor stop counting: clear them, or
+                 * their old counts would make the density seem to rise
+                 * towards the top (a false hump) */
+                int kf = k - (int)(RTD_SM_RANGE_DB / RTD_SM_BIN_DB);
+                for (int i = 0; i < kf && i <= e->top[side]; i++) {
+                    e->total[side] -= e->hist[side][i];
+                    e->hist[side][i] = 0;
+                }
+                e->top[side] = k;
+                e->floor[side] = pow(10.0, (smear_bin_db(kf) - 0.5 * RTD_SM_BIN_DB) / 20.0);
+            }
+            if (++e->total[side] > RTD_SM_HALVE) {
+                for (int i = 0; i < RTD_SM_BINS; i++) e->hist[side][i] /= 2;
+                e->total[side] /= 2;
+            }
+            e->hist[side][k]++;
+        }
+    }
+    if (++e->since >= RTD_SM_EVERY) {
+        e->since = 0;
+        smear_eval_side(e, 0, scratch);
+        smear_eval_side(e, 1, scratch);
+        smear_mirror(e);
+    }
+}
+
+#endif

@@ -1,0 +1,167 @@
+"""Clipped audio after a lossy codec (issue 9): files made with the ffmpeg
+command line (MP3, AAC, Vorbis, Opus), decoded by rtdeclip's own decoder."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import rtdeclip
+from rtdeclip.examples import music
+from rtdeclip.files.audio_io import AudioSource
+from audio_files import write_wav
+
+SR = 44100
+CODECS = {"mp3": (".mp3", ["-c:a", "libmp3lame", "-b:a", "128k"]),
+          "aac": (".m4a", ["-c:a", "aac", "-b:a", "128k"]),
+          "vorbis": (".ogg", ["-c:a", "libvorbis", "-q:a", "4"]),
+          "opus": (".opus", ["-c:a", "libopus", "-b:a", "96k"])}
+
+
+def ffmpeg(src, dst, opts):
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(src), *opts, str(dst)],
+                   check=True)
+    return str(dst)
+
+
+def roundtrip(tmp_path, y, codec, sr=SR):
+    ext, opts = CODECS[codec]
+    src = write_wav(tmp_path / f"in_{codec}.wav", y, sr)
+    dst = ffmpeg(src, tmp_path / f"out_{codec}{ext}", opts)
+    s = AudioSource(dst)
+    return s.read_all(), s.sample_rate, dst
+
+
+def stream(y, sr, preset="fastest"):
+    d = rtdeclip.Declipper(sr, channels=y.shape[1], preset=preset, threshold="auto",
+                           plan="estimate")
+    outs = [d.process(np.ascontiguousarray(y[i:i + 512])) for i in range(0, len(y), 512)]
+    return np.concatenate(outs + [d.flush()])[d.latency_samples:], d
+
+
+@pytest.fixture(scope="module")
+def clean():
+    return music(SR, 3.0, 1, seed=4).reshape(-1, 1)
+
+
+@pytest.fixture(scope="module")
+def clipped(clean):
+    level = 0.35 * np.max(np.abs(clean))
+    return np.clip(clean, -level, level), level
+
+
+@pytest.mark.parametrize("codec", list(CODECS))
+def test_smeared_rail_found_offline_and_online(tmp_path, clipped, codec):
+    y, level = clipped
+    d, sr, _ = roundtrip(tmp_path, y, codec)
+    f = rtdeclip.detect_clipping(d, sr, lossy=True)[0]
+    assert f.method == ("codec", "codec")
+    for est, decl, w in ((f.positive, f.thresholds[0], f.width_db[0]),
+                         (-f.negative, -f.thresholds[1], f.width_db[1])):
+        assert abs(20 * np.log10(est / level)) < 1.0          # the rail, within 1 dB
+        assert 0.25 <= w <= 4.0 and decl < est                # declared below it
+        assert abs(20 * np.log10(est / decl) - w) < 1e-9
+    # the stream's own estimator, within the clip's 3 seconds
+    _, dec = stream(d, sr)
+    det = dec.detection[0]
+    assert det["method"] == ("codec", "codec")
+    pos, neg = dec.thresholds[0]
+    for v, w in ((pos, det["width_db"][0]), (-neg, det["width_db"][1])):
+        assert abs(20 * np.log10(v / level) + w) < 1.0        # level + width = the rail
+
+
+def speech_like(sr, seconds, seed=1):
+    """Pulse train through two formant resonators, syllables with pauses."""
+    from scipy.signal import lfilter
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    out = np.zeros(n)
+    pos = 0
+    while pos < n:
+        syl = int(rng.uniform(0.12, 0.3) * sr)
+        pulses = (np.arange(syl) % int(sr / rng.uniform(100, 180)) == 0).astype(float)
+        seg = np.zeros(syl)
+        for fc, bw in ((rng.uniform(300, 800), 80), (rng.uniform(900, 2200), 120)):
+            r = np.exp(-np.pi * bw / sr)
+            seg += lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * fc / sr), r * r], pulses)
+        end = min(n, pos + syl)
+        out[pos:end] = (seg * np.hanning(syl))[:end - pos]
+        pos = end + int(rng.uniform(0.02, 0.15) * sr)
+    return out / np.max(np.abs(out))
+
+
+def loud_signals():
+    rng = np.random.default_rng(7)
+    m = music(SR, 3.0, 1, seed=9)
+    noise = rng.standard_normal(3 * SR)
+    return {"music": 0.98 * m / np.max(np.abs(m)),
+            "speech": 0.98 * speech_like(SR, 3.0),
+            "noise": 0.98 * noise / np.max(np.abs(noise)),
+            # a soft peak distribution: a tanh-saturated (not clipped) mix
+            "soft-saturated": np.tanh(3 * m / np.max(np.abs(m))) * 0.98}
+
+
+@pytest.mark.parametrize("name", ["music", "speech", "noise", "soft-saturated"])
+def test_no_false_rail_on_loud_unclipped(tmp_path, name):
+    x = loud_signals()[name][:, None]
+    for sig, sr in [(x, SR), roundtrip(tmp_path, 0.97 * x, "mp3")[:2]]:
+        f = rtdeclip.detect_clipping(sig, sr, lossy=True)[0]
+        assert f.method == (None, None) and f.clipped == 0, (name, f.method)
+        _, dec = stream(np.ascontiguousarray(sig), sr)
+        assert dec.detection[0]["method"] == (None, None), (name, dec.detection)
+        assert dec.stats["clipped_samples"] == 0
+
+
+def test_decoded_mp3_clip_gains_offline_and_streaming(tmp_path, clean, clipped):
+    y, _ = clipped
+    d, sr, _ = roundtrip(tmp_path, y, "mp3")
+    x = clean[:len(d)]
+    before = rtdeclip.sdr(x[:, 0], d[:, 0])
+    found = rtdeclip.detect_clipping(d, sr, lossy=True)
+    off = rtdeclip.declip(d, sr, preset="fastest", threshold=[f.thresholds for f in found],
+                          plan="estimate")
+    on, _ = stream(d, sr)
+    assert rtdeclip.sdr(x[:, 0], off[:, 0]) > before + 3
+    assert rtdeclip.sdr(x[:, 0], on[:len(x), 0]) > before + 3
+    # the exact model of an uncoded clip gains too (nothing lost there)
+    assert rtdeclip.sdr(x[:, 0], rtdeclip.declip(y, sr, preset="fastest", plan="estimate")[:, 0]) \
+        > rtdeclip.sdr(x[:, 0], y[:, 0]) + 3
+
+
+def test_file_command_on_mp3_reports_the_smeared_mode(tmp_path, clipped):
+    y, _ = clipped
+    stereo = np.ascontiguousarray(np.repeat(y, 2, axis=1))
+    _, _, path = roundtrip(tmp_path, stereo, "mp3")
+    out, rep = tmp_path / "o.wav", tmp_path / "r.json"
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", "file", path, "--output", str(out),
+                        "--preset", "Fastest", "--report", str(rep)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "codec-smeared, width" in r.stdout and "lossy input (mp3" in r.stdout
+    j = json.loads(rep.read_text())
+    for t in j["thresholds"]:
+        assert t["detection"] == ["codec", "codec"]
+        assert all(0.25 <= w <= 4.0 for w in t["smear_width_db"])
+    # output length equals the decoded input's
+    assert len(AudioSource(str(out)).read_all()) == len(AudioSource(path).read_all())
+
+
+def test_opus_output_length_and_reference_at_another_rate(tmp_path, clipped):
+    """Opus decodes at 48 kHz: the output has the decoded input's length and
+    rate, and a 44.1 kHz reference is refused with one clear line."""
+    y, _ = clipped
+    _, sr, path = roundtrip(tmp_path, y, "opus")
+    assert sr == 48000
+    ref = write_wav(tmp_path / "ref.wav", y, SR)
+    out = tmp_path / "o.wav"
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", "file", path, "--output", str(out),
+                        "--reference", ref], capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and not out.exists()
+    assert "reference is at 44100 Hz but the input decodes at 48000 Hz" in r.stderr
+    assert "Opus always decodes at 48 kHz" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", "file", path, "--output", str(out),
+                        "--preset", "Fastest"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    o, d = AudioSource(str(out)), AudioSource(path)
+    assert o.sample_rate == 48000 and len(o.read_all()) == len(d.read_all())
