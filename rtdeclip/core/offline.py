@@ -66,7 +66,7 @@ def _one_channel(x, sample_rate, thresholds, kwargs):
     return out, d.stats
 
 
-def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="measure",
+def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="estimate",
            jobs=None, return_stats=False, **settings):
     """Declip a whole signal; same shape and dtype out, no delay.
 
