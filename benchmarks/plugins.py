@@ -13,7 +13,7 @@ created beforehand.  Each case is run REPEAT times; the least CPU is kept
     python benchmarks/plugins.py [--seconds 20] [--repeat 3]
 
 Signal: rtdeclip.examples.music (synthetic, stereo), clipped to an input
-SDR of 3 dB (every frame clipped), 16-bit WAV.  Results in
+SDR of 3 dB, 16-bit WAV.  Results in
 benchmarks/results/plugins.{json,md}.
 """
 import argparse
@@ -95,7 +95,7 @@ def main():
                      f"{1 / f:.1f}x", f"{1 / p:.1f}x"])
         data.append(dict(preset=preset, ffmpeg_plugin_cpu_per_s=f, python_cpu_per_s=p,
                          ratio=f / p, ffmpeg_runs=ff, python_runs=py))
-    md = ("CPU per second of stereo 48 kHz audio (clipped to 3 dB SDR, every frame clipped): "
+    md = ("CPU per second of stereo 48 kHz audio (synthetic music clipped to an input SDR of 3 dB): "
           "the LADSPA plug-in in ffmpeg against the Python Declipper, least of "
           f"{args.repeat} runs of {args.seconds:g} s.\n\n"
           + md_table(["preset", "ffmpeg + plug-in (ms CPU / s)", "Python Declipper (ms CPU / s)",

@@ -16,7 +16,7 @@ CC=${CC:-clang}
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -DRTDP_PLAN=RTD_PLAN_ESTIMATE -Icsrc -Icsrc/plugins fuzz/fuzz_plugin.c csrc/plugins/ladspa.c csrc/plugins/engine.c \
     csrc/plugins/limiter.c csrc/*.c \
-    -lfftw3_threads -lfftw3 -lm -lpthread -o "$FUZZ_DIR/fuzz_plugin"
+    -lfftw3_threads -lfftw3 -lfftw3f_threads -lfftw3f -lm -lpthread -o "$FUZZ_DIR/fuzz_plugin"
 # seeds: each variant and rate, a clipped tone, every control touched
 python3 - "$FUZZ_DIR/corpus" <<'PY'
 import os, struct, sys, math

@@ -15,8 +15,11 @@
  * two processes can round differently (with single-precision transforms
  * the solver's hard thresholding turns that into audible-level
  * differences: ffmpeg runs differed from each other by 0.11 at the same
- * wisdom); ESTIMATE is deterministic and instantiates at once.  The
- * output equals Declipper(..., plan="estimate") to float precision. */
+ * wisdom); ESTIMATE is deterministic and instantiates at once.  FFTW
+ * still takes a plan from wisdom when the file read below has one for the
+ * problem (as the Python Declipper, which reads the same file), so both
+ * make the same plans.  The output equals Declipper(..., plan="estimate")
+ * to float precision. */
 #ifndef RTDP_PLAN
 #define RTDP_PLAN RTD_PLAN_ESTIMATE
 #endif
@@ -196,12 +199,22 @@ void rtdp_destroy(rtdp *p)
     free(p);
 }
 
+/* The stream rule for a level given by hand (rtdeclip/core/levels.py,
+ * for_stream): lowered in magnitude by 0.01 dB (a display's resolution), so
+ * a level read off a meter rounded to 0.01 dB still finds the rail it names. */
+static double stream_level(double v)
+{
+    double tol = fabs(v) * (1.0 - pow(10.0, -0.01 / 20.0));
+    return v > 0 ? v - tol : v + tol;
+}
+
 static void set_fixed_levels(rtdp *p, double pos, double neg)
 {
-    p->fixed_pos = pos;
+    p->fixed_pos = pos;   /* as given: a changed control is noticed */
     p->fixed_neg = neg;
     for (int k = 1; k < p->nstates; k += 2)
-        for (int c = 0; c < p->C; c++) rtd_set_thresholds(p->st[k], c, pos, neg);
+        for (int c = 0; c < p->C; c++)
+            rtd_set_thresholds(p->st[k], c, stream_level(pos), stream_level(neg));
 }
 
 void rtdp_activate(rtdp *p)

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from rtdeclip.core import params
+from rtdeclip.core import levels, params
 from rtdeclip._core import ffi, lib
 from rtdeclip.errors import ParameterError
 
@@ -37,32 +37,14 @@ def _save_wisdom():
 
 
 def parse_threshold(threshold, channels):
-    """'auto', theta, a (pos, neg) tuple, or a list with one of those per
-    channel -> None (auto) or a list of (pos, neg) per channel."""
-    if isinstance(threshold, str):
-        if threshold.lower() == "auto":
-            return None
-        raise ParameterError(f"threshold must be 'auto', a number or a (pos, neg) pair, got {threshold!r}")
-
-    def one(t):
-        if isinstance(t, (int, float, np.floating, np.integer)) and not isinstance(t, bool):
-            t = float(t)
-            if math.isnan(t) or t <= 0:
-                raise ParameterError(f"threshold must be > 0, got {t}")
-            return (t, -t)
-        if isinstance(t, (tuple, list, np.ndarray)) and len(t) == 2:
-            pos, neg = float(t[0]), float(t[1])
-            if math.isnan(pos) or math.isnan(neg) or pos <= 0 or neg == 0:
-                raise ParameterError(f"threshold pair must be (pos > 0, neg != 0), got {tuple(t)}")
-            return (pos, -abs(neg))  # the negative level may be given as a magnitude
-        raise ParameterError(f"threshold must be 'auto', a number or a (pos, neg) pair, got {t!r}")
-
-    if isinstance(threshold, list):  # a list: one entry per channel
-        if len(threshold) != channels:
-            raise ParameterError(f"threshold list must have one entry per channel ({channels}), "
-                             f"got {len(threshold)}")
-        return [one(t) for t in threshold]
-    return [one(threshold)] * channels
+    """'auto', theta, a (pos, neg) pair, or a list with one of those per
+    channel -> None (auto) or the levels the stream uses per channel:
+    given levels lowered by their tolerance (the stream rule of
+    :mod:`rtdeclip.core.levels`), ``levels.Resolved`` ones as they are."""
+    fixed = levels.parse(threshold, channels)
+    if fixed is None or isinstance(threshold, levels.Resolved):
+        return fixed
+    return levels.for_stream(fixed)
 
 
 class Declipper:
@@ -96,9 +78,13 @@ class Declipper:
     threshold : "auto", float, (float, float) or list, default "auto"
         Clip levels.  "auto" estimates them online, per channel and
         polarity (see :attr:`thresholds`); theta clips at y >= theta and
-        y <= -theta; a (pos, neg) pair gives the two levels (neg may be
-        given as a magnitude); a list gives one of those per channel.
-        Linear amplitudes, not dBFS.
+        y <= -theta; a (pos > 0, neg < 0) pair gives the two levels (other
+        signs raise); a list gives one of those per channel.  Linear
+        amplitudes, not dBFS.  A given level counts the samples within
+        0.01 dB below it as clipped too, so a level
+        typed from a log rounded to 0.01 dB still finds its rail
+        (:mod:`rtdeclip.core.levels`); :attr:`thresholds` reports the levels
+        used.
     plan : {"measure", "estimate"}, default "measure"
         FFTW planning rigour; "measure" plans are saved as wisdom
         (``$RTDECLIP_WISDOM``, default ``~/.cache/rtdeclip/fftw-wisdom``).

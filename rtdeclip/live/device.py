@@ -24,6 +24,26 @@ def jack_ports():
     return jackserver.ports() if jackserver.jack_running() else []
 
 
+def _open_error(e, output, sample_rate, channels):
+    """PortAudio's reason, with what the device does support when it was
+    the rate or the channel count."""
+    text = str(e)
+    try:
+        import sounddevice as sd
+        dev = sd.query_devices(output, "output")
+        if "sample rate" in text.lower():
+            return (f"cannot open the audio device {dev['name']!r} at {sample_rate:g} Hz: "
+                    f"not supported (it runs at {dev['default_samplerate']:g} Hz)")
+        if "channels" in text.lower():
+            return (f"cannot open the audio device {dev['name']!r} with {channels} channels: "
+                    f"it has {dev['max_output_channels']} outputs")
+    except Exception:  # noqa: BLE001 -- the device may not be queryable at all
+        pass
+    if "querying device" in text or "device matching" in text:
+        return f"cannot open the audio device: {text} (see `rtdeclip devices`)"
+    return f"cannot open the audio device: {text}"
+
+
 class DeviceLink:
     """A duplex stream (``playback_only``: output only, for a built-in
     source) with an input ring (``read``) and an output ring (``write``).
@@ -46,7 +66,7 @@ class DeviceLink:
                     device=(input, output), channels=channels, samplerate=sample_rate,
                     blocksize=block, latency="low")
         except Exception as e:  # PortAudio's reason: no such device, bad rate...
-            raise DeviceError(f"cannot open the audio device: {e}") from None
+            raise DeviceError(_open_error(e, output, sample_rate, channels)) from None
         # the stream's own JACK ports, when it runs on JACK (for wiring)
         mine = [p for p in jack_ports() if p not in before] if before else []
         self.jack_inputs = [p for p in mine if ":in_" in p]

@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 
+from rtdeclip.core import levels as clip_levels
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.errors import ParameterError, RtdeclipError
 from rtdeclip.live.device import DeviceLink
@@ -39,6 +40,28 @@ DEFAULT_GAIN_DB = {"lowlatency": -6.0, "fastest": -6.0, "average": -6.0, "highqu
 DEFAULT_CEILING_DB = -1.0
 BLOCK_MIN, BLOCK_MAX = 16, 8192   # frames per device callback
 TIMES_KEPT, HOP_TIMES_KEPT = 1 << 16, 1 << 15   # per-block and per-hop timings, rings
+
+
+GAIN_RANGE_DB = (-60.0, 24.0)
+
+
+def _check_args(gain_db, on_block, record_seconds, record):
+    """The host's own arguments, before a device is opened."""
+    if record is not None:   # two WAV files: FILE and FILE.input.wav
+        from rtdeclip.files.sinks import check_output
+        check_output(record, "recording")
+        check_output(input_path(record), "recording")
+    lo, hi = GAIN_RANGE_DB
+    if gain_db is not None and (isinstance(gain_db, bool) or not isinstance(
+            gain_db, (int, float, np.number)) or not lo <= gain_db <= hi):
+        raise ParameterError(f"gain_db must be between {lo:g} and {hi:g} dB (or None: -6), "
+                             f"got {gain_db!r}")
+    if on_block is not None and not callable(on_block):
+        raise ParameterError(f"on_block must be a function (inblock, outblock) or None, "
+                             f"got {type(on_block).__name__}")
+    if isinstance(record_seconds, bool) or not isinstance(record_seconds, (int, float, np.number)) \
+            or not 0 <= record_seconds <= 3600:
+        raise ParameterError(f"record_seconds must be between 0 and 3600, got {record_seconds!r}")
 
 
 class LiveDeclipper:
@@ -84,6 +107,9 @@ class LiveDeclipper:
         self.sample_rate, self.channels = self.declipper.sample_rate, self.declipper.channels
         self.sr = sr = int(self.sample_rate)
         self.preset = preset
+        # given levels (None: auto); the declipper uses them lowered by the
+        # stream tolerance (rtdeclip.core.levels), its .thresholds say so
+        self.given_levels = clip_levels.parse(threshold, self.channels)
         self.budget = self.declipper.iterations
         self._hop = hop = self.declipper.settings.hop
         # processing window: the block completing a frame carries a whole
@@ -95,6 +121,7 @@ class LiveDeclipper:
             self.margin = int(margin_blocks) * block
             if self.margin <= block:
                 raise ParameterError("margin must be at least 2 blocks")
+        _check_args(gain_db, on_block, record_seconds, record)
         self.gain = 10 ** ((DEFAULT_GAIN_DB.get(str(preset).lower(), -6.0) if gain_db is None
                             else gain_db) / 20)
         self.limiter = None if ceiling_db is None else Limiter(sr, self.channels, ceiling_db,
@@ -356,9 +383,24 @@ class LiveDeclipper:
         s["worker_busy_share"] = float(t.sum() / max(1e-9, s["seconds"])) if len(t) else 0.0
         s["clipped_ratio"] = s["clipped_samples"] / max(1, s["samples_in"] * self.channels)
         s["thresholds"] = [[float(p), float(q)] for p, q in self.declipper.thresholds]
+        s["thresholds_given"] = None if self.given_levels is None else \
+            [[float(p), float(q)] for p, q in self.given_levels]
+        s["threshold_notes"] = self.level_notes()
         s["latency"] = self.latency
         s["error"] = None if self.error is None else str(self.error)
         return s
+
+    def level_notes(self, min_seconds=1.0):
+        """Given levels that no input sample (or a negligible share, or
+        most of them) reached so far, said in words
+        (:func:`rtdeclip.core.levels.notes`); nothing before ``min_seconds``
+        of input or with threshold="auto"."""
+        seen = self.counts["blocks"] * self.block
+        if self.given_levels is None or seen < min_seconds * self.sr:
+            return []
+        return clip_levels.notes(self.given_levels, [(p, p) for p in self.meters.peak_max],
+                                 [int(n) for n in self.clip_count], seen,
+                                 channels_named=self.channels > 1)
 
     def recording(self):
         """(input, output) kept in memory so far (``record_seconds``),

@@ -38,6 +38,7 @@ class BlockMeters:
     def __init__(self, channels, block, levels):
         self.peak_in = np.zeros(channels)
         self.peak_out = np.zeros(channels)
+        self.peak_max = np.zeros(channels)       # largest |input| since start
         self.clip_count = np.zeros(channels, np.int64)
         self._levels = levels
         self._abs = np.zeros((block, channels), np.float32)
@@ -51,6 +52,7 @@ class BlockMeters:
         absbuf, hits, nhits, th = self._abs, self._hits, self._nhits, self._th
         np.abs(inbuf, out=absbuf)
         np.maximum.reduce(absbuf, axis=0, out=self.peak_in)
+        np.maximum(self.peak_max, self.peak_in, out=self.peak_max)
         np.abs(outbuf, out=absbuf)
         np.maximum.reduce(absbuf, axis=0, out=self.peak_out)
         if self._blocks % LEVEL_REFRESH_BLOCKS == 0:
@@ -120,6 +122,13 @@ class PlainView:
               f"budget {s['iteration_budget']}/{s['iteration_budget_preset']}  "
               f"xruns {s['xruns']}  late frames {s['late_frames']}  "
               f"hop p99 {s['hop_ms']['p99']:.2f}/{s['hop_ms']['hop']:.1f} ms", file=self.file, flush=True)
+        # a given clip level nothing (or most of the signal) reaches: said
+        # once, and again when the message changes
+        notes = s.get("threshold_notes") or []
+        if notes != getattr(self, "_notes", []):
+            self._notes = notes
+            for n in notes:
+                print(f"[{now:7.1f} s] {n}", file=self.file, flush=True)
 
     def close(self):
         pass
@@ -172,7 +181,8 @@ class RichView:
                      f"[{late}]late frames {s['late_frames']}[/]   hop p99 "
                      f"{s['hop_ms']['p99']:.2f}/{s['hop_ms']['hop']:.1f} ms   "
                      f"limited {s['limited_samples']}"
-                     + ("   [bold]BYPASS[/]" if h.bypass else ""))
+                     + ("   [bold]BYPASS[/]" if h.bypass else "")
+                     + "".join(f"\n[yellow]{n}[/]" for n in s.get("threshold_notes") or []))
         return t
 
     def update(self, now):
