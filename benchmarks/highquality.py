@@ -105,7 +105,8 @@ def main():
         row.append(f"{np.mean([c['cpu_seconds'] for c in cases]):.1f}")
         rows.append(row)
     md = (f"HighQuality = `{settings.algorithm}` (window {settings.window}, hop {settings.hop}, "
-          f"redundancy {settings.redundancy}, {settings.iterations} iterations per block, "
+          f"redundancy {settings.redundancy}, "
+          f"{settings.iterations or settings.social_iterations} iterations per block, "
           f"lambda {settings.social_lambda}, {settings.social_levels} levels, "
           f"neighbourhood {settings.social_neigh})\n\n")
     md += md_table(["input SDR (dB)", "cases", "HighQuality ΔSDR", "SS_PEW (survey)",

@@ -34,13 +34,15 @@ def register(sub):
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files and folders")
     p.add_argument("--output", "-O", required=True, metavar="DIR",
                    help="output folder (created; folders given as inputs are mirrored in it)")
-    p.add_argument("--preset", default="Average", help="HighQuality, Average or Fastest (default Average)")
+    p.add_argument("--preset", default="Average",
+                   help="HighQuality, Average or Fastest (default Average)")
     p.add_argument("--algorithm", default="aspade", help="aspade, sspade or sspade-original")
     p.add_argument("--threshold", default="auto",
                    help="clip levels: auto, DBFS or POS_DBFS,NEG_DBFS (as rtdeclip file)")
     p.add_argument("--format", default="float32", choices=FORMATS, help="output sample format")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="local worker processes (default: number of cores; ignored with --scheduler)")
+                   help="local worker processes (default: number of cores; "
+                        "ignored with --scheduler)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on this Dask scheduler (tcp://HOST:PORT or tls://HOST:PORT) "
                         "instead of local processes; needs rtdeclip[cluster]")
@@ -119,7 +121,8 @@ def run_batch(args):
     client = None
     if args.scheduler:   # before touching anything: an unreachable cluster is a plain error
         from rtdeclip.cluster import dask_runner
-        client = dask_runner.connect(args.scheduler, (args.tls_ca_file, args.tls_cert, args.tls_key))
+        client = dask_runner.connect(args.scheduler,
+                                     (args.tls_ca_file, args.tls_cert, args.tls_key))
     old_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with OutputFolder(out_dir) as folder:

@@ -147,7 +147,8 @@ def run_dask(client, specs, on_result, transfer="auto", window=None):
                           f"cluster (scheduler lost or restarted?); run again to retry"}
             except Exception as e:   # e.g. the worker could not unpickle the task
                 first = str(e).splitlines()[0] if str(e) else ""
-                result = {"status": "failed", "error": f"{spec['input']}: {type(e).__name__}: {first}"}
+                result = {"status": "failed",
+                          "error": f"{spec['input']}: {type(e).__name__}: {first}"}
             finally:
                 fut.release()
             if result.get("status") == "unseen":

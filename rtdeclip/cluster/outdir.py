@@ -32,7 +32,8 @@ class OutputFolder:
         try:
             os.makedirs(self.path, exist_ok=True)
         except OSError as e:
-            raise FileError(f"{self.path}: cannot create the output folder ({e.strerror})") from None
+            raise FileError(f"{self.path}: cannot create the output folder "
+                            f"({e.strerror})") from None
         if not os.access(self.path, os.W_OK):
             raise FileError(f"{self.path}: cannot write in the output folder")
         f = open(os.path.join(self.path, LOCK_NAME), "a")
