@@ -5,7 +5,10 @@ The plug-ins (a LADSPA library and an LV2 bundle, csrc/plugins/) are built
 by a build_ext step after the cffi extension, with the compiler setuptools
 configured, into the package: rtdeclip/plugins/ladspa/rtdeclip.so and
 rtdeclip/plugins/lv2/rtdeclip.lv2/.  They link only the C core and FFTW.
-``make -C csrc/plugins`` builds the same for distributions.
+``make -C csrc/plugins`` builds the same for distributions.  The public C
+header ``csrc/rtdeclip.h`` goes into the package too
+(``rtdeclip/include/rtdeclip.h``, ``rtdeclip.get_include()``), so code built
+against the installed library finds it without the source tree.
 """
 import glob
 import os
@@ -13,6 +16,7 @@ import shutil
 
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORE_LIBRARIES = ["fftw3_threads", "fftw3", "m", "pthread"]
@@ -70,5 +74,20 @@ class build_ext_with_plugins(build_ext):
         return outs
 
 
+class build_py_with_header(build_py):
+    """build_py, then the public header into rtdeclip/include/."""
+
+    HEADERS = [os.path.join("csrc", "rtdeclip.h")]
+
+    def run(self):
+        super().run()
+        if self.editable_mode:   # an editable install reads csrc/ in place
+            return
+        dest = os.path.join(self.build_lib, "rtdeclip", "include")
+        os.makedirs(dest, exist_ok=True)
+        for h in self.HEADERS:
+            shutil.copy(os.path.join(HERE, h), dest)
+
+
 setup(cffi_modules=["rtdeclip/_build.py:ffibuilder"],
-      cmdclass={"build_ext": build_ext_with_plugins})
+      cmdclass={"build_ext": build_ext_with_plugins, "build_py": build_py_with_header})

@@ -63,7 +63,10 @@ typedef struct rtd_state rtd_state;
 typedef enum {
     RTD_ASPADE = 0,          /* analysis SPADE, Algorithm 1                  */
     RTD_SSPADE = 1,          /* synthesis SPADE "done properly", Algorithm 3 */
-    RTD_SSPADE_ORIGINAL = 2  /* synthesis SPADE as first published, Alg. 2   */
+    RTD_SSPADE_ORIGINAL = 2, /* synthesis SPADE as first published, Alg. 2   */
+    RTD_SOCIAL = 3           /* social sparsity (PEW shrinkage) on the whole
+                                signal's STFT, streamed in blocks: see the
+                                social_* fields of rtd_config                */
 } rtd_algorithm;
 
 /* FFTW planning rigour.  MEASURE plans take a while the first time; load a
@@ -147,6 +150,20 @@ typedef struct {
                                 window of n samples; latency n - 2.  n must
                                 be a multiple of 2 * hop (or the window),
                                 2 * hop <= n <= window.                     */
+    /* RTD_SOCIAL only.  The STFT is window/hop/redundancy (Hann, made
+     * tight), max_iterations the FISTA iterations per block (0: 500);
+     * s, r, epsilon, return_last, warm_start, budget_pool, precision,
+     * threads and custom windows are not used (double precision, the
+     * channels solved one after the other).  The signal is solved in
+     * blocks of social_block samples with social_margin more on either
+     * side (both multiples of hop; 0: 48 and 8 windows); the latency is
+     * block + margin - 1 samples.  lambda goes geometrically from
+     * social_lambda_max to social_lambda_min in social_levels steps; the
+     * PEW neighbourhood is social_neigh_freq bins x social_neigh_time
+     * frames (odd). */
+    int social_block, social_margin, social_levels;
+    int social_neigh_freq, social_neigh_time;
+    double social_lambda_max, social_lambda_min;
 } rtd_config;
 
 /* Running statistics, for reports and for the live host. */
@@ -179,7 +196,8 @@ enum {
     RTD_ERR_ITERATIONS = -11,
     RTD_ERR_POOL = -12,
     RTD_ERR_PRECISION = -13,
-    RTD_ERR_THREADS = -14
+    RTD_ERR_THREADS = -14,
+    RTD_ERR_SOCIAL = -15
 };
 
 /* Survey settings: 1 channel, window 8192, hop 2048, redundancy 2, A-SPADE,

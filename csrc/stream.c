@@ -13,6 +13,7 @@
 #include "threshold.h"
 #include "windows.h"
 #include "workers.h"
+#include "social.h"
 
 #include <fftw3.h>
 #include <float.h>
@@ -60,6 +61,7 @@ struct rtd_state {
     int64_t samples_in, nonfinite_samples;
     double time_limit;        /* seconds per process call, 0 = none         */
     double call_deadline;     /* CLOCK_MONOTONIC end of this call, 0 = none */
+    social_state *soc;        /* RTD_SOCIAL: everything is done there (social.c) */
 };
 
 void rtd_config_default(rtd_config *cfg)
@@ -76,6 +78,11 @@ void rtd_config_default(rtd_config *cfg)
     cfg->plan = RTD_PLAN_MEASURE;
     cfg->precision = RTD_DOUBLE;
     cfg->threads = 1;
+    cfg->social_levels = 20;
+    cfg->social_neigh_freq = 3;
+    cfg->social_neigh_time = 7;
+    cfg->social_lambda_max = 1e-1;
+    cfg->social_lambda_min = 1e-4;
 }
 
 const char *rtd_strerror(int e)
@@ -97,6 +104,9 @@ const char *rtd_strerror(int e)
     case RTD_ERR_POOL: return "budget_pool must be between 0 and 16";
     case RTD_ERR_PRECISION: return "precision must be double or single";
     case RTD_ERR_THREADS: return "threads must be between 0 and 64";
+    case RTD_ERR_SOCIAL:
+        return "social: block and margin must be multiples of hop (block >= window), "
+               "neighbourhood sizes odd and >= 1, lambdas > 0";
     default: return "unknown error";
     }
 }
@@ -111,7 +121,7 @@ static int validate(const rtd_config *c)
         return RTD_ERR_HOP;
     if (c->redundancy < 1 || c->redundancy > RTD_REDUNDANCY_MAX || (c->redundancy & (c->redundancy - 1)))
         return RTD_ERR_REDUNDANCY;
-    if (c->algorithm < RTD_ASPADE || c->algorithm > RTD_SSPADE_ORIGINAL) return RTD_ERR_ALGORITHM;
+    if (c->algorithm < RTD_ASPADE || c->algorithm > RTD_SOCIAL) return RTD_ERR_ALGORITHM;
     if (c->s < 1 || c->r < 1) return RTD_ERR_SCHEDULE;
     if (!(c->epsilon >= 0.0) || !isfinite(c->epsilon)) return RTD_ERR_EPSILON;
     if (c->max_iterations < 0) return RTD_ERR_ITERATIONS;
@@ -133,6 +143,7 @@ static void lane_free(lane *ln)
 void rtd_destroy(rtd_state *st)
 {
     if (!st) return;
+    if (st->soc) social_destroy(st->soc);
     rtd_workers_destroy(st->pool); /* joins the workers before their lanes go */
     if (st->ch) {
         for (int c = 0; c < st->cfg.channels; c++) {
@@ -179,6 +190,12 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     if (!st) goto fail;
     st->cfg = *cfg;
     st->cfg.analysis_window = st->cfg.synthesis_window = NULL; /* not kept */
+    if (cfg->algorithm == RTD_SOCIAL) {
+        st->soc = social_create(cfg, &e);
+        if (!st->soc) goto fail;
+        if (error) *error = RTD_OK;
+        return st;
+    }
     st->w = cfg->window;
     st->hop = cfg->hop;
     const int w = st->w, C = cfg->channels;
@@ -248,6 +265,10 @@ fail:
 
 void rtd_reset(rtd_state *st)
 {
+    if (st->soc) {
+        social_reset(st->soc);
+        return;
+    }
     const int w = st->w;
     for (int c = 0; c < st->cfg.channels; c++) {
         channel *ch = &st->ch[c];
@@ -461,18 +482,24 @@ static void process(rtd_state *st, const void *in, void *out, int frames, int is
 
 void rtd_process_double(rtd_state *st, const double *in, double *out, int frames)
 {
-    process(st, in, out, frames, 0);
+    if (st->soc) social_process(st->soc, in, out, frames, 0);
+    else process(st, in, out, frames, 0);
 }
 
 void rtd_process_float(rtd_state *st, const float *in, float *out, int frames)
 {
-    process(st, in, out, frames, 1);
+    if (st->soc) social_process(st->soc, in, out, frames, 1);
+    else process(st, in, out, frames, 1);
 }
 
-int rtd_latency(const rtd_state *st) { return st->latency; }
+int rtd_latency(const rtd_state *st) { return st->soc ? social_latency(st->soc) : st->latency; }
 
 void rtd_set_thresholds(rtd_state *st, int c, double pos, double neg)
 {
+    if (st->soc) {
+        social_set_thresholds(st->soc, c, pos, neg);
+        return;
+    }
     if (c < 0 || c >= st->cfg.channels) return;
     st->ch[c].fixed_pos = st->ch[c].pos = pos;
     st->ch[c].fixed_neg = st->ch[c].neg = neg;
@@ -480,17 +507,32 @@ void rtd_set_thresholds(rtd_state *st, int c, double pos, double neg)
 
 void rtd_get_thresholds(const rtd_state *st, int c, double *pos, double *neg)
 {
+    if (st->soc) {
+        social_get_thresholds(st->soc, c, pos, neg);
+        return;
+    }
     if (c < 0 || c >= st->cfg.channels) return;
     *pos = st->ch[c].pos;
     *neg = st->ch[c].neg;
 }
 
-void rtd_set_max_iterations(rtd_state *st, int n) { st->budget = n < 0 ? 0 : n; }
-int rtd_get_max_iterations(const rtd_state *st) { return st->budget; }
+void rtd_set_max_iterations(rtd_state *st, int n)
+{
+    if (st->soc) social_set_max_iterations(st->soc, n);
+    else st->budget = n < 0 ? 0 : n;
+}
+int rtd_get_max_iterations(const rtd_state *st)
+{
+    return st->soc ? social_get_max_iterations(st->soc) : st->budget;
+}
 
 /* The lanes' counters summed (called between process calls). */
 void rtd_get_stats(const rtd_state *st, rtd_stats *s)
 {
+    if (st->soc) {
+        social_get_stats(st->soc, s);
+        return;
+    }
     memset(s, 0, sizeof *s);
     s->samples_in = st->samples_in;
     s->nonfinite_samples = st->nonfinite_samples;
@@ -510,6 +552,7 @@ void rtd_get_stats(const rtd_state *st, rtd_stats *s)
 
 int rtd_solve_frame(rtd_state *st, const double *y, const int8_t *mask, double *x)
 {
+    if (st->soc) return social_declip_block(st->soc, y, mask, st->cfg.window, x);
     spade_job job = {.budget = st->budget, .deadline = 0.0, .k0 = st->cfg.s, .x0 = NULL};
     spade_result res;
     spade_solve(st->lane[0].sp, y, mask, &job, x, &res);
@@ -518,18 +561,26 @@ int rtd_solve_frame(rtd_state *st, const double *y, const int8_t *mask, double *
 
 void rtd_get_windows(const rtd_state *st, double *analysis, double *synthesis)
 {
+    if (st->soc) { /* its frame is internal */
+        memset(analysis, 0, sizeof(double) * st->cfg.window);
+        memset(synthesis, 0, sizeof(double) * st->cfg.window);
+        return;
+    }
     memcpy(analysis, st->ana, sizeof(double) * st->w);
     memcpy(synthesis, st->syn, sizeof(double) * st->w);
 }
 
-void rtd_time_transforms(rtd_state *st, int n) { spade_time_transforms(st->lane[0].sp, n); }
+void rtd_time_transforms(rtd_state *st, int n)
+{
+    if (!st->soc) spade_time_transforms(st->lane[0].sp, n);
+}
 
 void rtd_set_time_limit(rtd_state *st, double seconds)
 {
     st->time_limit = (seconds > 0.0 && isfinite(seconds)) ? seconds : 0.0;
 }
 
-int rtd_threads(const rtd_state *st) { return st->lanes; }
+int rtd_threads(const rtd_state *st) { return st->soc ? 1 : st->lanes; }
 
 int rtd_match_worker_scheduling(rtd_state *st) { return rtd_workers_match_caller(st->pool); }
 

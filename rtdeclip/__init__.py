@@ -26,7 +26,17 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
+def get_include():
+    """Folder of the public C header ``rtdeclip.h`` (installed with the
+    package; in a source tree, ``csrc/``)."""
+    import os
+    here = os.path.dirname(os.path.abspath(__file__))
+    inside = os.path.join(here, "include")
+    return inside if os.path.exists(os.path.join(inside, "rtdeclip.h")) else \
+        os.path.join(os.path.dirname(here), "csrc")
+
+
 __version__ = "0.1.0"
 __all__ = ["Declipper", "LiveDeclipper", "declip", "declip_file", "sdr", "clip_to_sdr",
            "detect_clipping", "RtdeclipError", "ParameterError", "FileError", "UserError",
-           "PRESETS"]
+           "PRESETS", "get_include"]

@@ -48,8 +48,11 @@ class DaskCluster:
     ``with DaskCluster(2) as address: ...`` -- ``address`` is
     "tcp://127.0.0.1:PORT" once all workers are connected."""
 
-    def __init__(self, nworkers=2, nthreads=1, env=None):
+    def __init__(self, nworkers=2, nthreads=1, env=None, tls=None):
+        """``tls``: (ca_file, cert_file, key_file) to run everything over
+        Dask's TLS (the address is then tls://127.0.0.1:PORT)."""
         self.nworkers, self.nthreads = nworkers, nthreads
+        self.tls = tls
         self.env = dict(os.environ, **(env or {}))
         self.procs = []
         self.address = None
@@ -72,8 +75,8 @@ class DaskCluster:
         deadline = time.monotonic() + START_TIMEOUT
         try:
             sched = self._spawn(["scheduler", "--host", "127.0.0.1", "--port", "0",
-                                 "--no-dashboard", "--scheduler-file", sched_file],
-                                "scheduler.log")
+                                 "--no-dashboard", "--scheduler-file", sched_file]
+                                + self._tls_args(scheduler=True), "scheduler.log")
             while not os.path.exists(sched_file):
                 self._check_alive(sched, "scheduler", deadline)
                 time.sleep(0.05)
@@ -91,13 +94,29 @@ class DaskCluster:
                 self._spawn(["worker", self.address, "--host", "127.0.0.1",
                              "--nthreads", str(self.nthreads), "--no-nanny",
                              "--no-dashboard", "--name", f"worker-{i}",
-                             "--local-directory", wdir, "--death-timeout", "30"],
-                            f"worker-{i}.log")
+                             "--local-directory", wdir, "--death-timeout", "30"]
+                            + self._tls_args(), f"worker-{i}.log")
             self._wait_for_workers(deadline)
         except BaseException:
             self.stop()
             raise
         return self.address
+
+    def _tls_args(self, scheduler=False):
+        if not self.tls:
+            return []
+        ca, cert, key = self.tls
+        return (["--protocol", "tls"] if scheduler else []) + \
+            ["--tls-ca-file", ca, "--tls-cert", cert, "--tls-key", key]
+
+    def security(self):
+        """The client's Security for this cluster (None without TLS)."""
+        if not self.tls:
+            return None
+        from distributed.security import Security
+        ca, cert, key = self.tls
+        return Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key,
+                        require_encryption=True)
 
     def _check_alive(self, p, what, deadline):
         if p.poll() is not None:
@@ -108,7 +127,7 @@ class DaskCluster:
     def _wait_for_workers(self, deadline):
         from distributed import Client
         with Client(self.address, timeout=max(1.0, deadline - time.monotonic()),
-                    set_as_default=False) as client:
+                    security=self.security(), set_as_default=False) as client:
             while len(client.scheduler_info(n_workers=-1)["workers"]) < self.nworkers:
                 for p in self.procs:
                     self._check_alive(p, "worker", deadline)

@@ -30,7 +30,7 @@ def play_through(host, signal, extra_seconds=1.0):
     """Start host, play `signal` (frames, channels) into it from a second
     client, return what came back (same channels) and the host's stats."""
     import rtmixer
-    sr, ch = host.sr, host.channels
+    sr, ch = host.sample_rate, host.channels
     before = jackserver.ports()
     tester = rtmixer.MixerAndRecorder(channels=ch, samplerate=sr, blocksize=host.block)
     test_ports = new_ports(before)

@@ -41,10 +41,22 @@ def read_float_wav(path):
 
 def python_stream(x, rate, preset="average", threshold="auto"):
     """Declipper(rate, channels, preset, threshold) on x then flushed: the
-    stream delayed by the core latency, and that latency."""
-    d = rtdeclip.Declipper(rate, x.shape[1], preset=preset, threshold=threshold)
+    stream delayed by the core latency, and that latency.  Planned with
+    FFTW_ESTIMATE, as the plug-in plans (deterministic: MEASURE plans are
+    chosen by timing and round differently from process to process)."""
+    d = rtdeclip.Declipper(rate, x.shape[1], preset=preset, threshold=threshold, plan="estimate")
     y = np.concatenate([d.process(np.ascontiguousarray(x)), d.flush(np.float32)])
     return y, d.latency_samples
+
+
+def save_wisdom(path):
+    """This process's FFTW wisdom (the plans the Python references used) to
+    path, for the hosts (RTDECLIP_WISDOM): the plug-in then makes the same
+    plans, so the same rounding.  (Declipper reads RTDECLIP_WISDOM once, at
+    import, so setting it later would not reach the Python side.)"""
+    from rtdeclip._core import lib
+    assert lib.rtd_wisdom_save(str(path).encode())
+    return str(path)
 
 
 def applied_delay(y, ref_aligned, search):

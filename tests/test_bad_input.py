@@ -2,7 +2,10 @@
 shapes, dtypes and parameter values with a ValueError naming the parameter;
 NaN/Inf in a stream are replaced and counted and the stream recovers on the
 next hop; offline, the error names the first bad sample."""
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -32,7 +35,7 @@ def names(param, fn, *args, **kwargs):
     ("sample_rate", None),
     ("channels", 0), ("channels", 1025), ("channels", 1.5), ("channels", "2"), ("channels", True),
     ("preset", "bogus"), ("preset", 3), ("preset", None),
-    ("algorithm", "spade"), ("algorithm", None), ("algorithm", 0),
+    ("algorithm", "spade"), ("algorithm", 0),  # None: the preset's
     ("threshold", "bogus"), ("threshold", 0), ("threshold", -0.5), ("threshold", float("nan")),
     ("threshold", (0.5,)), ("threshold", (0.0, -0.5)), ("threshold", (0.5, 0.0)),
     ("threshold", (0.5, float("nan"))), ("threshold", [0.5, 0.5, 0.5]), ("threshold", object()),
@@ -287,3 +290,66 @@ def test_detect_clipping_rejects():
     names("x", rtdeclip.detect_clipping, np.array(["a", "b"]))
     names("x", rtdeclip.detect_clipping, np.array([np.nan, 1.0]))
     names("tolerance", rtdeclip.detect_clipping, np.zeros(10), tolerance=-1)
+
+
+# -- issue 8, part 3: the live host and its commands -------------------------
+
+@pytest.mark.parametrize("param,value", [
+    ("gain_db", float("nan")), ("gain_db", 100), ("gain_db", "-6"), ("gain_db", True),
+    ("ceiling_db", 6), ("ceiling_db", float("nan")),     # a gain where a ceiling was meant
+    ("channels", 0), ("blocksize", 0), ("margin_blocks", 1),
+    ("on_block", 5), ("record_seconds", -1), ("record_seconds", float("nan")),
+    ("preset", "Fastes"), ("threshold", (0.5, 0.5)),
+])
+def test_live_host_rejects_before_opening_the_device(jack, param, value):
+    from rtdeclip.live import LiveDeclipper
+    # margin and ceiling name themselves without the _db/_blocks suffix
+    names(param.replace("_blocks", "").replace("ceiling_db", "ceiling"), LiveDeclipper,
+          **{param: value})
+
+
+@pytest.mark.parametrize("record,word", [("adir", "folder"), ("take.mp3", ".wav"),
+                                         ("nodir/take.wav", "folder does not exist")])
+def test_live_host_rejects_a_bad_recording_path(jack, tmp_path, record, word):
+    from rtdeclip.live import LiveDeclipper
+    (tmp_path / "adir").mkdir()
+    before = set(os.listdir(tmp_path))
+    with pytest.raises(rtdeclip.errors.RtdeclipError, match=re.escape(word)):
+        LiveDeclipper(record=str(tmp_path / record))
+    assert set(os.listdir(tmp_path)) == before
+
+
+def live_cli(tmp_path, *args):
+    before = set(os.listdir(tmp_path))
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", *args], capture_output=True, text=True,
+                       timeout=120, cwd=tmp_path, env=dict(os.environ))
+    return r, set(os.listdir(tmp_path)) - before
+
+
+@pytest.mark.parametrize("args,words", [
+    (["live", "--sample-rate", "44100"], ["44100 Hz", "48000 Hz"]),   # the server runs at 48 kHz
+    (["live", "--channels", "64"], ["64 channels"]),
+    (["live", "--input", "99"], ["99", "rtdeclip devices"]),
+    (["live", "--output", "no such card"], ["no such card"]),
+    (["live", "--record", "adir"], ["adir", "folder"]),
+    (["live", "--record", "take.mp3"], [".wav"]),
+    (["live", "--stats", "adir"], ["adir", "folder"]),
+    (["live", "--gain", "100"], ["--gain"]),
+    (["live", "--ceiling", "6"], ["--ceiling"]),
+    (["live", "--preset", "highquality"], ["preset"]),
+    (["live", "--threshold=-1,-1,-1"], ["--threshold"]),
+    (["live", "--blocksize", "many"], ["--blocksize"]),
+    (["monitor", "--preset", "Fastes"], ["preset"]),
+    (["monitor", "--connect", "nobody"], ["nobody"]),
+    (["devices", "--all"], ["--all"]),
+])
+def test_live_commands_fail_in_one_line_writing_nothing(jack, tmp_path, args, words):
+    (tmp_path / "adir").mkdir()
+    r, created = live_cli(tmp_path, *args, "--duration", "1") if args[0] != "devices" else \
+        live_cli(tmp_path, *args)
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rtdeclip: error:"), r.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+    assert not created, created

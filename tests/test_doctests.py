@@ -27,14 +27,20 @@ def modules():
 def examples():
     finder = doctest.DocTestFinder(exclude_empty=True)
     for name in modules():
-        module = importlib.import_module(name)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:   # an optional extra (service, cluster) not installed
+            if (e.name or "").startswith("rtdeclip"):
+                raise
+            yield pytest.param(None, id=name, marks=pytest.mark.skip(f"needs {e.name}"))
+            continue
         for test in finder.find(module, name):
             if test.examples:
                 yield pytest.param(test, id=test.name)
 
 
 def test_the_package_has_doctests():
-    found = [t.values[0].name for t in examples()]
+    found = [t.values[0].name for t in examples() if t.values[0] is not None]
     assert len(found) >= 5, found       # Declipper, declip, resolve, errors, ...
 
 

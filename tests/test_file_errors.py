@@ -210,3 +210,82 @@ def test_interrupt_in_pcm_path_leaves_nothing(tmp_path, sig):
             assert w.getnframes() == len(clipped)
         return
     assert sorted(os.listdir(tmp_path)) == ["long.wav"]
+
+
+# -- issue 8, part 3: every option of `file` and `aspade` as a user types it ----
+
+@pytest.fixture
+def one_wav(tmp_path):
+    _, clipped = signal(seconds=0.5)
+    write_wav(tmp_path / "s.wav", clipped, 44100)
+    (tmp_path / "afile").write_text("not a folder")
+    (tmp_path / "adir").mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--preset", "Fastes"], ["preset", "Fastes"]),                    # a typo
+    (["--algorithm", "a-spade"], ["algorithm"]),
+    (["--jobs", "0"], ["--jobs"]), (["--jobs", "-2"], ["--jobs"]),
+    (["--jobs", "two"], ["--jobs"]),                                   # argparse, one line too
+    (["--format", "pcm8"], ["--format"]), (["--format", "mp3"], ["--format"]),
+    (["--threshold=-3,-3,-3"], ["threshold"]), (["--threshold", "nan"], ["threshold"]),
+    (["--threshold=-inf"], ["threshold"]), (["--threshold=+3"], ["threshold"]),
+    (["--output", "afile/"], ["afile/", "not a folder"]),              # a file named as a folder
+    (["--output", "afile/x.wav"], ["afile/x.wav", "folder does not exist"]),
+    (["--output", "nodir/"], ["nodir/", "folder does not exist"]),
+    (["--output", "out.mp3"], ["out.mp3", ".wav"]),                    # the output is WAV
+    (["--report", "adir"], ["adir", "folder"]), (["--plot", "adir"], ["adir", "folder"]),
+    (["--report", "afile/r.json"], ["r.json", "folder does not exist"]),
+    (["--reference", "missing.wav"], ["missing.wav"]),
+    (["--reference", "afile"], ["afile"]),                             # not audio
+    (["--bogus"], ["--bogus"]),
+])
+def test_every_file_option_checked_before_work(one_wav, args, words):
+    r, created = run_in(one_wav, "file", "s.wav", *args)
+    assert_clean_failure(r, created, *words)
+
+
+@pytest.mark.parametrize("args,words", [
+    (["-c", "s.wav", "-p", "Fastes"], ["preset", "Fastes"]),
+    (["-c", "s.wav", "-o", "missing.wav"], ["missing.wav"]),
+    (["-c", "missing.wav"], ["missing.wav"]),
+    (["-c", "s.wav", "--output", "afile/"], ["afile/"]),
+    (["-c", "s.wav", "--jobs", "0"], ["--jobs"]),
+    (["-p", "fastest"], ["-c"]),                                       # the input missing
+])
+def test_every_aspade_option_checked_before_work(one_wav, args, words):
+    r, created = run_in(one_wav, "aspade", *args)
+    assert_clean_failure(r, created, *words)
+
+
+def test_output_folder_given_with_a_slash_is_used(one_wav):
+    r, created = run_in(one_wav, "file", "s.wav", "--output", "adir/", "--preset", "fastest",
+                        "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert os.listdir(one_wav / "adir") == ["Declipped_s.wav"] and not created
+
+
+@pytest.mark.parametrize("kw,error,words", [
+    (dict(output="out.mp3"), "ParameterError", [".wav"]),
+    (dict(output="afile/"), "FileError", ["not a folder"]),
+    (dict(output="nodir/x.wav"), "FileError", ["folder does not exist"]),
+    (dict(preset="Fastes"), "ParameterError", ["preset"]),
+    (dict(format="wav"), "ParameterError", ["format"]),
+    (dict(threshold_dbfs="-3,-3,-3"), "ParameterError", ["threshold"]),
+    (dict(reference="missing.wav"), "FileError", ["missing.wav"]),
+])
+def test_declip_file_checks_before_work(one_wav, kw, error, words):
+    import rtdeclip
+    before = set(os.listdir(one_wav))
+    cwd = os.getcwd()
+    os.chdir(one_wav)
+    try:
+        with pytest.raises(getattr(rtdeclip.errors, error)) as e:
+            rtdeclip.declip_file("s.wav", **kw)
+    finally:
+        os.chdir(cwd)
+    for w in words:
+        assert w in str(e.value)
+    assert "\n" not in str(e.value)
+    assert set(os.listdir(one_wav)) == before

@@ -41,7 +41,9 @@ def test_table_row(name):
 @pytest.mark.parametrize("name", list(params.PRESETS))
 @pytest.mark.parametrize("rate", RATES)
 def test_resolve(name, rate):
-    st = params.resolve(rate, name)
+    # the plug-ins, like the live host, run SPADE: highquality's social
+    # solver (blocks of seconds) is offline only
+    st = params.resolve(rate, name, algorithm="aspade")
     cfg = ffi.new("rtd_config *")
     lib.rtd_config_default(cfg)
     assert lib.rtd_preset_config(lib.rtd_preset_find(name.upper().encode()), rate, cfg) == 0

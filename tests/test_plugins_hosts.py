@@ -13,7 +13,7 @@ import pytest
 
 from rtdeclip import plugins
 from plugin_hosts import (TOL, LadspaInstance, applied_delay, clipped_signal, need,
-                          python_stream, read_float_wav, run, write_pcm16)
+                          python_stream, read_float_wav, run, save_wisdom, write_pcm16)
 
 RATE = 48000
 SECONDS = 1.5
@@ -23,7 +23,6 @@ SECONDS = 1.5
 def case(tmp_path_factory):
     """Inputs, Python references and reported latencies, per variant."""
     d = tmp_path_factory.mktemp("hosts")
-    os.environ["RTDECLIP_WISDOM"] = str(d / "wisdom")   # shared by Python and the hosts
     out = {"dir": d}
     for variant, C in (("mono", 1), ("stereo", 2)):
         x = clipped_signal(RATE, C, SECONDS, seed=C)
@@ -35,7 +34,13 @@ def case(tmp_path_factory):
         inst.close()
         out[variant] = dict(x=x, ref_aligned=ref[core_latency:], core=core_latency,
                             reported=reported, path=d / f"in_{variant}.wav", C=C)
-    return out
+    before = os.environ.get("RTDECLIP_WISDOM")
+    os.environ["RTDECLIP_WISDOM"] = save_wisdom(d / "wisdom")   # for the hosts
+    yield out
+    if before is None:
+        os.environ.pop("RTDECLIP_WISDOM", None)
+    else:
+        os.environ["RTDECLIP_WISDOM"] = before
 
 
 def env_with(**kw):
@@ -122,10 +127,44 @@ def test_lv2apply(case, variant):
 
 
 def read_float_wav_any(path):
-    """lv2apply writes the input's format (16-bit here): read any WAV."""
-    try:
-        return read_float_wav(path)
-    except ValueError:
-        from rtdeclip.files.audio_io import AudioSource
-        src = AudioSource(str(path))
-        return src.read_all(), src.sample_rate
+    """lv2apply writes the input's format (16-bit PCM here): read either."""
+    import struct
+    raw = open(path, "rb").read()
+    pos, fmt = 12, None
+    while pos + 8 <= len(raw):
+        tag, size = raw[pos:pos + 4], struct.unpack("<I", raw[pos + 4:pos + 8])[0]
+        if tag == b"fmt ":
+            fmt = struct.unpack("<HHIIHH", raw[pos + 8:pos + 24])
+        elif tag == b"data":
+            tagfmt, channels, rate, _, _, bits = fmt
+            if tagfmt == 0xFFFE:     # extensible: 32 bits is float here, 16 is PCM
+                tagfmt = 3 if bits == 32 else 1
+            body = raw[pos + 8:pos + 8 + size]
+            if bits == 32 and tagfmt == 3:
+                x = np.frombuffer(body, "<f4")
+            elif bits == 16:
+                x = np.frombuffer(body, "<i2").astype(np.float32) / 32768
+            else:
+                raise AssertionError(f"{path}: unexpected WAV format {fmt}")
+            return x.reshape(-1, channels), rate
+        pos += 8 + size + (size & 1)
+    raise AssertionError(f"{path}: no data chunk")
+
+
+def test_controls_through_hosts(case):
+    """The preset control as the README passes it: ffmpeg ladspa controls=c0=1
+    and lv2apply -c preset 1 give the Python "fastest" stream."""
+    need("ffmpeg", "lv2apply")
+    c = case["stereo"]
+    ref, core = python_stream(c["x"], RATE, preset="fastest")
+    fast = dict(c, ref_aligned=ref[core:])
+    os.environ["RTDECLIP_WISDOM"] = save_wisdom(case["dir"] / "wisdom_fast")
+    out = case["dir"] / "ff_fastest.wav"
+    run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(c["path"]),
+         "-af", f"ladspa=file={plugins.ladspa_library()}:plugin=rtdeclip_stereo:controls=c0=1",
+         "-c:a", "pcm_f32le", str(out)])
+    check(read_float_wav(out)[0], fast, c["reported"], "ffmpeg ladspa c0=1")
+    out = case["dir"] / "lv2apply_fastest.wav"
+    run(["lv2apply", "-i", str(c["path"]), "-o", str(out), "-c", "preset", "1",
+         plugins.LV2_URIS["stereo"]], env=env_with(LV2_PATH=plugins.lv2_dir()))
+    check(read_float_wav_any(out)[0], fast, c["reported"], "lv2apply -c preset 1")

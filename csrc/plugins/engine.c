@@ -11,6 +11,18 @@
 #include <string.h>
 
 #define MAX_STATES 16  /* real-time presets x 2 clip-level modes */
+/* FFTW planning rigour: ESTIMATE.  MEASURE picks algorithms by timing, so
+ * two processes can round differently (with single-precision transforms
+ * the solver's hard thresholding turns that into audible-level
+ * differences: ffmpeg runs differed from each other by 0.11 at the same
+ * wisdom); ESTIMATE is deterministic and instantiates at once.  FFTW
+ * still takes a plan from wisdom when the file read below has one for the
+ * problem (as the Python Declipper, which reads the same file), so both
+ * make the same plans.  The output equals Declipper(..., plan="estimate")
+ * to float precision. */
+#ifndef RTDP_PLAN
+#define RTDP_PLAN RTD_PLAN_ESTIMATE
+#endif
 
 /* symbol, name, min, max, default, integer, toggled */
 const rtdp_control_info rtdp_control_table[8] = {
@@ -134,7 +146,11 @@ rtdp *rtdp_create(double sample_rate, int channels)
     if (!p) return NULL;
     p->C = channels;
     p->rate = sample_rate;
-    p->npresets = rtd_preset_realtime_count();
+    /* the presets the preset port offers (its range), not every real-time
+     * one: lowlatency's point is its latency, which one constant-latency
+     * instance switching between presets cannot give */
+    p->npresets = (int)rtdp_control_table[0].max + 1;
+    if (p->npresets > rtd_preset_realtime_count()) p->npresets = rtd_preset_realtime_count();
     if (p->npresets > MAX_STATES / 2) p->npresets = MAX_STATES / 2;
     p->nstates = 2 * p->npresets;
     for (int k = 0; k < p->nstates; k++) {
@@ -143,7 +159,7 @@ rtdp *rtdp_create(double sample_rate, int channels)
         if (rtd_preset_config(rtd_preset_realtime(k / 2), sample_rate, &cfg) != RTD_OK) goto fail;
         cfg.channels = channels;
         cfg.auto_threshold = (k % 2) == 0; /* even: auto, odd: fixed levels */
-        cfg.plan = RTD_PLAN_MEASURE;
+        cfg.plan = RTDP_PLAN;
         int err;
         p->st[k] = rtd_create(&cfg, &err);
         if (!p->st[k]) goto fail;
@@ -183,12 +199,22 @@ void rtdp_destroy(rtdp *p)
     free(p);
 }
 
+/* The stream rule for a level given by hand (rtdeclip/core/levels.py,
+ * for_stream): lowered in magnitude by 0.01 dB (a display's resolution), so
+ * a level read off a meter rounded to 0.01 dB still finds the rail it names. */
+static double stream_level(double v)
+{
+    double tol = fabs(v) * (1.0 - pow(10.0, -0.01 / 20.0));
+    return v > 0 ? v - tol : v + tol;
+}
+
 static void set_fixed_levels(rtdp *p, double pos, double neg)
 {
-    p->fixed_pos = pos;
+    p->fixed_pos = pos;   /* as given: a changed control is noticed */
     p->fixed_neg = neg;
     for (int k = 1; k < p->nstates; k += 2)
-        for (int c = 0; c < p->C; c++) rtd_set_thresholds(p->st[k], c, pos, neg);
+        for (int c = 0; c < p->C; c++)
+            rtd_set_thresholds(p->st[k], c, stream_level(pos), stream_level(neg));
 }
 
 void rtdp_activate(rtdp *p)

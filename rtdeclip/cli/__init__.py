@@ -16,8 +16,18 @@ COMMAND_MODULES = ["rtdeclip.cli.demo", "rtdeclip.cli.file", "rtdeclip.cli.live"
                    "rtdeclip.cli.batch", "rtdeclip.cli.serve", "rtdeclip.cli.plugins"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line like every other error (the
+    subcommands' parsers are made of the same class)."""
+
+    def error(self, message):
+        where = self.prog.split()[-1]
+        where = "" if where == "rtdeclip" else f"{where}: "
+        self.exit(2, f"rtdeclip: error: {where}{message} (see {self.prog} --help)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rtdeclip", description="Repair clipped audio with SPADE, live or from files.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:

@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from rtdeclip.files import pipeline as filepipe
-from rtdeclip.files.sinks import FORMATS, AtomicWav, output_path, refuse_overwrite
+from rtdeclip.files.sinks import FORMATS, AtomicWav, check_output, output_path, refuse_overwrite
 from rtdeclip.errors import FileError, ParameterError, RtdeclipError
 from rtdeclip.files.report import write_json
 
@@ -70,7 +70,9 @@ def _common(p, preset=True):
     if preset:
         p.add_argument("--preset", default="Average",
                        help="HighQuality, Average or Fastest (default Average)")
-    p.add_argument("--algorithm", default="aspade", help="aspade, sspade or sspade-original")
+    p.add_argument("--algorithm", default=None,
+                   help="aspade, sspade, sspade-original or social (default: the preset's: "
+                        "social for HighQuality, aspade otherwise)")
     p.add_argument("--threshold", default="auto",
                    help="clip levels: auto (estimated per channel and polarity), DBFS (e.g. -3), "
                         "or POS_DBFS,NEG_DBFS (write --threshold=-3,-3.5)")
@@ -104,6 +106,8 @@ def _validate(args):
         path = getattr(args, opt)
         if path:
             folder = os.path.dirname(os.path.abspath(path))
+            if os.path.isdir(path):
+                raise FileError(f"{path}: --{opt} is a folder, not a file")
             if not os.path.isdir(folder):
                 raise FileError(f"{path}: --{opt} folder does not exist")
             if not os.access(folder, os.W_OK):
@@ -117,7 +121,7 @@ def _validate(args):
     seen = {}
     sources = [i for i in args.inputs + [args.reference] if i and os.path.exists(i)]
     for inp in args.inputs:   # two inputs must not write the same output
-        out = os.path.abspath(output_path(inp, args.output, many))
+        out = os.path.abspath(check_output(output_path(inp, args.output, many)))
         refuse_overwrite(out, *sources)   # nor any input be overwritten
         if out in seen:
             raise ParameterError(f"{inp} and {seen[out]} would both be written to {out}; "

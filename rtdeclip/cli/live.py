@@ -159,9 +159,28 @@ def _check(args):
         if not -60 <= ceiling <= 0:
             raise ParameterError(f"--ceiling must be -60..0 dBFS, got {args.ceiling}")
     for path in (args.record, args.stats):
+        if path and os.path.isdir(path):
+            raise FileError(f"{path}: a folder, not a file")
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise FileError(f"{path}: folder does not exist")
+    if args.record:   # two WAV files: FILE and FILE.input.wav
+        from rtdeclip.files.sinks import check_output
+        from rtdeclip.live.host import input_path
+        check_output(args.record, "recording")
+        check_output(input_path(args.record), "recording")
     return preset, ceiling
+
+
+def _levels_line(host):
+    """The clip levels given and used (the stream tolerance lowers them)."""
+    from rtdeclip.core.levels import TOLERANCE_DB
+    from rtdeclip.live.meters import dbfs
+    used = host.declipper.thresholds
+    pairs = zip(host.given_levels, used)
+    return "clip levels: " + "; ".join(
+        f"channel {c + 1} given {dbfs(g[0]):.2f}/{dbfs(-g[1]):.2f} dBFS, used "
+        f"{dbfs(u[0]):.4f}/{dbfs(-u[1]):.4f} dBFS" for c, (g, u) in enumerate(pairs)) + \
+        f" (samples within {TOLERANCE_DB:g} dB below a given level count as clipped)"
 
 
 # -- running ---------------------------------------------------------------------
@@ -230,6 +249,8 @@ def run_live(args):
         if not args.quiet:
             print("latency: " + ", ".join(f"{k.replace('_', ' ')} {v['samples']} samples "
                                           f"({v['ms']:.1f} ms)" for k, v in lat.items()), flush=True)
+            if host.given_levels is not None:
+                print(_levels_line(host), flush=True)
         host.start()
         if getattr(args, "connect", None):
             _connect_sources(host, args.connect)
@@ -261,6 +282,8 @@ def run_live(args):
         release_audio(server)
     if demo:
         _demo_report(host, clean, source, stats)
+    for note in stats.get("threshold_notes") or []:   # also with --quiet
+        print(f"rtdeclip: {note}", file=sys.stderr, flush=True)
     if not args.quiet:
         print("stats: " + json.dumps({k: v for k, v in stats.items() if k != "latency"}), flush=True)
     if args.stats:

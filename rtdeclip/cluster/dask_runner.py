@@ -21,6 +21,7 @@ cancels what has not started; a file already running on a worker runs to
 its end (its output is complete or absent, never partial).
 """
 import hashlib
+import logging
 import os
 
 from rtdeclip.cluster import task
@@ -39,6 +40,12 @@ def connect(address, tls=None):
         from distributed.security import Security
     except ImportError:
         raise RtdeclipError("--scheduler needs Dask: pip install 'rtdeclip[cluster]'") from None
+    # Dask logs its own reconnect attempts with tracebacks on stderr; the
+    # batch reports every failure itself, one line per file (set after the
+    # import: Dask's logging config sets these levels when it loads)
+    for name in ["distributed"] + [n for n in logging.root.manager.loggerDict
+                                   if n.startswith("distributed.")]:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     if not address.startswith(("tcp://", "tls://")):
         raise ParameterError(f"--scheduler {address!r}: give tcp://HOST:PORT or tls://HOST:PORT")
     security = None
@@ -116,6 +123,10 @@ def run_dask(client, specs, on_result, transfer="auto", window=None):
         while queue or futures:
             while queue and len(futures) < window:
                 key, spec, send = queue.pop()
+                if client.status != "running":   # scheduler lost: nothing more will run
+                    on_result(key, {"status": "failed", "error": f"{spec['input']}: not "
+                                    f"started, the Dask scheduler was lost; run again"})
+                    continue
                 try:
                     submit(key, spec, send)
                 except OSError as e:   # the client cannot read it to send it
@@ -132,7 +143,8 @@ def run_dask(client, specs, on_result, transfer="auto", window=None):
                 result = {"status": "failed", "error": f"{spec['input']}: Dask workers died "
                           f"while declipping it (KilledWorker)"}
             except FutureCancelledError:
-                result = {"status": "failed", "error": f"{spec['input']}: task cancelled"}
+                result = {"status": "failed", "error": f"{spec['input']}: cancelled on the "
+                          f"cluster (scheduler lost or restarted?); run again to retry"}
             except Exception as e:   # e.g. the worker could not unpickle the task
                 first = str(e).splitlines()[0] if str(e) else ""
                 result = {"status": "failed", "error": f"{spec['input']}: {type(e).__name__}: {first}"}

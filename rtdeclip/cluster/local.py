@@ -4,8 +4,8 @@ time; the C core is single-threaded per file).
 At most ``jobs`` files are handed out at once, so the files a crashed
 worker process took down with it are known: they are tried again in a
 fresh pool, and one that takes a worker down twice is reported as failed.
-Ctrl-C or SIGTERM: each worker gets SIGTERM, which interrupts its file
-where it is, and its temporary output is removed.  If the batch process
+Ctrl-C or SIGTERM: each worker gets SIGTERM, which stops its file at the
+next chunk (the pipeline's stop_event), and its temporary output is removed.  If the batch process
 itself is killed (SIGKILL), each worker notices its parent gone within
 half a second and stops the same way (an orphan would otherwise wait on
 its task queue forever).  Only a worker killed with SIGKILL leaves a
@@ -45,7 +45,13 @@ def _on_term(signum, frame):
     global _stop
     _stop = True
     if _busy:
-        raise KeyboardInterrupt   # unwinds the file: its temporary is removed
+        # the pipeline's own stop: it raises KeyboardInterrupt at its next
+        # chunk, inside the block that removes the temporary.  (Raising here
+        # could land between the temporary's creation and that block, and
+        # leave it behind.)
+        from rtdeclip.files.pipeline import stop_event
+        stop_event.set()
+        return
     os._exit(130)                 # idle: nothing to clean up
 
 

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from rtdeclip.core import params
+from rtdeclip.core import levels, params
 from rtdeclip._core import ffi, lib
 from rtdeclip.errors import ParameterError
 
@@ -37,32 +37,14 @@ def _save_wisdom():
 
 
 def parse_threshold(threshold, channels):
-    """'auto', theta, a (pos, neg) tuple, or a list with one of those per
-    channel -> None (auto) or a list of (pos, neg) per channel."""
-    if isinstance(threshold, str):
-        if threshold.lower() == "auto":
-            return None
-        raise ParameterError(f"threshold must be 'auto', a number or a (pos, neg) pair, got {threshold!r}")
-
-    def one(t):
-        if isinstance(t, (int, float, np.floating, np.integer)) and not isinstance(t, bool):
-            t = float(t)
-            if math.isnan(t) or t <= 0:
-                raise ParameterError(f"threshold must be > 0, got {t}")
-            return (t, -t)
-        if isinstance(t, (tuple, list, np.ndarray)) and len(t) == 2:
-            pos, neg = float(t[0]), float(t[1])
-            if math.isnan(pos) or math.isnan(neg) or pos <= 0 or neg == 0:
-                raise ParameterError(f"threshold pair must be (pos > 0, neg != 0), got {tuple(t)}")
-            return (pos, -abs(neg))  # the negative level may be given as a magnitude
-        raise ParameterError(f"threshold must be 'auto', a number or a (pos, neg) pair, got {t!r}")
-
-    if isinstance(threshold, list):  # a list: one entry per channel
-        if len(threshold) != channels:
-            raise ParameterError(f"threshold list must have one entry per channel ({channels}), "
-                             f"got {len(threshold)}")
-        return [one(t) for t in threshold]
-    return [one(threshold)] * channels
+    """'auto', theta, a (pos, neg) pair, or a list with one of those per
+    channel -> None (auto) or the levels the stream uses per channel:
+    given levels lowered by their tolerance (the stream rule of
+    :mod:`rtdeclip.core.levels`), ``levels.Resolved`` ones as they are."""
+    fixed = levels.parse(threshold, channels)
+    if fixed is None or isinstance(threshold, levels.Resolved):
+        return fixed
+    return levels.for_stream(fixed)
 
 
 class Declipper:
@@ -96,9 +78,13 @@ class Declipper:
     threshold : "auto", float, (float, float) or list, default "auto"
         Clip levels.  "auto" estimates them online, per channel and
         polarity (see :attr:`thresholds`); theta clips at y >= theta and
-        y <= -theta; a (pos, neg) pair gives the two levels (neg may be
-        given as a magnitude); a list gives one of those per channel.
-        Linear amplitudes, not dBFS.
+        y <= -theta; a (pos > 0, neg < 0) pair gives the two levels (other
+        signs raise); a list gives one of those per channel.  Linear
+        amplitudes, not dBFS.  A given level counts the samples within
+        0.01 dB below it as clipped too, so a level
+        typed from a log rounded to 0.01 dB still finds its rail
+        (:mod:`rtdeclip.core.levels`); :attr:`thresholds` reports the levels
+        used.
     plan : {"measure", "estimate"}, default "measure"
         FFTW planning rigour; "measure" plans are saved as wisdom
         (``$RTDECLIP_WISDOM``, default ``~/.cache/rtdeclip/fftw-wisdom``).
@@ -107,9 +93,19 @@ class Declipper:
         the caller's and ``threads - 1`` workers made here (at most one
         per channel).  Default: one per channel up to the processors
         online.  The output does not depend on it, bit for bit.
-    algorithm : {"aspade", "sspade", "sspade-original"}, default "aspade"
+    algorithm : {"aspade", "sspade", "sspade-original", "social"}, default: the preset's
         Analysis SPADE, synthesis SPADE "done properly", or synthesis SPADE
-        as first published (Zaviska et al., ICASSP 2019).
+        as first published (Zaviska et al., ICASSP 2019), frame by frame;
+        or social sparsity (PEW shrinkage, FISTA) on the whole signal's
+        STFT, streamed in blocks of seconds (latency block + margin), the
+        highquality preset's.  The preset's is "aspade" except for
+        highquality.
+    social : dict, optional
+        Algorithm "social" only: social_block, social_margin (samples,
+        multiples of the hop; default 48 and 8 windows), social_lambda
+        (max, min), social_levels, social_neigh (bins, frames, odd),
+        social_iterations (per block, when ``iterations`` is not given);
+        see :data:`rtdeclip.core.params.SOCIAL_DEFAULTS`.
     window : int, optional
         Frame length, a power of two from 16 to 65536 (preset: 2048 or 8192
         at 48 kHz, scaled to the nearest power of two at other rates).
@@ -173,6 +169,13 @@ class Declipper:
         cfg.algorithm = params.ALGORITHMS[sol.algorithm]
         cfg.s, cfg.r, cfg.epsilon = sol.s, sol.r, sol.epsilon
         cfg.max_iterations = sol.iterations or 0
+        if sol.algorithm == "social":
+            if sol.iterations is None:
+                cfg.max_iterations = sol.social_iterations
+            cfg.social_block, cfg.social_margin = sol.social_block, sol.social_margin
+            cfg.social_levels = sol.social_levels
+            cfg.social_lambda_max, cfg.social_lambda_min = sol.social_lambda
+            cfg.social_neigh_freq, cfg.social_neigh_time = sol.social_neigh
         cfg.return_last = sol.iterations is not None
         cfg.warm_start = sol.warm_start
         cfg.budget_pool = sol.budget_pool

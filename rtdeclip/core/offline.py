@@ -10,8 +10,8 @@ import os
 
 import numpy as np
 
-from rtdeclip.core import params
-from rtdeclip.core.declipper import Declipper, parse_threshold
+from rtdeclip.core import levels as clip_levels, params
+from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.detect import detect_clipping
 from rtdeclip.errors import ParameterError
 
@@ -56,7 +56,8 @@ def aligned(d, chunks):
 
 
 def _one_channel(x, sample_rate, thresholds, kwargs):
-    d = Declipper(sample_rate, channels=1, threshold=thresholds, **kwargs)
+    # resolved against the whole signal already: no stream tolerance
+    d = Declipper(sample_rate, channels=1, threshold=clip_levels.Resolved([thresholds]), **kwargs)
     out = np.empty(len(x))
     pos = 0
     for y in aligned(d, (x[start:start + CHUNK] for start in range(0, len(x), CHUNK))):
@@ -72,9 +73,14 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="meas
     ``y``: float32/float64 array, (frames,) or (frames, channels).
     ``threshold``: "auto" (estimated per channel and polarity from the whole
     signal), a level theta (clipped where y >= theta or y <= -theta), a
-    (pos, neg) tuple, or a list of those per channel.  ``preset`` and the
-    other keyword arguments (``algorithm``, ``window``, ``hop``, ...,
-    ``plan``) are :class:`rtdeclip.Declipper`'s, passed to it unchanged.
+    (pos > 0, neg < 0) pair, or a list of those per channel.  A given level
+    snaps to the channel's peak when that lies within 0.01 dB (or the
+    input's quantisation step) of it, so a level typed from a log finds its
+    rail (:mod:`rtdeclip.core.levels`); one that leaves no sample, almost
+    none, or most of the signal clipped raises a ``ClipLevelWarning``.
+    With ``return_stats`` each channel's stats hold the levels used
+    (``thresholds``).  The other solver
+    arguments override the preset's (see :class:`rtdeclip.Declipper`).
     Channels are solved in parallel threads (``jobs``, default: number of
     cores); ``return_stats`` adds each channel's solver counters.
 
@@ -107,10 +113,17 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="meas
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer))
                              or jobs < 1):
         raise ParameterError(f"jobs must be an integer >= 1 (None: one per core), got {jobs!r}")
-    levels = parse_threshold(threshold, channels)
+    given = clip_levels.parse(threshold, channels)
     y2 = y.reshape(len(y), channels).astype(np.float64)
-    if levels is None:
+    if given is None:
         levels = [c.thresholds for c in detect_clipping(y2, sample_rate)]
+    else:
+        peaks = clip_levels.peaks_of(y2)
+        levels, _ = clip_levels.snap(given, peaks, clip_levels.quantisation_step(y2))
+        clipped = [int(np.count_nonzero(y2[:, c] >= p) + np.count_nonzero(y2[:, c] <= q))
+                   for c, (p, q) in enumerate(levels)]
+        clip_levels.warn(clip_levels.notes(given, peaks, clipped, len(y2),
+                                           channels_named=channels > 1))
     kwargs = dict(settings, preset=preset, plan=plan)
     jobs = jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=min(jobs, channels)) as pool:
@@ -118,5 +131,5 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="meas
                                 range(channels)))
     out = np.stack([r[0] for r in results], axis=1).astype(y.dtype).reshape(y.shape)
     if return_stats:
-        return out, [r[1] for r in results]
+        return out, [dict(r[1], thresholds=tuple(levels[c])) for c, r in enumerate(results)]
     return out

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtdeclip.files.audio_io import AudioSource
-from rtdeclip.files.sinks import FORMATS, AtomicWav, Float32Scratch, output_path, refuse_overwrite
+from rtdeclip.files.sinks import (FORMATS, AtomicWav, Float32Scratch, check_output, output_path,
+                                  refuse_overwrite)
+from rtdeclip.core import levels as clip_levels
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.offline import aligned
 from rtdeclip.core.detect import ClipCounter, ClipDetector
@@ -39,7 +41,7 @@ class FileJob:
     output: str
     reference: str | None = None
     preset: str = "average"
-    algorithm: str = "aspade"
+    algorithm: str | None = None  # None: the preset's (HighQuality: social)
     threshold: str = "auto"     # auto | DBFS | POS_DBFS,NEG_DBFS
     fmt: str = "float32"
     progress: object = None     # callable(fraction) or None
@@ -50,19 +52,9 @@ def db(v):
 
 
 def parse_threshold_db(spec, channels):
-    """--threshold: 'auto', 'DBFS' or 'POS_DBFS,NEG_DBFS' -> None or levels."""
-    spec = str(spec).strip()
-    if spec.lower() == "auto":
-        return None
-    try:
-        parts = [float(p) for p in spec.split(",")]
-    except ValueError:
-        raise ParameterError(f"--threshold must be auto, DBFS or POS_DBFS,NEG_DBFS, got {spec!r}") from None
-    if len(parts) not in (1, 2) or any(not np.isfinite(p) or p > 0 for p in parts):
-        raise ParameterError(f"--threshold levels are dBFS values <= 0, got {spec!r}")
-    pos = 10 ** (parts[0] / 20)
-    neg = 10 ** (parts[-1] / 20)
-    return [(pos, -neg)] * channels
+    """--threshold: 'auto', 'DBFS' or 'POS_DBFS,NEG_DBFS' -> None or levels
+    (:func:`rtdeclip.core.levels.parse_db`); ParameterError when malformed."""
+    return clip_levels.parse_db(spec, channels)
 
 
 def _check(job):
@@ -82,31 +74,42 @@ def run(job: FileJob):
     (and reference), detect the clip levels, declip to a sink, PCM gain,
     build the report."""
     t_start = time.perf_counter()
+    if job.algorithm is None:
+        job.algorithm = params.resolve(48000, job.preset).algorithm
     progress = job.progress or (lambda frac: None)
     src = AudioSource(job.input)
     ref = open_reference(job, src)
-    found, n = detect_levels(job, src, progress)
+    found, n, (in_peaks, lsb) = detect_levels(job, src, progress)
     if ref is not None:   # before anything is written
         check_reference_length(job, ref, n, src.sample_rate)
     fixed = parse_threshold_db(job.threshold, src.channels)
-    levels = fixed if fixed is not None else [solver_levels(c, src.codec) for c in found]
+    if fixed is not None:   # given levels snap to a peak within the tolerance
+        levels, snapped = clip_levels.snap(fixed, in_peaks, lsb)
+        clipping = any(pp >= p or pn >= -q for (p, q), (pp, pn) in zip(levels, in_peaks))
+    else:
+        levels = [solver_levels(c, src.codec) for c in found]
+        snapped, clipping = [(False, False)] * src.channels, None
     t_proc = time.perf_counter()
     # PCM needs the restored peaks before writing, so it goes through a raw
     # float32 scratch file first
-    sink = AtomicWav(job.output, src.sample_rate, src.channels, "float32") \
-        if job.fmt == "float32" else Float32Scratch(job.output, src.channels)
-    try:   # the PCM path's scratch goes whatever happens, Ctrl-C included
-        out = declip_to_sink(job, src, levels, n, sink, progress)
+    sink = None
+    try:   # whatever happens, Ctrl-C included, no temporary stays
+        sink = AtomicWav(job.output, src.sample_rate, src.channels, "float32") \
+            if job.fmt == "float32" else Float32Scratch(job.output, src.channels)
+        out = declip_to_sink(job, src, levels, n, sink, progress, clipping)
         out.counter.fill(found)
+        notes = [] if fixed is None else clip_levels.notes(
+            fixed, in_peaks, [f.clipped for f in found], n, channels_named=src.channels > 1)
         t_done = time.perf_counter()
         gain = 1.0 if job.fmt == "float32" else write_pcm(job, src, sink, out.peaks)
     finally:
-        if isinstance(sink, Float32Scratch):
-            sink.abort()
+        if sink is not None:
+            sink.abort()   # the scratch, or an output not committed; a committed one stays
     progress(1.0)
     timings = {"detect_s": t_proc - t_start, "declip_s": t_done - t_proc,
                "total_s": time.perf_counter() - t_start}
-    report = build_report(job, src, n, levels, found, fixed is not None, out, gain, timings)
+    report = build_report(job, src, n, levels, found, fixed is not None, out, gain, timings,
+                          given_levels=fixed, snapped=snapped, notes=notes)
     if ref is not None:
         report["sdr"] = reference_sdr(job, src, ref, n, gain)
     return report
@@ -137,7 +140,8 @@ def check_reference_length(job, ref, n, sr):
 
 def detect_levels(job, src, progress):
     """Passes 1 and 2: clip levels per channel and polarity.  Returns the
-    detector's findings per channel and the number of frames."""
+    detector's findings per channel, the number of frames, and (the peaks
+    per channel, the quantisation step) that given levels snap to."""
     det = ClipDetector(src.channels)
     for chunk in src.chunks(CHUNK):
         _check(job)
@@ -150,7 +154,8 @@ def detect_levels(job, src, progress):
         det.scan_counts(chunk)
         done += len(chunk)
         progress(DETECT_SHARE / 2 * (1 + done / n))
-    return det.result(), n
+    peaks = [(float(det.top[0, c]), float(det.top[1, c])) for c in range(src.channels)]
+    return det.result(), n, (peaks, det.lsb)
 
 
 @dataclass
@@ -162,11 +167,14 @@ class Declipped:
     clipping_found: bool
 
 
-def declip_to_sink(job, src, levels, n, sink, progress):
-    """Pass 3: decode, declip (or copy through when no channel clips) and
-    write to ``sink``, which is committed (a float32 WAV) or kept for the
-    PCM pass (scratch) when the block ends without error."""
-    clipping = any(np.isfinite(p) or np.isfinite(q) for p, q in levels)
+def declip_to_sink(job, src, levels, n, sink, progress, clipping=None):
+    """Pass 3: decode, declip (or copy through when no channel clips:
+    ``clipping`` False, or None and every level infinite) and write to
+    ``sink``, which is committed (a float32 WAV) or kept for the PCM pass
+    (scratch) when the block ends without error.  ``levels`` are used as
+    they are (resolved against the whole file)."""
+    if clipping is None:
+        clipping = any(np.isfinite(p) or np.isfinite(q) for p, q in levels)
     counter = ClipCounter(levels)
     peaks = np.zeros(2)
 
@@ -179,9 +187,10 @@ def declip_to_sink(job, src, levels, n, sink, progress):
             done += len(chunk)
             progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
 
-    d = Declipper(src.sample_rate, channels=src.channels, preset=job.preset,
-                  algorithm=job.algorithm, threshold=levels) if clipping else None
-    with sink as w:
+    with sink as w:   # from here on any error or interrupt removes the sink
+        d = Declipper(src.sample_rate, channels=src.channels, preset=job.preset,
+                      algorithm=job.algorithm,
+                      threshold=clip_levels.Resolved(levels)) if clipping else None
         for block in (aligned(d, decoded()) if clipping else decoded()):
             w.write(block)
             np.maximum(peaks, [block.max(), -block.min()], out=peaks)
@@ -202,8 +211,13 @@ def write_pcm(job, src, scratch, peaks):
     return gain
 
 
-def build_report(job, src, n, levels, found, given, out, gain, timings):
-    """The report dict (``report.service_log`` turns it into the log)."""
+def build_report(job, src, n, levels, found, given, out, gain, timings, given_levels=None,
+                 snapped=None, notes=()):
+    """The report dict (``report.service_log`` turns it into the log).
+    ``given_levels``: the --threshold levels as typed (None: auto);
+    ``snapped``: per channel, which polarity snapped to its peak;
+    ``notes``: what to say about the given levels (core.levels.notes)."""
+    snapped = snapped or [(False, False)] * len(levels)
     sr = src.sample_rate
     peak = float(out.peaks.max())
     report = {"input": job.input, "output": job.output, "sample_rate": sr,
@@ -211,7 +225,10 @@ def build_report(job, src, n, levels, found, given, out, gain, timings):
               "lossy_codec": any(src.codec.startswith(c) for c in LOSSY), "preset": job.preset,
               "algorithm": job.algorithm, "threshold_mode": job.threshold, "format": job.fmt,
               "thresholds_given": given,
-              "thresholds": [channel_report(c, lv, f) for c, (lv, f) in enumerate(zip(levels, found))],
+              "threshold_tolerance_db": clip_levels.TOLERANCE_DB, "threshold_notes": list(notes),
+              "thresholds": [channel_report(c, lv, f, None if given_levels is None
+                                            else given_levels[c], sn)
+                             for c, (lv, f, sn) in enumerate(zip(levels, found, snapped))],
               "clipping_found": out.clipping_found, "output_peak": peak,
               "output_peak_dbfs": db(peak), "gain_applied": gain, "gain_db": db(gain),
               "solver": out.stats, "timings": timings}
@@ -249,11 +266,16 @@ def solver_levels(found, codec):
     return pos, neg
 
 
-def channel_report(c, levels, f):
-    """One channel's levels (solver's and estimated) and counts, for the report."""
+def channel_report(c, levels, f, given=None, snapped=(False, False)):
+    """One channel's levels (solver's, given, estimated) and counts, for the
+    report; ``positive``/``negative`` are the levels used."""
     p, q = levels
     est = f.levels_db()
-    return {"channel": c + 1, "positive": p if np.isfinite(p) else None,
+    return {"channel": c + 1,
+            "given_positive_dbfs": None if given is None else db(given[0]),
+            "given_negative_dbfs": None if given is None else db(-given[1]),
+            "snapped_to_peak": list(snapped),
+            "positive": p if np.isfinite(p) else None,
             "negative": q if np.isfinite(q) else None,
             "positive_dbfs": db(p) if np.isfinite(p) else None,
             "negative_dbfs": db(-q) if np.isfinite(q) else None,
@@ -293,7 +315,7 @@ def reference_sdr(job, src, ref, n, gain):
                                       "improvement_db": float(mix_new - mix_old)}}
 
 
-def check_options(preset="average", algorithm="aspade", threshold_dbfs="auto",
+def check_options(preset="average", algorithm=None, threshold_dbfs="auto",
                   format="float32"):
     """The options of a file job, checked before any decoding (a bad one
     raises ParameterError at once, not after a long detection pass).  The
@@ -305,7 +327,7 @@ def check_options(preset="average", algorithm="aspade", threshold_dbfs="auto",
     parse_threshold_db(threshold_dbfs, 1)
 
 
-def declip_file(input, output=None, reference=None, preset="average", algorithm="aspade",
+def declip_file(input, output=None, reference=None, preset="average", algorithm=None,
                 threshold_dbfs="auto", format="float32", progress=None, threshold=None):
     """Declip an audio file into a WAV file: the ``rtdeclip file`` command
     as a function.  Returns the report (dict; its "log" holds the service's
@@ -329,7 +351,7 @@ def declip_file(input, output=None, reference=None, preset="average", algorithm=
                       DeprecationWarning, stacklevel=2)
         threshold_dbfs = threshold
     check_options(preset, algorithm, threshold_dbfs, format)
-    output = output_path(input, output)
+    output = check_output(output_path(input, output))
     refuse_overwrite(output, input, reference)
     report = run(FileJob(input, output, reference, preset, algorithm, threshold_dbfs, format,
                          progress))

@@ -6,12 +6,10 @@ whose spikes at the rails are what the detector found.  matplotlib is
 imported only here, only when a plot is asked for.  Files are streamed:
 only the pictured stretch is held in memory.
 """
-import os
-import tempfile
-
 import numpy as np
 
 from rtdeclip.files.audio_io import AudioSource
+from rtdeclip.files.sinks import AtomicFile
 from rtdeclip.errors import RtdeclipError
 
 
@@ -88,16 +86,8 @@ def plot_report(report, path, seconds=0.03, name=None):
     a2.legend(loc="upper left", fontsize=8)
     a2.set_title("near the rails: the spikes (or humps) are the clipped samples; dashed: estimated levels")
     fig.tight_layout()
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".rtdeclip-", suffix=".png.part", dir=folder)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=100, format="png")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        with AtomicFile(path, ".png.part", what="plot") as out:
+            fig.savefig(out.f, dpi=100, format="png")
     finally:
         plt.close(fig)

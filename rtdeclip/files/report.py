@@ -27,6 +27,10 @@ def level_db(v_db):
     return "none" if v_db is None else f"{v_db:.2f} dB"
 
 
+def _fine_db(v_db):
+    return "none" if v_db is None else f"{v_db:.4f} dB"
+
+
 def service_log(r):
     """The log lines for one file's report dict (see ``filepipe.run``)."""
     lines = [f"User parameters: preset={r['preset']} algorithm={r['algorithm']} "
@@ -37,8 +41,15 @@ def service_log(r):
         c = t["channel"]
         if r["thresholds_given"]:
             lines.append(f"Clipping threshold for channel {c} (given): "
-                         f"{level_db(t['positive_dbfs'])} (positive samples) "
-                         f"{level_db(t['negative_dbfs'])} (negative samples)")
+                         f"{level_db(t['given_positive_dbfs'])} (positive samples) "
+                         f"{level_db(t['given_negative_dbfs'])} (negative samples)")
+            # the level used, to more decimals than typed: it may have
+            # snapped to the channel's peak (rtdeclip.core.levels)
+            how = ("snapped to the channel's peak within the "
+                   f"{r.get('threshold_tolerance_db', 0.01):g} dB tolerance"
+                   if any(t.get("snapped_to_peak", ())) else "as given")
+            lines.append(f"  level used for channel {c}: {_fine_db(t['positive_dbfs'])} (positive) "
+                         f"{_fine_db(t['negative_dbfs'])} (negative), {how}")
             continue
         lines.append(f"Estimated clipping threshold for channel {c}: "
                      f"{level_db(t['estimated_positive_dbfs'])} (positive samples) "
@@ -51,6 +62,8 @@ def service_log(r):
     if any("hump" in t["detection"] for t in r["thresholds"]) and r["lossy_codec"]:
         lines.append(f"  lossy input ({r['codec']}): the codec's ringing around the rails "
                      f"limits what declipping can restore")
+    for note in r.get("threshold_notes", []):
+        lines.append(note)
     if not r["clipping_found"]:
         lines.append("No clipping found: the input is copied through unchanged.")
     for t in r["thresholds"]:

@@ -51,6 +51,26 @@ def refuse_overwrite(output, *inputs):
             raise FileError(f"{output}: refusing to overwrite an input")
 
 
+def check_output(path, what="output"):
+    """An output path, checked before any work: a WAV file (named .wav, or
+    without extension) in an existing, writable folder, not a folder."""
+    path = str(path)
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        if os.path.isdir(path):
+            raise FileError(f"{path}: a folder, not a {what} file")
+        raise FileError(f"{path}: {what} folder does not exist" if not os.path.exists(
+            path.rstrip("/" + os.sep)) else f"{path}: not a folder (a file of that name exists)")
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in ("", ".wav", ".wave"):
+        raise ParameterError(f"{path}: the {what} is a WAV file; name it .wav, not {ext}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileError(f"{path}: {what} folder does not exist")
+    if not os.access(folder, os.W_OK):
+        raise FileError(f"{path}: cannot write in {folder}")
+    return path
+
+
 # -- the one temporary-file sink -----------------------------------------------------
 class AtomicFile:
     """A file written under a hidden temporary name beside ``path``:
@@ -62,6 +82,8 @@ class AtomicFile:
     def __init__(self, path, suffix, mode="wb", what="output"):
         self.path = path
         folder = os.path.dirname(os.path.abspath(path))
+        if str(path).endswith(("/", os.sep)) or os.path.isdir(path):
+            raise FileError(f"{path}: a folder, not a {what} file")
         if not os.path.isdir(folder):
             raise FileError(f"{path}: {what} folder does not exist")
         try:
@@ -82,7 +104,11 @@ class AtomicFile:
         os.fchmod(self.f.fileno(), 0o644)  # mkstemp makes 0600; an output is a normal file
         self.f.close()
         self.f = None
-        os.replace(self.tmp, self.path)
+        try:
+            os.replace(self.tmp, self.path)
+        except OSError as e:   # e.g. a folder of that name appeared: no stray temporary
+            os.unlink(self.tmp)
+            raise FileError(f"{self.path}: cannot write ({e.strerror})") from None
 
     def abort(self):
         if self.f is None:
@@ -209,8 +235,8 @@ def read_wav(path):
             tagfmt, channels, rate = struct.unpack("<HHI", raw[pos + 8:pos + 16])
             if tagfmt == 0xFFFE:   # extensible: the format tag opens the GUID
                 tagfmt = struct.unpack("<H", raw[pos + 32:pos + 34])[0]
-            if tagfmt != 3:
-                raise FileError(f"{path}: not a float32 WAV")
+            if tagfmt != 3:   # the call's mistake, not the file's: AudioSource reads it
+                raise ParameterError(f"{path}: not a float32 WAV (read_wav reads only those)")
         elif tag == b"data":
             data = np.frombuffer(raw[pos + 8:pos + 8 + size], "<f4")
             return data.reshape(-1, channels), rate

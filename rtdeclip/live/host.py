@@ -14,12 +14,11 @@ slot) plus the processing window, max(block, hop), the time the worker has
 for the block that completes a frame.  Latency is therefore constant:
 device input + algorithm + margin + limiter + device output.
 
-Overload: before each block the worker sets the solver's wall-clock limit
-from the output still queued, so a frame that would be late is cut at its
-deadline (``frames_cut``) instead of the device running dry; then the
-iteration budget is halved (``budget_cuts``) and given back slowly; with
-less than a quarter block queued the block passes through unsolved
-(``passthrough_blocks``).  ``late_frames`` counts frames cut or passed.
+The pieces: the worker loop here (read a block, process it, write it, like
+rtmixer's callback); the stream, its ring buffers, xruns and the recovery
+after a dropout in ``device``; the overload policy in ``governor``
+(deadline, budget, pass-through: ``late_frames`` counts frames cut or
+passed); the meters in ``meters``; the recorders in ``recorder``.
 """
 import os
 import threading
@@ -28,70 +27,41 @@ import warnings
 
 import numpy as np
 
+from rtdeclip.core import levels as clip_levels
 from rtdeclip.core.declipper import Declipper
-from rtdeclip.errors import DeviceError, ParameterError, RtdeclipError
+from rtdeclip.errors import ParameterError, RtdeclipError
+from rtdeclip.live.device import DeviceLink
+from rtdeclip.live.governor import OverloadGovernor
 from rtdeclip.live.limiter import Limiter
-from rtdeclip.files.audio_io import AtomicWav
+from rtdeclip.live.meters import BlockMeters
+from rtdeclip.live.recorder import MemoryRecorder, WavRecorder, input_path  # noqa: F401
 
 DEFAULT_GAIN_DB = {"lowlatency": -6.0, "fastest": -6.0, "average": -6.0, "highquality": -6.0}
 DEFAULT_CEILING_DB = -1.0
 BLOCK_MIN, BLOCK_MAX = 16, 8192   # frames per device callback
+TIMES_KEPT, HOP_TIMES_KEPT = 1 << 16, 1 << 15   # per-block and per-hop timings, rings
 
 
-def _pow2(n):
-    p = 1
-    while p < n:
-        p *= 2
-    return p
+GAIN_RANGE_DB = (-60.0, 24.0)
 
 
-def input_path(path):
-    """Where ``--record out.wav`` puts the input: ``out.input.wav``."""
-    root, ext = os.path.splitext(path)
-    return f"{root}.input{ext or '.wav'}"
-
-
-class RecordTap:
-    """The input and the output, each into its own WAV (``path`` gets what
-    was played, ``input_path(path)`` what came in), written by a thread of
-    its own from a lock-free ring buffer so the worker never waits on the
-    disk.  ``close()`` commits what was recorded, also after the device
-    went away."""
-
-    def __init__(self, path, sr, channels, block, rtmixer):
-        self.wav_out = AtomicWav(path, sr, channels, "float32")
-        self.wav_in = AtomicWav(input_path(path), sr, channels, "float32")
-        self.ch = channels
-        self.rb = rtmixer.RingBuffer(8 * channels, _pow2(sr * 4))
-        self.tmp = np.zeros((block, 2 * channels), np.float32)
-        self.dropped = 0
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._drain, name="rtdeclip-recorder", daemon=True)
-        self._thread.start()
-
-    def push(self, inbuf, outbuf):
-        self.tmp[:, :self.ch] = inbuf
-        self.tmp[:, self.ch:] = outbuf
-        if self.rb.write_available >= len(self.tmp):
-            self.rb.write(self.tmp)
-        else:  # the disk is too slow: drop rather than make the worker wait
-            self.dropped += len(self.tmp)
-
-    def _drain(self):
-        while not self._done.is_set() or self.rb.read_available:
-            n = self.rb.read_available
-            if n == 0:
-                time.sleep(0.05)
-                continue
-            data = np.frombuffer(self.rb.read(n), np.float32).reshape(n, -1)
-            self.wav_in.write(data[:, :self.ch])
-            self.wav_out.write(data[:, self.ch:])
-
-    def close(self):
-        self._done.set()
-        self._thread.join(10)
-        self.wav_out.commit()
-        self.wav_in.commit()
+def _check_args(gain_db, on_block, record_seconds, record):
+    """The host's own arguments, before a device is opened."""
+    if record is not None:   # two WAV files: FILE and FILE.input.wav
+        from rtdeclip.files.sinks import check_output
+        check_output(record, "recording")
+        check_output(input_path(record), "recording")
+    lo, hi = GAIN_RANGE_DB
+    if gain_db is not None and (isinstance(gain_db, bool) or not isinstance(
+            gain_db, (int, float, np.number)) or not lo <= gain_db <= hi):
+        raise ParameterError(f"gain_db must be between {lo:g} and {hi:g} dB (or None: -6), "
+                             f"got {gain_db!r}")
+    if on_block is not None and not callable(on_block):
+        raise ParameterError(f"on_block must be a function (inblock, outblock) or None, "
+                             f"got {type(on_block).__name__}")
+    if isinstance(record_seconds, bool) or not isinstance(record_seconds, (int, float, np.number)) \
+            or not 0 <= record_seconds <= 3600:
+        raise ParameterError(f"record_seconds must be between 0 and 3600, got {record_seconds!r}")
 
 
 class LiveDeclipper:
@@ -104,7 +74,8 @@ class LiveDeclipper:
     default -1 dBFS, None to switch off) keep restored peaks under full
     scale.  ``record`` writes both streams to WAV files; ``bypass`` keeps
     the delay but leaves the audio undeclipped (A/B).  ``source=array``
-    plays a signal from memory instead of a live input (the demo).
+    plays a signal from memory instead of a live input (the demo), and
+    ``record_seconds`` of both streams are kept in memory (:meth:`recording`).
     ``margin_blocks`` overrides the automatic safety margin.  Other keyword
     arguments are :class:`rtdeclip.Declipper`'s solver settings, passed to
     it unchanged (``samplerate`` is the old name of ``sample_rate``).
@@ -126,85 +97,88 @@ class LiveDeclipper:
                 or not BLOCK_MIN <= blocksize <= BLOCK_MAX:
             raise ParameterError(f"blocksize must be between {BLOCK_MIN} and {BLOCK_MAX}, "
                                  f"got {blocksize!r}")
-        self.block = int(blocksize)
+        self.block = block = int(blocksize)
+        # -- the processing chain: declipper, gain, limiter ----------------------------
+        # the social solver works on blocks of seconds (offline only): live,
+        # HighQuality stays A-SPADE unless an algorithm is asked for
+        solver.setdefault("algorithm", "aspade")
         self.declipper = Declipper(sample_rate, channels=channels, preset=preset,
                                    threshold=threshold, **solver)
         self.sample_rate, self.channels = self.declipper.sample_rate, self.declipper.channels
-        self.sr = int(self.sample_rate)
-        import rtmixer  # imported here: PortAudio must start after a JACK server
+        self.sr = sr = int(self.sample_rate)
         self.preset = preset
+        # given levels (None: auto); the declipper uses them lowered by the
+        # stream tolerance (rtdeclip.core.levels), its .thresholds say so
+        self.given_levels = clip_levels.parse(threshold, self.channels)
         self.budget = self.declipper.iterations
-        hop = self.declipper.settings.hop
+        self._hop = hop = self.declipper.settings.hop
         # processing window: the block completing a frame carries a whole
         # hop of work (or a block of it, with blocks longer than the hop)
-        self.window = max(self.block, hop)
+        self.window = max(block, hop)
         if margin_blocks is None:
-            self.margin = self.block + self.window
+            self.margin = block + self.window
         else:
-            self.margin = int(margin_blocks) * self.block
-            if self.margin <= self.block:
+            self.margin = int(margin_blocks) * block
+            if self.margin <= block:
                 raise ParameterError("margin must be at least 2 blocks")
+        _check_args(gain_db, on_block, record_seconds, record)
         self.gain = 10 ** ((DEFAULT_GAIN_DB.get(str(preset).lower(), -6.0) if gain_db is None
                             else gain_db) / 20)
-        self.limiter = None if ceiling_db is None else Limiter(self.sr, channels, ceiling_db,
-                                                               max_block=self.block)
+        self.limiter = None if ceiling_db is None else Limiter(sr, self.channels, ceiling_db,
+                                                               max_block=block)
         self.on_block, self.bypass = on_block, bypass
         self.source = None if source is None else np.ascontiguousarray(source, dtype=np.float32)
-        if self.source is not None and (self.source.ndim != 2 or self.source.shape[1] != channels):
+        if self.source is not None and (self.source.ndim != 2
+                                        or self.source.shape[1] != self.channels):
             raise ParameterError("the source signal must have one column per channel")
-        before = self._jack_ports()
-        try:
-            if self.source is None:
-                self.stream = rtmixer.MixerAndRecorder(
-                    device=(input, output), channels=channels, samplerate=self.sample_rate,
-                    blocksize=blocksize, latency="low")
-            else:
-                self.stream = rtmixer.Mixer(device=output, channels=channels,
-                                            samplerate=self.sample_rate, blocksize=blocksize,
-                                            latency="low")
-        except Exception as e:  # PortAudio's reason: no such device, bad rate...
-            raise DeviceError(f"cannot open the audio device: {e}") from None
-        # the stream's own JACK ports, when it runs on JACK (for wiring)
-        mine = [p for p in self._jack_ports() if p not in before] if before else []
-        self.jack_inputs = [p for p in mine if ":in_" in p]
-        self.jack_outputs = [p for p in mine if ":out_" in p]
-        size = _pow2(max(16 * self.block, 4 * self.margin, 8192))
-        self.rb_in = rtmixer.RingBuffer(4 * channels, size)
-        self.rb_out = rtmixer.RingBuffer(4 * channels, size)
-        self.tap = RecordTap(record, self.sr, channels, self.block, rtmixer) if record else None
-        n_rec = int(record_seconds * self.sr)
-        self._rec_in = np.full((n_rec, channels), 0.0, np.float32)
-        self._rec_out = np.full((n_rec, channels), 0.0, np.float32)
-        self._rec_n = 0
-        self._stop = threading.Event()
+        # -- the device and the ring buffers between it and the worker -----------------
+        import rtmixer  # imported here: PortAudio must start after a JACK server
+        self.link = DeviceLink(rtmixer, input, output, self.channels, self.sample_rate, block,
+                               self.margin, playback_only=self.source is not None)
+        self.jack_inputs, self.jack_outputs = self.link.jack_inputs, self.link.jack_outputs
+        # -- the pieces -----------------------------------------------------------------
+        self.governor = OverloadGovernor(self.budget, block, self.window, sr)
+        self.meters = BlockMeters(self.channels, block, lambda: self.declipper.thresholds)
+        # read by the views without a lock (a meter one block stale is fine)
+        self.peak_in, self.peak_out = self.meters.peak_in, self.meters.peak_out
+        self.clip_count = self.meters.clip_count
+        self.tap = WavRecorder(record, sr, self.channels, block, rtmixer) if record else None
+        self.memory = MemoryRecorder(int(record_seconds * sr), self.channels)
+        # -- the worker's buffers (nothing is allocated per block) ----------------------
+        self._inbuf = np.zeros((block, self.channels), np.float32)
+        self._outbuf = np.zeros((block, self.channels), np.float32)
+        self._absbuf = np.zeros((block, self.channels), np.float32)
         # np.full, not np.zeros: every page is touched now, so the resident
         # size does not grow while streaming (calloc maps pages lazily)
-        self._times = np.full(1 << 16, 0.0)   # per-block processing time, ring
+        self._times = np.full(TIMES_KEPT, 0.0)        # per-block processing time, ring
         self._ntimes = 0
-        self._hop_times = np.full(1 << 15, 0.0)   # per-hop time of the calls completing hops
+        self._hop_times = np.full(HOP_TIMES_KEPT, 0.0)   # per-hop time of calls completing hops
         self._nhops = 0
-        self._hop = hop
+        self._last_hops = 0          # hops the last process() call completed
+        self._src_pos = 0            # next frame of a built-in source
+        self._iterations = self.budget   # the budget last given to the declipper
+        # -- counters and state ---------------------------------------------------------
+        # the host's own (the device's xruns are the link's)
         self.counts = dict(blocks=0, late_frames=0, budget_cuts=0, passthrough_blocks=0,
-                           passthrough_frames=0, late_blocks=0, input_overflows=0,
-                           output_underflows=0, device_input_overflows=0,
-                           device_output_underflows=0, limited_samples=0,
+                           passthrough_frames=0, late_blocks=0, limited_samples=0,
                            output_clipped_samples=0)
-        # meters, written by the worker, read by the view
-        self.peak_in = np.zeros(channels)
-        self.peak_out = np.zeros(channels)
-        self.clip_count = np.zeros(channels, np.int64)
-        self.error = None
-        self.device_lost = False
-        self.realtime = False
+        self.error = None            # what stopped the worker, reported by stop()
+        self.realtime = False        # the worker got SCHED_FIFO
+        self._stop = threading.Event()
+        self._started = threading.Event()
         self._worker = None
-        self._rec_done = 0       # input frames of finished record actions
-        self._in_read = 0        # input frames taken from rb_in (processed or dropped)
-        self._pad = np.zeros((self.margin, channels), np.float32)
+        self._t0 = None              # monotonic start
+        self._cpu = 0.0              # the worker thread's CPU time so far
 
-    @staticmethod
-    def _jack_ports():
-        from rtdeclip.live import jackserver
-        return jackserver.ports() if jackserver.jack_running() else []
+    @property
+    def stream(self):
+        """The rtmixer stream."""
+        return self.link.stream
+
+    @property
+    def device_lost(self):
+        """The device went away while streaming (see ``error``)."""
+        return self.link.lost
 
     # -- latency ---------------------------------------------------------------
     @property
@@ -212,8 +186,7 @@ class LiveDeclipper:
         """Latency split in samples and ms: device input, algorithm, safety
         margin, limiter, device output (device terms as PortAudio reports
         them); ``processing`` is what the host adds between its ports."""
-        lat = self.stream.latency
-        lin, lout = (lat if isinstance(lat, tuple) else (0.0, lat))
+        lin, lout = self.link.latency_seconds
         parts = {"device_input": int(round(lin * self.sr)) if self.source is None else 0,
                  "algorithm": self.declipper.latency_samples, "margin": self.margin,
                  "limiter": self.limiter.latency_samples if self.limiter else 0,
@@ -224,17 +197,12 @@ class LiveDeclipper:
 
     # -- running ---------------------------------------------------------------
     def start(self):
-        self.rb_out.write(np.zeros((self.margin, self.channels), np.float32))
-        self._play = self.stream.play_ringbuffer(self.rb_out)
-        self._rec = self.stream.record_ringbuffer(self.rb_in) if self.source is None else None
+        self.link.prime()
         self._worker = threading.Thread(target=self._run, name="rtdeclip-worker", daemon=True)
         self._t0 = time.monotonic()
-        self._last_fetch = self._t0
-        self._started = threading.Event()
         self._worker.start()         # running (real-time) before the first callback
         self._started.wait(5)
-        self.stream.start()
-        self._streaming = True
+        self.link.start()
         return self
 
     def _run(self):
@@ -259,232 +227,104 @@ class LiveDeclipper:
             self._stop.set()
 
     def _loop(self):
-        ch, block = self.channels, self.block
-        inbuf = np.zeros((block, ch), np.float32)
-        outbuf = np.zeros((block, ch), np.float32)
-        absbuf = np.zeros((block, ch), np.float32)
-        hits = np.zeros((block, ch), bool)
-        nhits = np.zeros(ch, np.int64)
-        th = np.zeros((2, ch), np.float32)
-        th[0], th[1] = np.inf, -np.inf
-        src_pos = 0
-        d, c = self.declipper, self.counts
-        nap = block / self.sr / 4
-        self._progress = time.monotonic()
+        """The worker: like rtmixer's callback, read a block, process it,
+        write it; between blocks, watch the device."""
+        inbuf, outbuf, link = self._inbuf, self._outbuf, self.link
+        nap = self.block / self.sr / 4
         while not self._stop.is_set():
-            if self.source is None:
-                if self.rb_in.read_available < block:
-                    self._check_actions()
-                    time.sleep(nap)
-                    continue
-                self.rb_in.readinto(inbuf)
-                self._in_read += block
-            else:
-                # pace a built-in source by the room left in the output buffer
-                if self.rb_out.write_available < block or \
-                        self.rb_out.read_available >= self.margin:
-                    self._check_actions()
-                    time.sleep(nap)
-                    continue
-                n = min(block, len(self.source) - src_pos)
-                if n <= 0:
-                    inbuf[:] = 0
-                else:
-                    inbuf[:n] = self.source[src_pos:src_pos + n]
-                    inbuf[n:] = 0
-                src_pos += block
-            queued = self.rb_out.read_available   # output left before the device runs dry
-            passed = self._adapt_budget(queued)
-            if passed:
-                skipped0 = d.stats["frames_skipped"]
-            t0 = time.perf_counter()
-            d.process(inbuf, out=outbuf)
-            dt = time.perf_counter() - t0
-            self._times[self._ntimes % len(self._times)] = dt
-            # hops this call completed (the frame grid's phase is constant)
-            n0 = self._ntimes * block
-            hops = (n0 + block) // self._hop - n0 // self._hop
-            self._ntimes += 1
-            self._last_hops = hops
-            if hops:
-                self._hop_times[self._nhops % len(self._hop_times)] = dt / hops
-                self._nhops += 1
-            if passed:
-                c["passthrough_frames"] += d.stats["frames_skipped"] - skipped0
-            if self.on_block is not None:
-                self.on_block(inbuf, outbuf)
-            outbuf *= self.gain
-            if self.limiter is not None:
-                self.limiter.process(outbuf)
-            else:   # no limiter: full scale is a hard clip, counted
-                np.abs(outbuf, out=absbuf)
-                if absbuf.max() > 1.0:
-                    c["output_clipped_samples"] += int(np.count_nonzero(absbuf > 1.0))
-                    np.clip(outbuf, -1.0, 1.0, out=outbuf)
-            self._meter(inbuf, outbuf, absbuf, hits, nhits, th)
-            if self._rec_n + block <= len(self._rec_in):
-                self._rec_in[self._rec_n:self._rec_n + block] = inbuf
-                self._rec_out[self._rec_n:self._rec_n + block] = outbuf
-                self._rec_n += block
+            if not self._read(inbuf):
+                link.check(self._stop.is_set())
+                time.sleep(nap)
+                continue
+            self._process(inbuf, outbuf)
+            self.meters.update(inbuf, outbuf)
+            self.memory.push(inbuf, outbuf)
             if self.tap is not None:
                 self.tap.push(inbuf, outbuf)
-            if self.source is None and self.rb_out.read_available < block // 2:
-                # delivered with less than half a block still queued: the
-                # device nearly ran dry waiting for this block
-                c["late_blocks"] += 1
-            self.rb_out.write(outbuf)
-            c["blocks"] += 1
-            self._cpu = time.thread_time()   # the worker's own CPU time
-            self._check_actions()
+            self._write(outbuf)
+            link.check(self._stop.is_set())
 
-    def _meter(self, inbuf, outbuf, absbuf, hits, nhits, th):
-        """Peaks per channel and input samples at the clip levels (all into
-        preallocated arrays)."""
-        np.abs(inbuf, out=absbuf)
-        np.maximum.reduce(absbuf, axis=0, out=self.peak_in)
-        np.abs(outbuf, out=absbuf)
-        np.maximum.reduce(absbuf, axis=0, out=self.peak_out)
-        if self.counts["blocks"] % 32 == 0:  # the levels move slowly
-            for k, (p, q) in enumerate(self.declipper.thresholds):
-                th[0, k], th[1, k] = p, q
-        np.greater_equal(inbuf, th[0], out=hits)
-        np.add.reduce(hits, axis=0, out=nhits)
-        self.clip_count += nhits
-        np.less_equal(inbuf, th[1], out=hits)
-        np.add.reduce(hits, axis=0, out=nhits)
-        self.clip_count += nhits
-
-    def _adapt_budget(self, queued):
-        """Set this block's deadline from the output still queued (frames
-        running into it are cut: late frames), halve the budget after a cut,
-        pass through when almost nothing is queued, give the budget back
-        slowly when on time.  Returns whether this block passes through."""
-        d, c = self.declipper, self.counts
-        if self.bypass:
-            d.iterations = 0   # keeps the declipper's delay, so A/B does not jump
-            return False
-        # The device runs dry at the first callback after the queued output
-        # is played: queued/sr from now, plus the rest of the current period
-        # (the worker wakes at most a quarter period after a callback, so at
-        # least 3/4 of it; half is counted).  85 % of that goes to the
-        # solver, the rest to Python around the call.
-        # Capped at the hop while frames are being cut: a worker that spends
-        # whole deadlines hop after hop would run 100 % busy and underflow
-        # on the next jitter; at most 85 % of the hop keeps it sustainable
-        # while the budget comes down.  After an uncut hop one hop may
-        # borrow beyond its length (a stall, a frame costlier than most).
-        cut = d.stats["frames_cut"]
-        if cut > self._cut_before:
-            self._borrow = False
-        elif self._last_hops:
-            self._borrow = True
-        left = (max(0, queued) + self.block / 2) / self.sr
-        if not self._borrow:
-            left = min(left, self.window / self.sr)
-        d.set_time_limit(max(1e-4, 0.85 * left))
-        if d.iterations == 0:   # after a pass-through or bypass
-            d.iterations = max(1, getattr(self, "_saved_budget", self.budget))
-        if cut > self._cut_before:
-            if d.iterations > 1:
-                d.iterations = max(1, d.iterations // 2)
-                c["budget_cuts"] += 1
-        elif queued >= self.window // 2 and d.iterations < self.budget:
-            d.iterations = min(self.budget, d.iterations + max(1, d.iterations // 4))
-        self._cut_before = cut
-        if queued < self.block // 4:
-            self._saved_budget = d.iterations
-            d.iterations = 0
-            c["passthrough_blocks"] += 1
-            return True
-        return False
-
-    def _check_actions(self):
-        """rtmixer ends a ring-buffer action when its buffer runs empty
-        (output) or full (input): count the xrun and start it again.  The
-        device's own xrun flags are fetched once a second.  A device that
-        stops calling back for a second is gone."""
-        if not self._streaming:
-            return
-        now = time.monotonic()
-        played = self._play.done_frames  # advanced by every device callback
-        if played != getattr(self, "_last_played", None):
-            self._last_played, self._progress = played, now
-        elif now - self._progress > 1.0 + 4 * self.margin / self.sr:
-            self.device_lost = True
-            raise DeviceError("the audio device stopped (disconnected, or its server went away)")
-        acts = self.stream.actions
-        if self._rec is not None and self._rec not in acts and not self._stop.is_set():
-            self.counts["input_overflows"] += 1
-            self._rec_done += self._rec.done_frames
-            dropped = self.rb_in.read_available
-            self.rb_in.advance_read_index(dropped)
-            self._in_read += dropped
-            self._rec = self.stream.record_ringbuffer(self.rb_in)
-        if self._play not in acts and not self._stop.is_set():
-            self.counts["output_underflows"] += 1
-            self._resync()
-            self._play = self.stream.play_ringbuffer(self.rb_out)
-        fetch = getattr(self, "_fetch", None)
-        if fetch is not None and fetch not in acts:
-            self._count_device(fetch.stats)
-            self._fetch = None
-        if self._fetch is None and now - self._last_fetch >= 1.0:
-            self._last_fetch = now
-            self._fetch = self.stream.fetch_and_reset_stats()
-        if not self.stream.active and not self._stop.is_set():
-            self.device_lost = True
-            raise DeviceError("the audio device stopped (disconnected, or its server went away)")
-
-    def _count_device(self, st):
-        """The driver's own xrun flags (PortAudio status; JACK raises both
-        flags for one graph xrun, and input flags on output-only streams)."""
-        self.counts["device_output_underflows"] += st.output_underflows
+    def _read(self, inbuf):
+        """The next input block into ``inbuf``; False when none is ready."""
+        block = self.block
         if self.source is None:
-            self.counts["device_input_overflows"] += st.input_overflows
+            return self.link.read(inbuf)
+        # pace a built-in source by the room left in the output buffer
+        if not self.link.room(block):
+            return False
+        n = min(block, len(self.source) - self._src_pos)
+        if n <= 0:
+            inbuf[:] = 0
+        else:
+            inbuf[:n] = self.source[self._src_pos:self._src_pos + n]
+            inbuf[n:] = 0
+        self._src_pos += block
+        return True
 
-    def _resync(self):
-        """After an output underflow: the device played silence for a while,
-        so the queued output is late.  Drop it and queue exactly what puts
-        the next output sample at its place, input index + margin, by
-        padding silence after skipping the input backlog: the latency stays
-        constant."""
-        self.rb_out.advance_read_index(self.rb_out.read_available)  # no reader now
-        if self._rec is None:    # a built-in source: no input clock to keep
-            self.rb_out.write(np.zeros((self.margin, self.channels), np.float32))
-            return
-        # The input waiting to be processed is dropped too (the output of
-        # that stretch is lost already): its outputs would be due before the
-        # worker could make them, and each would underflow again.  Then the
-        # queue is refilled to the whole margin, at the same latency.
-        skip = self.rb_in.read_available
-        self.rb_in.advance_read_index(skip)
-        self._in_read += skip
-        played_to = self._rec_done + self._rec.done_frames   # device frames so far
-        pad = self._in_read + self.margin - played_to
-        if pad > 0:
-            self._pad[:] = 0
-            while pad > 0:
-                pad -= self.rb_out.write(self._pad[:min(pad, len(self._pad))])
+    def _process(self, inbuf, outbuf):
+        """Declip ``inbuf`` into ``outbuf`` within the governor's limits,
+        then the user's on_block, gain and limiter."""
+        d, c = self.declipper, self.counts
+        passed = self._govern(queued=self.link.queued)
+        if passed:
+            skipped0 = d.stats["frames_skipped"]
+        t0 = time.perf_counter()
+        d.process(inbuf, out=outbuf)
+        self._time_call(time.perf_counter() - t0)
+        if passed:
+            c["passthrough_frames"] += d.stats["frames_skipped"] - skipped0
+        if self.on_block is not None:
+            self.on_block(inbuf, outbuf)
+        outbuf *= self.gain
+        if self.limiter is not None:
+            self.limiter.process(outbuf)
+        else:   # no limiter: full scale is a hard clip, counted
+            np.abs(outbuf, out=self._absbuf)
+            if self._absbuf.max() > 1.0:
+                c["output_clipped_samples"] += int(np.count_nonzero(self._absbuf > 1.0))
+                np.clip(outbuf, -1.0, 1.0, out=outbuf)
 
-    _fetch = None
-    _cut_before = 0
-    _borrow = True       # the last hop was not cut: the next may run past its length
-    _last_hops = 0       # hops the last process() call completed
-    _streaming = False
+    def _govern(self, queued):
+        """Hand the governor what the worker sees (output still queued,
+        frames cut so far, hops of the last call) and apply its decision to
+        the declipper.  Returns whether this block passes through."""
+        d, g = self.declipper, self.governor
+        passed = g.update(queued, d.stats["frames_cut"], self._last_hops, self.bypass)
+        if g.time_limit is not None:
+            d.set_time_limit(g.time_limit)
+        if g.iterations != self._iterations:
+            d.iterations = self._iterations = g.iterations
+        return passed
+
+    def _time_call(self, dt):
+        """Per-block and per-hop timings (the frame grid's phase is
+        constant, so the hops a call completed follow from its index)."""
+        block = self.block
+        self._times[self._ntimes % len(self._times)] = dt
+        n0 = self._ntimes * block
+        hops = (n0 + block) // self._hop - n0 // self._hop
+        self._ntimes += 1
+        self._last_hops = hops
+        if hops:
+            self._hop_times[self._nhops % len(self._hop_times)] = dt / hops
+            self._nhops += 1
+
+    def _write(self, outbuf):
+        c = self.counts
+        if self.source is None and self.link.queued < self.block // 2:
+            # delivered with less than half a block still queued: the
+            # device nearly ran dry waiting for this block
+            c["late_blocks"] += 1
+        self.link.write(outbuf)
+        c["blocks"] += 1
+        self._cpu = time.thread_time()   # the worker's own CPU time
 
     def stop(self):
         """Stop streaming (idempotent); returns the final :attr:`stats`."""
         self._stop.set()
         if self._worker is not None:
             self._worker.join(5)
-        if not self.device_lost and not getattr(self, "_closed", False):
-            try:  # a dead server can hang PortAudio's stop: not then
-                self.stream.stop()
-                self._count_device(self.stream.stats)
-                self.stream.close()
-            except Exception:  # noqa: BLE001 -- the device may be gone already
-                pass
-            self._closed = True
+        self.link.close()
         if self.tap is not None:
             self.tap.close()
             self.tap = None
@@ -510,6 +350,9 @@ class LiveDeclipper:
         t = self._times[:min(self._ntimes, len(self._times))]
         ms = t * 1000.0
         s = dict(self.counts)
+        s.update(self.link.counts)
+        s["budget_cuts"] = self.governor.budget_cuts
+        s["passthrough_blocks"] = self.governor.passthrough_blocks
         s.update(self.declipper.stats)
         s["late_frames"] = s["frames_cut"] + s["passthrough_frames"]
         # the host's own (ring buffers) and the driver's (one event may
@@ -518,7 +361,8 @@ class LiveDeclipper:
                       + max(s["device_input_overflows"], s["device_output_underflows"]))
         if self.limiter is not None:
             s["limited_samples"] = self.limiter.limited_samples
-        s["seconds"] = time.monotonic() - getattr(self, "_t0", time.monotonic())
+        now = time.monotonic()
+        s["seconds"] = now - (self._t0 if self._t0 is not None else now)
         s["iteration_budget"] = self.declipper.iterations
         s["iteration_budget_preset"] = self.budget
         s["iterations_per_frame"] = s["iterations"] / max(1, s["frames_solved"])
@@ -535,15 +379,30 @@ class LiveDeclipper:
         s["worker_realtime"] = self.realtime
         # CPU time of the worker thread / wall time; busy: time inside the
         # declipper (includes preemption by other threads)
-        s["worker_cpu_share"] = getattr(self, "_cpu", 0.0) / max(1e-9, s["seconds"])
+        s["worker_cpu_share"] = self._cpu / max(1e-9, s["seconds"])
         s["worker_busy_share"] = float(t.sum() / max(1e-9, s["seconds"])) if len(t) else 0.0
         s["clipped_ratio"] = s["clipped_samples"] / max(1, s["samples_in"] * self.channels)
         s["thresholds"] = [[float(p), float(q)] for p, q in self.declipper.thresholds]
+        s["thresholds_given"] = None if self.given_levels is None else \
+            [[float(p), float(q)] for p, q in self.given_levels]
+        s["threshold_notes"] = self.level_notes()
         s["latency"] = self.latency
         s["error"] = None if self.error is None else str(self.error)
         return s
 
+    def level_notes(self, min_seconds=1.0):
+        """Given levels that no input sample (or a negligible share, or
+        most of them) reached so far, said in words
+        (:func:`rtdeclip.core.levels.notes`); nothing before ``min_seconds``
+        of input or with threshold="auto"."""
+        seen = self.counts["blocks"] * self.block
+        if self.given_levels is None or seen < min_seconds * self.sr:
+            return []
+        return clip_levels.notes(self.given_levels, [(p, p) for p in self.meters.peak_max],
+                                 [int(n) for n in self.clip_count], seen,
+                                 channels_named=self.channels > 1)
+
     def recording(self):
         """(input, output) kept in memory so far (``record_seconds``),
         float32 (frames, channels)."""
-        return self._rec_in[:self._rec_n].copy(), self._rec_out[:self._rec_n].copy()
+        return self.memory.recording()

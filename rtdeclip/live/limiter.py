@@ -16,13 +16,7 @@ buffers: nothing is allocated per call.
 import numpy as np
 
 from rtdeclip.errors import ParameterError
-
-
-def _pow2(n):
-    p = 1
-    while p < n:
-        p *= 2
-    return p
+from rtdeclip.live.buffers import pow2_at_least
 
 
 class Limiter:
@@ -36,7 +30,7 @@ class Limiter:
         self.channels = channels
         self.L = L = max(2, int(round(lookahead_ms * 1e-3 * sample_rate)))
         # window of the running minimum: a power of two (doubling steps)
-        self.W = W = _pow2(L + int(round(hold_ms * 1e-3 * sample_rate)))
+        self.W = W = pow2_at_least(L + int(round(hold_ms * 1e-3 * sample_rate)))
         self.latency_samples = L - 1
         self.max_block = max_block
         # each history buffer has a twin: the history moves from one to the

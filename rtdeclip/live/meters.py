@@ -1,4 +1,5 @@
-"""What the live host is doing, once a second: a rich live view on a
+"""What the live host is doing: the worker's per-block meters
+(``BlockMeters``) and, once a second, a rich live view on a
 terminal (input level and clip meter per channel, output level, CPU load,
 latency, xruns), plain one-line reports otherwise (pipes, logs, CI).
 
@@ -16,6 +17,54 @@ import sys
 import time
 
 import numpy as np
+
+# the clip levels move slowly: the meters re-read them every this many blocks
+LEVEL_REFRESH_BLOCKS = 32
+
+
+class BlockMeters:
+    """Per-channel peaks of the input and output and the count of input
+    samples at the clip levels, updated by the worker for every block into
+    arrays allocated here (nothing per block).  ``levels`` is a callable
+    returning [(pos, neg), ...] per channel (the declipper's thresholds).
+
+    >>> m = BlockMeters(2, 4, lambda: [(0.5, -0.5), (0.9, -0.9)])
+    >>> x = np.array([[0.1, 0.2], [0.5, -0.9], [-0.6, 0.3], [0.0, 0.0]], np.float32)
+    >>> m.update(x, 0.5 * x)
+    >>> m.peak_in.tolist(), m.clip_count.tolist()
+    ([0.6000000238418579, 0.8999999761581421], [2, 1])
+    """
+
+    def __init__(self, channels, block, levels):
+        self.peak_in = np.zeros(channels)
+        self.peak_out = np.zeros(channels)
+        self.peak_max = np.zeros(channels)       # largest |input| since start
+        self.clip_count = np.zeros(channels, np.int64)
+        self._levels = levels
+        self._abs = np.zeros((block, channels), np.float32)
+        self._hits = np.zeros((block, channels), bool)
+        self._nhits = np.zeros(channels, np.int64)
+        self._th = np.zeros((2, channels), np.float32)
+        self._th[0], self._th[1] = np.inf, -np.inf
+        self._blocks = 0
+
+    def update(self, inbuf, outbuf):
+        absbuf, hits, nhits, th = self._abs, self._hits, self._nhits, self._th
+        np.abs(inbuf, out=absbuf)
+        np.maximum.reduce(absbuf, axis=0, out=self.peak_in)
+        np.maximum(self.peak_max, self.peak_in, out=self.peak_max)
+        np.abs(outbuf, out=absbuf)
+        np.maximum.reduce(absbuf, axis=0, out=self.peak_out)
+        if self._blocks % LEVEL_REFRESH_BLOCKS == 0:
+            for k, (p, q) in enumerate(self._levels()):
+                th[0, k], th[1, k] = p, q
+        self._blocks += 1
+        np.greater_equal(inbuf, th[0], out=hits)
+        np.add.reduce(hits, axis=0, out=nhits)
+        self.clip_count += nhits
+        np.less_equal(inbuf, th[1], out=hits)
+        np.add.reduce(hits, axis=0, out=nhits)
+        self.clip_count += nhits
 
 
 def dbfs(x):
@@ -73,6 +122,13 @@ class PlainView:
               f"budget {s['iteration_budget']}/{s['iteration_budget_preset']}  "
               f"xruns {s['xruns']}  late frames {s['late_frames']}  "
               f"hop p99 {s['hop_ms']['p99']:.2f}/{s['hop_ms']['hop']:.1f} ms", file=self.file, flush=True)
+        # a given clip level nothing (or most of the signal) reaches: said
+        # once, and again when the message changes
+        notes = s.get("threshold_notes") or []
+        if notes != getattr(self, "_notes", []):
+            self._notes = notes
+            for n in notes:
+                print(f"[{now:7.1f} s] {n}", file=self.file, flush=True)
 
     def close(self):
         pass
@@ -125,7 +181,8 @@ class RichView:
                      f"[{late}]late frames {s['late_frames']}[/]   hop p99 "
                      f"{s['hop_ms']['p99']:.2f}/{s['hop_ms']['hop']:.1f} ms   "
                      f"limited {s['limited_samples']}"
-                     + ("   [bold]BYPASS[/]" if h.bypass else ""))
+                     + ("   [bold]BYPASS[/]" if h.bypass else "")
+                     + "".join(f"\n[yellow]{n}[/]" for n in s.get("threshold_notes") or []))
         return t
 
     def update(self, now):

@@ -9,7 +9,9 @@ Every call needs ``Authorization: Token token=<token>`` (401 without);
 another user's job is 404, exactly like a job that does not exist.
 """
 import asyncio
+import errno
 import json
+import mimetypes
 import os
 import shlex
 import shutil
@@ -57,7 +59,7 @@ def current_user(request: Request, authorization: str | None = Depends(api_key))
 def _own_job(request, job_id, user):
     """The job if it exists and belongs to this user; 404 otherwise (the
     same answer, so ids of other users' jobs cannot be probed)."""
-    jid = int(job_id) if job_id.isdigit() and len(job_id) < 19 else None
+    jid = int(job_id) if job_id.isascii() and job_id.isdigit() and len(job_id) < 19 else None
     job = request.app.state.store.get_job(jid) if jid is not None else None
     if job is None or job["user_id"] != user["id"]:
         raise ApiError(404, f"no job {job_id}")
@@ -125,6 +127,10 @@ async def create_job(request: Request, user=Depends(current_user)):
             raise ApiError(e.status, str(e)) from None
         except ClientDisconnect:
             raise ApiError(400, "the client went away during the upload") from None
+        except OSError as e:
+            if e.errno == errno.ENOSPC:
+                raise ApiError(507, "the server is out of disk space; try later") from None
+            raise
         finally:
             if form is not None:
                 form.close()
@@ -132,8 +138,15 @@ async def create_job(request: Request, user=Depends(current_user)):
         await run_in_threadpool(_check_duration, os.path.join(staging, spec["clipped"]),
                                 limits.max_duration_s)
         jid = st.store.create_job(user["id"], queue, param, spec)
-        # published by a rename: the job folder is complete or absent
-        os.replace(staging, st.runner.job_dir(jid))
+        try:
+            # published by a rename: the job folder is complete or absent
+            folder = st.runner.job_dir(jid)
+            if os.path.exists(folder):   # left by a database that was reset
+                shutil.rmtree(folder)
+            os.replace(staging, folder)
+        except BaseException:
+            st.store.delete_job(jid)
+            raise
         st.store.set_status(jid, "waiting")
         st.runner.wake()
     except BaseException:
@@ -242,7 +255,12 @@ def get_file(job_id: str, name: str, request: Request, user=Depends(current_user
     folder = request.app.state.runner.job_dir(job["id"])
     if name not in _files(folder):
         raise ApiError(404, f"job {job['id']} has no file {name!r}")
-    return FileResponse(os.path.join(folder, name))
+    # uploads are the user's own bytes: served as data, never as a page of this site
+    kind = mimetypes.guess_type(name)[0] or ""
+    if not (kind.startswith(("audio/", "video/")) or kind in ("image/png", "application/json")):
+        kind = "text/plain" if name.endswith(".log") else "application/octet-stream"
+    return FileResponse(os.path.join(folder, name), media_type=kind,
+                        headers={"X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/api/v1/jobs/{job_id}/events", tags=["jobs"], summary="Follow a job (JSON lines)",

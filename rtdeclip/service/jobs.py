@@ -135,7 +135,8 @@ class Runner:
             out, err = p.communicate()
         finally:
             self.children.pop(jid, None)
-        if self.stopping.is_set():
+        if self.stopping.is_set():   # killed by stop(): leave the folder as uploaded
+            execute.clean(folder, spec)
             return None
         lines = out.strip().splitlines()
         if p.returncode == 0 and lines:

@@ -1,0 +1,125 @@
+"""The social-sparsity solver (algorithm "social", HighQuality's): it
+declips, its output is consistent and finite, independent of the caller's
+block sizes (exactly) and of its own processing blocks (to 1e-6), and it is
+reached through declip, Declipper and the file pipeline."""
+import os
+import wave
+
+import numpy as np
+import pytest
+
+import rtdeclip
+from rtdeclip.core import params
+
+SR = 8000
+# small frame so the tests are quick; the solver is the same at any size
+SMALL = dict(window=512, hop=128, redundancy=2, iterations=200, plan="estimate")
+
+
+def tonal(n=24000, seed=1):
+    """A few partials under a slow swell: sparse in time-frequency."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / SR
+    x = sum(a * np.sin(2 * np.pi * f * t + p) for a, f, p in
+            zip(rng.uniform(0.1, 0.4, 6), rng.uniform(100, 1500, 6), rng.uniform(0, 6, 6)))
+    return x * (1 + 0.5 * np.sin(2 * np.pi * 0.7 * t))
+
+
+def test_social_improves_sdr_and_beats_aspade_on_a_synthetic_clip():
+    x = tonal()
+    y, theta = rtdeclip.clip_to_sdr(x, 5)
+    soc = rtdeclip.declip(y, SR, algorithm="social", threshold=theta, **SMALL)
+    asp = rtdeclip.declip(y, SR, preset="highquality", algorithm="aspade", threshold=theta,
+                          window=512, hop=128, redundancy=2, plan="estimate")
+    gain = rtdeclip.sdr(x, soc) - rtdeclip.sdr(x, y)
+    assert gain > 15
+    assert rtdeclip.sdr(x, soc) > rtdeclip.sdr(x, asp)
+
+
+def test_output_is_consistent_and_finite():
+    x = tonal(seed=2)
+    y, theta = rtdeclip.clip_to_sdr(x, 3)
+    y[5000] = np.nan  # replaced by 0 and counted, never propagated
+    out, stats = rtdeclip.Declipper(SR, algorithm="social", threshold=theta, **SMALL), None
+    d = out
+    res = np.concatenate([d.process(y), d.flush()])[d.latency_samples:]
+    stats = d.stats
+    assert np.all(np.isfinite(res))
+    assert stats["nonfinite_samples"] == 1
+    y0 = np.nan_to_num(y)
+    hi, lo = y0 >= theta, y0 <= -theta
+    rel = ~(hi | lo)
+    assert np.array_equal(res[rel], y0[rel])          # reliable samples exact
+    assert np.all(res[hi] >= theta) and np.all(res[lo] <= -theta)
+    assert np.mean(np.abs(res[hi | lo]) > theta * (1 + 1e-3)) > 0.5   # and restored
+    assert stats["frames_solved"] >= 1 and stats["clipped_samples"] == int(np.sum(hi | lo))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_caller_block_sizes_do_not_matter(dtype):
+    x = tonal(n=9000, seed=3)
+    y, theta = rtdeclip.clip_to_sdr(x, 5)
+    y = y.astype(dtype)
+    soc = dict(social_block=1024, social_margin=512)
+    outs = []
+    for sizes in ([len(y)], [1, 127, 4096, 333], [2048]):
+        d = rtdeclip.Declipper(SR, algorithm="social", threshold=theta, social=soc, **SMALL)
+        parts, pos, i = [], 0, 0
+        while pos < len(y):
+            n = sizes[i % len(sizes)]
+            parts.append(d.process(y[pos:pos + n]))
+            pos += n
+            i += 1
+        parts.append(d.flush())
+        outs.append(np.concatenate(parts))
+    for o in outs[1:]:
+        assert np.array_equal(o, outs[0])
+
+
+def test_processing_blocks_change_the_output_by_less_than_1e6():
+    """The margin (default 8 windows) makes the blocks' seams invisible."""
+    x = tonal(n=20000, seed=4)
+    y, theta = rtdeclip.clip_to_sdr(x, 5)
+    kw = dict(SMALL, algorithm="social", threshold=theta, jobs=1)
+    ref = rtdeclip.declip(y, SR, social=dict(social_block=65536), **kw)
+    assert rtdeclip.sdr(x, ref) - rtdeclip.sdr(x, y) > 15
+    for block in (2048, 5120):
+        out = rtdeclip.declip(y, SR, social=dict(social_block=block), **kw)
+        assert np.linalg.norm(out - ref) <= 1e-6 * np.linalg.norm(ref), block
+    # and too small a margin shows (the test can fail)
+    thin = rtdeclip.declip(y, SR, social=dict(social_block=2048, social_margin=512), **kw)
+    assert np.linalg.norm(thin - ref) > 1e-6 * np.linalg.norm(ref)
+
+
+def test_highquality_is_social_through_declip_and_file(tmp_path):
+    assert params.resolve(44100, "highquality").algorithm == "social"
+    assert rtdeclip.Declipper(SR, preset="highquality", plan="estimate").settings.algorithm \
+        == "social"
+    x = tonal(n=12000, seed=5)
+    y, theta = rtdeclip.clip_to_sdr(x, 5)
+    out = rtdeclip.declip(y, SR, preset="highquality", threshold=theta, plan="estimate")
+    assert rtdeclip.sdr(x, out) > rtdeclip.sdr(x, y) + 10
+    # the file pipeline: 16-bit WAV in, report says social
+    pcm = np.round(y / np.max(np.abs(y)) * 32767).astype("<i2")
+    src = os.path.join(tmp_path, "clipped.wav")
+    with wave.open(src, "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(SR)
+        f.writeframes(pcm.tobytes())
+    rep = rtdeclip.declip_file(src, preset="HighQuality", format="pcm16")
+    assert rep["algorithm"] == "social"
+    with wave.open(rep["output"]) as f:
+        assert f.getnframes() == len(y)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(social_block=100), "multiple of the hop"),
+    (dict(social_neigh=(2, 7)), "odd"),
+    (dict(social_lambda=(0.1, 0)), "social_lambda"),
+    (dict(social_levels=0), "social_levels"),
+    (dict(social_blocks=1), "unknown social"),
+])
+def test_social_settings_are_validated(bad, match):
+    with pytest.raises(ValueError, match=match):
+        rtdeclip.Declipper(SR, algorithm="social", social=bad, **SMALL)
