@@ -15,7 +15,7 @@ mkdir -p "$FUZZ_DIR/corpus"
 CC=${CC:-clang}
 "$CC" -g -O1 -std=c99 -D_GNU_SOURCE -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -Icsrc fuzz/fuzz_process.c csrc/stream.c csrc/spade.c csrc/select.c csrc/planner.c csrc/windows.c csrc/workers.c \
+    -Icsrc fuzz/fuzz_process.c csrc/stream.c csrc/spade.c csrc/select.c csrc/planner.c csrc/windows.c csrc/workers.c csrc/social.c \
     -lfftw3_threads -lfftw3 -lfftw3f_threads -lfftw3f -lm -lpthread -o "$FUZZ_DIR/fuzz_process"
 # seeds: clipped sines in every configuration family, so the fuzzer starts
 # from inputs that reach the solver

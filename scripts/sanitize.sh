@@ -44,7 +44,7 @@ if grep -q "ERROR: AddressSanitizer\|runtime error:" "$SAN_DIR/pytest.log"; then
 fi
 echo "== valgrind memcheck on a streaming run"
 gcc -g -O1 -std=c99 -D_GNU_SOURCE -Icsrc fuzz/stream_driver.c csrc/stream.c csrc/spade.c \
-    csrc/select.c csrc/planner.c csrc/windows.c csrc/workers.c -lfftw3_threads -lfftw3 -lfftw3f_threads -lfftw3f -lm -lpthread -o "$SAN_DIR/stream_driver"
+    csrc/select.c csrc/planner.c csrc/windows.c csrc/workers.c csrc/social.c -lfftw3_threads -lfftw3 -lfftw3f_threads -lfftw3f -lm -lpthread -o "$SAN_DIR/stream_driver"
 set +e
 valgrind --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
     --error-exitcode=99 "$SAN_DIR/stream_driver" 1 2>&1 | tee "$SAN_DIR/valgrind.log" | tail -12

@@ -21,7 +21,7 @@ def test_stream_under_valgrind(tmp_path):
         ["gcc", "-g", "-O1", "-std=c99", "-D_GNU_SOURCE", f"-I{csrc}",
          os.path.join(ROOT, "fuzz", "stream_driver.c"),
          *[os.path.join(csrc, f) for f in ("stream.c", "spade.c", "select.c", "planner.c", "windows.c",
-                                                        "workers.c")],
+                                                        "workers.c", "social.c")],
          "-lfftw3_threads", "-lfftw3", "-lfftw3f_threads", "-lfftw3f", "-lm", "-lpthread", "-o", str(exe)],
         capture_output=True, text=True)
     assert build.returncode == 0, build.stderr

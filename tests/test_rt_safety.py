@@ -17,7 +17,7 @@ def test_process_allocates_nothing_and_locks_nothing(tmp_path):
         ["gcc", "-std=c99", "-D_GNU_SOURCE", "-O2", f"-I{csrc}",
          os.path.join(ROOT, "tests", "native", "rt_driver.c"),
          *[os.path.join(csrc, f) for f in ("stream.c", "spade.c", "select.c", "planner.c", "windows.c",
-                                                        "workers.c")],
+                                                        "workers.c", "social.c")],
          "-rdynamic", "-lfftw3_threads", "-lfftw3", "-lfftw3f_threads", "-lfftw3f", "-lm", "-lpthread", "-ldl", "-o", str(exe)],
         capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
