@@ -13,8 +13,8 @@
 static const rtd_preset PRESETS[] = {
     /* name          w48   hop redund s  r  eps  it48 warm pool precision syn_div */
     {"highquality", 8192, 4, 2, 1, 1, 0.1, 0, 0, 0, RTD_DOUBLE, 0},
-    {"average", 2048, 4, 2, 6, 3, 0.1, 110, 1, 0, RTD_DOUBLE, 0},
-    {"fastest", 2048, 4, 1, 6, 6, 0.1, 60, 1, 2, RTD_DOUBLE, 0},
+    {"average", 2048, 4, 2, 6, 3, 0.1, 110, 1, 0, RTD_SINGLE, 0},
+    {"fastest", 2048, 4, 1, 6, 6, 0.1, 60, 1, 2, RTD_SINGLE, 0},
     {"lowlatency", 1024, 4, 2, 3, 2, 0.1, 70, 1, 2, RTD_SINGLE, 2},
 };
 #define N_PRESETS ((int)(sizeof PRESETS / sizeof PRESETS[0]))
