@@ -152,7 +152,8 @@ def main():
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=10.0, help="audio for the RTF test")
     ap.add_argument("--algorithm", default="aspade")
-    ap.add_argument("--presets", default="lowlatency,fastest,average,highquality")
+    ap.add_argument("--presets", default="lowlatency,fastest,average",
+                    help="add highquality for the offline preset (slow: ~1x real time)")
     ap.add_argument("--presets-only", action="store_true")
     args = ap.parse_args()
     rows, data = ([], []) if args.presets_only else iteration_costs(

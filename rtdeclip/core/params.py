@@ -112,14 +112,19 @@ class Settings:
 #   time goes from ~16 % to ~30 % of the hop (99.9th percentile,
 #   benchmarks/hop_times.py), below what average takes without it.
 # - precision (issue 12): fastest, average and lowlatency iterate in single
-#   precision (fftwf): on SQAM within 0.02 dB of double (fastest 9.41 /
-#   12.45 against 9.42 / 12.45; average 9.95 / 13.71 against 9.93 /
-#   13.65) for about 1.3-1.6x less CPU; on the never-converging stereo
-#   48 kHz signal (speed.py, one core) fastest went from ~7x to ~10x and
-#   average from ~2.2x to ~2.7x real time.  highquality stays double (the
-#   survey reproduction is exact in double only).  The budgets were kept:
-#   average at 130 iterations gave 10.00 / 13.69 (+0.05 / -0.02 dB) for
-#   18 % more CPU, not worth the live margin.
+#   precision (fftwf): on SQAM within 0.02 dB of double at 10 dB (fastest
+#   9.41 / 12.45 and 9.38 / 12.45 in two runs against 9.42 / 12.45;
+#   average 9.95 / 13.71 and 9.93 / 13.70 against 9.93 / 13.65) for about
+#   1.2-1.6x less CPU per iteration; on the never-converging stereo 48 kHz
+#   signal (speed.py, one core) fastest ~9x against ~7-8x in double, average
+#   ~2.4-2.9x against ~1.8-2.3x, and the 60 s live test beside a CPU hog
+#   passed with average in single (twice) and failed in double (8
+#   underflows).  A float run depends on the FFT algorithm chosen, so two
+#   processes agree only with the same plans (the same wisdom, or
+#   FFTW_ESTIMATE as the plug-ins use).  highquality stays double (the
+#   survey reproduction is exact in double only).  average at 130
+#   iterations gave 10.00 / 13.69 (+0.05 / -0.02 dB) for 18 % more CPU: the
+#   budgets were kept.
 # - lowlatency (issue 12): latency <= 12 ms from low-delay windows (a 1024
 #   analysis window at 48 kHz reaching 21 ms into the past, a 512-sample
 #   synthesis window: latency 510 samples, 10.6 ms at 48 kHz, 11.6 ms at
