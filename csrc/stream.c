@@ -467,6 +467,28 @@ static void auto_levels(channel *ch)
     ch->neg = lv[1];
 }
 
+/* After auto_levels on every channel: a channel with no rail at all takes
+ * another channel's codec-smeared rail (smear_adopt). */
+static void levels_across_channels(rtd_state *st)
+{
+    for (int c = 0; c < st->cfg.channels; c++) {
+        channel *ch = &st->ch[c];
+        if (ch->method[0] != RTD_RAIL_NONE || ch->method[1] != RTD_RAIL_NONE) continue;
+        for (int side = 0; side < 2; side++) {
+            for (int o = 0; o < st->cfg.channels; o++) {
+                double level, width;
+                if (o == c || !smear_adopt(&ch->sm, &st->ch[o].sm, side, &level, &width))
+                    continue;
+                if (side) ch->neg = -level;
+                else ch->pos = level;
+                ch->method[side] = RTD_RAIL_CODEC;
+                ch->width[side] = width;
+                break;
+            }
+        }
+    }
+}
+
 static void process(rtd_state *st, const void *in, void *out, int frames, int is_float)
 {
     const int C = st->cfg.channels, w = st->w, hop = st->hop;
@@ -494,6 +516,7 @@ static void process(rtd_state *st, const void *in, void *out, int frames, int is
             }
             if (st->cfg.auto_threshold) auto_levels(ch);
         }
+        if (st->cfg.auto_threshold && C > 1) levels_across_channels(st);
         st->fill += n;
         if (st->fill == hop) {
             run_frame(st);
