@@ -307,7 +307,11 @@ def test_interrupt_leaves_no_partial_output(tmp_path, how):
     gone, and the next run finishes the rest without redoing the finished
     ones."""
     src = tmp_path / "in"
-    inputs = long_inputs(src, 4, 4.0)
+    # enough work that the signal lands mid-run: with 4 files of 4 s the
+    # first temporary seen was at times the last file's, and Ctrl-C came
+    # after the batch had finished its work (exit 0)
+    seconds = 6.0
+    inputs = long_inputs(src, 8, seconds)
     out = tmp_path / "out"
     p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "batch", str(src), "--output",
                           str(out), "--preset", "Fastest", "--jobs", "2", "--quiet"],
@@ -350,7 +354,7 @@ def test_interrupt_leaves_no_partial_output(tmp_path, how):
     assert hidden_parts(out) == []
     finished = sorted(os.listdir(folder)) if folder.exists() else []
     assert len(finished) < len(inputs)          # it was interrupted before the end
-    n = int(44100 * 4.0)
+    n = int(44100 * seconds)
     for name in finished:
         assert complete_wav_frames(folder / name) == (n, 2)
         assert os.path.getsize(folder / name) == complete_wav_size(n, 2)
