@@ -48,6 +48,7 @@ typedef struct {
     double level[2];    /* declared level (magnitude)                       */
     double width[2];    /* dB from the hump's centre to the declared level  */
     double mass[2];     /* samples in the hump                              */
+    double norm[2];     /* samples seen, halved with that side's counts     */
 } smear_estimator;
 
 static inline void smear_reset(smear_estimator *e)
@@ -57,6 +58,16 @@ static inline void smear_reset(smear_estimator *e)
 }
 
 static inline double smear_bin_db(int k) { return RTD_SM_LOW_DB + (k + 0.5) * RTD_SM_BIN_DB; }
+
+/* Samples of one polarity at or above a level (dBFS), from the histogram. */
+static inline int64_t smear_above(const smear_estimator *e, int side, double level_db)
+{
+    int k = (int)floor((level_db - RTD_SM_LOW_DB) / RTD_SM_BIN_DB);
+    if (k < 0) k = 0;
+    int64_t n = 0;
+    for (int i = k; i <= e->top[side]; i++) n += e->hist[side][i];
+    return n;
+}
 
 /* One side's hump test on hist h with cumulative scratch H (RTD_SM_BINS+1);
  * same criteria as ClipDetector._hump / _locate / codec_width. */
@@ -131,6 +142,12 @@ static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
             if (width > 4.0) width = 4.0;
             /* compressed above the knee, as codec_width in detect.py */
             if (width > 0.5) width = 0.5 + 0.7 * (width - 0.5);
+            /* at least 10 x the fraction of samples at or above the centre,
+             * up to 2.5 dB (FLOOR_PER_FRACTION, FLOOR_MAX_DB in detect.py) */
+            double frac = e->norm[side] > 0.0 ?
+                (double)smear_above(e, side, centre) / e->norm[side] : 0.0;
+            double floor_db = 10.0 * frac < 2.5 ? 10.0 * frac : 2.5;
+            if (width < floor_db) width = floor_db;
         }
         e->found[side] = kind;
         e->width[side] = width;
@@ -138,16 +155,6 @@ static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
         e->mass[side] = (double)best_mass;
         return;
     }
-}
-
-/* Samples of one polarity at or above a level (dBFS), from the histogram. */
-static inline int64_t smear_above(const smear_estimator *e, int side, double level_db)
-{
-    int k = (int)floor((level_db - RTD_SM_LOW_DB) / RTD_SM_BIN_DB);
-    if (k < 0) k = 0;
-    int64_t n = 0;
-    for (int i = k; i <= e->top[side]; i++) n += e->hist[side][i];
-    return n;
 }
 
 /* A polarity the hump test missed takes the other's codec-smeared rail when
@@ -193,6 +200,8 @@ static inline void smear_push(smear_estimator *e, double y, int64_t *scratch)
     int side = y < 0.0;
     double m = side ? -y : y;
     e->n++;
+    e->norm[0] += 1.0;
+    e->norm[1] += 1.0;
     if (m >= e->floor[side] && m > 0.0) {
         int k = (int)floor((20.0 * log10(m) - RTD_SM_LOW_DB) / RTD_SM_BIN_DB);
         if (k >= 0) {
@@ -212,6 +221,7 @@ static inline void smear_push(smear_estimator *e, double y, int64_t *scratch)
             if (++e->total[side] > RTD_SM_HALVE) {
                 for (int i = 0; i < RTD_SM_BINS; i++) e->hist[side][i] /= 2;
                 e->total[side] /= 2;
+                e->norm[side] *= 0.5;
             }
             e->hist[side][k]++;
         }
