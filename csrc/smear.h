@@ -195,6 +195,30 @@ static inline int smear_adopt(const smear_estimator *mine, const smear_estimator
     return 1;
 }
 
+/* Levels in use with auto_threshold, shared by the SPADE stream (stream.c)
+ * and the social solver (social.c): an exact rail (the signal keeps
+ * returning to one extreme value: `hits` returns, `lv` its level) unless a
+ * smeared one was found whose hump holds four times more samples than the
+ * exact estimator's returns (after a codec decoded to 16 bits the extreme
+ * code may repeat a few times). */
+static inline void smear_choose(const smear_estimator *sm, const int hits[2], int min_hits,
+                                double lv[2], int method[2], double width[2])
+{
+    for (int side = 0; side < 2; side++) {
+        int exact = hits[side] >= min_hits;
+        int smeared = sm->found[side] != RTD_RAIL_NONE &&
+                      (!exact || 4.0 * hits[side] < sm->mass[side]);
+        if (smeared) {
+            lv[side] = side ? -sm->level[side] : sm->level[side];
+            method[side] = sm->found[side];
+            width[side] = sm->width[side];
+        } else {
+            method[side] = exact ? RTD_RAIL_EXACT : RTD_RAIL_NONE;
+            width[side] = 0.0;
+        }
+    }
+}
+
 static inline void smear_push(smear_estimator *e, double y, int64_t *scratch)
 {
     int side = y < 0.0;

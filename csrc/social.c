@@ -2,6 +2,7 @@
  * See social.h for the model and the streaming scheme. */
 #include "social.h"
 #include "threshold.h"
+#include "smear.h"
 #include "planner.h"
 
 #include <fftw3.h>
@@ -26,6 +27,9 @@ typedef struct {
     int fifo_rd, fifo_count;
     double pos, neg, fixed_pos, fixed_neg;
     clip_estimator est;
+    smear_estimator sm;      /* codec-smeared rails (auto_threshold only)    */
+    int method[2];           /* RTD_RAIL_* of the levels in use              */
+    double width[2];         /* dB from the estimated rail to the level used */
 } schannel;
 
 struct social_state {
@@ -40,6 +44,7 @@ struct social_state {
     fftw_plan fwd, inv;
     workspace ws;
     schannel *ch;
+    int64_t *sm_scratch;     /* RTD_SM_BINS + 1: cumulative histogram (smear.h) */
     rtd_stats stats;
 };
 
@@ -243,6 +248,7 @@ void social_destroy(social_state *so)
         }
         free(so->ch);
     }
+    free(so->sm_scratch);
     ws_free(&so->ws);
     rtd_planner_lock();
     if (so->fwd) fftw_destroy_plan(so->fwd);
@@ -293,7 +299,8 @@ social_state *social_create(const rtd_config *cfg, int *error)
     so->latency = so->B + so->O - 1;
     so->fifo_cap = so->latency + so->B + 1;
     so->ch = calloc(cfg->channels, sizeof *so->ch);
-    if (!so->ch) goto fail;
+    so->sm_scratch = malloc(sizeof(int64_t) * (RTD_SM_BINS + 1));
+    if (!so->ch || !so->sm_scratch) goto fail;
     for (int c = 0; c < cfg->channels; c++) {
         schannel *ch = &so->ch[c];
         ch->hist = fftw_alloc_real(so->span);
@@ -324,6 +331,9 @@ void social_reset(social_state *so)
          * after B + O samples, before which latency - ... zeros are owed */
         ch->fifo_count = so->latency;
         clip_estimator_reset(&ch->est);
+        smear_reset(&ch->sm);
+        ch->method[0] = ch->method[1] = RTD_RAIL_NONE;
+        ch->width[0] = ch->width[1] = 0.0;
         ch->pos = so->cfg.auto_threshold ? HUGE_VAL : ch->fixed_pos;
         ch->neg = so->cfg.auto_threshold ? -HUGE_VAL : ch->fixed_neg;
     }
@@ -332,14 +342,45 @@ void social_reset(social_state *so)
     memset(&so->stats, 0, sizeof so->stats);
 }
 
+/* Levels in use with auto_threshold, as the SPADE stream's (stream.c):
+ * exact or codec-smeared rails (smear_choose), and a channel with no rail
+ * at all takes another channel's codec-smeared one (smear_adopt). */
+static void auto_levels(social_state *so)
+{
+    for (int c = 0; c < so->cfg.channels; c++) {
+        schannel *ch = &so->ch[c];
+        double lv[2];
+        clip_estimator_levels(&ch->est, &lv[0], &lv[1]);
+        smear_choose(&ch->sm, ch->est.hits, RTD_MIN_HITS, lv, ch->method, ch->width);
+        ch->pos = lv[0];
+        ch->neg = lv[1];
+    }
+    for (int c = 0; c < so->cfg.channels; c++) {
+        schannel *ch = &so->ch[c];
+        if (ch->method[0] != RTD_RAIL_NONE || ch->method[1] != RTD_RAIL_NONE) continue;
+        for (int side = 0; side < 2; side++) {
+            for (int o = 0; o < so->cfg.channels; o++) {
+                double level, width;
+                if (o == c || !smear_adopt(&ch->sm, &so->ch[o].sm, side, &level, &width))
+                    continue;
+                if (side) ch->neg = -level;
+                else ch->pos = level;
+                ch->method[side] = RTD_RAIL_CODEC;
+                ch->width[side] = width;
+                break;
+            }
+        }
+    }
+}
+
 /* A complete block: solve every channel (if its core is clipped), push the
  * core to the FIFO, keep the last 2 * margin samples. */
 static void run_block(social_state *so)
 {
     const int B = so->B, O = so->O, span = so->span;
+    if (so->cfg.auto_threshold) auto_levels(so);
     for (int c = 0; c < so->cfg.channels; c++) {
         schannel *ch = &so->ch[c];
-        if (so->cfg.auto_threshold) clip_estimator_levels(&ch->est, &ch->pos, &ch->neg);
         int ncore = 0;
         for (int i = 0; i < span; i++) {
             double y = ch->hist[i];
@@ -392,6 +433,7 @@ void social_process(social_state *so, const void *in, void *out, int frames, int
                     so->stats.nonfinite_samples++;
                 } else if (so->cfg.auto_threshold) {
                     clip_estimator_push(&ch->est, y);
+                    smear_push(&ch->sm, y, so->sm_scratch);
                 }
                 dst[i] = y;
             }
@@ -430,6 +472,16 @@ void social_get_thresholds(const social_state *so, int c, double *pos, double *n
     if (c < 0 || c >= so->cfg.channels) return;
     *pos = so->ch[c].pos;
     *neg = so->ch[c].neg;
+}
+
+void social_get_detection(const social_state *so, int c, int *method_pos, int *method_neg,
+                          double *width_pos, double *width_neg)
+{
+    if (c < 0 || c >= so->cfg.channels) return;
+    *method_pos = so->ch[c].method[0];
+    *method_neg = so->ch[c].method[1];
+    *width_pos = so->ch[c].width[0];
+    *width_neg = so->ch[c].width[1];
 }
 
 void social_get_stats(const social_state *so, rtd_stats *s) { *s = so->stats; }

@@ -46,6 +46,9 @@ void social_process(social_state *so, const void *in, void *out, int frames, int
 int social_latency(const social_state *so);
 void social_set_thresholds(social_state *so, int c, double pos, double neg);
 void social_get_thresholds(const social_state *so, int c, double *pos, double *neg);
+/* how channel c's auto levels were found (RTD_RAIL_*, smear.h) and the width */
+void social_get_detection(const social_state *so, int c, int *method_pos, int *method_neg,
+                          double *width_pos, double *width_neg);
 void social_get_stats(const social_state *so, rtd_stats *s);
 void social_set_max_iterations(social_state *so, int n);
 int social_get_max_iterations(const social_state *so);

@@ -442,27 +442,12 @@ static void run_frame(rtd_state *st)
         st->ch[c].fifo_count += st->hop;
 }
 
-/* Levels in use with auto_threshold: an exact rail (the signal keeps
- * returning to one extreme value) unless a smeared one was found whose hump
- * holds four times more samples than the exact estimator's returns (after a
- * codec decoded to 16 bits the extreme code may repeat a few times). */
+/* Levels in use with auto_threshold (smear_choose). */
 static void auto_levels(channel *ch)
 {
     double lv[2];
     clip_estimator_levels(&ch->est, &lv[0], &lv[1]);
-    for (int side = 0; side < 2; side++) {
-        int exact = ch->est.hits[side] >= RTD_MIN_HITS;
-        int smeared = ch->sm.found[side] != RTD_RAIL_NONE &&
-                      (!exact || 4.0 * ch->est.hits[side] < ch->sm.mass[side]);
-        if (smeared) {
-            lv[side] = side ? -ch->sm.level[side] : ch->sm.level[side];
-            ch->method[side] = ch->sm.found[side];
-            ch->width[side] = ch->sm.width[side];
-        } else {
-            ch->method[side] = exact ? RTD_RAIL_EXACT : RTD_RAIL_NONE;
-            ch->width[side] = 0.0;
-        }
-    }
+    smear_choose(&ch->sm, ch->est.hits, RTD_MIN_HITS, lv, ch->method, ch->width);
     ch->pos = lv[0];
     ch->neg = lv[1];
 }
@@ -569,6 +554,10 @@ void rtd_get_detection(const rtd_state *st, int c, int *method_pos, int *method_
                        double *width_pos, double *width_neg)
 {
     if (c < 0 || c >= st->cfg.channels) return;
+    if (st->soc) {
+        social_get_detection(st->soc, c, method_pos, method_neg, width_pos, width_neg);
+        return;
+    }
     *method_pos = st->ch[c].method[0];
     *method_neg = st->ch[c].method[1];
     *width_pos = st->ch[c].width[0];

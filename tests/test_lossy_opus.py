@@ -130,3 +130,20 @@ def test_unclipped_channel_does_not_take_a_rail(tmp_path, sdr_in):
     assert found[0].method == ("codec", "codec") and found[1].method == (None, None)
     _, dec = stream(d, sr)
     assert dec.detection[1]["method"] == (None, None)
+
+
+def test_highquality_stream_finds_codec_rails(tmp_path):
+    """The social solver behind `highquality` streams with the same
+    estimator: codec-smeared rails found and reported (reading them used to
+    crash: the detection lived in the SPADE stream only), and a gain."""
+    x = music(SR, 1.5, 1, seed=4).reshape(-1, 1)
+    level = 0.35 * np.max(np.abs(x))
+    d, sr = opus(tmp_path, np.clip(x, -level, level), "96k")
+    dec = rtdeclip.Declipper(sr, channels=1, preset="highquality", threshold="auto",
+                             plan="estimate")
+    outs = [dec.process(np.ascontiguousarray(d[i:i + 4096])) for i in range(0, len(d), 4096)]
+    out = np.concatenate(outs + [dec.flush()])[dec.latency_samples:]
+    det = dec.detection[0]
+    assert det["method"] == ("codec", "codec")
+    assert all(0.25 <= w <= 4.0 for w in det["width_db"])
+    assert gain(to_48k(x), d, out) > 3
