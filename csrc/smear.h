@@ -134,7 +134,7 @@ static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
         int kind;
         if (sigma < 0.25 / 7.0) {
             kind = RTD_RAIL_NOISY;
-            width = dist;
+            width = dist > 0.25 ? dist : 0.25; /* as detect.py: >= MIN_WIDTH_DB */
         } else {
             kind = RTD_RAIL_CODEC;
             width = 2.0 * dist > 7.0 * sigma ? 2.0 * dist : 7.0 * sigma;

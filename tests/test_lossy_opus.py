@@ -147,3 +147,26 @@ def test_highquality_stream_finds_codec_rails(tmp_path):
     assert det["method"] == ("codec", "codec")
     assert all(0.25 <= w <= 4.0 for w in det["width_db"])
     assert gain(to_48k(x), d, out) > 3
+
+
+def test_resampled_after_clipping(tmp_path):
+    """A clipped 44.1 kHz clip resampled to 48 kHz by ffmpeg (as a monitor
+    stream or a video soundtrack is): the resampler's ringing makes a narrow
+    hump, declared at least 0.25 dB below its centre (its lower edge, < 0.1
+    dB away, left dipped clipped samples reliable: 12.6 dB offline before)."""
+    x = music(SR, 3.0, 2, seed=3)
+    _, theta = clip_to_sdr(x.ravel(), 10)
+    src = write_wav(tmp_path / "c.wav", np.clip(x, -theta, theta), SR)
+    dst = tmp_path / "c48.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(src), "-ar", "48000",
+                    "-c:a", "pcm_f32le", str(dst)], check=True)
+    d = AudioSource(str(dst)).read_all()
+    clean = to_48k(x)
+    found = rtdeclip.detect_clipping(d, 48000)
+    assert all(m in ("noisy", "codec") for f in found for m in f.method)
+    assert all(w >= 0.25 for f in found for w in f.width_db)
+    off = rtdeclip.declip(d, 48000, preset="fastest", threshold=[f.thresholds for f in found],
+                          plan="estimate")
+    assert gain(clean, d, off) > 15
+    on, _ = stream(d, 48000)
+    assert gain(clean, d, on) > 15
