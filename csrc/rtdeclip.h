@@ -229,9 +229,10 @@ void rtd_set_thresholds(rtd_state *st, int channel, double pos, double neg);
 void rtd_get_thresholds(const rtd_state *st, int channel, double *pos, double *neg);
 
 /* How the levels in use were found (auto_threshold): per polarity 0 none,
- * 1 exact rail, 2 noisy rail (noise/dither: its lower edge), 3 codec-smeared
- * rail (a hump of the amplitude histogram; the level lies width dB below its
- * centre).  Fixed thresholds report 0. */
+ * 1 exact rail, 2 noisy rail (noise/dither/resampler: its lower edge, at
+ * least 0.25 dB down), 3 codec-smeared rail (a hump of the amplitude
+ * histogram; the level lies width dB below its centre).  Fixed thresholds
+ * report 0.  Every algorithm, the social solver (highquality) included. */
 void rtd_get_detection(const rtd_state *st, int channel, int *method_pos, int *method_neg,
                        double *width_pos, double *width_neg);
 
