@@ -164,6 +164,33 @@ typedef struct {
     int social_block, social_margin, social_levels;
     int social_neigh_freq, social_neigh_time;
     double social_lambda_max, social_lambda_min;
+    int past_final;          /* 1: a frame's samples that have already left
+                                the stream (those before the synthesis
+                                window: the long past of low-delay windows)
+                                are given to the solver as reliable, at
+                                their output values, so that past is
+                                context, not unknowns solved again.  No
+                                effect with Hann windows (nothing of the
+                                frame is final).  0 (default): off.        */
+    double prior_weight;     /* A-SPADE only.  > 0: hard thresholding ranks
+                                a bin by |v|^2 + prior_weight * |A x_prev|^2,
+                                x_prev the channel's previous solution (its
+                                spectrum on the same bins), so bins active
+                                in the past frame are favoured: a causal
+                                "social" neighbourhood over time.  0
+                                (default): plain SPADE.                     */
+    double adapt_s;          /* A-/S-SPADE, > 0: k's step of a frame is
+                                s * clamp(reliable / adapt_s, 1, 2), where
+                                reliable is the fraction of the frame's
+                                unknown part (all of it, or what is not
+                                final with past_final) that is not clipped:
+                                lightly clipped frames grow k faster.
+                                0 (default): s for every frame.            */
+    double warm_k;           /* With warm_start, > 0: a frame following a
+                                solved one starts at k = warm_k * the k that
+                                frame ended at (at least s), and does not
+                                stop at epsilon before half its budget.
+                                0 (default): k starts at s.                */
 } rtd_config;
 
 /* Running statistics, for reports and for the live host. */

@@ -209,6 +209,20 @@ static int K(collect_candidates)(R *mag, R *cand, int H, R guess)
     return nc;
 }
 
+/* Ranking with a prior (spade_job.prior): mag += weight * prior, and the
+ * candidates above `guess` collected again. */
+static int K(add_prior)(R *mag, R *cand, int H, R guess, const float *prior, R weight)
+{
+    int nc = 0;
+    for (int i = 0; i < H; i++) {
+        R m = mag[i] + weight * (R)prior[i];
+        mag[i] = m;
+        cand[nc] = m;
+        nc += m > guess;
+    }
+    return nc;
+}
+
 #ifdef KERNEL_F32
 /* Single precision: two bins per 4-lane vector, so the passes over the
  * spectrum run at full SIMD width.  Bin 0 (DC) is done alone; bins 1 ..
@@ -372,6 +386,7 @@ static int K(aspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
         K(dual_update)(H, u, zest, zb, v, mag);
         int nc = K(collect_candidates)(mag, cand, H, guess);
 #endif
+        if (job->prior) nc = K(add_prior)(mag, cand, H, guess, job->prior, (R)job->prior_weight);
         int ties;
         R t = K(threshold_for)(kn, nc, &guess, *k, &ties);
         /* zbar = H_k(v), the termination value ||A x - zbar||, b = zbar - u */
@@ -395,7 +410,7 @@ static int K(aspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
             best_obj = obj;
             best = cur;
         }
-        if (obj <= cf->epsilon) {
+        if (obj <= cf->epsilon && it > job->min_iterations) {
             res->converged = 1;
             break;
         }
@@ -407,9 +422,16 @@ static int K(aspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
         cur = next;
         FW(execute_dft_r2c)(kn->fwd, cur, zest);
         cnt++;
-        if (cnt % cf->r == 0) *k += cf->s;
+        if (cnt % cf->r == 0) *k += job->s > 0 ? job->s : cf->s;
     }
     *out = cf->return_last ? cur : best;
+    if (job->prior_out) {
+        /* |A x|^2 of the returned iterate (zest holds A cur; recomputed
+         * when the best one is returned) */
+        if (*out != cur) FW(execute_dft_r2c)(kn->fwd, (R *)*out, zest);
+        for (int i = 0; i < H; i++)
+            job->prior_out[i] = (float)K(rank_mag)(zest[i], i);
+    }
     return it;
 }
 
@@ -480,13 +502,13 @@ static int K(sspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
             best_obj = obj;
             best = cur;
         }
-        if (obj <= cf->epsilon) {
+        if (obj <= cf->epsilon && it > job->min_iterations) {
             res->converged = 1;
             break;
         }
         cur = next;
         cnt++;
-        if (cnt % cf->r == 0) *k += cf->s;
+        if (cnt % cf->r == 0) *k += job->s > 0 ? job->s : cf->s;
     }
     *out = cf->return_last ? cur : best;
     return it;

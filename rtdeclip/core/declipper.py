@@ -144,6 +144,15 @@ class Declipper:
         0 or 1: off.  n >= 2 (up to 16): a frame may run up to n times the
         budget on the iterations that skipped and early-converged frames of
         its channel left unused; the total never exceeds budget x frames.
+    past_final : bool, optional
+        Samples of a frame that have already left the stream (the long
+        past of low-delay windows) are given to the solver as reliable, at
+        their output values: context, not unknowns solved again.  No
+        effect with Hann windows.
+    prior_weight : float, optional
+        A-SPADE: hard thresholding ranks each bin by its magnitude squared
+        plus prior_weight times the previous frame's solution's, favouring
+        bins that were active (0: plain SPADE).
     precision : {"double", "single"}, optional
         Arithmetic of the solver's iteration: "double" (the survey's, and
         highquality's) or "single" (float FFTs and passes, about 1.6x
@@ -186,6 +195,9 @@ class Declipper:
         cfg.return_last = sol.iterations is not None
         cfg.warm_start = sol.warm_start
         cfg.budget_pool = sol.budget_pool
+        cfg.past_final = sol.past_final
+        cfg.prior_weight = sol.prior_weight
+        cfg.adapt_s, cfg.warm_k = sol.adapt_s, sol.warm_k
         cfg.precision = params.PRECISIONS[sol.precision]
         cfg.threads = threads_value
         cfg.auto_threshold = fixed is None

@@ -59,6 +59,10 @@ class Settings:
     budget_pool: int = 0     # 0/1 off; n >= 2: a frame may run n * iterations from
                              # what earlier frames left unused (see rtdeclip.h)
     precision: str = "double"  # the iteration's arithmetic: "double" or "single"
+    past_final: bool = False   # samples that left the stream are reliable context
+    prior_weight: float = 0.0  # A-SPADE ranking prior from the previous frame
+    adapt_s: float = 0.0       # k's step scaled by the frame's reliable fraction
+    warm_k: float = 0.0        # warm frames start at this fraction of the last k
     social_block: int = 0    # algorithm "social" only (csrc/social.h)
     social_margin: int = 0
     social_lambda: tuple = (1e-1, 1e-4)
@@ -233,7 +237,8 @@ def rate_schedule(s48, r48, window, window48):
 def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=None,
             redundancy=None, iterations=None, s=None, r=None, epsilon=None,
             warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None,
-            precision=None, social=None):
+            precision=None, social=None, past_final=None, prior_weight=None,
+            adapt_s=None, warm_k=None):
     """Merge a preset with explicit overrides into validated ``Settings``.
 
     The keyword arguments are the solver settings, documented once on
@@ -298,12 +303,24 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
     budget_pool = _check_int("budget_pool", budget_pool, 0, POOL_MAX)
     precision = _check_choice("precision", p.get("precision", "double") if precision is None
                               else precision, PRECISIONS)
+    past_final = p.get("past_final", False) if past_final is None else bool(past_final)
+    prior_weight = p.get("prior_weight", 0.0) if prior_weight is None else prior_weight
+    if isinstance(prior_weight, bool) or not isinstance(prior_weight, (int, float)) \
+            or not math.isfinite(prior_weight) or prior_weight < 0:
+        raise ParameterError(f"prior_weight must be a finite number >= 0, got {prior_weight!r}")
+    extra = {}
+    for name, value in (("adapt_s", adapt_s), ("warm_k", warm_k)):
+        value = p.get(name, 0.0) if value is None else value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or value < 0:
+            raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
+        extra[name] = float(value)
     if social is not None and not isinstance(social, dict):
         raise ParameterError(f"social must be a dict of social_* settings, got {social!r}")
     soc = check_social(dict(SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})), hop)
     return Settings(window, hop, redundancy, algorithm, s, r, float(epsilon),
                     iterations, warm_start, window_shape, synthesis_length, budget_pool,
-                    precision, **soc)
+                    precision, past_final=past_final, prior_weight=float(prior_weight), **extra, **soc)
 
 
 def check_social(soc, hop):
