@@ -179,18 +179,21 @@ typedef struct {
                                 in the past frame are favoured: a causal
                                 "social" neighbourhood over time.  0
                                 (default): plain SPADE.                     */
+    int lookahead;           /* With synthesis_length: the synthesis window
+                                ends this many samples before the frame's
+                                end (0: at the end).  The newest samples are
+                                then solved as context for the next frames
+                                but not output by this one; the latency is
+                                unchanged (synthesis_length - 2).
+                                synthesis_length - lookahead must be a
+                                multiple of hop, at least 2 * hop.          */
     double adapt_s;          /* A-/S-SPADE, > 0: k's step of a frame is
-                                s * clamp(reliable / adapt_s, 1, 2), where
+                                s * clamp(reliable / adapt_s, 1, 3), where
                                 reliable is the fraction of the frame's
                                 unknown part (all of it, or what is not
                                 final with past_final) that is not clipped:
                                 lightly clipped frames grow k faster.
                                 0 (default): s for every frame.            */
-    double warm_k;           /* With warm_start, > 0: a frame following a
-                                solved one starts at k = warm_k * the k that
-                                frame ended at (at least s), and does not
-                                stop at epsilon before half its budget.
-                                0 (default): k starts at s.                */
 } rtd_config;
 
 /* Running statistics, for reports and for the live host. */

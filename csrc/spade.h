@@ -36,8 +36,6 @@ typedef struct {
     const double *x0;       /* starting estimate (w samples) or NULL: y     */
     int s;                  /* A-/S-SPADE: k's step for this frame; <= 0:
                                setup.s                                      */
-    int min_iterations;     /* A-/S-SPADE: epsilon is not tested before
-                               this many iterations (0: from the first)     */
     /* A-SPADE only: a ranking prior.  With prior non-NULL, hard
      * thresholding keeps the k bins of largest |v|^2 + prior_weight *
      * prior (H = window * redundancy / 2 + 1 values, the previous frame's

@@ -30,7 +30,6 @@ typedef struct {
     double *done;     /* past_final: output of the samples that left, aligned
                          with `frame` (valid before st->first)             */
     int prev_valid;
-    int prev_k;       /* warm_k: the sparsity the previous frame ended at   */
     float *prior[2];  /* prior_weight: the last solution's spectrum (prior[0]) and
                          the next one's (prior[1]), swapped after each solve */
     double *fifo;     /* finished output samples                          */
@@ -139,9 +138,10 @@ static int validate(const rtd_config *c)
     if (c->precision != RTD_DOUBLE && c->precision != RTD_SINGLE) return RTD_ERR_PRECISION;
     if (c->threads < 0 || c->threads > RTD_THREADS_MAX) return RTD_ERR_THREADS;
     if (c->synthesis_length < 0) return RTD_ERR_WINDOW_SHAPE;
+    if (c->lookahead < 0 || (c->lookahead > 0 && c->synthesis_length <= 0))
+        return RTD_ERR_WINDOW_SHAPE;
     if (!(c->prior_weight >= 0.0) || !isfinite(c->prior_weight)) return RTD_ERR_SCHEDULE;
     if (!(c->adapt_s >= 0.0) || !isfinite(c->adapt_s)) return RTD_ERR_SCHEDULE;
-    if (!(c->warm_k >= 0.0) || !isfinite(c->warm_k)) return RTD_ERR_SCHEDULE;
     return RTD_OK;
 }
 
@@ -230,7 +230,8 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     const double *ana_in = cfg->analysis_window, *syn_in = cfg->synthesis_window;
     if (!ana_in && !syn_in && cfg->synthesis_length > 0) {
         /* designed into syn/anasyn first, then checked like given ones */
-        e = rtd_lowdelay_windows(w, st->hop, cfg->synthesis_length, st->anasyn, st->syn);
+        e = rtd_lowdelay_windows(w, st->hop, cfg->synthesis_length, cfg->lookahead,
+                                 st->anasyn, st->syn);
         if (e) goto fail;
         memcpy(st->ana, st->anasyn, sizeof(double) * w);
         ana_in = st->ana;
@@ -381,17 +382,10 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
     int s_frame = st->cfg.s;
     if (st->cfg.adapt_s > 0.0) {
         double g = (1.0 - (double)nclip / (w - known)) / st->cfg.adapt_s;
-        g = g < 1.0 ? 1.0 : g > 2.0 ? 2.0 : g;
+        g = g < 1.0 ? 1.0 : g > 3.0 ? 3.0 : g;
         s_frame = (int)(st->cfg.s * g + 0.5);
     }
-    int k0 = st->cfg.s, min_it = 0;
-    if (st->cfg.warm_k > 0.0 && st->cfg.warm_start && ch->prev_valid) {
-        int kw = (int)(st->cfg.warm_k * ch->prev_k);
-        if (kw > k0) {
-            k0 = kw;
-            min_it = budget / 2;
-        }
-    }
+
     /* samples entering this hop are counted once */
     for (int i = w - hop; i < w; i++)
         ln->stats.clipped_samples += mask[i] != 0;
@@ -412,9 +406,8 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
             /* k restarts at s even when warm: starting from the previous
              * frame's (larger) k lets the termination test pass before the
              * newest hop is repaired (measured: -2.5 dB on SQAM) */
-            .k0 = k0,
+            .k0 = st->cfg.s,
             .s = s_frame,
-            .min_iterations = min_it,
             .x0 = warm_start(st, ch, ln),
             .prior = ch->prior[0] && ch->prev_valid ? ch->prior[0] : NULL,
             .prior_weight = st->cfg.prior_weight,
@@ -433,7 +426,6 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
             ch->acc[i] += st->syn[i] * sol[i];
         memcpy(ch->prev, sol, sizeof(double) * w);
         ch->prev_valid = finite;
-        ch->prev_k = res.k;
         if (ch->prior[0]) {
             float *p = ch->prior[0];
             ch->prior[0] = ch->prior[1];

@@ -60,9 +60,9 @@ class Settings:
                              # what earlier frames left unused (see rtdeclip.h)
     precision: str = "double"  # the iteration's arithmetic: "double" or "single"
     past_final: bool = False   # samples that left the stream are reliable context
+    lookahead: int = 0         # lowdelay only: newest samples solved but not output
     prior_weight: float = 0.0  # A-SPADE ranking prior from the previous frame
     adapt_s: float = 0.0       # k's step scaled by the frame's reliable fraction
-    warm_k: float = 0.0        # warm frames start at this fraction of the last k
     social_block: int = 0    # algorithm "social" only (csrc/social.h)
     social_margin: int = 0
     social_lambda: tuple = (1e-1, 1e-4)
@@ -145,14 +145,17 @@ PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann",
                         algorithm="social"),
-    "average": dict(window48=2048, hop_div=4, redundancy=2, s=6, r=3, epsilon=0.1,
-                    iterations=110, warm_start=True, window_shape="hann", precision="single"),
+    "average": dict(window48=4096, hop_div=8, redundancy=1, s=6, r=3, epsilon=0.1,
+                    iterations=100, warm_start=True, window_shape="lowdelay", synthesis_div=2,
+                    lookahead_hops=1, past_final=True, adapt_s=0.4, prior_weight=0.15,
+                    precision="single"),
     "fastest": dict(window48=2048, hop_div=4, redundancy=1, s=6, r=6, epsilon=0.1,
                     iterations=60, warm_start=True, window_shape="hann", budget_pool=2,
                     precision="single"),
     "lowlatency": dict(window48=1024, hop_div=4, redundancy=2, s=3, r=2, epsilon=0.1,
-                       iterations=70, warm_start=True, window_shape="lowdelay", synthesis_div=2,
-                       budget_pool=2, precision="single"),
+                       iterations=62, warm_start=True, window_shape="lowdelay", synthesis_div=2,
+                       past_final=True, adapt_s=0.3, prior_weight=0.3, budget_pool=2,
+                       precision="single"),
 }
 
 
@@ -238,7 +241,7 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
             redundancy=None, iterations=None, s=None, r=None, epsilon=None,
             warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None,
             precision=None, social=None, past_final=None, prior_weight=None,
-            adapt_s=None, warm_k=None):
+            adapt_s=None, lookahead=None):
     """Merge a preset with explicit overrides into validated ``Settings``.
 
     The keyword arguments are the solver settings, documented once on
@@ -299,6 +302,16 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
         if synthesis_length is None:   # a preset's scales with the window
             synthesis_length = window // p.get("synthesis_div", 2)
         synthesis_length = _check_int("synthesis_length", synthesis_length, 2 * hop, window)
+        if lookahead is None:   # a preset's is a number of hops
+            lookahead = p.get("lookahead_hops", 0) * hop
+        lookahead = _check_int("lookahead", lookahead, 0, synthesis_length - 2 * hop)
+        if (synthesis_length - lookahead) % hop:
+            raise ParameterError(f"lookahead must leave a multiple of the hop ({hop}) of the "
+                                 f"synthesis length ({synthesis_length}), got {lookahead}")
+    elif lookahead:
+        raise ParameterError("lookahead needs window_shape='lowdelay'")
+    else:
+        lookahead = 0
     budget_pool = p.get("budget_pool", 0) if budget_pool is None else budget_pool
     budget_pool = _check_int("budget_pool", budget_pool, 0, POOL_MAX)
     precision = _check_choice("precision", p.get("precision", "double") if precision is None
@@ -308,19 +321,17 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
     if isinstance(prior_weight, bool) or not isinstance(prior_weight, (int, float)) \
             or not math.isfinite(prior_weight) or prior_weight < 0:
         raise ParameterError(f"prior_weight must be a finite number >= 0, got {prior_weight!r}")
-    extra = {}
-    for name, value in (("adapt_s", adapt_s), ("warm_k", warm_k)):
-        value = p.get(name, 0.0) if value is None else value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not math.isfinite(value) or value < 0:
-            raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
-        extra[name] = float(value)
+    adapt_s = p.get("adapt_s", 0.0) if adapt_s is None else adapt_s
+    if isinstance(adapt_s, bool) or not isinstance(adapt_s, (int, float)) \
+            or not math.isfinite(adapt_s) or adapt_s < 0:
+        raise ParameterError(f"adapt_s must be a finite number >= 0, got {adapt_s!r}")
     if social is not None and not isinstance(social, dict):
         raise ParameterError(f"social must be a dict of social_* settings, got {social!r}")
     soc = check_social(dict(SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})), hop)
     return Settings(window, hop, redundancy, algorithm, s, r, float(epsilon),
                     iterations, warm_start, window_shape, synthesis_length, budget_pool,
-                    precision, past_final=past_final, prior_weight=float(prior_weight), **extra, **soc)
+                    precision, past_final=past_final, prior_weight=float(prior_weight),
+                    adapt_s=float(adapt_s), lookahead=lookahead, **soc)
 
 
 def check_social(soc, hop):
