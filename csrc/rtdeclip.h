@@ -169,9 +169,10 @@ typedef struct {
                                 window: the long past of low-delay windows)
                                 are given to the solver as reliable, at
                                 their output values, so that past is
-                                context, not unknowns solved again.  No
-                                effect with Hann windows (nothing of the
-                                frame is final).  0 (default): off.        */
+                                context, not unknowns solved again.  With
+                                Hann windows only a frame's first sample
+                                (analysis weight 0) is final.  0
+                                (default): off.                            */
     double prior_weight;     /* A-SPADE only.  > 0: hard thresholding ranks
                                 a bin by |v|^2 + prior_weight * |A x_prev|^2,
                                 x_prev the channel's previous solution (its

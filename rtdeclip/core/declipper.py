@@ -153,8 +153,8 @@ class Declipper:
     past_final : bool, optional
         Samples of a frame that have already left the stream (the long
         past of low-delay windows) are given to the solver as reliable, at
-        their output values: context, not unknowns solved again.  No
-        effect with Hann windows.
+        their output values: context, not unknowns solved again.  With
+        Hann windows only a frame's first sample (weight 0) is final.
     adapt_s : float, optional
         k's step of each frame is s x clamp(reliable / adapt_s, 1, 3),
         reliable being the fraction of the frame's unknown samples that is

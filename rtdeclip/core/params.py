@@ -302,8 +302,8 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
         if synthesis_length is None:   # a preset's scales with the window
             synthesis_length = window // p.get("synthesis_div", 2)
         synthesis_length = _check_int("synthesis_length", synthesis_length, 2 * hop, window)
-        if lookahead is None:   # a preset's is a number of hops
-            lookahead = p.get("lookahead_hops", 0) * hop
+        if lookahead is None:   # a preset's is a number of hops, as far as it fits
+            lookahead = min(p.get("lookahead_hops", 0) * hop, synthesis_length - 2 * hop)
         lookahead = _check_int("lookahead", lookahead, 0, synthesis_length - 2 * hop)
         if (synthesis_length - lookahead) % hop:
             raise ParameterError(f"lookahead must leave a multiple of the hop ({hop}) of the "
