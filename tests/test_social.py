@@ -47,10 +47,13 @@ def test_output_is_consistent_and_finite():
     assert np.all(np.isfinite(res))
     assert stats["nonfinite_samples"] == 1
     y0 = np.nan_to_num(y)
-    hi, lo = y0 >= theta, y0 <= -theta
+    # the level used: a given level is lowered by 0.01 dB (typed-level rule)
+    pos, neg = d.thresholds[0]
+    assert theta * 10 ** (-0.011 / 20) <= pos <= theta and neg == -pos
+    hi, lo = y0 >= pos, y0 <= neg
     rel = ~(hi | lo)
     assert np.array_equal(res[rel], y0[rel])          # reliable samples exact
-    assert np.all(res[hi] >= theta) and np.all(res[lo] <= -theta)
+    assert np.all(res[hi] >= pos) and np.all(res[lo] <= neg)
     assert np.mean(np.abs(res[hi | lo]) > theta * (1 + 1e-3)) > 0.5   # and restored
     assert stats["frames_solved"] >= 1 and stats["clipped_samples"] == int(np.sum(hi | lo))
 

@@ -323,7 +323,13 @@ def _demo_report(host, clean, source, stats):
     before = float(np.mean(sdr(clean[:n], source[:n])))
     after = float(np.mean(sdr(clean[:n], y[:n])))
     lat = stats["latency"]
+    host_x = stats["input_overflows"] + stats["output_underflows"]
+    device_x = stats["xruns"] - host_x
+    # where an xrun happened tells the user what to do: the host's ring
+    # buffers (our worker was late: a slower preset or a larger period) or
+    # the driver's own (the machine or the sound server missed a period)
+    where = f" ({host_x} in rtdeclip, {device_x} in the audio driver)" if stats["xruns"] else ""
     print(f"demo: SDR {before:.2f} dB clipped -> {after:.2f} dB declipped live "
           f"(+{after - before:.2f} dB); latency {lat['total']['ms']:.1f} ms "
-          f"({lat['total']['samples']} samples); xruns {stats['xruns']}, "
+          f"({lat['total']['samples']} samples); xruns {stats['xruns']}{where}, "
           f"late frames {stats['late_frames']}")
