@@ -141,6 +141,22 @@ class Settings:
 #   256 (this preset) 7.31 / 10.00 at 5.0x.  The quality target (8.0 /
 #   11.0) is reached only at hop 128 with 100 iterations, beyond the CPU
 #   target (4x on one core).
+# - Context at the same latency (issue 12, docs/speed.md "Quality"):
+#   average is now a low-delay pair, a 4096 analysis window (85 ms at 48
+#   kHz, 64 ms of it in the past) with a 2048 synthesis window (latency 2046
+#   samples, as the Hann 2048 before), hop 512, redundancy 1 (the same FFT
+#   size as 2048 at redundancy 2: the same CPU), 100 iterations, and four
+#   context options: past_final (the frame's past is the stream's final
+#   output, given as reliable: +0.86 / +0.55 dB on this pair), adapt_s 0.4
+#   (k's step up to 3x in lightly clipped frames: +0.14 / +0.49),
+#   prior_weight 0.15 (ranking helped by the previous frame's spectrum:
+#   +0.36 / -0.13 at 0.3) and a lookahead of one hop (the newest hop is
+#   solved as context but output only by later frames: -0.07 / +0.65).
+#   Before: 9.93 / 13.70 dB (Hann 2048, redundancy 2, 110 it.); the Hann
+#   2048 frame run to convergence gives only 10.64 / 13.95, and this pair
+#   with 300 iterations 10.91 / 15.58: the latency caps it, not the budget.
+#   lowlatency keeps its windows and gains past_final, adapt_s 0.3 and
+#   prior_weight 0.3 with 62 iterations instead of 70 for the same CPU.
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann",
