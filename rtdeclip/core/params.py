@@ -273,7 +273,7 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
     (1024, 256, 1, 60)
     >>> resolve(48000, hop=100)     # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    rtdeclip.errors.ParameterError: hop must divide the window ... got hop=100 for window=2048
+    rtdeclip.errors.ParameterError: hop must divide the window ... got hop=100 for window=4096
     """
     check_sample_rate(sample_rate)
     p = PRESETS[_preset_key(preset)]
