@@ -1,7 +1,8 @@
 /* fuzz_plugin.c -- libFuzzer target on the plug-ins' LADSPA entry points
  * (the LV2 wrapper calls the same engine through the same port map).
  *
- * The input bytes choose the variant (mono / stereo), the sample rate, and
+ * The input bytes choose the variant (mono / stereo, standard / low-latency),
+ * the sample rate, and
  * a script of operations: runs of 0..8192 frames (raw float samples from
  * the input: NaN, Inf, denormals, 1e38 included), control changes to raw
  * float values (out of range, NaN, +-Inf), activate(), reconnecting
@@ -37,9 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 4) return 0;
     static const unsigned long rates[] = {8000, 22050, 44100, 48000, 96000};
+    /* descriptor 0 mono, 1 stereo, 2 mono low-latency, 3 stereo low-latency */
     int C = 1 + (data[0] & 1);
-    unsigned long rate = rates[(data[0] >> 1) % 5];
-    const LADSPA_Descriptor *d = ladspa_descriptor((unsigned long)(C - 1));
+    unsigned long rate = rates[(data[0] >> 2) % 5];
+    const LADSPA_Descriptor *d = ladspa_descriptor((unsigned long)(data[0] & 3));
     LADSPA_Handle h = d->instantiate(d, rate);
     if (!h) fail("instantiate", (double)rate);
     const float defaults[8] = {0, 0, 0, 0, 0, 0, 0, 1};
