@@ -113,6 +113,8 @@ def test_lv2info_latency_port_and_ladspa_agree(variant):
     assert lports[2 * C][0] == want_name
     assert (float(preset["min"]), float(preset["max"])) == want_range
     assert float(preset["default"]) == want_range[0]
+    # a one-value control is hidden from LV2 GUIs (Ardour's generic editor)
+    assert ("notOnGUI" in preset["body"]) == variant.endswith("_lowlatency")
     # the preset each variant runs by default is the one its port offers first
     assert points[want_range[0]] == plugins.DEFAULT_PRESET[variant]
     # one layout for both families: the same symbols at the same indices
