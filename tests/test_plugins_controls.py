@@ -248,6 +248,7 @@ def test_hostile_controls_and_samples():
     x[200] = np.inf
     x[300:400] = 1e-40
     x[500] = 1e30
+    x[600], x[601] = 3e38, -3e38      # finite, but +24 dB of gain would overflow a float
     inst = LadspaInstance(rate, 2)
     for ctl in [dict(preset=float("nan")), dict(preset=7, clip_mode=-3), dict(gain_db=1e9),
                 dict(ceiling_db=float("-inf"), limiter=1), dict(clip_mode=1, clip_pos_db=float("nan"),

@@ -4,6 +4,7 @@
 #include "presets.h"
 #include "rtdeclip.h"
 
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -277,6 +278,14 @@ int rtdp_channels(const rtdp *p) { return p->C; }
 
 /* ---- run ---------------------------------------------------------------- */
 
+/* a double to float without overflowing to Inf: huge but finite input
+ * (1e38) times +24 dB of gain, or the difference of two such samples in
+ * the bypass fade, stays finite */
+static inline float saturate(double v)
+{
+    return v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : (float)v;
+}
+
 static void update_meters(rtdp *p, int frames)
 {
     p->meter_fill += frames;
@@ -371,11 +380,11 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
         double g0 = p->gain, step = (gain - g0) / n;
         for (int i = 0; i < n; i++) {
             double g = g0 + step * (i + 1);
-            for (int c = 0; c < C; c++) p->wet[i * C + c] = (float)(p->wet[i * C + c] * g);
+            for (int c = 0; c < C; c++) p->wet[i * C + c] = saturate(p->wet[i * C + c] * g);
         }
         p->gain = gain;
     } else if (gain != 1.0) {
-        for (int i = 0; i < n * C; i++) p->wet[i] = (float)(p->wet[i] * gain);
+        for (int i = 0; i < n * C; i++) p->wet[i] = saturate(p->wet[i] * gain);
     }
     rtdl_process(p->lim, p->wet, n, limit, ceiling);
     /* dry: the input, finite, delayed like the wet path */
@@ -396,7 +405,8 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
             else if (p->mix <= 0.0)
                 v = p->xin[i * C + c];
             else
-                v = (float)(p->xin[i * C + c] + p->mix * (p->wet[i * C + c] - p->xin[i * C + c]));
+                v = saturate(p->xin[i * C + c] +
+                             p->mix * ((double)p->wet[i * C + c] - p->xin[i * C + c]));
             if (out[c]) out[c][off + i] = v;
         }
     }
