@@ -85,5 +85,8 @@ def test_realtime_presets_are_the_plugins_choices():
              for k in range(lib.rtd_preset_realtime_count())]
     assert names == [n for n, p in params.PRESETS.items() if p["iterations"] is not None]
     assert names[:2] == ["average", "fastest"]   # the plug-ins' ports offer these two
+    # and the low-latency variants' preset port has the one value 2
+    # (engine.c rtdp_control_table_lowlatency; rtdp_create checks it too)
+    assert names[2] == "lowlatency"
     assert lib.rtd_preset_realtime(len(names)) == -1
     assert lib.rtd_preset_find(b"nonsense") == -1
