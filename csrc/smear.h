@@ -266,7 +266,7 @@ static inline void smear_push(smear_estimator *e, double y, int64_t *scratch)
             int was = e->cand_found[side];
             smear_eval_side(e, side, scratch);
             int now = e->cand_found[side];
-            int agree = now != RTD_RAIL_CODEC || was == RTD_RAIL_CODEC;
+            int agree = now != RTD_RAIL_CODEC || was != RTD_RAIL_NONE;
             if (!agree) continue;
             e->found[side] = now;
             if (now != RTD_RAIL_NONE) {
