@@ -49,15 +49,6 @@ typedef struct {
     double width[2];    /* dB from the hump's centre to the declared level  */
     double mass[2];     /* samples in the hump                              */
     double norm[2];     /* samples seen, halved with that side's counts     */
-    /* the last evaluation's result: a codec rail is put in use only when
-     * two evaluations in a row find a codec hump, so a hump that one
-     * stretch of music makes early in a stream is never used (seen: 2048
-     * samples of a false codec rail 3 dB below the music's peaks on
-     * uncoded stereo music, 31.99 -> 18.72 dB at input SDR 20; issue 9).
-     * Noisy rails and their absence take effect at once (waiting cost a
-     * resampled clip's stream 4 dB). */
-    int cand_found[2];
-    double cand_centre[2], cand_level[2], cand_width[2], cand_mass[2];
 } smear_estimator;
 
 static inline void smear_reset(smear_estimator *e)
@@ -84,7 +75,7 @@ static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
 {
     const int32_t *h = e->hist[side];
     const int K = e->top[side] + 1;
-    e->cand_found[side] = RTD_RAIL_NONE;
+    e->found[side] = RTD_RAIL_NONE;
     if (K <= 0) return;
     H[0] = 0;
     for (int i = 0; i < K; i++) H[i + 1] = H[i] + h[i];
@@ -158,11 +149,10 @@ static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
             double floor_db = 10.0 * frac < 2.5 ? 10.0 * frac : 2.5;
             if (width < floor_db) width = floor_db;
         }
-        e->cand_found[side] = kind;
-        e->cand_centre[side] = centre;
-        e->cand_width[side] = width;
-        e->cand_level[side] = pow(10.0, (centre - width) / 20.0);
-        e->cand_mass[side] = (double)best_mass;
+        e->found[side] = kind;
+        e->width[side] = width;
+        e->level[side] = pow(10.0, (centre - width) / 20.0);
+        e->mass[side] = (double)best_mass;
         return;
     }
 }
@@ -262,19 +252,8 @@ static inline void smear_push(smear_estimator *e, double y, int64_t *scratch)
     }
     if (++e->since >= RTD_SM_EVERY) {
         e->since = 0;
-        for (int side = 0; side < 2; side++) {
-            int was = e->cand_found[side];
-            smear_eval_side(e, side, scratch);
-            int now = e->cand_found[side];
-            int agree = now != RTD_RAIL_CODEC || was != RTD_RAIL_NONE;
-            if (!agree) continue;
-            e->found[side] = now;
-            if (now != RTD_RAIL_NONE) {
-                e->level[side] = e->cand_level[side];
-                e->width[side] = e->cand_width[side];
-                e->mass[side] = e->cand_mass[side];
-            }
-        }
+        smear_eval_side(e, 0, scratch);
+        smear_eval_side(e, 1, scratch);
         smear_mirror(e);
     }
 }
