@@ -32,8 +32,10 @@ SDRS = [1, 3, 5, 7, 10, 15, 20]
 
 
 def run_case(job):
-    folder, excerpt, sdr_in, method = job
+    folder, excerpt, sdr_in, method, seconds = job
     x, sr = read_sqam(folder, excerpt)
+    if seconds:  # quick comparisons between settings (not against the survey)
+        x = x[:int(seconds * sr)]
     y, theta = rtdeclip.clip_to_sdr(x, sdr_in)
     if method == "highquality":
         kw = dict(preset="highquality")
@@ -59,6 +61,10 @@ def main():
                     help="cases on which A-SPADE is timed (default: one per input SDR)")
     ap.add_argument("--report-only", action="store_true",
                     help="write the tables from the cases done so far, run nothing")
+    ap.add_argument("--seconds", type=float, default=0,
+                    help="only the first SECONDS of each excerpt (quick comparisons of "
+                         "settings; the survey's figures are for whole excerpts, so the "
+                         "tables are written to results/highquality_short.* instead)")
     args = ap.parse_args()
     pub = survey_table(args.published)
     excerpts, sdrs = args.excerpts.split(","), [int(s) for s in args.sdrs.split(",")]
@@ -66,7 +72,8 @@ def main():
         asp = [(e, int(s)) for e, s in (c.split(":") for c in args.aspade_cases.split(","))]
     else:
         asp = [(excerpts[(3 * i) % len(excerpts)], s) for i, s in enumerate(sdrs)]
-    log = os.path.join(RESULTS, "highquality_cases.jsonl")
+    name = "highquality_short" if args.seconds else "highquality"
+    log = os.path.join(RESULTS, name + "_cases.jsonl")
     os.makedirs(RESULTS, exist_ok=True)
     settings = params.resolve(44100, "highquality")
     done = {}
@@ -75,8 +82,8 @@ def main():
             r = json.loads(line)
             done[(r["excerpt"], r["input_sdr"], r["method"])] = r
     # A-SPADE first, then excerpt by excerpt: an interrupted run has whole rows
-    jobs = [(args.sqam, e, s, "aspade") for e, s in asp]
-    jobs += [(args.sqam, e, s, "highquality") for e in excerpts for s in sdrs]
+    jobs = [(args.sqam, e, s, "aspade", args.seconds) for e, s in asp]
+    jobs += [(args.sqam, e, s, "highquality", args.seconds) for e in excerpts for s in sdrs]
     jobs = [j for j in jobs if (j[1], j[2], j[3]) not in done and not args.report_only]
     if jobs:  # FFTW wisdom, once
         rtdeclip.Declipper(44100, preset="highquality")
@@ -135,7 +142,10 @@ def main():
                f"{np.mean([p[1]['delta_sdr'] for p in pairs]):.2f} dB.")
     payload = {"machine": machine(), "settings": settings.__dict__, "timing": timing,
                "cases": list(done.values())}
-    write_results("highquality", payload, md)
+    if args.seconds:
+        md = f"First {args.seconds:g} s of each excerpt (survey columns: whole excerpts)\n\n" + md
+    payload["seconds"] = args.seconds
+    write_results(name, payload, md)
 
 
 if __name__ == "__main__":

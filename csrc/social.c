@@ -83,14 +83,22 @@ static void synthesize(social_state *so, workspace *ws, double beta, int use_zp)
     memset(ws->x, 0, sizeof(double) * ws->xl);
     for (int m = 0; m < ws->nfr; m++) {
         const fftw_complex *z = ws->z + (size_t)m * H, *zp = ws->zp + (size_t)m * H;
+        int nz = 0;
         if (use_zp) {
             for (int k = 0; k < H; k++) {
-                so->cbuf[k][0] = z[k][0] + beta * (z[k][0] - zp[k][0]);
-                so->cbuf[k][1] = z[k][1] + beta * (z[k][1] - zp[k][1]);
+                double re = z[k][0] + beta * (z[k][0] - zp[k][0]);
+                double im = z[k][1] + beta * (z[k][1] - zp[k][1]);
+                so->cbuf[k][0] = re;
+                so->cbuf[k][1] = im;
+                nz |= re != 0.0 || im != 0.0;
             }
         } else {
             memcpy(so->cbuf, z, sizeof(fftw_complex) * H);
+            for (int k = 0; k < H && !nz; k++) nz = z[k][0] != 0.0 || z[k][1] != 0.0;
         }
+        /* the shrinkage zeroes whole frames in silence (the stream's leading
+         * margin, the flush's trailing zeros): their inverse FFT is zero */
+        if (!nz) continue;
         fftw_execute_dft_c2r(so->inv, so->cbuf, so->fout);
         double *xm = ws->x + (size_t)m * a;
         for (int i = 0; i < w; i++)
@@ -102,9 +110,15 @@ static void synthesize(social_state *so, workspace *ws, double beta, int use_zp)
 static void analyse_frame(social_state *so, workspace *ws, int m)
 {
     const double *xm = ws->x + (size_t)m * so->a;
-    for (int i = 0; i < so->w; i++)
+    int nz = 0;
+    for (int i = 0; i < so->w; i++) {
         so->fin[i] = so->g[i] * xm[i];
-    fftw_execute_dft_r2c(so->fwd, so->fin, so->cbuf);
+        nz |= xm[i] != 0.0;
+    }
+    if (nz)
+        fftw_execute_dft_r2c(so->fwd, so->fin, so->cbuf);
+    else /* a frame of silence: its coefficients are zero, skip the FFT */
+        memset(so->cbuf, 0, sizeof(fftw_complex) * so->H);
 }
 
 /* Solves one region of ws->span samples: y observed, mask +1/-1/0. */
