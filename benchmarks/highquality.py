@@ -115,7 +115,9 @@ def main():
           f"redundancy {settings.redundancy}, "
           f"{settings.iterations or settings.social_iterations} iterations per block, "
           f"lambda {settings.social_lambda}, {settings.social_levels} levels, "
-          f"neighbourhood {settings.social_neigh})\n\n")
+          f"neighbourhood {settings.social_neigh}"
+          + (f", mean with a second solve at {settings.social_neigh2}"
+             if settings.social_neigh2 else "") + ")\n\n")
     md += md_table(["input SDR (dB)", "cases", "HighQuality ΔSDR", "SS_PEW (survey)",
                     "A-SPADE (survey)", "HighQuality − SS_PEW", "CPU s per case"], rows)
     md += "\n\nPer excerpt (ΔSDR dB, HighQuality / SS_PEW):\n\n"

@@ -26,7 +26,8 @@ ALGORITHMS = {
 # frames); social_iterations: FISTA iterations per block when `iterations`
 # is None
 SOCIAL_DEFAULTS = dict(social_block=0, social_margin=0, social_lambda=(1e-1, 1e-4),
-                       social_levels=20, social_neigh=(3, 7), social_iterations=500)
+                       social_levels=20, social_neigh=(3, 7), social_iterations=500,
+                       social_neigh2=None)
 # FFTW planning rigour -> rtd_plan values
 PLANS = {"measure": lib.RTD_PLAN_MEASURE, "estimate": lib.RTD_PLAN_ESTIMATE}
 # arithmetic of the iteration -> rtd_precision values
@@ -65,6 +66,7 @@ class Settings:
     social_levels: int = 20
     social_neigh: tuple = (3, 7)
     social_iterations: int = 500
+    social_neigh2: tuple = None   # a second solve, output the mean of the two
 
 
 # Tuned on SQAM at input SDR 3 and 10 dB (benchmarks/explore.py, presets.py)
@@ -140,7 +142,7 @@ class Settings:
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann",
-                        algorithm="social"),
+                        algorithm="social", social=dict(social_neigh2=(5, 7))),
     "average": dict(window48=2048, hop_div=4, redundancy=2, s=6, r=3, epsilon=0.1,
                     iterations=110, warm_start=True, window_shape="hann", precision="single"),
     "fastest": dict(window48=2048, hop_div=4, redundancy=1, s=6, r=6, epsilon=0.1,
@@ -300,7 +302,7 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
                               else precision, PRECISIONS)
     if social is not None and not isinstance(social, dict):
         raise ParameterError(f"social must be a dict of social_* settings, got {social!r}")
-    soc = check_social(dict(SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})), hop)
+    soc = check_social({**SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})}, hop)
     return Settings(window, hop, redundancy, algorithm, s, r, float(epsilon),
                     iterations, warm_start, window_shape, synthesis_length, budget_pool,
                     precision, **soc)
@@ -329,13 +331,17 @@ def check_social(soc, hop):
         raise ParameterError(f"social_lambda must be two numbers > 0 (max, min), "
                              f"got {soc['social_lambda']!r}")
     out["social_lambda"] = lam
-    nb = tuple(soc["social_neigh"]) if isinstance(soc["social_neigh"], (tuple, list)) else ()
-    if len(nb) != 2:
-        raise ParameterError(f"social_neigh must be (bins, frames), got {soc['social_neigh']!r}")
-    nb = tuple(_check_int("social_neigh", v, 1, 99) for v in nb)
-    if not all(v % 2 for v in nb):
-        raise ParameterError(f"social_neigh sizes must be odd, got {nb}")
-    out["social_neigh"] = nb
+    for key in ("social_neigh", "social_neigh2"):
+        if key == "social_neigh2" and soc[key] is None:
+            out[key] = None
+            continue
+        nb = tuple(soc[key]) if isinstance(soc[key], (tuple, list)) else ()
+        if len(nb) != 2:
+            raise ParameterError(f"{key} must be (bins, frames), got {soc[key]!r}")
+        nb = tuple(_check_int(key, v, 1, 99) for v in nb)
+        if not all(v % 2 for v in nb):
+            raise ParameterError(f"{key} sizes must be odd, got {nb}")
+        out[key] = nb
     return out
 
 
