@@ -142,7 +142,7 @@ class Settings:
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann",
-                        algorithm="social", social=dict(social_neigh2=(5, 7))),
+                        algorithm="social"),
     "average": dict(window48=2048, hop_div=4, redundancy=2, s=6, r=3, epsilon=0.1,
                     iterations=110, warm_start=True, window_shape="hann", precision="single"),
     "fastest": dict(window48=2048, hop_div=4, redundancy=1, s=6, r=6, epsilon=0.1,
