@@ -1,5 +1,7 @@
 """CPU per second of stereo 48 kHz audio, per real-time preset: the LADSPA
 plug-in inside ffmpeg against the Python Declipper on the same signal.
+average and fastest run in rtdeclip_stereo (preset control 0 / 1),
+lowlatency in rtdeclip_stereo_lowlatency (its only preset).
 
 Both run the same C core, so the ratio should be near 1.  ffmpeg's cost
 per second is the difference between a long and a 1-second run of the same
@@ -10,11 +12,19 @@ process CPU time (all threads) of process() + flush() on the whole signal,
 created beforehand.  Each case is run REPEAT times; the least CPU is kept
 (the least disturbed by other load on a shared machine).
 
-    python benchmarks/plugins.py [--seconds 20] [--repeat 3]
+    python benchmarks/plugins.py [--seconds 20] [--repeat 3] [--presets average,fastest,lowlatency]
 
 Signal: rtdeclip.examples.music (synthetic, stereo), clipped to an input
 SDR of 3 dB, 16-bit WAV.  Results in
 benchmarks/results/plugins.{json,md}.
+
+Second table, for live use (a low-latency microphone in PipeWire runs the
+plug-in once per quantum): the thread CPU time of each run() call on
+256-frame blocks (the quantum of examples/pipewire/rtdeclip-mic-lowlatency.conf),
+driven through the LADSPA entry points from this process (ctypes, the
+tests' host): median, 99.9th percentile and largest, against the 5.3 ms a
+quantum lasts.  Only the run() call is timed (thread CPU time, so time
+spent descheduled on the shared machine is not counted).
 """
 import argparse
 import os
@@ -27,7 +37,8 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 from common import machine, md_table, write_results  # noqa: E402
 
 import rtdeclip  # noqa: E402
@@ -37,7 +48,10 @@ from rtdeclip.examples import music  # noqa: E402
 from rtdeclip.files.audio_io import AtomicWav  # noqa: E402
 
 RATE = 48000
-PRESETS = ["average", "fastest"]        # the plug-in's preset control: 0, 1
+# preset -> (LADSPA label, ffmpeg controls): the standard variant's preset
+# control 0 / 1, the low-latency variant with its defaults
+CASES = {"average": ("rtdeclip_stereo", "c0=0"), "fastest": ("rtdeclip_stereo", "c0=1"),
+         "lowlatency": ("rtdeclip_stereo_lowlatency", None)}
 
 
 def children_cpu():
@@ -45,9 +59,12 @@ def children_cpu():
     return r.ru_utime + r.ru_stime
 
 
-def ffmpeg_cpu(path, preset_index):
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", path, "-af",
-           f"ladspa=file={plugins.ladspa_library()}:plugin=rtdeclip_stereo:controls=c0={preset_index}",
+def ffmpeg_cpu(path, preset):
+    label, controls = CASES[preset]
+    af = f"ladspa=file={plugins.ladspa_library()}:plugin={label}"
+    if controls:
+        af += f":controls={controls}"
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", path, "-af", af,
            "-f", "null", "-"]
     t0 = children_cpu()
     subprocess.run(cmd, check=True)
@@ -62,11 +79,43 @@ def python_cpu(x, preset):
     return time.process_time() - t0
 
 
+def quantum_cpu(x, preset, quantum):
+    """Thread CPU seconds of each run() of `quantum` frames over x."""
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+    import ctypes
+    from plugin_hosts import LadspaInstance
+    low = CASES[preset][0].endswith("_lowlatency")
+    inst = LadspaInstance(RATE, 2, lowlatency=low)
+    if not low:
+        inst.set(preset=["average", "fastest"].index(preset))
+    planar_in = [np.ascontiguousarray(x[:, c]) for c in range(2)]
+    planar_out = [np.empty(len(x), np.float32) for _ in range(2)]
+    fp, size = ctypes.POINTER(ctypes.c_float), 4
+    times = []
+    for start in range(0, len(x) - quantum + 1, quantum):
+        for c in range(2):
+            inst.d.connect_port(inst.h, c, ctypes.cast(planar_in[c].ctypes.data + size * start, fp))
+            inst.d.connect_port(inst.h, 2 + c,
+                                ctypes.cast(planar_out[c].ctypes.data + size * start, fp))
+        t0 = time.thread_time_ns()
+        inst.d.run(inst.h, quantum)
+        times.append(time.thread_time_ns() - t0)
+    inst.close()
+    return np.array(times) * 1e-9
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--quantum", type=int, default=256, help="frames per run() in the second table")
+    ap.add_argument("--presets", default=",".join(CASES),
+                    help="comma-separated subset of " + ", ".join(CASES))
     args = ap.parse_args()
+    presets = [p for p in args.presets.split(",") if p]
+    unknown = [p for p in presets if p not in CASES]
+    if unknown:
+        raise SystemExit(f"unknown preset {unknown[0]!r}: choose from {', '.join(CASES)}")
     if not shutil.which("ffmpeg"):
         raise SystemExit("ffmpeg is not installed (scripts/apt.d/plugins.txt)")
     plugins.check_built()
@@ -83,29 +132,55 @@ def main():
         with AtomicWav(paths[name], RATE, 2, fmt="pcm16") as w:
             w.write(x[:n])
     rows, data = [], []
-    for k, preset in enumerate(PRESETS):
+    for preset in presets:
         python_cpu(x[:RATE], preset)          # plans into the wisdom, warm caches
+        latency = rtdeclip.Declipper(RATE, 2, preset=preset).latency_samples
         ff, py = [], []
         for _ in range(args.repeat):
-            ff.append((ffmpeg_cpu(paths["long"], k) - ffmpeg_cpu(paths["short"], k))
+            ff.append((ffmpeg_cpu(paths["long"], preset) - ffmpeg_cpu(paths["short"], preset))
                       / (args.seconds - 1.0))
             py.append(python_cpu(x, preset) / args.seconds)
         f, p = min(ff), min(py)
-        rows.append([preset, f"{1000 * f:.1f}", f"{1000 * p:.1f}", f"{f / p:.2f}",
-                     f"{1 / f:.1f}x", f"{1 / p:.1f}x"])
-        data.append(dict(preset=preset, ffmpeg_plugin_cpu_per_s=f, python_cpu_per_s=p,
+        rows.append([preset, CASES[preset][0], f"{1000 * latency / RATE:.1f}", f"{1000 * f:.1f}",
+                     f"{1000 * p:.1f}", f"{f / p:.2f}", f"{1 / f:.1f}x", f"{1 / p:.1f}x"])
+        data.append(dict(preset=preset, label=CASES[preset][0], core_latency_samples=latency,
+                         ffmpeg_plugin_cpu_per_s=f, python_cpu_per_s=p,
                          ratio=f / p, ffmpeg_runs=ff, python_runs=py))
+    qrows, qdata = [], []
+    budget = args.quantum / RATE
+    for preset in presets:
+        quantum_cpu(x[:RATE], preset, args.quantum)         # warm caches and wisdom
+        t = quantum_cpu(x, preset, args.quantum)
+        med, p999, worst = np.median(t), np.percentile(t, 99.9), np.max(t)
+        qrows.append([preset, CASES[preset][0], f"{1000 * np.mean(t):.3f}", f"{1000 * med:.3f}",
+                      f"{1000 * p999:.3f}",
+                      f"{1000 * worst:.3f}", f"{100 * worst / budget:.0f} %"])
+        qdata.append(dict(preset=preset, label=CASES[preset][0], quantum=args.quantum,
+                          runs=len(t), median_s=med, p999_s=p999, max_s=worst,
+                          mean_s=float(np.mean(t))))
     md = ("CPU per second of stereo 48 kHz audio (synthetic music clipped to an input SDR of 3 dB): "
           "the LADSPA plug-in in ffmpeg against the Python Declipper, least of "
           f"{args.repeat} runs of {args.seconds:g} s.\n\n"
-          + md_table(["preset", "ffmpeg + plug-in (ms CPU / s)", "Python Declipper (ms CPU / s)",
-                      "ratio", "plug-in real-time factor", "Python real-time factor"], rows)
-          + "\n\nThe plug-in plans its FFTs with FFTW_ESTIMATE (deterministic output), the Python "
-          "Declipper with its default MEASURE (from wisdom)."
+          + md_table(["preset", "LADSPA label", "core latency (ms)", "ffmpeg + plug-in (ms CPU / s)",
+                      "Python Declipper (ms CPU / s)", "ratio", "plug-in real-time factor",
+                      "Python real-time factor"], rows)
+          + "\n\nBoth plan their FFTs with FFTW_ESTIMATE (the plug-in always, for deterministic "
+          "output; the Python Declipper by default).  The plug-ins' latency is the core's plus "
+          "the limiter's 1.5 ms look-ahead."
+          + f"\n\nCPU of one run() of {args.quantum} frames (stereo, {1000 * budget:.2f} ms of "
+          f"audio, a PipeWire quantum), thread CPU time over {args.seconds:g} s "
+          f"({len(x) // args.quantum} runs), one run of each:\n\n"
+          + md_table(["preset", "LADSPA label", "mean (ms)", "median (ms)", "99.9th percentile (ms)",
+                      "largest (ms)", "largest / quantum"], qrows)
+          + "\n\nA run that completes no hop (average and fastest: every other one, hop 512), or "
+          "whose frames hold no clipped sample (quiet passages of this signal), costs next to "
+          "nothing, hence the medians; the largest run is what a quantum must hold."
           + "\n\nCommand: `python benchmarks/plugins.py "
-          f"--seconds {args.seconds:g} --repeat {args.repeat}`.")
+          f"--seconds {args.seconds:g} --repeat {args.repeat}"
+          + ("" if args.quantum == 256 else f" --quantum {args.quantum}")
+          + ("" if presets == list(CASES) else f" --presets {','.join(presets)}") + "`.")
     write_results("plugins", dict(machine=machine(), seconds=args.seconds, repeat=args.repeat,
-                                  clip_levels=theta, results=data), md)
+                                  clip_levels=theta, results=data, per_quantum=qdata), md)
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -36,7 +36,10 @@ def main():
                                     excerpts=args.excerpts.split(","))
                 st = rtdeclip.Declipper(44100, preset=preset, algorithm=alg, plan="estimate").settings
                 cpu = max(c for _, c in res.values())
-                rows.append([preset, alg, st.window, st.iterations or "converge",
+                win = (f"{st.window} (low-delay, {st.synthesis_length} synthesis"
+                       + (f", lookahead {st.lookahead})" if st.lookahead else ")")
+                       if st.window_shape == "lowdelay" else st.window)
+                rows.append([preset, alg, win, st.iterations or "converge",
                              f"{res[3][0]:.2f}", f"{res[10][0]:.2f}",
                              f"{1000 * lat / 44100:.1f}", f"{1 / cpu:.1f}x"])
                 data.append({"preset": preset, "algorithm": alg, "settings": st.__dict__,

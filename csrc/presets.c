@@ -11,11 +11,12 @@
 
 /* Same order and values as params.PRESETS (checked by the test). */
 static const rtd_preset PRESETS[] = {
-    /* name          w48   hop redund s  r  eps  it48 warm pool precision syn_div */
-    {"highquality", 8192, 4, 2, 1, 1, 0.1, 0, 0, 0, RTD_DOUBLE, 0},
-    {"average", 2048, 4, 2, 6, 3, 0.1, 110, 1, 0, RTD_SINGLE, 0},
-    {"fastest", 2048, 4, 1, 6, 6, 0.1, 60, 1, 2, RTD_SINGLE, 0},
-    {"lowlatency", 1024, 4, 2, 3, 2, 0.1, 70, 1, 2, RTD_SINGLE, 2},
+    /* name          w48   hop redund s  r  eps  it48 warm pool precision syn_div
+     *                lookahead_hops past_final adapt_s prior_weight */
+    {"highquality", 8192, 4, 2, 1, 1, 0.1, 0, 0, 0, RTD_DOUBLE, 0, 0, 0, 0.0, 0.0},
+    {"average", 4096, 8, 1, 6, 3, 0.1, 100, 1, 0, RTD_SINGLE, 2, 1, 1, 0.4, 0.15},
+    {"fastest", 2048, 4, 1, 6, 6, 0.1, 60, 1, 2, RTD_SINGLE, 0, 0, 0, 0.0, 0.0},
+    {"lowlatency", 1024, 4, 2, 3, 2, 0.1, 62, 1, 2, RTD_SINGLE, 2, 0, 1, 0.3, 0.3},
 };
 #define N_PRESETS ((int)(sizeof PRESETS / sizeof PRESETS[0]))
 
@@ -102,5 +103,9 @@ int rtd_preset_config(int index, double sample_rate, rtd_config *cfg)
     cfg->budget_pool = p->budget_pool;
     cfg->precision = p->precision;
     cfg->synthesis_length = p->synthesis_div ? window / p->synthesis_div : 0;
+    cfg->lookahead = p->synthesis_div ? p->lookahead_hops * cfg->hop : 0;
+    cfg->past_final = p->past_final;
+    cfg->adapt_s = p->adapt_s;
+    cfg->prior_weight = p->prior_weight;
     return RTD_OK;
 }

@@ -29,6 +29,10 @@ typedef struct {
     rtd_precision precision; /* the iteration's arithmetic                  */
     int synthesis_div;   /* 0: Hann windows; n: low-delay windows with a
                             synthesis support of window / n                 */
+    int lookahead_hops;  /* low-delay: lookahead = lookahead_hops * hop     */
+    int past_final;      /* rtd_config's, as given (not scaled)             */
+    double adapt_s;
+    double prior_weight;
 } rtd_preset;
 
 /* Number of presets and the i-th one (NULL when out of range). */
@@ -50,7 +54,9 @@ void rtd_rate_schedule(int s48, int r48, int window, int window48, int *s, int *
 /* params.resolve(sample_rate, preset) with no overrides, into cfg: window,
  * hop, redundancy, algorithm (A-SPADE, the default), s, r, epsilon,
  * max_iterations, return_last, warm_start, budget_pool, precision,
- * synthesis_length (low-delay windows, designed by rtd_create).  channels,
+ * synthesis_length and lookahead (low-delay windows, designed by
+ * rtd_create), past_final,
+ * adapt_s, prior_weight.  channels,
  * auto_threshold, plan and the windows are left as they are.  Returns
  * RTD_OK, or an RTD_ERR_* code for an unknown preset or a bad rate. */
 int rtd_preset_config(int index, double sample_rate, rtd_config *cfg);

@@ -166,6 +166,37 @@ typedef struct {
     int social_neigh_freq, social_neigh_time;
     int social_neigh2_freq, social_neigh2_time;
     double social_lambda_max, social_lambda_min;
+    int past_final;          /* 1: a frame's samples that have already left
+                                the stream (those before the synthesis
+                                window: the long past of low-delay windows)
+                                are given to the solver as reliable, at
+                                their output values, so that past is
+                                context, not unknowns solved again.  With
+                                Hann windows only a frame's first sample
+                                (analysis weight 0) is final.  0
+                                (default): off.                            */
+    double prior_weight;     /* A-SPADE only.  > 0: hard thresholding ranks
+                                a bin by |v|^2 + prior_weight * |A x_prev|^2,
+                                x_prev the channel's previous solution (its
+                                spectrum on the same bins), so bins active
+                                in the past frame are favoured: a causal
+                                "social" neighbourhood over time.  0
+                                (default): plain SPADE.                     */
+    int lookahead;           /* With synthesis_length: the synthesis window
+                                ends this many samples before the frame's
+                                end (0: at the end).  The newest samples are
+                                then solved as context for the next frames
+                                but not output by this one; the latency is
+                                unchanged (synthesis_length - 2).
+                                synthesis_length - lookahead must be a
+                                multiple of hop, at least 2 * hop.          */
+    double adapt_s;          /* A-/S-SPADE, > 0: k's step of a frame is
+                                s * clamp(reliable / adapt_s, 1, 3), where
+                                reliable is the fraction of the frame's
+                                unknown part (all of it, or what is not
+                                final with past_final) that is not clipped:
+                                lightly clipped frames grow k faster.
+                                0 (default): s for every frame.            */
 } rtd_config;
 
 /* Running statistics, for reports and for the live host. */

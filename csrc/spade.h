@@ -34,6 +34,18 @@ typedef struct {
     double deadline;        /* CLOCK_MONOTONIC seconds; 0 = none            */
     int k0;                 /* starting sparsity; <= 0: setup.s             */
     const double *x0;       /* starting estimate (w samples) or NULL: y     */
+    int s;                  /* A-/S-SPADE: k's step for this frame; <= 0:
+                               setup.s                                      */
+    /* A-SPADE only: a ranking prior.  With prior non-NULL, hard
+     * thresholding keeps the k bins of largest |v|^2 + prior_weight *
+     * prior (H = window * redundancy / 2 + 1 values, the previous frame's
+     * spectrum as left in prior_out), so bins active in the past are
+     * favoured (a causal, time-only "social" neighbourhood).  prior_out,
+     * if non-NULL, receives |A x|^2 of the solution (H values, DC at a
+     * quarter as ranked).  prior and prior_out may not alias.          */
+    const float *prior;
+    double prior_weight;
+    float *prior_out;
 } spade_job;
 
 typedef struct {

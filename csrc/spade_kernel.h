@@ -209,6 +209,23 @@ static int K(collect_candidates)(R *mag, R *cand, int H, R guess)
     return nc;
 }
 
+#ifndef KERNEL_F32
+/* Ranking with a prior (spade_job.prior): mag += weight * prior, and the
+ * candidates above `guess` collected again (the float kernel fuses this
+ * into dual_update_collect_f). */
+static int K(add_prior)(R *mag, R *cand, int H, R guess, const float *prior, R weight)
+{
+    int nc = 0;
+    for (int i = 0; i < H; i++) {
+        R m = mag[i] + weight * (R)prior[i];
+        mag[i] = m;
+        cand[nc] = m;
+        nc += m > guess;
+    }
+    return nc;
+}
+#endif
+
 #ifdef KERNEL_F32
 /* Single precision: two bins per 4-lane vector, so the passes over the
  * spectrum run at full SIMD width.  Bin 0 (DC) is done alone; bins 1 ..
@@ -225,16 +242,36 @@ static inline v4f ld4(const fftwf_complex *z)
 
 static inline void st4(fftwf_complex *z, v4f r) { memcpy(z, &r, sizeof r); }
 
-/* dual_update and collect_candidates in one pass. */
+/* dual_update and collect_candidates in one pass; with a prior
+ * (spade_job.prior, may be NULL) the ranking magnitude is |v|^2 + weight *
+ * prior.  Two loops so that the plain one stays as it was. */
 static int dual_update_collect_f(int H, fftwf_complex *u, const fftwf_complex *z,
                                  const fftwf_complex *zb, fftwf_complex *v, float *mag,
-                                 float *cand, float guess)
+                                 float *cand, float guess, const float *prior, float weight)
 {
     K(dual_update)(1, u, z, zb, v, mag);
     mag[0] *= 0.25f;
+    if (prior) mag[0] += weight * prior[0];
     int nc = 0;
     cand[nc] = mag[0];
     nc += mag[0] > guess;
+    if (prior) {
+        for (int i = 1; i < H; i += 2) {
+            v4f zi = ld4(z + i), ui = ld4(u + i) + (zi - ld4(zb + i)), vi = zi + ui;
+            st4(u + i, ui);
+            st4(v + i, vi);
+            v4f sq = vi * vi;
+            float m0 = sq[0] + sq[1] + weight * prior[i];
+            float m1 = sq[2] + sq[3] + weight * prior[i + 1];
+            mag[i] = m0;
+            mag[i + 1] = m1;
+            cand[nc] = m0;
+            nc += m0 > guess;
+            cand[nc] = m1;
+            nc += m1 > guess;
+        }
+        return nc;
+    }
     for (int i = 1; i < H; i += 2) {
         v4f zi = ld4(z + i), ui = ld4(u + i) + (zi - ld4(zb + i)), vi = zi + ui;
         st4(u + i, ui);
@@ -367,10 +404,12 @@ static int K(aspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
         /* the previous iteration's dual update u += A x - zbar, fused with
          * v = A x + u and the ranking magnitudes */
 #ifdef KERNEL_F32
-        int nc = dual_update_collect_f(H, u, zest, zb, v, mag, cand, guess);
+        int nc = dual_update_collect_f(H, u, zest, zb, v, mag, cand, guess, job->prior,
+                                       (float)job->prior_weight);
 #else
         K(dual_update)(H, u, zest, zb, v, mag);
         int nc = K(collect_candidates)(mag, cand, H, guess);
+        if (job->prior) nc = K(add_prior)(mag, cand, H, guess, job->prior, (R)job->prior_weight);
 #endif
         int ties;
         R t = K(threshold_for)(kn, nc, &guess, *k, &ties);
@@ -407,9 +446,16 @@ static int K(aspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
         cur = next;
         FW(execute_dft_r2c)(kn->fwd, cur, zest);
         cnt++;
-        if (cnt % cf->r == 0) *k += cf->s;
+        if (cnt % cf->r == 0) *k += job->s > 0 ? job->s : cf->s;
     }
     *out = cf->return_last ? cur : best;
+    if (job->prior_out) {
+        /* |A x|^2 of the returned iterate (zest holds A cur; recomputed
+         * when the best one is returned) */
+        if (*out != cur) FW(execute_dft_r2c)(kn->fwd, (R *)*out, zest);
+        for (int i = 0; i < H; i++)
+            job->prior_out[i] = (float)K(rank_mag)(zest[i], i);
+    }
     return it;
 }
 
@@ -486,7 +532,7 @@ static int K(sspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
         }
         cur = next;
         cnt++;
-        if (cnt % cf->r == 0) *k += cf->s;
+        if (cnt % cf->r == 0) *k += job->s > 0 ? job->s : cf->s;
     }
     *out = cf->return_last ? cur : best;
     return it;

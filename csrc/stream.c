@@ -27,7 +27,11 @@ typedef struct {
     double *frame;    /* last `window` input samples, oldest first        */
     double *acc;      /* overlap-add accumulator, aligned with `frame`    */
     double *prev;     /* previous frame's solution (windowed), warm start */
+    double *done;     /* past_final: output of the samples that left, aligned
+                         with `frame` (valid before st->first)             */
     int prev_valid;
+    float *prior[2];  /* prior_weight: the last solution's spectrum (prior[0]) and
+                         the next one's (prior[1]), swapped after each solve */
     double *fifo;     /* finished output samples                          */
     int fifo_rd, fifo_count;
     double pos, neg;  /* clip levels in use                               */
@@ -134,6 +138,10 @@ static int validate(const rtd_config *c)
     if (c->precision != RTD_DOUBLE && c->precision != RTD_SINGLE) return RTD_ERR_PRECISION;
     if (c->threads < 0 || c->threads > RTD_THREADS_MAX) return RTD_ERR_THREADS;
     if (c->synthesis_length < 0) return RTD_ERR_WINDOW_SHAPE;
+    if (c->lookahead < 0 || (c->lookahead > 0 && c->synthesis_length <= 0))
+        return RTD_ERR_WINDOW_SHAPE;
+    if (!(c->prior_weight >= 0.0) || !isfinite(c->prior_weight)) return RTD_ERR_SCHEDULE;
+    if (!(c->adapt_s >= 0.0) || !isfinite(c->adapt_s)) return RTD_ERR_SCHEDULE;
     return RTD_OK;
 }
 
@@ -155,6 +163,9 @@ void rtd_destroy(rtd_state *st)
             fftw_free(st->ch[c].frame);
             fftw_free(st->ch[c].acc);
             fftw_free(st->ch[c].prev);
+            fftw_free(st->ch[c].done);
+            fftw_free(st->ch[c].prior[0]);
+            fftw_free(st->ch[c].prior[1]);
             fftw_free(st->ch[c].fifo);
         }
         free(st->ch);
@@ -219,7 +230,8 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     const double *ana_in = cfg->analysis_window, *syn_in = cfg->synthesis_window;
     if (!ana_in && !syn_in && cfg->synthesis_length > 0) {
         /* designed into syn/anasyn first, then checked like given ones */
-        e = rtd_lowdelay_windows(w, st->hop, cfg->synthesis_length, st->anasyn, st->syn);
+        e = rtd_lowdelay_windows(w, st->hop, cfg->synthesis_length, cfg->lookahead,
+                                 st->anasyn, st->syn);
         if (e) goto fail;
         memcpy(st->ana, st->anasyn, sizeof(double) * w);
         ana_in = st->ana;
@@ -236,8 +248,15 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
         ch->frame = fftw_alloc_real(w);
         ch->acc = fftw_alloc_real(w);
         ch->prev = fftw_alloc_real(w);
+        ch->done = fftw_alloc_real(w);
         ch->fifo = fftw_alloc_real(st->fifo_cap);
-        if (!ch->frame || !ch->acc || !ch->prev || !ch->fifo) goto fail;
+        if (!ch->frame || !ch->acc || !ch->prev || !ch->done || !ch->fifo) goto fail;
+        if (cfg->prior_weight > 0.0) {
+            size_t nb = sizeof(float) * (size_t)(w * cfg->redundancy / 2 + 1);
+            ch->prior[0] = fftw_malloc(nb);
+            ch->prior[1] = fftw_malloc(nb);
+            if (!ch->prior[0] || !ch->prior[1]) goto fail;
+        }
         ch->fixed_pos = HUGE_VAL;
         ch->fixed_neg = -HUGE_VAL;
     }
@@ -284,6 +303,7 @@ void rtd_reset(rtd_state *st)
         memset(ch->frame, 0, sizeof(double) * w);
         memset(ch->acc, 0, sizeof(double) * w);
         memset(ch->prev, 0, sizeof(double) * w);
+        memset(ch->done, 0, sizeof(double) * w);
         memset(ch->fifo, 0, sizeof(double) * st->fifo_cap);
         ch->prev_valid = 0;
         ch->credit = 0;
@@ -349,13 +369,23 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
     const int budget = st->budget, pool = st->cfg.budget_pool;
     channel *ch = &st->ch[c];
     int8_t *mask = st->masks + (size_t)c * w;
+    /* past_final: samples before `first` have left the stream; they are
+     * reliable at their output values (ch->done) */
+    const int known = st->cfg.past_final ? first : 0;
     int nclip = 0;
     for (int i = 0; i < w; i++) {
         double y = ch->frame[i];
-        int8_t m = y >= ch->pos ? 1 : y <= ch->neg ? -1 : 0;
+        int8_t m = i < known ? 0 : y >= ch->pos ? 1 : y <= ch->neg ? -1 : 0;
         mask[i] = m;
         nclip += m != 0;
     }
+    int s_frame = st->cfg.s;
+    if (st->cfg.adapt_s > 0.0) {
+        double g = (1.0 - (double)nclip / (w - known)) / st->cfg.adapt_s;
+        g = g < 1.0 ? 1.0 : g > 3.0 ? 3.0 : g;
+        s_frame = (int)(st->cfg.s * g + 0.5);
+    }
+
     /* samples entering this hop are counted once */
     for (int i = w - hop; i < w; i++)
         ln->stats.clipped_samples += mask[i] != 0;
@@ -368,7 +398,7 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
         if (budget > 0) budget_pool_settle(pool, &ch->credit, budget, 0, 0);
     } else {
         for (int i = 0; i < w; i++)
-            ln->yw[i] = ch->frame[i] * st->ana[i];
+            ln->yw[i] = (i < known ? ch->done[i] : ch->frame[i]) * st->ana[i];
         double t0 = st->call_deadline > 0.0 ? rtd_now() : 0.0;
         spade_job job = {
             .budget = budget_pool_allowance(pool, ch->credit, budget),
@@ -377,7 +407,11 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
              * frame's (larger) k lets the termination test pass before the
              * newest hop is repaired (measured: -2.5 dB on SQAM) */
             .k0 = st->cfg.s,
-            .x0 = warm_start(st, ch, ln)};
+            .s = s_frame,
+            .x0 = warm_start(st, ch, ln),
+            .prior = ch->prior[0] && ch->prev_valid ? ch->prior[0] : NULL,
+            .prior_weight = st->cfg.prior_weight,
+            .prior_out = ch->prior[1]};
         spade_result res;
         spade_solve(ln->sp, ln->yw, mask, &job, ln->xout, &res);
         ln->stats.pooled_iterations +=
@@ -392,6 +426,11 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
             ch->acc[i] += st->syn[i] * sol[i];
         memcpy(ch->prev, sol, sizeof(double) * w);
         ch->prev_valid = finite;
+        if (ch->prior[0]) {
+            float *p = ch->prior[0];
+            ch->prior[0] = ch->prior[1];
+            ch->prior[1] = p;
+        }
         ln->stats.frames_solved++;
         ln->stats.frames_converged += res.converged;
         ln->stats.frames_cut += res.cut;
@@ -413,8 +452,10 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
         int8_t m = mask[i];
         if (!isfinite(v)) v = y; /* overlap-add overflowed */
         ch->fifo[wr] = m == 0 ? y : m > 0 ? (v > y ? v : y) : (v < y ? v : y);
+        ch->done[i] = ch->fifo[wr];
         if (++wr == st->fifo_cap) wr = 0;
     }
+    memmove(ch->done, ch->done + hop, sizeof(double) * (w - hop));
     memmove(ch->acc, ch->acc + hop, sizeof(double) * (w - hop));
     memset(ch->acc + w - hop, 0, sizeof(double) * hop);
     memmove(ch->frame, ch->frame + hop, sizeof(double) * (w - hop));

@@ -51,16 +51,22 @@ int rtd_design_windows(int w, int hop, const double *analysis, const double *syn
 /* Periodic Hann of n samples at index i (peak 1 at n/2). */
 static double hann_at(int i, int n) { return 0.5 - 0.5 * cos(2.0 * 3.14159265358979323846 * i / n); }
 
-int rtd_lowdelay_windows(int w, int hop, int ls, double *ana, double *syn)
+int rtd_lowdelay_windows(int w, int hop, int ls, int la, double *ana, double *syn)
 {
     if (ls < 2 * hop || ls > w || (ls % (2 * hop) && ls != w)) return RTD_ERR_WINDOW_SHAPE;
+    /* the product window: a Hann of ls - la samples from the synthesis
+     * support's start (la = 0: all of it), which overlap-adds to one at
+     * hop when it spans a whole number (>= 2) of hops */
+    const int lp = ls - la;
+    if (la < 0 || lp < 2 * hop || lp % hop) return RTD_ERR_WINDOW_SHAPE;
     const int half = ls / 2, rise = w - half;
     for (int i = 0; i < rise; i++)
         ana[i] = hann_at(i, 2 * rise); /* slow rise over the past */
     for (int i = rise; i < w; i++)
         ana[i] = hann_at(i - rise + half, ls); /* fast fall over the future */
     for (int i = 0; i < w; i++) {
-        double prod = i >= w - ls ? hann_at(i - (w - ls), ls) * (2.0 * hop / ls) : 0.0;
+        double prod = i >= w - ls && i < w - la ? hann_at(i - (w - ls), lp) * (2.0 * hop / lp)
+                                                : 0.0;
         syn[i] = prod > 0.0 ? prod / ana[i] : 0.0;
     }
     return RTD_OK;

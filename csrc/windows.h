@@ -12,9 +12,11 @@ int rtd_design_windows(int w, int hop, const double *analysis, const double *syn
                        double *ana, double *syn, double *anasyn, int *first);
 
 /* The low-delay pair of rtdeclip/core/windows.py (lowdelay) for a
- * synthesis support of ls samples, into ana and syn.  RTD_OK, or
+ * synthesis support starting ls samples before the frame's end and ending
+ * la samples before it (the lookahead: samples solved as context but not
+ * output by this frame), into ana and syn.  RTD_OK, or
  * RTD_ERR_WINDOW_SHAPE when ls is not a multiple of 2 * hop (or w) within
- * 2 * hop .. w. */
-int rtd_lowdelay_windows(int w, int hop, int ls, double *ana, double *syn);
+ * 2 * hop .. w, or ls - la is not a multiple of hop >= 2 * hop. */
+int rtd_lowdelay_windows(int w, int hop, int ls, int la, double *ana, double *syn);
 
 #endif

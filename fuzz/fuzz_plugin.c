@@ -1,7 +1,8 @@
 /* fuzz_plugin.c -- libFuzzer target on the plug-ins' LADSPA entry points
  * (the LV2 wrapper calls the same engine through the same port map).
  *
- * The input bytes choose the variant (mono / stereo), the sample rate, and
+ * The input bytes choose the variant (mono / stereo, standard / low-latency),
+ * the sample rate, and
  * a script of operations: runs of 0..8192 frames (raw float samples from
  * the input: NaN, Inf, denormals, 1e38 included), control changes to raw
  * float values (out of range, NaN, +-Inf), activate(), reconnecting
@@ -37,9 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 4) return 0;
     static const unsigned long rates[] = {8000, 22050, 44100, 48000, 96000};
+    /* descriptor 0 mono, 1 stereo, 2 mono low-latency, 3 stereo low-latency */
     int C = 1 + (data[0] & 1);
-    unsigned long rate = rates[(data[0] >> 1) % 5];
-    const LADSPA_Descriptor *d = ladspa_descriptor((unsigned long)(C - 1));
+    unsigned long rate = rates[(data[0] >> 2) % 5];
+    const LADSPA_Descriptor *d = ladspa_descriptor((unsigned long)(data[0] & 3));
     LADSPA_Handle h = d->instantiate(d, rate);
     if (!h) fail("instantiate", (double)rate);
     const float defaults[8] = {0, 0, 0, 0, 0, 0, 0, 1};
@@ -55,7 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     float latency = -1;
     size_t pos = 1;
     long since_toggle = 1 << 30;
-    while (pos + 3 <= size) {
+    int inplace = 0; /* the outputs are in in[] (op 4), not out[] */
+    /* every op reads at most 3 bytes after its own: no read past the end */
+    while (pos + 4 <= size) {
         uint8_t op = data[pos++];
         switch (op % 5) {
         case 0:
@@ -79,13 +83,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int limiting = ctl[5] >= 0.5f && !isnan(ctl[5]);
             double cdb = isnan(ctl[6]) ? 0.0 : ctl[6] < -20 ? -20 : ctl[6] > 0 ? 0 : ctl[6];
             double ceiling = pow(10.0, cdb / 20.0);
-            for (int c = 0; c < C; c++)
+            for (int c = 0; c < C; c++) {
+                const float *o = inplace ? in[c] : out[c]; /* where run() wrote */
                 for (int i = 0; i < n; i++) {
-                    if (!isfinite(out[c][i])) fail("non-finite output", out[c][i]);
-                    if (limiting && since_toggle > (long)rate && fabsf(out[c][i]) > ceiling * 1.000001 &&
+                    if (!isfinite(o[i])) fail("non-finite output", o[i]);
+                    if (limiting && since_toggle > (long)rate && fabsf(o[i]) > ceiling * 1.000001 &&
                         ctl[7] >= 0.5f)
-                        fail("output above the limiter ceiling", out[c][i]);
+                        fail("output above the limiter ceiling", o[i]);
                 }
+            }
             for (int i = 0; i < nmeters; i++)
                 if (!isfinite(meters[i])) fail("non-finite output control", meters[i]);
             if (latency < 0) latency = meters[0];
@@ -109,7 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             pos += 2;
             break;
         case 4: /* in-place buffers (ffmpeg), then back */
-            for (int c = 0; c < C; c++) d->connect_port(h, C + c, data[pos] & 1 ? in[c] : out[c]);
+            inplace = data[pos] & 1;
+            for (int c = 0; c < C; c++) d->connect_port(h, C + c, inplace ? in[c] : out[c]);
             pos += 2;
             break;
         }

@@ -125,20 +125,31 @@ DEFAULTS = dict(preset=0, clip_mode=0, clip_pos_db=0, clip_neg_db=0, gain_db=0, 
                 ceiling_db=0, enabled=1)
 
 
-class LadspaInstance:
-    """One instance of rtdeclip_mono / rtdeclip_stereo, driven from Python:
-    ``process(block)`` runs it on (frames, channels) float32 blocks."""
+LOWLATENCY_PRESET = 2   # the low-latency variants' one preset value
 
-    def __init__(self, rate, channels, library=None):
+
+def descriptor_index(channels, lowlatency=False):
+    """ladspa_descriptor's index: 0 mono, 1 stereo, 2 / 3 their low-latency twins."""
+    return (channels - 1) + (2 if lowlatency else 0)
+
+
+class LadspaInstance:
+    """One instance of rtdeclip_mono / rtdeclip_stereo (or, lowlatency=True,
+    rtdeclip_{mono,stereo}_lowlatency), driven from Python:
+    ``process(block)`` runs it on (frames, channels) float32 blocks, with
+    every control at its default unless ``set``."""
+
+    def __init__(self, rate, channels, library=None, lowlatency=False):
         self.lib = ctypes.CDLL(library or plugins.ladspa_library())
         fn = self.lib.ladspa_descriptor
         fn.restype = ctypes.POINTER(_Descriptor)
         fn.argtypes = [ctypes.c_ulong]
-        self.d = fn(0 if channels == 1 else 1).contents
+        self.d = fn(descriptor_index(channels, lowlatency)).contents
         self.C = channels
         self.h = self.d.instantiate(ctypes.byref(self.d), rate)
         assert self.h, "instantiate failed"
-        self.ctl = (ctypes.c_float * 8)(*[DEFAULTS[k] for k in CONTROLS])
+        defaults = dict(DEFAULTS, preset=LOWLATENCY_PRESET if lowlatency else 0)
+        self.ctl = (ctypes.c_float * 8)(*[defaults[k] for k in CONTROLS])
         self.meters = (ctypes.c_float * 7)()
         for i in range(8):
             self.d.connect_port(self.h, 2 * channels + i, ctypes.cast(

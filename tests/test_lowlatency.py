@@ -8,13 +8,14 @@ import rtdeclip
 from rtdeclip.core.windows import lowdelay
 
 
-@pytest.mark.parametrize("window,hop,ls", [(1024, 256, 512), (4096, 512, 2048), (2048, 256, 512),
-                                           (512, 64, 512)])
-def test_c_lowdelay_windows_equal_python(window, hop, ls):
+@pytest.mark.parametrize("window,hop,ls,la", [(1024, 256, 512, 0), (4096, 512, 2048, 0),
+                                              (4096, 512, 2048, 512), (2048, 256, 512, 0),
+                                              (512, 64, 512, 0), (512, 64, 512, 192)])
+def test_c_lowdelay_windows_equal_python(window, hop, ls, la):
     d = rtdeclip.Declipper(48000, window=window, hop=hop, window_shape="lowdelay",
-                           synthesis_length=ls, plan="estimate")
+                           synthesis_length=ls, lookahead=la, plan="estimate")
     ana, syn = d.windows()
-    ref_ana, ref_syn = lowdelay(window, hop, ls)
+    ref_ana, ref_syn = lowdelay(window, hop, ls, la)
     assert np.allclose(ana, ref_ana, rtol=0, atol=1e-14)
     assert np.allclose(syn, ref_syn, rtol=0, atol=1e-14)
     assert d.latency_samples == ls - 2   # the Hann product is zero at its first sample
@@ -31,6 +32,25 @@ def test_bad_synthesis_length_is_refused():
     with pytest.raises(ValueError, match="synthesis_length"):
         rtdeclip.Declipper(48000, window=1024, hop=256, window_shape="lowdelay",
                            synthesis_length=100, plan="estimate")
+
+
+@pytest.mark.parametrize("la", [-1, 100, 256])
+def test_bad_lookahead_is_refused(la):
+    # 100: not a multiple of the hop; 256: leaves less than two hops
+    with pytest.raises(ValueError, match="lookahead"):
+        rtdeclip.Declipper(48000, window=1024, hop=256, window_shape="lowdelay",
+                           synthesis_length=512, lookahead=la, plan="estimate")
+    with pytest.raises(ValueError, match="lookahead"):
+        rtdeclip.Declipper(48000, window=1024, hop=256, window_shape="hann", lookahead=256,
+                           plan="estimate")
+
+
+def test_lookahead_window_weighs_only_the_older_samples():
+    ana, syn = lowdelay(4096, 512, 2048, 512)
+    assert np.all(syn[-512:] == 0) and np.all(syn[:2048] == 0) and np.all(syn[2049:3584] > 0)
+    prod = ana * syn
+    ola = prod.reshape(8, 512).sum(axis=0)   # every sample under 8 frames
+    assert np.allclose(ola, 1.0, atol=1e-12)
 
 
 def test_lowlatency_declips_with_its_latency():

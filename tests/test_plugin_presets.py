@@ -36,6 +36,9 @@ def test_table_row(name):
     assert bool(c.warm_start) == p["warm_start"]
     assert c.budget_pool == p.get("budget_pool", 0)
     assert c.precision == params.PRECISIONS[p.get("precision", "double")]
+    assert bool(c.past_final) == p.get("past_final", False)
+    assert c.lookahead_hops == p.get("lookahead_hops", 0)
+    assert (c.adapt_s, c.prior_weight) == (p.get("adapt_s", 0.0), p.get("prior_weight", 0.0))
 
 
 @pytest.mark.parametrize("name", list(params.PRESETS))
@@ -56,6 +59,9 @@ def test_resolve(name, rate):
     assert cfg.budget_pool == st.budget_pool
     assert cfg.precision == params.PRECISIONS[st.precision]
     assert cfg.synthesis_length == (st.synthesis_length if st.window_shape == "lowdelay" else 0)
+    assert bool(cfg.past_final) == st.past_final
+    assert cfg.lookahead == st.lookahead
+    assert (cfg.adapt_s, cfg.prior_weight) == (st.adapt_s, st.prior_weight)
 
 
 def test_rate_scaling_functions():
@@ -79,5 +85,8 @@ def test_realtime_presets_are_the_plugins_choices():
              for k in range(lib.rtd_preset_realtime_count())]
     assert names == [n for n, p in params.PRESETS.items() if p["iterations"] is not None]
     assert names[:2] == ["average", "fastest"]   # the plug-ins' ports offer these two
+    # and the low-latency variants' preset port has the one value 2
+    # (engine.c rtdp_control_table_lowlatency; rtdp_create checks it too)
+    assert names[2] == "lowlatency"
     assert lib.rtd_preset_realtime(len(names)) == -1
     assert lib.rtd_preset_find(b"nonsense") == -1

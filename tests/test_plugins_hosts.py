@@ -1,10 +1,11 @@
 """The LADSPA library and the LV2 bundle in real hosts: ffmpeg's ladspa
 filter (without and with its latency=1 compensation) and lv2 filter, sox's
-ladspa effect and lv2apply.  Each runs the mono and the stereo variant with
-default controls on a clipped 16-bit WAV; the output must equal the Python
-Declipper(rate, channels, preset="average", threshold="auto") stream to
-1e-4 once aligned, and the delay each host leaves in it must be the
-latency the plug-in reports (0 for ffmpeg latency=1, which removes it)."""
+ladspa effect and lv2apply.  Each runs the mono and the stereo variant, and
+their low-latency twins, with default controls on a clipped 16-bit WAV; the
+output must equal the Python Declipper(rate, channels, preset="average"
+(or "lowlatency"), threshold="auto") stream to 1e-4 once aligned, and the
+delay each host leaves in it must be the latency the plug-in reports (0
+for ffmpeg latency=1, which removes it)."""
 import os
 import re
 
@@ -17,6 +18,7 @@ from plugin_hosts import (TOL, LadspaInstance, applied_delay, clipped_signal, ne
 
 RATE = 48000
 SECONDS = 1.5
+VARIANTS = ["mono", "stereo", "mono_lowlatency", "stereo_lowlatency"]
 
 
 @pytest.fixture(scope="module")
@@ -24,16 +26,19 @@ def case(tmp_path_factory):
     """Inputs, Python references and reported latencies, per variant."""
     d = tmp_path_factory.mktemp("hosts")
     out = {"dir": d}
-    for variant, C in (("mono", 1), ("stereo", 2)):
+    for variant in VARIANTS:
+        C = 1 if variant.startswith("mono") else 2
+        low = variant.endswith("_lowlatency")
         x = clipped_signal(RATE, C, SECONDS, seed=C)
         write_pcm16(d / f"in_{variant}.wav", x, RATE)
-        ref, core_latency = python_stream(x, RATE)
+        ref, core_latency = python_stream(x, RATE, preset=plugins.DEFAULT_PRESET[variant])
         python_stream(x[:10], RATE, preset="fastest")   # its plans into the wisdom too
-        inst = LadspaInstance(RATE, C)
+        inst = LadspaInstance(RATE, C, lowlatency=low)
         reported = inst.latency
         inst.close()
         out[variant] = dict(x=x, ref_aligned=ref[core_latency:], core=core_latency,
-                            reported=reported, path=d / f"in_{variant}.wav", C=C)
+                            reported=reported, path=d / f"in_{variant}.wav", C=C,
+                            variant=variant)
     before = os.environ.get("RTDECLIP_WISDOM")
     os.environ["RTDECLIP_WISDOM"] = save_wisdom(d / "wisdom")   # for the hosts
     yield out
@@ -53,6 +58,7 @@ def check(y, c, expected_delay, host):
     assert y.shape[1] == c["C"], host
     assert len(y) == len(c["x"]), f"{host}: {len(y)} frames out for {len(c['x'])} in"
     d, err, m = applied_delay(y, c["ref_aligned"], search=c["reported"] + 200)
+    print(f"{host}, {c.get('variant')}: delay {d} (reported {c['reported']}), max diff {err:g}")
     assert d == expected_delay, f"{host}: output delayed by {d}, expected {expected_delay} " \
                                 f"(reported latency {c['reported']})"
     assert err <= TOL, f"{host}: max difference {err:g} from the Python stream over {m} frames"
@@ -63,14 +69,19 @@ def check(y, c, expected_delay, host):
 
 def test_reported_latency(case):
     """Core latency (window - 2) plus the limiter's 1.5 ms look-ahead, which
-    stays in the path (limiter off) so switching it never moves the audio."""
-    for variant in ("mono", "stereo"):
+    stays in the path (limiter off) so switching it never moves the audio.
+    The low-latency variants: lowlatency's core latency (10.6 ms at 48 kHz)
+    plus the same look-ahead."""
+    for variant in VARIANTS:
         c = case[variant]
-        assert c["core"] == 2046
+        if variant.endswith("_lowlatency"):
+            assert c["core"] <= 0.0125 * RATE, "the lowlatency preset is no longer low-latency"
+        else:
+            assert c["core"] == 2046
         assert c["reported"] == c["core"] + round(1.5e-3 * RATE) - 1
 
 
-@pytest.mark.parametrize("variant", ["mono", "stereo"])
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("compensate", [0, 1])
 def test_ffmpeg_ladspa(case, variant, compensate):
     need("ffmpeg")
@@ -89,7 +100,7 @@ def test_ffmpeg_ladspa(case, variant, compensate):
     check(y, c, 0 if compensate else c["reported"], f"ffmpeg ladspa latency={compensate}")
 
 
-@pytest.mark.parametrize("variant", ["mono", "stereo"])
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_ffmpeg_lv2(case, variant):
     need("ffmpeg")
     c = case[variant]
@@ -102,7 +113,7 @@ def test_ffmpeg_lv2(case, variant):
     check(y, c, c["reported"], "ffmpeg lv2")
 
 
-@pytest.mark.parametrize("variant", ["mono", "stereo"])
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_sox_ladspa(case, variant):
     need("sox")
     c = case[variant]
@@ -115,7 +126,7 @@ def test_sox_ladspa(case, variant):
     check(y, c, c["reported"], "sox ladspa")
 
 
-@pytest.mark.parametrize("variant", ["mono", "stereo"])
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_lv2apply(case, variant):
     need("lv2apply")
     c = case[variant]
@@ -168,3 +179,34 @@ def test_controls_through_hosts(case):
     run(["lv2apply", "-i", str(c["path"]), "-o", str(out), "-c", "preset", "1",
          plugins.LV2_URIS["stereo"]], env=env_with(LV2_PATH=plugins.lv2_dir()))
     check(read_float_wav_any(out)[0], fast, c["reported"], "lv2apply -c preset 1")
+
+
+def test_lowlatency_preset_port_has_one_value(case):
+    """The low-latency variants' preset port is 2..2: ffmpeg refuses another
+    value with a one-line reason (so a script asking a low-latency instance
+    for "average" learns it at once), 2 is accepted and is the default
+    (the same output as no controls), and a host that does not check the
+    range (lv2apply) gets lowlatency all the same."""
+    need("ffmpeg", "lv2apply")
+    c = case["stereo_lowlatency"]
+    lib = plugins.ladspa_library()
+    bad = run_any(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i",
+                   str(c["path"]), "-af",
+                   f"ladspa=file={lib}:plugin=rtdeclip_stereo_lowlatency:controls=c0=0",
+                   "-f", "null", "-"])
+    assert bad.returncode != 0
+    assert "input control c0 is below lower boundary of 2" in bad.stderr, bad.stderr[-2000:]
+    out = case["dir"] / "ff_ll_c0_2.wav"
+    run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(c["path"]),
+         "-af", f"ladspa=file={lib}:plugin=rtdeclip_stereo_lowlatency:controls=c0=2",
+         "-c:a", "pcm_f32le", str(out)])
+    check(read_float_wav(out)[0], c, c["reported"], "ffmpeg ladspa lowlatency c0=2")
+    out = case["dir"] / "lv2apply_ll_preset0.wav"
+    run(["lv2apply", "-i", str(c["path"]), "-o", str(out), "-c", "preset", "0",
+         plugins.LV2_URIS["stereo_lowlatency"]], env=env_with(LV2_PATH=plugins.lv2_dir()))
+    check(read_float_wav_any(out)[0], c, c["reported"], "lv2apply lowlatency -c preset 0")
+
+
+def run_any(cmd):
+    import subprocess
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)

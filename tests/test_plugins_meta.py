@@ -32,12 +32,28 @@ def ladspa_ports(label):
     return block, ports
 
 
-@pytest.mark.parametrize("variant", ["mono", "stereo"])
+VARIANTS = ["mono", "stereo", "mono_lowlatency", "stereo_lowlatency"]
+
+
+def channels(variant):
+    return 1 if variant.startswith("mono") else 2
+
+
+def test_ladspa_ids_and_labels():
+    """Four labels in one library, IDs 2796201..2796204 in descriptor order
+    (0 mono, 1 stereo, 2 / 3 their low-latency twins)."""
+    need("analyseplugin")
+    r = run(["analyseplugin", plugins.ladspa_library()])
+    found = re.findall(r'Plugin Label: "(\w+)"\nPlugin Unique ID: (\d+)', r.stdout)
+    assert found == [(plugins.LADSPA_LABELS[v], str(2796201 + k)) for k, v in enumerate(VARIANTS)]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_analyseplugin(variant):
     need("analyseplugin")
     block, ports = ladspa_ports(plugins.LADSPA_LABELS[variant])
     assert "Environment: Normal or Hard Real-Time" in block
-    C = 1 if variant == "mono" else 2
+    C = channels(variant)
     audio = [p for p in ports if p[2] == "audio"]
     assert [p[1] for p in audio] == ["input"] * C + ["output"] * C
     outputs = [p[0] for p in ports if p[1] == "output" and p[2] == "control"]
@@ -56,11 +72,19 @@ def lv2_ports(uri):
     return r.stdout, ports
 
 
-@pytest.mark.parametrize("variant", ["mono", "stereo"])
+# the preset port's choices per family: LV2 scale points, LADSPA port name,
+# range (the low-latency variants run lowlatency only: one value)
+PRESET_PORT = {
+    False: ({0.0: "average", 1.0: "fastest"}, "Preset (0 average, 1 fastest)", (0.0, 1.0)),
+    True: ({2.0: "lowlatency"}, "Preset (2 lowlatency, fixed)", (2.0, 2.0)),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_lv2info_latency_port_and_ladspa_agree(variant):
     need("lv2info", "analyseplugin")
     text, ports = lv2_ports(plugins.LV2_URIS[variant])
-    C = 1 if variant == "mono" else 2
+    C = channels(variant)
     latency_index = 2 * C + 8
     assert f"Has latency:       yes, reported by port {latency_index}" in text
     assert ports[latency_index]["symbol"] == "latency"
@@ -82,10 +106,23 @@ def test_lv2info_latency_port_and_ladspa_agree(variant):
             if "toggled" in rest:
                 assert "toggled" in p["body"], name
     # the preset scale points spell the LADSPA port name's choices
+    want_points, want_name, want_range = PRESET_PORT[variant.endswith("_lowlatency")]
     preset = ports[2 * C]
     points = dict((float(v), l) for v, l in re.findall(r'([\d.]+) = "(\w+)"', preset["body"]))
-    assert points == {0.0: "average", 1.0: "fastest"}
-    assert lports[2 * C][0] == "Preset (0 average, 1 fastest)"
+    assert points == want_points
+    assert lports[2 * C][0] == want_name
+    assert (float(preset["min"]), float(preset["max"])) == want_range
+    assert float(preset["default"]) == want_range[0]
+    # a one-value control is hidden from LV2 GUIs (Ardour's generic editor)
+    assert ("notOnGUI" in preset["body"]) == variant.endswith("_lowlatency")
+    # the preset each variant runs by default is the one its port offers first
+    assert points[want_range[0]] == plugins.DEFAULT_PRESET[variant]
+    # one layout for both families: the same symbols at the same indices
+    twin = variant.replace("_lowlatency", "") if variant.endswith("_lowlatency") \
+        else variant + "_lowlatency"
+    _, tports = lv2_ports(plugins.LV2_URIS[twin])
+    assert [p["symbol"] for _, p in sorted(ports.items())] == \
+        [p["symbol"] for _, p in sorted(tports.items())]
 
 
 def test_turtle_validates():

@@ -1,5 +1,7 @@
 """PipeWire: examples/pipewire/rtdeclip-mic.conf (a filter-chain that makes
-a declipped virtual microphone) in a private PipeWire daemon: its own
+a declipped virtual microphone) and rtdeclip-mic-lowlatency.conf (the same
+with the low-latency plug-in and a 256-frame quantum) in a private
+PipeWire daemon: its own
 XDG_RUNTIME_DIR and config, the dummy driver as the clock, no session
 manager.  The test does the session manager's two jobs itself: it sets
 the streams' port configuration (pw-cli set-param PortConfig) and links
@@ -28,7 +30,13 @@ from rtdeclip import plugins
 from plugin_hosts import clipped_signal, read_float_wav, write_pcm16
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-EXAMPLE = os.path.join(os.path.dirname(HERE), "examples", "pipewire", "rtdeclip-mic.conf")
+EXAMPLES = os.path.join(os.path.dirname(HERE), "examples", "pipewire")
+# config file -> (its capture node, its virtual microphone node, its label)
+CONFIGS = {
+    "rtdeclip-mic.conf": ("rtdeclip.capture", "rtdeclip.mic", "rtdeclip_mono"),
+    "rtdeclip-mic-lowlatency.conf": ("rtdeclip-ll.capture", "rtdeclip-ll.mic",
+                                     "rtdeclip_mono_lowlatency"),
+}
 
 DAEMON_CONF = """
 context.properties = {
@@ -69,7 +77,7 @@ PORTS = ('{ "direction": "%s", "mode": "dsp", "format": { "mediaType": "audio", 
 
 
 class Daemon:
-    def __init__(self, root):
+    def __init__(self, root, config="rtdeclip-mic.conf"):
         self.root = root
         run_dir = root / "run"
         run_dir.mkdir(mode=0o700)
@@ -77,10 +85,10 @@ class Daemon:
         (conf / "rtd-test.conf.d").mkdir(parents=True)
         (conf / "rtd-test.conf").write_text(DAEMON_CONF)
         # the example as shipped, with the installed library's path
-        text = open(EXAMPLE).read().replace("plugin = rtdeclip\n",
-                                            f"plugin = {plugins.ladspa_library()}\n")
+        text = open(os.path.join(EXAMPLES, config)).read().replace(
+            "plugin = rtdeclip\n", f"plugin = {plugins.ladspa_library()}\n")
         assert plugins.ladspa_library() in text
-        (conf / "rtd-test.conf.d" / "rtdeclip-mic.conf").write_text(text)
+        (conf / "rtd-test.conf.d" / config).write_text(text)
         self.env = dict(os.environ, XDG_RUNTIME_DIR=str(run_dir), PIPEWIRE_RUNTIME_DIR=str(run_dir),
                         XDG_CONFIG_HOME=str(root / "config"), RTDECLIP_WISDOM=str(root / "wisdom"),
                         PIPEWIRE_REMOTE="pipewire-0")
@@ -101,6 +109,14 @@ class Daemon:
             return {}
         return {o["info"]["props"].get("node.name"): o["id"] for o in objs
                 if o.get("type", "").endswith("Node") and o.get("info")}
+
+    def props(self, node_name):
+        """The properties PipeWire holds for the node of that name."""
+        for o in json.loads(self.tool("pw-dump").stdout or "[]"):
+            p = (o.get("info") or {}).get("props") or {}
+            if o.get("type", "").endswith("Node") and p.get("node.name") == node_name:
+                return p
+        return {}
 
     def wait_nodes(self, names, seconds=30):
         end = time.monotonic() + seconds
@@ -128,22 +144,29 @@ class Daemon:
         self.log.close()
 
 
-def test_pipewire_filter_chain_virtual_microphone(tmp_path):
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_pipewire_filter_chain_virtual_microphone(tmp_path, config):
     for tool in ("pipewire", "pw-play", "pw-record", "pw-link", "pw-cli", "pw-dump"):
         if not shutil.which(tool):
             pytest.skip(f"{tool} not installed (Debian pipewire, pipewire-bin)")
     rate = 48000
     x = clipped_signal(rate, 2, 3.0, clip=0.3)
     write_pcm16(tmp_path / "clipped.wav", x, rate)
-    daemon = Daemon(tmp_path)
+    capture, mic, label = CONFIGS[config]
+    assert f"label  = {label}\n" in open(os.path.join(EXAMPLES, config)).read()
+    daemon = Daemon(tmp_path, config)
     procs = []
     try:
-        n = daemon.wait_nodes(["rtdeclip.capture", "rtdeclip.mic", "Dummy-Driver"])
+        n = daemon.wait_nodes([capture, mic, "Dummy-Driver"])
         if n is None:
             log = open(tmp_path / "pipewire.log").read()[-1500:]
             pytest.skip(f"the private PipeWire daemon did not come up with the filter-chain: {log}")
-        daemon.configure(n["rtdeclip.capture"], "Input")
-        daemon.configure(n["rtdeclip.mic"], "Output")
+        daemon.configure(n[capture], "Input")
+        daemon.configure(n[mic], "Output")
+        if "lowlatency" in config:
+            # the small quantum the low-latency config asks for reached PipeWire
+            for node in (capture, mic):
+                assert daemon.props(node).get("node.latency") == "256/48000", daemon.props(node)
         rec = subprocess.Popen(["pw-record", "-P", "{ node.name = rtd-recorder }", "--rate", "48000",
                                 "--channels", "2", "--format", "f32", str(tmp_path / "mic.wav")],
                                env=daemon.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -157,10 +180,10 @@ def test_pipewire_filter_chain_virtual_microphone(tmp_path):
         daemon.configure(n["rtd-player"], "Output")
         daemon.configure(n["rtd-recorder"], "Input")
         time.sleep(0.5)
-        for a, b in [("rtd-player:output_FL", "rtdeclip.capture:input_FL"),
-                     ("rtd-player:output_FR", "rtdeclip.capture:input_FR"),
-                     ("rtdeclip.mic:capture_FL", "rtd-recorder:input_FL"),
-                     ("rtdeclip.mic:capture_FR", "rtd-recorder:input_FR")]:
+        for a, b in [("rtd-player:output_FL", f"{capture}:input_FL"),
+                     ("rtd-player:output_FR", f"{capture}:input_FR"),
+                     (f"{mic}:capture_FL", "rtd-recorder:input_FL"),
+                     (f"{mic}:capture_FR", "rtd-recorder:input_FR")]:
             r = daemon.tool("pw-link", a, b)
             assert r.returncode == 0, f"pw-link {a} {b}: {r.stderr}"
         play.wait(timeout=120)

@@ -4,6 +4,7 @@
 #include "presets.h"
 #include "rtdeclip.h"
 
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -36,6 +37,27 @@ const rtdp_control_info rtdp_control_table[8] = {
     {"enabled", "Enabled (0 bypass)", 0, 1, 1, 0, 1},
 };
 
+/* The low-latency family: the same ports, but the preset port has one
+ * value, 2 (lowlatency's index among the real-time presets, which
+ * rtdp_create checks against the table): hosts show it as fixed, reject
+ * (ffmpeg) or clamp other values, and a port-by-port layout is the same
+ * for both families. */
+const rtdp_control_info rtdp_control_table_lowlatency[8] = {
+    {"preset", "Preset (2 lowlatency, fixed)", 2, 2, 2, 1, 0},
+    {"clip_mode", "Clip level (0 auto, 1 fixed)", 0, 1, 0, 1, 0},
+    {"clip_pos_db", "Fixed positive clip level (dBFS)", -60, 0, 0, 0, 0},
+    {"clip_neg_db", "Fixed negative clip level (dBFS)", -60, 0, 0, 0, 0},
+    {"gain_db", "Output gain (dB)", -24, 24, 0, 0, 0},
+    {"limiter", "Limiter", 0, 1, 0, 0, 1},
+    {"ceiling_db", "Limiter ceiling (dBFS)", -20, 0, 0, 0, 0},
+    {"enabled", "Enabled (0 bypass)", 0, 1, 1, 0, 1},
+};
+
+const rtdp_control_info *rtdp_controls_of(int family)
+{
+    return family == RTDP_LOWLATENCY ? rtdp_control_table_lowlatency : rtdp_control_table;
+}
+
 typedef struct {
     float *buf; /* len frames x C */
     int len, pos;
@@ -44,7 +66,9 @@ typedef struct {
 struct rtdp {
     int C;
     double rate;
+    const rtdp_control_info *table; /* the family's controls */
     int nstates, npresets;
+    int first_preset;           /* real-time preset index of state 0/1 */
     rtd_state *st[MAX_STATES];
     int window[MAX_STATES], lat[MAX_STATES];
     delay_line pad[MAX_STATES]; /* evens the states' latencies out */
@@ -64,9 +88,9 @@ struct rtdp {
     float ratio, iters;
 };
 
-static float control_value(const float *v, int i)
+static float control_value(const rtdp *p, const float *v, int i)
 {
-    const rtdp_control_info *c = &rtdp_control_table[i];
+    const rtdp_control_info *c = &p->table[i];
     if (!v || isnan(*v)) return c->def;
     float x = *v;
     if (x < c->min) x = c->min;
@@ -74,10 +98,11 @@ static float control_value(const float *v, int i)
     return x;
 }
 
-void rtdp_default_controls(rtdp_controls *ctl)
+void rtdp_default_controls(rtdp_controls *ctl, int family)
 {
+    const rtdp_control_info *t = rtdp_controls_of(family);
     float *f = (float *)ctl;
-    for (int i = 0; i < 8; i++) f[i] = rtdp_control_table[i].def;
+    for (int i = 0; i < 8; i++) f[i] = t[i].def;
 }
 
 /* ---- delay lines -------------------------------------------------------- */
@@ -136,7 +161,7 @@ static void load_wisdom(void)
 
 /* ---- create / destroy --------------------------------------------------- */
 
-rtdp *rtdp_create(double sample_rate, int channels)
+rtdp *rtdp_create(double sample_rate, int channels, int family)
 {
     if (channels < 1 || channels > RTDP_MAX_CHANNELS || !(sample_rate >= 1000.0) ||
         !(sample_rate <= 768000.0))
@@ -146,17 +171,28 @@ rtdp *rtdp_create(double sample_rate, int channels)
     if (!p) return NULL;
     p->C = channels;
     p->rate = sample_rate;
+    p->table = rtdp_controls_of(family);
     /* the presets the preset port offers (its range), not every real-time
      * one: lowlatency's point is its latency, which one constant-latency
-     * instance switching between presets cannot give */
-    p->npresets = (int)rtdp_control_table[0].max + 1;
-    if (p->npresets > rtd_preset_realtime_count()) p->npresets = rtd_preset_realtime_count();
+     * instance switching between presets cannot give, so it has a family
+     * of its own */
+    p->first_preset = (int)p->table[0].min;
+    p->npresets = (int)p->table[0].max - p->first_preset + 1;
+    if (p->first_preset + p->npresets > rtd_preset_realtime_count())
+        p->npresets = rtd_preset_realtime_count() - p->first_preset;
     if (p->npresets > MAX_STATES / 2) p->npresets = MAX_STATES / 2;
+    if (p->npresets < 1) goto fail;
+    /* the low-latency family's one preset must be the one it is named for */
+    if (family == RTDP_LOWLATENCY &&
+        rtd_preset_realtime(p->first_preset) != rtd_preset_find("lowlatency"))
+        goto fail;
     p->nstates = 2 * p->npresets;
     for (int k = 0; k < p->nstates; k++) {
         rtd_config cfg;
         rtd_config_default(&cfg);
-        if (rtd_preset_config(rtd_preset_realtime(k / 2), sample_rate, &cfg) != RTD_OK) goto fail;
+        if (rtd_preset_config(rtd_preset_realtime(p->first_preset + k / 2), sample_rate, &cfg) !=
+            RTD_OK)
+            goto fail;
         cfg.channels = channels;
         cfg.auto_threshold = (k % 2) == 0; /* even: auto, odd: fixed levels */
         cfg.plan = RTDP_PLAN;
@@ -242,6 +278,14 @@ int rtdp_channels(const rtdp *p) { return p->C; }
 
 /* ---- run ---------------------------------------------------------------- */
 
+/* a double to float without overflowing to Inf: huge but finite input
+ * (1e38) times +24 dB of gain, or the difference of two such samples in
+ * the bypass fade, stays finite */
+static inline float saturate(double v)
+{
+    return v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : (float)v;
+}
+
 static void update_meters(rtdp *p, int frames)
 {
     p->meter_fill += frames;
@@ -281,17 +325,18 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
     const int C = p->C;
     const float *cv = (const float *)ctl;
     /* which state: preset x clip mode */
-    int preset = (int)lrintf(control_value(ctl ? &cv[0] : NULL, 0));
+    int preset = (int)lrintf(control_value(p, ctl ? &cv[0] : NULL, 0)) - p->first_preset;
     if (preset >= p->npresets) preset = p->npresets - 1;
-    int fixed = control_value(ctl ? &cv[1] : NULL, 1) >= 0.5f;
+    if (preset < 0) preset = 0;
+    int fixed = control_value(p, ctl ? &cv[1] : NULL, 1) >= 0.5f;
     int target = 2 * preset + fixed;
-    double pos = pow(10.0, control_value(ctl ? &cv[2] : NULL, 2) / 20.0);
-    double neg = -pow(10.0, control_value(ctl ? &cv[3] : NULL, 3) / 20.0);
+    double pos = pow(10.0, control_value(p, ctl ? &cv[2] : NULL, 2) / 20.0);
+    double neg = -pow(10.0, control_value(p, ctl ? &cv[3] : NULL, 3) / 20.0);
     if (pos != p->fixed_pos || neg != p->fixed_neg) set_fixed_levels(p, pos, neg);
-    double gain = pow(10.0, control_value(ctl ? &cv[4] : NULL, 4) / 20.0);
-    int limit = control_value(ctl ? &cv[5] : NULL, 5) >= 0.5f;
-    double ceiling = pow(10.0, control_value(ctl ? &cv[6] : NULL, 6) / 20.0);
-    double want_mix = control_value(ctl ? &cv[7] : NULL, 7) >= 0.5f ? 1.0 : 0.0;
+    double gain = pow(10.0, control_value(p, ctl ? &cv[4] : NULL, 4) / 20.0);
+    int limit = control_value(p, ctl ? &cv[5] : NULL, 5) >= 0.5f;
+    double ceiling = pow(10.0, control_value(p, ctl ? &cv[6] : NULL, 6) / 20.0);
+    double want_mix = control_value(p, ctl ? &cv[7] : NULL, 7) >= 0.5f ? 1.0 : 0.0;
 
     if (p->fresh) {
         /* first audio since activate: every state is as fresh as the
@@ -335,11 +380,11 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
         double g0 = p->gain, step = (gain - g0) / n;
         for (int i = 0; i < n; i++) {
             double g = g0 + step * (i + 1);
-            for (int c = 0; c < C; c++) p->wet[i * C + c] = (float)(p->wet[i * C + c] * g);
+            for (int c = 0; c < C; c++) p->wet[i * C + c] = saturate(p->wet[i * C + c] * g);
         }
         p->gain = gain;
     } else if (gain != 1.0) {
-        for (int i = 0; i < n * C; i++) p->wet[i] = (float)(p->wet[i] * gain);
+        for (int i = 0; i < n * C; i++) p->wet[i] = saturate(p->wet[i] * gain);
     }
     rtdl_process(p->lim, p->wet, n, limit, ceiling);
     /* dry: the input, finite, delayed like the wet path */
@@ -360,7 +405,8 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
             else if (p->mix <= 0.0)
                 v = p->xin[i * C + c];
             else
-                v = (float)(p->xin[i * C + c] + p->mix * (p->wet[i * C + c] - p->xin[i * C + c]));
+                v = saturate(p->xin[i * C + c] +
+                             p->mix * ((double)p->wet[i * C + c] - p->xin[i * C + c]));
             if (out[c]) out[c][off + i] = v;
         }
     }

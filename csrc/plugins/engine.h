@@ -13,6 +13,14 @@
  * controls the output is the core's output delayed by Ll: the Python
  * Declipper(rate, channels, preset="average", threshold="auto") stream.
  *
+ * Two families of instances, same ports: the standard one (presets
+ * average and fastest, Lc = the larger of their latencies, 2046 samples at
+ * 48 kHz) and the low-latency one, which runs only the lowlatency preset
+ * (Lc = 510 at 48 kHz): a constant-latency instance that could switch to
+ * average would have to carry average's latency, so it is a family of its
+ * own, whose preset control has the one value 2 (the real-time preset
+ * index of lowlatency).
+ *
  * Real-time safety: rtdp_create makes every state (each real-time preset
  * in both clip-level modes), buffer and FFTW plan; rtdp_run and
  * rtdp_activate never allocate, lock or plan, for any block size (long
@@ -60,10 +68,17 @@ typedef struct {
     int integer, toggled;
 } rtdp_control_info;
 extern const rtdp_control_info rtdp_control_table[8];
+/* The low-latency family's: the same but the preset port, 2..2. */
+extern const rtdp_control_info rtdp_control_table_lowlatency[8];
 
-/* NULL if the rate is out of range (8-192 kHz is supported; anything the
- * core accepts works) or memory runs out. */
-rtdp *rtdp_create(double sample_rate, int channels);
+enum { RTDP_STANDARD = 0, RTDP_LOWLATENCY = 1 };
+const rtdp_control_info *rtdp_controls_of(int family);
+
+/* family: RTDP_STANDARD or RTDP_LOWLATENCY.  NULL if the rate is out of
+ * range (8-192 kHz is supported; anything the core accepts works), memory
+ * runs out, or the preset table does not have the presets the family's
+ * preset port names. */
+rtdp *rtdp_create(double sample_rate, int channels, int family);
 void rtdp_destroy(rtdp *p);
 /* Back to silence: every state, delay line, limiter and meter reset. */
 void rtdp_activate(rtdp *p);
@@ -73,7 +88,7 @@ int rtdp_channels(const rtdp *p);
  * or meter pointer is fine (defaults / not written). */
 void rtdp_run(rtdp *p, const rtdp_controls *ctl, const float *const *in, float *const *out,
               unsigned long frames, rtdp_meters *meters);
-/* Defaults of every control (the table's). */
-void rtdp_default_controls(rtdp_controls *ctl);
+/* Defaults of every control (the family's table's). */
+void rtdp_default_controls(rtdp_controls *ctl, int family);
 
 #endif

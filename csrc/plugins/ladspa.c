@@ -1,6 +1,9 @@
 /* ladspa.c -- the LADSPA face of the declipper: labels rtdeclip_mono and
- * rtdeclip_stereo in one library.  All the work is in engine.c; this file
- * only maps ports.
+ * rtdeclip_stereo (presets average / fastest) and rtdeclip_mono_lowlatency
+ * and rtdeclip_stereo_lowlatency (the lowlatency preset only, a quarter of
+ * the latency) in one library.  All the work is in engine.c; this file
+ * only maps ports.  Both families have the same ports; the low-latency
+ * one's preset port has the one value 2.
  *
  * Ports, in order: audio in (1 or 2), audio out (1 or 2), the input
  * controls of rtdp_control_table, then the output controls: "latency"
@@ -19,7 +22,7 @@
 
 typedef struct {
     rtdp *p;
-    int C;
+    int C, family;
     const LADSPA_Data *in[RTDP_MAX_CHANNELS];
     LADSPA_Data *out[RTDP_MAX_CHANNELS];
     const LADSPA_Data *ctl[N_CTL];
@@ -28,12 +31,16 @@ typedef struct {
 
 typedef struct {
     LADSPA_Descriptor d;
+    int C, family;
     LADSPA_PortDescriptor pd[MAX_PORTS];
     const char *names[MAX_PORTS];
     LADSPA_PortRangeHint hints[MAX_PORTS];
 } variant;
 
-static variant variants[2];
+/* descriptor index: 0 mono, 1 stereo, 2 mono low-latency, 3 stereo
+ * low-latency */
+#define N_VARIANTS 4
+static variant variants[N_VARIANTS];
 static pthread_once_t built = PTHREAD_ONCE_INIT;
 
 /* number of audio + control-in ports before the output controls */
@@ -44,8 +51,17 @@ static LADSPA_Handle instantiate(const LADSPA_Descriptor *d, unsigned long rate)
 {
     instance *h = calloc(1, sizeof *h);
     if (!h) return NULL;
-    h->C = d == &variants[1].d ? 2 : 1;
-    h->p = rtdp_create((double)rate, h->C);
+    /* by ID, not by address: a host may hand back a copy of the descriptor */
+    const variant *v = NULL;
+    for (int k = 0; k < N_VARIANTS; k++)
+        if (variants[k].d.UniqueID == d->UniqueID) v = &variants[k];
+    if (!v) {
+        free(h);
+        return NULL;
+    }
+    h->C = v->C;
+    h->family = v->family;
+    h->p = rtdp_create((double)rate, h->C, h->family);
     if (!h->p) {
         free(h);
         return NULL;
@@ -74,7 +90,7 @@ static void run(LADSPA_Handle hd, unsigned long frames)
     instance *h = hd;
     rtdp_controls ctl;
     float *cv = (float *)&ctl;
-    rtdp_default_controls(&ctl);
+    rtdp_default_controls(&ctl, h->family);
     for (int i = 0; i < N_CTL; i++)
         if (h->ctl[i]) cv[i] = *h->ctl[i];
     rtdp_meters m;
@@ -111,7 +127,7 @@ static LADSPA_PortRangeHintDescriptor default_hint(const rtdp_control_info *c)
     return LADSPA_HINT_DEFAULT_MIDDLE;
 }
 
-static void build(variant *v, int C)
+static void build(variant *v, int C, int family)
 {
     static const char *const audio[2][2][2] = {
         {{"Input", NULL}, {"Output", NULL}},
@@ -122,13 +138,16 @@ static void build(variant *v, int C)
          "Positive clip level R (dBFS)", "Negative clip level R (dBFS)"}};
     int k = 0;
     memset(v, 0, sizeof *v);
+    v->C = C;
+    v->family = family;
+    const rtdp_control_info *table = rtdp_controls_of(family);
     for (int io = 0; io < 2; io++)
         for (int c = 0; c < C; c++, k++) {
             v->pd[k] = LADSPA_PORT_AUDIO | (io ? LADSPA_PORT_OUTPUT : LADSPA_PORT_INPUT);
             v->names[k] = audio[C - 1][io][c];
         }
     for (int i = 0; i < N_CTL; i++, k++) {
-        const rtdp_control_info *c = &rtdp_control_table[i];
+        const rtdp_control_info *c = &table[i];
         v->pd[k] = LADSPA_PORT_CONTROL | LADSPA_PORT_INPUT;
         v->names[k] = c->name;
         LADSPA_PortRangeHintDescriptor h = default_hint(c);
@@ -154,10 +173,18 @@ static void build(variant *v, int C)
         v->hints[i].HintDescriptor = LADSPA_HINT_DEFAULT_0;
     }
 
-    v->d.UniqueID = C == 1 ? 2796201 : 2796202;
-    v->d.Label = C == 1 ? "rtdeclip_mono" : "rtdeclip_stereo";
+    static const unsigned long ids[2][2] = {{2796201, 2796202}, {2796203, 2796204}};
+    static const char *const labels[2][2] = {
+        {"rtdeclip_mono", "rtdeclip_stereo"},
+        {"rtdeclip_mono_lowlatency", "rtdeclip_stereo_lowlatency"}};
+    static const char *const names[2][2] = {
+        {"rtdeclip SPADE declipper (mono)", "rtdeclip SPADE declipper (stereo)"},
+        {"rtdeclip SPADE declipper, low latency (mono)",
+         "rtdeclip SPADE declipper, low latency (stereo)"}};
+    v->d.UniqueID = ids[family][C - 1];
+    v->d.Label = labels[family][C - 1];
     v->d.Properties = LADSPA_PROPERTY_HARD_RT_CAPABLE;
-    v->d.Name = C == 1 ? "rtdeclip SPADE declipper (mono)" : "rtdeclip SPADE declipper (stereo)";
+    v->d.Name = names[family][C - 1];
     v->d.Maker = "rtdeclip";
     v->d.Copyright = "MIT";
     v->d.PortCount = (unsigned long)k;
@@ -173,12 +200,12 @@ static void build(variant *v, int C)
 
 static void build_all(void)
 {
-    build(&variants[0], 1);
-    build(&variants[1], 2);
+    for (int k = 0; k < N_VARIANTS; k++)
+        build(&variants[k], 1 + k % 2, k < 2 ? RTDP_STANDARD : RTDP_LOWLATENCY);
 }
 
 __attribute__((visibility("default"))) const LADSPA_Descriptor *ladspa_descriptor(unsigned long index)
 {
     pthread_once(&built, build_all);
-    return index < 2 ? &variants[index].d : NULL;
+    return index < N_VARIANTS ? &variants[index].d : NULL;
 }

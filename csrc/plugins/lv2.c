@@ -1,5 +1,7 @@
 /* lv2.c -- the LV2 face of the declipper: urn:rtdeclip:mono and
- * urn:rtdeclip:stereo in one binary (Turtle in lv2/).  The port indices
+ * urn:rtdeclip:stereo (presets average / fastest), urn:rtdeclip:mono-lowlatency
+ * and urn:rtdeclip:stereo-lowlatency (the lowlatency preset only) in one
+ * binary (Turtle in lv2/).  The port indices
  * are the LADSPA ones (audio in, audio out, the controls of
  * rtdp_control_table, then latency, clip levels, clipped ratio,
  * iterations); "enabled" carries lv2:designation lv2:enabled, so hosts
@@ -12,12 +14,14 @@
 
 #define URI_MONO "urn:rtdeclip:mono"
 #define URI_STEREO "urn:rtdeclip:stereo"
+#define URI_MONO_LL "urn:rtdeclip:mono-lowlatency"
+#define URI_STEREO_LL "urn:rtdeclip:stereo-lowlatency"
 #define N_CTL 8
 #define N_METERS (1 + 2 * RTDP_MAX_CHANNELS + 2)
 
 typedef struct {
     rtdp *p;
-    int C;
+    int C, family;
     const float *in[RTDP_MAX_CHANNELS];
     float *out[RTDP_MAX_CHANNELS];
     const float *ctl[N_CTL];
@@ -31,8 +35,11 @@ static LV2_Handle instantiate(const LV2_Descriptor *d, double rate, const char *
     (void)features;
     instance *h = calloc(1, sizeof *h);
     if (!h) return NULL;
-    h->C = strcmp(d->URI, URI_STEREO) == 0 ? 2 : 1;
-    h->p = rtdp_create(rate, h->C);
+    h->C = strcmp(d->URI, URI_STEREO) == 0 || strcmp(d->URI, URI_STEREO_LL) == 0 ? 2 : 1;
+    h->family = strcmp(d->URI, URI_MONO_LL) == 0 || strcmp(d->URI, URI_STEREO_LL) == 0
+                    ? RTDP_LOWLATENCY
+                    : RTDP_STANDARD;
+    h->p = rtdp_create(rate, h->C, h->family);
     if (!h->p) {
         free(h);
         return NULL;
@@ -61,7 +68,7 @@ static void run(LV2_Handle hd, uint32_t frames)
     instance *h = hd;
     rtdp_controls ctl;
     float *cv = (float *)&ctl;
-    rtdp_default_controls(&ctl);
+    rtdp_default_controls(&ctl, h->family);
     for (int i = 0; i < N_CTL; i++)
         if (h->ctl[i]) cv[i] = *h->ctl[i];
     rtdp_meters m;
@@ -92,12 +99,14 @@ static const void *extension_data(const char *uri)
     return NULL;
 }
 
-static const LV2_Descriptor descriptors[2] = {
+static const LV2_Descriptor descriptors[4] = {
     {URI_MONO, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
     {URI_STEREO, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
+    {URI_MONO_LL, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
+    {URI_STEREO_LL, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
 };
 
 LV2_SYMBOL_EXPORT const LV2_Descriptor *lv2_descriptor(uint32_t index)
 {
-    return index < 2 ? &descriptors[index] : NULL;
+    return index < 4 ? &descriptors[index] : NULL;
 }

@@ -142,10 +142,29 @@ class Declipper:
     synthesis_length : int, optional
         Low-delay windows only: support of the synthesis window, from
         2 x hop to the window (default window/2).
+    lookahead : int, optional
+        Low-delay windows only: the synthesis window ends this many samples
+        before the frame's end, so the newest samples are solved as context
+        for the next frames but output only from frames that saw more of
+        their future; same latency.  synthesis_length - lookahead must be a
+        multiple of the hop, at least 2 x hop (default 0, or the preset's).
     budget_pool : int, optional
         0 or 1: off.  n >= 2 (up to 16): a frame may run up to n times the
         budget on the iterations that skipped and early-converged frames of
         its channel left unused; the total never exceeds budget x frames.
+    past_final : bool, optional
+        Samples of a frame that have already left the stream (the long
+        past of low-delay windows) are given to the solver as reliable, at
+        their output values: context, not unknowns solved again.  With
+        Hann windows only a frame's first sample (weight 0) is final.
+    adapt_s : float, optional
+        k's step of each frame is s x clamp(reliable / adapt_s, 1, 3),
+        reliable being the fraction of the frame's unknown samples that is
+        not clipped: lightly clipped frames grow k faster (0: s always).
+    prior_weight : float, optional
+        A-SPADE: hard thresholding ranks each bin by its magnitude squared
+        plus prior_weight times the previous frame's solution's, favouring
+        bins that were active (0: plain SPADE).
     precision : {"double", "single"}, optional
         Arithmetic of the solver's iteration: "double" (the survey's, and
         highquality's) or "single" (float FFTs and passes, about 1.6x
@@ -189,12 +208,16 @@ class Declipper:
         cfg.return_last = sol.iterations is not None
         cfg.warm_start = sol.warm_start
         cfg.budget_pool = sol.budget_pool
+        cfg.past_final = sol.past_final
+        cfg.prior_weight = sol.prior_weight
+        cfg.adapt_s = sol.adapt_s
         cfg.precision = params.PRECISIONS[sol.precision]
         cfg.threads = threads_value
         cfg.auto_threshold = fixed is None
         cfg.plan = plan_value
         if sol.window_shape == "lowdelay":   # designed in C (windows.c), as windows.lowdelay
             cfg.synthesis_length = sol.synthesis_length
+            cfg.lookahead = sol.lookahead
         _load_wisdom()
         err = ffi.new("int *")
         state = lib.rtd_create(cfg, err)

@@ -2,8 +2,11 @@
 
 The plug-ins are built by ``pip install .`` into this package
 (setup.py's build_ext step): ``ladspa/rtdeclip.so`` (labels
-``rtdeclip_mono``, ``rtdeclip_stereo``) and the LV2 bundle
-``lv2/rtdeclip.lv2/`` (URIs ``urn:rtdeclip:mono``, ``urn:rtdeclip:stereo``).
+``rtdeclip_mono``, ``rtdeclip_stereo``, and the low-latency variants
+``rtdeclip_mono_lowlatency``, ``rtdeclip_stereo_lowlatency``) and the LV2
+bundle ``lv2/rtdeclip.lv2/`` (URIs ``urn:rtdeclip:mono``,
+``urn:rtdeclip:stereo``, ``urn:rtdeclip:mono-lowlatency``,
+``urn:rtdeclip:stereo-lowlatency``).
 Point hosts at them with ``LADSPA_PATH=ladspa_dir()`` and
 ``LV2_PATH=lv2_dir()``, or copy them with :func:`install`.
 """
@@ -16,8 +19,15 @@ from rtdeclip.errors import UserError
 _HERE = os.path.dirname(os.path.abspath(__file__))
 LADSPA_FILE = "rtdeclip.so"
 LV2_BUNDLE = "rtdeclip.lv2"
-LADSPA_LABELS = {"mono": "rtdeclip_mono", "stereo": "rtdeclip_stereo"}
-LV2_URIS = {"mono": "urn:rtdeclip:mono", "stereo": "urn:rtdeclip:stereo"}
+LADSPA_LABELS = {"mono": "rtdeclip_mono", "stereo": "rtdeclip_stereo",
+                 "mono_lowlatency": "rtdeclip_mono_lowlatency",
+                 "stereo_lowlatency": "rtdeclip_stereo_lowlatency"}
+LV2_URIS = {"mono": "urn:rtdeclip:mono", "stereo": "urn:rtdeclip:stereo",
+            "mono_lowlatency": "urn:rtdeclip:mono-lowlatency",
+            "stereo_lowlatency": "urn:rtdeclip:stereo-lowlatency"}
+# the preset each variant runs by default (the low-latency ones run only it)
+DEFAULT_PRESET = {"mono": "average", "stereo": "average", "mono_lowlatency": "lowlatency",
+                  "stereo_lowlatency": "lowlatency"}
 # where Debian's hosts look without LADSPA_PATH / LV2_PATH
 SYSTEM_DIRS = {"ladspa": "/usr/local/lib/ladspa", "lv2": "/usr/local/lib/lv2"}
 

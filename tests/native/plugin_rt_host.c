@@ -9,7 +9,8 @@
  * run() would show up in both counts.
  *
  * Usage: plugin_rt_host LADSPA_SO LV2_SO SECONDS
- * For each plug-in (LADSPA mono/stereo, LV2 mono/stereo) it instantiates
+ * For each plug-in (LADSPA mono/stereo, LV2 mono/stereo, and the same four
+ * low-latency variants at the same rates) it instantiates
  * (counted apart: it must allocate, which shows the counters reach into
  * the plug-in), then runs SECONDS of clipped audio with NaN, Inf and
  * denormal samples in blocks of 1..8192 frames changing every call, while
@@ -89,14 +90,14 @@ static void cleanup(plug *p) { if (p->ld) p->ld->cleanup(p->h); else p->vd->clea
 
 static float in[2][MAXB], out[2][MAXB], ctl[N_CTL], meters[8];
 
-static int exercise(plug *p, double rate, double seconds, unsigned seed)
+static int exercise(plug *p, double rate, double seconds, unsigned seed, float preset0)
 {
     const int C = p->C;
     for (int c = 0; c < C; c++) {
         connect(p, c, in[c]);
         connect(p, C + c, out[c]);
     }
-    const float defaults[N_CTL] = {0, 0, 0, 0, 0, 0, 0, 1};
+    const float defaults[N_CTL] = {preset0, 0, 0, 0, 0, 0, 0, 1};
     memcpy(ctl, defaults, sizeof ctl);
     for (int i = 0; i < N_CTL; i++) connect(p, 2 * C + i, &ctl[i]);
     for (int i = 0; i < 1 + 2 * C + 2; i++) connect(p, 2 * C + N_CTL + i, &meters[i]);
@@ -121,7 +122,8 @@ static int exercise(plug *p, double rate, double seconds, unsigned seed)
         }
         if (blocks % 7 == 3) { /* every control, in range and out of it */
             switch (rand() % 9) {
-            case 0: ctl[0] = (float)(rand() % 3); break;        /* preset (2 is out of range) */
+            case 0: ctl[0] = (float)(rand() % 3); break;        /* preset (2 / 0-1 out of range
+                                                                   for standard / low-latency) */
             case 1: ctl[1] = (float)(rand() % 2); break;        /* clip mode */
             case 2: ctl[2] = -(float)(rand() % 20); ctl[3] = -(float)(rand() % 20); break;
             case 3: ctl[4] = (float)(rand() % 49 - 24); break;  /* gain */
@@ -155,27 +157,33 @@ int main(int argc, char **argv)
     LADSPA_Descriptor_Function lf = (LADSPA_Descriptor_Function)dlsym(lh, "ladspa_descriptor");
     LV2_Descriptor_Function vf = (LV2_Descriptor_Function)dlsym(vh, "lv2_descriptor");
     if (!lf || !vf) { fprintf(stderr, "no descriptor function\n"); return 2; }
+    /* k: bit 0 stereo, bit 1 LV2, bit 2 low-latency (descriptor index 2 + C - 1) */
     const double rates[4] = {48000, 44100, 96000, 22050};
-    for (int k = 0; k < 4; k++) {
+    static const char *const names[8] = {
+        "ladspa mono 48000", "ladspa stereo 44100", "lv2 mono 96000", "lv2 stereo 22050",
+        "ladspa mono_lowlatency 48000", "ladspa stereo_lowlatency 44100",
+        "lv2 mono_lowlatency 96000", "lv2 stereo_lowlatency 22050"};
+    for (int k = 0; k < 8; k++) {
         plug p = {0};
-        p.C = 1 + k % 2;
+        int index = (k & 1) + (k & 4 ? 2 : 0);
+        double rate = rates[k & 3];
+        p.C = 1 + (k & 1);
+        p.what = names[k];
         n_alloc = n_free = n_lock = 0;
         counting = 1;
-        if (k < 2) {
-            p.ld = lf(k);
-            p.what = k == 0 ? "ladspa mono 48000" : "ladspa stereo 44100";
-            p.h = p.ld->instantiate(p.ld, (unsigned long)rates[k]);
+        if (!(k & 2)) {
+            p.ld = lf((unsigned long)index);
+            p.h = p.ld ? p.ld->instantiate(p.ld, (unsigned long)rate) : NULL;
         } else {
-            p.vd = vf(k - 2);
-            p.what = k == 2 ? "lv2 mono 96000" : "lv2 stereo 22050";
-            p.h = p.vd->instantiate(p.vd, rates[k], "/nonexistent", NULL);
+            p.vd = vf((uint32_t)index);
+            p.h = p.vd ? p.vd->instantiate(p.vd, rate, "/nonexistent", NULL) : NULL;
         }
         counting = 0;
         if (!p.h) { fprintf(stderr, "%s: instantiate failed\n", p.what); return 2; }
         /* positive control: instantiate's own allocations and the planner
          * lock, made inside the plug-in and FFTW, are seen */
         printf("%s: instantiate allocations %ld locks %ld\n", p.what, n_alloc, n_lock);
-        fail |= exercise(&p, rates[k], seconds, 17 + k);
+        fail |= exercise(&p, rate, seconds, 17 + k, k & 4 ? 2.0f : 0.0f);
         cleanup(&p);
     }
     /* the counters count: one of each through the interposed entry points */
