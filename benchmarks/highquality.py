@@ -12,6 +12,16 @@ the excerpts) and the same cases' HighQuality time is set against it.
 CPU time (time.process_time of the worker) throughout: the machine is
 shared.  Cases are appended to results/highquality_cases.jsonl as they
 finish, so an interrupted run resumes (delete the file to start afresh).
+
+Other settings against the same cases: ``--social JSON`` (over the
+preset's), ``--cases`` (a subset), ``--seconds`` (the first seconds of each
+excerpt, for quick comparisons), ``--name`` (result files), e.g. the mean of
+two solves on the A-SPADE cases:
+
+    python benchmarks/highquality.py ../shared/data/sqam ../shared/data/survey_dsdr.csv \
+        --jobs 1 --social '{"social_neigh2": [5, 7]}' --name highquality_two \
+        --cases a08_violin:1,a25_harp:3,a42_accordion:5,a66_wind_ensemble_stravinsky:7,\
+a18_bassoon:10,a41_celesta:15,a60_piano_schubert:20
 """
 import argparse
 import json
@@ -32,11 +42,13 @@ SDRS = [1, 3, 5, 7, 10, 15, 20]
 
 
 def run_case(job):
-    folder, excerpt, sdr_in, method = job
+    folder, excerpt, sdr_in, method, seconds, social = job
     x, sr = read_sqam(folder, excerpt)
+    if seconds:  # quick comparisons between settings (not against the survey)
+        x = x[:int(seconds * sr)]
     y, theta = rtdeclip.clip_to_sdr(x, sdr_in)
     if method == "highquality":
-        kw = dict(preset="highquality")
+        kw = dict(preset="highquality", social=social)
     else:  # the survey's A-SPADE (benchmarks/survey.py)
         kw = dict(preset="highquality", algorithm="aspade", window=8192, hop=2048,
                   redundancy=2, s=1, r=2, epsilon=0.1, iterations=None)
@@ -59,24 +71,40 @@ def main():
                     help="cases on which A-SPADE is timed (default: one per input SDR)")
     ap.add_argument("--report-only", action="store_true",
                     help="write the tables from the cases done so far, run nothing")
+    ap.add_argument("--seconds", type=float, default=0,
+                    help="only the first SECONDS of each excerpt (quick comparisons of "
+                         "settings; the survey's figures are for whole excerpts, so the "
+                         "tables are written to results/highquality_short.* instead)")
+    ap.add_argument("--social", default=None, metavar="JSON",
+                    help='social settings over the preset\'s, e.g. \'{"social_neigh2": [5, 7]}\'')
+    ap.add_argument("--cases", default=None, metavar="EXCERPT:SDR,...",
+                    help="HighQuality on these cases only (default: every excerpt x input SDR)")
+    ap.add_argument("--name", default=None,
+                    help="name of the result files (default highquality, or highquality_short "
+                         "with --seconds)")
     args = ap.parse_args()
+    social = json.loads(args.social) if args.social else None
     pub = survey_table(args.published)
     excerpts, sdrs = args.excerpts.split(","), [int(s) for s in args.sdrs.split(",")]
     if args.aspade_cases:
         asp = [(e, int(s)) for e, s in (c.split(":") for c in args.aspade_cases.split(","))]
     else:
         asp = [(excerpts[(3 * i) % len(excerpts)], s) for i, s in enumerate(sdrs)]
-    log = os.path.join(RESULTS, "highquality_cases.jsonl")
+    name = args.name or ("highquality_short" if args.seconds else "highquality")
+    log = os.path.join(RESULTS, name + "_cases.jsonl")
     os.makedirs(RESULTS, exist_ok=True)
-    settings = params.resolve(44100, "highquality")
+    settings = params.resolve(44100, "highquality", social=social)
     done = {}
     if os.path.exists(log):
         for line in open(log):
             r = json.loads(line)
             done[(r["excerpt"], r["input_sdr"], r["method"])] = r
     # A-SPADE first, then excerpt by excerpt: an interrupted run has whole rows
-    jobs = [(args.sqam, e, s, "aspade") for e, s in asp]
-    jobs += [(args.sqam, e, s, "highquality") for e in excerpts for s in sdrs]
+    jobs = [(args.sqam, e, s, "aspade", args.seconds, None) for e, s in asp]
+    cases = [(e, s) for e in excerpts for s in sdrs]
+    if args.cases:
+        cases = [(e, int(s)) for e, s in (c.split(":") for c in args.cases.split(","))]
+    jobs += [(args.sqam, e, s, "highquality", args.seconds, social) for e, s in cases]
     jobs = [j for j in jobs if (j[1], j[2], j[3]) not in done and not args.report_only]
     if jobs:  # FFTW wisdom, once
         rtdeclip.Declipper(44100, preset="highquality")
@@ -108,7 +136,9 @@ def main():
           f"redundancy {settings.redundancy}, "
           f"{settings.iterations or settings.social_iterations} iterations per block, "
           f"lambda {settings.social_lambda}, {settings.social_levels} levels, "
-          f"neighbourhood {settings.social_neigh})\n\n")
+          f"neighbourhood {settings.social_neigh}"
+          + (f", mean with a second solve at {settings.social_neigh2}"
+             if settings.social_neigh2 else "") + ")\n\n")
     md += md_table(["input SDR (dB)", "cases", "HighQuality ΔSDR", "SS_PEW (survey)",
                     "A-SPADE (survey)", "HighQuality − SS_PEW", "CPU s per case"], rows)
     md += "\n\nPer excerpt (ΔSDR dB, HighQuality / SS_PEW):\n\n"
@@ -135,7 +165,10 @@ def main():
                f"{np.mean([p[1]['delta_sdr'] for p in pairs]):.2f} dB.")
     payload = {"machine": machine(), "settings": settings.__dict__, "timing": timing,
                "cases": list(done.values())}
-    write_results("highquality", payload, md)
+    if args.seconds:
+        md = f"First {args.seconds:g} s of each excerpt (survey columns: whole excerpts)\n\n" + md
+    payload["seconds"] = args.seconds
+    write_results(name, payload, md)
 
 
 if __name__ == "__main__":

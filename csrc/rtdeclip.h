@@ -160,9 +160,11 @@ typedef struct {
      * block + margin - 1 samples.  lambda goes geometrically from
      * social_lambda_max to social_lambda_min in social_levels steps; the
      * PEW neighbourhood is social_neigh_freq bins x social_neigh_time
-     * frames (odd). */
+     * frames (odd).  social_neigh2_*: if not 0, a second solve with that
+     * neighbourhood, and the output is the mean of the two. */
     int social_block, social_margin, social_levels;
     int social_neigh_freq, social_neigh_time;
+    int social_neigh2_freq, social_neigh2_time;
     double social_lambda_max, social_lambda_min;
     int past_final;          /* 1: a frame's samples that have already left
                                 the stream (those before the synthesis

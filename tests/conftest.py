@@ -6,9 +6,18 @@ PortAudio sees JACK only if it runs first: a sounddevice loaded earlier is
 re-initialised.  Subprocesses find the server through JACK_DEFAULT_SERVER,
 set here for the whole session."""
 import os
+import signal
 import sys
 
 import pytest
+
+# A suite started in the background by a script (`cmd &`, as a CI runner
+# may) inherits SIGINT ignored, and so would every process a test starts:
+# Ctrl-C tests would then test nothing (a `rtdeclip batch` that ignores
+# SIGINT runs to its end).  The tests act as a user at a terminal: a
+# Python-level handler here becomes the default disposition in children.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # test helpers (audio_files.py, loopback.py) live beside the tests
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

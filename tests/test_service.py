@@ -298,7 +298,10 @@ def _alive(pid):
 def test_sigkill_loses_no_job(tmp_path):
     data = tmp_path / "data"
     tok = create_token(data, "erin")
-    clipped, original = clipped_pair(tmp_path, seconds=5, sr=44100, channels=2)
+    # long enough that the progress file (written at most every 0.25 s) is
+    # seen mid-job: 5 s took Average under half a second here
+    seconds = 20
+    clipped, original = clipped_pair(tmp_path, seconds=seconds, sr=44100, channels=2)
     wav, ref = open(clipped, "rb").read(), open(original, "rb").read()
     srv = Server(data, "--workers", "1").start()
     try:
@@ -347,7 +350,7 @@ def test_sigkill_loses_no_job(tmp_path):
             folder = os.path.join(data, "jobs", str(jid))
             assert not [n for n in os.listdir(folder) if n.startswith(".") and n != ".progress"]
             y, sr = read_wav(os.path.join(folder, "Declipped_clipped.wav"))
-            assert y.shape == (5 * 44100, 2)
+            assert y.shape == (seconds * 44100, 2)
         rep = json.load(open(os.path.join(data, "jobs", str(ids[0]), "report.json")))
         assert rep["sdr"]["mix"]["improvement_db"] > 1
         # the job finished before the kill kept its result untouched

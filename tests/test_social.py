@@ -79,23 +79,46 @@ def test_caller_block_sizes_do_not_matter(dtype):
         assert np.array_equal(o, outs[0])
 
 
-def test_processing_blocks_change_the_output_by_less_than_1e6():
-    """The margin (default 8 windows) makes the blocks' seams invisible."""
+@pytest.mark.parametrize("neigh2", [None, (5, 7)])
+def test_processing_blocks_change_the_output_by_less_than_1e6(neigh2):
+    """The margin (default 8 windows) makes the blocks' seams invisible,
+    with one solve and with the mean of two (HighQuality's)."""
     x = tonal(n=20000, seed=4)
     y, theta = rtdeclip.clip_to_sdr(x, 5)
     kw = dict(SMALL, algorithm="social", threshold=theta, jobs=1)
-    ref = rtdeclip.declip(y, SR, social=dict(social_block=65536), **kw)
+    ref = rtdeclip.declip(y, SR, social=dict(social_block=65536, social_neigh2=neigh2), **kw)
     assert rtdeclip.sdr(x, ref) - rtdeclip.sdr(x, y) > 15
     for block in (2048, 5120):
-        out = rtdeclip.declip(y, SR, social=dict(social_block=block), **kw)
+        out = rtdeclip.declip(y, SR, social=dict(social_block=block, social_neigh2=neigh2), **kw)
         assert np.linalg.norm(out - ref) <= 1e-6 * np.linalg.norm(ref), block
     # and too small a margin shows (the test can fail)
-    thin = rtdeclip.declip(y, SR, social=dict(social_block=2048, social_margin=512), **kw)
+    thin = rtdeclip.declip(y, SR, social=dict(social_block=2048, social_margin=512,
+                                              social_neigh2=neigh2), **kw)
     assert np.linalg.norm(thin - ref) > 1e-6 * np.linalg.norm(ref)
+
+
+def test_second_neighbourhood_gives_the_mean_of_the_two_solves():
+    """social_neigh2: the output is the mean of the solves with either
+    neighbourhood (made consistent after the mean)."""
+    x = tonal(seed=6)
+    y, theta = rtdeclip.clip_to_sdr(x, 3)
+    kw = dict(SMALL, algorithm="social", threshold=theta, jobs=1)
+    a = rtdeclip.declip(y, SR, social=dict(social_neigh=(3, 7), social_neigh2=None), **kw)
+    c = rtdeclip.declip(y, SR, social=dict(social_neigh=(5, 7), social_neigh2=None), **kw)
+    b = rtdeclip.declip(y, SR, social=dict(social_neigh=(3, 7), social_neigh2=(5, 7)), **kw)
+    assert not np.array_equal(a, c)
+    clipped = np.abs(y) >= theta
+    assert np.array_equal(b[~clipped], y[~clipped])
+    # where neither solve was held at the clip level, b is their mean
+    free = clipped & (np.abs(a) > theta) & (np.abs(c) > theta)
+    assert free.sum() > 0.5 * clipped.sum()
+    assert np.allclose(b[free], (a[free] + c[free]) / 2, rtol=0, atol=1e-12)
+    assert not np.allclose(b[free], a[free], rtol=0, atol=1e-6)
 
 
 def test_highquality_is_social_through_declip_and_file(tmp_path):
     assert params.resolve(44100, "highquality").algorithm == "social"
+    assert params.resolve(44100, "highquality").social_neigh2 is None
     assert rtdeclip.Declipper(SR, preset="highquality", plan="estimate").settings.algorithm \
         == "social"
     x = tonal(n=12000, seed=5)
@@ -119,6 +142,8 @@ def test_highquality_is_social_through_declip_and_file(tmp_path):
 @pytest.mark.parametrize("bad, match", [
     (dict(social_block=100), "multiple of the hop"),
     (dict(social_neigh=(2, 7)), "odd"),
+    (dict(social_neigh2=(3, 4)), "odd"),
+    (dict(social_neigh2=5), "social_neigh2"),
     (dict(social_lambda=(0.1, 0)), "social_lambda"),
     (dict(social_levels=0), "social_levels"),
     (dict(social_blocks=1), "unknown social"),

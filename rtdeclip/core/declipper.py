@@ -111,6 +111,8 @@ class Declipper:
         Algorithm "social" only: social_block, social_margin (samples,
         multiples of the hop; default 48 and 8 windows), social_lambda
         (max, min), social_levels, social_neigh (bins, frames, odd),
+        social_neigh2 (None, or a second neighbourhood: two solves, their
+        mean is the output),
         social_iterations (per block, when ``iterations`` is not given);
         see :data:`rtdeclip.core.params.SOCIAL_DEFAULTS`.
     window : int, optional
@@ -202,6 +204,7 @@ class Declipper:
             cfg.social_levels = sol.social_levels
             cfg.social_lambda_max, cfg.social_lambda_min = sol.social_lambda
             cfg.social_neigh_freq, cfg.social_neigh_time = sol.social_neigh
+            cfg.social_neigh2_freq, cfg.social_neigh2_time = sol.social_neigh2 or (0, 0)
         cfg.return_last = sol.iterations is not None
         cfg.warm_start = sol.warm_start
         cfg.budget_pool = sol.budget_pool

@@ -26,7 +26,8 @@ ALGORITHMS = {
 # frames); social_iterations: FISTA iterations per block when `iterations`
 # is None
 SOCIAL_DEFAULTS = dict(social_block=0, social_margin=0, social_lambda=(1e-1, 1e-4),
-                       social_levels=20, social_neigh=(3, 7), social_iterations=500)
+                       social_levels=20, social_neigh=(3, 7), social_iterations=500,
+                       social_neigh2=None)
 # FFTW planning rigour -> rtd_plan values
 PLANS = {"measure": lib.RTD_PLAN_MEASURE, "estimate": lib.RTD_PLAN_ESTIMATE}
 # arithmetic of the iteration -> rtd_precision values
@@ -69,6 +70,7 @@ class Settings:
     social_levels: int = 20
     social_neigh: tuple = (3, 7)
     social_iterations: int = 500
+    social_neigh2: tuple = None   # a second solve, output the mean of the two
 
 
 # Tuned on SQAM at input SDR 3 and 10 dB (benchmarks/explore.py, presets.py)
@@ -343,7 +345,7 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
         raise ParameterError(f"adapt_s must be a finite number >= 0, got {adapt_s!r}")
     if social is not None and not isinstance(social, dict):
         raise ParameterError(f"social must be a dict of social_* settings, got {social!r}")
-    soc = check_social(dict(SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})), hop)
+    soc = check_social({**SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})}, hop)
     return Settings(window, hop, redundancy, algorithm, s, r, float(epsilon),
                     iterations, warm_start, window_shape, synthesis_length, budget_pool,
                     precision, past_final=past_final, prior_weight=float(prior_weight),
@@ -373,13 +375,17 @@ def check_social(soc, hop):
         raise ParameterError(f"social_lambda must be two numbers > 0 (max, min), "
                              f"got {soc['social_lambda']!r}")
     out["social_lambda"] = lam
-    nb = tuple(soc["social_neigh"]) if isinstance(soc["social_neigh"], (tuple, list)) else ()
-    if len(nb) != 2:
-        raise ParameterError(f"social_neigh must be (bins, frames), got {soc['social_neigh']!r}")
-    nb = tuple(_check_int("social_neigh", v, 1, 99) for v in nb)
-    if not all(v % 2 for v in nb):
-        raise ParameterError(f"social_neigh sizes must be odd, got {nb}")
-    out["social_neigh"] = nb
+    for key in ("social_neigh", "social_neigh2"):
+        if key == "social_neigh2" and soc[key] is None:
+            out[key] = None
+            continue
+        nb = tuple(soc[key]) if isinstance(soc[key], (tuple, list)) else ()
+        if len(nb) != 2:
+            raise ParameterError(f"{key} must be (bins, frames), got {soc[key]!r}")
+        nb = tuple(_check_int(key, v, 1, 99) for v in nb)
+        if not all(v % 2 for v in nb):
+            raise ParameterError(f"{key} sizes must be odd, got {nb}")
+        out[key] = nb
     return out
 
 
