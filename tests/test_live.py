@@ -73,7 +73,15 @@ def test_sixty_seconds_average_preset_without_xruns(jack):
         t1 = time.monotonic()
     load = max(load, os.getloadavg()[0])
     stall = watch.worst_ms(t0 + 1.0, t1)         # the first second starts the streams
-    assert stats["output_underflows"] <= 1       # the first block may be lost at start-up
+    # the first block may be lost at start-up; beyond it, an underflow is
+    # excused only by a machine stall of at least half the output margin
+    # (the VM stopped: the driver then asks for its missed periods in a
+    # burst, faster than any worker could refill them), one per stall
+    margin_ms = h.latency["margin"]["ms"]
+    long_stalls = [(round(t - t0, 2), ms) for t, ms in watch.stalls
+                   if t0 + 1.0 <= t <= t1 and ms >= margin_ms / 2]
+    assert stats["output_underflows"] <= 1 + len(long_stalls), (
+        stats["output_underflows"], margin_ms, long_stalls, load)
     assert stats["input_overflows"] == 0
     why = (stats["late_frames"], stats["passthrough_blocks"], stats["hop_ms"],
            stats["worker_realtime"], load, stall)
