@@ -42,13 +42,13 @@ SDRS = [1, 3, 5, 7, 10, 15, 20]
 
 
 def run_case(job):
-    folder, excerpt, sdr_in, method, seconds, social = job
+    folder, excerpt, sdr_in, method, seconds, social, precision = job
     x, sr = read_sqam(folder, excerpt)
     if seconds:  # quick comparisons between settings (not against the survey)
         x = x[:int(seconds * sr)]
     y, theta = rtdeclip.clip_to_sdr(x, sdr_in)
     if method == "highquality":
-        kw = dict(preset="highquality", social=social)
+        kw = dict(preset="highquality", social=social, precision=precision)
     else:  # the survey's A-SPADE (benchmarks/survey.py)
         kw = dict(preset="highquality", algorithm="aspade", window=8192, hop=2048,
                   redundancy=2, s=1, r=2, epsilon=0.1, iterations=None)
@@ -77,6 +77,8 @@ def main():
                          "tables are written to results/highquality_short.* instead)")
     ap.add_argument("--social", default=None, metavar="JSON",
                     help='social settings over the preset\'s, e.g. \'{"social_neigh2": [5, 7]}\'')
+    ap.add_argument("--precision", default=None, choices=["double", "single"],
+                    help="the social solver's transforms (default: the preset's)")
     ap.add_argument("--cases", default=None, metavar="EXCERPT:SDR,...",
                     help="HighQuality on these cases only (default: every excerpt x input SDR)")
     ap.add_argument("--name", default=None,
@@ -93,18 +95,19 @@ def main():
     name = args.name or ("highquality_short" if args.seconds else "highquality")
     log = os.path.join(RESULTS, name + "_cases.jsonl")
     os.makedirs(RESULTS, exist_ok=True)
-    settings = params.resolve(44100, "highquality", social=social)
+    settings = params.resolve(44100, "highquality", social=social, precision=args.precision)
     done = {}
     if os.path.exists(log):
         for line in open(log):
             r = json.loads(line)
             done[(r["excerpt"], r["input_sdr"], r["method"])] = r
     # A-SPADE first, then excerpt by excerpt: an interrupted run has whole rows
-    jobs = [(args.sqam, e, s, "aspade", args.seconds, None) for e, s in asp]
+    jobs = [(args.sqam, e, s, "aspade", args.seconds, None, None) for e, s in asp]
     cases = [(e, s) for e in excerpts for s in sdrs]
     if args.cases:
         cases = [(e, int(s)) for e, s in (c.split(":") for c in args.cases.split(","))]
-    jobs += [(args.sqam, e, s, "highquality", args.seconds, social) for e, s in cases]
+    jobs += [(args.sqam, e, s, "highquality", args.seconds, social, args.precision)
+             for e, s in cases]
     jobs = [j for j in jobs if (j[1], j[2], j[3]) not in done and not args.report_only]
     if jobs:  # FFTW wisdom, once
         rtdeclip.Declipper(44100, preset="highquality")
@@ -136,7 +139,7 @@ def main():
           f"redundancy {settings.redundancy}, "
           f"{settings.iterations or settings.social_iterations} iterations per block, "
           f"lambda {settings.social_lambda}, {settings.social_levels} levels, "
-          f"neighbourhood {settings.social_neigh}"
+          f"neighbourhood {settings.social_neigh}, precision {settings.precision}"
           + (f", mean with a second solve at {settings.social_neigh2}"
              if settings.social_neigh2 else "") + ")\n\n")
     md += md_table(["input SDR (dB)", "cases", "HighQuality ΔSDR", "SS_PEW (survey)",

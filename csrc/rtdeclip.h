@@ -152,9 +152,10 @@ typedef struct {
                                 2 * hop <= n <= window.                     */
     /* RTD_SOCIAL only.  The STFT is window/hop/redundancy (Hann, made
      * tight), max_iterations the FISTA iterations per block (0: 500);
-     * s, r, epsilon, return_last, warm_start, budget_pool, precision,
-     * threads and custom windows are not used (double precision, the
-     * channels solved one after the other).  The signal is solved in
+     * precision RTD_SINGLE runs its FFTs in fftwf (iterates and sums stay
+     * double); s, r, epsilon, return_last, warm_start, budget_pool,
+     * threads and custom windows are not used (the channels solved one
+     * after the other).  The signal is solved in
      * blocks of social_block samples with social_margin more on either
      * side (both multiples of hop; 0: 48 and 8 windows); the latency is
      * block + margin - 1 samples.  lambda goes geometrically from

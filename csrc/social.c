@@ -49,6 +49,10 @@ struct social_state {
     uint8_t *dead;           /* ring: that slot's frame is dead (solve_one)  */
     double *erun;            /* H: running energy sum over the ring (solve_one) */
     fftw_plan fwd, inv;
+    int single;              /* precision RTD_SINGLE: fftwf transforms       */
+    float *finf, *foutf;     /* M each (single)                              */
+    fftwf_complex *cbuff;    /* H (single)                                   */
+    fftwf_plan fwdf, invf;
     workspace ws;
     schannel *ch;
     int64_t *sm_scratch;     /* RTD_SM_BINS + 1: cumulative histogram (smear.h) */
@@ -91,16 +95,33 @@ static int ws_alloc(const social_state *so, workspace *ws, int span)
     return RTD_OK;
 }
 
-/* X[frame m] += D_m c (c is copied: FFTW's c2r destroys its input) */
-static void synth_frame(social_state *so, double *X, int m, const fftw_complex *c)
+/* X[frame m] += D_m cbuf (cbuf is destroyed).  Single precision: the
+ * transforms in fftwf, everything else (iterates, sums, buffers) double */
+static void inverse_add(social_state *so, double *X, int m)
 {
     const int w = so->w;
     const double sc = 1.0 / sqrt((double)so->M);
-    memcpy(so->cbuf, c, sizeof(fftw_complex) * so->H);
-    fftw_execute_dft_c2r(so->inv, so->cbuf, so->fout);
     double *xm = X + (size_t)m * so->a;
+    if (so->single) {
+        for (int k = 0; k < so->H; k++) {
+            so->cbuff[k][0] = (float)so->cbuf[k][0];
+            so->cbuff[k][1] = (float)so->cbuf[k][1];
+        }
+        fftwf_execute_dft_c2r(so->invf, so->cbuff, so->foutf);
+        for (int i = 0; i < w; i++)
+            xm[i] += sc * so->g[i] * (double)so->foutf[i];
+        return;
+    }
+    fftw_execute_dft_c2r(so->inv, so->cbuf, so->fout);
     for (int i = 0; i < w; i++)
         xm[i] += sc * so->g[i] * so->fout[i];
+}
+
+/* X[frame m] += D_m c */
+static void synth_frame(social_state *so, double *X, int m, const fftw_complex *c)
+{
+    memcpy(so->cbuf, c, sizeof(fftw_complex) * so->H);
+    inverse_add(so, X, m);
 }
 
 /* (unscaled) analysis of frame m of X into cbuf; zero: the frame is known
@@ -112,6 +133,16 @@ static void analyse_frame(social_state *so, const double *X, int m, int zero)
         return;
     }
     const double *xm = X + (size_t)m * so->a;
+    if (so->single) {
+        for (int i = 0; i < so->w; i++)
+            so->finf[i] = (float)(so->g[i] * xm[i]);
+        fftwf_execute_dft_r2c(so->fwdf, so->finf, so->cbuff);
+        for (int k = 0; k < so->H; k++) {
+            so->cbuf[k][0] = so->cbuff[k][0];
+            so->cbuf[k][1] = so->cbuff[k][1];
+        }
+        return;
+    }
     for (int i = 0; i < so->w; i++)
         so->fin[i] = so->g[i] * xm[i];
     fftw_execute_dft_r2c(so->fwd, so->fin, so->cbuf);
@@ -320,12 +351,7 @@ static void solve_one(social_state *so, workspace *ws, const double *y, const in
             znz[c] = (zbits << 1) != 0;
             int nz = last ? znz[c] : (ubits << 1) != 0;
             unz2[c] = (uint8_t)nz;
-            if (nz) { /* next iteration's D u, or the output D z */
-                fftw_execute_dft_c2r(so->inv, so->cbuf, so->fout);
-                double *xm = x2 + (size_t)c * a;
-                for (int i = 0; i < w; i++)
-                    xm[i] += sc * so->g[i] * so->fout[i];
-            }
+            if (nz) inverse_add(so, x2, c); /* next iteration's D u, or the output D z */
         }
         double *tx = x; x = x2; x2 = tx;
         uint8_t *tf = unz; unz = unz2; unz2 = tf;
@@ -384,6 +410,18 @@ static int make_frame(social_state *so, unsigned flags)
     rtd_planner_unlock();
     memset(so->fin, 0, sizeof(double) * so->M); /* MEASURE may scribble */
     if (!so->fwd || !so->inv) return RTD_ERR_PLAN;
+    if (so->single) {
+        so->finf = fftwf_alloc_real(so->M);
+        so->foutf = fftwf_alloc_real(so->M);
+        so->cbuff = fftwf_alloc_complex(so->H);
+        if (!so->finf || !so->foutf || !so->cbuff) return RTD_ERR_NOMEM;
+        rtd_planner_lock();
+        so->fwdf = fftwf_plan_dft_r2c_1d(so->M, so->finf, so->cbuff, flags);
+        so->invf = fftwf_plan_dft_c2r_1d(so->M, so->cbuff, so->foutf, flags);
+        rtd_planner_unlock();
+        memset(so->finf, 0, sizeof(float) * so->M);
+        if (!so->fwdf || !so->invf) return RTD_ERR_PLAN;
+    }
     return RTD_OK;
 }
 
@@ -404,10 +442,15 @@ void social_destroy(social_state *so)
     rtd_planner_lock();
     if (so->fwd) fftw_destroy_plan(so->fwd);
     if (so->inv) fftw_destroy_plan(so->inv);
+    if (so->fwdf) fftwf_destroy_plan(so->fwdf);
+    if (so->invf) fftwf_destroy_plan(so->invf);
     rtd_planner_unlock();
     fftw_free(so->g);
     fftw_free(so->fin);
     fftw_free(so->fout);
+    fftwf_free(so->finf);
+    fftwf_free(so->foutf);
+    fftwf_free(so->cbuff);
     fftw_free(so->cbuf);
     fftw_free(so->tmpc);
     fftw_free(so->tmpe);
@@ -452,6 +495,7 @@ social_state *social_create(const rtd_config *cfg, int *error)
         !isfinite(so->lam_min))
         goto fail;
     so->span = so->B + 2 * so->O;
+    so->single = cfg->precision == RTD_SINGLE;
     e = make_frame(so, cfg->plan == RTD_PLAN_ESTIMATE ? FFTW_ESTIMATE : FFTW_MEASURE);
     if (e) goto fail;
     e = RTD_ERR_NOMEM;

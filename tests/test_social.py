@@ -97,6 +97,46 @@ def test_processing_blocks_change_the_output_by_less_than_1e6(neigh2):
     assert np.linalg.norm(thin - ref) > 1e-6 * np.linalg.norm(ref)
 
 
+def test_single_precision_transforms_match_double():
+    """precision="single": the social solver's FFTs in fftwf, iterates and
+    sums in double: the output moves by far less than the restoration
+    error, and the streaming guarantees hold as in double."""
+    x = tonal(n=20000, seed=7)
+    y, theta = rtdeclip.clip_to_sdr(x, 3)
+    kw = dict(SMALL, algorithm="social", threshold=theta, jobs=1)
+    dbl = rtdeclip.declip(y, SR, precision="double", **kw)
+    sgl = rtdeclip.declip(y, SR, precision="single", **kw)
+    assert not np.array_equal(dbl, sgl)          # the option reaches the solver
+    err = np.linalg.norm(x - dbl)
+    assert np.linalg.norm(sgl - dbl) < 1e-3 * err
+    assert abs(rtdeclip.sdr(x, sgl) - rtdeclip.sdr(x, dbl)) < 0.01
+    clipped = np.abs(y) >= theta
+    assert np.array_equal(sgl[~clipped], y[~clipped])
+    # processing blocks: within 1e-6 of one block, as in double
+    one = rtdeclip.declip(y, SR, precision="single",
+                          social=dict(social_block=65536), **kw)
+    cut = rtdeclip.declip(y, SR, precision="single",
+                          social=dict(social_block=2048), **kw)
+    assert np.linalg.norm(cut - one) <= 1e-6 * np.linalg.norm(one)
+
+
+def test_solver_skips_nothing_that_matters_in_silence():
+    """Frames with no observation and no coefficient nearby are skipped
+    (dead frames): a clip surrounded by long digital silence gives the
+    same samples as the clip alone, to rounding."""
+    x = tonal(n=6000, seed=8)
+    y, theta = rtdeclip.clip_to_sdr(x, 3)
+    # one processing block holds either signal: no seams, only silence differs
+    kw = dict(SMALL, algorithm="social", threshold=theta, jobs=1,
+              social=dict(social_block=65536))
+    alone = rtdeclip.declip(y, SR, **kw)
+    pad = 512 * 40  # a multiple of the hop: the same frame grid
+    padded = rtdeclip.declip(np.concatenate([np.zeros(pad), y, np.zeros(pad)]), SR, **kw)
+    mid = padded[pad:pad + len(y)]
+    assert np.all(padded[:pad] == 0) and np.all(padded[pad + len(y):] == 0)
+    assert np.linalg.norm(mid - alone) <= 1e-9 * np.linalg.norm(alone)
+
+
 def test_second_neighbourhood_gives_the_mean_of_the_two_solves():
     """social_neigh2: the output is the mean of the solves with either
     neighbourhood (made consistent after the mean)."""
