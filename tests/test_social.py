@@ -158,7 +158,10 @@ def test_second_neighbourhood_gives_the_mean_of_the_two_solves():
 
 def test_highquality_is_social_through_declip_and_file(tmp_path):
     assert params.resolve(44100, "highquality").algorithm == "social"
-    assert params.resolve(44100, "highquality").social_neigh2 is None
+    st = params.resolve(44100, "highquality")
+    assert st.social_neigh2 == (5, 7) and st.precision == "single"
+    # the preset's A-SPADE keeps double precision (the plug-ins' table)
+    assert params.resolve(44100, "highquality", algorithm="aspade").precision == "double"
     assert rtdeclip.Declipper(SR, preset="highquality", plan="estimate").settings.algorithm \
         == "social"
     x = tonal(n=12000, seed=5)
