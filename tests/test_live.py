@@ -1,6 +1,8 @@
 """The live host through a real PortAudio stream on the JACK dummy server,
 fed and recorded by a second JACK client (bit-exact loopback)."""
+import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,7 +14,7 @@ import pytest
 
 import rtdeclip
 from rtdeclip.examples import music
-from loopback import StallWatch, bare_loopback_lag, lag_of, play_through
+from loopback import StallWatch, bare_loopback_lag, excused_underflows, lag_of, play_through
 from rtdeclip.live.host import input_path
 
 SR, BLOCK = 48000, 256
@@ -73,15 +75,8 @@ def test_sixty_seconds_average_preset_without_xruns(jack):
         t1 = time.monotonic()
     load = max(load, os.getloadavg()[0])
     stall = watch.worst_ms(t0 + 1.0, t1)         # the first second starts the streams
-    # the first block may be lost at start-up; beyond it, an underflow is
-    # excused only by a machine stall of at least half the output margin
-    # (the VM stopped: the driver then asks for its missed periods in a
-    # burst, faster than any worker could refill them), one per stall
-    margin_ms = h.latency["margin"]["ms"]
-    long_stalls = [(round(t - t0, 2), ms) for t, ms in watch.stalls
-                   if t0 + 1.0 <= t <= t1 and ms >= margin_ms / 2]
-    assert stats["output_underflows"] <= 1 + len(long_stalls), (
-        stats["output_underflows"], margin_ms, long_stalls, load)
+    allowed, stalls = excused_underflows(h, watch, t0 + 1.0, t1)
+    assert stats["output_underflows"] <= allowed, (stats["output_underflows"], stalls, load)
     assert stats["input_overflows"] == 0
     why = (stats["late_frames"], stats["passthrough_blocks"], stats["hop_ms"],
            stats["worker_realtime"], load, stall)
@@ -126,16 +121,25 @@ def test_sixty_seconds_average_never_converging_beside_a_cpu_hog(jack):
     try:
         time.sleep(0.5)
         assert hog.poll() is None                  # the hog is running
-        rec, stats = play_through(h, clipped, extra_seconds=0.5)
+        with StallWatch() as watch:
+            t0 = time.monotonic()
+            rec, stats = play_through(h, clipped, extra_seconds=0.5)
+            t1 = time.monotonic()
     finally:
         hog.kill()
         hog.wait()
+    allowed, stalls = excused_underflows(h, watch, t0 + 1.0, t1)
     why = (stats["late_frames"], stats["frames_solved"], stats["passthrough_blocks"],
-           stats["hop_ms"], stats["worker_realtime"], os.getloadavg())
-    assert stats["output_underflows"] <= 1, why    # the first block may be lost at start-up
+           stats["hop_ms"], stats["worker_realtime"], os.getloadavg(), stalls)
+    # no underflow after the first block, unless the machine itself stopped
+    assert stats["output_underflows"] <= allowed, why
     assert stats["input_overflows"] == 0, why
     assert stats["frames_solved"] > 0.9 * 60 * SR / 512 * 2, why
-    assert stats["late_frames"] <= 0.001 * stats["frames_solved"], why
+    # late frames <= 0.1 %, plus those of the hops a machine stall of at
+    # least half a hop overlapped (the VM stopped, not the worker)
+    hop_ms = stats["hop_ms"]["hop"]
+    stalled = sum(1 + math.ceil(ms / hop_ms) for _, ms in watch.at_least(hop_ms / 2, t0, t1))
+    assert stats["late_frames"] <= 0.001 * stats["frames_solved"] + 2 * stalled, why
     assert np.max(np.abs(rec)) > 0.3               # restored peaks came out
 
 
@@ -143,8 +147,15 @@ def test_overload_is_absorbed_without_underflow(jack):
     clean, clipped, theta = clipped_music(4.0)
     # a budget far beyond real time, and frames that never converge
     h = host(preset="average", threshold=theta, iterations=100000, epsilon=1e-9)
-    rec, stats = play_through(h, clipped)
-    assert stats["output_underflows"] == 0 and stats["input_overflows"] == 0
+    with StallWatch() as watch:
+        t0 = time.monotonic()
+        rec, stats = play_through(h, clipped)
+        t1 = time.monotonic()
+    # the deadline keeps the ring fed: an underflow only where the machine
+    # itself stopped (start-up included, so one fewer than the rule allows)
+    allowed, stalls = excused_underflows(h, watch, t0, t1)
+    assert stats["output_underflows"] <= allowed - 1, (stats["output_underflows"], stalls)
+    assert stats["input_overflows"] == 0
     assert stats["late_frames"] > 0               # cut at their deadline, and counted
     assert stats["budget_cuts"] > 0                # and the budget was lowered
 
@@ -293,11 +304,18 @@ def test_views_show_levels_clipping_latency_and_xruns(jack):
         plain, rich = io.StringIO(), io.StringIO()
         assert isinstance(make_view(h, file=plain), PlainView)     # not a terminal
         v = PlainView(h, plain)
+        before = h.stats["xruns"]
         v.update(1.0)
+        after = h.stats["xruns"]
         r = RichView(h, rich)
         r.update(1.0)
         r.close()
     line = plain.getvalue()
-    assert "in dBFS" in line and "clipped" in line and "xruns 0" in line
+    assert "in dBFS" in line and "clipped" in line, line
+    # the view shows the host's own count (a machine stall may make it nonzero)
+    shown = int(re.search(r"xruns (\d+)", line).group(1))
+    assert before <= shown <= after, (before, shown, after, line)
+    cpu = int(re.search(r"cpu +(\d+) %", line).group(1))
+    assert 0 <= cpu <= 100 * os.cpu_count(), line   # a share of the machine, not of a short interval
     panel = rich.getvalue()
     assert "latency" in panel and "xruns" in panel and "clip" in panel, panel
