@@ -195,6 +195,34 @@ static inline int smear_adopt(const smear_estimator *mine, const smear_estimator
     return 1;
 }
 
+/* After every channel chose its own rails: a channel with no rail at all
+ * takes another channel's codec-smeared one (smear_adopt), per polarity,
+ * from the first channel that offers it.  The channels' estimators are
+ * `stride` bytes apart from `first` (one field of an array of per-channel
+ * structs); `me` is this channel's index; its levels and their method and
+ * width are updated in place.  Shared by stream.c and social.c. */
+static inline void smear_adopt_across(const smear_estimator *first, size_t stride, int channels,
+                                      int me, double *pos, double *neg,
+                                      int method[2], double width[2])
+{
+    if (method[0] != RTD_RAIL_NONE || method[1] != RTD_RAIL_NONE) return;
+    const smear_estimator *mine =
+        (const smear_estimator *)((const char *)first + (size_t)me * stride);
+    for (int side = 0; side < 2; side++) {
+        for (int o = 0; o < channels; o++) {
+            const smear_estimator *other =
+                (const smear_estimator *)((const char *)first + (size_t)o * stride);
+            double level, w;
+            if (o == me || !smear_adopt(mine, other, side, &level, &w)) continue;
+            if (side) *neg = -level;
+            else *pos = level;
+            method[side] = RTD_RAIL_CODEC;
+            width[side] = w;
+            break;
+        }
+    }
+}
+
 /* Levels in use with auto_threshold, shared by the SPADE stream (stream.c)
  * and the social solver (social.c): an exact rail (the signal keeps
  * returning to one extreme value: `hits` returns, `lv` its level) unless a

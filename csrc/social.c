@@ -398,19 +398,8 @@ static void auto_levels(social_state *so)
     }
     for (int c = 0; c < so->cfg.channels; c++) {
         schannel *ch = &so->ch[c];
-        if (ch->method[0] != RTD_RAIL_NONE || ch->method[1] != RTD_RAIL_NONE) continue;
-        for (int side = 0; side < 2; side++) {
-            for (int o = 0; o < so->cfg.channels; o++) {
-                double level, width;
-                if (o == c || !smear_adopt(&ch->sm, &so->ch[o].sm, side, &level, &width))
-                    continue;
-                if (side) ch->neg = -level;
-                else ch->pos = level;
-                ch->method[side] = RTD_RAIL_CODEC;
-                ch->width[side] = width;
-                break;
-            }
-        }
+        smear_adopt_across(&so->ch[0].sm, sizeof(schannel), so->cfg.channels, c,
+                           &ch->pos, &ch->neg, ch->method, ch->width);
     }
 }
 

@@ -499,19 +499,8 @@ static void levels_across_channels(rtd_state *st)
 {
     for (int c = 0; c < st->cfg.channels; c++) {
         channel *ch = &st->ch[c];
-        if (ch->method[0] != RTD_RAIL_NONE || ch->method[1] != RTD_RAIL_NONE) continue;
-        for (int side = 0; side < 2; side++) {
-            for (int o = 0; o < st->cfg.channels; o++) {
-                double level, width;
-                if (o == c || !smear_adopt(&ch->sm, &st->ch[o].sm, side, &level, &width))
-                    continue;
-                if (side) ch->neg = -level;
-                else ch->pos = level;
-                ch->method[side] = RTD_RAIL_CODEC;
-                ch->width[side] = width;
-                break;
-            }
-        }
+        smear_adopt_across(&st->ch[0].sm, sizeof(channel), st->cfg.channels, c,
+                           &ch->pos, &ch->neg, ch->method, ch->width);
     }
 }
 
