@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import rtdeclip
-from rtdeclip.examples import music
+from rtdeclip.examples import music, never_converging
 from loopback import StallWatch, bare_loopback_lag, excused_underflows, lag_of, play_through
 from rtdeclip.live.host import input_path
 
@@ -92,30 +92,11 @@ def test_sixty_seconds_average_preset_without_xruns(jack):
     assert stats["frames_solved"] > 0.5 * 60 * SR / 512
 
 
-def never_converging(seconds, seed=0):
-    """benchmarks/speed.py's CPU worst case: 4 partials plus white noise 26
-    dB below them, clipped at 30 % of its peak, stereo: every frame is
-    clipped and none reaches epsilon, so each spends its whole budget."""
-    rng = np.random.default_rng(seed)
-    n = int(seconds * SR)
-    t = np.arange(n) / SR
-    chans = []
-    for _ in range(2):
-        tone = sum(np.sin(2 * np.pi * rng.uniform(100, 3000) * t + rng.uniform(0, 6))
-                   for _ in range(4))
-        noise = rng.standard_normal(n)
-        noise *= np.sqrt(np.mean(tone ** 2) / np.mean(noise ** 2)) * 10 ** (-26 / 20)
-        chans.append(tone + noise)
-    x = np.stack(chans, axis=1)
-    x /= np.abs(x).max()
-    return np.clip(x, -0.3, 0.3)
-
-
 def test_sixty_seconds_average_never_converging_beside_a_cpu_hog(jack):
     """Issue 12's live bar: 60 s at period 256 with `average` on the signal
     that never converges, while a second process keeps one core busy: no
     underflow after the first block, late frames <= 0.1 %."""
-    clipped = never_converging(60.0)
+    clipped = never_converging(SR, 60.0)     # the speed benchmark's worst case
     h = host(preset="average", threshold="auto")
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
