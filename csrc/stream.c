@@ -494,7 +494,8 @@ static void auto_levels(channel *ch)
 }
 
 /* After auto_levels on every channel: a channel with no rail at all takes
- * another channel's codec-smeared rail (smear_adopt). */
+ * another channel's codec-smeared rail (smear_adopt), and a hump that
+ * another channel's exact rail contradicts is dropped. */
 static void levels_across_channels(rtd_state *st)
 {
     for (int c = 0; c < st->cfg.channels; c++) {
@@ -502,6 +503,8 @@ static void levels_across_channels(rtd_state *st)
         smear_adopt_across(&st->ch[0].sm, sizeof(channel), st->cfg.channels, c,
                            &ch->pos, &ch->neg, ch->method, ch->width);
     }
+    smear_veto_false_humps(st->cfg.channels, sizeof(channel), &st->ch[0].pos, &st->ch[0].neg,
+                           st->ch[0].method, st->ch[0].width);
 }
 
 static void process(rtd_state *st, const void *in, void *out, int frames, int is_float)
