@@ -27,6 +27,12 @@ void rtd_time_transforms(rtd_state *st, int n);
  * speed benchmark. */
 double rtd_worker_cpu_seconds(const rtd_state *st, int lane);
 
+/* The float solver's SIMD passes for states created after this call:
+ * allowed = 0 the baseline passes only, 1 the widest the processor has
+ * (the default), -1 no change.  Returns 1 when the AVX2 passes would now
+ * run.  The output is the same either way (tests compare them). */
+int rtd_testing_simd(int allowed);
+
 #ifdef __cplusplus
 }
 #endif
