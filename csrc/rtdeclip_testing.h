@@ -33,6 +33,12 @@ double rtd_worker_cpu_seconds(const rtd_state *st, int lane);
  * run.  The output is the same either way (tests compare them). */
 int rtd_testing_simd(int allowed);
 
+/* The solver's selection on v[0..n): the k-th largest value (1 <= k <=
+ * n) and in *above how many values are strictly larger; single != 0 runs
+ * the float selection on v rounded to float.  v is not changed.  Returns
+ * NaN (and *above = -1) on bad arguments or no memory. */
+double rtd_testing_kth_largest(const double *v, int n, int k, int single, int *above);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,7 +5,12 @@
  * FFTs and must cost well under one of them. */
 #include "select.h"
 
+#include "rtdeclip.h"
+#include "rtdeclip_testing.h"
+
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Small k: keep the k largest seen so far in descending order; almost every
@@ -108,4 +113,23 @@ float rtd_kth_largest_f(const float *v, int n, int k, float *scratch, int *above
         return kth_small_f(v, n, k, above);
     memcpy(scratch, v, sizeof(float) * (size_t)n);
     return kth_radix_f(scratch, n, k, above);
+}
+
+double rtd_testing_kth_largest(const double *v, int n, int k, int single, int *above)
+{
+    *above = -1;
+    if (n < 1 || k < 1 || k > n) return NAN;
+    if (!single) {
+        double *scratch = malloc(sizeof(double) * (size_t)n);
+        if (!scratch) return NAN;
+        double t = rtd_kth_largest(v, n, k, scratch, above);
+        free(scratch);
+        return t;
+    }
+    float *f = malloc(sizeof(float) * 2 * (size_t)n);
+    if (!f) return NAN;
+    for (int i = 0; i < n; i++) f[i] = (float)v[i];
+    float t = rtd_kth_largest_f(f, n, k, f + n, above);
+    free(f);
+    return t;
 }
