@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import machine, md_table, write_results  # noqa: E402
 
 import rtdeclip  # noqa: E402
+from rtdeclip import examples  # noqa: E402
 from rtdeclip.core import reference  # noqa: E402
 from rtdeclip._core import ffi, lib  # noqa: E402
 
@@ -96,23 +97,9 @@ def iteration_costs(windows, iters, algorithm, precisions=("double", "single"), 
 
 
 def never_converging(seconds, sr=48000, seed=0):
-    """The CPU worst case: a few partials plus white noise 26 dB below
-    them, clipped at 30 % of its peak, stereo.  Every frame is clipped and
-    the noise keeps the termination value above epsilon, so every frame
-    spends its whole budget (a chord alone converges early)."""
-    rng = np.random.default_rng(seed)
-    n = int(seconds * sr)
-    t = np.arange(n) / sr
-    chans = []
-    for _ in range(2):
-        tone = sum(np.sin(2 * np.pi * rng.uniform(100, 3000) * t + rng.uniform(0, 6))
-                   for _ in range(4))
-        noise = rng.standard_normal(n)
-        noise *= np.sqrt(np.mean(tone ** 2) / np.mean(noise ** 2)) * 10 ** (-26 / 20)
-        chans.append(tone + noise)
-    clean = np.stack(chans, axis=1)
-    clean /= np.abs(clean).max()
-    return np.clip(clean, -0.3, 0.3), 0.3
+    """The CPU worst case (rtdeclip.examples.never_converging) and its
+    clip level."""
+    return examples.never_converging(sr, seconds, seed), 0.3
 
 
 def rtf_case(y, sr, seconds, preset, threads, **kw):

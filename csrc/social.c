@@ -385,7 +385,8 @@ void social_reset(social_state *so)
 
 /* Levels in use with auto_threshold, as the SPADE stream's (stream.c):
  * exact or codec-smeared rails (smear_choose), and a channel with no rail
- * at all takes another channel's codec-smeared one (smear_adopt). */
+ * at all takes another channel's codec-smeared one (smear_adopt), and a hump
+ * another channel's exact rail contradicts is dropped (smear_veto_false_humps). */
 static void auto_levels(social_state *so)
 {
     for (int c = 0; c < so->cfg.channels; c++) {
@@ -398,20 +399,11 @@ static void auto_levels(social_state *so)
     }
     for (int c = 0; c < so->cfg.channels; c++) {
         schannel *ch = &so->ch[c];
-        if (ch->method[0] != RTD_RAIL_NONE || ch->method[1] != RTD_RAIL_NONE) continue;
-        for (int side = 0; side < 2; side++) {
-            for (int o = 0; o < so->cfg.channels; o++) {
-                double level, width;
-                if (o == c || !smear_adopt(&ch->sm, &so->ch[o].sm, side, &level, &width))
-                    continue;
-                if (side) ch->neg = -level;
-                else ch->pos = level;
-                ch->method[side] = RTD_RAIL_CODEC;
-                ch->width[side] = width;
-                break;
-            }
-        }
+        smear_adopt_across(&so->ch[0].sm, sizeof(schannel), so->cfg.channels, c,
+                           &ch->pos, &ch->neg, ch->method, ch->width);
     }
+    smear_veto_false_humps(so->cfg.channels, sizeof(schannel), &so->ch[0].pos, &so->ch[0].neg,
+                           so->ch[0].method, so->ch[0].width);
 }
 
 /* A complete block: solve every channel (if its core is clipped), push the

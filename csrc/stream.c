@@ -494,25 +494,17 @@ static void auto_levels(channel *ch)
 }
 
 /* After auto_levels on every channel: a channel with no rail at all takes
- * another channel's codec-smeared rail (smear_adopt). */
+ * another channel's codec-smeared rail (smear_adopt), and a hump that
+ * another channel's exact rail contradicts is dropped. */
 static void levels_across_channels(rtd_state *st)
 {
     for (int c = 0; c < st->cfg.channels; c++) {
         channel *ch = &st->ch[c];
-        if (ch->method[0] != RTD_RAIL_NONE || ch->method[1] != RTD_RAIL_NONE) continue;
-        for (int side = 0; side < 2; side++) {
-            for (int o = 0; o < st->cfg.channels; o++) {
-                double level, width;
-                if (o == c || !smear_adopt(&ch->sm, &st->ch[o].sm, side, &level, &width))
-                    continue;
-                if (side) ch->neg = -level;
-                else ch->pos = level;
-                ch->method[side] = RTD_RAIL_CODEC;
-                ch->width[side] = width;
-                break;
-            }
-        }
+        smear_adopt_across(&st->ch[0].sm, sizeof(channel), st->cfg.channels, c,
+                           &ch->pos, &ch->neg, ch->method, ch->width);
     }
+    smear_veto_false_humps(st->cfg.channels, sizeof(channel), &st->ch[0].pos, &st->ch[0].neg,
+                           st->ch[0].method, st->ch[0].width);
 }
 
 static void process(rtd_state *st, const void *in, void *out, int frames, int is_float)

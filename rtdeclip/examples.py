@@ -1,5 +1,5 @@
 """Built-in example signals (no files needed): a short piece of
-synthetic music, clipped at a known level."""
+synthetic music, and the CPU worst case of the real-time presets."""
 import numpy as np
 
 
@@ -23,3 +23,29 @@ def music(sample_rate=44100, seconds=4.0, channels=1, seed=0):
             x[start:] += env * note
         out[:, c] = 0.95 * x / np.max(np.abs(x))
     return out[:, 0] if channels == 1 else out
+
+
+def never_converging(sample_rate=48000, seconds=6.0, seed=0):
+    """The real-time presets' CPU worst case, clipped at 0.3: a few partials
+    plus white noise 26 dB below them, stereo, peak 1 before clipping.
+    Every frame is clipped and the noise keeps SPADE's termination value
+    above epsilon, so every frame spends its whole budget (a chord alone
+    converges early and hides the cost)::
+
+        >>> x = never_converging(48000, 0.5)
+        >>> x.shape, float(abs(x).max())
+        ((24000, 2), 0.3)
+    """
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sample_rate)
+    t = np.arange(n) / sample_rate
+    chans = []
+    for _ in range(2):
+        tone = sum(np.sin(2 * np.pi * rng.uniform(100, 3000) * t + rng.uniform(0, 6))
+                   for _ in range(4))
+        noise = rng.standard_normal(n)
+        noise *= np.sqrt(np.mean(tone ** 2) / np.mean(noise ** 2)) * 10 ** (-26 / 20)
+        chans.append(tone + noise)
+    clean = np.stack(chans, axis=1)
+    clean /= np.abs(clean).max()
+    return np.clip(clean, -0.3, 0.3)

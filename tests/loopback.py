@@ -1,5 +1,6 @@
 """A second JACK client that plays a signal into the host's input and
 records the host's output, connected port to port (bit-exact)."""
+import math
 import time
 
 import numpy as np
@@ -86,3 +87,17 @@ def bare_loopback_lag(sr, ch, block):
         tester.wait(b)
     tester.close()
     return int(np.argmax(np.abs(rec[:, 0]))) - 1000
+
+
+def excused_underflows(host, watch, t0, t1):
+    """How many output underflows machine stalls explain between monotonic
+    times t0 and t1: the first block may be lost at start-up; beyond it, a
+    stall of at least half the output margin (the VM stopped: the driver
+    then runs its missed periods back to back, faster than any worker could
+    refill the ring) excuses one underflow per period it lasted, plus one.
+    Returns (allowed, stalls) with stalls as (seconds after t0, ms) for
+    the assertion message.  A machine that never stalls allows just 1."""
+    margin_ms = host.latency["margin"]["ms"]
+    period_ms = 1000.0 * host.block / host.sample_rate
+    stalls = watch.at_least(margin_ms / 2, t0, t1)
+    return 1 + sum(1 + math.ceil(ms / period_ms) for _, ms in stalls), stalls

@@ -1,6 +1,8 @@
 """The live host through a real PortAudio stream on the JACK dummy server,
 fed and recorded by a second JACK client (bit-exact loopback)."""
+import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,8 +13,8 @@ import numpy as np
 import pytest
 
 import rtdeclip
-from rtdeclip.examples import music
-from loopback import StallWatch, bare_loopback_lag, lag_of, play_through
+from rtdeclip.examples import music, never_converging
+from loopback import StallWatch, bare_loopback_lag, excused_underflows, lag_of, play_through
 from rtdeclip.live.host import input_path
 
 SR, BLOCK = 48000, 256
@@ -73,15 +75,8 @@ def test_sixty_seconds_average_preset_without_xruns(jack):
         t1 = time.monotonic()
     load = max(load, os.getloadavg()[0])
     stall = watch.worst_ms(t0 + 1.0, t1)         # the first second starts the streams
-    # the first block may be lost at start-up; beyond it, an underflow is
-    # excused only by a machine stall of at least half the output margin
-    # (the VM stopped: the driver then asks for its missed periods in a
-    # burst, faster than any worker could refill them), one per stall
-    margin_ms = h.latency["margin"]["ms"]
-    long_stalls = [(round(t - t0, 2), ms) for t, ms in watch.stalls
-                   if t0 + 1.0 <= t <= t1 and ms >= margin_ms / 2]
-    assert stats["output_underflows"] <= 1 + len(long_stalls), (
-        stats["output_underflows"], margin_ms, long_stalls, load)
+    allowed, stalls = excused_underflows(h, watch, t0 + 1.0, t1)
+    assert stats["output_underflows"] <= allowed, (stats["output_underflows"], stalls, load)
     assert stats["input_overflows"] == 0
     why = (stats["late_frames"], stats["passthrough_blocks"], stats["hop_ms"],
            stats["worker_realtime"], load, stall)
@@ -97,45 +92,35 @@ def test_sixty_seconds_average_preset_without_xruns(jack):
     assert stats["frames_solved"] > 0.5 * 60 * SR / 512
 
 
-def never_converging(seconds, seed=0):
-    """benchmarks/speed.py's CPU worst case: 4 partials plus white noise 26
-    dB below them, clipped at 30 % of its peak, stereo: every frame is
-    clipped and none reaches epsilon, so each spends its whole budget."""
-    rng = np.random.default_rng(seed)
-    n = int(seconds * SR)
-    t = np.arange(n) / SR
-    chans = []
-    for _ in range(2):
-        tone = sum(np.sin(2 * np.pi * rng.uniform(100, 3000) * t + rng.uniform(0, 6))
-                   for _ in range(4))
-        noise = rng.standard_normal(n)
-        noise *= np.sqrt(np.mean(tone ** 2) / np.mean(noise ** 2)) * 10 ** (-26 / 20)
-        chans.append(tone + noise)
-    x = np.stack(chans, axis=1)
-    x /= np.abs(x).max()
-    return np.clip(x, -0.3, 0.3)
-
-
 def test_sixty_seconds_average_never_converging_beside_a_cpu_hog(jack):
     """Issue 12's live bar: 60 s at period 256 with `average` on the signal
     that never converges, while a second process keeps one core busy: no
     underflow after the first block, late frames <= 0.1 %."""
-    clipped = never_converging(60.0)
+    clipped = never_converging(SR, 60.0)     # the speed benchmark's worst case
     h = host(preset="average", threshold="auto")
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.5)
         assert hog.poll() is None                  # the hog is running
-        rec, stats = play_through(h, clipped, extra_seconds=0.5)
+        with StallWatch() as watch:
+            t0 = time.monotonic()
+            rec, stats = play_through(h, clipped, extra_seconds=0.5)
+            t1 = time.monotonic()
     finally:
         hog.kill()
         hog.wait()
+    allowed, stalls = excused_underflows(h, watch, t0 + 1.0, t1)
     why = (stats["late_frames"], stats["frames_solved"], stats["passthrough_blocks"],
-           stats["hop_ms"], stats["worker_realtime"], os.getloadavg())
-    assert stats["output_underflows"] <= 1, why    # the first block may be lost at start-up
+           stats["hop_ms"], stats["worker_realtime"], os.getloadavg(), stalls)
+    # no underflow after the first block, unless the machine itself stopped
+    assert stats["output_underflows"] <= allowed, why
     assert stats["input_overflows"] == 0, why
     assert stats["frames_solved"] > 0.9 * 60 * SR / 512 * 2, why
-    assert stats["late_frames"] <= 0.001 * stats["frames_solved"], why
+    # late frames <= 0.1 %, plus those of the hops a machine stall of at
+    # least half a hop overlapped (the VM stopped, not the worker)
+    hop_ms = stats["hop_ms"]["hop"]
+    stalled = sum(1 + math.ceil(ms / hop_ms) for _, ms in watch.at_least(hop_ms / 2, t0, t1))
+    assert stats["late_frames"] <= 0.001 * stats["frames_solved"] + 2 * stalled, why
     assert np.max(np.abs(rec)) > 0.3               # restored peaks came out
 
 
@@ -143,8 +128,15 @@ def test_overload_is_absorbed_without_underflow(jack):
     clean, clipped, theta = clipped_music(4.0)
     # a budget far beyond real time, and frames that never converge
     h = host(preset="average", threshold=theta, iterations=100000, epsilon=1e-9)
-    rec, stats = play_through(h, clipped)
-    assert stats["output_underflows"] == 0 and stats["input_overflows"] == 0
+    with StallWatch() as watch:
+        t0 = time.monotonic()
+        rec, stats = play_through(h, clipped)
+        t1 = time.monotonic()
+    # the deadline keeps the ring fed: an underflow only where the machine
+    # itself stopped (start-up included, so one fewer than the rule allows)
+    allowed, stalls = excused_underflows(h, watch, t0, t1)
+    assert stats["output_underflows"] <= allowed - 1, (stats["output_underflows"], stalls)
+    assert stats["input_overflows"] == 0
     assert stats["late_frames"] > 0               # cut at their deadline, and counted
     assert stats["budget_cuts"] > 0                # and the budget was lowered
 
@@ -293,11 +285,18 @@ def test_views_show_levels_clipping_latency_and_xruns(jack):
         plain, rich = io.StringIO(), io.StringIO()
         assert isinstance(make_view(h, file=plain), PlainView)     # not a terminal
         v = PlainView(h, plain)
+        before = h.stats["xruns"]
         v.update(1.0)
+        after = h.stats["xruns"]
         r = RichView(h, rich)
         r.update(1.0)
         r.close()
     line = plain.getvalue()
-    assert "in dBFS" in line and "clipped" in line and "xruns 0" in line
+    assert "in dBFS" in line and "clipped" in line, line
+    # the view shows the host's own count (a machine stall may make it nonzero)
+    shown = int(re.search(r"xruns (\d+)", line).group(1))
+    assert before <= shown <= after, (before, shown, after, line)
+    cpu = int(re.search(r"cpu +(\d+) %", line).group(1))
+    assert 0 <= cpu <= 100 * os.cpu_count(), line   # a share of the machine, not of a short interval
     panel = rich.getvalue()
     assert "latency" in panel and "xruns" in panel and "clip" in panel, panel

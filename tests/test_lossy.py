@@ -121,6 +121,28 @@ def test_no_false_rail_on_loud_unclipped(tmp_path, name):
         assert dec.stats["clipped_samples"] == 0
 
 
+def test_a_note_under_another_channels_exact_rail_is_no_codec_rail():
+    """Uncoded stereo music lightly clipped (input SDR 20 dB): early in the
+    stream channel 0 holds only a steady note whose peak makes a hump 9 dB
+    under channel 1's exact rail.  A codec would have smeared that exact
+    rail, so the hump is no rail: the stream must equal offline (it lost
+    10 dB when the hump was taken for a codec rail)."""
+    x = music(SR, 3.0, 2, seed=3)
+    _, theta = rtdeclip.clip_to_sdr(x[:, 0], 20.0)
+    y = np.round(np.clip(x, -theta, theta) * 32768) / 32768
+    seen = []
+    d = rtdeclip.Declipper(SR, channels=2, preset="fastest", threshold="auto", plan="estimate")
+    outs = []
+    for i in range(0, len(y), 512):
+        outs.append(d.process(np.ascontiguousarray(y[i:i + 512])))
+        seen += [m for det in d.detection for m in det["method"]]
+    on = np.concatenate(outs + [d.flush()])[d.latency_samples:]
+    off = rtdeclip.declip(y, SR, preset="fastest", plan="estimate")
+    assert "codec" not in seen and "noisy" not in seen, sorted(set(map(str, seen)))
+    s_on, s_off = rtdeclip.sdr(x.ravel(), on.ravel()), rtdeclip.sdr(x.ravel(), off.ravel())
+    assert s_on > s_off - 0.1, (s_on, s_off)
+
+
 def test_decoded_mp3_clip_gains_offline_and_streaming(tmp_path, clean, clipped):
     y, _ = clipped
     d, sr, _ = roundtrip(tmp_path, y, "mp3")

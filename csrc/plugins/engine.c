@@ -25,16 +25,20 @@
 #define RTDP_PLAN RTD_PLAN_ESTIMATE
 #endif
 
-/* symbol, name, min, max, default, integer, toggled */
+/* symbol, name, min, max, default, integer, toggled.  Every control but
+ * the preset is the same in both families. */
+#define RTDP_COMMON_CONTROLS \
+    {"clip_mode", "Clip level (0 auto, 1 fixed)", 0, 1, 0, 1, 0}, \
+    {"clip_pos_db", "Fixed positive clip level (dBFS)", -60, 0, 0, 0, 0}, \
+    {"clip_neg_db", "Fixed negative clip level (dBFS)", -60, 0, 0, 0, 0}, \
+    {"gain_db", "Output gain (dB)", -24, 24, 0, 0, 0}, \
+    {"limiter", "Limiter", 0, 1, 0, 0, 1}, \
+    {"ceiling_db", "Limiter ceiling (dBFS)", -20, 0, 0, 0, 0}, \
+    {"enabled", "Enabled (0 bypass)", 0, 1, 1, 0, 1},
+
 const rtdp_control_info rtdp_control_table[8] = {
     {"preset", "Preset (0 average, 1 fastest)", 0, 1, 0, 1, 0},
-    {"clip_mode", "Clip level (0 auto, 1 fixed)", 0, 1, 0, 1, 0},
-    {"clip_pos_db", "Fixed positive clip level (dBFS)", -60, 0, 0, 0, 0},
-    {"clip_neg_db", "Fixed negative clip level (dBFS)", -60, 0, 0, 0, 0},
-    {"gain_db", "Output gain (dB)", -24, 24, 0, 0, 0},
-    {"limiter", "Limiter", 0, 1, 0, 0, 1},
-    {"ceiling_db", "Limiter ceiling (dBFS)", -20, 0, 0, 0, 0},
-    {"enabled", "Enabled (0 bypass)", 0, 1, 1, 0, 1},
+    RTDP_COMMON_CONTROLS
 };
 
 /* The low-latency family: the same ports, but the preset port has one
@@ -44,13 +48,7 @@ const rtdp_control_info rtdp_control_table[8] = {
  * for both families. */
 const rtdp_control_info rtdp_control_table_lowlatency[8] = {
     {"preset", "Preset (2 lowlatency, fixed)", 2, 2, 2, 1, 0},
-    {"clip_mode", "Clip level (0 auto, 1 fixed)", 0, 1, 0, 1, 0},
-    {"clip_pos_db", "Fixed positive clip level (dBFS)", -60, 0, 0, 0, 0},
-    {"clip_neg_db", "Fixed negative clip level (dBFS)", -60, 0, 0, 0, 0},
-    {"gain_db", "Output gain (dB)", -24, 24, 0, 0, 0},
-    {"limiter", "Limiter", 0, 1, 0, 0, 1},
-    {"ceiling_db", "Limiter ceiling (dBFS)", -20, 0, 0, 0, 0},
-    {"enabled", "Enabled (0 bypass)", 0, 1, 1, 0, 1},
+    RTDP_COMMON_CONTROLS
 };
 
 const rtdp_control_info *rtdp_controls_of(int family)
@@ -421,4 +419,17 @@ void rtdp_run(rtdp *p, const rtdp_controls *ctl, const float *const *in, float *
         run_chunk(p, ctl, in, out, off, left < RTDP_CHUNK ? (int)left : RTDP_CHUNK);
     }
     if (meters) write_meters(p, meters);
+}
+
+int rtdp_meter_ports(const rtdp_meters *m, int C, float *v)
+{
+    int k = 0;
+    v[k++] = m->latency;
+    for (int c = 0; c < C; c++) {
+        v[k++] = m->level_pos_db[c];
+        v[k++] = m->level_neg_db[c];
+    }
+    v[k++] = m->clipped_ratio;
+    v[k++] = m->iterations;
+    return k;
 }

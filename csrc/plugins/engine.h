@@ -58,6 +58,12 @@ typedef struct {
                                                quarter second             */
     float iterations;                       /* mean per solved frame, same */
 } rtdp_meters;
+/* The most output control ports a plug-in has. */
+#define RTDP_N_METERS (1 + 2 * RTDP_MAX_CHANNELS + 2)
+/* The meters of C channels in output-port order (latency, pos/neg level per
+ * channel, clipped ratio, iterations) into v[RTDP_N_METERS]; returns how
+ * many.  Both wrappers publish their output ports in this order. */
+int rtdp_meter_ports(const rtdp_meters *m, int C, float *v);
 
 /* The control ports both wrappers publish, in port order after the audio
  * ports: one table, so the LADSPA descriptor and the checks of the LV2

@@ -95,17 +95,8 @@ static void run(LADSPA_Handle hd, unsigned long frames)
         if (h->ctl[i]) cv[i] = *h->ctl[i];
     rtdp_meters m;
     rtdp_run(h->p, &ctl, (const float *const *)h->in, h->out, frames, &m);
-    /* output controls in port order: latency, pos/neg level per channel,
-     * clipped ratio, iterations */
-    float v[1 + 2 * RTDP_MAX_CHANNELS + 2];
-    int k = 0;
-    v[k++] = m.latency;
-    for (int c = 0; c < h->C; c++) {
-        v[k++] = m.level_pos_db[c];
-        v[k++] = m.level_neg_db[c];
-    }
-    v[k++] = m.clipped_ratio;
-    v[k++] = m.iterations;
+    float v[RTDP_N_METERS];
+    int k = rtdp_meter_ports(&m, h->C, v);
     for (int i = 0; i < k; i++)
         if (h->meter[i]) *h->meter[i] = v[i];
 }

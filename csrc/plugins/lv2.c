@@ -17,7 +17,7 @@
 #define URI_MONO_LL "urn:rtdeclip:mono-lowlatency"
 #define URI_STEREO_LL "urn:rtdeclip:stereo-lowlatency"
 #define N_CTL 8
-#define N_METERS (1 + 2 * RTDP_MAX_CHANNELS + 2)
+#define N_METERS RTDP_N_METERS
 
 typedef struct {
     rtdp *p;
@@ -73,15 +73,8 @@ static void run(LV2_Handle hd, uint32_t frames)
         if (h->ctl[i]) cv[i] = *h->ctl[i];
     rtdp_meters m;
     rtdp_run(h->p, &ctl, (const float *const *)h->in, h->out, frames, &m);
-    float v[N_METERS];
-    int k = 0;
-    v[k++] = m.latency;
-    for (int c = 0; c < h->C; c++) {
-        v[k++] = m.level_pos_db[c];
-        v[k++] = m.level_neg_db[c];
-    }
-    v[k++] = m.clipped_ratio;
-    v[k++] = m.iterations;
+    float v[RTDP_N_METERS];
+    int k = rtdp_meter_ports(&m, h->C, v);
     for (int i = 0; i < k; i++)
         if (h->meter[i]) *h->meter[i] = v[i];
 }

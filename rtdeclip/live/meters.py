@@ -13,6 +13,7 @@ The meters are arrays the worker fills per block (``peak_in``,
 one block stale is fine.
 """
 import math
+import os
 import sys
 import time
 
@@ -78,9 +79,12 @@ class _Rates:
         self.host = host
         self.t = time.monotonic()
         self.clips = host.clip_count.copy()
-        self.samples = 0
+        # start from the counters as they are: a view made mid-stream must
+        # not charge the stream's whole past to its first interval
+        s = host.stats
+        self.samples = s["samples_in"]
         self.cpu = 0.0
-        self.busy = 0.0
+        self.busy = s["worker_cpu_share"] * s["seconds"]
         self.peak_hold = np.zeros(host.channels)
 
     def step(self, stats):
@@ -90,7 +94,9 @@ class _Rates:
         seen = stats["samples_in"]
         frac = (clips - self.clips) / max(1, seen - self.samples)
         busy = stats["worker_cpu_share"] * stats["seconds"]
-        self.cpu = (busy - self.busy) / dt
+        # a share of the machine: never above its cores, even when the
+        # interval is too short for the CPU clock's resolution
+        self.cpu = min(max(0.0, (busy - self.busy) / dt), float(os.cpu_count() or 1))
         self.t, self.clips, self.samples, self.busy = now, clips, seen, busy
         self.peak_hold = np.maximum(self.peak_hold * 0.5, h.peak_in)
         return frac

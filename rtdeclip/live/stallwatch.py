@@ -48,3 +48,9 @@ class StallWatch:
     def worst_ms(self, start, end):
         """The longest stall that began between monotonic times start and end."""
         return max([ms for t, ms in self.stalls if start <= t <= end], default=0.0)
+
+    def at_least(self, ms, start, end):
+        """The stalls of at least `ms` that began between monotonic times
+        start and end, as (seconds after start, ms) pairs."""
+        return [(round(t - start, 2), round(d, 1)) for t, d in self.stalls
+                if start <= t <= end and d >= ms]
