@@ -27,6 +27,18 @@ void rtd_time_transforms(rtd_state *st, int n);
  * speed benchmark. */
 double rtd_worker_cpu_seconds(const rtd_state *st, int lane);
 
+/* The float solver's SIMD passes for states created after this call:
+ * allowed = 0 the baseline passes only, 1 the widest the processor has
+ * (the default), -1 no change.  Returns 1 when the AVX2 passes would now
+ * run.  The output is the same either way (tests compare them). */
+int rtd_testing_simd(int allowed);
+
+/* The solver's selection on v[0..n): the k-th largest value (1 <= k <=
+ * n) and in *above how many values are strictly larger; single != 0 runs
+ * the float selection on v rounded to float.  v is not changed.  Returns
+ * NaN (and *above = -1) on bad arguments or no memory. */
+double rtd_testing_kth_largest(const double *v, int n, int k, int single, int *above);
+
 #ifdef __cplusplus
 }
 #endif

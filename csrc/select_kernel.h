@@ -23,6 +23,7 @@ static R KS(kth_small)(const R *v, int n, int k, int *above)
     return top[k - 1];
 }
 
+#ifndef SELECT_NO_PUBLIC
 static inline void KS(swap)(R *a, R *b)
 {
     R t = *a;
@@ -82,3 +83,4 @@ R KS(rtd_kth_largest)(const R *v, int n, int k, R *scratch, int *above)
         scratch[i] = v[i];
     return KS(rtd_kth_largest_inplace)(scratch, n, k, above);
 }
+#endif

@@ -81,30 +81,47 @@ static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
     for (int i = 0; i < K; i++) H[i + 1] = H[i] + h[i];
     double need = 1e-4 * (double)e->n;
     if (need < RTD_SM_MIN_MASS) need = RTD_SM_MIN_MASS;
-    for (int s = 1; s <= RTD_SM_MAX_SCALE; s *= 2) {
-        int best = -1;
-        int64_t best_mass = 0, best_below = 0;
-        int kmin = K - RTD_SM_HUMP_BINS + s;
-        if (kmin < 3 * s + 1) kmin = 3 * s + 1;
-        for (int k = kmin; k < K - s; k++) {
-            int64_t mass = H[k + s + 1] - H[k - s];
-            int64_t below = H[k - s] - H[k - 3 * s - 1];
-            int hiidx = k + 3 * s + 2 < K ? k + 3 * s + 2 : K;
-            int64_t above = H[hiidx] - H[k + s + 1];
-            int inside = k + 3 * s + 2 <= K;
+    /* the densest qualifying window over all scales (as detect.py's
+     * _hump: a small overshoot cluster can qualify at a fine scale where
+     * the rail's far denser hump only does at a coarser one) */
+    int best = -1, s = 0;
+    int64_t best_mass = 0, best_below = 0;
+    double best_density = 0.0;
+    for (int sc = 1; sc <= RTD_SM_MAX_SCALE; sc *= 2) {
+        int kb = -1;
+        int64_t kb_mass = 0, kb_below = 0;
+        int kmin = K - RTD_SM_HUMP_BINS + sc;
+        if (kmin < 3 * sc + 1) kmin = 3 * sc + 1;
+        for (int k = kmin; k < K - sc; k++) {
+            int64_t mass = H[k + sc + 1] - H[k - sc];
+            int64_t below = H[k - sc] - H[k - 3 * sc - 1];
+            int hiidx = k + 3 * sc + 2 < K ? k + 3 * sc + 2 : K;
+            int64_t above = H[hiidx] - H[k + sc + 1];
+            int inside = k + 3 * sc + 2 <= K;
             double b1 = below > 1 ? (double)below : 1.0, a1 = above > 1 ? (double)above : 1.0;
             double noise = 3.0 * sqrt(b1);
-            int64_t rest = H[K] - H[k - s];
+            int64_t rest = H[K] - H[k - sc];
             int ok = mass >= need && mass >= 0.5 * rest &&
                      (mass > 4.0 * b1 + noise ||
                       (inside && mass > 1.6 * b1 + noise && mass > 1.6 * a1));
-            if (ok && mass > best_mass) {
-                best = k;
-                best_mass = mass;
-                best_below = below;
+            if (ok && mass > kb_mass) {
+                kb = k;
+                kb_mass = mass;
+                kb_below = below;
             }
         }
-        if (best < 0) continue;
+        if (kb < 0) continue;
+        double density = (double)kb_mass / (2 * sc + 1);
+        if (best < 0 || density > best_density) {
+            best = kb;
+            best_mass = kb_mass;
+            best_below = kb_below;
+            best_density = density;
+            s = sc;
+        }
+    }
+    if (best < 0) return;
+    {
         /* centre of mass, spread above it, lower edge */
         double sw = 0.0, sm = 0.0;
         for (int i = best - s; i <= best + s; i++) {
@@ -180,7 +197,7 @@ static inline void smear_mirror(smear_estimator *e)
 /* A channel whose rails the hump test missed on both polarities takes
  * another channel's codec-smeared rail when it reaches that rail's centre
  * with at least a quarter of the other's samples there (as
- * ClipDetector._across_channels: one linked clipper on a stereo master; a
+ * ClipDetector._acrosscchannels: one linked clipper on a stereo master; a
  * codec can blur one channel's hump into the background).  Returns 1 and
  * the rail in *level / *width when it does. */
 static inline int smear_adopt(const smear_estimator *mine, const smear_estimator *other,

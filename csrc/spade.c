@@ -14,6 +14,8 @@
 
 #include <fftw3.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +42,38 @@ static inline int past_deadline(const spade_job *job, spade_result *res)
 #undef KTH
 #undef KTH_INPLACE
 #undef KERNEL_TARGET
+
+/* The float A-SPADE passes in AVX2 where the processor has it (chosen when
+ * a solver is created; the baseline passes compute the same floats). */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define RTD_AVX2_PASSES 1
+#include "spade_avx2.h"
+static pthread_once_t simd_once = PTHREAD_ONCE_INIT;
+static int simd_has_avx2;
+static void simd_init(void)
+{
+    compact_lut_init();
+    __builtin_cpu_init();
+    simd_has_avx2 = __builtin_cpu_supports("avx2");
+}
+#endif
+static int simd_allowed = 1; /* rtd_testing_simd */
+
+static int simd_avx2(void)
+{
+#ifdef RTD_AVX2_PASSES
+    pthread_once(&simd_once, simd_init);
+    return simd_allowed && simd_has_avx2;
+#else
+    return 0;
+#endif
+}
+
+int rtd_testing_simd(int allowed)
+{
+    if (allowed >= 0) simd_allowed = allowed != 0;
+    return simd_avx2();
+}
 
 /* The float kernel also in an AVX2 clone, chosen at load time where the
  * processor has it (GCC's function multi-versioning). */

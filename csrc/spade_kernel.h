@@ -26,6 +26,7 @@ typedef struct {
     R *ut;                 /* w: S-SPADE time-domain dual                   */
     R *mag, *cand;         /* H each: magnitudes and selection candidates   */
     R *lo, *hi;            /* w each: the consistent set as a box           */
+    int avx2;              /* float kernel: run the AVX2 passes             */
 } K(kernel);
 
 static void K(kernel_free)(K(kernel) *kn)
@@ -70,7 +71,7 @@ static int K(kernel_init)(K(kernel) *kn, int w, int redundancy, unsigned fftw_fl
     ok &= (kn->v = FW(alloc_complex)(H)) != NULL;
     ok &= (kn->ut = FW(alloc_real)(w)) != NULL;
     ok &= (kn->mag = FW(alloc_real)(H)) != NULL;
-    ok &= (kn->cand = FW(alloc_real)(H)) != NULL;
+    ok &= (kn->cand = FW(alloc_real)(H + 8)) != NULL; /* + a vector store's slack */
     ok &= (kn->lo = FW(alloc_real)(w)) != NULL;
     ok &= (kn->hi = FW(alloc_real)(w)) != NULL;
     if (!ok) {
@@ -80,6 +81,9 @@ static int K(kernel_init)(K(kernel) *kn, int w, int redundancy, unsigned fftw_fl
     /* Planning with MEASURE overwrites the arrays, so plan before filling.
      * All x buffers come from fftw_alloc, so they share the alignment the
      * new-array execute calls below require. */
+#ifdef KERNEL_F32
+    kn->avx2 = simd_avx2();
+#endif
     kn->fwd = FW(plan_dft_r2c_1d)(M, kn->xb[0], kn->zest, fftw_flags);
     kn->inv = FW(plan_dft_c2r_1d)(M, kn->c_in, kn->t_out, fftw_flags);
     if (!kn->fwd || !kn->inv) {
@@ -244,7 +248,9 @@ static inline void st4(fftwf_complex *z, v4f r) { memcpy(z, &r, sizeof r); }
 
 /* dual_update and collect_candidates in one pass; with a prior
  * (spade_job.prior, may be NULL) the ranking magnitude is |v|^2 + weight *
- * prior.  Two loops so that the plain one stays as it was. */
+ * prior.  Two loops so that the plain one stays as it was.  v = z + u is
+ * stored for DC only: the passes after this recompute it, which gives the
+ * same float and saves a store and a load per bin. */
 static int dual_update_collect_f(int H, fftwf_complex *u, const fftwf_complex *z,
                                  const fftwf_complex *zb, fftwf_complex *v, float *mag,
                                  float *cand, float guess, const float *prior, float weight)
@@ -259,7 +265,6 @@ static int dual_update_collect_f(int H, fftwf_complex *u, const fftwf_complex *z
         for (int i = 1; i < H; i += 2) {
             v4f zi = ld4(z + i), ui = ld4(u + i) + (zi - ld4(zb + i)), vi = zi + ui;
             st4(u + i, ui);
-            st4(v + i, vi);
             v4f sq = vi * vi;
             float m0 = sq[0] + sq[1] + weight * prior[i];
             float m1 = sq[2] + sq[3] + weight * prior[i + 1];
@@ -275,7 +280,6 @@ static int dual_update_collect_f(int H, fftwf_complex *u, const fftwf_complex *z
     for (int i = 1; i < H; i += 2) {
         v4f zi = ld4(z + i), ui = ld4(u + i) + (zi - ld4(zb + i)), vi = zi + ui;
         st4(u + i, ui);
-        st4(v + i, vi);
         v4f sq = vi * vi;
         float m0 = sq[0] + sq[1], m1 = sq[2] + sq[3];
         mag[i] = m0;
@@ -288,7 +292,8 @@ static int dual_update_collect_f(int H, fftwf_complex *u, const fftwf_complex *z
     return nc;
 }
 
-/* aspade_threshold_pass's fast rule (keep every bin >= t), branch-free. */
+/* aspade_threshold_pass's fast rule (keep every bin >= t), branch-free;
+ * v = zest + u recomputed (bins 1 .. H-1). */
 static int aspade_threshold_fast_f(int H, const float *mag, float t, const fftwf_complex *zest,
                                    const fftwf_complex *u, const fftwf_complex *v,
                                    fftwf_complex *zb, fftwf_complex *b, double *in)
@@ -312,11 +317,12 @@ static int aspade_threshold_fast_f(int H, const float *mag, float t, const fftwf
         v4f mm = {mag[i], mag[i], mag[i + 1], mag[i + 1]};
         v4i keep = mm >= tt;
         kept4 -= keep;
-        v4f zbi = (v4f)((v4i)ld4(v + i) & keep);
-        v4f d = ld4(zest + i) - zbi;
+        v4f zi = ld4(zest + i), ui = ld4(u + i);
+        v4f zbi = (v4f)((v4i)(zi + ui) & keep);
+        v4f d = zi - zbi;
         acc += d * d;
         st4(zb + i, zbi);
-        st4(b + i, zbi - ld4(u + i));
+        st4(b + i, zbi - ui);
     }
     *in = (double)acc[0] + (double)acc[1] + (double)acc[2] + (double)acc[3];
     return kept + (kept4[0] + kept4[2]);
@@ -373,7 +379,12 @@ static int K(aspade_threshold_pass)(int H, const R *mag, R t, int ties, int exac
     for (int i = 0; i < H; i++) {
         int keep = exact ? K(keep_bin)(mag[i], t, &ties) : mag[i] >= t;
         kept += keep;
+#ifdef KERNEL_F32
+        /* the float passes need not store v: z + u is the same float */
+        K(v2) zbi = keep ? K(ld)(zest[i]) + K(ld)(u[i]) : zero;
+#else
         K(v2) zbi = keep ? K(ld)(v[i]) : zero;
+#endif
         K(v2) d = K(ld)(zest[i]) - zbi;
         acc += d * d;
         K(store)(zb[i], zbi);
@@ -403,7 +414,12 @@ static int K(aspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
         it++;
         /* the previous iteration's dual update u += A x - zbar, fused with
          * v = A x + u and the ranking magnitudes */
-#ifdef KERNEL_F32
+#if defined(KERNEL_F32) && defined(RTD_AVX2_PASSES)
+        int nc = kn->avx2 ? dual_update_collect_avx2(H, u, zest, zb, mag, cand, guess, job->prior,
+                                                     (float)job->prior_weight)
+                          : dual_update_collect_f(H, u, zest, zb, v, mag, cand, guess, job->prior,
+                                                  (float)job->prior_weight);
+#elif defined(KERNEL_F32)
         int nc = dual_update_collect_f(H, u, zest, zb, v, mag, cand, guess, job->prior,
                                        (float)job->prior_weight);
 #else
@@ -415,7 +431,10 @@ static int K(aspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
         R t = K(threshold_for)(kn, nc, &guess, *k, &ties);
         /* zbar = H_k(v), the termination value ||A x - zbar||, b = zbar - u */
         double obj2_in;
-#ifdef KERNEL_F32
+#if defined(KERNEL_F32) && defined(RTD_AVX2_PASSES)
+        int kept = kn->avx2 ? aspade_threshold_fast_avx2(H, mag, t, zest, u, zb, b, &obj2_in)
+                            : aspade_threshold_fast_f(H, mag, t, zest, u, v, zb, b, &obj2_in);
+#elif defined(KERNEL_F32)
         int kept = aspade_threshold_fast_f(H, mag, t, zest, u, v, zb, b, &obj2_in);
 #else
         int kept = K(aspade_threshold_pass)(H, mag, t, ties, 0, zest, u, v, zb, b, &obj2_in);
@@ -441,6 +460,11 @@ static int K(aspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
         FW(execute)(kn->inv); /* D b, scaled in the projection */
         R *next = K(spare)(kn, cur, best);
         const R *to = kn->t_out, *lo = kn->lo, *hi = kn->hi;
+#if defined(KERNEL_F32) && defined(RTD_AVX2_PASSES)
+        if (kn->avx2)
+            project_avx2(w, next, to, inv_m, lo, hi);
+        else
+#endif
         for (int i = 0; i < w; i++)
             next[i] = K(clamp)(to[i] * inv_m, lo[i], hi[i]);
         cur = next;

@@ -24,7 +24,7 @@ def test_live_host_declips_a_decoded_mp3_stream(jack, tmp_path):
                     "-b:a", "192k", str(tmp_path / "c.mp3")], check=True)
     decoded = AudioSource(str(tmp_path / "c.mp3")).read_all()
     assert len(decoded) == len(clean)
-    h = LiveDeclipper(channels=2, samplerate=SR, blocksize=BLOCK, preset="fastest",
+    h = LiveDeclipper(channels=2, sample_rate=SR, blocksize=BLOCK, preset="fastest",
                       threshold="auto", gain_db=0.0, ceiling_db=None)
     lat = h.latency["processing"]["samples"]
     rec, stats = play_through(h, decoded)

@@ -257,8 +257,8 @@ class ClipDetector:
         return top * 10 ** (est_db / 20), top * 10 ** ((est_db - width) / 20), "codec", width
 
     def _hump(self, h, top):
-        """(centre dB, lower edge dB, spread dB) of the smallest-scale significant hump
-        near the top of histogram h, or None.
+        """(centre dB, lower edge dB, spread dB) of the densest significant hump
+        near the top of histogram h over all scales, or None.
 
         A window [k-s, k+s] within HUMP_DB of the extreme is a hump when it
         holds most samples from its lower edge up (a rail is the top of the
@@ -272,6 +272,7 @@ class ClipDetector:
         lsb = self.lsb
         need = max(MIN_MASS, MIN_FRACTION * self.n)
         top_bins = int(HUMP_DB / BIN_DB)
+        best = None
         s = 1
         while s <= MAX_SCALE:
             ks = np.arange(3 * s + 1, K - s)
@@ -292,11 +293,19 @@ class ClipDetector:
                 level = top * 10 ** (self._bin_db(ks) / 20)
                 ok &= (2 * s + 1) * BIN_DB >= 20 * np.log10(1 + 3 * lsb / level)
             if ok.any():
-                # the strongest qualifying window at this scale
-                k = int(ks[ok][np.argmax(mass[ok])])
-                return self._locate(h, k, s, int(below[k - ks[0]]))
+                # the strongest qualifying window at this scale; across scales
+                # the densest (samples per bin) wins: a small cluster of the
+                # codec's overshoot above the rail can qualify at a fine scale
+                # where the rail's own hump, many times denser, only does at
+                # a coarser one (SQAM violin via AAC 128k: 20 samples 2 dB
+                # above a rail of thousands); a rail found at a fine scale is
+                # denser there than any wider window, so it keeps winning
+                j = int(np.argmax(np.where(ok, mass, -1)))
+                density = mass[j] / (2 * s + 1)
+                if best is None or density > best[0]:
+                    best = (density, int(ks[j]), s, int(below[j]))
             s *= 2
-        return None
+        return None if best is None else self._locate(h, best[1], best[2], best[3])
 
     def _locate(self, h, k, s, below):
         """Centre of mass of the hump around bin k, its lower edge (where
