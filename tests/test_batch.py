@@ -22,6 +22,7 @@ import pytest
 
 from audio_files import encode, signal as make_signal, write_wav
 from dask_cluster import DaskCluster
+from on_terminal import run_on_terminal
 
 SR = 22050
 GOOD = ["album/x.wav", "album/x.flac", "album/disc 2/y.mp3", "single.ogg", "deep/a/b/c/z.m4a"]
@@ -395,6 +396,16 @@ def test_discover_names_never_collide(tmp_path):
     assert len({it.output for it in items}) == 2   # the failed ones would have collided
 
 
+def batch_on_cluster(src, out, address, cwd):
+    """`rtdeclip batch` on a Dask scheduler, started in the background with
+    its output piped (the Dask failure tests stop parts of the cluster while
+    it runs)."""
+    return subprocess.Popen([sys.executable, "-m", "rtdeclip", "batch", str(src), "--output",
+                             str(out), "--preset", "Average", "--scheduler", address, "--quiet"],
+                            cwd=str(cwd), env=env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
 def test_dask_scheduler_lost(tmp_path):
     """The scheduler dies mid-batch (its own cluster here, not the shared
     one): the batch ends by itself with exit code 1, every file reported
@@ -406,11 +417,7 @@ def test_dask_scheduler_lost(tmp_path):
     cluster = DaskCluster(nworkers=1)
     address = cluster.start()
     try:
-        p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "batch", str(src), "--output",
-                              str(out), "--preset", "Average", "--scheduler", address, "--quiet"],
-                             cwd=str(tmp_path), env=env(), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE,
-                             text=True)
+        p = batch_on_cluster(src, out, address, tmp_path)
         deadline = time.monotonic() + 120
         while not hidden_parts(out):   # a worker is writing a file
             assert p.poll() is None, p.communicate()
@@ -437,26 +444,11 @@ def test_dask_scheduler_lost(tmp_path):
 def test_progress_bar_on_a_terminal(tree, tmp_path):
     """rich's bar on a terminal (files done of total, failures); none in a
     pipe (the other tests) or with --quiet."""
-    import pty
     base, _ = tree
 
     def on_terminal(*extra):
-        master, slave = pty.openpty()
-        p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "batch", str(base / "tree"),
-                              "--preset", "Fastest", *extra], stderr=slave, env=env(),
-                             stdout=subprocess.DEVNULL, cwd=str(tmp_path))
-        os.close(slave)
-        seen = b""
-        while True:
-            try:
-                got = os.read(master, 4096)
-            except OSError:
-                break
-            if not got:
-                break
-            seen += got
-        rc = p.wait(timeout=300)
-        os.close(master)
+        rc, seen = run_on_terminal("batch", base / "tree", "--preset", "Fastest", *extra,
+                                   cwd=str(tmp_path), env=env(), timeout=300)
         return rc, seen.decode(errors="replace")
 
     rc, seen = on_terminal("--output", str(tmp_path / "a"))
@@ -478,11 +470,7 @@ def test_dask_worker_killed_mid_file(tmp_path):
     cluster = DaskCluster(nworkers=2)
     address = cluster.start()
     try:
-        p = subprocess.Popen([sys.executable, "-m", "rtdeclip", "batch", str(src), "--output",
-                              str(out), "--preset", "Average", "--scheduler", address, "--quiet"],
-                             cwd=str(tmp_path), env=env(), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE,
-                             text=True)
+        p = batch_on_cluster(src, out, address, tmp_path)
         deadline = time.monotonic() + 120
         while len(hidden_parts(out)) < 1:
             assert p.poll() is None, p.communicate()

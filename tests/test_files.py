@@ -10,6 +10,7 @@ import pytest
 import rtdeclip
 from rtdeclip.files.audio_io import AudioSource
 from audio_files import encode, signal, write_wav
+from on_terminal import run_on_terminal
 
 
 def cli(*args, cwd=None):
@@ -195,38 +196,17 @@ def test_input_sample_formats_and_rates(tmp_path, fmt, sr):
     assert AudioSource(str(tmp_path / "Declipped_x.wav")).read_all().shape == clipped.shape
 
 
-def _stderr_on_a_terminal(*args):
-    """Run the CLI with its stderr on a pseudo-terminal: (exit code, bytes seen)."""
-    import pty
-    master, slave = pty.openpty()
-    p = subprocess.Popen([sys.executable, "-m", "rtdeclip", *args], stderr=slave,
-                         stdout=subprocess.DEVNULL)
-    os.close(slave)
-    seen = b""
-    while True:
-        try:
-            got = os.read(master, 4096)
-        except OSError:
-            break
-        if not got:
-            break
-        seen += got
-    rc = p.wait(timeout=600)
-    os.close(master)
-    return rc, seen
-
-
 def test_progress_bar_only_on_a_terminal(tmp_path):
     _, clipped = signal(seconds=1.0)
     inp = write_wav(tmp_path / "s.wav", clipped, 44100)
     r = cli("file", inp, "--preset", "fastest", "--output", tmp_path / "a.wav")
     assert r.returncode == 0 and "ETA" not in r.stderr        # not a terminal
-    rc, seen = _stderr_on_a_terminal("file", inp, "--preset", "fastest",
-                                     "--output", str(tmp_path / "b.wav"))
+    rc, seen = run_on_terminal("file", inp, "--preset", "fastest",
+                              "--output", str(tmp_path / "b.wav"))
     assert rc == 0
     assert b"ETA" in seen and b"100.0 %" in seen
-    rc, seen = _stderr_on_a_terminal("file", inp, "--preset", "fastest", "--quiet",
-                                     "--output", str(tmp_path / "c.wav"))
+    rc, seen = run_on_terminal("file", inp, "--preset", "fastest", "--quiet",
+                              "--output", str(tmp_path / "c.wav"))
     assert rc == 0 and b"ETA" not in seen      # --quiet
 
 
