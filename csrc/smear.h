@@ -207,8 +207,8 @@ static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
  * 17.6 dB against offline by one, seed 24: 21.2 dB), 1 after (seed 21,
  * stereo, held off by the other channel's exact rail). */
 #define RTD_SM_TOP_DB 3.0
-#define RTD_SM_TOP_FRAC 0.5
-#define RTD_SM_WIDE_DB 0.8
+#define RTD_SM_TOP_FRAC 0.6
+#define RTD_SM_WIDE_DB 0.9
 #define RTD_SM_WIDE_MASS 1000.0
 #define RTD_SM_VETO_DB 1.0
 static inline void smear_drop_notes(smear_estimator *e)

@@ -92,6 +92,21 @@ FLOOR_MAX_DB = 2.5
 # around a flat rail ("noisy": declared at its lower edge, as before); wider
 # ones are a codec's ringing ("codec")
 NOISY_SIGMA_DB = MIN_WIDTH_DB / SIGMA_FACTOR
+# A steady note's peak makes a hump too (early in a stream, or a short
+# file): a hump is no rail when (1) the samples at or above TOP_DB over its
+# centre, on its polarity and on the other one unless that has its own rail
+# up there, number more than TOP_FRACTION of its mass (a rail is the top of
+# the signal; a codec's overshoot stays near it), or (2) it is as wide as a
+# codec smear can be declared (spread above the centre >= WIDE_DB) but holds
+# fewer than WIDE_MASS samples and the other polarity has no rail within
+# AGREE_DB of it (clipping piles both polarities up at one level).  The
+# same rule as smear_drop_notes in csrc/smear.h, where the numbers were
+# measured (docs/lossy.md).
+TOP_DB = 3.0
+TOP_FRACTION = 0.6
+WIDE_DB = 0.9
+WIDE_MASS = 1000
+AGREE_DB = 1.0
 # quantisation grids recognised in the data (bits of a signed integer format)
 GRIDS = (8, 16, 24)
 
@@ -242,7 +257,8 @@ class ClipDetector:
         hump = self._hump(self.hist[side, c], top)
         if hump is None:
             return None, None, None, None
-        est_db, edge_db, sigma_db = hump
+        est_db, edge_db, sigma_db, mass = hump
+        self._humps[side, c] = (sigma_db, mass)
         if sigma_db < NOISY_SIGMA_DB and not self.lossy:
             # noise or dither around a flat rail: its lower edge, at least
             # MIN_WIDTH_DB down (a resampler's ringing, 44.1 <-> 48 kHz
@@ -305,7 +321,9 @@ class ClipDetector:
                 if best is None or density > best[0]:
                     best = (density, int(ks[j]), s, int(below[j]))
             s *= 2
-        return None if best is None else self._locate(h, best[1], best[2], best[3])
+        if best is None:
+            return None
+        return self._locate(h, best[1], best[2], best[3]) + (best[0] * (2 * best[2] + 1),)
 
     def _locate(self, h, k, s, below):
         """Centre of mass of the hump around bin k, its lower edge (where
@@ -337,8 +355,10 @@ class ClipDetector:
             self._start_counts()
         out = []
         every = []
+        self._humps = {}
         for c in range(self.channels):
             rails = [list(self._rail(0, c)), list(self._rail(1, c))]
+            self._drop_notes(c, rails)
             for side in (0, 1):
                 if rails[side][2] is None and rails[1 - side][2] == "codec":
                     rails[side] = self._mirror(side, c, rails[1 - side]) or rails[side]
@@ -352,6 +372,26 @@ class ClipDetector:
                 declared_positive=dpos, declared_negative=None if dneg is None else -dneg,
                 method=(mpos, mneg), width_db=(wpos, wneg), dc_offset=float(self.sum[c] / self.n) if self.n else 0.0))
         return out
+
+    def _drop_notes(self, c, rails):
+        """Humps of channel c that are a note's peak, not a rail (TOP_DB,
+        WIDE_DB above), set to no rail in place."""
+        drop = [False, False]
+        for side in (0, 1):
+            if (side, c) not in self._humps or rails[side][2] is None:
+                continue
+            sigma, mass = self._humps[side, c]
+            centre, other = rails[side][0], rails[1 - side][0]
+            lv = centre * 10 ** (TOP_DB / 20)
+            over = self._above(side, c, lv)
+            if other is None or other < lv:
+                over += self._above(1 - side, c, lv)
+            drop[side] = over > TOP_FRACTION * mass or (
+                sigma >= WIDE_DB and mass < WIDE_MASS and
+                (other is None or abs(20 * np.log10(other / centre)) > AGREE_DB))
+        for side in (0, 1):
+            if drop[side]:
+                rails[side] = [None, None, None, None]
 
     def _above(self, side, c, level):
         """Samples of one polarity at or above a magnitude (from the histogram)."""
