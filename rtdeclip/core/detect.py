@@ -210,6 +210,7 @@ class ClipDetector:
         self.nbins = int(round(RANGE_DB / BIN_DB))
         self.hist = np.zeros((2, c, self.nbins), dtype=np.int64)
         self.low = self.top * 10 ** (-RANGE_DB / 20)
+        self._humps = {}   # (side, channel) -> (spread dB, mass) of the hump _rail found
         self._counting = True
 
     def scan_counts(self, chunk):
@@ -245,6 +246,7 @@ class ClipDetector:
 
     def _rail(self, side, c):
         """(level, declared level, method, width dB) of one polarity, or Nones."""
+        self._humps.pop((side, c), None)
         top = self.top[side, c]
         if top <= 0:
             return None, None, None, None
@@ -355,7 +357,6 @@ class ClipDetector:
             self._start_counts()
         out = []
         every = []
-        self._humps = {}
         for c in range(self.channels):
             rails = [list(self._rail(0, c)), list(self._rail(1, c))]
             self._drop_notes(c, rails)
@@ -378,7 +379,7 @@ class ClipDetector:
         WIDE_DB above), set to no rail in place."""
         drop = [False, False]
         for side in (0, 1):
-            if (side, c) not in self._humps or rails[side][2] is None:
+            if (side, c) not in self._humps or rails[side][2] not in ("noisy", "codec"):
                 continue
             sigma, mass = self._humps[side, c]
             centre, other = rails[side][0], rails[1 - side][0]
