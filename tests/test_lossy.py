@@ -211,6 +211,52 @@ def test_a_short_file_of_a_note_has_no_codec_rail(tmp_path):
     assert abs(20 * np.log10(f[1].positive / theta)) < 1.0
 
 
+def glottal_speech(sr, seconds, seed=5):
+    """benchmarks/adeclip_compare.py's speech-like clip (the lossy benchmark's
+    speech), its IIR filters written as convolutions (numpy only)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    out = np.zeros(n)
+    pos = 0
+    k = np.arange(200)
+    pole = (k + 1) * 0.9 ** k                   # 1 / (1 - 0.9 z^-1)^2
+    while pos < n:
+        syl = int(rng.uniform(0.12, 0.3) * sr)
+        f0 = rng.uniform(100, 180) * np.linspace(1.0, rng.uniform(0.8, 1.2), syl)
+        pulses = np.diff(np.floor(np.cumsum(f0 / sr)), prepend=0.0)
+        glottal = np.convolve(pulses, pole)[:syl]
+        seg = np.zeros(syl)
+        for fc, bw, gain in ((rng.uniform(300, 800), 80, 1.0), (rng.uniform(900, 2200), 120, 0.5),
+                             (rng.uniform(2300, 3400), 200, 0.25)):
+            fc = min(fc, 0.45 * sr)
+            seg += gain * resonate(glottal, np.exp(-np.pi * bw / sr), 2 * np.pi * fc / sr)
+        seg *= np.hanning(syl)
+        end = min(n, pos + syl)
+        out[pos:end] += seg[:end - pos]
+        pos = end + int(rng.uniform(0.02, 0.15) * sr)
+    return 0.95 * out / np.max(np.abs(out))
+
+
+def test_a_single_short_clipped_burst_is_declipped_in_a_stream(tmp_path):
+    """Speech at input SDR 20 dB through Vorbis q4 (16 kHz): one syllable of
+    the 3 s is clipped (about 0.1 s).  Evaluated every 2048 samples, the
+    online estimator found its rail only after the burst had passed and the
+    stream lost 0.001 dB (unclipped peaks later within the declared band);
+    every 512 samples it is found during the burst (benchmark: +4.9 dB)."""
+    sr = 16000
+    x = glottal_speech(sr, 3.0)[:, None]
+    _, theta = rtdeclip.clip_to_sdr(x.ravel(), 20.0)
+    hit = np.flatnonzero(np.abs(x[:, 0]) > theta)
+    assert hit[-1] - hit[0] < 0.15 * sr                 # one short burst
+    d, dsr, _ = roundtrip(tmp_path, np.clip(x, -theta, theta), "vorbis", sr=sr)
+    assert dsr == sr
+    n = min(len(d), len(x))
+    on, seen = stream_methods(d, sr)
+    assert seen & {"codec", "noisy"}
+    gain = rtdeclip.sdr(x[:n, 0], on[:n, 0]) - rtdeclip.sdr(x[:n, 0], d[:n, 0])
+    assert gain > 1.0, gain
+
+
 def test_decoded_mp3_clip_gains_offline_and_streaming(tmp_path, clean, clipped):
     y, _ = clipped
     d, sr, _ = roundtrip(tmp_path, y, "mp3")
