@@ -200,16 +200,15 @@ static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
  * Measured with a Python mirror of this file on 72 streams x 9 variants
  * (SQAM violin, harp, accordion, piano, the speech-like, pop-like and two
  * music clips of benchmarks/lossy.py, input SDR 3/7/10/20, uncoded and
- * the eight codecs) at every evaluation: no hump within 1.5 dB of the true
- * rail was dropped (39836 evaluations; test 1: real rails held at most
- * 0.39 x their mass 3 dB over the centre, Opus at input SDR 3; test 2:
- * the wide small humps of real rails, AAC 128k and Opus at input SDR 3-10,
- * all had the other polarity's hump within 1 dB; 0.6 dB instead of 0.8 or
- * 2000 samples instead of 1000 would start to delay a rail).  Uncoded
- * music(44100, 3, 2, seed) at input SDR 10 and 20, seeds 1-24, mono and
- * stereo: 11 false humps before (the mono stream of seed 3 at 20 dB lost
- * 17.6 dB against offline by one, seed 24: 21.2 dB), 1 after (seed 21,
- * stereo, held off by the other channel's exact rail). */
+ * the eight codecs) at every evaluation (docs/lossy.md, "Steady notes and
+ * short bursts"): test 1: real rails held at most 0.39 x their mass 3 dB
+ * over the centre (Opus at input SDR 3), a note 1.12 x; test 2: the wide
+ * small humps of real rails (AAC 128k and Opus at input SDR 3-10) had the
+ * other polarity's hump within 1 dB; 0.5 and 0.8 dB (tried first) dropped
+ * Opus rails of the speech-like clip at input SDR 3-7 that lie 2 dB under
+ * the true level.  Uncoded music(44100, 3, 2, seed) streams, seeds 1-24,
+ * mono and stereo, input SDR 10 and 20: 7 of 96 took a note for a codec
+ * rail before (up to 30.2 dB lost against offline), none now. */
 #define RTD_SM_TOP_DB 3.0
 #define RTD_SM_TOP_FRAC 0.6
 #define RTD_SM_WIDE_DB 0.9

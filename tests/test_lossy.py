@@ -154,14 +154,14 @@ def stream_methods(y, sr=SR):
     return np.concatenate(outs + [d.flush()])[d.latency_samples:], seen
 
 
-@pytest.mark.parametrize("seed,channels", [(3, 1), (24, 1), (9, 2), (6, 2)])
+@pytest.mark.parametrize("seed,channels", [(3, 1), (24, 1), (16, 1), (9, 2), (6, 2)])
 def test_a_steady_note_is_no_codec_rail_before_any_exact_one(seed, channels):
     """Uncoded music lightly clipped (input SDR 20 dB): its first 0.1-0.2 s
     hold one note, whose peaks make a hump of the amplitude histogram before
     the signal ever reaches the clip level (mono: no other channel's exact
     rail can veto it; seed 9: 3 dB under the channel's own exact rail).
     Taken for a codec rail for one evaluation it cost these streams 17.6,
-    21.2, 17.8 and 3.4 dB against offline; the hump has most of its mass
+    21.2, 30.2, 17.8 and 3.4 dB against offline; the hump has most of its mass
     more than 3 dB under the signal's top, or is a wide hump of a few
     hundred samples on one polarity only (smear_drop_notes)."""
     x = music(SR, 3.0, 2, seed=seed)[:, :channels]
