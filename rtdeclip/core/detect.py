@@ -25,8 +25,12 @@ positive and negative extremes separately, in two stages:
 
 A smooth amplitude distribution never passes the test: even a pure sine
 (whose density grows towards its peak) holds at most 2.4 times the band
-below in any window at its top.  Quantised input (16/24-bit) is recognised
-so that gaps between the codes are not taken for humps.
+below in any window at its top.  A steady note's peaks can make a hump
+(early in a stream, or in a short file); such humps sit well under the top
+of the signal or on one polarity only, and are dropped (``_drop_notes``,
+the same test as the stream's in csrc/smear.h).  Quantised input
+(16/24-bit) is recognised so that gaps between the codes are not taken for
+humps.
 
     >>> import numpy as np
     >>> x = np.clip(np.sin(np.arange(48000) / 7.0), -0.5, 0.5)[:, None]
