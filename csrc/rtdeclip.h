@@ -162,14 +162,15 @@ typedef struct {
      * social_lambda_max to social_lambda_min in social_levels steps; the
      * PEW neighbourhood is social_neigh_freq bins x social_neigh_time
      * frames (odd).  social_neigh2_*: if not 0, a second solve with that
-     * neighbourhood, and the output is the mean of the two.  social_tail:
-     * each solve outputs the mean of its synthesised iterates over its last
-     * social_tail iterations (0: the last iterate). */
+     * neighbourhood, and the output is the mean of the two.  social_tail
+     * (0 <= f < 1): each solve outputs the mean of its synthesised iterates
+     * over its last round(f * max_iterations) iterations (0: the last
+     * iterate only). */
     int social_block, social_margin, social_levels;
     int social_neigh_freq, social_neigh_time;
     int social_neigh2_freq, social_neigh2_time;
     double social_lambda_max, social_lambda_min;
-    int social_tail;
+    double social_tail;
     int past_final;          /* 1: a frame's samples that have already left
                                 the stream (those before the synthesis
                                 window: the long past of low-delay windows)

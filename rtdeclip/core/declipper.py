@@ -114,8 +114,9 @@ class Declipper:
         social_neigh2 (None, or a second neighbourhood: two solves, their
         mean is the output),
         social_iterations (per block, when ``iterations`` is not given),
-        social_tail (each solve outputs the mean of its last iterations'
-        signals; highquality: 260);
+        social_tail (0 <= f < 1: each solve outputs the mean of its
+        signals over the last fraction f of its iterations; highquality:
+        0.347, 260 of 750);
         see :data:`rtdeclip.core.params.SOCIAL_DEFAULTS`.
     window : int, optional
         Frame length, a power of two from 16 to 65536 (preset: 2048 or 8192
