@@ -198,6 +198,23 @@ typedef struct {
                                 final with past_final) that is not clipped:
                                 lightly clipped frames grow k faster.
                                 0 (default): s for every frame.            */
+    int second_solve;        /* A-/S-SPADE with max_iterations, >= 1: when a
+                                frame's solve reaches epsilon with at least
+                                this many iterations of its allowance left,
+                                the frame is solved again on what is left,
+                                with the k step of second_adapt_s, and the
+                                two solutions are averaged (their errors are
+                                partly independent).  A frame never runs
+                                more than its allowance, so the worst case
+                                (frames that never converge) is unchanged.
+                                0 (default): one solve.                    */
+    double second_adapt_s;   /* the second solve's adapt_s (0: step s)      */
+    double epsilon_relative; /* A-/S-SPADE, > 0: a frame stops when its
+                                termination value reaches epsilon_relative
+                                times the norm of its analysis-windowed
+                                input (epsilon is then not used), so the
+                                stopping point does not depend on the
+                                signal's level.  0 (default): epsilon.     */
 } rtd_config;
 
 /* Running statistics, for reports and for the live host. */

@@ -49,6 +49,7 @@ typedef struct {
 typedef struct {
     spade_solver *sp;
     double *yw, *x0, *xout;   /* frame scratch                               */
+    double *xout2;            /* second_solve: the second solution           */
     int8_t *mask;             /* per channel: which samples are clipped      */
     rtd_stats stats;          /* frames, iterations, clipped samples, cuts   */
     double frame_seconds;     /* running estimate of one frame's solve time  */
@@ -142,6 +143,9 @@ static int validate(const rtd_config *c)
         return RTD_ERR_WINDOW_SHAPE;
     if (!(c->prior_weight >= 0.0) || !isfinite(c->prior_weight)) return RTD_ERR_SCHEDULE;
     if (!(c->adapt_s >= 0.0) || !isfinite(c->adapt_s)) return RTD_ERR_SCHEDULE;
+    if (!(c->epsilon_relative >= 0.0) || !isfinite(c->epsilon_relative)) return RTD_ERR_EPSILON;
+    if (c->second_solve < 0 || !(c->second_adapt_s >= 0.0) || !isfinite(c->second_adapt_s))
+        return RTD_ERR_SCHEDULE;
     return RTD_OK;
 }
 
@@ -151,6 +155,7 @@ static void lane_free(lane *ln)
     fftw_free(ln->yw);
     fftw_free(ln->x0);
     fftw_free(ln->xout);
+    fftw_free(ln->xout2);
 }
 
 void rtd_destroy(rtd_state *st)
@@ -270,7 +275,8 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
         ln->yw = fftw_alloc_real(w);
         ln->x0 = fftw_alloc_real(w);
         ln->xout = fftw_alloc_real(w);
-        if (!ln->yw || !ln->x0 || !ln->xout) goto fail;
+        ln->xout2 = cfg->second_solve > 0 ? fftw_alloc_real(w) : NULL;
+        if (!ln->yw || !ln->x0 || !ln->xout || (cfg->second_solve > 0 && !ln->xout2)) goto fail;
         ln->sp = spade_create(&setup, &e);
         if (!ln->sp) goto fail;
     }
@@ -359,6 +365,17 @@ static double channel_deadline(const rtd_state *st, const lane *ln, int after, d
     return reserved > fair ? reserved : fair;
 }
 
+/* k's step of a frame: s * clamp(reliable / adapt, 1, 3) (adapt > 0). */
+static int adapted_step(int s, double adapt, double reliable)
+{
+    if (!(adapt > 0.0)) return s;
+    double g = reliable / adapt;
+    g = g < 1.0 ? 1.0 : g > 3.0 ? 3.0 : g;
+    return (int)(s * g + 0.5);
+}
+
+static int exp_flags = -1; /* TEMP experiment knobs */
+
 /* Channel c's frame of this hop on lane ln: classify, solve (or skip),
  * overlap-add, and move the samples no later frame touches into the FIFO.
  * Touches only the channel's own state and the lane's scratch, so lanes
@@ -379,12 +396,8 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
         mask[i] = m;
         nclip += m != 0;
     }
-    int s_frame = st->cfg.s;
-    if (st->cfg.adapt_s > 0.0) {
-        double g = (1.0 - (double)nclip / (w - known)) / st->cfg.adapt_s;
-        g = g < 1.0 ? 1.0 : g > 3.0 ? 3.0 : g;
-        s_frame = (int)(st->cfg.s * g + 0.5);
-    }
+    const double reliable = 1.0 - (double)nclip / (w - known);
+    const int s_frame = adapted_step(st->cfg.s, st->cfg.adapt_s, reliable);
 
     /* samples entering this hop are counted once */
     for (int i = w - hop; i < w; i++)
@@ -397,8 +410,11 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
         ch->prev_valid = 0;
         if (budget > 0) budget_pool_settle(pool, &ch->credit, budget, 0, 0);
     } else {
-        for (int i = 0; i < w; i++)
+        double norm2 = 0.0;
+        for (int i = 0; i < w; i++) {
             ln->yw[i] = (i < known ? ch->done[i] : ch->frame[i]) * st->ana[i];
+            norm2 += ln->yw[i] * ln->yw[i];
+        }
         double t0 = st->call_deadline > 0.0 ? rtd_now() : 0.0;
         spade_job job = {
             .budget = budget_pool_allowance(pool, ch->credit, budget),
@@ -411,11 +427,33 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
             .x0 = warm_start(st, ch, ln),
             .prior = ch->prior[0] && ch->prev_valid ? ch->prior[0] : NULL,
             .prior_weight = st->cfg.prior_weight,
-            .prior_out = ch->prior[1]};
+            .prior_out = ch->prior[1],
+            .epsilon = st->cfg.epsilon_relative * sqrt(norm2)};
         spade_result res;
         spade_solve(ln->sp, ln->yw, mask, &job, ln->xout, &res);
+        int used = res.iterations;
+        if (exp_flags < 0) { const char *e = getenv("RTD_EXP"); exp_flags = e ? atoi(e) : 0; }
+        /* second_solve: a frame that converged early is solved again on
+         * the rest of its allowance with another k step, and the two
+         * solutions averaged */
+        if (st->cfg.second_solve > 0 && (res.converged || (exp_flags & 8)) && !res.cut &&
+            (job.budget - used >= st->cfg.second_solve || (exp_flags & 8))) {
+            spade_job j2 = job;
+            j2.budget = (exp_flags & 8) ? budget : job.budget - used;
+            j2.s = adapted_step(st->cfg.s, st->cfg.second_adapt_s, reliable);
+            j2.prior_out = NULL;
+            if (exp_flags & 1) j2.x0 = NULL;
+            if (exp_flags & 2) j2.prior = NULL;
+            spade_result r2;
+            spade_solve(ln->sp, ln->yw, mask, &j2, ln->xout2, &r2);
+            used += r2.iterations;
+            res.cut |= r2.cut;
+            if (r2.converged || !(exp_flags & 4))
+                for (int i = 0; i < w; i++)
+                    ln->xout[i] = 0.5 * (ln->xout[i] + ln->xout2[i]);
+        }
         ln->stats.pooled_iterations +=
-            budget_pool_settle(pool, &ch->credit, budget, res.iterations, res.cut);
+            budget_pool_settle(pool, &ch->credit, budget, used, res.cut);
         /* samples near DBL_MAX overflow the transforms: such a solution
          * is dropped (the frame passes through) and never warm-starts */
         int finite = 1;
@@ -434,15 +472,15 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
         ln->stats.frames_solved++;
         ln->stats.frames_converged += res.converged;
         ln->stats.frames_cut += res.cut;
-        if (t0 > 0.0 && !res.cut && res.iterations > 0) {
+        if (t0 > 0.0 && !res.cut && used > 0) {
             /* uncut frames only: a cut frame's time is its deadline */
             double dt = rtd_now() - t0;
             ln->frame_seconds = ln->frame_seconds > 0.0 ?
                 0.875 * ln->frame_seconds + 0.125 * dt : dt;
         }
-        ln->stats.iterations += res.iterations;
-        if (res.iterations > ln->stats.max_frame_iterations)
-            ln->stats.max_frame_iterations = res.iterations;
+        ln->stats.iterations += used;
+        if (used > ln->stats.max_frame_iterations)
+            ln->stats.max_frame_iterations = used;
     }
     /* finished samples, made exactly consistent with the observation:
      * reliable ones are the input, clipped ones no nearer zero than it */

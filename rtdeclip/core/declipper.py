@@ -213,6 +213,9 @@ class Declipper:
         cfg.past_final = sol.past_final
         cfg.prior_weight = sol.prior_weight
         cfg.adapt_s = sol.adapt_s
+        cfg.second_solve = sol.second_solve if sol.iterations is not None else 0
+        cfg.second_adapt_s = sol.second_adapt_s
+        cfg.epsilon_relative = sol.epsilon_relative
         cfg.precision = params.PRECISIONS[sol.precision]
         cfg.threads = threads_value
         cfg.auto_threshold = fixed is None

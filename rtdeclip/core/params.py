@@ -64,6 +64,10 @@ class Settings:
     lookahead: int = 0         # lowdelay only: newest samples solved but not output
     prior_weight: float = 0.0  # A-SPADE ranking prior from the previous frame
     adapt_s: float = 0.0       # k's step scaled by the frame's reliable fraction
+    second_solve: int = 0      # >= 1: early-converged frames solved again on what is
+                               # left of their allowance (at least this), outputs averaged
+    second_adapt_s: float = 0.0  # the second solve's adapt_s
+    epsilon_relative: float = 0.0  # > 0: stop at this times the windowed frame's norm
     social_block: int = 0    # algorithm "social" only (csrc/social.h)
     social_margin: int = 0
     social_lambda: tuple = (1e-1, 1e-4)
@@ -279,7 +283,8 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
             redundancy=None, iterations=None, s=None, r=None, epsilon=None,
             warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None,
             precision=None, social=None, past_final=None, prior_weight=None,
-            adapt_s=None, lookahead=None):
+            adapt_s=None, lookahead=None, second_solve=None, second_adapt_s=None,
+            epsilon_relative=None):
     """Merge a preset with explicit overrides into validated ``Settings``.
 
     The keyword arguments are the solver settings, documented once on
@@ -365,13 +370,27 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
     if isinstance(adapt_s, bool) or not isinstance(adapt_s, (int, float)) \
             or not math.isfinite(adapt_s) or adapt_s < 0:
         raise ParameterError(f"adapt_s must be a finite number >= 0, got {adapt_s!r}")
+    second_solve = p.get("second_solve", 0) if second_solve is None else second_solve
+    second_solve = _check_int("second_solve", second_solve, 0, ITERATIONS_MAX)
+    second_adapt_s = p.get("second_adapt_s", 0.0) if second_adapt_s is None else second_adapt_s
+    if isinstance(second_adapt_s, bool) or not isinstance(second_adapt_s, (int, float)) \
+            or not math.isfinite(second_adapt_s) or second_adapt_s < 0:
+        raise ParameterError(f"second_adapt_s must be a finite number >= 0, got {second_adapt_s!r}")
+    epsilon_relative = p.get("epsilon_relative", 0.0) if epsilon_relative is None \
+        else epsilon_relative
+    if isinstance(epsilon_relative, bool) or not isinstance(epsilon_relative, (int, float)) \
+            or not math.isfinite(epsilon_relative) or epsilon_relative < 0:
+        raise ParameterError(f"epsilon_relative must be a finite number >= 0, "
+                             f"got {epsilon_relative!r}")
     if social is not None and not isinstance(social, dict):
         raise ParameterError(f"social must be a dict of social_* settings, got {social!r}")
     soc = check_social({**SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})}, hop)
     return Settings(window, hop, redundancy, algorithm, s, r, float(epsilon),
                     iterations, warm_start, window_shape, synthesis_length, budget_pool,
                     precision, past_final=past_final, prior_weight=float(prior_weight),
-                    adapt_s=float(adapt_s), lookahead=lookahead, **soc)
+                    adapt_s=float(adapt_s), lookahead=lookahead, second_solve=second_solve,
+                    second_adapt_s=float(second_adapt_s),
+                    epsilon_relative=float(epsilon_relative), **soc)
 
 
 def check_social(soc, hop):
