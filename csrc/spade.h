@@ -46,7 +46,6 @@ typedef struct {
     const float *prior;
     double prior_weight;
     float *prior_out;
-    double epsilon;         /* > 0: this solve's epsilon; else setup.epsilon */
 } spade_job;
 
 typedef struct {

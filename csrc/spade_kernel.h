@@ -453,7 +453,7 @@ static int K(aspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
             best_obj = obj;
             best = cur;
         }
-        if (obj <= (job->epsilon > 0.0 ? job->epsilon : cf->epsilon)) {
+        if (obj <= cf->epsilon) {
             res->converged = 1;
             break;
         }
@@ -550,7 +550,7 @@ static int K(sspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
             best_obj = obj;
             best = cur;
         }
-        if (obj <= (job->epsilon > 0.0 ? job->epsilon : cf->epsilon)) {
+        if (obj <= cf->epsilon) {
             res->converged = 1;
             break;
         }
@@ -630,7 +630,7 @@ static int K(sspade_original)(K(kernel) *kn, const spade_setup *cf, const spade_
             best_obj = obj;
             best = cur;
         }
-        if (obj <= (job->epsilon > 0.0 ? job->epsilon : cf->epsilon)) {
+        if (obj <= cf->epsilon) {
             res->converged = 1;
             break;
         }

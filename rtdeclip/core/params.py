@@ -67,7 +67,6 @@ class Settings:
     second_solve: int = 0      # >= 1: early-converged frames solved again on what is
                                # left of their allowance (at least this), outputs averaged
     second_adapt_s: float = 0.0  # the second solve's adapt_s
-    epsilon_relative: float = 0.0  # > 0: stop at this times the windowed frame's norm
     social_block: int = 0    # algorithm "social" only (csrc/social.h)
     social_margin: int = 0
     social_lambda: tuple = (1e-1, 1e-4)
@@ -182,6 +181,21 @@ class Settings:
 #   15.79 but 2.2-2.7x), lowlatency 62 -> 75 (4.8-5.5x against 4.1-4.4x
 #   before; 8.11 / 10.19 -> 8.69 / 10.57; 80 gave 8.71 / 10.56 at
 #   4.4-4.7x).
+# - lowlatency, second trajectory (issue 12, 2026-12-03 evening round,
+#   docs/speed.md): second_solve 20, second_adapt_s 0.6.  Each channel
+#   keeps two trajectories of solutions (own past, warm start and prior);
+#   when a frame's first solve reaches epsilon with >= 20 iterations of its
+#   allowance left, the second trajectory's frame is solved on what is left
+#   (k's step from adapt_s 0.6) and the output is the mean of the two
+#   (their errors drift apart: two independent streams averaged gave +0.4 /
+#   +0.5 dB).  SQAM 8.65 / 10.54 -> 8.71 / 11.06 dB (no excerpt loses more
+#   than 0.04 dB).  Frames that never converge run exactly as before (the
+#   never-converging signal: same output, same CPU); frames never exceed
+#   their allowance, but the budget pool is settled on the first solve, so
+#   on music the mean CPU rises toward the never-converging level, and on
+#   an adversarial signal could average up to 1.5x the budget.  The same
+#   on average (no pool: the second solve rarely converges on what a frame
+#   leaves): 10.99 / 15.58 against 10.99 / 15.55, not taken.
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann",
@@ -197,7 +211,7 @@ PRESETS = {
     "lowlatency": dict(window48=1024, hop_div=4, redundancy=2, s=3, r=2, epsilon=0.1,
                        iterations=75, warm_start=True, window_shape="lowdelay", synthesis_div=2,
                        past_final=True, adapt_s=0.3, prior_weight=0.3, budget_pool=2,
-                       precision="single"),
+                       second_solve=20, second_adapt_s=0.6, precision="single"),
 }
 
 
@@ -283,8 +297,7 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
             redundancy=None, iterations=None, s=None, r=None, epsilon=None,
             warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None,
             precision=None, social=None, past_final=None, prior_weight=None,
-            adapt_s=None, lookahead=None, second_solve=None, second_adapt_s=None,
-            epsilon_relative=None):
+            adapt_s=None, lookahead=None, second_solve=None, second_adapt_s=None):
     """Merge a preset with explicit overrides into validated ``Settings``.
 
     The keyword arguments are the solver settings, documented once on
@@ -376,12 +389,6 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
     if isinstance(second_adapt_s, bool) or not isinstance(second_adapt_s, (int, float)) \
             or not math.isfinite(second_adapt_s) or second_adapt_s < 0:
         raise ParameterError(f"second_adapt_s must be a finite number >= 0, got {second_adapt_s!r}")
-    epsilon_relative = p.get("epsilon_relative", 0.0) if epsilon_relative is None \
-        else epsilon_relative
-    if isinstance(epsilon_relative, bool) or not isinstance(epsilon_relative, (int, float)) \
-            or not math.isfinite(epsilon_relative) or epsilon_relative < 0:
-        raise ParameterError(f"epsilon_relative must be a finite number >= 0, "
-                             f"got {epsilon_relative!r}")
     if social is not None and not isinstance(social, dict):
         raise ParameterError(f"social must be a dict of social_* settings, got {social!r}")
     soc = check_social({**SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})}, hop)
@@ -389,8 +396,7 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
                     iterations, warm_start, window_shape, synthesis_length, budget_pool,
                     precision, past_final=past_final, prior_weight=float(prior_weight),
                     adapt_s=float(adapt_s), lookahead=lookahead, second_solve=second_solve,
-                    second_adapt_s=float(second_adapt_s),
-                    epsilon_relative=float(epsilon_relative), **soc)
+                    second_adapt_s=float(second_adapt_s), **soc)
 
 
 def check_social(soc, hop):
