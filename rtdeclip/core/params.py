@@ -181,21 +181,20 @@ class Settings:
 #   15.79 but 2.2-2.7x), lowlatency 62 -> 75 (4.8-5.5x against 4.1-4.4x
 #   before; 8.11 / 10.19 -> 8.69 / 10.57; 80 gave 8.71 / 10.56 at
 #   4.4-4.7x).
-# - lowlatency, second trajectory (issue 12, 2026-12-03 evening round,
-#   docs/speed.md): second_solve 20, second_adapt_s 0.6.  Each channel
-#   keeps two trajectories of solutions (own past, warm start and prior);
-#   when a frame's first solve reaches epsilon with >= 20 iterations of its
-#   allowance left, the second trajectory's frame is solved on what is left
-#   (k's step from adapt_s 0.6) and the output is the mean of the two
-#   (their errors drift apart: two independent streams averaged gave +0.4 /
-#   +0.5 dB).  SQAM 8.65 / 10.54 -> 8.71 / 11.06 dB (no excerpt loses more
-#   than 0.04 dB).  Frames that never converge run exactly as before (the
-#   never-converging signal: same output, same CPU); frames never exceed
-#   their allowance, but the budget pool is settled on the first solve, so
-#   on music the mean CPU rises toward the never-converging level, and on
-#   an adversarial signal could average up to 1.5x the budget.  The same
-#   on average (no pool: the second solve rarely converges on what a frame
-#   leaves): 10.99 / 15.58 against 10.99 / 15.55, not taken.
+# - second trajectory (issue 12, 2026-12-03 evening round, docs/speed.md):
+#   second_solve=20, second_adapt_s=0.6 on lowlatency keeps two
+#   trajectories of solutions per channel (own past, warm start and prior),
+#   solves the second on what early-converging frames leave of their
+#   allowance and outputs the mean: SQAM 8.65 / 10.54 -> 8.71 / 11.06 dB
+#   (9 of 10 excerpts better at 10 dB, none worse by more than 0.04 dB),
+#   never-converging frames unchanged.  Not in the preset: the gain needs
+#   the pool's extra iterations (second solves limited to the frame's base
+#   budget: 8.66 / 10.65; to 1.5x it: 8.67 / 10.78; charged to the pool:
+#   8.64 / 10.60), and spending them makes music dearer than the
+#   never-converging signal (SQAM pairs at 3 dB, one thread: 4.0-4.4x
+#   against 6.5-7.5x without, never-converging 4.4-4.5x in the same run),
+#   below the ~20 % CPU margin kept over the 4x target.  On average (no
+#   pool) it gives 10.99 / 15.58 against 10.99 / 15.55.
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann",
@@ -211,7 +210,7 @@ PRESETS = {
     "lowlatency": dict(window48=1024, hop_div=4, redundancy=2, s=3, r=2, epsilon=0.1,
                        iterations=75, warm_start=True, window_shape="lowdelay", synthesis_div=2,
                        past_final=True, adapt_s=0.3, prior_weight=0.3, budget_pool=2,
-                       second_solve=20, second_adapt_s=0.6, precision="single"),
+                       precision="single"),
 }
 
 
