@@ -152,8 +152,8 @@ typedef struct {
                                 2 * hop <= n <= window.                     */
     /* RTD_SOCIAL only.  The STFT is window/hop/redundancy (Hann, made
      * tight), max_iterations the FISTA iterations per block (0: 500);
-     * precision RTD_SINGLE runs its FFTs in fftwf (iterates and sums stay
-     * double); s, r, epsilon, return_last, warm_start, budget_pool,
+     * precision RTD_SINGLE runs its FFTs in fftwf and stores the
+     * coefficient iterates in float (sums and signals stay double); s, r, epsilon, return_last, warm_start, budget_pool,
      * threads and custom windows are not used (the channels solved one
      * after the other).  The signal is solved in
      * blocks of social_block samples with social_margin more on either
@@ -162,11 +162,14 @@ typedef struct {
      * social_lambda_max to social_lambda_min in social_levels steps; the
      * PEW neighbourhood is social_neigh_freq bins x social_neigh_time
      * frames (odd).  social_neigh2_*: if not 0, a second solve with that
-     * neighbourhood, and the output is the mean of the two. */
+     * neighbourhood, and the output is the mean of the two.  social_tail:
+     * each solve outputs the mean of its synthesised iterates over its last
+     * social_tail iterations (0: the last iterate). */
     int social_block, social_margin, social_levels;
     int social_neigh_freq, social_neigh_time;
     int social_neigh2_freq, social_neigh2_time;
     double social_lambda_max, social_lambda_min;
+    int social_tail;
     int past_final;          /* 1: a frame's samples that have already left
                                 the stream (those before the synthesis
                                 window: the long past of low-delay windows)

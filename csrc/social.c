@@ -14,8 +14,10 @@
 /* One block's workspace: coefficients of every frame of the solve region. */
 typedef struct {
     int span, nfr, xl;       /* samples solved, frames, synthesis buffers  */
-    fftw_complex *z, *u;     /* nfr * H: iterate, extrapolated point        */
+    void *z, *u;             /* nfr * H complex: iterate, extrapolated point
+                              * (float when so->single, else double)       */
     double *x, *x2;          /* xl each: synthesis D u / residual, next D u */
+    double *acc;             /* xl: sum of the last iterations' D u (tail) */
     uint8_t *ynz;            /* nfr: observation nonzero under the frame    */
     uint8_t *unz;            /* nfr: u of the frame nonzero                 */
 } workspace;
@@ -35,7 +37,7 @@ typedef struct {
 
 struct social_state {
     rtd_config cfg;
-    int w, a, M, H, B, O, span, iters, levels, npasses;
+    int w, a, M, H, B, O, span, iters, levels, npasses, tail;
     int nf[2], nt[2];           /* PEW neighbourhood of each pass */
     double lam_max, lam_min;
     int fill, latency, fifo_cap;
@@ -67,6 +69,7 @@ static void ws_free(workspace *ws)
     fftw_free(ws->u);
     fftw_free(ws->x);
     fftw_free(ws->x2);
+    fftw_free(ws->acc);
     free(ws->ynz);
     free(ws->unz);
     memset(ws, 0, sizeof *ws);
@@ -82,13 +85,16 @@ static int ws_alloc(const social_state *so, workspace *ws, int span)
     ws->nfr = (span - 1 + w - a) / a + 1;
     ws->xl = (ws->nfr - 1) * a + w;
     size_t nc = (size_t)ws->nfr * so->H;
-    ws->z = fftw_alloc_complex(nc);
-    ws->u = fftw_alloc_complex(nc);
+    size_t cb = 2 * nc * (so->single ? sizeof(float) : sizeof(double));
+    ws->z = fftw_malloc(cb);
+    ws->u = fftw_malloc(cb);
     ws->x = fftw_alloc_real(ws->xl);
     ws->x2 = fftw_alloc_real(ws->xl);
+    ws->acc = so->tail > 0 ? fftw_alloc_real(ws->xl) : NULL;
     ws->ynz = malloc(ws->nfr);
     ws->unz = malloc(3 * (size_t)ws->nfr);
-    if (!ws->z || !ws->u || !ws->x || !ws->x2 || !ws->ynz || !ws->unz) {
+    if (!ws->z || !ws->u || !ws->x || !ws->x2 || !ws->ynz || !ws->unz
+        || (so->tail > 0 && !ws->acc)) {
         ws_free(ws);
         return RTD_ERR_NOMEM;
     }
@@ -117,13 +123,6 @@ static void inverse_add(social_state *so, double *X, int m)
         xm[i] += sc * so->g[i] * so->fout[i];
 }
 
-/* X[frame m] += D_m c */
-static void synth_frame(social_state *so, double *X, int m, const fftw_complex *c)
-{
-    memcpy(so->cbuf, c, sizeof(fftw_complex) * so->H);
-    inverse_add(so, X, m);
-}
-
 /* (unscaled) analysis of frame m of X into cbuf; zero: the frame is known
  * to be silent, its FFT is skipped */
 static void analyse_frame(social_state *so, const double *X, int m, int zero)
@@ -148,13 +147,11 @@ static void analyse_frame(social_state *so, const double *X, int m, int zero)
     fftw_execute_dft_r2c(so->fwd, so->fin, so->cbuf);
 }
 
-static int any_nonzero(const fftw_complex *c, int H)
-{
-    int nz = 0;
-    for (int k = 0; k < H; k++) nz |= (c[k][0] != 0.0) | (c[k][1] != 0.0);
-    return nz;
-}
-
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SOC_TARGET_BOX __attribute__((target_clones("avx2", "default")))
+#else
+#define SOC_TARGET_BOX
+#endif
 static inline uint64_t dbits(double d)
 {
     uint64_t b;
@@ -165,7 +162,7 @@ static inline uint64_t dbits(double d)
 /* e[k] = sum of t over bins k - hf .. k + hf (zero beyond the ends), and
  * acc[k] += e[k]: direct sums (vectorised, no running-sum rounding drift
  * along the spectrum), one pass for the usual 3 and 5 bins */
-static void box_sum(const double *t, double *e, double *acc, int H, int hf)
+SOC_TARGET_BOX static void box_sum(const double *t, double *e, double *acc, int H, int hf)
 {
     if (H <= 2 * hf + 1) {
         for (int k = 0; k < H; k++) {
@@ -208,155 +205,25 @@ static void box_sum(const double *t, double *e, double *acc, int H, int hf)
     }
 }
 
-/* One solve with neighbourhood nf x nt of a region of ws->span samples (y
- * observed, mask +1/-1/0); the solution is left in ws->x + (w - a).
- *
- * FISTA, one pass over the frames per iteration: the gradient of frame m
- * (the analysis of the residual), then the PEW shrinkage of frame m - nt/2
- * (whose neighbourhood is complete), its next extrapolated point and that
- * point's synthesis into the next residual buffer.  The neighbourhood's
- * gradient points and energies live in rings of nt frames, so each
- * coefficient is read and written once per iteration (the solver is bound
- * by memory traffic more than by the FFTs).  A frame with no observation
- * under it, no coefficient of its own and none in an overlapping frame is
- * dead: its gradient is zero, the shrinkage keeps it zero, it is skipped
- * (the silent margins of a block, most of the block of a short file). */
+/* the solver's loops also in an AVX2 clone, chosen at load time where the
+ * processor has it (as spade.c's kernels) */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SOC_TARGET __attribute__((target_clones("avx2", "default")))
+#else
+#define SOC_TARGET
+#endif
+#define SOC_COEF double
+#define SOC_SOLVE solve_one_d
+#include "social_solve.h"
+#define SOC_COEF float
+#define SOC_SOLVE solve_one_f
+#include "social_solve.h"
+
 static void solve_one(social_state *so, workspace *ws, const double *y, const int8_t *mask,
                       int nf, int nt)
 {
-    const int H = so->H, nfr = ws->nfr, a = so->a, w = so->w, off = w - a, span = ws->span;
-    const double sc = 1.0 / sqrt((double)so->M);
-    const int hf = nf / 2, ht = nt / 2, ring = nt;
-    const int K = (w + a - 1) / a - 1;  /* frames q overlap frame m iff |q - m| <= K */
-    const double inv_count = 1.0 / (nf * nt);
-    uint8_t *unz = ws->unz, *unz2 = ws->unz + nfr, *znz = ws->unz + 2 * (size_t)nfr;
-    uint8_t *dead = so->dead;  /* ring: the frame in that slot is dead */
-    /* sum of the energies of the frames in the ring (dead ones are zero):
-     * a running sum, the frame entering added, the one leaving subtracted */
-    double *Erun = so->erun;
-    double *x = ws->x, *x2 = ws->x2;
-    /* which frames have some observation under them */
-    for (int m = 0; m < nfr; m++) {
-        int lo = m * a - off, hi = lo + w, nz = 0;
-        if (lo < 0) lo = 0;
-        if (hi > span) hi = span;
-        for (int i = lo; i < hi && !nz; i++) nz = y[i] != 0.0 || mask[i] != 0;
-        ws->ynz[m] = (uint8_t)nz;
-    }
-    /* start: z = u = the analysis of the observation; x = D u */
-    memset(x, 0, sizeof(double) * ws->xl);
-    memcpy(x + off, y, sizeof(double) * span);
-    for (int m = 0; m < nfr; m++) {
-        analyse_frame(so, x, m, !ws->ynz[m]);
-        fftw_complex *z = ws->z + (size_t)m * H;
-        for (int k = 0; k < H; k++) {
-            z[k][0] = sc * so->cbuf[k][0];
-            z[k][1] = sc * so->cbuf[k][1];
-        }
-    }
-    memcpy(ws->u, ws->z, sizeof(fftw_complex) * (size_t)nfr * H);
-    memset(x, 0, sizeof(double) * ws->xl);
-    for (int m = 0; m < nfr; m++) {
-        const fftw_complex *u = ws->u + (size_t)m * H;
-        unz[m] = znz[m] = (uint8_t)any_nonzero(u, H);
-        if (unz[m]) synth_frame(so, x, m, u);
-    }
-    const int T = so->iters, L = so->levels < so->iters ? so->levels : so->iters;
-    /* one FISTA momentum sequence across the lambdas: restarting it at each
-     * lambda (as the survey's code does) costs 3-6 dB at 3 dB input SDR at
-     * 25 iterations per lambda (measured on SQAM) */
-    int level = -1;
-    double lam2 = 0.0;
-    for (int it = 0; it < T; it++) {
-        int l = (int)((long long)it * L / T);
-        if (l != level) {
-            level = l;
-            double f = L > 1 ? (double)l / (L - 1) : 0.0;
-            double lam = so->lam_max * pow(so->lam_min / so->lam_max, f);
-            lam2 = lam * lam;
-        }
-        const int last = it == T - 1;
-        const int kn = it + 2; /* the momentum of the next iteration */
-        const double bnext = (kn - 1.0) / (kn + 5.0);
-        /* residual x - P_C(x), zero outside the region */
-        for (int i = 0; i < off; i++) x[i] = 0.0;
-        for (int i = 0; i < span; i++) {
-            double v = x[off + i], o = y[i];
-            int8_t mk = mask[i];
-            x[off + i] = mk == 0 ? v - o : mk > 0 ? (v < o ? v - o : 0.0) : (v > o ? v - o : 0.0);
-        }
-        for (int i = off + span; i < ws->xl; i++) x[i] = 0.0;
-        memset(x2, 0, sizeof(double) * ws->xl);
-        memset(Erun, 0, sizeof(double) * H);
-        for (int m = 0; m < nfr + ht; m++) {
-            if (m < nfr) {
-                /* gradient step of frame m: v = u - A r, and its energies */
-                const int slot = m % ring;
-                int rzero = !ws->ynz[m];
-                for (int q = m - K; q <= m + K && rzero; q++)
-                    if (q >= 0 && q < nfr && unz[q]) rzero = 0;
-                /* the window slides: frame m - nt leaves the energy sum */
-                if (m >= nt && !dead[slot]) {
-                    const double *eo = so->ering + (size_t)slot * H;
-                    for (int k = 0; k < H; k++) Erun[k] -= eo[k];
-                }
-                dead[slot] = (uint8_t)(rzero && !unz[m] && !znz[m]);
-                if (!dead[slot]) {
-                    analyse_frame(so, x, m, rzero);
-                    const fftw_complex *u = ws->u + (size_t)m * H;
-                    fftw_complex *v = so->vring + (size_t)slot * H;
-                    double *e = so->ering + (size_t)slot * H, *t = so->tmpe;
-                    for (int k = 0; k < H; k++) {
-                        double re = u[k][0] - sc * so->cbuf[k][0];
-                        double im = u[k][1] - sc * so->cbuf[k][1];
-                        v[k][0] = re;
-                        v[k][1] = im;
-                        t[k] = re * re + im * im;
-                    }
-                    box_sum(t, e, Erun, H, hf);
-                }
-            } else if (m >= nt && !dead[m % ring]) {
-                const double *eo = so->ering + (size_t)(m % ring) * H;
-                for (int k = 0; k < H; k++) Erun[k] -= eo[k];
-                dead[m % ring] = 1;
-            }
-            const int c = m - ht;
-            if (c < 0) continue;
-            if (dead[c % ring]) {  /* v = 0 and z = 0: z and u stay zero */
-                unz2[c] = 0;
-                continue;
-            }
-            /* PEW shrinkage of frame c over its nt frames: z <- shrink(v) */
-            const fftw_complex *v = so->vring + (size_t)(c % ring) * H;
-            fftw_complex *z = ws->z + (size_t)c * H, *u = ws->u + (size_t)c * H;
-            fftw_complex *ck = so->cbuf;  /* what is synthesised: u, or z at the end */
-            uint64_t ubits = 0, zbits = 0;
-            for (int k = 0; k < H; k++) {
-                /* en > lam2 ? 1 - lam2/en : 0, branch-free (the running sum
-                 * may leave a rounding error below zero: no division by it) */
-                double en = Erun[k] * inv_count;
-                double gain = 1.0 - lam2 / (en > lam2 ? en : lam2);
-                double zr = gain * v[k][0], zi = gain * v[k][1];
-                double ur = zr + bnext * (zr - z[k][0]), ui = zi + bnext * (zi - z[k][1]);
-                z[k][0] = zr;
-                z[k][1] = zi;
-                u[k][0] = ur;
-                u[k][1] = ui;
-                ck[k][0] = last ? zr : ur;
-                ck[k][1] = last ? zi : ui;
-                zbits |= dbits(zr) | dbits(zi);
-                ubits |= dbits(ur) | dbits(ui);
-            }
-            /* nonzero: some bit beyond the sign */
-            znz[c] = (zbits << 1) != 0;
-            int nz = last ? znz[c] : (ubits << 1) != 0;
-            unz2[c] = (uint8_t)nz;
-            if (nz) inverse_add(so, x2, c); /* next iteration's D u, or the output D z */
-        }
-        double *tx = x; x = x2; x2 = tx;
-        uint8_t *tf = unz; unz = unz2; unz2 = tf;
-    }
-    if (x != ws->x) memcpy(ws->x, x, sizeof(double) * ws->xl);
+    if (so->single) solve_one_f(so, ws, y, mask, nf, nt);
+    else solve_one_d(so, ws, y, mask, nf, nt);
 }
 
 /* Solves one region: the mean of the solutions with each neighbourhood
@@ -479,6 +346,7 @@ social_state *social_create(const rtd_config *cfg, int *error)
         so->O > (1 << 24))
         goto fail;
     so->levels = cfg->social_levels > 0 ? cfg->social_levels : 1;
+    so->tail = cfg->social_tail > 0 ? cfg->social_tail : 0;
     so->iters = cfg->max_iterations > 0 ? cfg->max_iterations : RTD_SOCIAL_ITERATIONS;
     so->nf[0] = cfg->social_neigh_freq;
     so->nt[0] = cfg->social_neigh_time;

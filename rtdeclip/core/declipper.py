@@ -113,7 +113,9 @@ class Declipper:
         (max, min), social_levels, social_neigh (bins, frames, odd),
         social_neigh2 (None, or a second neighbourhood: two solves, their
         mean is the output),
-        social_iterations (per block, when ``iterations`` is not given);
+        social_iterations (per block, when ``iterations`` is not given),
+        social_tail (each solve outputs the mean of its last iterations'
+        signals; highquality: 260);
         see :data:`rtdeclip.core.params.SOCIAL_DEFAULTS`.
     window : int, optional
         Frame length, a power of two from 16 to 65536 (preset: 2048 or 8192
@@ -219,6 +221,7 @@ class Declipper:
             cfg.social_lambda_max, cfg.social_lambda_min = sol.social_lambda
             cfg.social_neigh_freq, cfg.social_neigh_time = sol.social_neigh
             cfg.social_neigh2_freq, cfg.social_neigh2_time = sol.social_neigh2 or (0, 0)
+            cfg.social_tail = sol.social_tail
         cfg.return_last = sol.iterations is not None
         cfg.warm_start = sol.warm_start
         cfg.budget_pool = sol.budget_pool

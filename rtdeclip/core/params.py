@@ -27,7 +27,7 @@ ALGORITHMS = {
 # is None
 SOCIAL_DEFAULTS = dict(social_block=0, social_margin=0, social_lambda=(1e-1, 1e-4),
                        social_levels=20, social_neigh=(3, 7), social_iterations=500,
-                       social_neigh2=None)
+                       social_neigh2=None, social_tail=0)
 # FFTW planning rigour -> rtd_plan values
 PLANS = {"measure": lib.RTD_PLAN_MEASURE, "estimate": lib.RTD_PLAN_ESTIMATE}
 # arithmetic of the iteration -> rtd_precision values
@@ -74,6 +74,7 @@ class Settings:
     social_neigh: tuple = (3, 7)
     social_iterations: int = 500
     social_neigh2: tuple = None   # a second solve, output the mean of the two
+    social_tail: int = 0          # output the mean of the last iterations' signals
 
 
 # Tuned on SQAM at input SDR 3 and 10 dB (benchmarks/explore.py, presets.py)
@@ -198,7 +199,7 @@ class Settings:
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann",
-                        algorithm="social", social=dict(social_neigh2=(5, 7), social_iterations=750),
+                        algorithm="social", social=dict(social_neigh2=(5, 7), social_iterations=750, social_tail=260),
                         social_precision="single"),
     "average": dict(window48=4096, hop_div=8, redundancy=1, s=6, r=3, epsilon=0.1,
                     iterations=130, warm_start=True, window_shape="lowdelay", synthesis_div=2,
@@ -413,6 +414,7 @@ def check_social(soc, hop):
     out["social_levels"] = _check_int("social_levels", soc["social_levels"], 1, 10000)
     out["social_iterations"] = _check_int("social_iterations", soc["social_iterations"], 1,
                                           ITERATIONS_MAX)
+    out["social_tail"] = _check_int("social_tail", soc["social_tail"], 0, ITERATIONS_MAX)
     try:
         lam = tuple(float(v) for v in soc["social_lambda"])
     except (TypeError, ValueError):
