@@ -162,14 +162,15 @@ typedef struct {
      * social_lambda_max to social_lambda_min in social_levels steps; the
      * PEW neighbourhood is social_neigh_freq bins x social_neigh_time
      * frames (odd).  social_neigh2_*: if not 0, a second solve with that
-     * neighbourhood, and the output is the mean of the two.  social_tail:
-     * each solve outputs the mean of its synthesised iterates over its last
-     * social_tail iterations (0: the last iterate). */
+     * neighbourhood, and the output is the mean of the two.  social_tail
+     * (0 <= f < 1): each solve outputs the mean of its synthesised iterates
+     * over its last round(f * max_iterations) iterations (0: the last
+     * iterate only). */
     int social_block, social_margin, social_levels;
     int social_neigh_freq, social_neigh_time;
     int social_neigh2_freq, social_neigh2_time;
     double social_lambda_max, social_lambda_min;
-    int social_tail;
+    double social_tail;
     int past_final;          /* 1: a frame's samples that have already left
                                 the stream (those before the synthesis
                                 window: the long past of low-delay windows)
@@ -201,6 +202,29 @@ typedef struct {
                                 final with past_final) that is not clipped:
                                 lightly clipped frames grow k faster.
                                 0 (default): s for every frame.            */
+    int second_solve;        /* A-/S-SPADE with max_iterations, >= 1: a
+                                second trajectory of solutions per channel
+                                (its own past with past_final, its own warm
+                                start and prior), the output being the mean
+                                of the two.  When a frame's first solve
+                                reaches epsilon with at least second_solve
+                                iterations of the frame's allowance left,
+                                the second trajectory's frame is solved on
+                                what is left, with k's step from
+                                second_adapt_s; if that solve does not reach
+                                epsilon too, or there is not enough left,
+                                the second trajectory takes the first one's
+                                solution for that frame.  A frame never runs
+                                more than its allowance (max_iterations, or
+                                up to budget_pool times it), so the per-frame
+                                worst case and frames that never converge
+                                are unchanged; the budget pool is settled on
+                                the first solve only, so over a long stretch
+                                the iterations may average more than
+                                max_iterations per frame (at most
+                                (budget_pool + 1) / 2 times it).  0
+                                (default): one trajectory.                 */
+    double second_adapt_s;   /* the second solves' adapt_s (0: step s)      */
 } rtd_config;
 
 /* Running statistics, for reports and for the live host. */

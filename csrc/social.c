@@ -37,7 +37,8 @@ typedef struct {
 
 struct social_state {
     rtd_config cfg;
-    int w, a, M, H, B, O, span, iters, levels, npasses, tail;
+    int w, a, M, H, B, O, span, iters, levels, npasses;
+    double tail;             /* social_tail: fraction of the iterations averaged */
     int nf[2], nt[2];           /* PEW neighbourhood of each pass */
     double lam_max, lam_min;
     int fill, latency, fifo_cap;
@@ -90,11 +91,11 @@ static int ws_alloc(const social_state *so, workspace *ws, int span)
     ws->u = fftw_malloc(cb);
     ws->x = fftw_alloc_real(ws->xl);
     ws->x2 = fftw_alloc_real(ws->xl);
-    ws->acc = so->tail > 0 ? fftw_alloc_real(ws->xl) : NULL;
+    ws->acc = so->tail > 0.0 ? fftw_alloc_real(ws->xl) : NULL;
     ws->ynz = malloc(ws->nfr);
     ws->unz = malloc(3 * (size_t)ws->nfr);
     if (!ws->z || !ws->u || !ws->x || !ws->x2 || !ws->ynz || !ws->unz
-        || (so->tail > 0 && !ws->acc)) {
+        || (so->tail > 0.0 && !ws->acc)) {
         ws_free(ws);
         return RTD_ERR_NOMEM;
     }
@@ -346,7 +347,7 @@ social_state *social_create(const rtd_config *cfg, int *error)
         so->O > (1 << 24))
         goto fail;
     so->levels = cfg->social_levels > 0 ? cfg->social_levels : 1;
-    so->tail = cfg->social_tail > 0 ? cfg->social_tail : 0;
+    so->tail = cfg->social_tail > 0.0 && cfg->social_tail < 1.0 ? cfg->social_tail : 0.0;
     so->iters = cfg->max_iterations > 0 ? cfg->max_iterations : RTD_SOCIAL_ITERATIONS;
     so->nf[0] = cfg->social_neigh_freq;
     so->nt[0] = cfg->social_neigh_time;

@@ -71,7 +71,8 @@ SOC_TARGET static void SOC_SOLVE(social_state *so, workspace *ws, const double *
     /* the output: the mean of D u over the last `tail` iterations and the
      * final D z (the iterate still moves at the smallest lambdas; the mean
      * of its last positions is nearer the truth, docs/highquality.md) */
-    const int tail = so->tail < T ? so->tail : T - 1;
+    int tail = (int)(so->tail * T + 0.5);
+    if (tail > T - 1) tail = T - 1;
     if (tail > 0) memset(ws->acc, 0, sizeof(double) * ws->xl);
     for (int it = 0; it < T; it++) {
         if (tail > 0 && it >= T - tail)

@@ -39,6 +39,8 @@ def test_table_row(name):
     assert bool(c.past_final) == p.get("past_final", False)
     assert c.lookahead_hops == p.get("lookahead_hops", 0)
     assert (c.adapt_s, c.prior_weight) == (p.get("adapt_s", 0.0), p.get("prior_weight", 0.0))
+    assert (c.second_solve, c.second_adapt_s) == (p.get("second_solve", 0),
+                                                  p.get("second_adapt_s", 0.0))
 
 
 @pytest.mark.parametrize("name", list(params.PRESETS))
@@ -62,6 +64,9 @@ def test_resolve(name, rate):
     assert bool(cfg.past_final) == st.past_final
     assert cfg.lookahead == st.lookahead
     assert (cfg.adapt_s, cfg.prior_weight) == (st.adapt_s, st.prior_weight)
+    # as Declipper sets it: the second trajectory shares a budget
+    assert cfg.second_solve == (st.second_solve if st.iterations is not None else 0)
+    assert cfg.second_adapt_s == st.second_adapt_s
 
 
 def test_rate_scaling_functions():

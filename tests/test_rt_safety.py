@@ -78,6 +78,10 @@ states.append((rtdeclip.Declipper(48000, channels=2, preset="average", window_sh
                                   threshold=0.6, plan="estimate"), np.float64))
 states.append((rtdeclip.Declipper(48000, channels=2, window=512, hop=64, redundancy=4,
                                   preset="fastest", threshold=0.6, plan="estimate"), np.float32))
+# lowlatency with two trajectories per channel (second_solve), on two lanes
+states.append((rtdeclip.Declipper(48000, channels=2, preset="lowlatency", threshold=0.6,
+                                  plan="estimate", threads=2, second_solve=20,
+                                  second_adapt_s=0.6), np.float32))
 lib = ctypes.CDLL(None)
 counts = (ctypes.c_long * 5)()
 lib.rtd_shim_counts(counts)

@@ -79,21 +79,23 @@ def test_caller_block_sizes_do_not_matter(dtype):
         assert np.array_equal(o, outs[0])
 
 
-@pytest.mark.parametrize("neigh2", [None, (5, 7)])
-def test_processing_blocks_change_the_output_by_less_than_1e6(neigh2):
+@pytest.mark.parametrize("neigh2, tail", [(None, 0.0), ((5, 7), 0.0), ((5, 7), 0.35)])
+def test_processing_blocks_change_the_output_by_less_than_1e6(neigh2, tail):
     """The margin (default 8 windows) makes the blocks' seams invisible,
-    with one solve and with the mean of two (HighQuality's)."""
+    with one solve, with the mean of two and with the mean of the last
+    iterations (HighQuality's)."""
     x = tonal(n=20000, seed=4)
     y, theta = rtdeclip.clip_to_sdr(x, 5)
     kw = dict(SMALL, algorithm="social", threshold=theta, jobs=1)
-    ref = rtdeclip.declip(y, SR, social=dict(social_block=65536, social_neigh2=neigh2), **kw)
+    soc = dict(social_neigh2=neigh2, social_tail=tail)
+    ref = rtdeclip.declip(y, SR, social=dict(social_block=65536, **soc), **kw)
     assert rtdeclip.sdr(x, ref) - rtdeclip.sdr(x, y) > 15
     for block in (2048, 5120):
-        out = rtdeclip.declip(y, SR, social=dict(social_block=block, social_neigh2=neigh2), **kw)
+        out = rtdeclip.declip(y, SR, social=dict(social_block=block, **soc), **kw)
         assert np.linalg.norm(out - ref) <= 1e-6 * np.linalg.norm(ref), block
     # and too small a margin shows (the test can fail)
-    thin = rtdeclip.declip(y, SR, social=dict(social_block=2048, social_margin=512,
-                                              social_neigh2=neigh2), **kw)
+    thin = rtdeclip.declip(y, SR, social=dict(social_block=2048, social_margin=512, **soc),
+                           **kw)
     assert np.linalg.norm(thin - ref) > 1e-6 * np.linalg.norm(ref)
 
 
@@ -156,10 +158,35 @@ def test_second_neighbourhood_gives_the_mean_of_the_two_solves():
     assert not np.allclose(b[free], a[free], rtol=0, atol=1e-6)
 
 
+def test_tail_outputs_the_mean_of_the_last_iterations():
+    """social_tail f: each solve outputs the mean of its signals over its
+    last f of the iterations.  0 is the last iterate; the mean stays
+    consistent, and it is the mean of the iterates: a tail over more of
+    the path (including the early, over-sparse iterates) moves the output
+    further from the last iterate than a short one."""
+    x = tonal(seed=9)
+    y, theta = rtdeclip.clip_to_sdr(x, 3)
+    kw = dict(SMALL, algorithm="social", threshold=theta, jobs=1)
+    def run(tail):
+        return rtdeclip.declip(y, SR, social=dict(social_neigh2=None, social_tail=tail), **kw)
+    last = run(0.0)
+    assert np.array_equal(last, run(0.002))  # 0.4 of 200 iterations rounds to none
+    short, third = run(0.05), run(0.35)
+    clipped = np.abs(y) >= theta
+    for out in (short, third):
+        assert np.all(np.isfinite(out))
+        assert np.array_equal(out[~clipped], y[~clipped])
+        assert np.all(out[clipped] * np.sign(y[clipped]) >= theta)
+        assert rtdeclip.sdr(x, out) - rtdeclip.sdr(x, y) > 10
+    d_short, d_third = np.linalg.norm(short - last), np.linalg.norm(third - last)
+    assert 0 < d_short < d_third
+
+
 def test_highquality_is_social_through_declip_and_file(tmp_path):
     assert params.resolve(44100, "highquality").algorithm == "social"
     st = params.resolve(44100, "highquality")
     assert st.social_neigh2 == (5, 7) and st.precision == "single"
+    assert 0 < st.social_tail < 1
     # the preset's A-SPADE keeps double precision (the plug-ins' table)
     assert params.resolve(44100, "highquality", algorithm="aspade").precision == "double"
     assert rtdeclip.Declipper(SR, preset="highquality", plan="estimate").settings.algorithm \
@@ -189,6 +216,9 @@ def test_highquality_is_social_through_declip_and_file(tmp_path):
     (dict(social_neigh2=5), "social_neigh2"),
     (dict(social_lambda=(0.1, 0)), "social_lambda"),
     (dict(social_levels=0), "social_levels"),
+    (dict(social_tail=1.0), "social_tail"),
+    (dict(social_tail=-0.1), "social_tail"),
+    (dict(social_tail=True), "social_tail"),
     (dict(social_blocks=1), "unknown social"),
 ])
 def test_social_settings_are_validated(bad, match):

@@ -27,7 +27,7 @@ ALGORITHMS = {
 # is None
 SOCIAL_DEFAULTS = dict(social_block=0, social_margin=0, social_lambda=(1e-1, 1e-4),
                        social_levels=20, social_neigh=(3, 7), social_iterations=500,
-                       social_neigh2=None, social_tail=0)
+                       social_neigh2=None, social_tail=0.0)
 # FFTW planning rigour -> rtd_plan values
 PLANS = {"measure": lib.RTD_PLAN_MEASURE, "estimate": lib.RTD_PLAN_ESTIMATE}
 # arithmetic of the iteration -> rtd_precision values
@@ -64,6 +64,9 @@ class Settings:
     lookahead: int = 0         # lowdelay only: newest samples solved but not output
     prior_weight: float = 0.0  # A-SPADE ranking prior from the previous frame
     adapt_s: float = 0.0       # k's step scaled by the frame's reliable fraction
+    second_solve: int = 0      # >= 1: early-converged frames solved again on what is
+                               # left of their allowance (at least this), outputs averaged
+    second_adapt_s: float = 0.0  # the second solve's adapt_s
     social_block: int = 0    # algorithm "social" only (csrc/social.h)
     social_margin: int = 0
     social_lambda: tuple = (1e-1, 1e-4)
@@ -71,7 +74,7 @@ class Settings:
     social_neigh: tuple = (3, 7)
     social_iterations: int = 500
     social_neigh2: tuple = None   # a second solve, output the mean of the two
-    social_tail: int = 0          # output the mean of the last iterations' signals
+    social_tail: float = 0.0      # output the mean of the last fraction of iterations' signals
 
 
 # Tuned on SQAM at input SDR 3 and 10 dB (benchmarks/explore.py, presets.py)
@@ -179,10 +182,24 @@ class Settings:
 #   15.79 but 2.2-2.7x), lowlatency 62 -> 75 (4.8-5.5x against 4.1-4.4x
 #   before; 8.11 / 10.19 -> 8.69 / 10.57; 80 gave 8.71 / 10.56 at
 #   4.4-4.7x).
+# - second trajectory (issue 12, 2026-12-03 evening round, docs/speed.md):
+#   second_solve=20, second_adapt_s=0.6 on lowlatency keeps two
+#   trajectories of solutions per channel (own past, warm start and prior),
+#   solves the second on what early-converging frames leave of their
+#   allowance and outputs the mean: SQAM 8.65 / 10.54 -> 8.71 / 11.06 dB
+#   (9 of 10 excerpts better at 10 dB, none worse by more than 0.04 dB),
+#   never-converging frames unchanged.  Not in the preset: the gain needs
+#   the pool's extra iterations (second solves limited to the frame's base
+#   budget: 8.66 / 10.65; to 1.5x it: 8.67 / 10.78; charged to the pool:
+#   8.64 / 10.60), and spending them makes music dearer than the
+#   never-converging signal (SQAM pairs at 3 dB, one thread: 4.0-4.4x
+#   against 6.5-7.5x without, never-converging 4.4-4.5x in the same run),
+#   below the ~20 % CPU margin kept over the 4x target.  On average (no
+#   pool) it gives 10.99 / 15.58 against 10.99 / 15.55.
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann",
-                        algorithm="social", social=dict(social_neigh2=(5, 7), social_iterations=750, social_tail=260),
+                        algorithm="social", social=dict(social_neigh2=(5, 7), social_iterations=750, social_tail=0.347),
                         social_precision="single"),
     "average": dict(window48=4096, hop_div=8, redundancy=1, s=6, r=3, epsilon=0.1,
                     iterations=130, warm_start=True, window_shape="lowdelay", synthesis_div=2,
@@ -280,7 +297,7 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
             redundancy=None, iterations=None, s=None, r=None, epsilon=None,
             warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None,
             precision=None, social=None, past_final=None, prior_weight=None,
-            adapt_s=None, lookahead=None):
+            adapt_s=None, lookahead=None, second_solve=None, second_adapt_s=None):
     """Merge a preset with explicit overrides into validated ``Settings``.
 
     The keyword arguments are the solver settings, documented once on
@@ -366,13 +383,20 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
     if isinstance(adapt_s, bool) or not isinstance(adapt_s, (int, float)) \
             or not math.isfinite(adapt_s) or adapt_s < 0:
         raise ParameterError(f"adapt_s must be a finite number >= 0, got {adapt_s!r}")
+    second_solve = p.get("second_solve", 0) if second_solve is None else second_solve
+    second_solve = _check_int("second_solve", second_solve, 0, ITERATIONS_MAX)
+    second_adapt_s = p.get("second_adapt_s", 0.0) if second_adapt_s is None else second_adapt_s
+    if isinstance(second_adapt_s, bool) or not isinstance(second_adapt_s, (int, float)) \
+            or not math.isfinite(second_adapt_s) or second_adapt_s < 0:
+        raise ParameterError(f"second_adapt_s must be a finite number >= 0, got {second_adapt_s!r}")
     if social is not None and not isinstance(social, dict):
         raise ParameterError(f"social must be a dict of social_* settings, got {social!r}")
     soc = check_social({**SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})}, hop)
     return Settings(window, hop, redundancy, algorithm, s, r, float(epsilon),
                     iterations, warm_start, window_shape, synthesis_length, budget_pool,
                     precision, past_final=past_final, prior_weight=float(prior_weight),
-                    adapt_s=float(adapt_s), lookahead=lookahead, **soc)
+                    adapt_s=float(adapt_s), lookahead=lookahead, second_solve=second_solve,
+                    second_adapt_s=float(second_adapt_s), **soc)
 
 
 def check_social(soc, hop):
@@ -390,7 +414,11 @@ def check_social(soc, hop):
     out["social_levels"] = _check_int("social_levels", soc["social_levels"], 1, 10000)
     out["social_iterations"] = _check_int("social_iterations", soc["social_iterations"], 1,
                                           ITERATIONS_MAX)
-    out["social_tail"] = _check_int("social_tail", soc["social_tail"], 0, ITERATIONS_MAX)
+    tail = soc["social_tail"]
+    if isinstance(tail, bool) or not isinstance(tail, (int, float)) or not 0 <= tail < 1:
+        raise ParameterError(f"social_tail must be a fraction of the iterations, 0 <= f < 1, "
+                             f"got {tail!r}")
+    out["social_tail"] = float(tail)
     try:
         lam = tuple(float(v) for v in soc["social_lambda"])
     except (TypeError, ValueError):
