@@ -115,8 +115,8 @@ class Declipper:
         mean is the output),
         social_iterations (per block, when ``iterations`` is not given),
         social_tail (0 <= f < 1: each solve outputs the mean of its
-        signals over the last fraction f of its iterations; highquality:
-        0.347, 260 of 750);
+        signals over the last fraction f of its iterations; 0, the last
+        iterate, in every preset: docs/highquality.md);
         see :data:`rtdeclip.core.params.SOCIAL_DEFAULTS`.
     window : int, optional
         Frame length, a power of two from 16 to 65536 (preset: 2048 or 8192

@@ -199,7 +199,7 @@ class Settings:
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann",
-                        algorithm="social", social=dict(social_neigh2=(5, 7), social_iterations=750, social_tail=0.347),
+                        algorithm="social", social=dict(social_neigh2=(5, 7), social_iterations=750),
                         social_precision="single"),
     "average": dict(window48=4096, hop_div=8, redundancy=1, s=6, r=3, epsilon=0.1,
                     iterations=130, warm_start=True, window_shape="lowdelay", synthesis_div=2,
