@@ -148,10 +148,12 @@ static void analyse_frame(social_state *so, const double *X, int m, int zero)
     fftw_execute_dft_r2c(so->fwd, so->fin, so->cbuf);
 }
 
+/* the solver's loops (box_sum, social_solve.h) also in an AVX2 clone,
+ * chosen at load time where the processor has it (as spade.c's kernels) */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define SOC_TARGET_BOX __attribute__((target_clones("avx2", "default")))
+#define SOC_TARGET __attribute__((target_clones("avx2", "default")))
 #else
-#define SOC_TARGET_BOX
+#define SOC_TARGET
 #endif
 static inline uint64_t dbits(double d)
 {
@@ -163,7 +165,7 @@ static inline uint64_t dbits(double d)
 /* e[k] = sum of t over bins k - hf .. k + hf (zero beyond the ends), and
  * acc[k] += e[k]: direct sums (vectorised, no running-sum rounding drift
  * along the spectrum), one pass for the usual 3 and 5 bins */
-SOC_TARGET_BOX static void box_sum(const double *t, double *e, double *acc, int H, int hf)
+SOC_TARGET static void box_sum(const double *t, double *e, double *acc, int H, int hf)
 {
     if (H <= 2 * hf + 1) {
         for (int k = 0; k < H; k++) {
@@ -206,13 +208,6 @@ SOC_TARGET_BOX static void box_sum(const double *t, double *e, double *acc, int 
     }
 }
 
-/* the solver's loops also in an AVX2 clone, chosen at load time where the
- * processor has it (as spade.c's kernels) */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define SOC_TARGET __attribute__((target_clones("avx2", "default")))
-#else
-#define SOC_TARGET
-#endif
 #define SOC_COEF double
 #define SOC_SOLVE solve_one_d
 #include "social_solve.h"

@@ -16,8 +16,8 @@
  * under it, no coefficient of its own and none in an overlapping frame is
  * dead: its gradient is zero, the shrinkage keeps it zero, it is skipped
  * (the silent margins of a block, most of the block of a short file). */
-SOC_TARGET static void SOC_SOLVE(social_state *so, workspace *ws, const double *y, const int8_t *mask,
-                      int nf, int nt)
+SOC_TARGET static void SOC_SOLVE(social_state *so, workspace *ws, const double *y,
+                                 const int8_t *mask, int nf, int nt)
 {
     const int H = so->H, nfr = ws->nfr, a = so->a, w = so->w, off = w - a, span = ws->span;
     const double sc = 1.0 / sqrt((double)so->M);
@@ -68,9 +68,9 @@ SOC_TARGET static void SOC_SOLVE(social_state *so, workspace *ws, const double *
      * 25 iterations per lambda (measured on SQAM) */
     int level = -1;
     double lam2 = 0.0;
-    /* the output: the mean of D u over the last `tail` iterations and the
-     * final D z (the iterate still moves at the smallest lambdas; the mean
-     * of its last positions is nearer the truth, docs/highquality.md) */
+    /* social_tail: the output is the mean of D u over the last `tail`
+     * iterations and the final D z (an option: on SQAM it gained at dense
+     * clipping and lost at light clipping, docs/highquality.md) */
     int tail = (int)(so->tail * T + 0.5);
     if (tail > T - 1) tail = T - 1;
     if (tail > 0) memset(ws->acc, 0, sizeof(double) * ws->xl);
