@@ -60,7 +60,9 @@ lag = declipper.latency_samples
 print(f"latency of the declipper: {lag} samples ({1000 * declipper.latency:.1f} ms); "
       f"status flags: {len(flags)}; {declipper.stats}")
 if args.example:
-    restored = played[lag:] / gain
+    # only what the stream played: a slow or stalled device may have run
+    # fewer callbacks than the seconds asked for, and the rest is silence
+    restored = played[lag:min(pos[0], len(played))] / gain
     n = len(restored)
     print(f"SDR clipped {np.mean(rtdeclip.sdr(clean[:n], clipped[:n])):.2f} dB -> declipped "
           f"{np.mean(rtdeclip.sdr(clean[:n], restored)):.2f} dB")
