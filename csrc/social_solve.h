@@ -165,9 +165,9 @@ SOC_TARGET static void SOC_SOLVE(social_state *so, workspace *ws, const double *
         double *tx = x; x = x2; x2 = tx;
         uint8_t *tf = unz; unz = unz2; unz2 = tf;
     }
-    if (tail > 0) {
+    if (tail > 0) {  /* acc: the tail's mean; x: the last iterate D z */
         const double inv = 1.0 / (tail + 1);
-        for (int i = 0; i < ws->xl; i++) x[i] = (x[i] + ws->acc[i]) * inv;
+        for (int i = 0; i < ws->xl; i++) ws->acc[i] = (x[i] + ws->acc[i]) * inv;
     }
     if (x != ws->x) memcpy(ws->x, x, sizeof(double) * ws->xl);
 }

@@ -79,15 +79,17 @@ def test_caller_block_sizes_do_not_matter(dtype):
         assert np.array_equal(o, outs[0])
 
 
-@pytest.mark.parametrize("neigh2, tail", [(None, 0.0), ((5, 7), 0.0), ((5, 7), 0.35)])
-def test_processing_blocks_change_the_output_by_less_than_1e6(neigh2, tail):
+@pytest.mark.parametrize("neigh2, tail, extra", [
+    (None, 0.0, {}), ((5, 7), 0.0, {}), ((5, 7), 0.35, {}),
+    ((5, 7), 0.35, dict(social_tail_density=(1024, 0.05, 0.3), social_weight2=0.3))])
+def test_processing_blocks_change_the_output_by_less_than_1e6(neigh2, tail, extra):
     """The margin (default 8 windows) makes the blocks' seams invisible,
-    with one solve, with the mean of two and with the mean of the last
-    iterations (HighQuality's)."""
+    with one solve, with the mean of two, with the mean of the last
+    iterations and with its weight set by the local clipping density."""
     x = tonal(n=20000, seed=4)
     y, theta = rtdeclip.clip_to_sdr(x, 5)
     kw = dict(SMALL, algorithm="social", threshold=theta, jobs=1)
-    soc = dict(social_neigh2=neigh2, social_tail=tail)
+    soc = dict(social_neigh2=neigh2, social_tail=tail, **extra)
     ref = rtdeclip.declip(y, SR, social=dict(social_block=65536, **soc), **kw)
     assert rtdeclip.sdr(x, ref) - rtdeclip.sdr(x, y) > 15
     for block in (2048, 5120):
@@ -182,6 +184,57 @@ def test_tail_outputs_the_mean_of_the_last_iterations():
     assert 0 < d_short < d_third
 
 
+def test_tail_density_weighs_the_tail_by_the_local_clipping():
+    """social_tail_density (window, lo, hi): the tail's weight at a sample
+    is 0 where the fraction of clipped samples in the window around it is
+    <= lo, 1 where it is >= hi, in between otherwise.  lo near 1: the last
+    iterate exactly; hi near 0: the plain tail at every clipped sample; in
+    between, each clipped sample lies between the two, and the dense
+    regions take the tail, the sparse ones the last iterate."""
+    x = tonal(seed=10)
+    y, theta = rtdeclip.clip_to_sdr(x, 3)
+    clipped = np.abs(y) >= theta
+    kw = dict(SMALL, algorithm="social", threshold=theta, jobs=1)
+    def run(**soc):
+        return rtdeclip.declip(y, SR, social=dict(social_neigh2=(5, 7), **soc), **kw)
+    last, tail = run(social_tail=0.0), run(social_tail=0.35)
+    assert not np.array_equal(last, tail)
+    assert np.array_equal(run(social_tail=0.35, social_tail_density=(512, 0.999, 1.0)), last)
+    assert np.array_equal(run(social_tail=0.35, social_tail_density=(512, 0.0, 1e-9)), tail)
+    # a window of 512 samples: the local clipped fraction varies over the signal
+    frac = np.convolve(clipped.astype(float), np.ones(512) / 512, mode="same")[clipped]
+    lo, hi = np.quantile(frac, 0.3), np.quantile(frac, 0.7)
+    mid = run(social_tail=0.35, social_tail_density=(512, lo, hi))
+    c = clipped
+    assert np.array_equal(mid[~c], y[~c])
+    assert np.all(mid[c] >= np.minimum(last[c], tail[c]) - 1e-12)
+    assert np.all(mid[c] <= np.maximum(last[c], tail[c]) + 1e-12)
+    d_last, d_tail = np.abs(mid - last)[c], np.abs(mid - tail)[c]
+    sparse, dense = frac < lo - 0.02, frac > hi + 0.02
+    assert sparse.sum() > 10 and dense.sum() > 10
+    assert np.max(d_last[sparse]) < 1e-12 < np.max(d_tail[sparse])
+    assert np.max(d_tail[dense]) < 1e-12 < np.max(d_last[dense])
+
+
+def test_weight2_weighs_the_two_solves():
+    """social_weight2 w: the output is (1 - w) first + w second where
+    neither solve was held at the clip level."""
+    x = tonal(seed=11)
+    y, theta = rtdeclip.clip_to_sdr(x, 3)
+    kw = dict(SMALL, algorithm="social", threshold=theta, jobs=1)
+    a = rtdeclip.declip(y, SR, social=dict(social_neigh=(3, 7), social_neigh2=None), **kw)
+    c = rtdeclip.declip(y, SR, social=dict(social_neigh=(5, 7), social_neigh2=None), **kw)
+    half = rtdeclip.declip(y, SR, social=dict(social_neigh2=(5, 7)), **kw)
+    assert np.array_equal(half, rtdeclip.declip(
+        y, SR, social=dict(social_neigh2=(5, 7), social_weight2=0.5), **kw))
+    b = rtdeclip.declip(y, SR, social=dict(social_neigh2=(5, 7), social_weight2=0.25), **kw)
+    clipped = np.abs(y) >= theta
+    free = clipped & (np.abs(a) > theta) & (np.abs(c) > theta)
+    assert free.sum() > 0.5 * clipped.sum()
+    assert np.allclose(b[free], 0.75 * a[free] + 0.25 * c[free], rtol=0, atol=1e-12)
+    assert not np.allclose(b[free], half[free], rtol=0, atol=1e-6)
+
+
 def test_highquality_is_social_through_declip_and_file(tmp_path):
     assert params.resolve(44100, "highquality").algorithm == "social"
     st = params.resolve(44100, "highquality")
@@ -219,6 +272,15 @@ def test_highquality_is_social_through_declip_and_file(tmp_path):
     (dict(social_tail=1.0), "social_tail"),
     (dict(social_tail=-0.1), "social_tail"),
     (dict(social_tail=True), "social_tail"),
+    (dict(social_tail_density=(512, 0.3, 0.2)), "social_tail_density"),
+    (dict(social_tail_density=(512, 0.1)), "social_tail_density"),
+    (dict(social_tail_density=(0, 0.1, 0.2)), "social_tail_density"),
+    (dict(social_tail_density=(512.0, 0.1, 0.2)), "social_tail_density"),
+    (dict(social_tail_density=(512, 0.1, 1.5)), "social_tail_density"),
+    (dict(social_tail_density=(1 << 20, 0.1, 0.2)), "2 \\* margin"),
+    (dict(social_weight2=0.0), "social_weight2"),
+    (dict(social_weight2=1.0), "social_weight2"),
+    (dict(social_weight2=True), "social_weight2"),
     (dict(social_blocks=1), "unknown social"),
 ])
 def test_social_settings_are_validated(bad, match):
