@@ -165,20 +165,15 @@ typedef struct {
      * neighbourhood, and the output is the mean of the two.  social_tail
      * (0 <= f < 1): each solve outputs the mean of its synthesised iterates
      * over its last round(f * max_iterations) iterations (0: the last
-     * iterate only).  social_tail_window > 0 makes the tail's weight
-     * local: each solve outputs D z + a(n) (tail mean - D z), a(n) =
-     * clamp((d(n) - lo) / (hi - lo), 0, 1) with d(n) the fraction of
-     * clipped samples among the social_tail_window samples centred on n
-     * (window <= 2 * margin, lo < hi: social_tail_density_lo/_hi); 0: a
-     * = 1 everywhere.  social_weight2 (0 < w < 1, default 0.5): the
-     * second solve's weight in the output. */
+     * iterate only); social_tail_weight a (0 < a <= 1, default 1): each
+     * solve then outputs (1 - a) D z + a (that mean).  social_weight2
+     * (0 < w < 1, default 0.5): the second solve's weight in the output. */
     int social_block, social_margin, social_levels;
     int social_neigh_freq, social_neigh_time;
     int social_neigh2_freq, social_neigh2_time;
     double social_lambda_max, social_lambda_min;
     double social_tail;
-    int social_tail_window;
-    double social_tail_density_lo, social_tail_density_hi;
+    double social_tail_weight;
     double social_weight2;
     int past_final;          /* 1: a frame's samples that have already left
                                 the stream (those before the synthesis

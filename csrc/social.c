@@ -19,7 +19,6 @@ typedef struct {
     double *x, *x2;          /* xl each: synthesis D u / residual, next D u */
     double *acc;             /* xl: sum of the last iterations' D u (tail),
                               * then their mean with the final D z        */
-    double *alpha;           /* span: the tail's local weight (tail window) */
     uint8_t *ynz;            /* nfr: observation nonzero under the frame    */
     uint8_t *unz;            /* nfr: u of the frame nonzero                 */
 } workspace;
@@ -41,8 +40,7 @@ struct social_state {
     rtd_config cfg;
     int w, a, M, H, B, O, span, iters, levels, npasses;
     double tail;             /* social_tail: fraction of the iterations averaged */
-    int tail_win;            /* social_tail_window: samples (0: a = 1)       */
-    double dens_lo, dens_hi; /* social_tail_density_lo/_hi                   */
+    double tail_weight;      /* social_tail_weight: the tail mean's weight   */
     double weight2;          /* the second solve's weight in the output      */
     int nf[2], nt[2];           /* PEW neighbourhood of each pass */
     double lam_max, lam_min;
@@ -76,7 +74,6 @@ static void ws_free(workspace *ws)
     fftw_free(ws->x);
     fftw_free(ws->x2);
     fftw_free(ws->acc);
-    fftw_free(ws->alpha);
     free(ws->ynz);
     free(ws->unz);
     memset(ws, 0, sizeof *ws);
@@ -98,11 +95,10 @@ static int ws_alloc(const social_state *so, workspace *ws, int span)
     ws->x = fftw_alloc_real(ws->xl);
     ws->x2 = fftw_alloc_real(ws->xl);
     ws->acc = so->tail > 0.0 ? fftw_alloc_real(ws->xl) : NULL;
-    ws->alpha = so->tail > 0.0 && so->tail_win > 0 ? fftw_alloc_real(span) : NULL;
     ws->ynz = malloc(ws->nfr);
     ws->unz = malloc(3 * (size_t)ws->nfr);
     if (!ws->z || !ws->u || !ws->x || !ws->x2 || !ws->ynz || !ws->unz
-        || (so->tail > 0.0 && !ws->acc) || (so->tail > 0.0 && so->tail_win > 0 && !ws->alpha)) {
+        || (so->tail > 0.0 && !ws->acc)) {
         ws_free(ws);
         return RTD_ERR_NOMEM;
     }
@@ -229,30 +225,6 @@ static void solve_one(social_state *so, workspace *ws, const double *y, const in
     else solve_one_d(so, ws, y, mask, nf, nt);
 }
 
-/* The tail's local weight a(n) = clamp((d(n) - lo) / (hi - lo), 0, 1),
- * d(n) the fraction of clipped samples among the tail_win samples
- * [n - tail_win/2, n - tail_win/2 + tail_win) (beyond the region: none).
- * The mean of the last iterates gained where clipping is dense and lost
- * where it is sparse (measured on SQAM, docs/highquality.md); a running
- * count, so O(span).  Core samples are at least a margin from the region's
- * ends and tail_win <= 2 * margin: the block's size does not matter. */
-static const double *tail_weights(const social_state *so, workspace *ws, const int8_t *mask)
-{
-    const int span = ws->span, W = so->tail_win, h = W / 2;
-    const double inv = 1.0 / W, lo = so->dens_lo, k = 1.0 / (so->dens_hi - so->dens_lo);
-    double *a = ws->alpha;
-    int cnt = 0;
-    for (int i = 0; i < W - h && i < span; i++) cnt += mask[i] != 0;  /* [0 - h, W - h) */
-    for (int n = 0; n < span; n++) {
-        double s = (cnt * inv - lo) * k;
-        a[n] = s < 0.0 ? 0.0 : s > 1.0 ? 1.0 : s;
-        int in = n - h + W, out = n - h;  /* the window moves on by one */
-        if (in < span) cnt += mask[in] != 0;
-        if (out >= 0) cnt -= mask[out] != 0;
-    }
-    return a;
-}
-
 /* Solves one region: the mean of the solutions with each neighbourhood
  * (PEW with a different neighbourhood converges to a different consistent
  * signal; their errors are partly independent, so the mean is nearer the
@@ -262,14 +234,16 @@ static void solve(social_state *so, workspace *ws, const double *y, const int8_t
 {
     const int off = so->w - so->a, span = ws->span;
     const int tail = so->tail > 0.0 && (int)(so->tail * so->iters + 0.5) > 0 && so->iters > 1;
-    const double *alpha = tail && so->tail_win > 0 ? tail_weights(so, ws, mask) : NULL;
+    const double ta = so->tail_weight;
     for (int p = 0; p < so->npasses; p++) {
         solve_one(so, ws, y, mask, so->nf[p], so->nt[p]);
-        /* the last iterate D z, or the tail mean, or between the two */
+        /* the last iterate D z, or the tail mean, or between the two (the
+         * mean of the last iterate and the tail's: their errors are partly
+         * independent, as the two solves', docs/highquality.md) */
         const double *x = ws->x + off, *t = tail ? ws->acc + off : x;
         const double wp = so->npasses == 1 ? 1.0 : p ? so->weight2 : 1.0 - so->weight2;
         for (int i = 0; i < span; i++) {
-            double v = alpha ? x[i] + alpha[i] * (t[i] - x[i]) : t[i];
+            double v = ta == 1.0 ? t[i] : x[i] + ta * (t[i] - x[i]);
             out[i] = p ? out[i] + wp * v : wp * v;
         }
     }
@@ -374,13 +348,8 @@ social_state *social_create(const rtd_config *cfg, int *error)
         goto fail;
     so->levels = cfg->social_levels > 0 ? cfg->social_levels : 1;
     so->tail = cfg->social_tail > 0.0 && cfg->social_tail < 1.0 ? cfg->social_tail : 0.0;
-    so->tail_win = cfg->social_tail_window;
-    so->dens_lo = cfg->social_tail_density_lo;
-    so->dens_hi = cfg->social_tail_density_hi;
-    if (so->tail_win < 0 || so->tail_win > 2 * so->O ||
-        (so->tail_win > 0 && !(so->dens_lo >= 0.0 && so->dens_hi > so->dens_lo &&
-                               so->dens_hi <= 1.0)))
-        goto fail;
+    so->tail_weight = cfg->social_tail_weight;
+    if (so->tail > 0.0 && !(so->tail_weight > 0.0 && so->tail_weight <= 1.0)) goto fail;
     so->weight2 = cfg->social_weight2;
     so->iters = cfg->max_iterations > 0 ? cfg->max_iterations : RTD_SOCIAL_ITERATIONS;
     so->nf[0] = cfg->social_neigh_freq;

@@ -98,6 +98,7 @@ void rtd_config_default(rtd_config *cfg)
     cfg->threads = 1;
     cfg->social_levels = 20;
     cfg->social_tail = 0.0;
+    cfg->social_tail_weight = 1.0;
     cfg->social_weight2 = 0.5;
     cfg->social_neigh_freq = 3;
     cfg->social_neigh_time = 7;

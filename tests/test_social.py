@@ -80,12 +80,13 @@ def test_caller_block_sizes_do_not_matter(dtype):
 
 
 @pytest.mark.parametrize("neigh2, tail, extra", [
-    (None, 0.0, {}), ((5, 7), 0.0, {}), ((5, 7), 0.35, {}),
-    ((5, 7), 0.35, dict(social_tail_density=(1024, 0.05, 0.3), social_weight2=0.3))])
+    (None, 0.0, {}), ((5, 7), 0.0, {}), ((5, 7), 0.35, dict(social_tail_weight=1.0)),
+    ((5, 7), 0.35, dict(social_tail_weight=0.5)), ((5, 7), 0.35, dict(social_weight2=0.3))])
 def test_processing_blocks_change_the_output_by_less_than_1e6(neigh2, tail, extra):
     """The margin (default 8 windows) makes the blocks' seams invisible,
     with one solve, with the mean of two, with the mean of the last
-    iterations and with its weight set by the local clipping density."""
+    iterations, its midpoint with the last iterate (HighQuality's) and
+    unequal weights of the two solves."""
     x = tonal(n=20000, seed=4)
     y, theta = rtdeclip.clip_to_sdr(x, 5)
     kw = dict(SMALL, algorithm="social", threshold=theta, jobs=1)
@@ -170,7 +171,8 @@ def test_tail_outputs_the_mean_of_the_last_iterations():
     y, theta = rtdeclip.clip_to_sdr(x, 3)
     kw = dict(SMALL, algorithm="social", threshold=theta, jobs=1)
     def run(tail):
-        return rtdeclip.declip(y, SR, social=dict(social_neigh2=None, social_tail=tail), **kw)
+        return rtdeclip.declip(y, SR, social=dict(social_neigh2=None, social_tail=tail,
+                                                  social_tail_weight=1.0), **kw)
     last = run(0.0)
     assert np.array_equal(last, run(0.002))  # 0.4 of 200 iterations rounds to none
     short, third = run(0.05), run(0.35)
@@ -184,36 +186,27 @@ def test_tail_outputs_the_mean_of_the_last_iterations():
     assert 0 < d_short < d_third
 
 
-def test_tail_density_weighs_the_tail_by_the_local_clipping():
-    """social_tail_density (window, lo, hi): the tail's weight at a sample
-    is 0 where the fraction of clipped samples in the window around it is
-    <= lo, 1 where it is >= hi, in between otherwise.  lo near 1: the last
-    iterate exactly; hi near 0: the plain tail at every clipped sample; in
-    between, each clipped sample lies between the two, and the dense
-    regions take the tail, the sparse ones the last iterate."""
+def test_tail_weight_mixes_the_last_iterate_and_the_tail():
+    """social_tail_weight a: each solve outputs (1 - a) its last iterate +
+    a its tail mean; 1 is the tail mean, 0.5 (HighQuality's) the midpoint
+    of the two where neither was held at the clip level."""
     x = tonal(seed=10)
     y, theta = rtdeclip.clip_to_sdr(x, 3)
-    clipped = np.abs(y) >= theta
     kw = dict(SMALL, algorithm="social", threshold=theta, jobs=1)
     def run(**soc):
         return rtdeclip.declip(y, SR, social=dict(social_neigh2=(5, 7), **soc), **kw)
-    last, tail = run(social_tail=0.0), run(social_tail=0.35)
-    assert not np.array_equal(last, tail)
-    assert np.array_equal(run(social_tail=0.35, social_tail_density=(512, 0.999, 1.0)), last)
-    assert np.array_equal(run(social_tail=0.35, social_tail_density=(512, 0.0, 1e-9)), tail)
-    # a window of 512 samples: the local clipped fraction varies over the signal
-    frac = np.convolve(clipped.astype(float), np.ones(512) / 512, mode="same")[clipped]
-    lo, hi = np.quantile(frac, 0.3), np.quantile(frac, 0.7)
-    mid = run(social_tail=0.35, social_tail_density=(512, lo, hi))
-    c = clipped
-    assert np.array_equal(mid[~c], y[~c])
-    assert np.all(mid[c] >= np.minimum(last[c], tail[c]) - 1e-12)
-    assert np.all(mid[c] <= np.maximum(last[c], tail[c]) + 1e-12)
-    d_last, d_tail = np.abs(mid - last)[c], np.abs(mid - tail)[c]
-    sparse, dense = frac < lo - 0.02, frac > hi + 0.02
-    assert sparse.sum() > 10 and dense.sum() > 10
-    assert np.max(d_last[sparse]) < 1e-12 < np.max(d_tail[sparse])
-    assert np.max(d_tail[dense]) < 1e-12 < np.max(d_last[dense])
+    # (the declip default preset is HighQuality's: a = 0.5 unless given)
+    last, tail = run(social_tail=0.0), run(social_tail=0.35, social_tail_weight=1.0)
+    assert np.array_equal(run(social_tail=0.0, social_tail_weight=0.5), last)  # no tail: no mix
+    half = run(social_tail=0.35, social_tail_weight=0.5)
+    clipped = np.abs(y) >= theta
+    assert np.array_equal(half[~clipped], y[~clipped])
+    assert np.all(half[clipped] * np.sign(y[clipped]) >= theta)
+    free = clipped & (np.abs(last) > theta) & (np.abs(tail) > theta)
+    assert free.sum() > 0.5 * clipped.sum()
+    assert np.allclose(half[free], (last[free] + tail[free]) / 2, rtol=0, atol=1e-12)
+    assert not np.allclose(half[free], last[free], rtol=0, atol=1e-6)
+    assert not np.allclose(half[free], tail[free], rtol=0, atol=1e-6)
 
 
 def test_weight2_weighs_the_two_solves():
@@ -239,7 +232,9 @@ def test_highquality_is_social_through_declip_and_file(tmp_path):
     assert params.resolve(44100, "highquality").algorithm == "social"
     st = params.resolve(44100, "highquality")
     assert st.social_neigh2 == (5, 7) and st.precision == "single"
-    assert st.social_tail == 0   # the mean of the last iterates lost at 10-20 dB
+    # the midpoint of the last iterate and the mean of the last 34.7 % of
+    # the iterates (the mean alone lost at 7-20 dB): docs/highquality.md
+    assert st.social_tail == 0.347 and st.social_tail_weight == 0.5 and st.social_weight2 == 0.5
     # the preset's A-SPADE keeps double precision (the plug-ins' table)
     assert params.resolve(44100, "highquality", algorithm="aspade").precision == "double"
     assert rtdeclip.Declipper(SR, preset="highquality", plan="estimate").settings.algorithm \
@@ -272,12 +267,10 @@ def test_highquality_is_social_through_declip_and_file(tmp_path):
     (dict(social_tail=1.0), "social_tail"),
     (dict(social_tail=-0.1), "social_tail"),
     (dict(social_tail=True), "social_tail"),
-    (dict(social_tail_density=(512, 0.3, 0.2)), "social_tail_density"),
-    (dict(social_tail_density=(512, 0.1)), "social_tail_density"),
-    (dict(social_tail_density=(0, 0.1, 0.2)), "social_tail_density"),
-    (dict(social_tail_density=(512.0, 0.1, 0.2)), "social_tail_density"),
-    (dict(social_tail_density=(512, 0.1, 1.5)), "social_tail_density"),
-    (dict(social_tail_density=(1 << 20, 0.1, 0.2)), "2 \\* margin"),
+    (dict(social_tail_weight=0.0), "social_tail_weight"),
+    (dict(social_tail_weight=1.5), "social_tail_weight"),
+    (dict(social_tail_weight=float("nan")), "social_tail_weight"),
+    (dict(social_tail_weight=True), "social_tail_weight"),
     (dict(social_weight2=0.0), "social_weight2"),
     (dict(social_weight2=1.0), "social_weight2"),
     (dict(social_weight2=True), "social_weight2"),

@@ -116,11 +116,10 @@ class Declipper:
         social_iterations (per block, when ``iterations`` is not given),
         social_tail (0 <= f < 1: each solve outputs the mean of its
         signals over the last fraction f of its iterations; 0, the last
-        iterate, in every preset: docs/highquality.md), social_tail_density
-        (None, or (window samples, lo, hi): the tail's weight at a sample
-        grows from 0 to 1 as the fraction of clipped samples in the
-        window centred on it goes from lo to hi), social_weight2 (the
-        second solve's weight in the output, 0.5: the mean);
+        iterate, docs/highquality.md), social_tail_weight (0 < a <= 1:
+        each solve outputs (1 - a) its last iterate + a that mean;
+        HighQuality: f 0.347, a 0.5), social_weight2 (the second solve's
+        weight in the output, 0.5: the mean);
         see :data:`rtdeclip.core.params.SOCIAL_DEFAULTS`.
     window : int, optional
         Frame length, a power of two from 16 to 65536 (preset: 2048 or 8192
@@ -227,8 +226,7 @@ class Declipper:
             cfg.social_neigh_freq, cfg.social_neigh_time = sol.social_neigh
             cfg.social_neigh2_freq, cfg.social_neigh2_time = sol.social_neigh2 or (0, 0)
             cfg.social_tail = sol.social_tail
-            cfg.social_tail_window, cfg.social_tail_density_lo, cfg.social_tail_density_hi = \
-                sol.social_tail_density or (0, 0.0, 0.0)
+            cfg.social_tail_weight = sol.social_tail_weight
             cfg.social_weight2 = sol.social_weight2
         cfg.return_last = sol.iterations is not None
         cfg.warm_start = sol.warm_start

@@ -27,7 +27,7 @@ ALGORITHMS = {
 # is None
 SOCIAL_DEFAULTS = dict(social_block=0, social_margin=0, social_lambda=(1e-1, 1e-4),
                        social_levels=20, social_neigh=(3, 7), social_iterations=500,
-                       social_neigh2=None, social_tail=0.0, social_tail_density=None,
+                       social_neigh2=None, social_tail=0.0, social_tail_weight=1.0,
                        social_weight2=0.5)
 # FFTW planning rigour -> rtd_plan values
 PLANS = {"measure": lib.RTD_PLAN_MEASURE, "estimate": lib.RTD_PLAN_ESTIMATE}
@@ -76,7 +76,7 @@ class Settings:
     social_iterations: int = 500
     social_neigh2: tuple = None   # a second solve, output the mean of the two
     social_tail: float = 0.0      # output the mean of the last fraction of iterations' signals
-    social_tail_density: tuple = None  # (window, lo, hi): the tail's weight by local clipping
+    social_tail_weight: float = 1.0  # output (1 - a) last iterate + a tail mean
     social_weight2: float = 0.5   # the second solve's weight in the output
 
 
@@ -202,7 +202,8 @@ class Settings:
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann",
-                        algorithm="social", social=dict(social_neigh2=(5, 7), social_iterations=750),
+                        algorithm="social", social=dict(social_neigh2=(5, 7), social_iterations=750,
+                                                         social_tail=0.347, social_tail_weight=0.5),
                         social_precision="single"),
     "average": dict(window48=4096, hop_div=8, redundancy=1, s=6, r=3, epsilon=0.1,
                     iterations=130, warm_start=True, window_shape="lowdelay", synthesis_div=2,
@@ -394,7 +395,7 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
         raise ParameterError(f"second_adapt_s must be a finite number >= 0, got {second_adapt_s!r}")
     if social is not None and not isinstance(social, dict):
         raise ParameterError(f"social must be a dict of social_* settings, got {social!r}")
-    soc = check_social({**SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})}, hop, window)
+    soc = check_social({**SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})}, hop)
     return Settings(window, hop, redundancy, algorithm, s, r, float(epsilon),
                     iterations, warm_start, window_shape, synthesis_length, budget_pool,
                     precision, past_final=past_final, prior_weight=float(prior_weight),
@@ -402,7 +403,7 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
                     second_adapt_s=float(second_adapt_s), **soc)
 
 
-def check_social(soc, hop, window=8192):
+def check_social(soc, hop):
     """The social solver's settings (a dict of SOCIAL_DEFAULTS' keys)."""
     unknown = set(soc) - set(SOCIAL_DEFAULTS)
     if unknown:
@@ -422,17 +423,10 @@ def check_social(soc, hop, window=8192):
         raise ParameterError(f"social_tail must be a fraction of the iterations, 0 <= f < 1, "
                              f"got {tail!r}")
     out["social_tail"] = float(tail)
-    dens = soc["social_tail_density"]
-    if dens is not None:
-        ok = isinstance(dens, (tuple, list)) and len(dens) == 3 and \
-            not any(isinstance(v, bool) for v in dens) and isinstance(dens[0], int) and \
-            all(isinstance(v, (int, float)) and math.isfinite(v) for v in dens[1:])
-        if not ok or not 0 < dens[0] <= 2 * (soc["social_margin"] or 8 * window) or \
-                not 0 <= dens[1] < dens[2] <= 1:
-            raise ParameterError(f"social_tail_density must be (window samples, lo, hi) with "
-                                 f"0 < window <= 2 * margin and 0 <= lo < hi <= 1, got {dens!r}")
-        dens = (int(dens[0]), float(dens[1]), float(dens[2]))
-    out["social_tail_density"] = dens
+    ta = soc["social_tail_weight"]
+    if isinstance(ta, bool) or not isinstance(ta, (int, float)) or not 0 < ta <= 1:
+        raise ParameterError(f"social_tail_weight must be a weight, 0 < a <= 1, got {ta!r}")
+    out["social_tail_weight"] = float(ta)
     w2 = soc["social_weight2"]
     if isinstance(w2, bool) or not isinstance(w2, (int, float)) or not 0 < w2 < 1:
         raise ParameterError(f"social_weight2 must be a weight, 0 < w < 1, got {w2!r}")
