@@ -141,7 +141,10 @@ def main():
           f"lambda {settings.social_lambda}, {settings.social_levels} levels, "
           f"neighbourhood {settings.social_neigh}, precision {settings.precision}"
           + (f", mean with a second solve at {settings.social_neigh2}"
-             if settings.social_neigh2 else "") + ")\n\n")
+             if settings.social_neigh2 else "")
+          + (f", each solve's output {1 - settings.social_tail_weight:g} x its last iterate + "
+             f"{settings.social_tail_weight:g} x the mean of its last {settings.social_tail:g} "
+             f"of iterations" if settings.social_tail else "") + ")\n\n")
     md += md_table(["input SDR (dB)", "cases", "HighQuality ΔSDR", "SS_PEW (survey)",
                     "A-SPADE (survey)", "HighQuality − SS_PEW", "CPU s per case"], rows)
     md += "\n\nPer excerpt (ΔSDR dB, HighQuality / SS_PEW):\n\n"

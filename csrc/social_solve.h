@@ -68,9 +68,11 @@ SOC_TARGET static void SOC_SOLVE(social_state *so, workspace *ws, const double *
      * 25 iterations per lambda (measured on SQAM) */
     int level = -1;
     double lam2 = 0.0;
-    /* social_tail: the output is the mean of D u over the last `tail`
-     * iterations and the final D z (an option: on SQAM it gained at dense
-     * clipping and lost at light clipping, docs/highquality.md) */
+    /* social_tail: ws->acc gets the mean of D u over the last `tail`
+     * iterations and the final D z, ws->x keeps the final D z; solve()
+     * mixes them (social_tail_weight).  The mean alone gained at dense
+     * clipping and lost at light clipping on SQAM, the midpoint of the two
+     * gained at every input SDR (HighQuality's, docs/highquality.md) */
     int tail = (int)(so->tail * T + 0.5);
     if (tail > T - 1) tail = T - 1;
     if (tail > 0) memset(ws->acc, 0, sizeof(double) * ws->xl);
