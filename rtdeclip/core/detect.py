@@ -111,6 +111,12 @@ TOP_FRACTION = 0.6
 WIDE_DB = 0.9
 WIDE_MASS = 1000
 AGREE_DB = 1.0
+# A polarity with no hump of its own takes the other's codec rail when it
+# reaches the declared level with at least 1/MIRROR_SHARE of the other's
+# samples there, fewer than MIRROR_OVER of them TOP_DB over the centre (as
+# smear_mirror in csrc/smear.h; docs/lossy.md, 2026-12-03 late)
+MIRROR_SHARE = 16.0
+MIRROR_OVER = 0.25
 # quantisation grids recognised in the data (bits of a signed integer format)
 GRIDS = (8, 16, 24)
 
@@ -417,7 +423,17 @@ class ClipDetector:
         mine = self._above(side, c, level)
         theirs = self._above(1 - side, c, level)
         if theirs <= 0 or mine < MIN_MASS or 4 * mine < theirs:
-            return None
+            # ... or when it reaches the declared level with MIRROR_SHARE
+            # of the other's samples there and few of them lie TOP_DB over
+            # the centre: an asymmetric waveform (speech) through a
+            # symmetric clipper, whose rarer side the codec smears under the
+            # rail (smear_mirror rule 2 in csrc/smear.h)
+            mine_d = self._above(side, c, declared)
+            theirs_d = self._above(1 - side, c, declared)
+            over = self._above(side, c, level * 10 ** (TOP_DB / 20))
+            if not (mine_d >= MIN_MASS and MIRROR_SHARE * mine_d >= theirs_d
+                    and over <= MIRROR_OVER * mine_d):
+                return None
         return [level, declared, "codec", width]
 
     def _across_channels(self, every):
