@@ -101,13 +101,19 @@ def main():
         for line in open(log):
             r = json.loads(line)
             done[(r["excerpt"], r["input_sdr"], r["method"])] = r
-    # A-SPADE first, then excerpt by excerpt: an interrupted run has whole rows
-    jobs = [(args.sqam, e, s, "aspade", args.seconds, None, None) for e, s in asp]
+    # each timed A-SPADE case runs next to the same case's HighQuality (so a
+    # change of the shared machine's load hits both alike), the other
+    # A-SPADE cases first, then excerpt by excerpt: an interrupted run has
+    # whole rows
     cases = [(e, s) for e in excerpts for s in sdrs]
     if args.cases:
         cases = [(e, int(s)) for e, s in (c.split(":") for c in args.cases.split(","))]
-    jobs += [(args.sqam, e, s, "highquality", args.seconds, social, args.precision)
-             for e, s in cases]
+    jobs = [(args.sqam, e, s, "aspade", args.seconds, None, None) for e, s in asp
+            if (e, s) not in cases]
+    for e, s in cases:
+        if (e, s) in asp:
+            jobs.append((args.sqam, e, s, "aspade", args.seconds, None, None))
+        jobs.append((args.sqam, e, s, "highquality", args.seconds, social, args.precision))
     jobs = [j for j in jobs if (j[1], j[2], j[3]) not in done and not args.report_only]
     if jobs:  # FFTW wisdom, once
         rtdeclip.Declipper(44100, preset="highquality")
