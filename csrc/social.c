@@ -218,11 +218,12 @@ SOC_TARGET static void box_sum(const double *t, double *e, double *acc, int H, i
 #define SOC_SOLVE solve_one_f
 #include "social_solve.h"
 
-static void solve_one(social_state *so, workspace *ws, const double *y, const int8_t *mask,
-                      int nf, int nt)
+/* returns 1 when ws->acc holds the tail's mean (social_tail) */
+static int solve_one(social_state *so, workspace *ws, const double *y, const int8_t *mask,
+                     int nf, int nt)
 {
-    if (so->single) solve_one_f(so, ws, y, mask, nf, nt);
-    else solve_one_d(so, ws, y, mask, nf, nt);
+    return so->single ? solve_one_f(so, ws, y, mask, nf, nt)
+                      : solve_one_d(so, ws, y, mask, nf, nt);
 }
 
 /* Solves one region: the mean of the solutions with each neighbourhood
@@ -233,10 +234,9 @@ static void solve(social_state *so, workspace *ws, const double *y, const int8_t
                   double *out)
 {
     const int off = so->w - so->a, span = ws->span;
-    const int tail = so->tail > 0.0 && (int)(so->tail * so->iters + 0.5) > 0 && so->iters > 1;
     const double ta = so->tail_weight;
     for (int p = 0; p < so->npasses; p++) {
-        solve_one(so, ws, y, mask, so->nf[p], so->nt[p]);
+        const int tail = solve_one(so, ws, y, mask, so->nf[p], so->nt[p]);
         /* the last iterate D z, or the tail mean, or between the two (the
          * mean of the last iterate and the tail's: their errors are partly
          * independent, as the two solves', docs/highquality.md) */

@@ -16,8 +16,8 @@
  * under it, no coefficient of its own and none in an overlapping frame is
  * dead: its gradient is zero, the shrinkage keeps it zero, it is skipped
  * (the silent margins of a block, most of the block of a short file). */
-SOC_TARGET static void SOC_SOLVE(social_state *so, workspace *ws, const double *y,
-                                 const int8_t *mask, int nf, int nt)
+SOC_TARGET static int SOC_SOLVE(social_state *so, workspace *ws, const double *y,
+                                const int8_t *mask, int nf, int nt)
 {
     const int H = so->H, nfr = ws->nfr, a = so->a, w = so->w, off = w - a, span = ws->span;
     const double sc = 1.0 / sqrt((double)so->M);
@@ -172,6 +172,7 @@ SOC_TARGET static void SOC_SOLVE(social_state *so, workspace *ws, const double *
         for (int i = 0; i < ws->xl; i++) ws->acc[i] = (x[i] + ws->acc[i]) * inv;
     }
     if (x != ws->x) memcpy(ws->x, x, sizeof(double) * ws->xl);
+    return tail > 0;   /* ws->acc holds a tail mean */
 }
 
 

@@ -105,7 +105,8 @@ class Settings:
 #   the mean of its last 34.7 % of iterates (social_tail 0.347,
 #   social_tail_weight 0.5; either alone loses somewhere): 12.31 / 15.11 /
 #   16.70 / 17.67 / 19.02 / 21.32 / 22.38 dB, at or above SS_PEW at all 7
-#   input SDRs (+0.01 / +0.02 at 7 / 10 dB), 0.85-0.86x the A-SPADE CPU.
+#   input SDRs (+0.01 / +0.02 at 7 / 10 dB), 0.78x the A-SPADE CPU over
+#   all 70 cases timed in one run (results/highquality_full70).
 # - average / fastest: the real-time budgets, set at 48 kHz by CPU: >= 2x
 #   and >= 8x real time on stereo 48 kHz with every frame clipped
 #   (benchmarks/speed.py), with ~20 % in reserve.  At other rates the budget
