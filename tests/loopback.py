@@ -5,8 +5,10 @@ import time
 
 import numpy as np
 
+import rtdeclip
+
 from rtdeclip.live import jackserver
-from rtdeclip.live.stallwatch import StallWatch  # noqa: F401 (used by the tests)
+from rtdeclip.live.stallwatch import StallWatch
 
 
 def new_ports(before):
@@ -41,14 +43,20 @@ def play_through(host, signal, extra_seconds=1.0):
     wire(host.jack_inputs, host.jack_outputs, test_in, test_out)
     rec = np.zeros((len(signal) + int(extra_seconds * sr), ch), np.float32)
     play = np.ascontiguousarray(signal, dtype=np.float32)
-    host.start()
-    with tester:
-        a = tester.record_buffer(rec, channels=ch)
-        b = tester.play_buffer(play, channels=ch)
-        tester.wait(a)
-        tester.wait(b)
-    stats = host.stop()
+    with StallWatch() as watch:
+        t0 = time.monotonic()
+        host.start()
+        with tester:
+            a = tester.record_buffer(rec, channels=ch)
+            b = tester.play_buffer(play, channels=ch)
+            tester.wait(a)
+            tester.wait(b)
+        stats = host.stop()
+        t1 = time.monotonic()
     tester.close()
+    # what the machine did meanwhile, seen from outside (for the tests'
+    # excuses): stalls of at least half a JACK period, (seconds, ms)
+    stats = dict(stats, machine_stalls=watch.at_least(500.0 * host.block / sr, t0, t1))
     return rec, stats
 
 
@@ -101,3 +109,41 @@ def excused_underflows(host, watch, t0, t1):
     period_ms = 1000.0 * host.block / host.sample_rate
     stalls = watch.at_least(margin_ms / 2, t0, t1)
     return 1 + sum(1 + math.ceil(ms / period_ms) for _, ms in stalls), stalls
+
+
+def reported_events(stats):
+    """Everything that may change the host's output locally: what the host
+    reported (its own ring xruns, frames cut at their deadline or passed
+    through, the driver's xruns: JACK raises the input and output flag for
+    one graph xrun, so the larger of the two counts) and the machine stalls
+    that ``play_through`` saw from outside (a client late in the JACK
+    graph loses a period in between, not always flagged)."""
+    return (stats["output_underflows"] + stats["input_overflows"] + stats["late_frames"]
+            + stats["passthrough_blocks"]
+            + max(stats["device_input_overflows"], stats["device_output_underflows"])
+            + len(stats.get("machine_stalls", ())))
+
+
+def live_against_offline(clean, clipped, offline, live, stats, span=4096):
+    """Mean ΔSDR (dB) of the live and of the offline output, over the same
+    samples, and what was left out.  With nothing reported (see
+    ``reported_events``) that is every sample: live must equal offline
+    everywhere.  A machine that stalls makes the host report events, each
+    of which may damage one stretch of the output (a hole in the input, a
+    frame cut short, the silence of an underflow): then the two windows of
+    ``span`` samples where the live output departs most from the offline
+    one are left out per event (a stretch may straddle two windows).  A
+    fault that is not local -- the output moved after an xrun -- damages
+    every later window and still fails the comparison.  Returns (d_live,
+    d_off, windows left out, windows)."""
+    n = len(clean) // span
+    dev = ((live[:n * span] - offline[:n * span]) ** 2).reshape(n, -1).sum(axis=1)
+    out = min(n, 2 * reported_events(stats))
+    keep = np.ones(len(clean), bool)
+    for w in np.argsort(dev)[n - out:] if out else []:
+        keep[w * span:(w + 1) * span] = False
+
+    def gain(y):
+        return float(np.mean(rtdeclip.sdr(clean[keep], y[keep])
+                             - rtdeclip.sdr(clean[keep], clipped[keep])))
+    return gain(live), gain(offline), out, n

@@ -211,7 +211,7 @@ def test_live_cli_reports_a_level_nothing_reaches(jack, tmp_path):
 
 @pytest.mark.parametrize("typed_db", roundings(EXACT_DB))
 def test_typed_level_declips_like_the_exact_one_live(jack, typed_db):
-    from loopback import lag_of, play_through
+    from loopback import lag_of, live_against_offline, play_through, reported_events
     from rtdeclip.live import LiveDeclipper
     sr = 48000
     clean, clipped, theta = clip_at(EXACT_DB, sr, seconds=3.0, channels=2)
@@ -222,7 +222,13 @@ def test_typed_level_declips_like_the_exact_one_live(jack, typed_db):
                               preset="fastest", threshold=theta)
     lag = lag_of(offline, rec, 4 * h.latency["processing"]["samples"])
     live = rec[lag:lag + len(clean)].astype(np.float64)
-    g_live, g_exact = gain(clean, clipped, live), gain(clean, clipped, offline)
-    assert g_exact > 3
-    assert abs(g_live - g_exact) < 0.5, (typed_db, g_live, g_exact, stats["late_frames"])
+    # equal everywhere unless the host reported xruns or late frames (a
+    # stalled machine): each of those may only damage its own stretch
+    g_live, g_exact, left_out, windows = live_against_offline(clean, clipped, offline, live,
+                                                              stats)
+    why = (typed_db, g_live, g_exact, left_out, windows, reported_events(stats),
+           stats["machine_stalls"])
+    assert g_exact > 3, why
+    assert left_out <= windows // 2, why
+    assert abs(g_live - g_exact) < 0.5, why
     assert stats["threshold_notes"] == []

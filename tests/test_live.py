@@ -14,7 +14,8 @@ import pytest
 
 import rtdeclip
 from rtdeclip.examples import music, never_converging
-from loopback import StallWatch, bare_loopback_lag, excused_underflows, lag_of, play_through
+from loopback import (StallWatch, bare_loopback_lag, excused_underflows, lag_of,
+                      live_against_offline, play_through, reported_events)
 from rtdeclip.live.host import input_path
 
 SR, BLOCK = 48000, 256
@@ -51,11 +52,16 @@ def test_live_output_matches_offline_and_latency_is_as_reported(jack):
     lag = lag_of(offline, rec, 4 * lat)
     assert abs((lag - graph) - lat) <= BLOCK, (lag, graph, lat)
     live = rec[lag:lag + len(clean)].astype(np.float64)
-    d_live = np.mean(rtdeclip.sdr(clean, live) - rtdeclip.sdr(clean, clipped))
-    d_off = np.mean(rtdeclip.sdr(clean, offline) - rtdeclip.sdr(clean, clipped))
-    assert d_off > 5
-    assert abs(d_live - d_off) < 0.5, (d_live, d_off, stats["late_frames"],
-                                       stats["output_underflows"])
+    # equal everywhere when nothing was reported; a stalled machine's xruns
+    # and late frames are the 60-second tests' business: here each may only
+    # damage its own stretch of output
+    d_live, d_off, left_out, windows = live_against_offline(clean, clipped, offline, live, stats)
+    why = (d_live, d_off, left_out, windows, reported_events(stats), stats["late_frames"],
+           stats["output_underflows"], stats["device_output_underflows"],
+           stats["machine_stalls"])
+    assert d_off > 5, why
+    assert left_out <= windows // 2, why       # a machine that stalled that much proves nothing
+    assert abs(d_live - d_off) < 0.5, why
 
 
 def test_sixty_seconds_average_preset_without_xruns(jack):
