@@ -124,7 +124,7 @@ def reported_events(stats):
             + len(stats.get("machine_stalls", ())))
 
 
-def live_against_offline(clean, clipped, offline, live, stats, span=4096):
+def live_against_offline(clean, clipped, offline, live, stats, span=2048):
     """Mean ΔSDR (dB) of the live and of the offline output, over the same
     samples, and what was left out.  With nothing reported (see
     ``reported_events``) that is every sample: live must equal offline
@@ -147,3 +147,33 @@ def live_against_offline(clean, clipped, offline, live, stats, span=4096):
         return float(np.mean(rtdeclip.sdr(clean[keep], y[keep])
                              - rtdeclip.sdr(clean[keep], clipped[keep])))
     return gain(live), gain(offline), out, n
+
+
+def event_counts(stats):
+    """What ``reported_events`` adds up, by kind (for assertion messages)."""
+    keys = ("output_underflows", "input_overflows", "late_frames", "passthrough_blocks",
+            "device_input_overflows", "device_output_underflows")
+    return dict({k: stats[k] for k in keys}, machine_stalls=stats.get("machine_stalls"))
+
+
+def play_against_offline(make_host, clean, clipped, offline, tries=3):
+    """Play ``clipped`` through a host from ``make_host()`` and compare its
+    output with ``offline`` (``live_against_offline``).  A run whose
+    reported events leave out more than half the output proves nothing
+    (the machine was busy or stalled throughout): it is run again, at most
+    ``tries`` times in all.  Returns a dict: d_live, d_off, left_out,
+    windows, runs, lag, host, stats, why (for assertion messages)."""
+    for run in range(1, tries + 1):
+        h = make_host()
+        lat = h.latency["processing"]["samples"]
+        rec, stats = play_through(h, clipped)
+        lag = lag_of(offline, rec, 4 * lat)
+        live = rec[lag:lag + len(clean)].astype(np.float64)
+        d_live, d_off, left_out, windows = live_against_offline(clean, clipped, offline, live,
+                                                                stats)
+        if left_out <= windows // 2:
+            break
+    why = dict(d_live=d_live, d_off=d_off, left_out=left_out, windows=windows, runs=run,
+               **event_counts(stats))
+    return dict(d_live=d_live, d_off=d_off, left_out=left_out, windows=windows, runs=run,
+                lag=lag, host=h, stats=stats, why=why)
