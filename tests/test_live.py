@@ -138,6 +138,13 @@ def test_overload_is_absorbed_without_underflow(jack):
     assert stats["output_underflows"] <= allowed - 1, (stats["output_underflows"], stalls)
     assert stats["input_overflows"] == 0
     assert stats["late_frames"] > 0               # cut at their deadline, and counted
+    # ... and said when: one "late" event per block that cut or passed
+    # frames, in stream order, inside the stream, and every ring xrun too
+    kinds = [k for _, k in stats["events"]]
+    times = [t for t, _ in stats["events"]]
+    assert 0 < kinds.count("late") <= stats["late_frames"], stats["events"][:10]
+    assert kinds.count("output_underflow") == stats["output_underflows"]
+    assert times == sorted(times) and 0 <= times[0] and times[-1] <= stats["samples_in"] / SR
     assert stats["budget_cuts"] > 0                # and the budget was lowered
 
 

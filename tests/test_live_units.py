@@ -79,3 +79,17 @@ def test_bad_arguments_are_one_line_errors(args, word):
     assert r.returncode == 1
     assert r.stderr.startswith("rtdeclip: error:") and word in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_event_log_keeps_order_capacity_and_counts_the_rest():
+    from rtdeclip.live.events import EventLog, summary
+    log = EventLog(capacity=3)
+    assert log.as_list() == [] and summary(log.as_list()) == ""
+    for t, kind in ((0.5, "late"), (1.25, "output_underflow"), (2.0, "driver_xrun"),
+                    (3.0, "input_overflow")):
+        log.add(t, kind)
+    assert log.as_list() == [[0.5, "late"], [1.25, "output_underflow"], [2.0, "driver_xrun"]]
+    assert log.dropped == 1
+    assert summary(log.as_list(), most=2) == "late at 0.50 s, output underflow at 1.25 s (+1 more)"
+    with pytest.raises(ValueError):
+        log.add(4.0, "no such kind")

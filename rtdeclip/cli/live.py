@@ -23,6 +23,7 @@ import numpy as np
 
 from rtdeclip.errors import DeviceError, FileError, ParameterError
 from rtdeclip.live.host import BLOCK_MAX, BLOCK_MIN
+from rtdeclip.live.events import summary as event_summary
 from rtdeclip.files.pipeline import parse_threshold_db
 from rtdeclip.files.report import write_json
 
@@ -285,6 +286,8 @@ def run_live(args):
     for note in stats.get("threshold_notes") or []:   # also with --quiet
         print(f"rtdeclip: {note}", file=sys.stderr, flush=True)
     if not args.quiet:
+        if stats["events"] and not demo:     # the demo's report says it already
+            print(f"events: {event_summary(stats['events'])}", flush=True)
         print("stats: " + json.dumps({k: v for k, v in stats.items() if k != "latency"}), flush=True)
     if args.stats:
         write_json(args.stats, stats)
@@ -333,3 +336,5 @@ def _demo_report(host, clean, source, stats):
           f"(+{after - before:.2f} dB); latency {lat['total']['ms']:.1f} ms "
           f"({lat['total']['samples']} samples); xruns {stats['xruns']}{where}, "
           f"late frames {stats['late_frames']}")
+    if stats["events"]:      # where in the stream: what to listen to
+        print(f"demo: {event_summary(stats['events'])}")

@@ -31,6 +31,7 @@ from rtdeclip.core import levels as clip_levels
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.errors import ParameterError, RtdeclipError
 from rtdeclip.live.device import DeviceLink
+from rtdeclip.live.events import EventLog
 from rtdeclip.live.governor import OverloadGovernor
 from rtdeclip.live.limiter import Limiter
 from rtdeclip.live.meters import BlockMeters
@@ -162,6 +163,10 @@ class LiveDeclipper:
         self.counts = dict(blocks=0, late_frames=0, budget_cuts=0, passthrough_blocks=0,
                            passthrough_frames=0, late_blocks=0, limited_samples=0,
                            output_clipped_samples=0)
+        # when each xrun and late block happened (stream seconds), for stats
+        self.events = EventLog()
+        self._seen = (0, 0, 0)       # link counts already logged: see _check_link
+        self._cut0 = 0               # frames cut before the current block
         self.error = None            # what stopped the worker, reported by stop()
         self.realtime = False        # the worker got SCHED_FIFO
         self._stop = threading.Event()
@@ -229,11 +234,11 @@ class LiveDeclipper:
     def _loop(self):
         """The worker: like rtmixer's callback, read a block, process it,
         write it; between blocks, watch the device."""
-        inbuf, outbuf, link = self._inbuf, self._outbuf, self.link
+        inbuf, outbuf = self._inbuf, self._outbuf
         nap = self.block / self.sr / 4
         while not self._stop.is_set():
             if not self._read(inbuf):
-                link.check(self._stop.is_set())
+                self._check_link()
                 time.sleep(nap)
                 continue
             self._process(inbuf, outbuf)
@@ -242,7 +247,23 @@ class LiveDeclipper:
             if self.tap is not None:
                 self.tap.push(inbuf, outbuf)
             self._write(outbuf)
-            link.check(self._stop.is_set())
+            self._check_link()
+
+    def _check_link(self):
+        """The link's between-blocks check, and what it counted since the
+        last one into the event log (at the input position reached)."""
+        link = self.link
+        link.check(self._stop.is_set())
+        c = link.counts
+        now = (c["output_underflows"], c["input_overflows"],
+               max(c["device_input_overflows"], c["device_output_underflows"]))
+        if now != self._seen:
+            t = self.counts["blocks"] * self.block / self.sr
+            for kind, a, b in zip(("output_underflow", "input_overflow", "driver_xrun"),
+                                  self._seen, now):
+                for _ in range(b - a):
+                    self.events.add(t, kind)
+            self._seen = now
 
     def _read(self, inbuf):
         """The next input block into ``inbuf``; False when none is ready."""
@@ -273,6 +294,8 @@ class LiveDeclipper:
         self._time_call(time.perf_counter() - t0)
         if passed:
             c["passthrough_frames"] += d.stats["frames_skipped"] - skipped0
+        if passed or d.stats["frames_cut"] > self._cut0:   # frames cut or passed: late
+            self.events.add(c["blocks"] * self.block / self.sr, "late")
         if self.on_block is not None:
             self.on_block(inbuf, outbuf)
         outbuf *= self.gain
@@ -289,7 +312,8 @@ class LiveDeclipper:
         frames cut so far, hops of the last call) and apply its decision to
         the declipper.  Returns whether this block passes through."""
         d, g = self.declipper, self.governor
-        passed = g.update(queued, d.stats["frames_cut"], self._last_hops, self.bypass)
+        self._cut0 = d.stats["frames_cut"]      # to tell whether this block cuts frames
+        passed = g.update(queued, self._cut0, self._last_hops, self.bypass)
         if g.time_limit is not None:
             d.set_time_limit(g.time_limit)
         if g.iterations != self._iterations:
@@ -390,6 +414,10 @@ class LiveDeclipper:
         # smear width used: a decoded lossy stream has no exact rail
         s["rails"] = [{"method": list(d["method"]), "width_db": list(d["width_db"])}
                       for d in self.declipper.detection]
+        # when: [[stream seconds, kind], ...] (the first 1024; the counters
+        # above are exact beyond them)
+        s["events"] = self.events.as_list()
+        s["events_dropped"] = self.events.dropped
         s["latency"] = self.latency
         s["error"] = None if self.error is None else str(self.error)
         return s
