@@ -1,9 +1,11 @@
 """A second JACK client that plays a signal into the host's input and
 records the host's output, connected port to port (bit-exact)."""
 import math
+import os
 import time
 
 import numpy as np
+import pytest
 
 import rtdeclip
 
@@ -125,28 +127,28 @@ def reported_events(stats):
 
 
 def live_against_offline(clean, clipped, offline, live, stats, span=2048):
-    """Mean ΔSDR (dB) of the live and of the offline output, over the same
-    samples, and what was left out.  With nothing reported (see
-    ``reported_events``) that is every sample: live must equal offline
-    everywhere.  A machine that stalls makes the host report events, each
-    of which may damage one stretch of the output (a hole in the input, a
-    frame cut short, the silence of an underflow): then the two windows of
-    ``span`` samples where the live output departs most from the offline
-    one are left out per event (a stretch may straddle two windows).  A
-    fault that is not local -- the output moved after an xrun -- damages
-    every later window and still fails the comparison.  Returns (d_live,
-    d_off, windows left out, windows)."""
+    """Mean ΔSDR (dB) of the live and of the offline output over the whole
+    signal, and what was excused.  With nothing reported (see
+    ``reported_events``) live must equal offline everywhere.  A machine
+    that stalls makes the host report events, each of which may damage one
+    stretch of the output (a hole in the input, a frame cut short, the
+    silence of an underflow): then in the two windows of ``span`` samples
+    per event where the live output departs most from the offline one,
+    live is taken as offline (a stretch may straddle two windows).  The
+    SDR is still over every sample, so what is compared does not shift to
+    the easy passages.  A fault that is not local -- the output moved after
+    an xrun -- damages every later window and still fails the comparison.
+    Returns (d_live, d_off, windows excused, windows)."""
     n = len(clean) // span
     dev = ((live[:n * span] - offline[:n * span]) ** 2).reshape(n, -1).sum(axis=1)
     out = min(n, 2 * reported_events(stats))
-    keep = np.ones(len(clean), bool)
+    patched = live.copy()
     for w in np.argsort(dev)[n - out:] if out else []:
-        keep[w * span:(w + 1) * span] = False
+        patched[w * span:(w + 1) * span] = offline[w * span:(w + 1) * span]
 
     def gain(y):
-        return float(np.mean(rtdeclip.sdr(clean[keep], y[keep])
-                             - rtdeclip.sdr(clean[keep], clipped[keep])))
-    return gain(live), gain(offline), out, n
+        return float(np.mean(rtdeclip.sdr(clean, y) - rtdeclip.sdr(clean, clipped)))
+    return gain(patched), gain(offline), out, n
 
 
 def event_counts(stats):
@@ -159,21 +161,31 @@ def event_counts(stats):
 def play_against_offline(make_host, clean, clipped, offline, tries=3):
     """Play ``clipped`` through a host from ``make_host()`` and compare its
     output with ``offline`` (``live_against_offline``).  A run whose
-    reported events leave out more than half the output proves nothing
+    reported events excuse more than half the output proves nothing
     (the machine was busy or stalled throughout): it is run again, at most
-    ``tries`` times in all.  Returns a dict: d_live, d_off, left_out,
-    windows, runs, lag, host, stats, why (for assertion messages)."""
+    ``tries`` times in all; if every run was like that on a machine seen
+    to be busy (load average above 3/4 of the CPUs, or stalls seen by the
+    watcher), the test is skipped with the counts, otherwise it goes on
+    to fail.  Returns a dict: d_live, d_off, left_out (windows excused),
+    windows, runs, lag, host, stats, why (a string for assertion
+    messages)."""
+    busy_runs = 0
     for run in range(1, tries + 1):
         h = make_host()
         lat = h.latency["processing"]["samples"]
         rec, stats = play_through(h, clipped)
+        load = os.getloadavg()[0]
         lag = lag_of(offline, rec, 4 * lat)
         live = rec[lag:lag + len(clean)].astype(np.float64)
         d_live, d_off, left_out, windows = live_against_offline(clean, clipped, offline, live,
                                                                 stats)
         if left_out <= windows // 2:
             break
+        busy_runs += load > 0.75 * os.cpu_count() or bool(stats["machine_stalls"])
     why = dict(d_live=d_live, d_off=d_off, left_out=left_out, windows=windows, runs=run,
-               **event_counts(stats))
-    return dict(d_live=d_live, d_off=d_off, left_out=left_out, windows=windows, runs=run,
-                lag=lag, host=h, stats=stats, why=why)
+               load=round(load, 2), **event_counts(stats))
+    why = ", ".join(f"{k}={v!r}" for k, v in why.items())   # a string: shown whole
+    if left_out > windows // 2 and busy_runs == tries:
+        pytest.skip(f"the machine was too busy to compare live with offline: {why}")
+    return dict(d_live=d_live, d_off=d_off, left_out=left_out,
+                windows=windows, runs=run, lag=lag, host=h, stats=stats, why=why)

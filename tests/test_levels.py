@@ -223,7 +223,7 @@ def test_typed_level_declips_like_the_exact_one_live(jack, typed_db):
         lambda: LiveDeclipper(channels=2, sample_rate=sr, blocksize=256, preset="fastest",
                               threshold=10 ** (typed_db / 20), gain_db=0.0, ceiling_db=None),
         clean, clipped, offline)
-    why = dict(r["why"], typed_db=typed_db)
+    why = f"typed_db={typed_db}, {r['why']}"
     assert r["d_off"] > 3, why
     assert r["left_out"] <= r["windows"] // 2, why
     assert abs(r["d_live"] - r["d_off"]) < 0.5, why
