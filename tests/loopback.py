@@ -57,8 +57,10 @@ def play_through(host, signal, extra_seconds=1.0):
         t1 = time.monotonic()
     tester.close()
     # what the machine did meanwhile, seen from outside (for the tests'
-    # excuses): stalls of at least half a JACK period, (seconds, ms)
-    stats = dict(stats, machine_stalls=watch.at_least(500.0 * host.block / sr, t0, t1))
+    # excuses): stalls of at least a JACK period, (seconds, ms) -- a shorter
+    # one leaves every client its period (the 3-5 ms stalls that come by
+    # the dozen on a busy VM excused whole runs)
+    stats = dict(stats, machine_stalls=watch.at_least(1000.0 * host.block / sr, t0, t1))
     return rec, stats
 
 
@@ -158,7 +160,7 @@ def event_counts(stats):
     return dict({k: stats[k] for k in keys}, machine_stalls=stats.get("machine_stalls"))
 
 
-def play_against_offline(make_host, clean, clipped, offline, tries=3):
+def play_against_offline(make_host, clean, clipped, offline, tries=5):
     """Play ``clipped`` through a host from ``make_host()`` and compare its
     output with ``offline`` (``live_against_offline``).  A run whose
     reported events excuse more than half the output proves nothing
