@@ -48,10 +48,12 @@ class DeviceLink:
     """A duplex stream (``playback_only``: output only, for a built-in
     source) with an input ring (``read``) and an output ring (``write``).
     ``check()`` between blocks restarts what an xrun ended and raises
-    DeviceError when the device went away."""
+    DeviceError when the device went away.  Each xrun it counts also goes
+    into ``events`` (an EventLog, if given) at the stream time the last
+    ``check(at=...)`` gave."""
 
     def __init__(self, rtmixer, input, output, channels, sample_rate, block, margin,
-                 playback_only=False):
+                 playback_only=False, events=None):
         self.channels, self.block, self.margin = channels, block, margin
         self.sr = int(sample_rate)
         self.playback_only = playback_only
@@ -76,6 +78,8 @@ class DeviceLink:
         self.rb_out = float32_ring(rtmixer, channels, ring)
         self.counts = dict(input_overflows=0, output_underflows=0, device_input_overflows=0,
                            device_output_underflows=0)
+        self.events = events         # when each xrun happened (rtdeclip.live.events)
+        self._at = 0.0               # stream seconds, from the worker's last check
         self.lost = False            # the device went away: PortAudio cannot stop it cleanly
         self._pad = np.zeros((margin, channels), np.float32)
         self._play = self._rec = None   # rtmixer actions: ring -> device, device -> ring
@@ -131,11 +135,14 @@ class DeviceLink:
         self.rb_out.write(outbuf)
 
     # -- keeping it going ----------------------------------------------------------
-    def check(self, stopping=False):
+    def check(self, stopping=False, at=None):
         """rtmixer ends a ring-buffer action when its buffer runs empty
         (output) or full (input): count the xrun and start it again.  The
         device's own xrun flags are fetched once a second.  A device that
-        stops calling back for a second is gone."""
+        stops calling back for a second is gone.  ``at``: the stream time
+        (seconds) to log xruns found now at."""
+        if at is not None:
+            self._at = at
         if not self._streaming:
             return
         now = time.monotonic()
@@ -148,6 +155,7 @@ class DeviceLink:
         acts = self.stream.actions
         if self._rec is not None and self._rec not in acts and not stopping:
             self.counts["input_overflows"] += 1
+            self._log("input_overflow")
             self._rec_done += self._rec.done_frames
             dropped = self.rb_in.read_available
             self.rb_in.advance_read_index(dropped)
@@ -155,6 +163,7 @@ class DeviceLink:
             self._rec = self.stream.record_ringbuffer(self.rb_in)
         if self._play not in acts and not stopping:
             self.counts["output_underflows"] += 1
+            self._log("output_underflow")
             self._resync()
             self._play = self.stream.play_ringbuffer(self.rb_out)
         if self._fetch is not None and self._fetch not in acts:
@@ -171,8 +180,14 @@ class DeviceLink:
         """The driver's own xrun flags (PortAudio status; JACK raises both
         flags for one graph xrun, and input flags on output-only streams)."""
         self.counts["device_output_underflows"] += st.output_underflows
-        if not self.playback_only:
-            self.counts["device_input_overflows"] += st.input_overflows
+        inputs = 0 if self.playback_only else st.input_overflows
+        self.counts["device_input_overflows"] += inputs
+        for _ in range(max(st.output_underflows, inputs)):   # one event raises both flags
+            self._log("driver_xrun")
+
+    def _log(self, kind):
+        if self.events is not None:
+            self.events.add(self._at, kind)
 
     def _resync(self):
         """After an output underflow: the device played silence for a while,

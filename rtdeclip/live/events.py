@@ -42,7 +42,7 @@ class EventLog:
 
 
 def summary(events, most=5):
-    """One line for people: 'output_underflow at 12.34 s, late at 12.40 s,
+    """One line for people: 'output underflow at 12.34 s, late at 12.40 s,
     ... (+3 more)', or '' when nothing happened."""
     if not events:
         return ""

@@ -134,8 +134,11 @@ class LiveDeclipper:
             raise ParameterError("the source signal must have one column per channel")
         # -- the device and the ring buffers between it and the worker -----------------
         import rtmixer  # imported here: PortAudio must start after a JACK server
+        # when each xrun and late block happened (stream seconds), for stats
+        self.events = EventLog()
         self.link = DeviceLink(rtmixer, input, output, self.channels, self.sample_rate, block,
-                               self.margin, playback_only=self.source is not None)
+                               self.margin, playback_only=self.source is not None,
+                               events=self.events)
         self.jack_inputs, self.jack_outputs = self.link.jack_inputs, self.link.jack_outputs
         # -- the pieces -----------------------------------------------------------------
         self.governor = OverloadGovernor(self.budget, block, self.window, sr)
@@ -163,10 +166,7 @@ class LiveDeclipper:
         self.counts = dict(blocks=0, late_frames=0, budget_cuts=0, passthrough_blocks=0,
                            passthrough_frames=0, late_blocks=0, limited_samples=0,
                            output_clipped_samples=0)
-        # when each xrun and late block happened (stream seconds), for stats
-        self.events = EventLog()
-        self._seen = (0, 0, 0)       # link counts already logged: see _check_link
-        self._cut0 = 0               # frames cut before the current block
+        self._frames_cut = 0         # the declipper's count after the last block
         self.error = None            # what stopped the worker, reported by stop()
         self.realtime = False        # the worker got SCHED_FIFO
         self._stop = threading.Event()
@@ -250,20 +250,9 @@ class LiveDeclipper:
             self._check_link()
 
     def _check_link(self):
-        """The link's between-blocks check, and what it counted since the
-        last one into the event log (at the input position reached)."""
-        link = self.link
-        link.check(self._stop.is_set())
-        c = link.counts
-        now = (c["output_underflows"], c["input_overflows"],
-               max(c["device_input_overflows"], c["device_output_underflows"]))
-        if now != self._seen:
-            t = self.counts["blocks"] * self.block / self.sr
-            for kind, a, b in zip(("output_underflow", "input_overflow", "driver_xrun"),
-                                  self._seen, now):
-                for _ in range(b - a):
-                    self.events.add(t, kind)
-            self._seen = now
+        """The link's between-blocks check; xruns it finds are logged at
+        the input position reached."""
+        self.link.check(self._stop.is_set(), at=self.counts["blocks"] * self.block / self.sr)
 
     def _read(self, inbuf):
         """The next input block into ``inbuf``; False when none is ready."""
@@ -294,7 +283,9 @@ class LiveDeclipper:
         self._time_call(time.perf_counter() - t0)
         if passed:
             c["passthrough_frames"] += d.stats["frames_skipped"] - skipped0
-        if passed or d.stats["frames_cut"] > self._cut0:   # frames cut or passed: late
+        # one read of the counters per block: the next block's governor uses it too
+        cut0, self._frames_cut = self._frames_cut, d.stats["frames_cut"]
+        if passed or self._frames_cut > cut0:   # frames cut or passed: late
             self.events.add(c["blocks"] * self.block / self.sr, "late")
         if self.on_block is not None:
             self.on_block(inbuf, outbuf)
@@ -312,8 +303,7 @@ class LiveDeclipper:
         frames cut so far, hops of the last call) and apply its decision to
         the declipper.  Returns whether this block passes through."""
         d, g = self.declipper, self.governor
-        self._cut0 = d.stats["frames_cut"]      # to tell whether this block cuts frames
-        passed = g.update(queued, self._cut0, self._last_hops, self.bypass)
+        passed = g.update(queued, self._frames_cut, self._last_hops, self.bypass)
         if g.time_limit is not None:
             d.set_time_limit(g.time_limit)
         if g.iterations != self._iterations:
