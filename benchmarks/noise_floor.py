@@ -15,6 +15,7 @@ difference the SQAM mean can show.
     python benchmarks/noise_floor.py ../shared/data/sqam --preset lowlatency --precisions single
 """
 import argparse
+import json
 import os
 import sys
 import time
@@ -31,14 +32,14 @@ SCALES = (0.0, 1e-9, -1e-9, 1e-7)
 
 
 def case(job):
-    folder, name, sdr_in, preset, precision, d = job
+    folder, name, sdr_in, preset, precision, d, extra = job
     x, sr = read_sqam(folder, name)
     x = x * (1.0 + d)
     y, theta = rtdeclip.clip_to_sdr(x, sdr_in)
     # ESTIMATE plans: the same plan in every run, so only the input moves
     out = rtdeclip.declip(y, sr, preset=preset, threshold=theta, jobs=1, plan="estimate",
-                          precision=precision)
-    return job[1:], rtdeclip.sdr(x, out) - rtdeclip.sdr(x, y)
+                          precision=precision, **json.loads(extra))
+    return job[1:6], rtdeclip.sdr(x, out) - rtdeclip.sdr(x, y)
 
 
 def main():
@@ -47,11 +48,14 @@ def main():
     ap.add_argument("--preset", default="average")
     ap.add_argument("--precisions", default="single,double")
     ap.add_argument("--sdrs", default="3,10")
+    ap.add_argument("--config", default="{}",
+                    help="more Declipper keyword arguments, as JSON (e.g. '{\"iterations\": 90}')")
+    ap.add_argument("--name", help="results file suffix (default: the preset)")
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
     precisions = a.precisions.split(",")
     sdrs = [float(s) for s in a.sdrs.split(",")]
-    jobs = [(a.sqam, n, s, a.preset, p, d) for p in precisions for s in sdrs for d in SCALES
+    jobs = [(a.sqam, n, s, a.preset, p, d, a.config) for p in precisions for s in sdrs for d in SCALES
             for n in SQAM]
     t0 = time.time()
     with Pool(a.jobs) as pool:
@@ -71,7 +75,7 @@ def main():
             f"SQAM scaled by 1 + d, d in {list(SCALES)}; {time.time() - t0:.0f} s wall)\n\n")
     md = head + md_table(["precision", "input SDR", "mean ΔSDR per d", "mean of the runs",
                           "spread of the means", "largest swing of one excerpt"], rows)
-    write_results(f"noise_floor_{a.preset}", {"machine": machine(), "args": vars(a),
+    write_results(f"noise_floor_{a.name or a.preset}", {"machine": machine(), "args": vars(a),
                                               "rows": data}, md)
 
 
