@@ -35,6 +35,7 @@ typedef struct {
     double prior_weight;
     int second_solve;    /* rtd_config's, as given (not scaled)             */
     double second_adapt_s;
+    double second_reliable;
 } rtd_preset;
 
 /* Number of presets and the i-th one (NULL when out of range). */

@@ -229,6 +229,12 @@ typedef struct {
                                 (budget_pool + 1) / 2 times it).  0
                                 (default): one trajectory.                 */
     double second_adapt_s;   /* the second solves' adapt_s (0: step s)      */
+    double second_reliable;  /* 0..1: a second solve runs only in frames
+                                whose unknown part is at least this share
+                                reliable (not clipped; the share adapt_s
+                                uses): densely clipped frames, where the
+                                second trajectory gains nothing, keep their
+                                CPU (0, default: every frame)              */
 } rtd_config;
 
 /* Running statistics, for reports and for the live host. */

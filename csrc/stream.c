@@ -156,6 +156,7 @@ static int validate(const rtd_config *c)
     if (!(c->adapt_s >= 0.0) || !isfinite(c->adapt_s)) return RTD_ERR_SCHEDULE;
     if (c->second_solve < 0 || !(c->second_adapt_s >= 0.0) || !isfinite(c->second_adapt_s))
         return RTD_ERR_SCHEDULE;
+    if (!(c->second_reliable >= 0.0 && c->second_reliable <= 1.0)) return RTD_ERR_SCHEDULE;
     return RTD_OK;
 }
 
@@ -451,7 +452,8 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
              * allowance but the long-run average may exceed the budget
              * (up to pool / 2 + 1/2 of it on adversarial signals) */
             const int left = allowance - used;
-            int run = t == 0 || (res.converged && !cut && left >= st->cfg.second_solve);
+            int run = t == 0 || (res.converged && !cut && left >= st->cfg.second_solve &&
+                                 reliable >= st->cfg.second_reliable);
             if (run) {
                 for (int i = 0; i < w; i++)
                     ln->yw[i] = (i < known ? tr->done[i] : ch->frame[i]) * st->ana[i];

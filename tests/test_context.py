@@ -86,7 +86,10 @@ def test_reset_forgets_the_past_and_the_prior():
 @pytest.mark.parametrize("name,value", [("prior_weight", -1.0), ("prior_weight", float("nan")),
                                         ("adapt_s", -0.5), ("adapt_s", "x"),
                                         ("second_solve", -1), ("second_solve", 1.5),
-                                        ("second_adapt_s", float("inf"))])
+                                        ("second_adapt_s", float("inf")),
+                                        ("second_reliable", -0.1), ("second_reliable", 1.5),
+                                        ("second_reliable", float("nan")),
+                                        ("second_reliable", "x")])
 def test_bad_values_are_refused(name, value):
     with pytest.raises(ValueError, match=name):
         rtdeclip.Declipper(SR, preset="average", plan="estimate", **{name: value})
@@ -115,6 +118,22 @@ def test_second_trajectory_changes_the_output_and_stays_consistent():
     assert np.array_equal(out[reliable], y[reliable])
     assert np.all(out[y >= 0.4] >= 0.4) and np.all(out[y <= -0.4] <= -0.4)
     assert rtdeclip.sdr(x, out) > rtdeclip.sdr(x, y) + 3
+
+
+def test_second_solves_only_in_frames_reliable_enough():
+    # the gate at 1: no frame with a clipped sample qualifies, so the
+    # second trajectory copies the first in every frame and the mean is the
+    # first trajectory's output, bit for bit, with its iterations
+    x, y = clipped()
+    one, d1 = stream(y, **dict(SECOND, second_solve=0))
+    shut, ds = stream(y, **dict(SECOND, second_reliable=1.0))
+    assert np.array_equal(one, shut)
+    assert ds.stats["iterations"] == d1.stats["iterations"]
+    # a gate between the frames' reliable shares: some second solves run,
+    # fewer than ungated
+    _, dall = stream(y, **SECOND)
+    _, dhalf = stream(y, **dict(SECOND, second_reliable=0.75))
+    assert d1.stats["iterations"] < dhalf.stats["iterations"] < dall.stats["iterations"]
 
 
 def test_second_trajectory_is_block_size_and_thread_invariant():

@@ -41,6 +41,7 @@ def test_table_row(name):
     assert (c.adapt_s, c.prior_weight) == (p.get("adapt_s", 0.0), p.get("prior_weight", 0.0))
     assert (c.second_solve, c.second_adapt_s) == (p.get("second_solve", 0),
                                                   p.get("second_adapt_s", 0.0))
+    assert c.second_reliable == p.get("second_reliable", 0.0)
 
 
 @pytest.mark.parametrize("name", list(params.PRESETS))
@@ -67,6 +68,7 @@ def test_resolve(name, rate):
     # as Declipper sets it: the second trajectory shares a budget
     assert cfg.second_solve == (st.second_solve if st.iterations is not None else 0)
     assert cfg.second_adapt_s == st.second_adapt_s
+    assert cfg.second_reliable == st.second_reliable
 
 
 def test_rate_scaling_functions():

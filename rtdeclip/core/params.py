@@ -68,6 +68,7 @@ class Settings:
     second_solve: int = 0      # >= 1: early-converged frames solved again on what is
                                # left of their allowance (at least this), outputs averaged
     second_adapt_s: float = 0.0  # the second solve's adapt_s
+    second_reliable: float = 0.0  # ... only in frames at least this share reliable
     social_block: int = 0    # algorithm "social" only (csrc/social.h)
     social_margin: int = 0
     social_lambda: tuple = (1e-1, 1e-4)
@@ -205,6 +206,17 @@ class Settings:
 #   against 6.5-7.5x without, never-converging 4.4-4.5x in the same run),
 #   below the ~20 % CPU margin kept over the 4x target.  On average (no
 #   pool) it gives 10.99 / 15.58 against 10.99 / 15.55.
+# - ... in lowlatency since 2026-12-04, with second_reliable 0.4 and
+#   epsilon 0.07 (docs/speed.md, "lowlatency with a gated second
+#   trajectory"): the second trajectory gains at 10 dB, not at 3 dB, so a
+#   second solve runs only in frames at least 40 % reliable; on the mean
+#   of four noise_floor.py runs (SQAM scaled by 1 + 1e-9 etc.) 8.70 /
+#   10.49 -> 8.62 / 11.03 dB (every run >= 11.01), at 0.99 / 0.94 budgets
+#   per frame on SQAM at 3 / 10 dB (ungated: 1.19 / 0.96): music no
+#   dearer than the never-converging signal (SQAM pairs at 3 dB 4.95-5.36x
+#   on one core, never-converging 4.66-6.58x in the same run).  Gates 0.3 /
+#   0.5 / 0.65: 11.06 / 10.94 / 10.80 dB at 10 dB for 1.07 / 0.91 / 0.83
+#   budgets at 3 dB.  epsilon 0.07 alone: 8.60 / 10.68.
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann",
@@ -218,9 +230,10 @@ PRESETS = {
     "fastest": dict(window48=2048, hop_div=4, redundancy=1, s=6, r=6, epsilon=0.1,
                     iterations=60, warm_start=True, window_shape="hann", budget_pool=2,
                     precision="single"),
-    "lowlatency": dict(window48=1024, hop_div=4, redundancy=2, s=3, r=2, epsilon=0.1,
+    "lowlatency": dict(window48=1024, hop_div=4, redundancy=2, s=3, r=2, epsilon=0.07,
                        iterations=75, warm_start=True, window_shape="lowdelay", synthesis_div=2,
                        past_final=True, adapt_s=0.3, prior_weight=0.3, budget_pool=2,
+                       second_solve=20, second_adapt_s=0.6, second_reliable=0.4,
                        precision="single"),
 }
 
@@ -307,7 +320,8 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
             redundancy=None, iterations=None, s=None, r=None, epsilon=None,
             warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None,
             precision=None, social=None, past_final=None, prior_weight=None,
-            adapt_s=None, lookahead=None, second_solve=None, second_adapt_s=None):
+            adapt_s=None, lookahead=None, second_solve=None, second_adapt_s=None,
+            second_reliable=None):
     """Merge a preset with explicit overrides into validated ``Settings``.
 
     The keyword arguments are the solver settings, documented once on
@@ -399,6 +413,10 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
     if isinstance(second_adapt_s, bool) or not isinstance(second_adapt_s, (int, float)) \
             or not math.isfinite(second_adapt_s) or second_adapt_s < 0:
         raise ParameterError(f"second_adapt_s must be a finite number >= 0, got {second_adapt_s!r}")
+    second_reliable = p.get("second_reliable", 0.0) if second_reliable is None else second_reliable
+    if isinstance(second_reliable, bool) or not isinstance(second_reliable, (int, float)) \
+            or not 0.0 <= second_reliable <= 1.0:
+        raise ParameterError(f"second_reliable must be a number from 0 to 1, got {second_reliable!r}")
     if social is not None and not isinstance(social, dict):
         raise ParameterError(f"social must be a dict of social_* settings, got {social!r}")
     soc = check_social({**SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})}, hop)
@@ -406,7 +424,8 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
                     iterations, warm_start, window_shape, synthesis_length, budget_pool,
                     precision, past_final=past_final, prior_weight=float(prior_weight),
                     adapt_s=float(adapt_s), lookahead=lookahead, second_solve=second_solve,
-                    second_adapt_s=float(second_adapt_s), **soc)
+                    second_adapt_s=float(second_adapt_s), second_reliable=float(second_reliable),
+                    **soc)
 
 
 def check_social(soc, hop):
