@@ -51,11 +51,14 @@ def main():
     ap.add_argument("--config", default="{}",
                     help="more Declipper keyword arguments, as JSON (e.g. '{\"iterations\": 90}')")
     ap.add_argument("--name", help="results file suffix (default: the preset)")
+    ap.add_argument("--scales", default=",".join(map(repr, SCALES)),
+                    help="the d of each run, comma-separated (default: 0,1e-9,-1e-9,1e-7)")
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
     precisions = a.precisions.split(",")
     sdrs = [float(s) for s in a.sdrs.split(",")]
-    jobs = [(a.sqam, n, s, a.preset, p, d, a.config) for p in precisions for s in sdrs for d in SCALES
+    scales = [float(d) for d in a.scales.split(",")]
+    jobs = [(a.sqam, n, s, a.preset, p, d, a.config) for p in precisions for s in sdrs for d in scales
             for n in SQAM]
     t0 = time.time()
     with Pool(a.jobs) as pool:
@@ -63,16 +66,16 @@ def main():
     rows, data = [], []
     for p in precisions:
         for s in sdrs:
-            means = [float(np.mean([res[(n, s, a.preset, p, d)] for n in SQAM])) for d in SCALES]
-            swing = {n: float(np.ptp([res[(n, s, a.preset, p, d)] for d in SCALES])) for n in SQAM}
+            means = [float(np.mean([res[(n, s, a.preset, p, d)] for n in SQAM])) for d in scales]
+            swing = {n: float(np.ptp([res[(n, s, a.preset, p, d)] for d in scales])) for n in SQAM}
             worst = max(swing, key=swing.get)
             rows.append([p, f"{s:g}", " / ".join(f"{m:.2f}" for m in means),
                          f"{np.mean(means):.2f}", f"{np.ptp(means):.2f}",
                          f"{worst} {swing[worst]:.2f}"])
-            data.append({"precision": p, "input_sdr": s, "scales": list(SCALES), "means": means,
+            data.append({"precision": p, "input_sdr": s, "scales": scales, "means": means,
                          "spread": float(np.ptp(means)), "excerpt_swings": swing})
     head = (f"`python benchmarks/noise_floor.py {' '.join(sys.argv[1:])}` (preset {a.preset}, "
-            f"SQAM scaled by 1 + d, d in {list(SCALES)}; {time.time() - t0:.0f} s wall)\n\n")
+            f"SQAM scaled by 1 + d, d in {scales}; {time.time() - t0:.0f} s wall)\n\n")
     md = head + md_table(["precision", "input SDR", "mean ΔSDR per d", "mean of the runs",
                           "spread of the means", "largest swing of one excerpt"], rows)
     write_results(f"noise_floor_{a.name or a.preset}", {"machine": machine(), "args": vars(a),
