@@ -211,7 +211,7 @@ class Settings:
 #   trajectory"): the second trajectory gains at 10 dB, not at 3 dB, so a
 #   second solve runs only in frames at least 40 % reliable; on the mean
 #   of four noise_floor.py runs (SQAM scaled by 1 + 1e-9 etc.) 8.70 /
-#   10.49 -> 8.62 / 11.03 dB (every run >= 11.01), at 0.99 / 0.94 budgets
+#   10.49 -> 8.62 / 11.03 dB (8.64 / 11.00 over eight runs), at 0.99 / 0.94 budgets
 #   per frame on SQAM at 3 / 10 dB (ungated: 1.19 / 0.96): music no
 #   dearer than the never-converging signal (SQAM pairs at 3 dB 4.95-5.36x
 #   on one core, never-converging 4.66-6.58x in the same run).  Gates 0.3 /
