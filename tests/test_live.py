@@ -141,10 +141,12 @@ def test_overload_is_absorbed_without_underflow(jack):
     # underflow here with no stall the watcher caught (stricter, this test
     # had allowed none at start-up)
     allowed, stalls = excused_underflows(h, watch, t0, t1)
-    allowed += stats["xruns"]
-    assert stats["output_underflows"] <= allowed, (
+    # the driver's own xruns only: stats["xruns"] counts the host's
+    # underflows too, which would excuse every underflow by itself
+    driver = max(stats["device_input_overflows"], stats["device_output_underflows"])
+    assert stats["output_underflows"] <= allowed + driver, (
         f"{stats['output_underflows']} underflows, stalls {stalls}, driver xruns "
-        f"{stats['xruns']}, events {stats['events'][:8]}")
+        f"{driver}, events {stats['events'][:8]}")
     assert stats["input_overflows"] == 0
     assert stats["late_frames"] > 0               # cut at their deadline, and counted
     # ... and said when: one "late" event per block that cut or passed
