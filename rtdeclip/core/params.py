@@ -217,14 +217,23 @@ class Settings:
 #   on one core, never-converging 4.66-6.58x in the same run).  Gates 0.3 /
 #   0.5 / 0.65: 11.06 / 10.94 / 10.80 dB at 10 dB for 1.07 / 0.91 / 0.83
 #   budgets at 3 dB.  epsilon 0.07 alone: 8.60 / 10.68.
+# - average since 2026-12-04 (second session): epsilon 0.1 -> 0.06 and 130
+#   -> 165 iterations, chosen on the mean of twelve noise_floor.py runs
+#   (docs/speed.md, "average on twelve noise-floor runs"): 10.91 / 15.59
+#   -> 10.94 / 15.82 dB, every run at 10 dB >= 15.67 (before: 15.44-15.69,
+#   half of them under the 15.6 target); epsilon 0.06 alone 10.88 / 15.70,
+#   165 iterations alone 10.99 / 15.70, epsilon 0.05 10.82 / 15.75.  The
+#   CPU went into the budget because the one-core margin allowed it: on the
+#   never-converging signal 2.85x against 3.63x (music_rtf.py, same run),
+#   43 % above the 2x target; 3 dB stays where the latency caps it.
 PRESETS = {
     "highquality": dict(window48=8192, hop_div=4, redundancy=2, s=1, r=1, epsilon=0.1,
                         iterations=None, warm_start=False, window_shape="hann",
                         algorithm="social", social=dict(social_neigh2=(5, 7), social_iterations=750,
                                                          social_tail=0.347, social_tail_weight=0.5),
                         social_precision="single"),
-    "average": dict(window48=4096, hop_div=8, redundancy=1, s=6, r=3, epsilon=0.1,
-                    iterations=130, warm_start=True, window_shape="lowdelay", synthesis_div=2,
+    "average": dict(window48=4096, hop_div=8, redundancy=1, s=6, r=3, epsilon=0.06,
+                    iterations=165, warm_start=True, window_shape="lowdelay", synthesis_div=2,
                     lookahead_hops=1, past_final=True, adapt_s=0.4, prior_weight=0.15,
                     precision="single"),
     "fastest": dict(window48=2048, hop_div=4, redundancy=1, s=6, r=6, epsilon=0.1,
