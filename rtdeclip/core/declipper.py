@@ -180,8 +180,8 @@ class Declipper:
         otherwise, or if that solve does not converge, it takes the first
         one's solution.  Frames that never converge are unchanged, but
         music costs more CPU (docs/speed.md; 0: off).  lowlatency uses 20,
-        second_adapt_s 0.6 and second_reliable 0.4: +0.5 dB at input SDR 10
-        dB on SQAM for no more CPU than the never-converging worst case.
+        second_adapt_s 0.6 and second_reliable 0.3: +0.5 dB at input SDR 10
+        dB on SQAM for about the CPU of the never-converging worst case.
     second_adapt_s : float, optional
         The second solves' adapt_s (0: k's step s).
     second_reliable : float, optional
