@@ -18,9 +18,12 @@ extern "C" {
  * For tests against a reference implementation. */
 int rtd_solve_frame(rtd_state *st, const double *y, const int8_t *mask, double *x);
 
-/* Runs n forward + inverse FFT pairs on lane 0's plans: the floor the cost
- * of one iteration is measured against (benchmarks only). */
-void rtd_time_transforms(rtd_state *st, int n);
+/* Runs n forward + inverse FFT pairs on lane 0's solver: the floor the
+ * cost of one iteration is measured against (benchmarks only).  fftw_real
+ * = 0: the transforms the iteration runs (in single precision a
+ * half-length complex FFT and a pass, see rfft_split.h); 1: FFTW's own
+ * r2c + c2r of the same size. */
+void rtd_time_transforms(rtd_state *st, int n, int fftw_real);
 
 /* CPU seconds used so far by the worker thread of lane `lane` (1 ..
  * rtd_threads() - 1), -1 if there is none: per-thread CPU time for the

@@ -82,6 +82,7 @@ int rtd_testing_simd(int allowed)
 #else
 #define KERNEL_TARGET
 #endif
+#include "rfft_split.h" /* the float kernel's real FFTs */
 #define R float
 #define FW(name) fftwf_##name
 #define K(name) name##_f
@@ -145,10 +146,10 @@ void spade_solve(spade_solver *sp, const double *y, const int8_t *mask, const sp
         kernel_solve_d(&sp->kd, &sp->setup, y, mask, job, x, result);
 }
 
-void spade_time_transforms(spade_solver *sp, int n)
+void spade_time_transforms(spade_solver *sp, int n, int fftw_real)
 {
     if (sp->setup.precision == RTD_SINGLE)
-        kernel_time_transforms_f(&sp->kf, n);
+        kernel_time_transforms_f(&sp->kf, n, fftw_real);
     else
-        kernel_time_transforms_d(&sp->kd, n);
+        kernel_time_transforms_d(&sp->kd, n, fftw_real);
 }

@@ -67,8 +67,9 @@ void spade_destroy(spade_solver *sp);
 void spade_solve(spade_solver *sp, const double *y, const int8_t *mask, const spade_job *job,
                  double *x, spade_result *result);
 
-/* Runs n forward + inverse transform pairs on the solver's own plans: the
- * floor an iteration's cost is measured against. */
-void spade_time_transforms(spade_solver *sp, int n);
+/* Runs n forward + inverse transform pairs on the solver's own plans (the
+ * floor an iteration's cost is measured against), or with fftw_real on
+ * FFTW's r2c + c2r of the same size. */
+void spade_time_transforms(spade_solver *sp, int n, int fftw_real);
 
 #endif

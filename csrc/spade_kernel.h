@@ -27,12 +27,25 @@ typedef struct {
     R *mag, *cand;         /* H each: magnitudes and selection candidates   */
     R *lo, *hi;            /* w each: the consistent set as a box           */
     int avx2;              /* float kernel: run the AVX2 passes             */
+#ifdef KERNEL_F32
+    /* the real FFTs as half-length complex FFTs (rfft_split.h) */
+    FW(plan) cfwd, cinv;   /* M/2 complex: x read as complex -> zc; zc -> t_out */
+    FW(complex) *zc;       /* M/2: the half-length spectrum                 */
+    FW(complex) *tw, *twp; /* M/4 + 4 each: W^k and i W^k                   */
+#endif
 } K(kernel);
 
 static void K(kernel_free)(K(kernel) *kn)
 {
     if (kn->fwd) FW(destroy_plan)(kn->fwd);
     if (kn->inv) FW(destroy_plan)(kn->inv);
+#ifdef KERNEL_F32
+    if (kn->cfwd) FW(destroy_plan)(kn->cfwd);
+    if (kn->cinv) FW(destroy_plan)(kn->cinv);
+    FW(free)(kn->zc);
+    FW(free)(kn->tw);
+    FW(free)(kn->twp);
+#endif
     for (int j = 0; j < 3; j++)
         FW(free)(kn->xb[j]);
     FW(free)(kn->ain);
@@ -74,6 +87,11 @@ static int K(kernel_init)(K(kernel) *kn, int w, int redundancy, unsigned fftw_fl
     ok &= (kn->cand = FW(alloc_real)(H + 8)) != NULL; /* + a vector store's slack */
     ok &= (kn->lo = FW(alloc_real)(w)) != NULL;
     ok &= (kn->hi = FW(alloc_real)(w)) != NULL;
+#ifdef KERNEL_F32
+    ok &= (kn->zc = FW(alloc_complex)(M / 2)) != NULL;
+    ok &= (kn->tw = FW(alloc_complex)(M / 4 + 4)) != NULL;
+    ok &= (kn->twp = FW(alloc_complex)(M / 4 + 4)) != NULL;
+#endif
     if (!ok) {
         K(kernel_free)(kn);
         return RTD_ERR_NOMEM;
@@ -86,7 +104,16 @@ static int K(kernel_init)(K(kernel) *kn, int w, int redundancy, unsigned fftw_fl
 #endif
     kn->fwd = FW(plan_dft_r2c_1d)(M, kn->xb[0], kn->zest, fftw_flags);
     kn->inv = FW(plan_dft_c2r_1d)(M, kn->c_in, kn->t_out, fftw_flags);
-    if (!kn->fwd || !kn->inv) {
+    int planned = kn->fwd && kn->inv;
+#ifdef KERNEL_F32
+    /* every x buffer and t_out, read as M/2 complex, share the alignment
+     * of xb[0], as the new-array execute calls require */
+    kn->cfwd = FW(plan_dft_1d)(M / 2, (FW(complex) *)kn->xb[0], kn->zc, FFTW_FORWARD, fftw_flags);
+    kn->cinv = FW(plan_dft_1d)(M / 2, kn->zc, (FW(complex) *)kn->t_out, FFTW_BACKWARD, fftw_flags);
+    planned &= kn->cfwd && kn->cinv;
+    if (planned) rs_twiddles(M, kn->tw, kn->twp);
+#endif
+    if (!planned) {
         K(kernel_free)(kn);
         return RTD_ERR_PLAN;
     }
@@ -96,11 +123,53 @@ static int K(kernel_init)(K(kernel) *kn, int w, int redundancy, unsigned fftw_fl
     return RTD_OK;
 }
 
-static void K(kernel_time_transforms)(K(kernel) *kn, int n)
+/* The forward real FFT of a frame buffer (M reals from fftw_alloc) into a
+ * half spectrum (H bins), and the inverse c_in -> t_out (unnormalised).
+ * The float kernel runs them as half-length complex FFTs (rfft_split.h);
+ * the double kernel keeps FFTW's real transforms. */
+static inline void K(fft_fwd)(K(kernel) *kn, R *in, FW(complex) *out)
+{
+#ifdef KERNEL_F32
+    FW(execute_dft)(kn->cfwd, (FW(complex) *)in, kn->zc);
+#ifdef RS_HAVE_AVX2
+    if (kn->avx2) {
+        rs_post_avx2(kn->M / 2, kn->zc, out, kn->tw, kn->twp);
+        return;
+    }
+#endif
+    rs_post_base(kn->M / 2, kn->zc, out, kn->tw, kn->twp);
+#else
+    FW(execute_dft_r2c)(kn->fwd, in, out);
+#endif
+}
+
+static inline void K(fft_inv)(K(kernel) *kn)
+{
+#ifdef KERNEL_F32
+#ifdef RS_HAVE_AVX2
+    if (kn->avx2)
+        rs_pre_avx2(kn->M / 2, kn->c_in, kn->zc, kn->tw, kn->twp);
+    else
+#endif
+        rs_pre_base(kn->M / 2, kn->c_in, kn->zc, kn->tw, kn->twp);
+    FW(execute_dft)(kn->cinv, kn->zc, (FW(complex) *)kn->t_out);
+#else
+    FW(execute)(kn->inv);
+#endif
+}
+
+/* The transforms an iteration runs (rtd_time_transforms); fftw_real = 1
+ * times FFTW's own r2c + c2r of the same size instead. */
+static void K(kernel_time_transforms)(K(kernel) *kn, int n, int fftw_real)
 {
     for (int i = 0; i < n; i++) {
-        FW(execute_dft_r2c)(kn->fwd, kn->xb[0], kn->zest);
-        FW(execute)(kn->inv);
+        if (fftw_real) {
+            FW(execute_dft_r2c)(kn->fwd, kn->xb[0], kn->zest);
+            FW(execute)(kn->inv);
+        } else {
+            K(fft_fwd)(kn, kn->xb[0], kn->zest);
+            K(fft_inv)(kn);
+        }
     }
 }
 
@@ -407,7 +476,7 @@ static int K(aspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
     double best_obj = INFINITY;
     R guess = 0;
     int it = 0;
-    FW(execute_dft_r2c)(kn->fwd, cur, zest);
+    K(fft_fwd)(kn, cur, zest);
     memset(u, 0, sizeof(FW(complex)) * H);
     memcpy(zb, zest, sizeof(FW(complex)) * H); /* makes the first dual update a no-op */
     for (int cnt = 1; cnt <= job->budget && !past_deadline(job, res);) {
@@ -457,7 +526,7 @@ static int K(aspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
             res->converged = 1;
             break;
         }
-        FW(execute)(kn->inv); /* D b, scaled in the projection */
+        K(fft_inv)(kn); /* D b, scaled in the projection */
         R *next = K(spare)(kn, cur, best);
         const R *to = kn->t_out, *lo = kn->lo, *hi = kn->hi;
 #if defined(KERNEL_F32) && defined(RTD_AVX2_PASSES)
@@ -468,7 +537,7 @@ static int K(aspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
         for (int i = 0; i < w; i++)
             next[i] = K(clamp)(to[i] * inv_m, lo[i], hi[i]);
         cur = next;
-        FW(execute_dft_r2c)(kn->fwd, cur, zest);
+        K(fft_fwd)(kn, cur, zest);
         cnt++;
         if (cnt % cf->r == 0) *k += job->s > 0 ? job->s : cf->s;
     }
@@ -476,7 +545,7 @@ static int K(aspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
     if (job->prior_out) {
         /* |A x|^2 of the returned iterate (zest holds A cur; recomputed
          * when the best one is returned) */
-        if (*out != cur) FW(execute_dft_r2c)(kn->fwd, (R *)*out, zest);
+        if (*out != cur) K(fft_fwd)(kn, (R *)*out, zest);
         for (int i = 0; i < H; i++)
             job->prior_out[i] = (float)K(rank_mag)(zest[i], i);
     }
@@ -513,7 +582,7 @@ static int K(sspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
     memcpy(ain, cur, sizeof(R) * w);
     for (int cnt = 1; cnt <= job->budget && !past_deadline(job, res);) {
         it++;
-        FW(execute_dft_r2c)(kn->fwd, ain, z); /* z = A(x - u) */
+        K(fft_fwd)(kn, ain, z); /* z = A(x - u) */
 #ifdef KERNEL_F32
         magnitudes_f(H, z, mag);
 #else
@@ -532,7 +601,7 @@ static int K(sspade)(K(kernel) *kn, const spade_setup *cf, const spade_job *job,
 #endif
         if (kept > *k)
             K(sspade_threshold_pass)(H, mag, t, ties, 1, z, zb);
-        FW(execute)(kn->inv); /* D zbar, scaled below */
+        K(fft_inv)(kn); /* D zbar, scaled below */
         /* the termination value ||D zbar - x||, and the next iterate
          * computed ahead into a spare buffer (unused if this is the last) */
         R *next = K(spare)(kn, cur, best);
@@ -591,7 +660,7 @@ static int K(sspade_original)(K(kernel) *kn, const spade_setup *cf, const spade_
     double best_obj = INFINITY;
     R guess = 0;
     int it = 0;
-    FW(execute_dft_r2c)(kn->fwd, cur, zhat);
+    K(fft_fwd)(kn, cur, zhat);
     memset(u, 0, sizeof(FW(complex)) * H);
     for (int cnt = 1; cnt <= job->budget && !past_deadline(job, res);) {
         it++;
@@ -612,7 +681,7 @@ static int K(sspade_original)(K(kernel) *kn, const spade_setup *cf, const spade_
             zhat[i][1] = zb[i][1] - u[i][1];
         }
         memcpy(kn->c_in, zhat, sizeof(FW(complex)) * H);
-        FW(execute)(kn->inv);
+        K(fft_inv)(kn);
         R *next = K(spare)(kn, cur, best);
         for (int i = 0; i < w; i++) {
             R dv = kn->t_out[i] * inv_m;
@@ -620,7 +689,7 @@ static int K(sspade_original)(K(kernel) *kn, const spade_setup *cf, const spade_
             diff[i] = next[i] - dv;
         }
         cur = next;
-        FW(execute_dft_r2c)(kn->fwd, diff, corr);
+        K(fft_fwd)(kn, diff, corr);
         for (int i = 0; i < H; i++) {
             zhat[i][0] += corr[i][0];
             zhat[i][1] += corr[i][1];
