@@ -28,29 +28,33 @@
 #include <math.h>
 #include <string.h>
 
-/* 8-float vectors on the baseline ISA are two SSE registers; the helpers
- * are always inlined, so GCC's note on their ABI does not apply. */
-#pragma GCC diagnostic ignored "-Wpsabi"
+/* 8 floats: one AVX register, two SSE registers on the baseline ISA */
 typedef float rs_v8f __attribute__((vector_size(32)));
 typedef int rs_v8i __attribute__((vector_size(32)));
 
 #define RS_INLINE static inline __attribute__((always_inline))
 
-RS_INLINE rs_v8f rs_ld(const void *p)
-{
-    rs_v8f r;
-    memcpy(&r, p, sizeof r);
-    return r;
-}
-
-#define rs_st(p, r) do { rs_v8f rs_t_ = (r); memcpy((p), &rs_t_, sizeof rs_t_); } while (0)
+/* Unaligned loads and stores of 8 floats (the type that _mm256_loadu_ps is
+ * built on: alignment 4, may alias floats); macros, so that no function
+ * passes a vector by value (whose ABI differs with and without AVX). */
+typedef float rs_v8f_u __attribute__((vector_size(32), aligned(4), may_alias));
+#define rs_ld(p) (*(const rs_v8f_u *)(const void *)(p))
+#define rs_st(p, r) (*(rs_v8f_u *)(void *)(p) = (r))
 
 /* four complex numbers in reverse order; (re, im) -> (im, re) in each;
- * the real or the imaginary parts doubled (macros: no vector arguments) */
-#define rs_rev(a) __builtin_shuffle((a), (rs_v8i){6, 7, 4, 5, 2, 3, 0, 1})
-#define rs_swap(a) __builtin_shuffle((a), (rs_v8i){1, 0, 3, 2, 5, 4, 7, 6})
-#define rs_dup_re(a) __builtin_shuffle((a), (rs_v8i){0, 0, 2, 2, 4, 4, 6, 6})
-#define rs_dup_im(a) __builtin_shuffle((a), (rs_v8i){1, 1, 3, 3, 5, 5, 7, 7})
+ * the real or the imaginary parts doubled (macros: no vector arguments;
+ * clang, which the fuzzers use, spells GCC's shuffle differently) */
+#if defined(__clang__)
+#define RS_SHUF(a, i0, i1, i2, i3, i4, i5, i6, i7) \
+    __builtin_shufflevector((a), (a), i0, i1, i2, i3, i4, i5, i6, i7)
+#else
+#define RS_SHUF(a, i0, i1, i2, i3, i4, i5, i6, i7) \
+    __builtin_shuffle((a), (rs_v8i){i0, i1, i2, i3, i4, i5, i6, i7})
+#endif
+#define rs_rev(a) RS_SHUF(a, 6, 7, 4, 5, 2, 3, 0, 1)
+#define rs_swap(a) RS_SHUF(a, 1, 0, 3, 2, 5, 4, 7, 6)
+#define rs_dup_re(a) RS_SHUF(a, 0, 0, 2, 2, 4, 4, 6, 6)
+#define rs_dup_im(a) RS_SHUF(a, 1, 1, 3, 3, 5, 5, 7, 7)
 
 #define RS_CONJ ((rs_v8f){1, -1, 1, -1, 1, -1, 1, -1})
 
