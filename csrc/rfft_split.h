@@ -1,5 +1,6 @@
 /* rfft_split.h -- the float kernel's real FFT as a half-length complex FFT
- * (internal; included by spade.c before the float kernel).
+ * (internal; included by spade.c before the float kernel, after
+ * spade_avx2.h, whose AVX2 target it shares).
  *
  * Why: FFTW 3.3's float r2c/c2r transforms are barely faster than its
  * double ones at 512-8192 points (1.03-1.4x here), because its real
@@ -115,20 +116,15 @@ static void rs_pre_base(int hh, const fftwf_complex *X, fftwf_complex *Z,
     rs_pre_body(hh, X, Z, tw, twp);
 }
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#define RS_HAVE_AVX2 1
-__attribute__((target("avx2"))) static void rs_post_avx2(int hh, const fftwf_complex *Z,
-                                                          fftwf_complex *X,
-                                                          const fftwf_complex *tw,
-                                                          const fftwf_complex *twp)
+#ifdef RTD_AVX2_PASSES /* spade_avx2.h: x86-64 with GCC or clang */
+AVX2 static void rs_post_avx2(int hh, const fftwf_complex *Z, fftwf_complex *X,
+                              const fftwf_complex *tw, const fftwf_complex *twp)
 {
     rs_post_body(hh, Z, X, tw, twp);
 }
 
-__attribute__((target("avx2"))) static void rs_pre_avx2(int hh, const fftwf_complex *X,
-                                                         fftwf_complex *Z,
-                                                         const fftwf_complex *tw,
-                                                         const fftwf_complex *twp)
+AVX2 static void rs_pre_avx2(int hh, const fftwf_complex *X, fftwf_complex *Z,
+                             const fftwf_complex *tw, const fftwf_complex *twp)
 {
     rs_pre_body(hh, X, Z, tw, twp);
 }

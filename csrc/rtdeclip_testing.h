@@ -22,8 +22,11 @@ int rtd_solve_frame(rtd_state *st, const double *y, const int8_t *mask, double *
  * cost of one iteration is measured against (benchmarks only).  fftw_real
  * = 0: the transforms the iteration runs (in single precision a
  * half-length complex FFT and a pass, see rfft_split.h); 1: FFTW's own
- * r2c + c2r of the same size. */
-void rtd_time_transforms(rtd_state *st, int n, int fftw_real);
+ * r2c + c2r of the same size (the single-precision solver plans them for
+ * the call: it allocates and plans, unlike rtd_process).  Returns the
+ * thread CPU seconds of the n pairs (planning excluded), -1 for a social
+ * state or plans that could not be made. */
+double rtd_time_transforms(rtd_state *st, int n, int fftw_real);
 
 /* CPU seconds used so far by the worker thread of lane `lane` (1 ..
  * rtd_threads() - 1), -1 if there is none: per-thread CPU time for the

@@ -146,10 +146,9 @@ void spade_solve(spade_solver *sp, const double *y, const int8_t *mask, const sp
         kernel_solve_d(&sp->kd, &sp->setup, y, mask, job, x, result);
 }
 
-void spade_time_transforms(spade_solver *sp, int n, int fftw_real)
+double spade_time_transforms(spade_solver *sp, int n, int fftw_real)
 {
     if (sp->setup.precision == RTD_SINGLE)
-        kernel_time_transforms_f(&sp->kf, n, fftw_real);
-    else
-        kernel_time_transforms_d(&sp->kd, n, fftw_real);
+        return kernel_time_transforms_f(&sp->kf, n, fftw_real);
+    return kernel_time_transforms_d(&sp->kd, n, fftw_real);
 }

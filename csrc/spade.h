@@ -69,7 +69,9 @@ void spade_solve(spade_solver *sp, const double *y, const int8_t *mask, const sp
 
 /* Runs n forward + inverse transform pairs on the solver's own plans (the
  * floor an iteration's cost is measured against), or with fftw_real on
- * FFTW's r2c + c2r of the same size. */
-void spade_time_transforms(spade_solver *sp, int n, int fftw_real);
+ * FFTW's r2c + c2r of the same size (planned for the call in the float
+ * solver, outside the time).  Returns their thread CPU seconds, -1 if the
+ * plans could not be made. */
+double spade_time_transforms(spade_solver *sp, int n, int fftw_real);
 
 #endif

@@ -18,7 +18,8 @@ typedef R K(v2) __attribute__((vector_size(2 * sizeof(R))));
 typedef struct {
     int w, M, H;           /* frame, padded transform, half spectrum       */
     double guess_ratio;    /* selection pre-filter, see select_threshold() */
-    FW(plan) fwd, inv;     /* r2c of any x buffer -> zest; c2r c_in -> t_out */
+    unsigned fftw_flags;   /* the planning rigour, for the benchmark's plans */
+    FW(plan) fwd, inv;     /* double: r2c of any x buffer -> zest; c2r c_in -> t_out */
     R *xb[3];              /* M each, zero tail: current, best, next iterate */
     R *ain;                /* M, zero tail: S-SPADE analysis input x - u    */
     R *t_out;              /* M: inverse FFT output                         */
@@ -102,16 +103,18 @@ static int K(kernel_init)(K(kernel) *kn, int w, int redundancy, unsigned fftw_fl
 #ifdef KERNEL_F32
     kn->avx2 = simd_avx2();
 #endif
-    kn->fwd = FW(plan_dft_r2c_1d)(M, kn->xb[0], kn->zest, fftw_flags);
-    kn->inv = FW(plan_dft_c2r_1d)(M, kn->c_in, kn->t_out, fftw_flags);
-    int planned = kn->fwd && kn->inv;
+    kn->fftw_flags = fftw_flags;
 #ifdef KERNEL_F32
     /* every x buffer and t_out, read as M/2 complex, share the alignment
      * of xb[0], as the new-array execute calls require */
     kn->cfwd = FW(plan_dft_1d)(M / 2, (FW(complex) *)kn->xb[0], kn->zc, FFTW_FORWARD, fftw_flags);
     kn->cinv = FW(plan_dft_1d)(M / 2, kn->zc, (FW(complex) *)kn->t_out, FFTW_BACKWARD, fftw_flags);
-    planned &= kn->cfwd && kn->cinv;
+    int planned = kn->cfwd && kn->cinv;
     if (planned) rs_twiddles(M, kn->tw, kn->twp);
+#else
+    kn->fwd = FW(plan_dft_r2c_1d)(M, kn->xb[0], kn->zest, fftw_flags);
+    kn->inv = FW(plan_dft_c2r_1d)(M, kn->c_in, kn->t_out, fftw_flags);
+    int planned = kn->fwd && kn->inv;
 #endif
     if (!planned) {
         K(kernel_free)(kn);
@@ -131,7 +134,7 @@ static inline void K(fft_fwd)(K(kernel) *kn, R *in, FW(complex) *out)
 {
 #ifdef KERNEL_F32
     FW(execute_dft)(kn->cfwd, (FW(complex) *)in, kn->zc);
-#ifdef RS_HAVE_AVX2
+#ifdef RTD_AVX2_PASSES
     if (kn->avx2) {
         rs_post_avx2(kn->M / 2, kn->zc, out, kn->tw, kn->twp);
         return;
@@ -146,7 +149,7 @@ static inline void K(fft_fwd)(K(kernel) *kn, R *in, FW(complex) *out)
 static inline void K(fft_inv)(K(kernel) *kn)
 {
 #ifdef KERNEL_F32
-#ifdef RS_HAVE_AVX2
+#ifdef RTD_AVX2_PASSES
     if (kn->avx2)
         rs_pre_avx2(kn->M / 2, kn->c_in, kn->zc, kn->tw, kn->twp);
     else
@@ -158,19 +161,52 @@ static inline void K(fft_inv)(K(kernel) *kn)
 #endif
 }
 
-/* The transforms an iteration runs (rtd_time_transforms); fftw_real = 1
- * times FFTW's own r2c + c2r of the same size instead. */
-static void K(kernel_time_transforms)(K(kernel) *kn, int n, int fftw_real)
+/* n forward + inverse pairs of the transforms an iteration runs
+ * (rtd_time_transforms); returns their thread CPU seconds, or -1.
+ * fftw_real: FFTW's r2c + c2r of the same size instead, which the float
+ * kernel does not use: planned here on scratch arrays (benchmarks only;
+ * MEASURE would scribble on the solver's), outside the time returned. */
+static double K(kernel_time_transforms)(K(kernel) *kn, int n, int fftw_real)
 {
-    for (int i = 0; i < n; i++) {
-        if (fftw_real) {
-            FW(execute_dft_r2c)(kn->fwd, kn->xb[0], kn->zest);
-            FW(execute)(kn->inv);
-        } else {
-            K(fft_fwd)(kn, kn->xb[0], kn->zest);
-            K(fft_inv)(kn);
+#ifdef KERNEL_F32
+    if (fftw_real) {
+        const int M = kn->M;
+        R *x = FW(alloc_real)(M);
+        FW(complex) *c = FW(alloc_complex)(kn->H);
+        FW(plan) fwd = NULL, inv = NULL;
+        double t = -1.0;
+        if (x && c) {
+            rtd_planner_lock();
+            fwd = FW(plan_dft_r2c_1d)(M, x, c, kn->fftw_flags);
+            inv = FW(plan_dft_c2r_1d)(M, c, x, kn->fftw_flags);
+            rtd_planner_unlock();
         }
+        if (fwd && inv) {
+            memset(x, 0, sizeof(R) * M);
+            t = rtd_thread_cpu();
+            for (int i = 0; i < n; i++) {
+                FW(execute)(fwd);
+                FW(execute)(inv);
+            }
+            t = rtd_thread_cpu() - t;
+        }
+        rtd_planner_lock();
+        if (fwd) FW(destroy_plan)(fwd);
+        if (inv) FW(destroy_plan)(inv);
+        rtd_planner_unlock();
+        FW(free)(x);
+        FW(free)(c);
+        return t;
     }
+#else
+    (void)fftw_real; /* the double kernel's own transforms are FFTW's r2c + c2r */
+#endif
+    double t = rtd_thread_cpu();
+    for (int i = 0; i < n; i++) {
+        K(fft_fwd)(kn, kn->xb[0], kn->zest);
+        K(fft_inv)(kn);
+    }
+    return rtd_thread_cpu() - t;
 }
 
 static inline R K(clamp)(R x, R lo, R hi)

@@ -752,9 +752,9 @@ void rtd_get_windows(const rtd_state *st, double *analysis, double *synthesis)
     memcpy(synthesis, st->syn, sizeof(double) * st->w);
 }
 
-void rtd_time_transforms(rtd_state *st, int n, int fftw_real)
+double rtd_time_transforms(rtd_state *st, int n, int fftw_real)
 {
-    if (!st->soc) spade_time_transforms(st->lane[0].sp, n, fftw_real);
+    return st->soc ? -1.0 : spade_time_transforms(st->lane[0].sp, n, fftw_real);
 }
 
 void rtd_set_time_limit(rtd_state *st, double seconds)
