@@ -19,7 +19,11 @@ uncoded one (lag reported, must be 0).  Opus decodes at 48 kHz: there the
 clean and the uncoded clipped signals are resampled to 48 kHz
 (scipy.signal.resample_poly) for the SDR, which is what ``rtdeclip file``
 would need a reference at 48 kHz for (it refuses a reference at another
-rate, see docs/lossy.md).
+rate, see docs/lossy.md).  An Opus file whose header declares a source
+rate of 48 kHz / 2, 3, 4 or 6 (the 16 kHz speech-like clip) is declipped
+offline at that rate as ``rtdeclip file`` does (``rtdeclip.core.resample``:
+the repair brought back to 48 kHz); streams do not know their source's
+rate and stay at 48 kHz.
 
 highquality runs to convergence and is slow: it gets --hq-excerpts at
 --hq-seconds only (default: a08_violin and the speech-like clip, 2 s, input
@@ -103,10 +107,13 @@ def write_wav16(path, y, sr):
     return q.astype(np.float64) / 32768
 
 
-def decode(path):
+def decode(path, with_source_rate=False):
+    """The decoded file and its rate (and the rate of its source, when the
+    file says: Opus's OpusHead)."""
     from rtdeclip.files.audio_io import AudioSource
     s = AudioSource(path)
-    return np.concatenate(list(s.chunks(1 << 16))), s.sample_rate
+    out = np.concatenate(list(s.chunks(1 << 16))), s.sample_rate
+    return out + (s.source_rate,) if with_source_rate else out
 
 
 def lag(a, b, max_lag=4096):
@@ -126,13 +133,32 @@ def to_rate(x, sr, target):
     return resample_poly(x, target // g, sr // g, axis=0)
 
 
+def resample_factor(rate, source_rate):
+    from rtdeclip.core.resample import factor_for
+    return factor_for(rate, source_rate)
+
+
 def sdr(ref, est):
     return 10 * np.log10(np.sum(ref ** 2) / np.sum((ref - est) ** 2))
 
 
-def run_offline(y, sr, preset, lossy):
+def run_offline(y, sr, preset, lossy, source_rate=None):
+    """As ``rtdeclip file`` does: levels detected per channel (told whether
+    the decoder is lossy), then declipped; an Opus file from a lower-rate
+    source at that rate (the file pipeline's ``core.resample`` chain)."""
     import rtdeclip
+    from rtdeclip.core import resample
     from rtdeclip.core.detect import detect_clipping
+    factor = resample.factor_for(sr, source_rate)
+    if factor > 1:
+        low = {}
+
+        def at_low(z):
+            low["out"] = run_offline(z, sr // factor, preset, lossy)
+            return low["out"][0]
+
+        out = resample.repair_at_source_rate(at_low, y, factor)
+        return (out,) + low["out"][1:]
     found = detect_clipping(y, sr, lossy=lossy)
     out = rtdeclip.declip(y, sr, preset=preset, threshold=[f.thresholds for f in found], jobs=1)
     est = [20 * np.log10(abs(v)) for f in found for v in (f.positive, f.negative) if v is not None]
@@ -162,15 +188,15 @@ def case(args):
     base = os.path.join(tmp, f"{abs(hash(name)) % 10**8}_{sdr_in}")
     y = write_wav16(base + ".wav", np.clip(x, -theta, theta), sr)
     true_db = 20 * np.log10(theta)
-    variants = [("uncoded", y, sr, 0)]
+    variants = [("uncoded", y, sr, 0, None)]
     for codec, (ext, opts) in CODECS.items():
         subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", base + ".wav"] + opts
                        + [base + "_" + codec + ext], check=True)
-        d, dsr = decode(base + "_" + codec + ext)
+        d, dsr, src_rate = decode(base + "_" + codec + ext, with_source_rate=True)
         ref_y = y if dsr == sr else to_rate(y, sr, dsr)
-        variants.append((codec, d, dsr, lag(ref_y, d)))
+        variants.append((codec, d, dsr, lag(ref_y, d), src_rate))
     rows = []
-    for codec, d, dsr, lg in variants:
+    for codec, d, dsr, lg, src_rate in variants:
         clean = x if dsr == sr else to_rate(x, sr, dsr)
         n = min(len(clean), len(d))
         # the codec's own error on the clipped clip, e = decoded - uncoded:
@@ -185,7 +211,7 @@ def case(args):
             for mode in ("offline", "stream"):
                 t0 = time.process_time()
                 if mode == "offline":
-                    out, est, det = run_offline(d, dsr, preset, codec != "uncoded")
+                    out, est, det = run_offline(d, dsr, preset, codec != "uncoded", src_rate)
                 else:
                     out, est, det = run_stream(d, dsr, preset)
                 cpu = time.process_time() - t0
@@ -199,7 +225,9 @@ def case(args):
                                                 if est else None),
                              "detection": det, "cpu_s": cpu,
                              "ceiling_db": None if codec == "uncoded" else float(ceiling),
-                             "resampled_reference": dsr != sr})
+                             "resampled_reference": dsr != sr,
+                             "solver_rate": dsr // resample_factor(dsr, src_rate)
+                             if mode == "offline" else dsr})
     for f in os.listdir(tmp):
         if f.startswith(os.path.basename(base)):
             os.remove(os.path.join(tmp, f))

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from rtdeclip.core import levels as clip_levels, params
+from rtdeclip.core import levels as clip_levels, params, resample
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.detect import detect_clipping
 from rtdeclip.errors import ParameterError
@@ -67,7 +67,7 @@ def _one_channel(x, sample_rate, thresholds, kwargs):
 
 
 def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="estimate",
-           jobs=None, return_stats=False, **settings):
+           jobs=None, return_stats=False, source_rate=None, **settings):
     """Declip a whole signal; same shape and dtype out, no delay.
 
     ``y``: float32/float64 array, (frames,) or (frames, channels).
@@ -83,6 +83,12 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     arguments override the preset's (see :class:`rtdeclip.Declipper`).
     Channels are solved in parallel threads (``jobs``, default: number of
     cores); ``return_stats`` adds each channel's solver counters.
+    ``source_rate``: the rate the signal had before it was brought to
+    ``sample_rate`` by an integer factor of 2, 3, 4 or 6 (an Opus file from a
+    16 kHz source decodes at 48 kHz): detection and the solver then run at
+    that rate (a given ``threshold`` applies there) and only their repair is
+    brought back (:mod:`rtdeclip.core.resample`), which gains several dB
+    on such signals.
 
     >>> import numpy as np, rtdeclip
     >>> t = np.arange(8000) / 8000
@@ -113,8 +119,22 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer))
                              or jobs < 1):
         raise ParameterError(f"jobs must be an integer >= 1 (None: one per core), got {jobs!r}")
-    given = clip_levels.parse(threshold, channels)
+    factor = resample.check_source_rate(sample_rate, source_rate)
     y2 = y.reshape(len(y), channels).astype(np.float64)
+    if factor > 1:
+        stats = []
+
+        def low_rate(low):
+            out = declip(low, sample_rate // factor, preset, threshold, plan=plan, jobs=jobs,
+                         return_stats=return_stats, **settings)
+            if return_stats:
+                out, st = out
+                stats.extend(st)
+            return out
+
+        out = resample.repair_at_source_rate(low_rate, y2, factor).astype(y.dtype).reshape(y.shape)
+        return (out, stats) if return_stats else out
+    given = clip_levels.parse(threshold, channels)
     if given is None:
         levels = [c.thresholds for c in detect_clipping(y2, sample_rate)]
     else:

@@ -17,6 +17,7 @@ import struct
 import numpy as np
 
 from rtdeclip.errors import FileError
+from rtdeclip.files.source_rate import opus_input_rate
 from rtdeclip.files.sinks import FORMATS, AtomicWav, read_wav  # noqa: F401 -- older imports
 
 SUPPORTED = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".mp4", ".aac", ".aif", ".aiff")
@@ -58,6 +59,8 @@ class AudioSource:
                 self.sample_rate = int(s.codec_context.sample_rate or s.rate or 0)
                 self.channels = int(s.codec_context.channels)
                 self.declared_frames = _declared_frames(s, c, self.sample_rate)
+                # the rate the encoder was given (Opus: OpusHead), else None
+                self.source_rate = opus_input_rate(s.codec_context)
                 if c.format.name == "wav":
                     # ffmpeg trusts the file size over a WAV header that
                     # promises more: the header tells a truncated file

@@ -6,6 +6,8 @@ stages in order:
     declip_to_sink: decode (pass 3) -> Declipper in chunks, delay removed
         (``core.offline.aligned``; clipped samples counted on the way) ->
         float32 WAV, or a float32 scratch file (``files.sinks``, atomic)
+    (Opus from a 8-24 kHz source: detection and the solver run at the
+    source's rate, ``files.source_rate``)
     write_pcm: [-> PCM with headroom gain]
     build_report: [-> SDR against a reference]
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rtdeclip.files import source_rate
 from rtdeclip.files.audio_io import AudioSource
 from rtdeclip.files.sinks import (FORMATS, AtomicWav, Float32Scratch, check_output, output_path,
                                   refuse_overwrite)
@@ -79,7 +82,11 @@ def run(job: FileJob):
     progress = job.progress or (lambda frac: None)
     src = AudioSource(job.input)
     ref = open_reference(job, src)
-    found, n, (in_peaks, lsb) = detect_levels(job, src, progress)
+    # an Opus file from a 16 kHz (8-24 kHz) source is declipped at that rate
+    factor = source_rate.factor_for(src.sample_rate, src.source_rate)
+    solved = source_rate.Downsampled(src, factor) if factor > 1 else src
+    found, n, (in_peaks, lsb) = detect_levels(job, solved, progress)
+    n = solved.frames_in if factor > 1 else n
     if ref is not None:   # before anything is written
         check_reference_length(job, ref, n, src.sample_rate)
     fixed = parse_threshold_db(job.threshold, src.channels)
@@ -96,7 +103,7 @@ def run(job: FileJob):
     try:   # whatever happens, Ctrl-C included, no temporary stays
         sink = AtomicWav(job.output, src.sample_rate, src.channels, "float32") \
             if job.fmt == "float32" else Float32Scratch(job.output, src.channels)
-        out = declip_to_sink(job, src, levels, n, sink, progress, clipping)
+        out = declip_to_sink(job, src, levels, n, sink, progress, clipping, factor)
         out.counter.fill(found)
         notes = [] if fixed is None else clip_levels.notes(
             fixed, in_peaks, [f.clipped for f in found], n, channels_named=src.channels > 1)
@@ -109,7 +116,7 @@ def run(job: FileJob):
     timings = {"detect_s": t_proc - t_start, "declip_s": t_done - t_proc,
                "total_s": time.perf_counter() - t_start}
     report = build_report(job, src, n, levels, found, fixed is not None, out, gain, timings,
-                          given_levels=fixed, snapped=snapped, notes=notes)
+                          given_levels=fixed, snapped=snapped, notes=notes, factor=factor)
     if ref is not None:
         report["sdr"] = reference_sdr(job, src, ref, n, gain)
     return report
@@ -173,31 +180,45 @@ class Declipped:
     clipping_found: bool
 
 
-def declip_to_sink(job, src, levels, n, sink, progress, clipping=None):
+def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1):
     """Pass 3: decode, declip (or copy through when no channel clips:
     ``clipping`` False, or None and every level infinite) and write to
     ``sink``, which is committed (a float32 WAV) or kept for the PCM pass
     (scratch) when the block ends without error.  ``levels`` are used as
-    they are (resolved against the whole file)."""
+    they are (resolved against the whole file).  ``factor`` > 1: the solver
+    runs at the rate divided by it and only its repair is brought back to
+    the file's rate (``source_rate.at_source_rate``); ``levels`` are then
+    those of the signal at that rate."""
     if clipping is None:
         clipping = any(np.isfinite(p) or np.isfinite(q) for p, q in levels)
     counter = ClipCounter(levels)
     peaks = np.zeros(2)
 
-    def decoded():   # the input, counted and shown on the progress bar on the way
+    def decoded():   # the input, shown on the progress bar on the way
         done = 0
         for chunk in src.chunks(CHUNK):
             _check(job)
-            counter.scan(chunk)
             yield chunk
             done += len(chunk)
             progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
 
+    def counted(blocks):   # what the solver gets, its clipped samples counted
+        for block in blocks:
+            counter.scan(block)
+            yield block
+
     with sink as w:   # from here on any error or interrupt removes the sink
-        d = Declipper(src.sample_rate, channels=src.channels, preset=job.preset,
+        d = Declipper(src.sample_rate // factor, channels=src.channels, preset=job.preset,
                       algorithm=job.algorithm,
                       threshold=clip_levels.Resolved(levels)) if clipping else None
-        for block in (aligned(d, decoded()) if clipping else decoded()):
+        if not clipping:
+            blocks = counted(decoded())
+        elif factor == 1:
+            blocks = aligned(d, counted(decoded()))
+        else:
+            blocks = source_rate.at_source_rate(lambda low: aligned(d, counted(low)),
+                                                decoded(), factor, src.channels)
+        for block in blocks:
             w.write(block)
             np.maximum(peaks, [block.max(), -block.min()], out=peaks)
     return Declipped(counter, peaks, d.stats if clipping else None, clipping)
@@ -218,11 +239,12 @@ def write_pcm(job, src, scratch, peaks):
 
 
 def build_report(job, src, n, levels, found, given, out, gain, timings, given_levels=None,
-                 snapped=None, notes=()):
+                 snapped=None, notes=(), factor=1):
     """The report dict (``report.service_log`` turns it into the log).
     ``given_levels``: the --threshold levels as typed (None: auto);
     ``snapped``: per channel, which polarity snapped to its peak;
-    ``notes``: what to say about the given levels (core.levels.notes)."""
+    ``notes``: what to say about the given levels (core.levels.notes);
+    ``factor``: the solver ran at the rate divided by it."""
     snapped = snapped or [(False, False)] * len(levels)
     sr = src.sample_rate
     peak = float(out.peaks.max())
@@ -237,10 +259,11 @@ def build_report(job, src, n, levels, found, given, out, gain, timings, given_le
                              for c, (lv, f, sn) in enumerate(zip(levels, found, snapped))],
               "clipping_found": out.clipping_found, "output_peak": peak,
               "output_peak_dbfs": db(peak), "gain_applied": gain, "gain_db": db(gain),
-              "solver": out.stats, "timings": timings}
+              "solver": out.stats, "timings": timings,
+              "source_rate": src.source_rate, "solver_rate": sr // factor}
     stats = out.stats
     if stats:
-        sett = params.resolve(sr, job.preset, algorithm=job.algorithm)
+        sett = params.resolve(sr // factor, job.preset, algorithm=job.algorithm)
         report["parameters"] = sett.__dict__
         solved = max(1, stats["frames_solved"])
         report["iterations_per_frame"] = {"mean": stats["iterations"] / solved,

@@ -78,6 +78,11 @@ def service_log(r):
                      + ("the codec's ringing smears the rails; the clipped set reaches "
                         "below them by the measured smear width (information)" if smeared else
                         "information only"))
+    if r.get("solver_rate", r["sample_rate"]) != r["sample_rate"]:
+        lines.append(f"  Opus from a {r['source_rate']} Hz source: clip levels found and the "
+                     f"signal declipped at {r['solver_rate']} Hz, the repair resampled to "
+                     f"{r['sample_rate']} Hz (other samples unchanged; clipped-sample counts "
+                     f"at {r['solver_rate']} Hz)")
     for note in r.get("threshold_notes", []):
         lines.append(note)
     if not r["clipping_found"]:

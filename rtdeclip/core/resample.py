@@ -1,0 +1,209 @@
+"""Integer-factor resampling that repairs only what the solver changed.
+
+A signal that was resampled up by an integer factor (an Opus file from a
+16 kHz source decodes at 48 kHz) is declipped better at its source's rate:
+its spectrum stops at the source's Nyquist frequency, and a solver at the
+higher rate spends its sparsity on a spectrum that is mostly empty (docs/
+lossy.md, "Opus from a 16 kHz source").  The chain keeps every sample the
+solver did not change bit for bit:
+
+    x (48 kHz) -> D -> y (16 kHz) -> declip -> o (16 kHz)
+    out = x + U(o - y)
+
+D and U are one linear-phase FIR low-pass (Kaiser-windowed sinc, cut at the
+low rate's Nyquist frequency), used to decimate by L and, with gain L, to
+interpolate by L; both are centred (their delay removed), so ``out`` has
+exactly the input's length and alignment, and o - y is zero wherever the
+solver kept the samples (away from clipping), so only the repaired stretches
+(and the filter's reach around them, 2 ms) change.  Streaming, for files
+in chunks (``at_source_rate``); ``core.offline.declip(source_rate=...)``
+uses the same pieces on whole arrays.
+
+    >>> import numpy as np
+    >>> x = np.sin(np.arange(48000) * 2 * np.pi * 440 / 48000)[:, None]
+    >>> d = Decimator(3, 1)
+    >>> y = np.concatenate([d.push(x[:1000]), d.push(x[1000:]), d.flush(16000)])
+    >>> y.shape
+    (16000, 1)
+"""
+import numpy as np
+
+from rtdeclip.errors import ParameterError
+
+# integer factors the chain handles (48 kHz over 24, 16, 12, 8 kHz)
+FACTORS = (2, 3, 4, 6)
+# filter half-length in samples of the high rate, per unit of the factor:
+# 32 L taps each side (2 ms at 48 kHz) keep the pass band flat to ~0.93 of
+# the low Nyquist frequency with a stop band 80 dB down
+HALF_PER_FACTOR = 32
+KAISER_BETA = 8.0
+
+
+def factor_for(rate, source_rate):
+    """The decimation factor to declip at ``source_rate`` (1: declip at
+    ``rate`` itself): an integer ratio in FACTORS, else 1."""
+    if not source_rate or source_rate >= rate or rate % source_rate:
+        return 1
+    f = rate // source_rate
+    return f if f in FACTORS else 1
+
+
+def check_source_rate(rate, source_rate):
+    """``declip(source_rate=...)``: the factor it asks for (1 for None or
+    the rate itself); ParameterError unless the rate is 2, 3, 4 or 6 times
+    it."""
+    if source_rate is None or (not isinstance(source_rate, bool)
+                               and isinstance(source_rate, (int, np.integer))
+                               and source_rate == rate):
+        return 1
+    f = factor_for(rate, source_rate) if isinstance(source_rate, (int, np.integer)) \
+        and not isinstance(source_rate, bool) and source_rate > 0 else 1
+    if f == 1:
+        raise ParameterError(f"source_rate must be the sample rate ({rate} Hz) divided by "
+                             f"{', '.join(map(str, FACTORS[:-1]))} or {FACTORS[-1]}, "
+                             f"got {source_rate!r}")
+    return f
+
+
+def repair_at_source_rate(declip, x, factor):
+    """Whole-array ``x + U(declip(D(x)) - D(x))``; ``declip`` maps the
+    low-rate (frames, channels) array to its declipped version."""
+    ch = x.shape[1]
+    down = Decimator(factor, ch)
+    y = np.concatenate([down.push(x), down.flush(-(-len(x) // factor))])
+    up = Interpolator(factor, ch)
+    e = declip(y) - y
+    return x + np.concatenate([up.push(e), up.flush(len(x))])
+
+
+def lowpass(factor):
+    """The symmetric FIR (odd length, unit DC gain) shared by the decimator
+    and the interpolator for ``factor``."""
+    half = HALF_PER_FACTOR * factor
+    t = np.arange(-half, half + 1, dtype=np.float64)
+    h = np.sinc(t / factor) * np.kaiser(2 * half + 1, KAISER_BETA)
+    return h / h.sum()
+
+
+class _CentredFIR:
+    """Streaming FIR whose output is centred on its input (the filter's
+    delay of ``half`` samples removed), zero outside the signal; the output
+    is kept at every ``step``-th position.  ``push`` returns what is known,
+    ``flush(n_out)`` the rest up to ``n_out`` outputs in all."""
+
+    def __init__(self, h, step, channels):
+        self.h, self.step = h, step
+        self.half = (len(h) - 1) // 2
+        # input so far, from absolute position `base`, with `half` zeros before it
+        self.buf = np.zeros((self.half, channels))
+        self.base = -self.half
+        self.done = 0            # outputs produced
+
+    def _run(self, limit):
+        """Outputs whose window lies inside buf, up to `limit` in all."""
+        n_taps = len(self.h)
+        last_start = self.base + len(self.buf) - n_taps     # newest full window's start
+        if last_start < self.done * self.step - self.half:
+            return np.zeros((0, self.buf.shape[1]))
+        count = min((last_start + self.half) // self.step + 1, limit) - self.done
+        if count <= 0:
+            return np.zeros((0, self.buf.shape[1]))
+        first = self.done * self.step - self.half - self.base    # start of the first window in buf
+        span = self.buf[first:first + (count - 1) * self.step + n_taps]
+        out = np.empty((count, self.buf.shape[1]))
+        for c in range(self.buf.shape[1]):
+            # full windows only; h is symmetric, so correlation = convolution
+            out[:, c] = np.convolve(span[:, c], self.h, mode="valid")[::self.step]
+        self.done += count
+        drop = self.done * self.step - self.half - self.base   # no later window reaches before this
+        if drop > 0:
+            self.buf = self.buf[drop:]
+            self.base += drop
+        return out
+
+    def push(self, x):
+        self.buf = np.concatenate([self.buf, x]) if len(self.buf) else np.asarray(x, np.float64)
+        return self._run(np.iinfo(np.int64).max)
+
+    def flush(self, n_out):
+        """The outputs left up to ``n_out`` in all (the signal ends here:
+        zeros after it)."""
+        self.buf = np.concatenate([self.buf, np.zeros((self.half + self.step, self.buf.shape[1]))])
+        return self._run(n_out)
+
+
+class Decimator(_CentredFIR):
+    """Low-pass and keep every ``factor``-th sample: y[m] ~ x[m * factor]."""
+
+    def __init__(self, factor, channels):
+        super().__init__(lowpass(factor), factor, channels)
+
+
+class Interpolator:
+    """Zero-stuff by ``factor`` and low-pass with gain ``factor``:
+    y[j] ~ x[j / factor], centred like the decimator."""
+
+    def __init__(self, factor, channels):
+        self.factor = factor
+        self.fir = _CentredFIR(lowpass(factor) * factor, 1, channels)
+
+    def push(self, x):
+        z = np.zeros((len(x) * self.factor, x.shape[1]))
+        z[::self.factor] = x
+        return self.fir.push(z)
+
+    def flush(self, n_out):
+        return self.fir.flush(n_out)
+
+
+class _Fifo:
+    """Blocks in, exactly `n` frames out."""
+
+    def __init__(self):
+        self.blocks, self.have = [], 0
+
+    def put(self, a):
+        if len(a):
+            self.blocks.append(a)
+            self.have += len(a)
+
+    def take(self, n):
+        cat = np.concatenate(self.blocks) if len(self.blocks) != 1 else self.blocks[0]
+        out, rest = cat[:n], cat[n:]
+        self.blocks, self.have = ([rest] if len(rest) else []), len(rest)
+        return out
+
+
+def at_source_rate(declip, chunks, factor, channels):
+    """Full-rate output blocks of ``x + U(declip(D(x)) - D(x))``, exactly as
+    long as the input and aligned with it.  ``chunks``: the full-rate input
+    blocks; ``declip``: a generator function taking an iterable of low-rate
+    blocks and yielding the declipped low-rate signal, aligned and of the
+    same total length (``core.offline.aligned`` with a Declipper made at
+    the low rate)."""
+    down, up = Decimator(factor, channels), Interpolator(factor, channels)
+    full, low = _Fifo(), _Fifo()
+    n = [0]
+
+    def low_blocks():
+        for x in chunks:
+            full.put(x)
+            n[0] += len(x)
+            y = down.push(x)
+            if len(y):
+                low.put(y)
+                yield y
+        y = down.flush(-(-n[0] // factor))
+        if len(y):
+            low.put(y)
+            yield y
+
+    for o in declip(low_blocks()):
+        if not len(o):
+            continue
+        c = up.push(o - low.take(len(o)))
+        if len(c):
+            yield full.take(len(c)) + c
+    c = up.flush(n[0])
+    if len(c):
+        yield full.take(len(c)) + c
