@@ -22,8 +22,9 @@ would need a reference at 48 kHz for (it refuses a reference at another
 rate, see docs/lossy.md).  An Opus file whose header declares a source
 rate of 48 kHz / 2, 3, 4 or 6 (the 16 kHz speech-like clip) is declipped
 offline at that rate as ``rtdeclip file`` does (``rtdeclip.core.resample``:
-the repair brought back to 48 kHz); streams do not know their source's
-rate and stay at 48 kHz.
+the repair brought back to 48 kHz), and streamed with
+``Declipper(source_rate=...)`` (csrc/source_rate.c), as a script that read
+the header would (a monitored stream must be told: ``--source-rate``).
 
 highquality runs to convergence and is slow: it gets --hq-excerpts at
 --hq-seconds only (default: a08_violin and the speech-like clip, 2 s, input
@@ -166,9 +167,15 @@ def run_offline(y, sr, preset, lossy, source_rate=None):
     return out, est, det
 
 
-def run_stream(y, sr, preset):
+def run_stream(y, sr, preset, source_rate=None):
+    """A Declipper stream in blocks of 512, online levels; an Opus file's
+    source rate (when 48 kHz is 2-6 times it) given as a script that read
+    the header would (``Declipper(source_rate=...)``)."""
     import rtdeclip
-    d = rtdeclip.Declipper(sr, channels=y.shape[1], preset=preset, threshold="auto")
+    if not resample_factor(sr, source_rate) > 1:
+        source_rate = None
+    d = rtdeclip.Declipper(sr, channels=y.shape[1], preset=preset, threshold="auto",
+                           source_rate=source_rate)
     outs = [d.process(np.ascontiguousarray(y[i:i + 512])) for i in range(0, len(y), 512)]
     out = np.concatenate(outs + [d.flush()])[d.latency_samples:]
     est = []
@@ -213,7 +220,7 @@ def case(args):
                 if mode == "offline":
                     out, est, det = run_offline(d, dsr, preset, codec != "uncoded", src_rate)
                 else:
-                    out, est, det = run_stream(d, dsr, preset)
+                    out, est, det = run_stream(d, dsr, preset, src_rate)
                 cpu = time.process_time() - t0
                 before = sdr(clean[:n], d[:n])
                 after = sdr(clean[:n], out[:n])
@@ -226,8 +233,7 @@ def case(args):
                              "detection": det, "cpu_s": cpu,
                              "ceiling_db": None if codec == "uncoded" else float(ceiling),
                              "resampled_reference": dsr != sr,
-                             "solver_rate": dsr // resample_factor(dsr, src_rate)
-                             if mode == "offline" else dsr})
+                             "solver_rate": dsr // resample_factor(dsr, src_rate)})
     for f in os.listdir(tmp):
         if f.startswith(os.path.basename(base)):
             os.remove(os.path.join(tmp, f))

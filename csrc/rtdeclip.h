@@ -268,7 +268,8 @@ enum {
     RTD_ERR_POOL = -12,
     RTD_ERR_PRECISION = -13,
     RTD_ERR_THREADS = -14,
-    RTD_ERR_SOCIAL = -15
+    RTD_ERR_SOCIAL = -15,
+    RTD_ERR_FACTOR = -16
 };
 
 /* Survey settings: 1 channel, window 8192, hop 2048, redundancy 2, A-SPADE,
@@ -334,6 +335,28 @@ int rtd_match_worker_scheduling(rtd_state *st);
 
 /* The windows in use (window samples each). */
 void rtd_get_windows(const rtd_state *st, double *analysis, double *synthesis);
+
+/* A stream declipped at its source's lower rate (source_rate.c).  An
+ * Opus voice stream decodes at 48 kHz from a 16 kHz source: its spectrum
+ * stops at 8 kHz, and declipping it at 16 kHz gains several dB.  rtd_rate
+ * takes the stream at its own rate, decimates it by `factor` (2, 3, 4 or
+ * 6) into `inner` (an rtd_state made at the source's rate, with as many
+ * channels), and adds only the repair, interpolated back, to the delayed
+ * input; samples the inner solver keeps come out bit for bit.  The same
+ * filter (Kaiser-windowed sinc, 32 * factor taps each side) as the file
+ * path (rtdeclip/core/resample.py).  Latency: 64 * factor + factor *
+ * rtd_latency(inner) samples.  Real-time safe as rtd_process_*; `inner`
+ * is used through it only (its thresholds, stats and budget are read and
+ * set on it directly) and is not destroyed with it; rtd_reset(inner)
+ * goes with rtd_rate_reset.  NULL on error with *error set. */
+typedef struct rtd_rate rtd_rate;
+rtd_rate *rtd_rate_create(rtd_state *inner, int channels, int factor, int *error);
+void rtd_rate_destroy(rtd_rate *rs);
+void rtd_rate_reset(rtd_rate *rs);
+void rtd_rate_process_double(rtd_rate *rs, const double *in, double *out, int frames);
+void rtd_rate_process_float(rtd_rate *rs, const float *in, float *out, int frames);
+int rtd_rate_latency(const rtd_rate *rs);
+long long rtd_rate_nonfinite(const rtd_rate *rs);  /* NaN/Inf inputs replaced by 0 */
 
 /* FFTW wisdom: load before rtd_create, save after.  Return 1 on success. */
 int rtd_wisdom_load(const char *path);

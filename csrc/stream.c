@@ -128,6 +128,7 @@ const char *rtd_strerror(int e)
     case RTD_ERR_SOCIAL:
         return "social: block and margin must be multiples of hop (block >= window), "
                "neighbourhood sizes odd and >= 1, lambdas > 0";
+    case RTD_ERR_FACTOR: return "source rate factor must be 2, 3, 4 or 6";
     default: return "unknown error";
     }
 }

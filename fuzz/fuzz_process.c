@@ -17,7 +17,10 @@
  *   - block-size invariance: the same stream fed in one call and in the
  *     fuzzer's block sizes gives bit-identical output;
  *   - rtd_reset() gives back the freshly created state (same output again);
- *   - stats: nonfinite_samples counts the NaN/Inf inputs exactly.
+ *   - stats: nonfinite_samples counts the NaN/Inf inputs exactly;
+ *   - byte 39 may wrap the state in rtd_rate (a stream at 2-6 times the
+ *     solver's rate): the same properties except consistency, which the
+ *     interpolated repair does not keep sample by sample.
  *
  * Build and run: fuzz/run.sh SECONDS (clang -fsanitize=fuzzer,address,undefined). */
 #include "rtdeclip.h"
@@ -45,9 +48,11 @@ static double rd_double(const uint8_t *p)
     return d;
 }
 
-/* one run of the whole stream through st in the given block sizes */
-static void run(rtd_state *st, const void *in, void *out, int frames, int C, int is_float,
-                const uint8_t *sizes, size_t nsizes)
+/* one run of the whole stream through st (through rs around it when not
+ * NULL: the stream at factor times the solver's rate) in the given block
+ * sizes */
+static void run(rtd_state *st, rtd_rate *rs, const void *in, void *out, int frames, int C,
+                int is_float, const uint8_t *sizes, size_t nsizes)
 {
     size_t es = is_float ? sizeof(float) : sizeof(double);
     int done = 0;
@@ -62,7 +67,11 @@ static void run(rtd_state *st, const void *in, void *out, int frames, int C, int
         if (n > frames - done) n = frames - done;
         const char *pi = (const char *)in + (size_t)done * C * es;
         char *po = (char *)out + (size_t)done * C * es;
-        if (is_float)
+        if (rs && is_float)
+            rtd_rate_process_float(rs, (const float *)pi, (float *)po, n);
+        else if (rs)
+            rtd_rate_process_double(rs, (const double *)pi, (double *)po, n);
+        else if (is_float)
             rtd_process_float(st, (const float *)pi, (float *)po, n);
         else
             rtd_process_double(st, (const double *)pi, (double *)po, n);
@@ -125,7 +134,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rtd_set_max_iterations(a, 0);
         rtd_set_max_iterations(b, 0);
     }
-    const int lat = rtd_latency(a);
+    /* byte 39: the stream at 2, 3, 4 or 6 times the solver's rate
+     * (rtd_rate, source_rate.c): outputs change beyond the clipped samples
+     * (the repair is interpolated), so the consistency checks are off and
+     * the prehistory may carry the interpolator's pre-ringing */
+    const int factors[4] = {2, 3, 4, 6};
+    rtd_rate *ra = NULL, *rb = NULL;
+    if (h[39] & 1) {
+        int f = factors[(h[39] >> 1) & 3];
+        ra = rtd_rate_create(a, C, f, &err);
+        rb = rtd_rate_create(b, C, f, &err);
+        if (!ra || !rb) abort();
+    }
+    const int lat = ra ? rtd_rate_latency(ra) : rtd_latency(a);
+    const int ringing = ra ? 32 * factors[(h[39] >> 1) & 3] : 0;
     /* the stream plus enough silence to flush it */
     const int total = frames + lat;
     void *in = calloc((size_t)total * C + 1, es);
@@ -133,8 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     void *o2 = malloc(((size_t)total * C + 1) * es);
     memcpy(in, data + HEADER, (size_t)frames * C * es);
 
-    run(a, in, o1, total, C, is_float, NULL, 0);
-    run(b, in, o2, total, C, is_float, sizes, nsizes);
+    run(a, ra, in, o1, total, C, is_float, NULL, 0);
+    run(b, rb, in, o2, total, C, is_float, sizes, nsizes);
     if (memcmp(o1, o2, (size_t)total * C * es))
         fail("block-size invariance", -1, -1, 0, 0);
 
@@ -145,21 +167,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         double y = is_float ? ((float *)in)[j] : ((double *)in)[j];
         nonfinite += !isfinite(y);
     }
-    if (s.nonfinite_samples != nonfinite) fail("nonfinite count", -1, -1, (double)nonfinite, (double)s.nonfinite_samples);
-    if (s.samples_in != total) fail("samples_in", -1, -1, total, (double)s.samples_in);
+    long long seen_nonfinite = ra ? rtd_rate_nonfinite(ra) : s.nonfinite_samples;
+    if (seen_nonfinite != nonfinite) fail("nonfinite count", -1, -1, (double)nonfinite, (double)seen_nonfinite);
+    if (!ra && s.samples_in != total) fail("samples_in", -1, -1, total, (double)s.samples_in);
 
     for (long j = 0; j < total; j++)
         for (int c = 0; c < C; c++) {
             size_t idx = (size_t)j * C + c;
             double v = is_float ? ((float *)o1)[idx] : ((double *)o1)[idx];
             if (!isfinite(v)) fail("finite output", j, c, NAN, v);
-            if (j < lat) {
+            if (j < lat - ringing) {
                 /* the silent prehistory: zeros, unless the thresholds call
                  * 0 clipped (pos <= 0 or neg >= 0 are accepted by the C API) */
                 if (v != 0.0 && (cfg.auto_threshold || (0.0 < pos && 0.0 > neg)))
                     fail("silent prehistory", j, c, 0.0, v);
                 continue;
             }
+            if (j < lat || ra) continue;
             size_t src = (size_t)(j - lat) * C + c;
             double y = is_float ? ((float *)in)[src] : ((double *)in)[src];
             if (!isfinite(y)) y = 0.0;
@@ -175,9 +199,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* reset gives the fresh state back: the same output again */
     rtd_reset(a);
-    run(a, in, o2, total, C, is_float, sizes, nsizes);
+    if (ra) rtd_rate_reset(ra);
+    run(a, ra, in, o2, total, C, is_float, sizes, nsizes);
     if (memcmp(o1, o2, (size_t)total * C * es)) fail("reset", -1, -1, 0, 0);
 
+    rtd_rate_destroy(ra);
+    rtd_rate_destroy(rb);
     rtd_destroy(a);
     rtd_destroy(b);
     free(in);

@@ -10,7 +10,8 @@ from cffi import FFI
 # setuptools wants paths relative to the project root, where it runs
 _ROOT = os.path.relpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CSRC = os.path.join(_ROOT, "csrc")
-SOURCES = ["stream.c", "spade.c", "select.c", "planner.c", "windows.c", "workers.c", "presets.c", "social.c"]
+SOURCES = ["stream.c", "spade.c", "select.c", "planner.c", "windows.c", "workers.c", "presets.c", "social.c",
+           "source_rate.c"]
 LIBRARIES = ["fftw3_threads", "fftw3", "fftw3f_threads", "fftw3f", "m", "pthread"]  # setup.py links the plug-ins with these too
 
 

@@ -14,8 +14,8 @@ import pytest
 
 import rtdeclip
 from rtdeclip.examples import music, never_converging
-from loopback import (StallWatch, bare_loopback_lag, excused_underflows, play_against_offline,
-                      play_through)
+from loopback import (StallWatch, bare_loopback_lag, event_counts, excused_underflows,
+                      play_against_offline, play_through)
 from rtdeclip.live.host import input_path
 
 SR, BLOCK = 48000, 256
@@ -56,6 +56,44 @@ def test_live_output_matches_offline_and_latency_is_as_reported(jack):
     assert r["d_off"] > 5, why
     assert r["left_out"] <= r["windows"] // 2, why
     assert abs(r["d_live"] - r["d_off"]) < 0.5, why
+
+
+def test_live_at_a_lower_source_rate_equals_the_declipper(jack):
+    """A 16 kHz source in the 48 kHz stream (a voice call decoded at 48 kHz):
+    the host with source_rate=16000 declips at 16 kHz (csrc/source_rate.c);
+    what it played is what the same Declipper gives on what it received,
+    bit for bit, and it gains.  (Which phase of the 16 kHz grid the stream
+    starts on changes the figure: 9-17 dB here, see docs/lossy.md.)"""
+    from rtdeclip.core import resample
+    clean16 = music(16000, seconds=6.0, channels=2)
+    _, theta = rtdeclip.clip_to_sdr(clean16[:, 0], 5.0)
+
+    def to48(x):
+        up = resample.Interpolator(3, 2)
+        return np.concatenate([up.push(x), up.flush(3 * len(x))])
+
+    clipped, clean = to48(np.clip(clean16, -theta, theta)), to48(clean16)
+    seen = []
+
+    def keep(inblock, outblock):   # the worker's blocks, before gain and limiter
+        seen.append((inblock.copy(), outblock.copy()))
+
+    h = host(preset="average", threshold="auto", source_rate=16000, on_block=keep)
+    assert h.declipper.source_rate == 16000 and h.declipper.stream_hop == 3 * 128
+    rec, stats = play_through(h, clipped)
+    received = np.concatenate([b[0] for b in seen])
+    played = np.concatenate([b[1] for b in seen])
+    d = rtdeclip.Declipper(SR, channels=2, preset="average", threshold="auto", source_rate=16000,
+                           algorithm="aspade")
+    again = np.concatenate([d.process(b[0]) for b in seen])
+    assert np.array_equal(again, played)
+    if stats["input_overflows"] or stats["device_input_overflows"]:
+        pytest.skip(f"input lost on a busy machine: {event_counts(stats)} (the replay matched)")
+    start = int(np.flatnonzero(np.abs(received).max(axis=1) > 0)[0])
+    assert np.array_equal(received[start:start + len(clipped)], clipped.astype(np.float32))
+    out = played[start + d.latency_samples:start + d.latency_samples + len(clean)]
+    gain = rtdeclip.sdr(clean[:len(out)], out) - rtdeclip.sdr(clean[:len(out)], clipped[:len(out)])
+    assert np.all(gain > 5.0), (gain, start % 3)
 
 
 def test_sixty_seconds_average_preset_without_xruns(jack):
@@ -239,7 +277,8 @@ def test_monitor_bypass_records_both_streams(jack, tmp_path):
 
 def test_bad_live_arguments(jack):
     for args, word in ((["--preset", "Best"], "preset"), (["--sample-rate", "100"], "sample-rate"),
-                       (["--output", "no such device"], "device")):
+                       (["--output", "no such device"], "device"),
+                       (["--source-rate", "44100"], "source-rate")):
         r = subprocess.run([sys.executable, "-m", "rtdeclip", "live", "--duration", "1", *args],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode != 0

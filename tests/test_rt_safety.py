@@ -25,7 +25,7 @@ def test_process_allocates_nothing_and_locks_nothing(tmp_path):
     env.pop("LD_PRELOAD", None)  # under scripts/sanitize.sh: the driver replaces malloc itself
     r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.count("allocations 0 frees 0 locks 0") == 3   # worker threads included
+    assert r.stdout.count("allocations 0 frees 0 locks 0") == 4   # worker threads included
     assert "nonfinite outputs 0" in r.stdout
 
 
@@ -82,6 +82,12 @@ states.append((rtdeclip.Declipper(48000, channels=2, window=512, hop=64, redunda
 states.append((rtdeclip.Declipper(48000, channels=2, preset="lowlatency", threshold=0.6,
                                   plan="estimate", threads=2, second_solve=20,
                                   second_adapt_s=0.6), np.float32))
+# a 16 kHz source in a 48 kHz stream: decimation, the solver at 16 kHz, the
+# repair interpolated back (rtd_rate, csrc/source_rate.c)
+for dtype in (np.float64, np.float32):
+    states.append((rtdeclip.Declipper(48000, channels=2, preset="fastest", threshold="auto",
+                                      plan="estimate", source_rate=16000,
+                                      threads=2 if dtype is np.float32 else 1), dtype))
 lib = ctypes.CDLL(None)
 counts = (ctypes.c_long * 5)()
 lib.rtd_shim_counts(counts)

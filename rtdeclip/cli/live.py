@@ -47,6 +47,10 @@ def register(sub):
         p.add_argument("--blocksize", type=int, default=256, help="frames per device callback")
         p.add_argument("--preset", default="Average", help="LowLatency, Fastest or Average (default)")
         p.add_argument("--threshold", default="auto", help="auto, DBFS or POS_DBFS,NEG_DBFS")
+        p.add_argument("--source-rate", type=int, default=None, metavar="HZ",
+                       help="the rate the audio had before it reached this one (e.g. 16000 for "
+                            "a voice call or message decoded at 48 kHz): declip at that rate, "
+                            "which must divide --sample-rate by 2, 3, 4 or 6")
         p.add_argument("--gain", type=float, default=None,
                        help="output gain in dB (default -6: room for restored peaks)")
         p.add_argument("--ceiling", default="-1",
@@ -144,6 +148,13 @@ def _check(args):
         raise ParameterError(f"--channels must be 1..64, got {args.channels}")
     if not BLOCK_MIN <= args.blocksize <= BLOCK_MAX:
         raise ParameterError(f"--blocksize must be {BLOCK_MIN}..{BLOCK_MAX}, got {args.blocksize}")
+    if args.source_rate is not None:
+        from rtdeclip.core.resample import check_source_rate
+        try:
+            check_source_rate(args.sample_rate, args.source_rate)
+        except ParameterError:
+            raise ParameterError(f"--source-rate must be --sample-rate ({args.sample_rate}) "
+                                 f"divided by 2, 3, 4 or 6, got {args.source_rate}") from None
     if args.gain is not None and not -60 <= args.gain <= 24:
         raise ParameterError(f"--gain must be -60..24 dB, got {args.gain}")
     if args.margin is not None and args.margin < 2:
@@ -245,7 +256,8 @@ def run_live(args):
         host = LiveDeclipper(_device(args.input), _device(args.output), args.channels,
                              args.sample_rate, args.blocksize, preset, levels, args.gain,
                              ceiling, args.margin, source=source, bypass=args.bypass,
-                             record=args.record, record_seconds=args.duration if demo else 0)
+                             record=args.record, record_seconds=args.duration if demo else 0,
+                             source_rate=args.source_rate)
         lat = host.latency
         if not args.quiet:
             print("latency: " + ", ".join(f"{k.replace('_', ' ')} {v['samples']} samples "

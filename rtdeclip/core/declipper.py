@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from rtdeclip.core import levels, params
+from rtdeclip.core import levels, params, resample
 from rtdeclip._core import ffi, lib
 from rtdeclip.errors import ParameterError
 
@@ -189,6 +189,16 @@ class Declipper:
         at least this share reliable (not clipped), so densely clipped
         frames, where the second trajectory gains nothing, keep their CPU
         (0: every frame).
+    source_rate : int, optional
+        The rate the stream had before it was brought to ``sample_rate`` by
+        an integer factor of 2, 3, 4 or 6: an Opus voice stream decodes at
+        48 kHz from a 16 kHz source.  The solver then runs at that rate
+        (the preset scaled to it) on the stream decimated in C, and only
+        its repair comes back, interpolated, onto the delayed input
+        (``rtd_rate`` in csrc/rtdeclip.h; the file path does the same,
+        :mod:`rtdeclip.core.resample`): several dB better on such streams,
+        4 ms more latency, less CPU.  :attr:`thresholds`, :attr:`stats`
+        and :attr:`settings` are then the solver's, at ``source_rate``.
     precision : {"double", "single"}, optional
         Arithmetic of the solver's iteration: "double" (the survey's, and
         highquality's A-SPADE) or "single" (float FFTs and passes, about
@@ -209,10 +219,12 @@ class Declipper:
     """
 
     def __init__(self, sample_rate, channels=1, preset="average", threshold="auto",
-                 plan="estimate", threads=None, **settings):
+                 plan="estimate", threads=None, source_rate=None, **settings):
         self.sample_rate = params.check_sample_rate(sample_rate)
         self.channels = params.check_channels(channels)
-        self.settings = sol = params.resolve(sample_rate, preset, **settings)
+        factor = resample.check_source_rate(self.sample_rate, source_rate)
+        self.source_rate = self.sample_rate // factor if factor > 1 else None
+        self.settings = sol = params.resolve(self.source_rate or sample_rate, preset, **settings)
         plan_value = params.check_plan(plan)
         threads_value = params.check_threads(threads)
         fixed = parse_threshold(threshold, self.channels)
@@ -261,6 +273,12 @@ class Declipper:
         if plan == "measure":
             _save_wisdom()
         self._state = ffi.gc(state, lib.rtd_destroy)
+        self._rate = None
+        if factor > 1:   # the stream at its rate around the solver at the source's
+            rate = lib.rtd_rate_create(self._state, self.channels, factor, err)
+            if rate == ffi.NULL:
+                raise MemoryError(ffi.string(lib.rtd_strerror(err[0])).decode())
+            self._rate = ffi.gc(rate, lib.rtd_rate_destroy)
         self._fixed = fixed
         if fixed is not None:
             for c, (pos, neg) in enumerate(fixed):
@@ -273,7 +291,14 @@ class Declipper:
     @property
     def latency_samples(self):
         """Constant delay of the output, in samples."""
-        return lib.rtd_latency(self._state)
+        return lib.rtd_rate_latency(self._rate) if self._rate else lib.rtd_latency(self._state)
+
+    @property
+    def stream_hop(self):
+        """The frame advance in samples of the stream (``settings.hop``,
+        times the factor down to ``source_rate`` when given)."""
+        return self.settings.hop * (round(self.sample_rate / self.source_rate)
+                                    if self.source_rate else 1)
 
     @property
     def latency(self):
@@ -311,11 +336,19 @@ class Declipper:
         n = block.shape[0]
         if n:
             if block.dtype == np.float32:
-                lib.rtd_process_float(self._state, ffi.from_buffer("float[]", block),
-                                      ffi.from_buffer("float[]", out, require_writable=True), n)
+                args = (ffi.from_buffer("float[]", block),
+                        ffi.from_buffer("float[]", out, require_writable=True), n)
+                if self._rate:
+                    lib.rtd_rate_process_float(self._rate, *args)
+                else:
+                    lib.rtd_process_float(self._state, *args)
             else:
-                lib.rtd_process_double(self._state, ffi.from_buffer("double[]", block),
-                                       ffi.from_buffer("double[]", out, require_writable=True), n)
+                args = (ffi.from_buffer("double[]", block),
+                        ffi.from_buffer("double[]", out, require_writable=True), n)
+                if self._rate:
+                    lib.rtd_rate_process_double(self._rate, *args)
+                else:
+                    lib.rtd_process_double(self._state, *args)
         return out
 
     __call__ = process
@@ -332,6 +365,8 @@ class Declipper:
     def reset(self):
         """Forget the stream: silence history, statistics, online thresholds."""
         lib.rtd_reset(self._state)
+        if self._rate:
+            lib.rtd_rate_reset(self._rate)
 
     @property
     def threads(self):
@@ -392,14 +427,21 @@ class Declipper:
 
     @property
     def stats(self):
-        """Counters since creation or reset()."""
+        """Counters since creation or reset() (the solver's: with
+        ``source_rate``, samples and clipped samples at that rate;
+        ``stream_samples_in`` counts the stream's)."""
         lib.rtd_get_stats(self._state, self._stats)
         s = self._stats
         return {"samples_in": s.samples_in, "frames_solved": s.frames_solved,
                 "frames_skipped": s.frames_skipped, "frames_converged": s.frames_converged,
                 "iterations": s.iterations, "max_frame_iterations": s.max_frame_iterations,
-                "clipped_samples": s.clipped_samples, "nonfinite_samples": s.nonfinite_samples,
-                "frames_cut": s.frames_cut, "pooled_iterations": s.pooled_iterations}
+                "clipped_samples": s.clipped_samples,
+                "nonfinite_samples": s.nonfinite_samples
+                + (lib.rtd_rate_nonfinite(self._rate) if self._rate else 0),
+                "frames_cut": s.frames_cut, "pooled_iterations": s.pooled_iterations,
+                # per channel, in samples of the stream: samples_in times the
+                # factor down to source_rate (the solver's counts are at that rate)
+                "stream_samples_in": s.samples_in * (self.stream_hop // self.settings.hop)}
 
     def set_time_limit(self, seconds):
         """Wall-clock limit per process() call (0: none).  Frames still
@@ -437,6 +479,8 @@ class Declipper:
 
     def __repr__(self):
         s = self.settings
-        return (f"Declipper({self.sample_rate}, channels={self.channels}, algorithm={s.algorithm!r}, "
+        src = f", source_rate={self.source_rate}" if self.source_rate else ""
+        return (f"Declipper({self.sample_rate}, channels={self.channels}{src}, "
+                f"algorithm={s.algorithm!r}, "
                 f"window={s.window}, hop={s.hop}, redundancy={s.redundancy}, "
                 f"iterations={s.iterations}, latency_samples={self.latency_samples})")

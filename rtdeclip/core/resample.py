@@ -44,12 +44,12 @@ def factor_for(rate, source_rate):
     ``rate`` itself): an integer ratio in FACTORS, else 1."""
     if not source_rate or source_rate >= rate or rate % source_rate:
         return 1
-    f = rate // source_rate
+    f = int(rate // source_rate)
     return f if f in FACTORS else 1
 
 
 def check_source_rate(rate, source_rate):
-    """``declip(source_rate=...)``: the factor it asks for (1 for None or
+    """``declip(source_rate=...)``, ``Declipper(source_rate=...)``: the factor it asks for (1 for None or
     the rate itself); ParameterError unless the rate is 2, 3, 4 or 6 times
     it."""
     if source_rate is None or (not isinstance(source_rate, bool)
@@ -65,15 +65,34 @@ def check_source_rate(rate, source_rate):
     return f
 
 
+def low_length(n, factor):
+    """Low-rate samples of n input samples: every one whose filter window
+    reaches the signal (the filter's tail after the last sample included,
+    as a stream that goes on with silence has it: C's rtd_rate gives the
+    same samples)."""
+    return (n - 1 + HALF_PER_FACTOR * factor) // factor + 1 if n else 0
+
+
 def repair_at_source_rate(declip, x, factor):
     """Whole-array ``x + U(declip(D(x)) - D(x))``; ``declip`` maps the
     low-rate (frames, channels) array to its declipped version."""
     ch = x.shape[1]
     down = Decimator(factor, ch)
-    y = np.concatenate([down.push(x), down.flush(-(-len(x) // factor))])
+    y = np.concatenate([down.push(x), down.flush(low_length(len(x), factor))])
     up = Interpolator(factor, ch)
     e = declip(y) - y
-    return x + np.concatenate([up.push(e), up.flush(len(x))])
+    return _repaired(x, np.concatenate([up.push(e, len(x)), up.flush(len(x))]))
+
+
+def _repaired(x, c):
+    """x + c, but x where that overflows (samples near the largest double:
+    as csrc/source_rate.c does)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = x + c
+    bad = ~np.isfinite(out)
+    if bad.any():
+        out[bad] = x[bad]
+    return out
 
 
 def lowpass(factor):
@@ -121,14 +140,16 @@ class _CentredFIR:
             self.base += drop
         return out
 
-    def push(self, x):
+    def push(self, x, limit=None):
+        """The outputs ``x`` completes (at most ``limit`` in all)."""
         self.buf = np.concatenate([self.buf, x]) if len(self.buf) else np.asarray(x, np.float64)
-        return self._run(np.iinfo(np.int64).max)
+        return self._run(np.iinfo(np.int64).max if limit is None else limit)
 
     def flush(self, n_out):
         """The outputs left up to ``n_out`` in all (the signal ends here:
-        zeros after it)."""
-        self.buf = np.concatenate([self.buf, np.zeros((self.half + self.step, self.buf.shape[1]))])
+        zeros after it, as far as the filter's tail reaches)."""
+        tail = np.zeros((2 * self.half + self.step, self.buf.shape[1]))
+        self.buf = np.concatenate([self.buf, tail])
         return self._run(n_out)
 
 
@@ -147,10 +168,10 @@ class Interpolator:
         self.factor = factor
         self.fir = _CentredFIR(lowpass(factor) * factor, 1, channels)
 
-    def push(self, x):
+    def push(self, x, limit=None):
         z = np.zeros((len(x) * self.factor, x.shape[1]))
         z[::self.factor] = x
-        return self.fir.push(z)
+        return self.fir.push(z, limit)
 
     def flush(self, n_out):
         return self.fir.flush(n_out)
@@ -183,7 +204,7 @@ def at_source_rate(declip, chunks, factor, channels):
     the low rate)."""
     down, up = Decimator(factor, channels), Interpolator(factor, channels)
     full, low = _Fifo(), _Fifo()
-    n = [0]
+    n, ended = [0], [False]
 
     def low_blocks():
         for x in chunks:
@@ -193,7 +214,8 @@ def at_source_rate(declip, chunks, factor, channels):
             if len(y):
                 low.put(y)
                 yield y
-        y = down.flush(-(-n[0] // factor))
+        ended[0] = True   # n is final: the repair's tail stops at it
+        y = down.flush(low_length(n[0], factor))
         if len(y):
             low.put(y)
             yield y
@@ -201,9 +223,9 @@ def at_source_rate(declip, chunks, factor, channels):
     for o in declip(low_blocks()):
         if not len(o):
             continue
-        c = up.push(o - low.take(len(o)))
+        c = up.push(o - low.take(len(o)), n[0] if ended[0] else None)
         if len(c):
-            yield full.take(len(c)) + c
+            yield _repaired(full.take(len(c)), c)
     c = up.flush(n[0])
     if len(c):
-        yield full.take(len(c)) + c
+        yield _repaired(full.take(len(c)), c)

@@ -9,7 +9,7 @@ to 48 kHz (``core.resample.at_source_rate``).
 """
 import struct
 
-from rtdeclip.core.resample import Decimator, at_source_rate, factor_for  # noqa: F401
+from rtdeclip.core.resample import Decimator, at_source_rate, factor_for, low_length  # noqa: F401
 
 
 def opus_input_rate(codec_context):
@@ -38,14 +38,14 @@ class Downsampled:
         self.frames_in = 0
 
     def chunks(self, size):
-        """Low-rate blocks of about ``size / factor`` frames, ceil(n / factor)
-        in all for n input frames."""
+        """Low-rate blocks of about ``size / factor`` frames,
+        ``low_length(n, factor)`` in all for n input frames."""
         down, self.frames_in = Decimator(self.factor, self.channels), 0
         for x in self.src.chunks(size):
             self.frames_in += len(x)
             y = down.push(x)
             if len(y):
                 yield y
-        y = down.flush(-(-self.frames_in // self.factor))
+        y = down.flush(low_length(self.frames_in, self.factor))
         if len(y):
             yield y

@@ -112,7 +112,8 @@ class LiveDeclipper:
         # stream tolerance (rtdeclip.core.levels), its .thresholds say so
         self.given_levels = clip_levels.parse(threshold, self.channels)
         self.budget = self.declipper.iterations
-        self._hop = hop = self.declipper.settings.hop
+        # a hop of the stream (with source_rate the solver's hop is at the lower rate)
+        self._hop = hop = self.declipper.stream_hop
         # processing window: the block completing a frame carries a whole
         # hop of work (or a block of it, with blocks longer than the hop)
         self.window = max(block, hop)

@@ -82,7 +82,7 @@ class _Rates:
         # start from the counters as they are: a view made mid-stream must
         # not charge the stream's whole past to its first interval
         s = host.stats
-        self.samples = s["samples_in"]
+        self.samples = s["stream_samples_in"]
         self.cpu = 0.0
         self.busy = s["worker_cpu_share"] * s["seconds"]
         self.peak_hold = np.zeros(host.channels)
@@ -91,7 +91,7 @@ class _Rates:
         h, now = self.host, time.monotonic()
         dt = max(1e-3, now - self.t)
         clips = h.clip_count.copy()
-        seen = stats["samples_in"]
+        seen = stats["stream_samples_in"]
         frac = (clips - self.clips) / max(1, seen - self.samples)
         busy = stats["worker_cpu_share"] * stats["seconds"]
         # a share of the machine: never above its cores, even when the

@@ -79,12 +79,14 @@ static void *real_symbol(const char *name)
         static void (*real)(void *, const T *, T *, int);                  \
         if (!real) real = (void (*)(void *, const T *, T *, int))real_symbol(#name); \
         __atomic_add_fetch(&n_calls, 1, __ATOMIC_RELAXED);                 \
-        inside = 1;                                                        \
+        inside++; /* a depth: rtd_rate_process_* calls rtd_process_* */   \
         real(st, in, out, frames);                                         \
-        inside = 0;                                                        \
+        inside--;                                                          \
     }
 WRAPPED(rtd_process_double, double)
 WRAPPED(rtd_process_float, float)
+WRAPPED(rtd_rate_process_double, double)
+WRAPPED(rtd_rate_process_float, float)
 
 void rtd_shim_counts(long *out)
 {

@@ -107,6 +107,45 @@ int main(void)
                n_alloc, n_free, n_lock, (long long)s.frames_solved);
         rtd_destroy(st);
     }
+    {   /* a 16 kHz source in the 48 kHz stream: rtd_rate around a state
+         * at the low rate (auto levels, a worker thread) */
+        rtd_config cfg;
+        rtd_config_default(&cfg);
+        cfg.channels = C;
+        cfg.window = 512;
+        cfg.hop = 128;
+        cfg.max_iterations = 40;
+        cfg.return_last = 1;
+        cfg.auto_threshold = 1;
+        cfg.plan = RTD_PLAN_ESTIMATE;
+        cfg.threads = 2;
+        cfg.precision = RTD_SINGLE;
+        int err;
+        rtd_state *st = rtd_create(&cfg, &err);
+        rtd_rate *rs = st ? rtd_rate_create(st, C, 3, &err) : NULL;
+        if (!rs) { fprintf(stderr, "rate: %s\n", rtd_strerror(err)); return 2; }
+        counting = 1;
+        for (int done = 0; done < N;) {
+            int n = 1 + rand() % 700;
+            if (n > N - done) n = N - done;
+            if (done & 1)
+                rtd_rate_process_float(rs, inf32 + (size_t)done * C, outf32 + (size_t)done * C, n);
+            else
+                rtd_rate_process_double(rs, in + (size_t)done * C, out + (size_t)done * C, n);
+            done += n;
+        }
+        rtd_reset(st);
+        rtd_rate_reset(rs);
+        rtd_rate_process_double(rs, in, out, 4096);
+        counting = 0;
+        rtd_stats s;
+        rtd_get_stats(st, &s);
+        for (int i = 0; i < 4096 * C; i++) bad += !isfinite(out[i]);
+        printf("source rate: allocations %ld frees %ld locks %ld frames solved %lld nonfinite in %lld\n",
+               n_alloc, n_free, n_lock, (long long)s.frames_solved, rtd_rate_nonfinite(rs));
+        rtd_rate_destroy(rs);
+        rtd_destroy(st);
+    }
     printf("nonfinite outputs %ld\n", bad);
     return (n_alloc || n_free || n_lock || bad) ? 1 : 0;
 }
