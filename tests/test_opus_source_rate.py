@@ -1,7 +1,8 @@
-"""Opus from a 16 kHz source (a voice message) declipped at 16 kHz (issue 9):
-the resampling chain of ``rtdeclip.core.resample`` on its own, then a file
-made as users make it (a 16 kHz WAV through the ffmpeg command line's
-libopus) through ``rtdeclip file``."""
+"""Audio from a 16 kHz source declipped at 16 kHz (issue 9): the resampling
+chain of ``rtdeclip.core.resample`` on its own, a voice message made as
+users make it (a 16 kHz WAV through the ffmpeg command line's libopus)
+through ``rtdeclip file`` and as a stream, and the same voice saved at 48
+kHz by ffmpeg (found by its spectrum)."""
 import json
 import subprocess
 import sys
@@ -130,7 +131,7 @@ def test_voice_message_is_declipped_at_its_source_rate(voice_message):
     assert "Opus from a 16000 Hz source" in r.stdout + r.stderr
     report = json.loads(rep.read_text())
     assert (report["source_rate"], report["solver_rate"], report["sample_rate"]) == \
-        (16000, 16000, 48000)
+        (16000, 16000, 48000) and report["source_rate_from"] == "opus header"
     o = AudioSource(str(out))
     y = o.read_all()
     assert o.sample_rate == 48000 and y.shape == d.shape
@@ -195,3 +196,70 @@ def test_voice_stream_is_declipped_at_its_source_rate(voice_message):
     assert gain > gain48 + 3.0, (gain, gain48)   # measured 8.9 against 4.3
     with pytest.raises(ParameterError, match="source_rate"):
         rtdeclip.Declipper(48000, source_rate=32000)
+
+
+@pytest.fixture(scope="module")
+def resampled_voice(voice_message):
+    """The same clipped 16 kHz voice saved at 48 kHz by `ffmpeg -ar 48000`
+    (what a converter or an editor does): no header says 16 kHz, the
+    spectrum does."""
+    tmp, _, clean = voice_message
+    wav48 = tmp / "voice48.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(tmp / "voice.wav"),
+                    "-ar", "48000", str(wav48)], check=True)
+    return tmp, str(wav48), clean
+
+
+def run_file(src, out, *args):
+    rep = out.with_suffix(".json")
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", "file", src, "--output", str(out),
+                        "--report", str(rep), *args], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return json.loads(rep.read_text()), r.stdout + r.stderr, AudioSource(str(out)).read_all()
+
+
+def test_a_resampled_file_is_found_by_its_spectrum(resampled_voice):
+    tmp, wav48, clean = resampled_voice
+    d = AudioSource(wav48).read_all()
+    n = min(len(clean), len(d))
+
+    def gain(y):
+        return float(rtdeclip.sdr(clean[:n, 0], y[:n, 0]) - rtdeclip.sdr(clean[:n, 0], d[:n, 0]))
+
+    auto, log, y = run_file(wav48, tmp / "auto.wav")
+    assert (auto["source_rate"], auto["source_rate_from"], auto["solver_rate"]) == \
+        (16000, "spectrum", 16000)
+    assert "nothing above 8.4 kHz: a 16000 Hz source" in log and y.shape == d.shape
+    off, log_off, y_off = run_file(wav48, tmp / "off.wav", "--source-rate", "off")
+    assert off["source_rate"] is None and off["solver_rate"] == 48000 and "source" not in log_off
+    given, _, y_given = run_file(wav48, tmp / "given.wav", "--source-rate", "16000")
+    assert given["source_rate_from"] == "given" and np.array_equal(y_given, y)
+    # measured: 14.2 dB against 4.7 at 48 kHz (14.1 for the 16 kHz WAV itself)
+    assert gain(y) > 10.0 and gain(y) > gain(y_off) + 5.0, (gain(y), gain(y_off))
+
+
+def test_no_lower_rate_for_a_signal_clipped_at_its_own_rate(tmp_path):
+    """Clipping at 48 kHz puts harmonics above any lower rate's band: the
+    spectrum test must not fire (music and speech clipped at 48 kHz)."""
+    from rtdeclip.examples import music
+    for name, x in (("music", music(48000, 2.0, 2)), ("speech", glottal_speech(48000, 2.0)[:, None])):
+        _, theta = rtdeclip.clip_to_sdr(x[:, 0], 10.0)
+        src = write_wav(tmp_path / f"{name}.wav", np.clip(x, -theta, theta), 48000)
+        rep, log, _ = run_file(src, tmp_path / f"{name}_out.wav")
+        assert rep["source_rate"] is None and rep["solver_rate"] == 48000, (name, log)
+
+
+def test_bad_source_rates_are_one_line_errors(resampled_voice, voice_message):
+    tmp, wav48, _ = resampled_voice
+    for value, words in (("44100", "not 2, 3, 4 or 6 times"), ("fast", "auto, off or a rate"),
+                         ("-16000", "auto, off or a rate")):
+        out = tmp / "bad.wav"
+        r = subprocess.run([sys.executable, "-m", "rtdeclip", "file", wav48, "--output", str(out),
+                            f"--source-rate={value}"], capture_output=True, text=True, timeout=300)
+        assert r.returncode != 0 and not out.exists(), value
+        line = r.stderr.strip().splitlines()[-1]
+        assert line.startswith("rtdeclip: error:") and words in line, (value, r.stderr)
+    # --source-rate off on the voice message: its header is not followed
+    _, opus, _ = voice_message
+    rep, _, _ = run_file(opus, tmp / "opus_off.wav", "--source-rate", "off")
+    assert rep["source_rate"] is None and rep["opus_input_rate"] == 16000

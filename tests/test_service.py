@@ -180,6 +180,7 @@ def test_malformed_requests_get_4xx_json(served, tmp_path):
         ("-c 'clipped.wav", [("clipped.wav", wav)], {}, "quotation"),
         ("-c clipped.wav --output /etc/x.wav", [("clipped.wav", wav)], {}, "--output"),
         ("-c clipped.wav --threshold=3", [("clipped.wav", wav)], {}, "threshold"),
+        ("-c clipped.wav --source-rate fast", [("clipped.wav", wav)], {}, "source-rate"),
         ("-c clipped.wav", [], {}, "no file"),
         ("-c clipped.wav", [("clipped.wav", wav)], {"job[webapp_id]": "7"}, "webapp"),
         ("-c clipped.wav", [("clipped.wav", wav)], {"job[queue]": "fast"}, "queue"),

@@ -76,6 +76,10 @@ def _common(p, preset=True):
     p.add_argument("--threshold", default="auto",
                    help="clip levels: auto (estimated per channel and polarity), DBFS (e.g. -3), "
                         "or POS_DBFS,NEG_DBFS (write --threshold=-3,-3.5)")
+    p.add_argument("--source-rate", default="auto", metavar="auto|off|HZ",
+                   help="declip at the source's lower rate: auto (default: when an Opus header "
+                        "says it, or nothing is above a rate 2, 3, 4 or 6 times lower), off, "
+                        "or the rate in Hz")
     p.add_argument("--report", metavar="REPORT.json",
                    help="write everything as JSON (several inputs: a list)")
     p.add_argument("--plot", metavar="PLOT.png",
@@ -97,7 +101,8 @@ def run_aspade(args):
 
 
 def _validate(args):
-    filepipe.check_options(args.preset, args.algorithm, args.threshold, args.format)
+    filepipe.check_options(args.preset, args.algorithm, args.threshold, args.format,
+                           args.source_rate)
     if args.jobs < 1:
         raise ParameterError("--jobs must be >= 1")
     if args.reference and len(args.inputs) > 1:
@@ -166,7 +171,8 @@ class Progress:
 def _one(args, inp, many, progress):
     return filepipe.declip_file(inp, args.output, args.reference, args.preset, args.algorithm,
                                 args.threshold, args.format,
-                                progress.for_job(_progress_name(inp, many)))
+                                progress.for_job(_progress_name(inp, many)),
+                                source_rate=args.source_rate)
 
 
 def run_file(args):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rtdeclip.files import source_rate
+from rtdeclip.files import source_rate as srate
 from rtdeclip.files.audio_io import AudioSource
 from rtdeclip.files.sinks import (FORMATS, AtomicWav, Float32Scratch, check_output, output_path,
                                   refuse_overwrite)
@@ -48,6 +48,7 @@ class FileJob:
     threshold: str = "auto"     # auto | DBFS | POS_DBFS,NEG_DBFS
     fmt: str = "float32"
     progress: object = None     # callable(fraction) or None
+    source_rate: object = "auto"  # auto | off | Hz (files.source_rate.parse)
 
 
 def db(v):
@@ -82,11 +83,7 @@ def run(job: FileJob):
     progress = job.progress or (lambda frac: None)
     src = AudioSource(job.input)
     ref = open_reference(job, src)
-    # an Opus file from a 16 kHz (8-24 kHz) source is declipped at that rate
-    factor = source_rate.factor_for(src.sample_rate, src.source_rate)
-    solved = source_rate.Downsampled(src, factor) if factor > 1 else src
-    found, n, (in_peaks, lsb) = detect_levels(job, solved, progress)
-    n = solved.frames_in if factor > 1 else n
+    found, n, (in_peaks, lsb), factor, how = detect_at_source_rate(job, src, progress)
     if ref is not None:   # before anything is written
         check_reference_length(job, ref, n, src.sample_rate)
     fixed = parse_threshold_db(job.threshold, src.channels)
@@ -117,6 +114,7 @@ def run(job: FileJob):
                "total_s": time.perf_counter() - t_start}
     report = build_report(job, src, n, levels, found, fixed is not None, out, gain, timings,
                           given_levels=fixed, snapped=snapped, notes=notes, factor=factor)
+    report["source_rate_from"] = how
     if ref is not None:
         report["sdr"] = reference_sdr(job, src, ref, n, gain)
     return report
@@ -151,14 +149,39 @@ def check_reference_length(job, ref, n, sr):
                         f"more than codec padding apart")
 
 
-def detect_levels(job, src, progress):
-    """Passes 1 and 2: clip levels per channel and polarity.  Returns the
-    detector's findings per channel, the number of frames, and (the peaks
-    per channel, the quantisation step) that given levels snap to."""
+def detect_at_source_rate(job, src, progress):
+    """detect_levels at the rate the solver will run at: the file's, or its
+    source's lower one (``files.source_rate``: --source-rate, the Opus
+    header, or a spectrum empty above the lower rate's Nyquist frequency,
+    measured on the way in pass 1).  Returns detect_levels' results with n
+    at the file's rate, the factor and how it was found (None: not
+    lowered)."""
+    factor, how = srate.known_factor(src, job.source_rate)
+    band = srate.BandLimit(src.sample_rate) if factor is None else None
+    if factor is None:
+        factor = 1
+    solved = srate.Downsampled(src, factor) if factor > 1 else src
+    found, n, peaks = detect_levels(job, solved, progress, band)
+    if band is not None and band.factor() > 1:   # again, at the lower rate
+        factor, how = band.factor(), "spectrum"
+        solved = srate.Downsampled(src, factor)
+        found, _, peaks = detect_levels(job, solved, progress)
+    if factor > 1:
+        n = solved.frames_in
+    return found, n, peaks, factor, how
+
+
+def detect_levels(job, src, progress, band=None):
+    """Passes 1 and 2: clip levels per channel and polarity (pass 1 also
+    feeds ``band``, a BandLimit, when given).  Returns the detector's
+    findings per channel, the number of frames, and (the peaks per channel,
+    the quantisation step) that given levels snap to."""
     det = ClipDetector(src.channels, lossy=is_lossy(src.codec))
     for chunk in src.chunks(CHUNK):
         _check(job)
         det.scan_extremes(chunk)
+        if band is not None:
+            band.scan(chunk)
     n = det.n
     progress(DETECT_SHARE / 2)
     done = 0
@@ -216,7 +239,7 @@ def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1)
         elif factor == 1:
             blocks = aligned(d, counted(decoded()))
         else:
-            blocks = source_rate.at_source_rate(lambda low: aligned(d, counted(low)),
+            blocks = srate.at_source_rate(lambda low: aligned(d, counted(low)),
                                                 decoded(), factor, src.channels)
         for block in blocks:
             w.write(block)
@@ -260,7 +283,8 @@ def build_report(job, src, n, levels, found, given, out, gain, timings, given_le
               "clipping_found": out.clipping_found, "output_peak": peak,
               "output_peak_dbfs": db(peak), "gain_applied": gain, "gain_db": db(gain),
               "solver": out.stats, "timings": timings,
-              "source_rate": src.source_rate, "solver_rate": sr // factor}
+              "source_rate": sr // factor if factor > 1 else None, "solver_rate": sr // factor,
+              "opus_input_rate": src.source_rate}
     stats = out.stats
     if stats:
         sett = params.resolve(sr // factor, job.preset, algorithm=job.algorithm)
@@ -342,7 +366,7 @@ def reference_sdr(job, src, ref, n, gain):
 
 
 def check_options(preset="average", algorithm=None, threshold_dbfs="auto",
-                  format="float32"):
+                  format="float32", source_rate="auto"):
     """The options of a file job, checked before any decoding (a bad one
     raises ParameterError at once, not after a long detection pass).  The
     solver settings go through the one validator, ``params.resolve``;
@@ -351,10 +375,12 @@ def check_options(preset="average", algorithm=None, threshold_dbfs="auto",
     if format not in FORMATS:
         raise ParameterError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     parse_threshold_db(threshold_dbfs, 1)
+    srate.parse(source_rate)
 
 
 def declip_file(input, output=None, reference=None, preset="average", algorithm=None,
-                threshold_dbfs="auto", format="float32", progress=None, threshold=None):
+                threshold_dbfs="auto", format="float32", progress=None, threshold=None,
+                source_rate="auto"):
     """Declip an audio file into a WAV file: the ``rtdeclip file`` command
     as a function.  Returns the report (dict; its "log" holds the service's
     log lines).  Raises :class:`~rtdeclip.errors.RtdeclipError` for bad
@@ -370,16 +396,19 @@ def declip_file(input, output=None, reference=None, preset="average", algorithm=
     linear ``threshold``; the old name ``threshold`` is still accepted, with
     a DeprecationWarning); ``format``: float32 (default: restored peaks above
     full scale kept), pcm16 or pcm24 (the smallest gain that fits them,
-    reported); ``progress``: called with the fraction done."""
+    reported); ``progress``: called with the fraction done;
+    ``source_rate``: "auto" (default: declip at the source's lower rate when
+    an Opus header says it, or when the spectrum is empty above a rate 2, 3,
+    4 or 6 times lower), "off", or the source's rate in Hz."""
     from rtdeclip.files.report import service_log
     if threshold is not None:
         warnings.warn("declip_file(threshold=...) is now threshold_dbfs=...",
                       DeprecationWarning, stacklevel=2)
         threshold_dbfs = threshold
-    check_options(preset, algorithm, threshold_dbfs, format)
+    check_options(preset, algorithm, threshold_dbfs, format, source_rate)
     output = check_output(output_path(input, output))
     refuse_overwrite(output, input, reference)
     report = run(FileJob(input, output, reference, preset, algorithm, threshold_dbfs, format,
-                         progress))
+                         progress, srate.parse(source_rate)))
     report["log"] = service_log(report)
     return report

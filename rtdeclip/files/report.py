@@ -78,11 +78,14 @@ def service_log(r):
                      + ("the codec's ringing smears the rails; the clipped set reaches "
                         "below them by the measured smear width (information)" if smeared else
                         "information only"))
-    if r.get("solver_rate", r["sample_rate"]) != r["sample_rate"]:
-        lines.append(f"  Opus from a {r['source_rate']} Hz source: clip levels found and the "
-                     f"signal declipped at {r['solver_rate']} Hz, the repair resampled to "
-                     f"{r['sample_rate']} Hz (other samples unchanged; clipped-sample counts "
-                     f"at {r['solver_rate']} Hz)")
+    if r.get("source_rate"):
+        why = {"opus header": f"Opus from a {r['source_rate']} Hz source",
+               "spectrum": f"nothing above {r['source_rate'] / 2000 * 1.05:.1f} kHz: a "
+                           f"{r['source_rate']} Hz source",
+               "given": f"source rate {r['source_rate']} Hz as given"}[r["source_rate_from"]]
+        lines.append(f"  {why}: clip levels found and the signal declipped at "
+                     f"{r['solver_rate']} Hz, the repair resampled to {r['sample_rate']} Hz "
+                     f"(other samples unchanged; clipped-sample counts at {r['solver_rate']} Hz)")
     for note in r.get("threshold_notes", []):
         lines.append(note)
     if not r["clipping_found"]:

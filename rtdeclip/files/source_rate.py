@@ -1,15 +1,30 @@
-"""Opus files from a 8-24 kHz source, declipped at the source's rate.
+"""Files whose source had a lower rate, declipped at that rate.
 
 Opus always decodes at 48 kHz, but a voice message or a podcast is often
 encoded from 16 kHz: the input sample rate of the Opus header
 (``OpusHead``, filled in by ffmpeg and libopus from what the encoder was
-given) says so.  The file pipeline then runs detection and the solver at
-that rate on ``Downsampled(src, factor)`` and brings only the repair back
-to 48 kHz (``core.resample.at_source_rate``).
+given) says so.  Any other file that was brought up from a lower rate
+after it clipped (a voice message saved as a 48 kHz WAV, a 8 kHz call
+recording at 48 kHz) shows it in its spectrum: nothing above the low
+rate's Nyquist frequency (``BandLimit``).  The file pipeline then runs
+detection and the solver at that rate on ``Downsampled(src, factor)`` and
+brings only the repair back (``core.resample.at_source_rate``).
 """
 import struct
 
-from rtdeclip.core.resample import Decimator, at_source_rate, factor_for, low_length  # noqa: F401
+import numpy as np
+
+from rtdeclip.core.resample import (FACTORS, Decimator, at_source_rate,  # noqa: F401
+                                    check_source_rate, factor_for, low_length)
+from rtdeclip.errors import ParameterError
+
+# the bandwidth test: power above 1.05 x the low rate's Nyquist frequency at
+# most this share of the whole.  Measured (Welch, 4096 points): a 16 kHz
+# source at 48 kHz through Opus -93 dB, through ffmpeg -ar 48000 -69 dB;
+# signals clipped at their own rate -11 to -40 dB (the clipping's harmonics)
+BAND_SHARE_DB = -60.0
+BAND_EDGE = 1.05
+LOW_RATE_MIN = 8000
 
 
 def opus_input_rate(codec_context):
@@ -23,6 +38,85 @@ def opus_input_rate(codec_context):
         return None
     rate = struct.unpack("<I", head[12:16])[0]
     return rate or None
+
+
+def parse(spec):
+    """--source-rate: "auto" (the Opus header, else the spectrum), "off", or
+    a rate in Hz; returns "auto", "off" or an int.  ParameterError when
+    malformed."""
+    if spec is None:
+        return "auto"
+    if isinstance(spec, str) and spec.strip().lower() in ("auto", "off"):
+        return spec.strip().lower()
+    try:
+        rate = int(spec)
+    except (TypeError, ValueError):
+        rate = None
+    if rate is None or isinstance(spec, bool) or rate <= 0 or (isinstance(spec, float)
+                                                               and spec != rate):
+        raise ParameterError(f"source_rate (--source-rate) must be auto, off or a rate in Hz, "
+                             f"got {spec!r}")
+    return rate
+
+
+class BandLimit:
+    """Whether a signal is empty above a lower rate's Nyquist frequency:
+    fed chunks (``scan``), ``factor()`` is the largest of FACTORS whose
+    low rate (at least 8 kHz) leaves at most BAND_SHARE_DB of the power
+    above BAND_EDGE x its Nyquist frequency (1: none)."""
+
+    N = 4096
+
+    def __init__(self, rate):
+        self.rate = rate
+        self.power = np.zeros(self.N // 2 + 1)
+        self.tail = None
+        self.window = np.hanning(self.N)
+
+    def scan(self, chunk):
+        x = chunk if self.tail is None else np.concatenate([self.tail, chunk])
+        hop, n = self.N // 2, self.N
+        starts = range(0, len(x) - n + 1, hop)
+        for i in starts:   # Welch: power summed over the channels and frames
+            self.power += (np.abs(np.fft.rfft(x[i:i + n] * self.window[:, None], axis=0)) ** 2
+                           ).sum(axis=1)
+        done = (len(starts) * hop) if len(starts) else 0
+        self.tail = x[done:]
+
+    def share_db(self, factor):
+        """Power above BAND_EDGE x the Nyquist frequency of rate / factor,
+        in dB of the whole."""
+        total = self.power.sum()
+        if total <= 0:
+            return 0.0
+        f = np.arange(len(self.power)) * self.rate / self.N
+        above = self.power[f > BAND_EDGE * 0.5 * self.rate / factor].sum()
+        return float(10 * np.log10(max(above / total, 1e-30)))
+
+    def factor(self):
+        for f in sorted(FACTORS, reverse=True):
+            if self.rate % f == 0 and self.rate // f >= LOW_RATE_MIN \
+                    and self.share_db(f) <= BAND_SHARE_DB:
+                return f
+        return 1
+
+
+def known_factor(src, spec):
+    """The factor that needs no measuring: (factor, how), or (None, None)
+    when the spectrum must tell (``spec`` "auto" and no Opus header rate).
+    ParameterError for a given rate the file's rate is not 2, 3, 4 or 6
+    times."""
+    if spec == "off":
+        return 1, None
+    if spec != "auto":
+        try:
+            return check_source_rate(src.sample_rate, spec), "given"
+        except ParameterError:
+            raise ParameterError(f"--source-rate {spec}: the input decodes at "
+                                 f"{src.sample_rate} Hz, which is not 2, 3, 4 or 6 times it"
+                                 ) from None
+    f = factor_for(src.sample_rate, src.source_rate)
+    return (f, "opus header") if f > 1 else (None, None)
 
 
 class Downsampled:

@@ -195,7 +195,8 @@ def job_spec(form):
             raise ApiError(400, f"{name}: an upload may not have the name of a result file")
     _check_options(args)
     spec = {"clipped": args.clipped, "original": args.original, "preset": args.preset_,
-            "algorithm": args.algorithm, "threshold": args.threshold, "format": args.format}
+            "algorithm": args.algorithm, "threshold": args.threshold, "format": args.format,
+            "source_rate": args.source_rate}
     return queue, param, spec
 
 
@@ -203,7 +204,8 @@ def _check_options(args):
     """What declip_file would refuse, refused now (400) instead of as a failed job."""
     from rtdeclip.files.pipeline import check_options
     try:
-        check_options(args.preset_, args.algorithm, args.threshold, args.format)
+        check_options(args.preset_, args.algorithm, args.threshold, args.format,
+                      args.source_rate)
     except RtdeclipError as e:
         raise ApiError(400, f"job[param]: {e}") from None
 

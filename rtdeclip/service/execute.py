@@ -80,7 +80,8 @@ def run_job(folder, spec):
             _check_duration(inp, spec)
             report = declip_file(inp, output=out, reference=ref, preset=spec["preset"],
                                  algorithm=spec["algorithm"], threshold_dbfs=spec["threshold"],
-                                 format=spec["format"], progress=_progress_writer(folder))
+                                 format=spec["format"], progress=_progress_writer(folder),
+                                 source_rate=spec.get("source_rate", "auto"))
         except (RtdeclipError, OSError, MemoryError, ValueError, RuntimeError) as e:
             from rtdeclip.cli.file import _describe
             raise _JobFailed(_describe(inp, e)) from None
