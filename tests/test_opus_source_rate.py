@@ -263,3 +263,17 @@ def test_bad_source_rates_are_one_line_errors(resampled_voice, voice_message):
     _, opus, _ = voice_message
     rep, _, _ = run_file(opus, tmp / "opus_off.wav", "--source-rate", "off")
     assert rep["source_rate"] is None and rep["opus_input_rate"] == 16000
+
+
+def test_declip_source_rate_auto(resampled_voice):
+    """declip(source_rate="auto") decides as rtdeclip file does: the
+    resampled voice at 16 kHz, a signal clipped at its own rate at it."""
+    from audio_files import signal
+    _, wav48, _ = resampled_voice
+    d = AudioSource(wav48).read_all()
+    auto = rtdeclip.declip(d, 48000, preset="fastest", source_rate="auto", jobs=1)
+    assert np.array_equal(auto, rtdeclip.declip(d, 48000, preset="fastest", source_rate=16000,
+                                                jobs=1))
+    _, x = signal(48000, 1.0)
+    assert np.array_equal(rtdeclip.declip(x, 48000, preset="fastest", source_rate="auto"),
+                          rtdeclip.declip(x, 48000, preset="fastest"))

@@ -88,7 +88,9 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     16 kHz source decodes at 48 kHz): detection and the solver then run at
     that rate (a given ``threshold`` applies there) and only their repair is
     brought back (:mod:`rtdeclip.core.resample`), which gains several dB
-    on such signals.
+    on such signals; "auto": when the spectrum is empty above such a rate
+    of 8-24 kHz (``resample.BandLimit``, as ``rtdeclip file`` decides);
+    None (default): at ``sample_rate``.
 
     >>> import numpy as np, rtdeclip
     >>> t = np.arange(8000) / 8000
@@ -119,8 +121,13 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer))
                              or jobs < 1):
         raise ParameterError(f"jobs must be an integer >= 1 (None: one per core), got {jobs!r}")
-    factor = resample.check_source_rate(sample_rate, source_rate)
     y2 = y.reshape(len(y), channels).astype(np.float64)
+    if isinstance(source_rate, str) and source_rate == "auto":   # the spectrum tells
+        band = resample.BandLimit(sample_rate)
+        band.scan(y2)
+        factor = band.factor()
+    else:
+        factor = resample.check_source_rate(sample_rate, source_rate)
     if factor > 1:
         stats = []
 

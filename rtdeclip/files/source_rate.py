@@ -6,32 +6,15 @@ encoded from 16 kHz: the input sample rate of the Opus header
 given) says so.  Any other file that was brought up from a lower rate
 after it clipped (a voice message saved as a 48 kHz WAV, a 8 kHz call
 recording at 48 kHz) shows it in its spectrum: nothing above the low
-rate's Nyquist frequency (``BandLimit``).  The file pipeline then runs
+rate's Nyquist frequency (``core.resample.BandLimit``).  The file pipeline then runs
 detection and the solver at that rate on ``Downsampled(src, factor)`` and
 brings only the repair back (``core.resample.at_source_rate``).
 """
 import struct
 
-import numpy as np
-
-from rtdeclip.core.resample import (FACTORS, Decimator, at_source_rate,  # noqa: F401
+from rtdeclip.core.resample import (BandLimit, Decimator, at_source_rate,  # noqa: F401
                                     check_source_rate, factor_for, low_length)
 from rtdeclip.errors import ParameterError
-
-# the bandwidth test: power above 1.05 x the low rate's Nyquist frequency at
-# most this share of the whole.  Measured (Welch, 4096 points): a 16 kHz
-# source at 48 kHz through Opus -93 dB, through ffmpeg -ar 48000 -69 dB;
-# signals clipped at their own rate -11 to -40 dB (the clipping's harmonics)
-BAND_SHARE_DB = -60.0
-BAND_EDGE = 1.05
-# low rates the spectrum may choose: the sources of voice messages, calls
-# and old recordings (8-24 kHz), where declipping there was measured to
-# gain.  A hi-res file of band-limited music (192 kHz, nothing above 16
-# kHz) clipped at its own rate passes the band test too, but there the
-# lower rate gained or lost a dB or two by channel (the test signal of
-# tests/test_files.py at 96/192 kHz): left at its rate
-LOW_RATE_MIN, LOW_RATE_MAX = 8000, 24000
-
 
 def opus_input_rate(codec_context):
     """The source's sample rate an Opus stream declares (OpusHead bytes
@@ -63,48 +46,6 @@ def parse(spec):
         raise ParameterError(f"source_rate (--source-rate) must be auto, off or a rate in Hz, "
                              f"got {spec!r}")
     return rate
-
-
-class BandLimit:
-    """Whether a signal is empty above a lower rate's Nyquist frequency:
-    fed chunks (``scan``), ``factor()`` is the largest of FACTORS whose
-    low rate (8-24 kHz) leaves at most BAND_SHARE_DB of the power
-    above BAND_EDGE x its Nyquist frequency (1: none)."""
-
-    N = 4096
-
-    def __init__(self, rate):
-        self.rate = rate
-        self.power = np.zeros(self.N // 2 + 1)
-        self.tail = None
-        self.window = np.hanning(self.N)
-
-    def scan(self, chunk):
-        x = chunk if self.tail is None else np.concatenate([self.tail, chunk])
-        hop, n = self.N // 2, self.N
-        starts = range(0, len(x) - n + 1, hop)
-        for i in starts:   # Welch: power summed over the channels and frames
-            self.power += (np.abs(np.fft.rfft(x[i:i + n] * self.window[:, None], axis=0)) ** 2
-                           ).sum(axis=1)
-        done = (len(starts) * hop) if len(starts) else 0
-        self.tail = x[done:]
-
-    def share_db(self, factor):
-        """Power above BAND_EDGE x the Nyquist frequency of rate / factor,
-        in dB of the whole."""
-        total = self.power.sum()
-        if total <= 0:
-            return 0.0
-        f = np.arange(len(self.power)) * self.rate / self.N
-        above = self.power[f > BAND_EDGE * 0.5 * self.rate / factor].sum()
-        return float(10 * np.log10(max(above / total, 1e-30)))
-
-    def factor(self):
-        for f in sorted(FACTORS, reverse=True):
-            if self.rate % f == 0 and LOW_RATE_MIN <= self.rate // f <= LOW_RATE_MAX \
-                    and self.share_db(f) <= BAND_SHARE_DB:
-                return f
-        return 1
 
 
 def known_factor(src, spec):
