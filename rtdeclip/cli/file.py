@@ -78,8 +78,8 @@ def _common(p, preset=True):
                         "or POS_DBFS,NEG_DBFS (write --threshold=-3,-3.5)")
     p.add_argument("--source-rate", default="auto", metavar="auto|off|HZ",
                    help="declip at the source's lower rate: auto (default: when an Opus header "
-                        "says it, or nothing is above a rate 2, 3, 4 or 6 times lower), off, "
-                        "or the rate in Hz")
+                        "says it, or nothing is above a rate of 8-24 kHz 2, 3, 4 or 6 times "
+                        "lower), off, or the rate in Hz")
     p.add_argument("--report", metavar="REPORT.json",
                    help="write everything as JSON (several inputs: a list)")
     p.add_argument("--plot", metavar="PLOT.png",
