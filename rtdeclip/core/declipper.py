@@ -279,6 +279,11 @@ class Declipper:
             if rate == ffi.NULL:
                 raise MemoryError(ffi.string(lib.rtd_strerror(err[0])).decode())
             self._rate = ffi.gc(rate, lib.rtd_rate_destroy)
+        # what process() calls, chosen once: the stream's own state, or the
+        # source-rate chain around it
+        self._target, self._process_float, self._process_double = (
+            (self._rate, lib.rtd_rate_process_float, lib.rtd_rate_process_double) if self._rate
+            else (self._state, lib.rtd_process_float, lib.rtd_process_double))
         self._fixed = fixed
         if fixed is not None:
             for c, (pos, neg) in enumerate(fixed):
@@ -336,19 +341,11 @@ class Declipper:
         n = block.shape[0]
         if n:
             if block.dtype == np.float32:
-                args = (ffi.from_buffer("float[]", block),
-                        ffi.from_buffer("float[]", out, require_writable=True), n)
-                if self._rate:
-                    lib.rtd_rate_process_float(self._rate, *args)
-                else:
-                    lib.rtd_process_float(self._state, *args)
+                self._process_float(self._target, ffi.from_buffer("float[]", block),
+                                    ffi.from_buffer("float[]", out, require_writable=True), n)
             else:
-                args = (ffi.from_buffer("double[]", block),
-                        ffi.from_buffer("double[]", out, require_writable=True), n)
-                if self._rate:
-                    lib.rtd_rate_process_double(self._rate, *args)
-                else:
-                    lib.rtd_process_double(self._state, *args)
+                self._process_double(self._target, ffi.from_buffer("double[]", block),
+                                     ffi.from_buffer("double[]", out, require_writable=True), n)
         return out
 
     __call__ = process
