@@ -146,22 +146,16 @@ def sdr(ref, est):
 def run_offline(y, sr, preset, lossy, source_rate=None):
     """As ``rtdeclip file`` does: levels detected per channel (told whether
     the decoder is lossy), then declipped; an Opus file from a lower-rate
-    source at that rate (the file pipeline's ``core.resample`` chain)."""
+    source at that rate (levels found on the decimated signal, declipped by
+    ``declip(source_rate=...)``, the C chain the file pipeline runs)."""
     import rtdeclip
     from rtdeclip.core import resample
     from rtdeclip.core.detect import detect_clipping
     factor = resample.factor_for(sr, source_rate)
-    if factor > 1:
-        low = {}
-
-        def at_low(z):
-            low["out"] = run_offline(z, sr // factor, preset, lossy)
-            return low["out"][0]
-
-        out = resample.repair_at_source_rate(at_low, y, factor)
-        return (out,) + low["out"][1:]
-    found = detect_clipping(y, sr, lossy=lossy)
-    out = rtdeclip.declip(y, sr, preset=preset, threshold=[f.thresholds for f in found], jobs=1)
+    seen = y if factor == 1 else resample.decimated(y, factor)
+    found = detect_clipping(seen, sr // factor, lossy=lossy)
+    out = rtdeclip.declip(y, sr, preset=preset, threshold=[f.thresholds for f in found], jobs=1,
+                          source_rate=sr // factor if factor > 1 else None)
     est = [20 * np.log10(abs(v)) for f in found for v in (f.positive, f.negative) if v is not None]
     det = [{"method": list(f.method), "width_db": list(f.width_db)} for f in found]
     return out, est, det

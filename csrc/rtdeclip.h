@@ -343,8 +343,9 @@ void rtd_get_windows(const rtd_state *st, double *analysis, double *synthesis);
  * 6) into `inner` (an rtd_state made at the source's rate, with as many
  * channels), and adds only the repair, interpolated back, to the delayed
  * input; samples the inner solver keeps come out bit for bit.  The same
- * filter (Kaiser-windowed sinc, 32 * factor taps each side) as the file
- * path (rtdeclip/core/resample.py).  Latency: 64 * factor + factor *
+ * filter (Kaiser-windowed sinc, 32 * factor taps each side) decimates
+ * for detection in the file path (rtdeclip/core/resample.py, through
+ * rtd_rate_filter).  Latency: 64 * factor + factor *
  * rtd_latency(inner) samples.  Real-time safe as rtd_process_*; `inner`
  * is used through it only (its thresholds, stats and budget are read and
  * set on it directly) and is not destroyed with it; rtd_reset(inner)
@@ -357,6 +358,11 @@ void rtd_rate_process_double(rtd_rate *rs, const double *in, double *out, int fr
 void rtd_rate_process_float(rtd_rate *rs, const float *in, float *out, int frames);
 int rtd_rate_latency(const rtd_rate *rs);
 long long rtd_rate_nonfinite(const rtd_rate *rs);  /* NaN/Inf inputs replaced by 0 */
+/* The chain's low-pass for `factor`: 64 * factor + 1 symmetric taps, unit
+ * DC gain (the decimator's; the interpolator's is factor times it).
+ * Writes them to h when n is at least that, returns the tap count, or
+ * RTD_ERR_FACTOR for another factor. */
+int rtd_rate_filter(int factor, double *h, int n);
 
 /* FFTW wisdom: load before rtd_create, save after.  Return 1 on success. */
 int rtd_wisdom_load(const char *path);

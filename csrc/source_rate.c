@@ -82,6 +82,14 @@ static void design(double *h, int L, int half)
     for (int i = 0; i < n; i++) h[i] /= sum;
 }
 
+int rtd_rate_filter(int factor, double *h, int n)
+{
+    if (factor != 2 && factor != 3 && factor != 4 && factor != 6) return RTD_ERR_FACTOR;
+    int taps = 2 * HALF_PER_FACTOR * factor + 1;
+    if (h && n >= taps) design(h, factor, HALF_PER_FACTOR * factor);
+    return taps;
+}
+
 rtd_rate *rtd_rate_create(rtd_state *inner, int channels, int factor, int *error)
 {
     int e = RTD_OK;

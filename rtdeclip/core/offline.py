@@ -66,6 +66,22 @@ def _one_channel(x, sample_rate, thresholds, kwargs):
     return out, d.stats
 
 
+def _levels(y2, sample_rate, threshold, channels):
+    """Per channel (pos, neg): detected over the whole signal ("auto"), or
+    the given ones snapped to the peaks, with a warning where they look
+    wrong (clip_levels.notes)."""
+    given = clip_levels.parse(threshold, channels)
+    if given is None:
+        return [c.thresholds for c in detect_clipping(y2, sample_rate)]
+    peaks = clip_levels.peaks_of(y2)
+    levels, _ = clip_levels.snap(given, peaks, clip_levels.quantisation_step(y2))
+    clipped = [int(np.count_nonzero(y2[:, c] >= p) + np.count_nonzero(y2[:, c] <= q))
+               for c, (p, q) in enumerate(levels)]
+    clip_levels.warn(clip_levels.notes(given, peaks, clipped, len(y2),
+                                       channels_named=channels > 1))
+    return levels
+
+
 def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="estimate",
            jobs=None, return_stats=False, source_rate=None, **settings):
     """Declip a whole signal; same shape and dtype out, no delay.
@@ -128,30 +144,12 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
         factor = band.factor()
     else:
         factor = resample.check_source_rate(sample_rate, source_rate)
-    if factor > 1:
-        stats = []
-
-        def low_rate(low):
-            out = declip(low, sample_rate // factor, preset, threshold, plan=plan, jobs=jobs,
-                         return_stats=return_stats, **settings)
-            if return_stats:
-                out, st = out
-                stats.extend(st)
-            return out
-
-        out = resample.repair_at_source_rate(low_rate, y2, factor).astype(y.dtype).reshape(y.shape)
-        return (out, stats) if return_stats else out
-    given = clip_levels.parse(threshold, channels)
-    if given is None:
-        levels = [c.thresholds for c in detect_clipping(y2, sample_rate)]
-    else:
-        peaks = clip_levels.peaks_of(y2)
-        levels, _ = clip_levels.snap(given, peaks, clip_levels.quantisation_step(y2))
-        clipped = [int(np.count_nonzero(y2[:, c] >= p) + np.count_nonzero(y2[:, c] <= q))
-                   for c, (p, q) in enumerate(levels)]
-        clip_levels.warn(clip_levels.notes(given, peaks, clipped, len(y2),
-                                           channels_named=channels > 1))
-    kwargs = dict(settings, preset=preset, plan=plan)
+    # with a source rate, the levels are those of the signal at that rate
+    # (what the solver sees inside the Declipper's chain, csrc/source_rate.c)
+    seen = y2 if factor == 1 else resample.decimated(y2, factor)
+    levels = _levels(seen, sample_rate // factor, threshold, channels)
+    kwargs = dict(settings, preset=preset, plan=plan,
+                  source_rate=sample_rate // factor if factor > 1 else None)
     jobs = jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=min(jobs, channels)) as pool:
         results = list(pool.map(lambda c: _one_channel(y2[:, c], sample_rate, levels[c], kwargs),

@@ -1,23 +1,21 @@
-"""Integer-factor resampling that repairs only what the solver changed.
+"""Decimation to a source's lower rate, and the test that finds that rate.
 
 A signal that was resampled up by an integer factor (an Opus file from a
 16 kHz source decodes at 48 kHz) is declipped better at its source's rate:
 its spectrum stops at the source's Nyquist frequency, and a solver at the
 higher rate spends its sparsity on a spectrum that is mostly empty (docs/
-lossy.md, "Opus from a 16 kHz source").  The chain keeps every sample the
-solver did not change bit for bit:
+lossy.md, "Opus from a 16 kHz source").  The declipping itself runs in C
+(``Declipper(rate, source_rate=...)``, csrc/source_rate.c):
 
     x (48 kHz) -> D -> y (16 kHz) -> declip -> o (16 kHz)
     out = x + U(o - y)
 
-D and U are one linear-phase FIR low-pass (Kaiser-windowed sinc, cut at the
-low rate's Nyquist frequency), used to decimate by L and, with gain L, to
-interpolate by L; both are centred (their delay removed), so ``out`` has
-exactly the input's length and alignment, and o - y is zero wherever the
-solver kept the samples (away from clipping), so only the repaired stretches
-(and the filter's reach around them, 2 ms) change.  Streaming, for files
-in chunks (``at_source_rate``); ``core.offline.declip(source_rate=...)``
-uses the same pieces on whole arrays.
+which keeps every sample the solver did not change bit for bit.  What
+Python needs of it is D, to find the clip levels of what the solver will
+see (``decimated``, the streaming ``Decimator`` for files in chunks), with
+the C chain's own filter (``rtd_rate_filter``), centred (its delay
+removed); and the spectrum test that tells a band-limited signal
+(``BandLimit``).
 
     >>> import numpy as np
     >>> x = np.sin(np.arange(48000) * 2 * np.pi * 440 / 48000)[:, None]
@@ -28,16 +26,11 @@ uses the same pieces on whole arrays.
 """
 import numpy as np
 
+from rtdeclip._core import ffi, lib
 from rtdeclip.errors import ParameterError
 
 # integer factors the chain handles (48 kHz over 24, 16, 12, 8 kHz)
 FACTORS = (2, 3, 4, 6)
-# filter half-length in samples of the high rate, per unit of the factor:
-# 32 L taps each side (2 ms at 48 kHz) give a pass band flat to 5e-4 dB up
-# to 0.9 of the low Nyquist frequency (-0.28 dB at 0.95, -6 dB at it) and a
-# stop band 82 dB down from 1.1 of it (measured for L = 2, 3, 6)
-HALF_PER_FACTOR = 32
-KAISER_BETA = 8.0
 
 
 # the bandwidth test: power above 1.05 x the low rate's Nyquist frequency at
@@ -128,38 +121,39 @@ def low_length(n, factor):
     reaches the signal (the filter's tail after the last sample included,
     as a stream that goes on with silence has it: C's rtd_rate gives the
     same samples)."""
-    return (n - 1 + HALF_PER_FACTOR * factor) // factor + 1 if n else 0
+    return (n - 1 + reach(factor)) // factor + 1 if n else 0
 
 
-def repair_at_source_rate(declip, x, factor):
-    """Whole-array ``x + U(declip(D(x)) - D(x))``; ``declip`` maps the
-    low-rate (frames, channels) array to its declipped version."""
-    ch = x.shape[1]
-    down = Decimator(factor, ch)
-    y = np.concatenate([down.push(x), down.flush(low_length(len(x), factor))])
-    up = Interpolator(factor, ch)
-    e = declip(y) - y
-    return _repaired(x, np.concatenate([up.push(e, len(x)), up.flush(len(x))]))
+def reach(factor):
+    """Taps on each side of the chain's filter for ``factor`` (32 x factor,
+    2 ms at 48 kHz: a pass band flat to 5e-4 dB up to 0.9 of the low
+    Nyquist frequency, a stop band 82 dB down from 1.1 of it)."""
+    return (lowpass_length(factor) - 1) // 2
 
 
-def _repaired(x, c):
-    """x + c, but x where that overflows (samples near the largest double:
-    as csrc/source_rate.c does)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = x + c
-    bad = ~np.isfinite(out)
-    if bad.any():
-        out[bad] = x[bad]
-    return out
+def lowpass_length(factor):
+    n = lib.rtd_rate_filter(factor, ffi.NULL, 0)
+    if n < 0:
+        raise ParameterError(f"no source-rate filter for factor {factor}")
+    return n
+
+
+def decimated(x, factor):
+    """Whole-array D(x): the (frames, channels) array ``x`` at the rate
+    divided by ``factor``, low_length(len(x), factor) samples (the filter's
+    tail included): what the solver of a Declipper(source_rate=...) sees."""
+    down = Decimator(factor, x.shape[1])
+    return np.concatenate([down.push(x), down.flush(low_length(len(x), factor))])
 
 
 def lowpass(factor):
-    """The symmetric FIR (odd length, unit DC gain) shared by the decimator
-    and the interpolator for ``factor``."""
-    half = HALF_PER_FACTOR * factor
-    t = np.arange(-half, half + 1, dtype=np.float64)
-    h = np.sinc(t / factor) * np.kaiser(2 * half + 1, KAISER_BETA)
-    return h / h.sum()
+    """The symmetric FIR (odd length, unit DC gain) of the source-rate
+    chain for ``factor``, as csrc/source_rate.c designs it (one design: the
+    levels found here are those of what the C chain's solver sees)."""
+    n = lowpass_length(factor)
+    h = np.empty(n)
+    lib.rtd_rate_filter(factor, ffi.cast("double *", ffi.from_buffer(h)), n)
+    return h
 
 
 class _CentredFIR:
@@ -216,74 +210,3 @@ class Decimator(_CentredFIR):
 
     def __init__(self, factor, channels):
         super().__init__(lowpass(factor), factor, channels)
-
-
-class Interpolator:
-    """Zero-stuff by ``factor`` and low-pass with gain ``factor``:
-    y[j] ~ x[j / factor], centred like the decimator."""
-
-    def __init__(self, factor, channels):
-        self.factor = factor
-        self.fir = _CentredFIR(lowpass(factor) * factor, 1, channels)
-
-    def push(self, x, limit=None):
-        z = np.zeros((len(x) * self.factor, x.shape[1]))
-        z[::self.factor] = x
-        return self.fir.push(z, limit)
-
-    def flush(self, n_out):
-        return self.fir.flush(n_out)
-
-
-class _Fifo:
-    """Blocks in, exactly `n` frames out."""
-
-    def __init__(self):
-        self.blocks, self.have = [], 0
-
-    def put(self, a):
-        if len(a):
-            self.blocks.append(a)
-            self.have += len(a)
-
-    def take(self, n):
-        cat = np.concatenate(self.blocks) if len(self.blocks) != 1 else self.blocks[0]
-        out, rest = cat[:n], cat[n:]
-        self.blocks, self.have = ([rest] if len(rest) else []), len(rest)
-        return out
-
-
-def at_source_rate(declip, chunks, factor, channels):
-    """Full-rate output blocks of ``x + U(declip(D(x)) - D(x))``, exactly as
-    long as the input and aligned with it.  ``chunks``: the full-rate input
-    blocks; ``declip``: a generator function taking an iterable of low-rate
-    blocks and yielding the declipped low-rate signal, aligned and of the
-    same total length (``core.offline.aligned`` with a Declipper made at
-    the low rate)."""
-    down, up = Decimator(factor, channels), Interpolator(factor, channels)
-    full, low = _Fifo(), _Fifo()
-    n, ended = [0], [False]
-
-    def low_blocks():
-        for x in chunks:
-            full.put(x)
-            n[0] += len(x)
-            y = down.push(x)
-            if len(y):
-                low.put(y)
-                yield y
-        ended[0] = True   # n is final: the repair's tail stops at it
-        y = down.flush(low_length(n[0], factor))
-        if len(y):
-            low.put(y)
-            yield y
-
-    for o in declip(low_blocks()):
-        if not len(o):
-            continue
-        c = up.push(o - low.take(len(o)), n[0] if ended[0] else None)
-        if len(c):
-            yield _repaired(full.take(len(c)), c)
-    c = up.flush(n[0])
-    if len(c):
-        yield _repaired(full.take(len(c)), c)

@@ -210,7 +210,7 @@ def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1)
     (scratch) when the block ends without error.  ``levels`` are used as
     they are (resolved against the whole file).  ``factor`` > 1: the solver
     runs at the rate divided by it and only its repair is brought back to
-    the file's rate (``source_rate.at_source_rate``); ``levels`` are then
+    the file's rate (``Declipper(source_rate=...)``); ``levels`` are then
     those of the signal at that rate."""
     if clipping is None:
         clipping = any(np.isfinite(p) or np.isfinite(q) for p, q in levels)
@@ -225,22 +225,28 @@ def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1)
             done += len(chunk)
             progress(DETECT_SHARE + (1 - DETECT_SHARE) * done / n)
 
-    def counted(blocks):   # what the solver gets, its clipped samples counted
+    def counted(blocks):   # the input, its clipped samples counted
         for block in blocks:
             counter.scan(block)
             yield block
 
+    def counted_at_source_rate(blocks):   # counted as the solver sees them
+        down, frames = srate.Decimator(factor, src.channels), 0
+        for block in blocks:
+            counter.scan(down.push(block))
+            frames += len(block)
+            yield block
+        counter.scan(down.flush(srate.low_length(frames, factor)))
+
     with sink as w:   # from here on any error or interrupt removes the sink
-        d = Declipper(src.sample_rate // factor, channels=src.channels, preset=job.preset,
-                      algorithm=job.algorithm,
-                      threshold=clip_levels.Resolved(levels)) if clipping else None
+        d = Declipper(src.sample_rate, channels=src.channels, preset=job.preset,
+                      algorithm=job.algorithm, threshold=clip_levels.Resolved(levels),
+                      source_rate=src.sample_rate // factor if factor > 1 else None) \
+            if clipping else None
         if not clipping:
             blocks = counted(decoded())
-        elif factor == 1:
-            blocks = aligned(d, counted(decoded()))
         else:
-            blocks = srate.at_source_rate(lambda low: aligned(d, counted(low)),
-                                                decoded(), factor, src.channels)
+            blocks = aligned(d, (counted if factor == 1 else counted_at_source_rate)(decoded()))
         for block in blocks:
             w.write(block)
             np.maximum(peaks, [block.max(), -block.min()], out=peaks)

@@ -7,12 +7,13 @@ given) says so.  Any other file that was brought up from a lower rate
 after it clipped (a voice message saved as a 48 kHz WAV, a 8 kHz call
 recording at 48 kHz) shows it in its spectrum: nothing above the low
 rate's Nyquist frequency (``core.resample.BandLimit``).  The file pipeline then runs
-detection and the solver at that rate on ``Downsampled(src, factor)`` and
-brings only the repair back (``core.resample.at_source_rate``).
+detection at that rate on ``Downsampled(src, factor)`` and declips with a
+``Declipper(rate, source_rate=...)``, whose chain in C runs the solver at
+that rate and brings only the repair back (csrc/source_rate.c).
 """
 import struct
 
-from rtdeclip.core.resample import (BandLimit, Decimator, at_source_rate,  # noqa: F401
+from rtdeclip.core.resample import (BandLimit, Decimator,  # noqa: F401
                                     check_source_rate, factor_for, low_length)
 from rtdeclip.errors import ParameterError
 
