@@ -150,10 +150,16 @@ def test_sixty_seconds_average_never_converging_beside_a_cpu_hog(jack):
         hog.kill()
         hog.wait()
     allowed, stalls = excused_underflows(h, watch, t0 + 1.0, t1)
+    # JACK's own xruns (its period came late: the server, not the worker),
+    # excused as in test_overload_is_absorbed_without_underflow; a
+    # fresh-clone CI once saw 2 underflows against 1 allowed here with no
+    # stall the watcher caught
+    driver = max(stats["device_input_overflows"], stats["device_output_underflows"])
     why = (stats["late_frames"], stats["frames_solved"], stats["passthrough_blocks"],
-           stats["hop_ms"], stats["worker_realtime"], os.getloadavg(), stalls)
+           stats["hop_ms"], stats["worker_realtime"], os.getloadavg(), stalls,
+           f"driver xruns {driver}", stats["events"][:8])
     # no underflow after the first block, unless the machine itself stopped
-    assert stats["output_underflows"] <= allowed, why
+    assert stats["output_underflows"] <= allowed + driver, why
     assert stats["input_overflows"] == 0, why
     assert stats["frames_solved"] > 0.9 * 60 * SR / 512 * 2, why
     # late frames <= 0.1 %, plus those of the hops a machine stall of at
