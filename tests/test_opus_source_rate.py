@@ -162,10 +162,16 @@ def test_voice_stream_is_declipped_at_its_source_rate(voice_message):
     def sdr(est):
         return float(rtdeclip.sdr(clean[:n, 0], est[:n, 0]))
 
+    found = []   # per block of the 16 kHz stream: a finite level on some polarity
+
     def stream(source_rate, block):
         dc = rtdeclip.Declipper(48000, preset="average", threshold="auto",
                                 source_rate=source_rate)
-        outs = [dc.process(np.ascontiguousarray(d[i:i + block])) for i in range(0, len(d), block)]
+        outs = []
+        for i in range(0, len(d), block):
+            outs.append(dc.process(np.ascontiguousarray(d[i:i + block])))
+            if source_rate and block == 512:
+                found.append(bool(np.isfinite(np.asarray(dc.thresholds)).any()))
         return np.concatenate(outs + [dc.flush()])[dc.latency_samples:], dc
 
     low16, dc = stream(16000, 512)
@@ -180,7 +186,12 @@ def test_voice_stream_is_declipped_at_its_source_rate(voice_message):
     at48, _ = stream(None, 512)
     gain, gain48 = sdr(low16) - sdr(d), sdr(at48) - sdr(d)
     print(f"voice stream: {gain:.2f} dB at 16 kHz, {gain48:.2f} dB at 48 kHz")
-    assert gain > gain48 + 3.0, (gain, gain48)   # measured 8.9 against 4.3
+    # measured 11.2 against 4.3 (8.9 before codec rails were held through
+    # the evaluations that miss them, csrc/smear.h smear_hold: the rail was
+    # found at 0.14 s and lost from 0.27 to 1.03 s)
+    assert gain > gain48 + 5.0 and gain > 10.0, (gain, gain48)
+    first = found.index(True)
+    assert first * 512 < 0.3 * 48000 and all(found[first:]), (first, found.count(False))
     with pytest.raises(ParameterError, match="source_rate"):
         rtdeclip.Declipper(48000, source_rate=32000)
 
