@@ -58,8 +58,8 @@ typedef struct {
     /* the last codec rail found per polarity, held through evaluations
      * that miss it (smear_hold) */
     double held_level[2], held_width[2], held_mass[2], held_bins[2], held_spread[2];
-    int held_mirrored[2];
-    int hold_left[2];   /* evaluations the held rail may still stand in     */
+    int hold_left[2];
+    int seen[2];        /* consecutive evaluations that found its own hump  */   /* evaluations the held rail may still stand in     */
 } smear_estimator;
 
 static inline void smear_reset(smear_estimator *e)
@@ -439,32 +439,43 @@ static inline void smear_choose(const smear_estimator *sm, const int hits[2], in
     }
 }
 
-/* A codec rail, once found, stands through the evaluations that miss it
- * for up to RTD_SM_HOLD of them (1.4 s at 48 kHz, 4 s at 16 kHz), unless
- * the signal has since passed RTD_SM_TOP_DB over its centre with more than
- * RTD_SM_TOP_FRAC of its mass (smear_drop_notes' test 1: then it was a
- * note, or the clipper went away).  Early in a stream the hump test is
- * marginal: a few hundred samples decide it, and a pause or a quieter
- * stretch tips it either way.  Without the hold, the rail of the
- * benchmark's speech through Opus 96k at input SDR 3 (declipped at 16
- * kHz) came and went: found at 0.14 s, lost 0.27-1.03 s, back from 1.16
- * s, and the stream gained 8.7 dB where the same Declipper told the
- * offline levels gained 12.0 (at input SDR 7: lost three times, 1.9
- * against 7.6 dB).  An absent hump is no evidence that the clipper left. */
+/* A polarity's own codec rail, once found at RTD_SM_HOLD_AFTER evaluations
+ * running (after the note tests), stands through the evaluations that miss
+ * it for up to RTD_SM_HOLD of them (1.4 s at 48 kHz, 4 s at 16 kHz), unless
+ * the signal has since passed RTD_SM_TOP_DB over its centre on that
+ * polarity with more than RTD_SM_TOP_FRAC of its mass (as smear_drop_notes'
+ * test 1: then it was a note, or the clipper went away).  Early in a
+ * stream the hump test is marginal: a few hundred samples decide it, and a
+ * pause or a quieter stretch tips it either way.  Without the hold, the
+ * rail of the benchmark's speech through Opus 96k at input SDR 3
+ * (declipped at 16 kHz) came and went: found at 0.14 s, lost 0.27-1.03 s,
+ * back from 1.16 s, and the stream gained 8.7 dB where the same Declipper
+ * told the offline levels gained 12.0 (at input SDR 7: lost three times,
+ * 1.9 against 7.6 dB); with it 11.4 and 7.6.  An absent hump is no evidence
+ * that the clipper left.  A rail mirrored from the other polarity is not
+ * held: smear_mirror (after this) derives it again from the other's rail,
+ * held or not, with its conditions checked.  A hump found only once is
+ * not held either: stereo music through AAC 256k at input SDR 20 had a
+ * note's hump at 0.165 (the rail at 0.509) for one evaluation, and holding
+ * it cost 4 dB. */
 #define RTD_SM_HOLD 128
+#define RTD_SM_HOLD_AFTER 2
 static inline void smear_hold(smear_estimator *e)
 {
     for (int side = 0; side < 2; side++) {
-        if (e->found[side] == RTD_RAIL_CODEC) {
+        if (e->found[side] == RTD_RAIL_CODEC) {   /* its own hump (mirroring comes after) */
+            /* a hump found once may be a note's (counted up to the bar only) */
+            if (e->seen[side] < RTD_SM_HOLD_AFTER) e->seen[side]++;
+            if (e->seen[side] < RTD_SM_HOLD_AFTER) continue;
             e->held_level[side] = e->level[side];
             e->held_width[side] = e->width[side];
             e->held_mass[side] = e->mass[side];
             e->held_bins[side] = e->bins[side];
             e->held_spread[side] = e->spread[side];
-            e->held_mirrored[side] = e->mirrored[side];
             e->hold_left[side] = RTD_SM_HOLD;
             continue;
         }
+        e->seen[side] = 0;
         if (e->found[side] != RTD_RAIL_NONE || e->hold_left[side] <= 0) {
             e->hold_left[side] = 0;
             continue;
@@ -482,7 +493,6 @@ static inline void smear_hold(smear_estimator *e)
         e->mass[side] = e->held_mass[side];
         e->bins[side] = e->held_bins[side];
         e->spread[side] = e->held_spread[side];
-        e->mirrored[side] = e->held_mirrored[side];
     }
 }
 
@@ -522,8 +532,8 @@ static inline void smear_push(smear_estimator *e, double y, int64_t *scratch)
         smear_eval_side(e, 0, scratch);
         smear_eval_side(e, 1, scratch);
         smear_drop_notes(e);
-        smear_mirror(e);
         smear_hold(e);
+        smear_mirror(e);
     }
 }
 
