@@ -58,8 +58,8 @@ typedef struct {
     /* the last codec rail found per polarity, held through evaluations
      * that miss it (smear_hold) */
     double held_level[2], held_width[2], held_mass[2], held_bins[2], held_spread[2];
-    int hold_left[2];
-    int seen[2];        /* consecutive evaluations that found its own hump  */   /* evaluations the held rail may still stand in     */
+    int hold_left[2];   /* evaluations the held rail may still stand in     */
+    int seen[2];        /* consecutive evaluations that found its own hump  */
 } smear_estimator;
 
 static inline void smear_reset(smear_estimator *e)
