@@ -72,7 +72,9 @@ done
 
 export RTDECLIP_TEST_WHEEL="$VENV" RTDECLIP_SOURCE_TREE="$ROOT"
 set +e
-"$PY" -m pytest -q -p no:cacheprovider --rootdir "$ROOT" -c "$ROOT/pyproject.toml" \
+# -rs: every skip says why in the log (a test that skips itself on a
+# condition of the machine must be visible, not counted only)
+"$PY" -m pytest -q -rs -p no:cacheprovider --rootdir "$ROOT" -c "$ROOT/pyproject.toml" \
     ${args[@]+"${args[@]}"}
 rc=$?
 set -e
