@@ -143,7 +143,7 @@ def decimated(x, factor):
     divided by ``factor``, low_length(len(x), factor) samples (the filter's
     tail included): what the solver of a Declipper(source_rate=...) sees."""
     down = Decimator(factor, x.shape[1])
-    return np.concatenate([down.push(x), down.flush(low_length(len(x), factor))])
+    return np.concatenate([down.push(x), down.finish()])
 
 
 def lowpass(factor):
@@ -206,7 +206,18 @@ class _CentredFIR:
 
 
 class Decimator(_CentredFIR):
-    """Low-pass and keep every ``factor``-th sample: y[m] ~ x[m * factor]."""
+    """Low-pass and keep every ``factor``-th sample: y[m] ~ x[m * factor].
+    ``push`` blocks, then ``finish()`` for the rest: low_length(frames
+    pushed, factor) samples in all, as C's rtd_rate gives its solver."""
 
     def __init__(self, factor, channels):
         super().__init__(lowpass(factor), factor, channels)
+        self.factor, self.frames_in = factor, 0
+
+    def push(self, x, limit=None):
+        self.frames_in += len(x)
+        return super().push(x, limit)
+
+    def finish(self):
+        """The signal ends here: the samples left, the filter's tail included."""
+        return self.flush(low_length(self.frames_in, self.factor))

@@ -231,12 +231,11 @@ def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1)
             yield block
 
     def counted_at_source_rate(blocks):   # counted as the solver sees them
-        down, frames = srate.Decimator(factor, src.channels), 0
+        down = srate.Decimator(factor, src.channels)
         for block in blocks:
             counter.scan(down.push(block))
-            frames += len(block)
             yield block
-        counter.scan(down.flush(srate.low_length(frames, factor)))
+        counter.scan(down.finish())
 
     with sink as w:   # from here on any error or interrupt removes the sink
         d = Declipper(src.sample_rate, channels=src.channels, preset=job.preset,

@@ -14,7 +14,7 @@ that rate and brings only the repair back (csrc/source_rate.c).
 import struct
 
 from rtdeclip.core.resample import (BandLimit, Decimator,  # noqa: F401
-                                    check_source_rate, factor_for, low_length)
+                                    check_source_rate, factor_for)
 from rtdeclip.errors import ParameterError
 
 def opus_input_rate(codec_context):
@@ -81,13 +81,13 @@ class Downsampled:
 
     def chunks(self, size):
         """Low-rate blocks of about ``size / factor`` frames,
-        ``low_length(n, factor)`` in all for n input frames."""
+        ``resample.low_length(n, factor)`` in all for n input frames."""
         down, self.frames_in = Decimator(self.factor, self.channels), 0
         for x in self.src.chunks(size):
             self.frames_in += len(x)
             y = down.push(x)
             if len(y):
                 yield y
-        y = down.flush(low_length(self.frames_in, self.factor))
+        y = down.finish()
         if len(y):
             yield y
