@@ -80,17 +80,24 @@ def test_live_at_a_lower_source_rate_equals_the_declipper(jack):
     def keep(inblock, outblock):   # the worker's blocks, before gain and limiter
         seen.append((inblock.copy(), outblock.copy()))
 
-    h = host(preset="average", threshold="auto", source_rate=16000, on_block=keep)
-    assert h.declipper.source_rate == 16000 and h.declipper.stream_hop == 3 * 128
-    rec, stats = play_through(h, clipped)
-    received = np.concatenate([b[0] for b in seen])
-    played = np.concatenate([b[1] for b in seen])
-    d = rtdeclip.Declipper(SR, channels=2, preset="average", threshold="auto", source_rate=16000,
-                           algorithm="aspade")
-    again = np.concatenate([d.process(b[0]) for b in seen])
-    assert np.array_equal(again, played)
-    if stats["input_overflows"] or stats["device_input_overflows"]:
-        pytest.skip(f"input lost on a busy machine: {event_counts(stats)} (the replay matched)")
+    for attempt in range(2):
+        # a period the JACK dummy driver itself drops on a busy VM breaks
+        # the comparison with the clean signal (not the replay): once more
+        seen.clear()
+        h = host(preset="average", threshold="auto", source_rate=16000, on_block=keep)
+        assert h.declipper.source_rate == 16000 and h.declipper.stream_hop == 3 * 128
+        rec, stats = play_through(h, clipped)
+        received = np.concatenate([b[0] for b in seen])
+        played = np.concatenate([b[1] for b in seen])
+        d = rtdeclip.Declipper(SR, channels=2, preset="average", threshold="auto",
+                               source_rate=16000, algorithm="aspade")
+        again = np.concatenate([d.process(b[0]) for b in seen])
+        assert np.array_equal(again, played)
+        if not (stats["input_overflows"] or stats["device_input_overflows"]):
+            break
+        if attempt == 1:
+            pytest.skip(f"input lost on a busy machine twice: {event_counts(stats)} "
+                        "(the replays matched)")
     start = int(np.flatnonzero(np.abs(received).max(axis=1) > 0)[0])
     assert np.array_equal(received[start:start + len(clipped)], clipped.astype(np.float32))
     out = played[start + d.latency_samples:start + d.latency_samples + len(clean)]
