@@ -81,8 +81,6 @@ def test_live_at_a_lower_source_rate_equals_the_declipper(jack):
         seen.append((inblock.copy(), outblock.copy()))
 
     for attempt in range(2):
-        # a period the JACK dummy driver itself drops on a busy VM breaks
-        # the comparison with the clean signal (not the replay): once more
         seen.clear()
         h = host(preset="average", threshold="auto", source_rate=16000, on_block=keep)
         assert h.declipper.source_rate == 16000 and h.declipper.stream_hop == 3 * 128
@@ -92,14 +90,26 @@ def test_live_at_a_lower_source_rate_equals_the_declipper(jack):
         d = rtdeclip.Declipper(SR, channels=2, preset="average", threshold="auto",
                                source_rate=16000, algorithm="aspade")
         again = np.concatenate([d.process(b[0]) for b in seen])
-        assert np.array_equal(again, played)
-        if not (stats["input_overflows"] or stats["device_input_overflows"]):
+        # a frame cut at its deadline or a budget the governor lowered (a
+        # stalled or busy VM) are the reasons the host may differ from the
+        # replay, and they are reported
+        cut = (stats["late_frames"] or stats["frames_cut"] or stats["passthrough_blocks"]
+               or stats["budget_cuts"])
+        replayed = np.array_equal(again, played)
+        assert replayed or cut, ("differs from the replay with no frame cut",
+                                 event_counts(stats), stats["budget_cuts"])
+        heard = np.flatnonzero(np.abs(received).max(axis=1) > 0)
+        start = int(heard[0]) if len(heard) else 0
+        intact = np.array_equal(received[start:start + len(clipped)], clipped.astype(np.float32))
+        if intact and replayed:
             break
+        # only a period the JACK dummy driver itself dropped (it reports
+        # it) excuses a signal that did not arrive whole: play once more
+        lost = stats["input_overflows"] or stats["device_input_overflows"]
+        assert intact or lost, ("the signal arrived changed with no xrun reported",
+                                event_counts(stats))
         if attempt == 1:
-            pytest.skip(f"input lost on a busy machine twice: {event_counts(stats)} "
-                        "(the replays matched)")
-    start = int(np.flatnonzero(np.abs(received).max(axis=1) > 0)[0])
-    assert np.array_equal(received[start:start + len(clipped)], clipped.astype(np.float32))
+            pytest.skip(f"disturbed twice on a busy machine: {event_counts(stats)}")
     out = played[start + d.latency_samples:start + d.latency_samples + len(clean)]
     gain = rtdeclip.sdr(clean[:len(out)], out) - rtdeclip.sdr(clean[:len(out)], clipped[:len(out)])
     assert np.all(gain > 5.0), (gain, start % 3)
