@@ -372,6 +372,11 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--codecs", default=",".join(CODECS),
                     help="lossy variants to run (default: all eight)")
+    ap.add_argument("--scale", type=float, default=0.0,
+                    help="every clean clip times 1 + SCALE (e.g. 1e-3, 0.009 dB): a change "
+                         "that matters to nobody but moves the last bits everywhere, so a few "
+                         "runs show how far the counts move by chance")
+    ap.add_argument("--name", default="lossy", help="results file name (benchmarks/results/NAME.*)")
     a = ap.parse_args()
     presets = [p for p in a.presets.split(",") if p]
     for c in [c for c in CODECS if c not in a.codecs.split(",")]:
@@ -379,12 +384,12 @@ def main():
     sdrs = [int(s) for s in a.sdrs.split(",")]
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="rtdeclip-lossy-") as tmp:
-        tasks = [(n, x, sr, s, presets, tmp) for n, x, sr in
+        tasks = [(n, x * (1.0 + a.scale), sr, s, presets, tmp) for n, x, sr in
                  clips(a.sqam, [e for e in a.excerpts.split(",") if e], a.seconds) for s in sdrs]
         if a.hq_excerpts:
             hq = [c for c in clips(a.sqam, a.hq_excerpts.split(","), a.hq_seconds)
                   if c[0] in a.hq_excerpts.split(",") or c[0].startswith("speech")]
-            tasks += [(n + f" ({a.hq_seconds:g} s)", x, sr, int(s), ["highquality"], tmp)
+            tasks += [(n + f" ({a.hq_seconds:g} s)", x * (1.0 + a.scale), sr, int(s), ["highquality"], tmp)
                       for n, x, sr in hq for s in a.hq_sdrs.split(",")]
         with ProcessPoolExecutor(a.jobs) as pool:
             rows = [r for rs in pool.map(case, tasks) for r in rs]
@@ -395,7 +400,7 @@ def main():
             f"{a.excerpts} and the three own clips, {a.seconds:g} s, presets {a.presets}; "
             f"{hq}; {time.time() - t0:.0f} s wall on the shared machine)\n")
     rows = json.loads(json.dumps(rows, default=lambda o: o.item()))
-    write_results("lossy", {"machine": machine(), "args": vars(a), "rows": rows,
+    write_results(a.name, {"machine": machine(), "args": vars(a), "rows": rows,
                             "targets": targets, "header": head}, head + md + "\n\nTarget misses:\n\n"
                   + "\n".join("- " + f for f in targets["fails"]))
 
