@@ -77,14 +77,18 @@ class Downsampled:
         self.src, self.factor = src, factor
         self.channels, self.codec = src.channels, src.codec
         self.sample_rate = src.sample_rate // factor
-        self.frames_in = 0
+        self._down = None
+
+    @property
+    def frames_in(self):
+        return self._down.frames_in if self._down is not None else 0
 
     def chunks(self, size):
         """Low-rate blocks of about ``size / factor`` frames,
-        ``resample.low_length(n, factor)`` in all for n input frames."""
-        down, self.frames_in = Decimator(self.factor, self.channels), 0
+        ``rtdeclip.core.resample.low_length(n, factor)`` in all for n input
+        frames."""
+        down = self._down = Decimator(self.factor, self.channels)
         for x in self.src.chunks(size):
-            self.frames_in += len(x)
             y = down.push(x)
             if len(y):
                 yield y
