@@ -9,8 +9,8 @@ round-tripped through the ffmpeg command line (libmp3lame 128k/320k, aac
 128k/256k .m4a, libvorbis q4/q8, libopus 96k/160k) and decoded by
 rtdeclip's own decoder (rtdeclip.files.audio_io.AudioSource).  Each
 variant is declipped with threshold="auto", offline (``rtdeclip.declip``
-on the detector's levels, told the input is lossy as ``rtdeclip file``
-does) and as a stream (``Declipper.process`` in blocks of 512, online
+told the input is lossy, ``lossy=True``, as ``rtdeclip file`` does: the
+detector's levels, a codec rail hedged over its width) and as a stream (``Declipper.process`` in blocks of 512, online
 estimator); ΔSDR is against the clean signal.
 
 Alignment: the decoder trims the codec delay (gapless header, edit list,
@@ -145,7 +145,8 @@ def sdr(ref, est):
 
 def run_offline(y, sr, preset, lossy, source_rate=None):
     """As ``rtdeclip file`` does: levels detected per channel (told whether
-    the decoder is lossy), then declipped; an Opus file from a lower-rate
+    the decoder is lossy), then declipped (a lossy input's codec rails
+    hedged over their width, ``core.hedge``); an Opus file from a lower-rate
     source at that rate (levels found on the decimated signal, declipped by
     ``declip(source_rate=...)``, the C chain the file pipeline runs)."""
     import rtdeclip
@@ -153,8 +154,9 @@ def run_offline(y, sr, preset, lossy, source_rate=None):
     from rtdeclip.core.detect import detect_clipping
     factor = resample.factor_for(sr, source_rate)
     seen = y if factor == 1 else resample.decimated(y, factor)
-    found = detect_clipping(seen, sr // factor, lossy=lossy)
-    out = rtdeclip.declip(y, sr, preset=preset, threshold=[f.thresholds for f in found], jobs=1,
+    found = detect_clipping(seen, sr // factor, lossy=lossy)   # for the report
+    # as rtdeclip file: a lossy input's codec rails hedged over the width
+    out = rtdeclip.declip(y, sr, preset=preset, threshold="auto", lossy=lossy, jobs=1,
                           source_rate=sr // factor if factor > 1 else None)
     est = [20 * np.log10(abs(v)) for f in found for v in (f.positive, f.negative) if v is not None]
     det = [{"method": list(f.method), "width_db": list(f.width_db)} for f in found]

@@ -287,12 +287,72 @@ def test_file_command_on_mp3_reports_the_smeared_mode(tmp_path, clipped):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "codec-smeared, width" in r.stdout and "lossy input (mp3" in r.stdout
+    assert "smeared rails hedged over their width: declipped 5 times" in r.stdout
     j = json.loads(rep.read_text())
+    assert j["hedge_widths"] == [0.6, 0.8, 1.0, 1.25, 1.6]
+    assert j["solver"]["hedge_members"] == 5
+    assert j["solver"]["hedge_iterations"] > j["solver"]["iterations"] > 0
     for t in j["thresholds"]:
         assert t["detection"] == ["codec", "codec"]
         assert all(0.25 <= w <= 4.0 for w in t["smear_width_db"])
     # output length equals the decoded input's
-    assert len(AudioSource(str(out)).read_all()) == len(AudioSource(path).read_all())
+    hedged = AudioSource(str(out)).read_all()
+    assert len(hedged) == len(AudioSource(path).read_all())
+    # --no-hedge: one solve at the declared width, said nowhere as hedged
+    out1, rep1 = tmp_path / "o1.wav", tmp_path / "r1.json"
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", "file", path, "--output", str(out1),
+                        "--preset", "Fastest", "--report", str(rep1), "--no-hedge"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "hedged" not in r.stdout
+    j1 = json.loads(rep1.read_text())
+    assert j1["hedge_widths"] is None and "hedge_members" not in j1["solver"]
+    assert j1["thresholds"][0]["positive"] == j["thresholds"][0]["positive"]
+    single = AudioSource(str(out1)).read_all()
+    assert single.shape == hedged.shape and not np.array_equal(single, hedged)
+
+
+def test_codec_rails_get_one_level_set_per_hedge_width_exact_rails_one(tmp_path, clipped):
+    from rtdeclip.core import hedge
+    y, level = clipped
+    d, sr, _ = roundtrip(tmp_path, y, "mp3")
+    found = rtdeclip.detect_clipping(d, sr, lossy=True)
+    sets = hedge.level_sets(found)
+    assert len(sets) == len(hedge.WIDTHS) == 5
+    # the declared levels in the middle; wider widths reach lower, each
+    # below the rail's centre
+    assert sets[len(sets) // 2] == [f.thresholds for f in found]
+    pos = [s[0][0] for s in sets]
+    neg = [s[0][1] for s in sets]
+    assert all(a > b for a, b in zip(pos, pos[1:])) and all(a < b for a, b in zip(neg, neg[1:]))
+    assert pos[0] < found[0].positive and neg[0] > found[0].negative
+    # an uncoded clip's exact rails: one set, the declared levels
+    exact = rtdeclip.detect_clipping(y, sr)
+    assert hedge.level_sets(exact) == [[f.thresholds for f in exact]]
+
+
+def test_lossy_declip_is_the_mean_of_the_hedge_widths(tmp_path, clean, clipped):
+    """``declip(lossy=True)`` solves once per width and keeps the mean; on
+    a decoded MP3 that gains on the input and is not the single solve."""
+    import warnings
+    from rtdeclip.core import hedge
+    y, _ = clipped
+    d, sr, _ = roundtrip(tmp_path, y, "mp3")
+    d = d[:SR]   # a second is enough to show it
+    hedged = rtdeclip.declip(d, sr, preset="fastest", lossy=True, plan="estimate")
+    sets = hedge.level_sets(rtdeclip.detect_clipping(d, sr, lossy=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        singles = [rtdeclip.declip(d, sr, preset="fastest", threshold=s, plan="estimate")
+                   for s in sets]
+    np.testing.assert_allclose(hedged, np.mean(singles, axis=0), rtol=0, atol=1e-12)
+    assert not np.array_equal(hedged, singles[len(sets) // 2])
+    x = clean[:len(d), 0]
+    assert rtdeclip.sdr(x, hedged[:, 0]) > rtdeclip.sdr(x, d[:, 0]) + 3
+    # uncoded input, lossy or not: one solve, the same samples
+    np.testing.assert_array_equal(rtdeclip.declip(y[:SR], sr, preset="fastest", plan="estimate"),
+                                  rtdeclip.declip(y[:SR], sr, preset="fastest", lossy=True,
+                                                  plan="estimate"))
 
 
 def test_opus_output_length_and_reference_at_another_rate(tmp_path, clipped):

@@ -80,6 +80,10 @@ def _common(p, preset=True):
                    help="declip at the source's lower rate: auto (default: when an Opus header "
                         "says it, or nothing is above a rate of 8-24 kHz 2, 3, 4 or 6 times "
                         "lower), off, or the rate in Hz")
+    p.add_argument("--no-hedge", dest="hedge", action="store_false",
+                   help="smeared rails (after MP3, AAC, Vorbis, Opus, a resampler or "
+                        "dither) are declipped once at the detected width rather than at "
+                        "five widths averaged: five times faster, 0.2-1.2 dB less on average")
     p.add_argument("--report", metavar="REPORT.json",
                    help="write everything as JSON (several inputs: a list)")
     p.add_argument("--plot", metavar="PLOT.png",
@@ -172,7 +176,7 @@ def _one(args, inp, many, progress):
     return filepipe.declip_file(inp, args.output, args.reference, args.preset, args.algorithm,
                                 args.threshold, args.format,
                                 progress.for_job(_progress_name(inp, many)),
-                                source_rate=args.source_rate)
+                                source_rate=args.source_rate, hedge=args.hedge)
 
 
 def run_file(args):

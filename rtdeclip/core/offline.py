@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from rtdeclip.core import levels as clip_levels, params, resample
+from rtdeclip.core import hedge, levels as clip_levels, params, resample
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.detect import detect_clipping
 from rtdeclip.errors import ParameterError
@@ -55,35 +55,49 @@ def aligned(d, chunks):
         yield y[skip:]
 
 
-def _one_channel(x, sample_rate, thresholds, kwargs):
+def _one_channel(x, sample_rate, sets, kwargs):
+    """One channel with its levels, ``sets``: [(pos, neg)], or one pair per
+    width of a codec rail's hedge (``core.hedge``)."""
     # resolved against the whole signal already: no stream tolerance
-    d = Declipper(sample_rate, channels=1, threshold=clip_levels.Resolved([thresholds]), **kwargs)
+    def make(pair):
+        return Declipper(sample_rate, channels=1, threshold=clip_levels.Resolved([pair]), **kwargs)
+    d = make(sets[0]) if len(sets) == 1 else hedge.Hedged(make, sets)
     out = np.empty(len(x))
     pos = 0
-    for y in aligned(d, (x[start:start + CHUNK] for start in range(0, len(x), CHUNK))):
-        out[pos:pos + len(y)] = y
-        pos += len(y)
+    try:
+        for y in aligned(d, (x[start:start + CHUNK] for start in range(0, len(x), CHUNK))):
+            out[pos:pos + len(y)] = y
+            pos += len(y)
+    finally:
+        if len(sets) > 1:
+            d.close()
     return out, d.stats
 
 
-def _levels(y2, sample_rate, threshold, channels):
-    """Per channel (pos, neg): detected over the whole signal ("auto"), or
-    the given ones snapped to the peaks, with a warning where they look
-    wrong (clip_levels.notes)."""
+def _levels(y2, sample_rate, threshold, channels, lossy=False, hedged=True):
+    """Per channel the solver's level sets [(pos, neg), ...]: detected over
+    the whole signal ("auto"; a smeared rail gets one set per width of
+    ``core.hedge`` when ``hedged``), or the given ones snapped to the
+    peaks, with a warning where they look wrong (clip_levels.notes)."""
     given = clip_levels.parse(threshold, channels)
     if given is None:
-        return [c.thresholds for c in detect_clipping(y2, sample_rate)]
+        found = detect_clipping(y2, sample_rate, lossy=lossy)
+        sets = hedge.level_sets(found) if hedged else [[f.thresholds for f in found]]
+        # a channel whose rails are not smeared is solved once
+        return [[s[c] for s in sets] if len({s[c] for s in sets}) > 1 else [sets[0][c]]
+                for c in range(channels)]
     peaks = clip_levels.peaks_of(y2)
     levels, _ = clip_levels.snap(given, peaks, clip_levels.quantisation_step(y2))
     clipped = [int(np.count_nonzero(y2[:, c] >= p) + np.count_nonzero(y2[:, c] <= q))
                for c, (p, q) in enumerate(levels)]
     clip_levels.warn(clip_levels.notes(given, peaks, clipped, len(y2),
                                        channels_named=channels > 1))
-    return levels
+    return [[pair] for pair in levels]
 
 
 def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="estimate",
-           jobs=None, return_stats=False, source_rate=None, **settings):
+           jobs=None, return_stats=False, source_rate=None, lossy=False, hedge=True,
+           **settings):
     """Declip a whole signal; same shape and dtype out, no delay.
 
     ``y``: float32/float64 array, (frames,) or (frames, channels).
@@ -107,6 +121,13 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     on such signals; "auto": when the spectrum is empty above such a rate
     of 8-24 kHz (``resample.BandLimit``, as ``rtdeclip file`` decides);
     None (default): at ``sample_rate``.
+    ``lossy``: the signal was decoded from MP3, AAC, Vorbis, Opus...: the
+    detector ("auto") then takes every hump at the top for a codec-smeared
+    rail, as ``rtdeclip file`` does for such files (docs/lossy.md).
+    ``hedge`` (default True): a smeared rail found by "auto" (codec or
+    noisy: a lossy decoder, a resampler, dither) is declipped once per width
+    of :mod:`rtdeclip.core.hedge` (five solves) and the mean returned;
+    False: once, at the declared width.  Exact rails: one solve either way.
 
     >>> import numpy as np, rtdeclip
     >>> t = np.arange(8000) / 8000
@@ -147,14 +168,17 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     # with a source rate, the levels are those of the signal at that rate
     # (what the solver sees inside the Declipper's chain, csrc/source_rate.c)
     seen = y2 if factor == 1 else resample.decimated(y2, factor)
-    levels = _levels(seen, sample_rate // factor, threshold, channels)
+    sets = _levels(seen, sample_rate // factor, threshold, channels, lossy=bool(lossy),
+                   hedged=bool(hedge))
     kwargs = dict(settings, preset=preset, plan=plan,
                   source_rate=sample_rate // factor if factor > 1 else None)
     jobs = jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=min(jobs, channels)) as pool:
-        results = list(pool.map(lambda c: _one_channel(y2[:, c], sample_rate, levels[c], kwargs),
+        results = list(pool.map(lambda c: _one_channel(y2[:, c], sample_rate, sets[c], kwargs),
                                 range(channels)))
     out = np.stack([r[0] for r in results], axis=1).astype(y.dtype).reshape(y.shape)
     if return_stats:
-        return out, [dict(r[1], thresholds=tuple(levels[c])) for c, r in enumerate(results)]
+        # the levels at the declared width (the middle set of a hedge)
+        return out, [dict(r[1], thresholds=tuple(sets[c][len(sets[c]) // 2]))
+                     for c, r in enumerate(results)]
     return out

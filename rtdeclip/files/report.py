@@ -78,6 +78,11 @@ def service_log(r):
                      + ("the codec's ringing smears the rails; the clipped set reaches "
                         "below them by the measured smear width (information)" if smeared else
                         "information only"))
+    if r.get("hedge_widths"):
+        lines.append(f"  smeared rails hedged over their width: declipped "
+                     f"{len(r['hedge_widths'])} times, at "
+                     f"{', '.join(f'{k:g}' for k in r['hedge_widths'])} x the width, "
+                     "and the mean kept (--no-hedge: once)")
     if r.get("source_rate"):
         why = {"opus header": f"Opus from a {r['source_rate']} Hz source",
                "spectrum": f"nothing above {r['source_rate'] / 2000 * 1.05:.1f} kHz: a "
