@@ -1,6 +1,7 @@
 """Clipped audio after a lossy codec (issue 9): files made with the ffmpeg
 command line (MP3, AAC, Vorbis, Opus), decoded by rtdeclip's own decoder."""
 import json
+import os
 import subprocess
 import sys
 
@@ -292,6 +293,8 @@ def test_file_command_on_mp3_reports_the_smeared_mode(tmp_path, clipped):
     assert j["hedge_widths"] == [0.6, 0.8, 1.0, 1.25, 1.6]
     assert j["solver"]["hedge_members"] == 5
     assert j["solver"]["hedge_iterations"] > j["solver"]["iterations"] > 0
+    # the members run in threads of their own (one core: in the caller's)
+    assert (j["hedge_cpu_s"] > 0) == ((os.cpu_count() or 1) > 1)
     for t in j["thresholds"]:
         assert t["detection"] == ["codec", "codec"]
         assert all(0.25 <= w <= 4.0 for w in t["smear_width_db"])
@@ -307,6 +310,7 @@ def test_file_command_on_mp3_reports_the_smeared_mode(tmp_path, clipped):
     assert "hedged" not in r.stdout
     j1 = json.loads(rep1.read_text())
     assert j1["hedge_widths"] is None and "hedge_members" not in j1["solver"]
+    assert j1["hedge_cpu_s"] == 0
     assert j1["thresholds"][0]["positive"] == j["thresholds"][0]["positive"]
     single = AudioSource(str(out1)).read_all()
     assert single.shape == hedged.shape and not np.array_equal(single, hedged)

@@ -1,7 +1,7 @@
 """``rtdeclip batch``: many files, on this machine or a Dask cluster.
 
     rtdeclip batch INPUT... --output DIR [--preset P] [--algorithm A]
-                   [--threshold T] [--format F] [--jobs N]
+                   [--threshold T] [--format F] [--no-hedge] [--jobs N]
                    [--scheduler tcp://HOST:PORT [--transfer auto|path|bytes]]
                    [--summary FILE] [--redo] [--quiet]
 
@@ -40,6 +40,9 @@ def register(sub):
     p.add_argument("--threshold", default="auto",
                    help="clip levels: auto, DBFS or POS_DBFS,NEG_DBFS (as rtdeclip file)")
     p.add_argument("--format", default="float32", choices=FORMATS, help="output sample format")
+    p.add_argument("--no-hedge", dest="hedge", action="store_false",
+                   help="smeared rails (lossy, resampled, dithered inputs) solved once at the "
+                        "detected width, not at five widths averaged: five times faster")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="local worker processes (default: number of cores; "
                         "ignored with --scheduler)")
@@ -116,7 +119,7 @@ def _interrupt(signum, frame):
 def run_batch(args):
     _validate(args)
     options = {"preset": args.preset.lower(), "algorithm": args.algorithm.lower(),
-               "threshold": str(args.threshold), "format": args.format}
+               "threshold": str(args.threshold), "format": args.format, "hedge": args.hedge}
     out_dir = os.path.abspath(args.output)
     client = None
     if args.scheduler:   # before touching anything: an unreachable cluster is a plain error

@@ -31,6 +31,7 @@ clipping) get one solve, as before, bit for bit.
 """
 from concurrent.futures import ThreadPoolExecutor
 import os
+import time
 
 import numpy as np
 
@@ -93,6 +94,20 @@ class Hedged:
         n = min(len(self.members), threads or os.cpu_count() or 1)
         self._pool = ThreadPoolExecutor(n, thread_name_prefix="rtdeclip-hedge") if n > 1 else None
         self._bufs = None
+        self._cpu = [0.0] * len(self.members)   # per member, in the pool's threads
+
+    @property
+    def pool_cpu_seconds(self):
+        """CPU seconds the members used in the pool's threads (not the
+        caller's: what a per-thread CPU count of the caller misses)."""
+        return sum(self._cpu)
+
+    def _run(self, i, block):
+        c0 = time.thread_time()
+        try:
+            return self.members[i].process(block, out=self._bufs[i])
+        finally:
+            self._cpu[i] += time.thread_time() - c0
 
     def close(self):
         if self._pool is not None:
@@ -140,8 +155,7 @@ class Hedged:
         if self._pool is None:
             outs = [m.process(block, out=b) for m, b in zip(self.members, self._bufs)]
         else:
-            outs = list(self._pool.map(lambda mb: mb[0].process(block, out=mb[1]),
-                                       zip(self.members, self._bufs)))
+            outs = list(self._pool.map(lambda i: self._run(i, block), range(len(self.members))))
         return self._mean(outs, out)
 
     __call__ = process

@@ -120,6 +120,7 @@ def run(job: FileJob):
                           given_levels=fixed, snapped=snapped, notes=notes, factor=factor)
     report["source_rate_from"] = how
     report["hedge_widths"] = list(hedge.WIDTHS) if len(sets) > 1 and out.clipping_found else None
+    report["hedge_cpu_s"] = out.hedge_cpu_s
     if ref is not None:
         report["sdr"] = reference_sdr(job, src, ref, n, gain)
     return report
@@ -206,6 +207,7 @@ class Declipped:
     peaks: np.ndarray         # largest positive sample, largest |negative| one
     stats: dict | None        # the solver's counters (None: copied through)
     clipping_found: bool
+    hedge_cpu_s: float = 0.0  # CPU of the hedge's threads (not the caller's)
 
 
 def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1, sets=None):
@@ -262,7 +264,8 @@ def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1,
         finally:
             if isinstance(d, hedge.Hedged):
                 d.close()
-    return Declipped(counter, peaks, d.stats if clipping else None, clipping)
+    return Declipped(counter, peaks, d.stats if clipping else None, clipping,
+                     d.pool_cpu_seconds if isinstance(d, hedge.Hedged) else 0.0)
 
 
 def write_pcm(job, src, scratch, peaks):
