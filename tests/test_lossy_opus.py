@@ -101,7 +101,14 @@ def test_hump_range_is_what_finds_it(tmp_path, monkeypatch):
     assert any(det._rail(side, c)[2] is None for c in range(2) for side in range(2))
 
 
-def test_channel_without_a_hump_takes_the_other_channels_rail(tmp_path):
+def test_channel_without_a_hump_takes_the_other_channels_rail(tmp_path, monkeypatch):
+    """A channel whose hump test found nothing on either polarity takes the
+    other channel's codec rail.  This clip through Opus 160k missed both of
+    one channel's humps on the machines the test was written on; libopus's
+    output depends on the CPU it runs on, and on others the hump is found
+    (a search over 40 clips, seeds and rates found no such case on one of
+    them), so there the miss is made by hand on that channel, on the same
+    real decoded file."""
     x = music(SR, 3.0, 2, seed=3)
     _, theta = clip_to_sdr(x.ravel(), 7)
     d, sr = opus(tmp_path, np.clip(x, -theta, theta), "160k")
@@ -109,7 +116,13 @@ def test_channel_without_a_hump_takes_the_other_channels_rail(tmp_path):
     det.scan_extremes(d)
     det.scan_counts(d)
     own = [(det._rail(0, c)[2], det._rail(1, c)[2]) for c in range(2)]
-    assert (None, None) in own and ("codec", "codec") in own   # the case under test
+    assert ("codec", "codec") in own
+    if (None, None) not in own:   # the hump test's miss, made by hand
+        missed = 1 - own.index(("codec", "codec"))
+        real = detect.ClipDetector._rail
+        monkeypatch.setattr(detect.ClipDetector, "_rail", lambda self, side, c:
+                            (None, None, None, None) if c == missed else real(self, side, c))
+        own[missed] = (None, None)
     found = rtdeclip.detect_clipping(d, sr, lossy=True)
     for f in found:
         assert f.method == ("codec", "codec")
