@@ -57,6 +57,7 @@ CODECS = {
     "opus_160k": (".opus", ["-c:a", "libopus", "-b:a", "160k"]),
 }
 SDRS = (3, 7, 10, 20)
+HEDGE = True   # --no-hedge: offline cells solved once (the workers are forked after main sets it)
 PRESETS = ("fastest", "average", "highquality")
 
 
@@ -157,7 +158,7 @@ def run_offline(y, sr, preset, lossy, source_rate=None):
     found = detect_clipping(seen, sr // factor, lossy=lossy)   # for the report
     # as rtdeclip file: a lossy input's codec rails hedged over the width
     out = rtdeclip.declip(y, sr, preset=preset, threshold="auto", lossy=lossy, jobs=1,
-                          source_rate=sr // factor if factor > 1 else None)
+                          source_rate=sr // factor if factor > 1 else None, hedge=HEDGE)
     est = [20 * np.log10(abs(v)) for f in found for v in (f.positive, f.negative) if v is not None]
     det = [{"method": list(f.method), "width_db": list(f.width_db)} for f in found]
     return out, est, det
@@ -379,7 +380,12 @@ def main():
                          "that matters to nobody but moves the last bits everywhere, so a few "
                          "runs show how far the counts move by chance")
     ap.add_argument("--name", default="lossy", help="results file name (benchmarks/results/NAME.*)")
+    ap.add_argument("--no-hedge", dest="hedge", action="store_false",
+                    help="offline cells declipped once at the declared width, as before the "
+                         "hedge (rtdeclip file --no-hedge)")
     a = ap.parse_args()
+    global HEDGE
+    HEDGE = a.hedge
     presets = [p for p in a.presets.split(",") if p]
     for c in [c for c in CODECS if c not in a.codecs.split(",")]:
         del CODECS[c]

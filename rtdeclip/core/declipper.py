@@ -84,7 +84,9 @@ class Declipper:
         0.01 dB below it as clipped too, so a level
         typed from a log rounded to 0.01 dB still finds its rail
         (:mod:`rtdeclip.core.levels`); :attr:`thresholds` reports the levels
-        used.
+        used.  A stream solves once at the declared width of a smeared rail;
+        files and :func:`rtdeclip.declip` average five widths
+        (:mod:`rtdeclip.core.hedge`).
     plan : {"estimate", "measure"}, default "estimate"
         FFTW planning rigour.  "estimate" picks the same FFT algorithms in
         every process, so the output is the same bit for bit from run to

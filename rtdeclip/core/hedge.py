@@ -38,8 +38,6 @@ import numpy as np
 # multiples of the declared width, one solve each (measured in
 # benchmarks/lossy.py; docs/lossy.md "Hedged over the width")
 WIDTHS = (0.6, 0.8, 1.0, 1.25, 1.6)
-
-
 SMEARED = ("noisy", "codec")
 
 
