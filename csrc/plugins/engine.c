@@ -17,10 +17,11 @@
  * the solver's hard thresholding turns that into audible-level
  * differences: ffmpeg runs differed from each other by 0.11 at the same
  * wisdom); ESTIMATE is deterministic and instantiates at once.  FFTW
- * still takes a plan from wisdom when the file read below has one for the
- * problem (as the Python Declipper, which reads the same file), so both
- * make the same plans.  The output equals Declipper(..., plan="estimate")
- * to float precision. */
+ * takes a plan from wisdom of any rigour when it has one for the problem,
+ * so an ESTIMATE build reads no wisdom (the Python Declipper with
+ * plan="estimate" reads none either): the plans, and the output, do not
+ * depend on what an earlier "measure" run left in the cache.  The output
+ * equals Declipper(..., plan="estimate") to float precision. */
 #ifndef RTDP_PLAN
 #define RTDP_PLAN RTD_PLAN_ESTIMATE
 #endif
@@ -137,9 +138,10 @@ static void delay_run(delay_line *d, float *x, int frames, int C)
 /* ---- wisdom ------------------------------------------------------------- */
 
 /* The Python package's FFTW wisdom (RTDECLIP_WISDOM or
- * ~/.cache/rtdeclip/fftw-wisdom), read once per process, so plans made at
- * instantiate are quick and the same as the Python Declipper's.  Never
- * written from a plug-in. */
+ * ~/.cache/rtdeclip/fftw-wisdom), read once per process by a build that
+ * plans with MEASURE (-DRTDP_PLAN=RTD_PLAN_MEASURE), so its plans at
+ * instantiate are quick; an ESTIMATE build (the default) reads none, see
+ * RTDP_PLAN above.  Never written from a plug-in. */
 static pthread_once_t wisdom_once = PTHREAD_ONCE_INIT;
 static void load_wisdom(void)
 {
@@ -164,7 +166,8 @@ rtdp *rtdp_create(double sample_rate, int channels, int family)
     if (channels < 1 || channels > RTDP_MAX_CHANNELS || !(sample_rate >= 1000.0) ||
         !(sample_rate <= 768000.0))
         return NULL;
-    pthread_once(&wisdom_once, load_wisdom);
+    if (RTDP_PLAN != RTD_PLAN_ESTIMATE)
+        pthread_once(&wisdom_once, load_wisdom);
     rtdp *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->C = channels;

@@ -94,7 +94,9 @@ class Declipper:
         plug-ins; "measure" times candidates (saved as wisdom in
         ``$RTDECLIP_WISDOM``, default ``~/.cache/rtdeclip/fftw-wisdom``) and
         may pick others per process, whose rounding the single-precision
-        solver can amplify to differences of 1e-2 on a few samples.  On the
+        solver can amplify to differences of 1e-2 on a few samples.  Only
+        "measure" reads the wisdom (in a process that made a "measure"
+        plan, later "estimate" plans may use what it timed).  On the
         never-converging stereo 48 kHz signal both ran at the same speed
         (fastest 9.3-9.7x and 7.5-8.4x, average 2.5-2.8x, CPU time, one run).
     threads : int, optional
@@ -264,7 +266,13 @@ class Declipper:
         if sol.window_shape == "lowdelay":   # designed in C (windows.c), as windows.lowdelay
             cfg.synthesis_length = sol.synthesis_length
             cfg.lookahead = sol.lookahead
-        _load_wisdom()
+        if plan == "measure":
+            # only a measured plan reads the wisdom: FFTW lets an estimated
+            # plan use wisdom of any rigour, so loading it always made
+            # "estimate" pick what an earlier "measure" run had timed, and
+            # the output then depended on that cache (two runs of the lossy
+            # benchmark differed by up to 0.4 dB after a test had saved one)
+            _load_wisdom()
         err = ffi.new("int *")
         state = lib.rtd_create(cfg, err)
         if state == ffi.NULL:

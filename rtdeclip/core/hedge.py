@@ -45,15 +45,16 @@ def _smeared(found):
     return any(m in SMEARED for f in found for m in f.method)
 
 
-def level_sets(found, widths=WIDTHS):
+def level_sets(found, widths=None):
     """The solver's levels [(pos, neg) per channel] once per width factor
-    in ``widths`` when a rail of ``found`` (``detect_clipping``'s result)
+    in ``widths`` (default WIDTHS) when a rail of ``found`` (``detect_clipping``'s result)
     is smeared (``noisy`` or ``codec``): each such rail declared that
     factor times its width below its centre; exact rails as declared.  One
     set when every rail is exact (or none is found)."""
     if not _smeared(found):
         return [[f.thresholds for f in found]]
     out = []
+    widths = WIDTHS if widths is None else widths
     for k in widths:
         levels = []
         for f in found:
