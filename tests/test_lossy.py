@@ -290,7 +290,7 @@ def test_file_command_on_mp3_reports_the_smeared_mode(tmp_path, clipped):
     assert "codec-smeared, width" in r.stdout and "lossy input (mp3" in r.stdout
     assert "smeared rails hedged over their width: declipped 5 times" in r.stdout
     j = json.loads(rep.read_text())
-    assert j["hedge_widths"] == [0.6, 0.8, 1.0, 1.25, 1.6]
+    assert j["hedge_widths"] == [0.75, 0.9, 1.0, 1.25, 1.6]
     assert j["solver"]["hedge_members"] == 5
     assert j["solver"]["hedge_iterations"] > j["solver"]["iterations"] > 0
     # the members run in threads of their own (one core: in the caller's)

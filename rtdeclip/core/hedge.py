@@ -8,16 +8,17 @@ estimate: the best width chosen afterwards differs from case to case by
 a factor of two either way, and no rule on the histogram finds it (docs/
 lossy.md).  The solutions for neighbouring widths differ near the rails,
 where each is wrong in its own way, so their mean is better than any one
-of them on most cases.  Five solutions at 0.6, 0.8, 1, 1.25 and 1.6 times
+of them on most cases.  Five solutions at 0.75, 0.9, 1, 1.25 and 1.6 times
 the declared width, averaged, measured against the declared width alone
 (docs/lossy.md, "Hedged over the width"):
 
 * codec rails, the lossy benchmark (4 clips x 8 codec variants x input
-  SDR 3-20 dB): +0.59 dB (fastest) and +0.24 dB (average) on the mean, 13
+  SDR 3-20 dB): +0.56 dB (fastest) and +0.30 dB (average) on the mean, 12
   more targets met, none fewer;
-* noisy rails (clipped clips resampled 44.1 -> 48 kHz, or with noise of
-  1e-4 added after clipping; 3 clips x input SDR 3-20 dB, fastest):
-  +1.2 dB on the mean, +0.24 dB at least, on every case.
+* noisy rails (benchmarks/hedge.py: 4 clips x input SDR 3-20 dB,
+  resampled 44.1 -> 48 kHz after clipping, or with noise of 1e-4 added):
+  +0.93 / +0.94 dB (fastest; 31 of 32 cases gaining), +0.22 / +0.27 dB
+  (average).
 
 It costs one solve per width, so it is for files and arrays (``rtdeclip
 file``, ``declip``), not for live streams.  Exact rails (plain digital
@@ -37,7 +38,7 @@ import numpy as np
 
 # multiples of the declared width, one solve each (measured in
 # benchmarks/lossy.py; docs/lossy.md "Hedged over the width")
-WIDTHS = (0.6, 0.8, 1.0, 1.25, 1.6)
+WIDTHS = (0.75, 0.9, 1.0, 1.25, 1.6)
 SMEARED = ("noisy", "codec")
 
 
