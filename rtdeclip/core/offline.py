@@ -57,7 +57,7 @@ def aligned(d, chunks):
 
 def _one_channel(x, sample_rate, sets, kwargs):
     """One channel with its levels, ``sets``: [(pos, neg)], or one pair per
-    width of a codec rail's hedge (``core.hedge``)."""
+    width of a smeared rail's hedge (``core.hedge``)."""
     # resolved against the whole signal already: no stream tolerance
     def make(pair):
         return Declipper(sample_rate, channels=1, threshold=clip_levels.Resolved([pair]), **kwargs)
