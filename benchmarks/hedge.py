@@ -107,10 +107,7 @@ def summarise(rows):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("sqam", help="folder of the SQAM excerpts (../shared/data/sqam)")
-    ap.add_argument("--excerpts", default="a08_violin")
-    ap.add_argument("--seconds", type=float, default=3.0)
-    ap.add_argument("--presets", default="fastest,average")
+    lossy.clip_arguments(ap)
     ap.add_argument("--sdrs", default="3,7,10,20")
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()

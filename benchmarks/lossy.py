@@ -361,12 +361,17 @@ def render(path):
                   + "\n".join("- " + f for f in targets["fails"]))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def clip_arguments(ap):
+    """The clips and presets both lossy.py and hedge.py run."""
     ap.add_argument("sqam", help="folder of the SQAM excerpts (../shared/data/sqam)")
     ap.add_argument("--excerpts", default="a08_violin")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--presets", default="fastest,average")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    clip_arguments(ap)
     ap.add_argument("--hq-excerpts", default="a08_violin",
                     help="highquality runs on these SQAM excerpts and the speech-like clip")
     ap.add_argument("--hq-seconds", type=float, default=2.0)

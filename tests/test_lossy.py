@@ -367,6 +367,28 @@ def test_lossy_declip_is_the_mean_of_the_hedge_widths(tmp_path, clean, clipped):
                                                   plan="estimate"))
 
 
+def test_hedge_at_a_source_rate_is_the_plain_mean():
+    """With a source rate the levels are the decimated signal's and each
+    solve's repair is interpolated back over neighbouring samples: the
+    hedge is then the plain mean of the five chains (no sample put back by
+    level, which would cut those repairs)."""
+    import warnings
+    from scipy.signal import resample_poly
+    from rtdeclip.core import hedge, resample
+    x16 = music(16000, 1.0, 1, seed=2).reshape(-1, 1)
+    lv = 0.4 * np.abs(x16).max()
+    noisy = np.clip(x16, -lv, lv) + 1e-4 * np.random.default_rng(0).standard_normal(x16.shape)
+    y = resample_poly(noisy, 3, 1, axis=0)
+    sets = hedge.level_sets(rtdeclip.detect_clipping(resample.decimated(y, 3), 16000))
+    assert len(sets) == 5
+    hedged = rtdeclip.declip(y, 48000, preset="fastest", source_rate=16000, plan="estimate")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        singles = [rtdeclip.declip(y, 48000, preset="fastest", source_rate=16000, threshold=s,
+                                   plan="estimate") for s in sets]
+    np.testing.assert_allclose(hedged, np.mean(singles, axis=0), rtol=0, atol=1e-12)
+
+
 def test_opus_output_length_and_reference_at_another_rate(tmp_path, clipped):
     """Opus decodes at 48 kHz: the output has the decoded input's length and
     rate, and a 44.1 kHz reference is refused with one clear line."""

@@ -51,11 +51,10 @@ def process(spec, data=None):
                 result.update(status="unseen", error=why)
                 return result
             report = _declip(spec["input"], spec["output"], spec["options"])
-            extra_cpu = report.get("hedge_cpu_s") or 0.0
         else:
             report, out_bytes = _declip_bytes(spec, data)
-            extra_cpu = report.get("hedge_cpu_s") or 0.0
             result["data"] = out_bytes
+        extra_cpu = report.get("hedge_cpu_s") or 0.0
         result["status"] = "done"
         result["report"] = {k: report.get(k) for k in SUMMARY_FIELDS if k in report}
         result["log"] = report.get("log", [])

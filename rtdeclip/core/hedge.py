@@ -96,7 +96,11 @@ class Hedged:
         # the declared levels (the middle set): samples inside them are
         # reliable and leave as they came, as from one solve (the wider
         # members moved some of them); the input is delayed to meet its
-        # output (the stream is preceded by silence, as in the core)
+        # output (the stream is preceded by silence, as in the core).  Not
+        # with a source rate: the levels are then those of the decimated
+        # signal and one solve's repair, interpolated back, reaches samples
+        # inside them (the chain keeps the samples it did not repair)
+        self._restore = first.source_rate is None
         keep = np.asarray(sets[len(sets) // 2], dtype=np.float64).reshape(-1, 2)
         self._pos, self._neg = keep[:, 0], keep[:, 1]
         self._fifo = np.zeros((first.latency_samples, self.channels))
@@ -152,6 +156,9 @@ class Hedged:
         for o in outs[1:]:
             acc += o
         acc /= len(outs)
+        if not self._restore:
+            out[...] = acc
+            return out
         n = len(acc)
         fifo = np.concatenate([self._fifo, block.reshape(n, -1)])
         delayed, self._fifo = fifo[:n], fifo[n:]
