@@ -39,12 +39,14 @@ def read_float_wav(path):
     return read_wav(str(path))
 
 
-def python_stream(x, rate, preset="average", threshold="auto"):
-    """Declipper(rate, channels, preset, threshold) on x then flushed: the
-    stream delayed by the core latency, and that latency.  Planned with
-    FFTW_ESTIMATE, as the plug-in plans (deterministic: MEASURE plans are
-    chosen by timing and round differently from process to process)."""
-    d = rtdeclip.Declipper(rate, x.shape[1], preset=preset, threshold=threshold, plan="estimate")
+def python_stream(x, rate, preset="average", threshold="auto", source_rate=None):
+    """Declipper(rate, channels, preset, threshold, source_rate) on x then
+    flushed: the stream delayed by the core latency, and that latency.
+    Planned with FFTW_ESTIMATE, as the plug-in plans (deterministic: MEASURE
+    plans are chosen by timing and round differently from process to
+    process)."""
+    d = rtdeclip.Declipper(rate, x.shape[1], preset=preset, threshold=threshold, plan="estimate",
+                           source_rate=source_rate)
     y = np.concatenate([d.process(np.ascontiguousarray(x)), d.flush(np.float32)])
     return y, d.latency_samples
 
@@ -128,26 +130,35 @@ DEFAULTS = dict(preset=0, clip_mode=0, clip_pos_db=0, clip_neg_db=0, gain_db=0, 
 LOWLATENCY_PRESET = 2   # the low-latency variants' one preset value
 
 
-def descriptor_index(channels, lowlatency=False):
-    """ladspa_descriptor's index: 0 mono, 1 stereo, 2 / 3 their low-latency twins."""
-    return (channels - 1) + (2 if lowlatency else 0)
+def descriptor_index(channels, lowlatency=False, voice=False):
+    """ladspa_descriptor's index: 0 mono, 1 stereo, 2 / 3 their low-latency
+    twins, 4 / 5 their voice twins (plugins.LADSPA_LABELS' order)."""
+    return (channels - 1) + (2 if lowlatency else 4 if voice else 0)
+
+
+def variant_of(name):
+    """(channels, lowlatency, voice) of a variant name ("stereo_voice")."""
+    return (1 if name.startswith("mono") else 2, name.endswith("_lowlatency"),
+            name.endswith("_voice"))
 
 
 class LadspaInstance:
     """One instance of rtdeclip_mono / rtdeclip_stereo (or, lowlatency=True,
-    rtdeclip_{mono,stereo}_lowlatency), driven from Python:
-    ``process(block)`` runs it on (frames, channels) float32 blocks, with
-    every control at its default unless ``set``."""
+    rtdeclip_{mono,stereo}_lowlatency; voice=True, rtdeclip_{mono,stereo}_voice),
+    driven from Python: ``process(block)`` runs it on (frames, channels)
+    float32 blocks, with every control at its default unless ``set``.
+    ``instantiate`` returning NULL raises RuntimeError."""
 
-    def __init__(self, rate, channels, library=None, lowlatency=False):
+    def __init__(self, rate, channels, library=None, lowlatency=False, voice=False):
         self.lib = ctypes.CDLL(library or plugins.ladspa_library())
         fn = self.lib.ladspa_descriptor
         fn.restype = ctypes.POINTER(_Descriptor)
         fn.argtypes = [ctypes.c_ulong]
-        self.d = fn(descriptor_index(channels, lowlatency)).contents
+        self.d = fn(descriptor_index(channels, lowlatency, voice)).contents
         self.C = channels
         self.h = self.d.instantiate(ctypes.byref(self.d), rate)
-        assert self.h, "instantiate failed"
+        if not self.h:
+            raise RuntimeError(f"instantiate failed at {rate} Hz")
         defaults = dict(DEFAULTS, preset=LOWLATENCY_PRESET if lowlatency else 0)
         self.ctl = (ctypes.c_float * 8)(*[defaults[k] for k in CONTROLS])
         self.meters = (ctypes.c_float * 7)()

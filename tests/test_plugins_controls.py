@@ -9,7 +9,7 @@ import pytest
 
 from plugin_hosts import LadspaInstance, clipped_signal, python_stream, TOL
 from rtdeclip.core.levels import for_stream
-from rtdeclip.core.params import PRESETS, rate_budget
+from rtdeclip.core.params import PRESETS, rate_budget, resolve
 
 
 @pytest.fixture(autouse=True)
@@ -95,6 +95,56 @@ def test_lowlatency_variant_controls():
     # the budget of lowlatency (its iterations at 48 kHz), not average's
     from rtdeclip.core.params import PRESETS
     assert 0 < fixed.meter()["iterations"] <= PRESETS["lowlatency"]["iterations"]
+
+
+@pytest.mark.parametrize("rate,channels", [(32000, 2), (48000, 1), (96000, 2)])
+def test_voice_variant_equals_python_at_the_source_rate(rate, channels):
+    """rtdeclip_{mono,stereo}_voice: Declipper(rate, source_rate=16000) (the
+    solver at 16 kHz on the decimated stream, its repair interpolated back)
+    delayed by the limiter's look-ahead, in any block sizes; the preset
+    control switches to fastest at 16 kHz; fixed clip levels are the inner
+    solver's; bypass keeps the delay."""
+    x = clipped_signal(rate, channels, 0.6, seed=rate + 2)
+    ref, core = python_stream(x, rate, source_rate=16000)
+    inst = LadspaInstance(rate, channels, voice=True)
+    y = run_blocks(inst, x, sizes=900, rng=np.random.default_rng(rate))
+    lat = inst.latency
+    assert lat == core + limiter_delay(rate)
+    n = len(x) - lat
+    assert np.max(np.abs(y[lat:] - ref[core:core + n])) <= TOL
+    assert np.max(np.abs(y)) > 1.05 * np.max(np.abs(x))     # declipped
+    # the iterations meter is the 16 kHz solver's: average's budget there
+    assert 0 < inst.meter()["iterations"] <= resolve(16000, "average").iterations
+    inst.close()
+    fast_ref, fast_core = python_stream(x, rate, preset="fastest", source_rate=16000)
+    fast = LadspaInstance(rate, channels, voice=True)
+    fast.set(preset=1)
+    y = fast.process(x)
+    assert fast.latency == fast_core + limiter_delay(rate)
+    assert np.max(np.abs(y[fast.latency:] - fast_ref[fast_core:fast_core + len(x) - fast.latency])) <= TOL
+    fast.close()
+    pos_db, neg_db = np.float32(20 * math.log10(0.2999)), np.float32(20 * math.log10(0.3299))
+    pos, neg = 10 ** (float(pos_db) / 20), 10 ** (float(neg_db) / 20)
+    fref, fcore = python_stream(x, rate, threshold=(pos, -neg), source_rate=16000)
+    fixed = LadspaInstance(rate, channels, voice=True)
+    fixed.set(clip_mode=1, clip_pos_db=pos_db, clip_neg_db=neg_db)
+    y = fixed.process(x)
+    assert np.max(np.abs(y[lat:] - fref[fcore:fcore + n])) <= TOL
+    fixed.close()
+    off = LadspaInstance(rate, channels, voice=True)
+    off.set(enabled=0)
+    y = off.process(x)
+    assert np.array_equal(y[lat:], x[:-lat]) and not np.any(y[:lat])
+    off.close()
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 22050, 44100, 80000, 88200])
+def test_voice_variant_refuses_rates_not_2_3_4_6_times_16k(rate):
+    """The rate chain divides by 2, 3, 4 or 6: at any other host rate the
+    voice variant does not instantiate (the host says so), rather than
+    declip at a wrong rate."""
+    with pytest.raises(RuntimeError, match="instantiate failed"):
+        LadspaInstance(rate, 1, voice=True)
 
 
 def test_block_sizes_do_not_matter():

@@ -1,9 +1,10 @@
 """The LADSPA library and the LV2 bundle in real hosts: ffmpeg's ladspa
 filter (without and with its latency=1 compensation) and lv2 filter, sox's
 ladspa effect and lv2apply.  Each runs the mono and the stereo variant, and
-their low-latency twins, with default controls on a clipped 16-bit WAV; the
-output must equal the Python Declipper(rate, channels, preset="average"
-(or "lowlatency"), threshold="auto") stream to 1e-4 once aligned, and the
+their low-latency and voice twins, with default controls on a clipped
+16-bit WAV; the output must equal the Python Declipper(rate, channels,
+preset="average" (or "lowlatency"), threshold="auto" (the voice twins:
+source_rate=16000)) stream to 1e-4 once aligned, and the
 delay each host leaves in it must be the latency the plug-in reports (0
 for ffmpeg latency=1, which removes it)."""
 import os
@@ -12,13 +13,15 @@ import re
 import numpy as np
 import pytest
 
+import rtdeclip
 from rtdeclip import plugins
 from plugin_hosts import (TOL, LadspaInstance, applied_delay, clipped_signal, need,
-                          python_stream, read_float_wav, run, save_wisdom, write_pcm16)
+                          python_stream, read_float_wav, run, save_wisdom, variant_of,
+                          write_pcm16)
 
 RATE = 48000
 SECONDS = 1.5
-VARIANTS = ["mono", "stereo", "mono_lowlatency", "stereo_lowlatency"]
+VARIANTS = list(plugins.LADSPA_LABELS)
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +30,14 @@ def case(tmp_path_factory):
     d = tmp_path_factory.mktemp("hosts")
     out = {"dir": d}
     for variant in VARIANTS:
-        C = 1 if variant.startswith("mono") else 2
-        low = variant.endswith("_lowlatency")
+        C, low, voice = variant_of(variant)
         x = clipped_signal(RATE, C, SECONDS, seed=C)
         write_pcm16(d / f"in_{variant}.wav", x, RATE)
-        ref, core_latency = python_stream(x, RATE, preset=plugins.DEFAULT_PRESET[variant])
-        python_stream(x[:10], RATE, preset="fastest")   # its plans into the wisdom too
-        inst = LadspaInstance(RATE, C, lowlatency=low)
+        src = plugins.SOURCE_RATE[variant]
+        ref, core_latency = python_stream(x, RATE, preset=plugins.DEFAULT_PRESET[variant],
+                                          source_rate=src)
+        python_stream(x[:10], RATE, preset="fastest", source_rate=src)   # its plans too
+        inst = LadspaInstance(RATE, C, lowlatency=low, voice=voice)
         reported = inst.latency
         inst.close()
         out[variant] = dict(x=x, ref_aligned=ref[core_latency:], core=core_latency,
@@ -76,6 +80,11 @@ def test_reported_latency(case):
         c = case[variant]
         if variant.endswith("_lowlatency"):
             assert c["core"] <= 0.0125 * RATE, "the lowlatency preset is no longer low-latency"
+        elif variant.endswith("_voice"):
+            # average's latency at 16 kHz, three times, plus the rate
+            # chain's filters (64 x 3 samples, 4 ms): below the standard's
+            inner = rtdeclip.Declipper(16000, preset="average", plan="estimate").latency_samples
+            assert c["core"] == 3 * inner + 64 * 3 < 2046, (c["core"], inner)
         else:
             assert c["core"] == 2046
         assert c["reported"] == c["core"] + round(1.5e-3 * RATE) - 1

@@ -32,7 +32,8 @@ def ladspa_ports(label):
     return block, ports
 
 
-VARIANTS = ["mono", "stereo", "mono_lowlatency", "stereo_lowlatency"]
+VARIANTS = ["mono", "stereo", "mono_lowlatency", "stereo_lowlatency", "mono_voice",
+            "stereo_voice"]
 
 
 def channels(variant):
@@ -40,12 +41,14 @@ def channels(variant):
 
 
 def test_ladspa_ids_and_labels():
-    """Four labels in one library, IDs 2796201..2796204 in descriptor order
-    (0 mono, 1 stereo, 2 / 3 their low-latency twins)."""
+    """Six labels in one library, IDs 2796201..2796206 in descriptor order
+    (0 mono, 1 stereo, 2 / 3 their low-latency twins, 4 / 5 their voice
+    twins), as rtdeclip.plugins lists them."""
     need("analyseplugin")
     r = run(["analyseplugin", plugins.ladspa_library()])
     found = re.findall(r'Plugin Label: "(\w+)"\nPlugin Unique ID: (\d+)', r.stdout)
     assert found == [(plugins.LADSPA_LABELS[v], str(2796201 + k)) for k, v in enumerate(VARIANTS)]
+    assert VARIANTS == list(plugins.LADSPA_LABELS) == list(plugins.LV2_URIS)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -117,9 +120,10 @@ def test_lv2info_latency_port_and_ladspa_agree(variant):
     assert ("notOnGUI" in preset["body"]) == variant.endswith("_lowlatency")
     # the preset each variant runs by default is the one its port offers first
     assert points[want_range[0]] == plugins.DEFAULT_PRESET[variant]
-    # one layout for both families: the same symbols at the same indices
-    twin = variant.replace("_lowlatency", "") if variant.endswith("_lowlatency") \
-        else variant + "_lowlatency"
+    # one layout for every family: the same symbols at the same indices as
+    # the standard twin (and the standard one as its low-latency twin)
+    base = variant.split("_")[0]
+    twin = base + "_lowlatency" if variant == base else base
     _, tports = lv2_ports(plugins.LV2_URIS[twin])
     assert [p["symbol"] for _, p in sorted(ports.items())] == \
         [p["symbol"] for _, p in sorted(tports.items())]

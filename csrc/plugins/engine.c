@@ -69,7 +69,8 @@ struct rtdp {
     int nstates, npresets;
     int first_preset;           /* real-time preset index of state 0/1 */
     rtd_state *st[MAX_STATES];
-    int window[MAX_STATES], lat[MAX_STATES];
+    rtd_rate *rs[MAX_STATES];   /* RTDP_VOICE: st[k] run through it at 16 kHz */
+    int window[MAX_STATES], lat[MAX_STATES]; /* host samples */
     delay_line pad[MAX_STATES]; /* evens the states' latencies out */
     int core_latency;           /* the largest state latency */
     int active, pending;        /* state indices; pending -1 = none */
@@ -166,6 +167,16 @@ rtdp *rtdp_create(double sample_rate, int channels, int family)
     if (channels < 1 || channels > RTDP_MAX_CHANNELS || !(sample_rate >= 1000.0) ||
         !(sample_rate <= 768000.0))
         return NULL;
+    /* the voice family: the host's rate an integer multiple of 16 kHz the
+     * rate chain takes (2, 3, 4 or 6) */
+    int factor = 1;
+    if (family == RTDP_VOICE) {
+        double f = sample_rate / RTDP_VOICE_RATE;
+        factor = (int)lrint(f);
+        if (fabs(f - factor) > 1e-9 || !(factor == 2 || factor == 3 || factor == 4 || factor == 6))
+            return NULL;
+    }
+    const double solver_rate = sample_rate / factor;
     if (RTDP_PLAN != RTD_PLAN_ESTIMATE)
         pthread_once(&wisdom_once, load_wisdom);
     rtdp *p = calloc(1, sizeof *p);
@@ -191,7 +202,7 @@ rtdp *rtdp_create(double sample_rate, int channels, int family)
     for (int k = 0; k < p->nstates; k++) {
         rtd_config cfg;
         rtd_config_default(&cfg);
-        if (rtd_preset_config(rtd_preset_realtime(p->first_preset + k / 2), sample_rate, &cfg) !=
+        if (rtd_preset_config(rtd_preset_realtime(p->first_preset + k / 2), solver_rate, &cfg) !=
             RTD_OK)
             goto fail;
         cfg.channels = channels;
@@ -200,8 +211,12 @@ rtdp *rtdp_create(double sample_rate, int channels, int family)
         int err;
         p->st[k] = rtd_create(&cfg, &err);
         if (!p->st[k]) goto fail;
-        p->window[k] = cfg.window;
-        p->lat[k] = rtd_latency(p->st[k]);
+        if (factor > 1) {
+            p->rs[k] = rtd_rate_create(p->st[k], channels, factor, &err);
+            if (!p->rs[k]) goto fail;
+        }
+        p->window[k] = cfg.window * factor;
+        p->lat[k] = p->rs[k] ? rtd_rate_latency(p->rs[k]) : rtd_latency(p->st[k]);
         if (p->lat[k] > p->core_latency) p->core_latency = p->lat[k];
     }
     for (int k = 0; k < p->nstates; k++)
@@ -225,6 +240,7 @@ void rtdp_destroy(rtdp *p)
 {
     if (!p) return;
     for (int k = 0; k < MAX_STATES; k++) {
+        if (p->rs[k]) rtd_rate_destroy(p->rs[k]);
         if (p->st[k]) rtd_destroy(p->st[k]);
         free(p->pad[k].buf);
     }
@@ -254,12 +270,27 @@ static void set_fixed_levels(rtdp *p, double pos, double neg)
             rtd_set_thresholds(p->st[k], c, stream_level(pos), stream_level(neg));
 }
 
+/* State k back to silence (with its rate chain, RTDP_VOICE). */
+static void state_reset(rtdp *p, int k)
+{
+    rtd_reset(p->st[k]);
+    if (p->rs[k]) rtd_rate_reset(p->rs[k]);
+    delay_reset(&p->pad[k], p->C);
+}
+
+/* State k on n interleaved frames at the host's rate. */
+static void state_process(rtdp *p, int k, const float *in, float *out, int n)
+{
+    if (p->rs[k])
+        rtd_rate_process_float(p->rs[k], in, out, n);
+    else
+        rtd_process_float(p->st[k], in, out, n);
+}
+
 void rtdp_activate(rtdp *p)
 {
-    for (int k = 0; k < p->nstates; k++) {
-        rtd_reset(p->st[k]);
-        delay_reset(&p->pad[k], p->C);
-    }
+    for (int k = 0; k < p->nstates; k++)
+        state_reset(p, k);
     set_fixed_levels(p, 1.0, -1.0);
     rtdl_reset(p->lim);
     delay_reset(&p->dry, p->C);
@@ -352,8 +383,7 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
         p->pending = -1;
     } else if (target != p->pending) {
         p->pending = target;
-        rtd_reset(p->st[target]);
-        delay_reset(&p->pad[target], C);
+        state_reset(p, target);
         p->primed = 0;
     }
 
@@ -363,10 +393,10 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
             float v = in[c] ? in[c][off + i] : 0.0f;
             p->xin[i * C + c] = v;
         }
-    rtd_process_float(p->st[p->active], p->xin, p->wet, n);
+    state_process(p, p->active, p->xin, p->wet, n);
     delay_run(&p->pad[p->active], p->wet, n, C);
     if (p->pending >= 0) {
-        rtd_process_float(p->st[p->pending], p->xin, p->tmp, n);
+        state_process(p, p->pending, p->xin, p->tmp, n);
         delay_run(&p->pad[p->pending], p->tmp, n, C);
         p->primed += n;
         if (p->primed >= (long)p->window[p->pending] + p->core_latency) {

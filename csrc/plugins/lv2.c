@@ -1,7 +1,9 @@
 /* lv2.c -- the LV2 face of the declipper: urn:rtdeclip:mono and
  * urn:rtdeclip:stereo (presets average / fastest), urn:rtdeclip:mono-lowlatency
- * and urn:rtdeclip:stereo-lowlatency (the lowlatency preset only) in one
- * binary (Turtle in lv2/).  The port indices
+ * and urn:rtdeclip:stereo-lowlatency (the lowlatency preset only), and
+ * urn:rtdeclip:mono-voice and urn:rtdeclip:stereo-voice (average / fastest
+ * at a 16 kHz source's rate, engine.h RTDP_VOICE) in one binary (Turtle
+ * in lv2/).  The port indices
  * are the LADSPA ones (audio in, audio out, the controls of
  * rtdp_control_table, then latency, clip levels, clipped ratio,
  * iterations); "enabled" carries lv2:designation lv2:enabled, so hosts
@@ -16,8 +18,13 @@
 #define URI_STEREO "urn:rtdeclip:stereo"
 #define URI_MONO_LL "urn:rtdeclip:mono-lowlatency"
 #define URI_STEREO_LL "urn:rtdeclip:stereo-lowlatency"
+#define URI_MONO_VOICE "urn:rtdeclip:mono-voice"
+#define URI_STEREO_VOICE "urn:rtdeclip:stereo-voice"
+#define N_DESCRIPTORS 6
 #define N_CTL 8
 #define N_METERS RTDP_N_METERS
+
+static const LV2_Descriptor descriptors[N_DESCRIPTORS];
 
 typedef struct {
     rtdp *p;
@@ -35,10 +42,16 @@ static LV2_Handle instantiate(const LV2_Descriptor *d, double rate, const char *
     (void)features;
     instance *h = calloc(1, sizeof *h);
     if (!h) return NULL;
-    h->C = strcmp(d->URI, URI_STEREO) == 0 || strcmp(d->URI, URI_STEREO_LL) == 0 ? 2 : 1;
-    h->family = strcmp(d->URI, URI_MONO_LL) == 0 || strcmp(d->URI, URI_STEREO_LL) == 0
-                    ? RTDP_LOWLATENCY
-                    : RTDP_STANDARD;
+    /* by URI (a host may pass a copy); descriptors[] is ordered as the
+     * LADSPA indices: channels 1 + index % 2, family index / 2 */
+    int index = 0;
+    while (index < N_DESCRIPTORS && strcmp(d->URI, descriptors[index].URI) != 0) index++;
+    if (index == N_DESCRIPTORS) {
+        free(h);
+        return NULL;
+    }
+    h->C = 1 + index % 2;
+    h->family = index / 2;
     h->p = rtdp_create(rate, h->C, h->family);
     if (!h->p) {
         free(h);
@@ -92,14 +105,16 @@ static const void *extension_data(const char *uri)
     return NULL;
 }
 
-static const LV2_Descriptor descriptors[4] = {
+static const LV2_Descriptor descriptors[N_DESCRIPTORS] = {
     {URI_MONO, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
     {URI_STEREO, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
     {URI_MONO_LL, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
     {URI_STEREO_LL, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
+    {URI_MONO_VOICE, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
+    {URI_STEREO_VOICE, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
 };
 
 LV2_SYMBOL_EXPORT const LV2_Descriptor *lv2_descriptor(uint32_t index)
 {
-    return index < 4 ? &descriptors[index] : NULL;
+    return index < N_DESCRIPTORS ? &descriptors[index] : NULL;
 }

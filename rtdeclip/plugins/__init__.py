@@ -2,11 +2,14 @@
 
 The plug-ins are built by ``pip install .`` into this package
 (setup.py's build_ext step): ``ladspa/rtdeclip.so`` (labels
-``rtdeclip_mono``, ``rtdeclip_stereo``, and the low-latency variants
-``rtdeclip_mono_lowlatency``, ``rtdeclip_stereo_lowlatency``) and the LV2
-bundle ``lv2/rtdeclip.lv2/`` (URIs ``urn:rtdeclip:mono``,
+``rtdeclip_mono``, ``rtdeclip_stereo``, the low-latency variants
+``rtdeclip_mono_lowlatency``, ``rtdeclip_stereo_lowlatency``, and the
+voice variants ``rtdeclip_mono_voice``, ``rtdeclip_stereo_voice``, which
+declip at a 16 kHz source's rate: an Opus voice call decoded at 48 kHz)
+and the LV2 bundle ``lv2/rtdeclip.lv2/`` (URIs ``urn:rtdeclip:mono``,
 ``urn:rtdeclip:stereo``, ``urn:rtdeclip:mono-lowlatency``,
-``urn:rtdeclip:stereo-lowlatency``).
+``urn:rtdeclip:stereo-lowlatency``, ``urn:rtdeclip:mono-voice``,
+``urn:rtdeclip:stereo-voice``).
 Point hosts at them with ``LADSPA_PATH=ladspa_dir()`` and
 ``LV2_PATH=lv2_dir()``, or copy them with :func:`install`.
 """
@@ -19,15 +22,23 @@ from rtdeclip.errors import UserError
 _HERE = os.path.dirname(os.path.abspath(__file__))
 LADSPA_FILE = "rtdeclip.so"
 LV2_BUNDLE = "rtdeclip.lv2"
+# in descriptor order (ladspa_descriptor / lv2_descriptor index)
 LADSPA_LABELS = {"mono": "rtdeclip_mono", "stereo": "rtdeclip_stereo",
                  "mono_lowlatency": "rtdeclip_mono_lowlatency",
-                 "stereo_lowlatency": "rtdeclip_stereo_lowlatency"}
+                 "stereo_lowlatency": "rtdeclip_stereo_lowlatency",
+                 "mono_voice": "rtdeclip_mono_voice", "stereo_voice": "rtdeclip_stereo_voice"}
 LV2_URIS = {"mono": "urn:rtdeclip:mono", "stereo": "urn:rtdeclip:stereo",
             "mono_lowlatency": "urn:rtdeclip:mono-lowlatency",
-            "stereo_lowlatency": "urn:rtdeclip:stereo-lowlatency"}
+            "stereo_lowlatency": "urn:rtdeclip:stereo-lowlatency",
+            "mono_voice": "urn:rtdeclip:mono-voice", "stereo_voice": "urn:rtdeclip:stereo-voice"}
 # the preset each variant runs by default (the low-latency ones run only it)
 DEFAULT_PRESET = {"mono": "average", "stereo": "average", "mono_lowlatency": "lowlatency",
-                  "stereo_lowlatency": "lowlatency"}
+                  "stereo_lowlatency": "lowlatency", "mono_voice": "average",
+                  "stereo_voice": "average"}
+# the rate the solver runs at (None: the host's): the voice variants
+# declip at a 16 kHz source's rate, as Declipper(..., source_rate=16000),
+# and instantiate only at 2, 3, 4 or 6 times it (32, 48, 64, 96 kHz)
+SOURCE_RATE = {v: (16000 if v.endswith("_voice") else None) for v in LADSPA_LABELS}
 # where Debian's hosts look without LADSPA_PATH / LV2_PATH
 SYSTEM_DIRS = {"ladspa": "/usr/local/lib/ladspa", "lv2": "/usr/local/lib/lv2"}
 

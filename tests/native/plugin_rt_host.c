@@ -157,16 +157,23 @@ int main(int argc, char **argv)
     LADSPA_Descriptor_Function lf = (LADSPA_Descriptor_Function)dlsym(lh, "ladspa_descriptor");
     LV2_Descriptor_Function vf = (LV2_Descriptor_Function)dlsym(vh, "lv2_descriptor");
     if (!lf || !vf) { fprintf(stderr, "no descriptor function\n"); return 2; }
-    /* k: bit 0 stereo, bit 1 LV2, bit 2 low-latency (descriptor index 2 + C - 1) */
-    const double rates[4] = {48000, 44100, 96000, 22050};
-    static const char *const names[8] = {
+    /* k: bit 0 stereo, bit 1 LV2; family k / 4: standard, low-latency
+     * (descriptor index 2 + C - 1), voice (4 + C - 1: the rate chain to
+     * 16 kHz, so at 2, 3 or 6 times that) */
+    const double rates[3][4] = {{48000, 44100, 96000, 22050},
+                                {48000, 44100, 96000, 22050},
+                                {48000, 32000, 96000, 48000}};
+    static const char *const names[12] = {
         "ladspa mono 48000", "ladspa stereo 44100", "lv2 mono 96000", "lv2 stereo 22050",
         "ladspa mono_lowlatency 48000", "ladspa stereo_lowlatency 44100",
-        "lv2 mono_lowlatency 96000", "lv2 stereo_lowlatency 22050"};
-    for (int k = 0; k < 8; k++) {
+        "lv2 mono_lowlatency 96000", "lv2 stereo_lowlatency 22050",
+        "ladspa mono_voice 48000", "ladspa stereo_voice 32000",
+        "lv2 mono_voice 96000", "lv2 stereo_voice 48000"};
+    for (int k = 0; k < 12; k++) {
         plug p = {0};
-        int index = (k & 1) + (k & 4 ? 2 : 0);
-        double rate = rates[k & 3];
+        int family = k / 4;
+        int index = (k & 1) + 2 * family;
+        double rate = rates[family][k & 3];
         p.C = 1 + (k & 1);
         p.what = names[k];
         n_alloc = n_free = n_lock = 0;
@@ -183,7 +190,7 @@ int main(int argc, char **argv)
         /* positive control: instantiate's own allocations and the planner
          * lock, made inside the plug-in and FFTW, are seen */
         printf("%s: instantiate allocations %ld locks %ld\n", p.what, n_alloc, n_lock);
-        fail |= exercise(&p, rate, seconds, 17 + k, k & 4 ? 2.0f : 0.0f);
+        fail |= exercise(&p, rate, seconds, 17 + k, family == 1 ? 2.0f : 0.0f);
         cleanup(&p);
     }
     /* the counters count: one of each through the interposed entry points */
