@@ -1,12 +1,13 @@
 """PipeWire: examples/pipewire/rtdeclip-mic.conf (a filter-chain that makes
-a declipped virtual microphone) and rtdeclip-mic-lowlatency.conf (the same
-with the low-latency plug-in and a 256-frame quantum) in a private
-PipeWire daemon: its own
+a declipped virtual microphone), rtdeclip-mic-lowlatency.conf (the same
+with the low-latency plug-in and a 256-frame quantum) and rtdeclip-call.conf
+(a sink that call programs play into, declipped by the voice plug-in at 16
+kHz on its way to the output) in a private PipeWire daemon: its own
 XDG_RUNTIME_DIR and config, the dummy driver as the clock, no session
 manager.  The test does the session manager's two jobs itself: it sets
 the streams' port configuration (pw-cli set-param PortConfig) and links
 ports (pw-link).  pw-play plays a clipped file into the filter's input,
-pw-record records the virtual microphone, and the recording must be
+pw-record records its output, and the recording must be
 declipped: restored peaks well beyond the clip level, which the input
 never exceeds.
 
@@ -31,11 +32,17 @@ from plugin_hosts import clipped_signal, read_float_wav, write_pcm16
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(os.path.dirname(HERE), "examples", "pipewire")
-# config file -> (its capture node, its virtual microphone node, its label)
+# config file -> (its input node, its output node, its label, their port
+# prefixes): the virtual microphones take a source's stream and are a
+# source (input_*, capture_*); the call filter is a sink programs play into
+# and a stream to the output (playback_*, output_*)
 CONFIGS = {
-    "rtdeclip-mic.conf": ("rtdeclip.capture", "rtdeclip.mic", "rtdeclip_mono"),
+    "rtdeclip-mic.conf": ("rtdeclip.capture", "rtdeclip.mic", "rtdeclip_mono",
+                          "input", "capture"),
     "rtdeclip-mic-lowlatency.conf": ("rtdeclip-ll.capture", "rtdeclip-ll.mic",
-                                     "rtdeclip_mono_lowlatency"),
+                                     "rtdeclip_mono_lowlatency", "input", "capture"),
+    "rtdeclip-call.conf": ("rtdeclip-call.sink", "rtdeclip-call.output", "rtdeclip_mono_voice",
+                           "playback", "output"),
 }
 
 DAEMON_CONF = """
@@ -152,7 +159,7 @@ def test_pipewire_filter_chain_virtual_microphone(tmp_path, config):
     rate = 48000
     x = clipped_signal(rate, 2, 3.0, clip=0.3)
     write_pcm16(tmp_path / "clipped.wav", x, rate)
-    capture, mic, label = CONFIGS[config]
+    capture, mic, label, inp, outp = CONFIGS[config]
     assert f"label  = {label}\n" in open(os.path.join(EXAMPLES, config)).read()
     daemon = Daemon(tmp_path, config)
     procs = []
@@ -180,10 +187,10 @@ def test_pipewire_filter_chain_virtual_microphone(tmp_path, config):
         daemon.configure(n["rtd-player"], "Output")
         daemon.configure(n["rtd-recorder"], "Input")
         time.sleep(0.5)
-        for a, b in [("rtd-player:output_FL", f"{capture}:input_FL"),
-                     ("rtd-player:output_FR", f"{capture}:input_FR"),
-                     (f"{mic}:capture_FL", "rtd-recorder:input_FL"),
-                     (f"{mic}:capture_FR", "rtd-recorder:input_FR")]:
+        for a, b in [("rtd-player:output_FL", f"{capture}:{inp}_FL"),
+                     ("rtd-player:output_FR", f"{capture}:{inp}_FR"),
+                     (f"{mic}:{outp}_FL", "rtd-recorder:input_FL"),
+                     (f"{mic}:{outp}_FR", "rtd-recorder:input_FR")]:
             r = daemon.tool("pw-link", a, b)
             assert r.returncode == 0, f"pw-link {a} {b}: {r.stderr}"
         play.wait(timeout=120)
