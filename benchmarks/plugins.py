@@ -1,7 +1,9 @@
 """CPU per second of stereo 48 kHz audio, per real-time preset: the LADSPA
 plug-in inside ffmpeg against the Python Declipper on the same signal.
 average and fastest run in rtdeclip_stereo (preset control 0 / 1),
-lowlatency in rtdeclip_stereo_lowlatency (its only preset).
+lowlatency in rtdeclip_stereo_lowlatency (its only preset), voice in
+rtdeclip_stereo_voice (average at 16 kHz, against Declipper(...,
+source_rate=16000)).
 
 Both run the same C core, so the ratio should be near 1.  ffmpeg's cost
 per second is the difference between a long and a 1-second run of the same
@@ -12,7 +14,7 @@ process CPU time (all threads) of process() + flush() on the whole signal,
 created beforehand.  Each case is run REPEAT times; the least CPU is kept
 (the least disturbed by other load on a shared machine).
 
-    python benchmarks/plugins.py [--seconds 20] [--repeat 3] [--presets average,fastest,lowlatency]
+    python benchmarks/plugins.py [--seconds 20] [--repeat 3] [--presets average,fastest,lowlatency,voice]
 
 Signal: rtdeclip.examples.music (synthetic, stereo), clipped to an input
 SDR of 3 dB, 16-bit WAV.  Results in
@@ -48,10 +50,14 @@ from rtdeclip.examples import music  # noqa: E402
 from rtdeclip.files.audio_io import AtomicWav  # noqa: E402
 
 RATE = 48000
-# preset -> (LADSPA label, ffmpeg controls): the standard variant's preset
-# control 0 / 1, the low-latency variant with its defaults
-CASES = {"average": ("rtdeclip_stereo", "c0=0"), "fastest": ("rtdeclip_stereo", "c0=1"),
-         "lowlatency": ("rtdeclip_stereo_lowlatency", None)}
+# case -> (LADSPA label, ffmpeg controls, preset, source rate): the standard
+# variant's preset control 0 / 1, the low-latency variant with its
+# defaults, the voice variant with its defaults (average at 16 kHz: on
+# this full-band music it is only a CPU figure)
+CASES = {"average": ("rtdeclip_stereo", "c0=0", "average", None),
+         "fastest": ("rtdeclip_stereo", "c0=1", "fastest", None),
+         "lowlatency": ("rtdeclip_stereo_lowlatency", None, "lowlatency", None),
+         "voice": ("rtdeclip_stereo_voice", None, "average", 16000)}
 
 
 def children_cpu():
@@ -60,7 +66,7 @@ def children_cpu():
 
 
 def ffmpeg_cpu(path, preset):
-    label, controls = CASES[preset]
+    label, controls = CASES[preset][:2]
     af = f"ladspa=file={plugins.ladspa_library()}:plugin={label}"
     if controls:
         af += f":controls={controls}"
@@ -71,8 +77,13 @@ def ffmpeg_cpu(path, preset):
     return children_cpu() - t0
 
 
+def declipper(case):
+    _, _, preset, source_rate = CASES[case]
+    return rtdeclip.Declipper(RATE, 2, preset=preset, threshold="auto", source_rate=source_rate)
+
+
 def python_cpu(x, preset):
-    d = rtdeclip.Declipper(RATE, 2, preset=preset, threshold="auto")
+    d = declipper(preset)
     t0 = time.process_time()
     d.process(x)
     d.flush()
@@ -84,10 +95,11 @@ def quantum_cpu(x, preset, quantum):
     sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
     import ctypes
     from plugin_hosts import LadspaInstance
-    low = CASES[preset][0].endswith("_lowlatency")
-    inst = LadspaInstance(RATE, 2, lowlatency=low)
+    label, _, name, _ = CASES[preset]
+    low, voice = label.endswith("_lowlatency"), label.endswith("_voice")
+    inst = LadspaInstance(RATE, 2, lowlatency=low, voice=voice)
     if not low:
-        inst.set(preset=["average", "fastest"].index(preset))
+        inst.set(preset=["average", "fastest"].index(name))
     planar_in = [np.ascontiguousarray(x[:, c]) for c in range(2)]
     planar_out = [np.empty(len(x), np.float32) for _ in range(2)]
     fp, size = ctypes.POINTER(ctypes.c_float), 4
@@ -134,7 +146,7 @@ def main():
     rows, data = [], []
     for preset in presets:
         python_cpu(x[:RATE], preset)          # plans into the wisdom, warm caches
-        latency = rtdeclip.Declipper(RATE, 2, preset=preset).latency_samples
+        latency = declipper(preset).latency_samples
         ff, py = [], []
         for _ in range(args.repeat):
             ff.append((ffmpeg_cpu(paths["long"], preset) - ffmpeg_cpu(paths["short"], preset))
