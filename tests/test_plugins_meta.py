@@ -168,6 +168,25 @@ def test_cli_prints_the_folders():
     assert os.path.isfile(os.path.join(lines[1][len("lv2: "):], "rtdeclip.lv2", "manifest.ttl"))
 
 
+def test_cli_lists_every_variant():
+    """One line per plug-in: its LADSPA label (as analyseplugin lists the
+    library's), its LV2 URI (as lv2info knows it) and what it is for."""
+    r = rtdeclip_cli("plugins", "--list")
+    assert r.returncode == 0, r.stderr
+    rows = [line.split(None, 2) for line in r.stdout.splitlines()]
+    assert [(a, b) for a, b, _ in rows] == [(plugins.LADSPA_LABELS[v], plugins.LV2_URIS[v])
+                                            for v in VARIANTS]
+    assert all(purpose for _, _, purpose in rows)
+    assert "16 kHz" in dict((a, c) for a, _, c in rows)["rtdeclip_stereo_voice"]
+    if shutil.which("analyseplugin"):
+        listed = re.findall(r'Plugin Label: "(\w+)"', run(["analyseplugin",
+                                                          plugins.ladspa_library()]).stdout)
+        assert listed == [a for a, _, _ in rows]
+    if shutil.which("lv2ls"):
+        known = run(["lv2ls"], env=env_with(LV2_PATH=plugins.lv2_dir())).stdout.split()
+        assert sorted(known) == sorted(b for _, b, _ in rows)
+
+
 def test_cli_install_into_home(tmp_path):
     env = env_with(HOME=str(tmp_path))
     r = rtdeclip_cli("plugins", "install", env=env)

@@ -35,6 +35,15 @@ LV2_URIS = {"mono": "urn:rtdeclip:mono", "stereo": "urn:rtdeclip:stereo",
 DEFAULT_PRESET = {"mono": "average", "stereo": "average", "mono_lowlatency": "lowlatency",
                   "stereo_lowlatency": "lowlatency", "mono_voice": "average",
                   "stereo_voice": "average"}
+# what each variant is for (``rtdeclip plugins --list``)
+PURPOSE = {"mono": "presets average (default) and fastest",
+           "stereo": "presets average (default) and fastest",
+           "mono_lowlatency": "the lowlatency preset (12 ms at 48 kHz): hearing yourself",
+           "stereo_lowlatency": "the lowlatency preset (12 ms at 48 kHz): hearing yourself",
+           "mono_voice": "average / fastest at a 16 kHz source's rate: calls, voice messages "
+                         "(host at 32, 48, 64 or 96 kHz)",
+           "stereo_voice": "average / fastest at a 16 kHz source's rate: calls, voice messages "
+                           "(host at 32, 48, 64 or 96 kHz)"}
 # the rate the solver runs at (None: the host's): the voice variants
 # declip at a 16 kHz source's rate, as Declipper(..., source_rate=16000),
 # and instantiate only at 2, 3, 4 or 6 times it (32, 48, 64, 96 kHz)
