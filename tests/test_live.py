@@ -218,7 +218,10 @@ def test_overload_is_absorbed_without_underflow(jack):
     times = [t for t, _ in stats["events"]]
     assert 0 < kinds.count("late") <= stats["late_frames"], stats["events"][:10]
     assert kinds.count("output_underflow") == stats["output_underflows"]
-    assert times == sorted(times) and 0 <= times[0] and times[-1] <= stats["samples_in"] / SR
+    # (the log rounds to the millisecond: an event at the stream's very end,
+    # 243200 samples = 5.0667 s, reads 5.067, which a fresh-clone CI run met)
+    assert times == sorted(times) and 0 <= times[0]
+    assert times[-1] <= stats["samples_in"] / SR + 0.0005, (times[-1], stats["samples_in"])
     assert stats["budget_cuts"] > 0                # and the budget was lowered
 
 
