@@ -17,7 +17,6 @@ Results: benchmarks/results/plugin_voice.{json,md}.
 """
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ sys.path.insert(0, HERE)
 from common import machine, md_table, write_results  # noqa: E402
 from adeclip_compare import speech_like  # noqa: E402
 import lossy  # noqa: E402
+from plugins import children_cpu  # noqa: E402  (benchmarks/plugins.py)
 
 from rtdeclip import plugins  # noqa: E402
 from rtdeclip.core.metrics import clip_to_sdr  # noqa: E402
@@ -38,11 +38,6 @@ PATHS = {"opus_24k": ["-c:a", "libopus", "-b:a", "24k"],
          "resampled": ["-ar", "48000", "-c:a", "pcm_f32le"]}
 EXT = {"opus_24k": ".opus", "opus_32k": ".opus", "resampled": ".wav"}
 VARIANTS = ("mono", "mono_voice")
-
-
-def children_cpu():
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
 
 
 def ffmpeg(*args):
