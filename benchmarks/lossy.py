@@ -11,7 +11,8 @@ rtdeclip's own decoder (rtdeclip.files.audio_io.AudioSource).  Each
 variant is declipped with threshold="auto", offline (``rtdeclip.declip``
 told the input is lossy, ``lossy=True``, as ``rtdeclip file`` does: the
 detector's levels, a codec rail hedged over its width) and as a stream (``Declipper.process`` in blocks of 512, online
-estimator); ΔSDR is against the clean signal.
+estimator; ``--stream-hedge N``: ``Declipper(hedge=N)``, a smeared rail
+hedged over its width in the stream); ΔSDR is against the clean signal.
 
 Alignment: the decoder trims the codec delay (gapless header, edit list,
 pre-skip); every decoded clip is checked by cross-correlation against the
@@ -57,6 +58,7 @@ CODECS = {
     "opus_160k": (".opus", ["-c:a", "libopus", "-b:a", "160k"]),
 }
 SDRS = (3, 7, 10, 20)
+STREAM_HEDGE = 0   # --stream-hedge N: Declipper(hedge=N) for the stream cells
 HEDGE = True   # --no-hedge: offline cells solved once (the workers are forked after main sets it)
 PRESETS = ("fastest", "average", "highquality")
 
@@ -172,7 +174,8 @@ def run_stream(y, sr, preset, source_rate=None):
     if not resample_factor(sr, source_rate) > 1:
         source_rate = None
     d = rtdeclip.Declipper(sr, channels=y.shape[1], preset=preset, threshold="auto",
-                           source_rate=source_rate)
+                           source_rate=source_rate,
+                           hedge=STREAM_HEDGE if preset != "highquality" else 0)
     outs = [d.process(np.ascontiguousarray(y[i:i + 512])) for i in range(0, len(y), 512)]
     out = np.concatenate(outs + [d.flush()])[d.latency_samples:]
     est = []
@@ -388,9 +391,12 @@ def main():
     ap.add_argument("--no-hedge", dest="hedge", action="store_false",
                     help="offline cells declipped once at the declared width, as before the "
                          "hedge (rtdeclip file --no-hedge)")
+    ap.add_argument("--stream-hedge", type=int, default=0, metavar="N",
+                    help="stream cells through Declipper(hedge=N): a smeared rail hedged over "
+                         "its width in the stream (rtdeclip live --hedge N)")
     a = ap.parse_args()
-    global HEDGE
-    HEDGE = a.hedge
+    global HEDGE, STREAM_HEDGE
+    HEDGE, STREAM_HEDGE = a.hedge, a.stream_hedge
     presets = [p for p in a.presets.split(",") if p]
     for c in [c for c in CODECS if c not in a.codecs.split(",")]:
         del CODECS[c]

@@ -36,6 +36,7 @@ typedef struct {
     int second_solve;    /* rtd_config's, as given (not scaled)             */
     double second_adapt_s;
     double second_reliable;
+    int hedge;           /* rtd_config's, as given                          */
 } rtd_preset;
 
 /* Number of presets and the i-th one (NULL when out of range). */
@@ -59,7 +60,8 @@ void rtd_rate_schedule(int s48, int r48, int window, int window48, int *s, int *
  * max_iterations, return_last, warm_start, budget_pool, precision,
  * synthesis_length and lookahead (low-delay windows, designed by
  * rtd_create), past_final,
- * adapt_s, prior_weight, second_solve, second_adapt_s.  channels,
+ * adapt_s, prior_weight, second_solve, second_adapt_s, second_reliable,
+ * hedge.  channels,
  * auto_threshold, plan and the windows are left as they are.  Returns
  * RTD_OK, or an RTD_ERR_* code for an unknown preset or a bad rate. */
 int rtd_preset_config(int index, double sample_rate, rtd_config *cfg);

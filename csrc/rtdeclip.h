@@ -89,7 +89,8 @@ enum {
     RTD_HOP_MAX_DIV = 2,        /*   and hop <= window/2                        */
     RTD_REDUNDANCY_MAX = 4,     /* redundancy: a power of two, 1..MAX           */
     RTD_POOL_MAX = 16,          /* budget_pool: 0..RTD_POOL_MAX                 */
-    RTD_THREADS_MAX = 64        /* threads: 0..RTD_THREADS_MAX                  */
+    RTD_THREADS_MAX = 64,       /* threads: 0..RTD_THREADS_MAX                  */
+    RTD_HEDGE_MAX = 5           /* hedge: 0..RTD_HEDGE_MAX                      */
 };
 
 typedef struct {
@@ -235,6 +236,26 @@ typedef struct {
                                 uses): densely clipped frames, where the
                                 second trajectory gains nothing, keep their
                                 CPU (0, default: every frame)              */
+    int hedge;               /* A-/S-SPADE with auto_threshold, 2..5: a
+                                smeared rail (codec or noisy, see
+                                rtd_get_detection) is hedged over its width:
+                                the channel keeps `hedge` trajectories (each
+                                its own past, warm start and prior) whose
+                                clipped sets reach 1, 0.75, 1.6, 0.9 and
+                                1.25 times the measured width below the
+                                rail's centre (the first `hedge` of these),
+                                and the output is their mean; samples inside
+                                the first one's levels (the declared ones)
+                                leave as they came.  A trajectory whose
+                                clipped set in a frame is the first one's
+                                takes the first one's solution there, so
+                                exact rails (plain digital clipping) cost and
+                                give exactly what one trajectory does; a
+                                frame with a smeared rail costs up to
+                                `hedge` solves.  Each solve gets the frame's
+                                allowance; one cut by the time limit takes
+                                the first trajectory's solution.  Not with
+                                second_solve.  0 or 1 (default): off.      */
 } rtd_config;
 
 /* Running statistics, for reports and for the live host. */
@@ -250,6 +271,9 @@ typedef struct {
     int64_t frames_cut;        /* stopped by the time limit (rtd_set_time_limit) */
     int64_t pooled_iterations; /* run beyond max_iterations, from the credit
                                   of cfg.budget_pool                         */
+    int64_t hedge_solves;      /* cfg.hedge: frames solved by the other
+                                  trajectories (their iterations are in
+                                  `iterations`)                              */
 } rtd_stats;
 
 enum {
@@ -269,7 +293,8 @@ enum {
     RTD_ERR_PRECISION = -13,
     RTD_ERR_THREADS = -14,
     RTD_ERR_SOCIAL = -15,
-    RTD_ERR_FACTOR = -16
+    RTD_ERR_FACTOR = -16,
+    RTD_ERR_HEDGE = -17
 };
 
 /* Survey settings: 1 channel, window 8192, hop 2048, redundancy 2, A-SPADE,

@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 /* One trajectory of solutions of a channel: what a frame's solve starts
- * from and overlap-adds into.  A channel has one, or two with
- * second_solve (each with its own past, warm start and prior, so their
+ * from and overlap-adds into.  A channel has one, two with second_solve,
+ * or `hedge` (each with its own past, warm start and prior, so their
  * errors drift apart; the output is their mean). */
 typedef struct {
     double *acc;      /* overlap-add accumulator, aligned with `frame`    */
@@ -39,7 +39,7 @@ typedef struct {
 
 typedef struct {
     double *frame;    /* last `window` input samples, oldest first        */
-    track tr[2];      /* tr[1] only with second_solve                     */
+    track tr[RTD_HEDGE_MAX]; /* tr[1] with second_solve, tr[1..hedge) hedge */
     double *fifo;     /* finished output samples                          */
     int fifo_rd, fifo_count;
     double pos, neg;  /* clip levels in use                               */
@@ -70,9 +70,11 @@ struct rtd_state {
     int budget;               /* iterations per frame (rtd_set_max_iterations) */
     double *ana, *syn, *anasyn;
     channel *ch;
-    int8_t *masks;            /* channels x window: each frame's clip mask   */
+    int8_t *masks;            /* tracks x channels x window: each frame's clip
+                                 masks (one per trajectory with hedge)       */
     int64_t *sm_scratch;      /* cumulative histogram, smear.h               */
-    int tracks;               /* 2 with second_solve, else 1                 */
+    int tracks;               /* hedge, 2 with second_solve, else 1          */
+    int hedge;                /* trajectories hedging a smeared rail, or 0   */
     int lanes;
     lane *lane;
     rtd_workers *pool;        /* NULL with one lane                          */
@@ -129,6 +131,7 @@ const char *rtd_strerror(int e)
         return "social: block and margin must be multiples of hop (block >= window), "
                "neighbourhood sizes odd and >= 1, lambdas > 0";
     case RTD_ERR_FACTOR: return "source rate factor must be 2, 3, 4 or 6";
+    case RTD_ERR_HEDGE: return "hedge must be between 0 and 5, and not with second_solve";
     default: return "unknown error";
     }
 }
@@ -158,6 +161,8 @@ static int validate(const rtd_config *c)
     if (c->second_solve < 0 || !(c->second_adapt_s >= 0.0) || !isfinite(c->second_adapt_s))
         return RTD_ERR_SCHEDULE;
     if (!(c->second_reliable >= 0.0 && c->second_reliable <= 1.0)) return RTD_ERR_SCHEDULE;
+    if (c->hedge < 0 || c->hedge > RTD_HEDGE_MAX || (c->hedge > 1 && c->second_solve > 0))
+        return RTD_ERR_HEDGE;
     return RTD_OK;
 }
 
@@ -177,7 +182,7 @@ void rtd_destroy(rtd_state *st)
     if (st->ch) {
         for (int c = 0; c < st->cfg.channels; c++) {
             fftw_free(st->ch[c].frame);
-            for (int t = 0; t < 2; t++) {
+            for (int t = 0; t < RTD_HEDGE_MAX; t++) {
                 track *tr = &st->ch[c].tr[t];
                 fftw_free(tr->acc);
                 fftw_free(tr->prev);
@@ -238,7 +243,11 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     st->ana = fftw_alloc_real(w);
     st->syn = fftw_alloc_real(w);
     st->anasyn = fftw_alloc_real(w);
-    st->masks = fftw_malloc((size_t)w * C);
+    /* the second trajectory needs a budget to share; a hedge needs rails
+     * to hedge (auto_threshold) */
+    st->hedge = cfg->hedge > 1 && cfg->auto_threshold ? cfg->hedge : 0;
+    st->tracks = st->hedge ? st->hedge : cfg->second_solve > 0 && cfg->max_iterations > 0 ? 2 : 1;
+    st->masks = fftw_malloc((size_t)w * C * (st->hedge ? st->hedge : 1));
     st->sm_scratch = malloc(sizeof(int64_t) * (RTD_SM_BINS + 1));
     st->ch = calloc(C, sizeof *st->ch);
     st->lanes = lane_count(cfg);
@@ -262,8 +271,6 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     st->latency = w - 1 - st->first;
     st->fifo_cap = st->latency + st->hop + 1;
     e = RTD_ERR_NOMEM;
-    /* the second trajectory needs a budget to share */
-    st->tracks = cfg->second_solve > 0 && cfg->max_iterations > 0 ? 2 : 1;
     for (int c = 0; c < C; c++) {
         channel *ch = &st->ch[c];
         ch->frame = fftw_alloc_real(w);
@@ -404,39 +411,122 @@ static double channel_deadline(const rtd_state *st, const lane *ln, int after, d
     return reserved > fair ? reserved : fair;
 }
 
+/* Width factors of the hedge's trajectories, in order (the first
+ * `hedge` are used): the declared width first, so trajectory 0 is what
+ * one solve gives; 0.75-1.6 as the file path's hedge (core/hedge.py,
+ * docs/lossy.md "Hedged over the width"). */
+static const double HEDGE_WIDTHS[RTD_HEDGE_MAX] = {1.0, 0.75, 1.6, 0.9, 1.25};
+
+static inline int smeared(int method)
+{
+    return method == RTD_RAIL_CODEC || method == RTD_RAIL_NOISY;
+}
+
+/* Trajectory t's levels: each smeared rail of the channel declared
+ * HEDGE_WIDTHS[t] times its width below its centre; exact rails as they
+ * are. */
+static void hedge_levels(const channel *ch, int t, double *pos, double *neg)
+{
+    *pos = ch->pos;
+    *neg = ch->neg;
+    for (int side = 0; side < 2; side++) {
+        if (!smeared(ch->method[side]) || !(ch->width[side] > 0.0)) continue;
+        double *lv = side ? neg : pos;
+        double centre = 20.0 * log10(fabs(*lv)) + ch->width[side];
+        double v = pow(10.0, (centre - HEDGE_WIDTHS[t] * ch->width[side]) / 20.0);
+        *lv = side ? -v : v;
+    }
+}
+
+/* Classify a frame's samples against (pos, neg); returns how many are
+ * clipped.  past_final: the `known` samples that have left the stream
+ * are reliable. */
+static int classify(const double *frame, int w, int known, double pos, double neg, int8_t *mask)
+{
+    int nclip = 0;
+    for (int i = 0; i < w; i++) {
+        double y = frame[i];
+        int8_t m = i < known ? 0 : y >= pos ? 1 : y <= neg ? -1 : 0;
+        mask[i] = m;
+        nclip += m != 0;
+    }
+    return nclip;
+}
+
+/* A trajectory's frame with nothing to solve overlap-adds back to the input. */
+static void track_pass(const rtd_state *st, const channel *ch, track *tr)
+{
+    for (int i = 0; i < st->w; i++)
+        tr->acc[i] += st->anasyn[i] * ch->frame[i];
+    tr->prev_valid = 0;
+}
+
+/* A trajectory takes trajectory 0's solution of this frame (and its prior). */
+static void track_copy(const rtd_state *st, const track *t0r, track *tr)
+{
+    const int w = st->w;
+    for (int i = 0; i < w; i++)
+        tr->acc[i] += st->syn[i] * t0r->prev[i];
+    memcpy(tr->prev, t0r->prev, sizeof(double) * w);
+    tr->prev_valid = t0r->prev_valid;
+    if (tr->prior[0])
+        memcpy(tr->prior[0], t0r->prior[0],
+               sizeof(float) * (size_t)(w * st->cfg.redundancy / 2 + 1));
+}
+
 /* Channel c's frame of this hop on lane ln: classify, solve (or skip),
  * overlap-add, and move the samples no later frame touches into the FIFO.
  * Touches only the channel's own state and the lane's scratch, so lanes
  * run in parallel and the output does not depend on their number. */
 static void channel_hop(rtd_state *st, lane *ln, int c, int after)
 {
-    const int w = st->w, hop = st->hop, first = st->first;
+    const int w = st->w, hop = st->hop, first = st->first, C = st->cfg.channels;
     const int budget = st->budget, pool = st->cfg.budget_pool;
     channel *ch = &st->ch[c];
-    int8_t *mask = st->masks + (size_t)c * w;
+    const int ntr = st->tracks;
     /* past_final: samples before `first` have left the stream; they are
      * reliable at their output values (ch->done) */
     const int known = st->cfg.past_final ? first : 0;
-    int nclip = 0;
-    for (int i = 0; i < w; i++) {
-        double y = ch->frame[i];
-        int8_t m = i < known ? 0 : y >= ch->pos ? 1 : y <= ch->neg ? -1 : 0;
-        mask[i] = m;
-        nclip += m != 0;
+    /* trajectory t's mask; with a hedge, `same[t]`: it equals trajectory
+     * 0's, so the trajectory takes trajectory 0's solution (exact rails:
+     * always, bit for bit one trajectory's output) */
+    int8_t *masks[RTD_HEDGE_MAX];
+    int nclips[RTD_HEDGE_MAX], same[RTD_HEDGE_MAX] = {0};
+    masks[0] = st->masks + (size_t)c * w;
+    nclips[0] = classify(ch->frame, w, known, ch->pos, ch->neg, masks[0]);
+    int nclip = nclips[0];
+    if (st->hedge) {
+        const int hedged = smeared(ch->method[0]) || smeared(ch->method[1]);
+        for (int t = 1; t < ntr; t++) {
+            masks[t] = st->masks + ((size_t)t * C + c) * w;
+            if (!hedged) {
+                masks[t] = masks[0];
+                nclips[t] = nclips[0];
+                same[t] = 1;
+                continue;
+            }
+            double p, n;
+            hedge_levels(ch, t, &p, &n);
+            nclips[t] = classify(ch->frame, w, known, p, n, masks[t]);
+            same[t] = memcmp(masks[t], masks[0], (size_t)w) == 0;
+            nclip += nclips[t];
+        }
+    } else {
+        for (int t = 1; t < ntr; t++) {
+            masks[t] = masks[0];
+            nclips[t] = nclips[0];
+        }
     }
-    const double reliable = 1.0 - (double)nclip / (w - known);
-    const int ntr = st->tracks;
+    const int8_t *mask = masks[0];
+    const double reliable = 1.0 - (double)nclips[0] / (w - known);
 
-    /* samples entering this hop are counted once */
+    /* samples entering this hop are counted once (trajectory 0's set) */
     for (int i = w - hop; i < w; i++)
         ln->stats.clipped_samples += mask[i] != 0;
     if (nclip == 0 || budget == 0) {
         /* nothing to solve: the frame overlap-adds back to the input */
-        for (int t = 0; t < ntr; t++) {
-            for (int i = 0; i < w; i++)
-                ch->tr[t].acc[i] += st->anasyn[i] * ch->frame[i];
-            ch->tr[t].prev_valid = 0;
-        }
+        for (int t = 0; t < ntr; t++)
+            track_pass(st, ch, &ch->tr[t]);
         ln->stats.frames_skipped++;
         if (budget > 0) budget_pool_settle(pool, &ch->credit, budget, 0, 0);
     } else {
@@ -446,15 +536,23 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
         spade_result res = {0};
         for (int t = 0; t < ntr; t++) {
             track *tr = &ch->tr[t];
+            if (nclips[t] == 0) {   /* only with a hedge: this trajectory's set is empty */
+                track_pass(st, ch, tr);
+                continue;
+            }
             /* the second solve spends what the frame's allowance has left;
              * the pool's credit is settled on the first solve only (charging
              * it the second drains the credit that heavy passages need:
              * 7.85 / 9.71 dB on SQAM), so a frame still runs at most its
              * allowance but the long-run average may exceed the budget
-             * (up to pool / 2 + 1/2 of it on adversarial signals) */
-            const int left = allowance - used;
-            int run = t == 0 || (res.converged && !cut && left >= st->cfg.second_solve &&
-                                 reliable >= st->cfg.second_reliable);
+             * (up to pool / 2 + 1/2 of it on adversarial signals).  A
+             * hedge's trajectories each get the frame's allowance: members
+             * on a quarter of it gained nothing in streams (average, lossy
+             * benchmark: -0.03 dB against one trajectory; docs/lossy.md). */
+            const int left = st->hedge ? allowance : allowance - used;
+            int run = t == 0 || (st->hedge ? !same[t]
+                                           : res.converged && !cut && left >= st->cfg.second_solve &&
+                                                 reliable >= st->cfg.second_reliable);
             if (run) {
                 for (int i = 0; i < w; i++)
                     ln->yw[i] = (i < known ? tr->done[i] : ch->frame[i]) * st->ana[i];
@@ -465,34 +563,32 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
                      * frame's (larger) k lets the termination test pass before the
                      * newest hop is repaired (measured: -2.5 dB on SQAM) */
                     .k0 = st->cfg.s,
-                    .s = adapted_step(st->cfg.s,
-                                      t == 0 ? st->cfg.adapt_s : st->cfg.second_adapt_s, reliable),
+                    .s = t == 0 || st->hedge
+                             ? adapted_step(st->cfg.s, st->cfg.adapt_s,
+                                            1.0 - (double)nclips[t] / (w - known))
+                             : adapted_step(st->cfg.s, st->cfg.second_adapt_s, reliable),
                     .x0 = warm_start(st, tr, ln),
                     .prior = tr->prior[0] && tr->prev_valid ? tr->prior[0] : NULL,
                     .prior_weight = st->cfg.prior_weight,
                     .prior_out = tr->prior[1],
                     };
                 spade_result r;
-                spade_solve(ln->sp, ln->yw, mask, &job, ln->xout, &r);
+                spade_solve(ln->sp, ln->yw, masks[t], &job, ln->xout, &r);
                 if (t == 0) res = r;
+                else if (st->hedge) ln->stats.hedge_solves++;
                 used += r.iterations;
                 cut |= r.cut;
                 /* a second solve that did not reach epsilon is not averaged
                  * in (cut short by the allowance, it is worse than none:
-                 * 8.71 / 10.88 dB on SQAM instead of 8.71 / 11.06) */
-                if (t > 0 && !r.converged) run = 0;
+                 * 8.71 / 10.88 dB on SQAM instead of 8.71 / 11.06); a hedge's
+                 * solve cut by the time limit neither */
+                if (t > 0 && (st->hedge ? r.cut : !r.converged)) run = 0;
             }
             if (!run) {
-                /* this frame the second trajectory takes the first one's
-                 * solution (and its prior) */
-                const track *t0r = &ch->tr[0];
-                for (int i = 0; i < w; i++)
-                    tr->acc[i] += st->syn[i] * t0r->prev[i];
-                memcpy(tr->prev, t0r->prev, sizeof(double) * w);
-                tr->prev_valid = t0r->prev_valid;
-                if (tr->prior[0])
-                    memcpy(tr->prior[0], t0r->prior[0],
-                           sizeof(float) * (size_t)(w * st->cfg.redundancy / 2 + 1));
+                /* this frame the trajectory takes the first one's solution,
+                 * or passes when the first one had nothing to solve */
+                if (nclips[0] > 0) track_copy(st, &ch->tr[0], tr);
+                else track_pass(st, ch, tr);
                 continue;
             }
             /* samples near DBL_MAX overflow the transforms: such a solution
@@ -527,20 +623,25 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
             ln->stats.max_frame_iterations = used;
     }
     /* finished samples, made exactly consistent with the observation; with
-     * two trajectories the output is their mean, and each keeps its own
-     * consistent samples as its past */
-    track *a = &ch->tr[0], *b = &ch->tr[1];
+     * several trajectories the output is their mean (consistent with
+     * trajectory 0's set: what it keeps reliable leaves as it came), and
+     * each keeps its own consistent samples as its past */
     int wr = (ch->fifo_rd + ch->fifo_count) % st->fifo_cap;
     for (int i = first; i < first + hop; i++) {
         double y = ch->frame[i];
-        int8_t m = mask[i];
-        if (ntr == 1) {
-            ch->fifo[wr] = a->done[i] = consistent(a->acc[i], y, m);
-        } else {
-            a->done[i] = consistent(a->acc[i], y, m);
-            b->done[i] = consistent(b->acc[i], y, m);
-            ch->fifo[wr] = consistent(0.5 * (a->done[i] + b->done[i]), y, m);
+        double v0 = ch->tr[0].done[i] = consistent(ch->tr[0].acc[i], y, mask[i]);
+        if (ntr > 1) {
+            double sum = v0;
+            int differ = 0;
+            for (int t = 1; t < ntr; t++) {
+                double v = ch->tr[t].done[i] = consistent(ch->tr[t].acc[i], y, masks[t][i]);
+                sum += v;
+                differ |= v != v0;
+            }
+            /* equal trajectories give trajectory 0's value bit for bit */
+            if (differ) v0 = consistent(sum / ntr, y, mask[i]);
         }
+        ch->fifo[wr] = v0;
         if (++wr == st->fifo_cap) wr = 0;
     }
     for (int t = 0; t < ntr; t++) {
@@ -730,6 +831,7 @@ void rtd_get_stats(const rtd_state *st, rtd_stats *s)
         s->clipped_samples += t->clipped_samples;
         s->frames_cut += t->frames_cut;
         s->pooled_iterations += t->pooled_iterations;
+        s->hedge_solves += t->hedge_solves;
     }
 }
 

@@ -42,6 +42,7 @@ def test_table_row(name):
     assert (c.second_solve, c.second_adapt_s) == (p.get("second_solve", 0),
                                                   p.get("second_adapt_s", 0.0))
     assert c.second_reliable == p.get("second_reliable", 0.0)
+    assert c.hedge == p.get("hedge", 0)
 
 
 @pytest.mark.parametrize("name", list(params.PRESETS))
@@ -69,6 +70,7 @@ def test_resolve(name, rate):
     assert cfg.second_solve == (st.second_solve if st.iterations is not None else 0)
     assert cfg.second_adapt_s == st.second_adapt_s
     assert cfg.second_reliable == st.second_reliable
+    assert cfg.hedge == st.hedge
 
 
 def test_rate_scaling_functions():

@@ -88,13 +88,20 @@ for dtype in (np.float64, np.float32):
     states.append((rtdeclip.Declipper(48000, channels=2, preset="fastest", threshold="auto",
                                       plan="estimate", source_rate=16000,
                                       threads=2 if dtype is np.float32 else 1), dtype))
+# a smeared rail (noise after clipping) hedged over its width: five
+# trajectories per channel, their masks and the mean (cfg.hedge)
+states.append((rtdeclip.Declipper(48000, channels=2, preset="fastest", threshold="auto",
+                                  plan="estimate", threads=2, hedge=5), np.float32))
+HEDGED = len(states) - 1
+x_smeared = x + 1e-3 * np.random.default_rng(5).standard_normal(x.shape)
+hedge_solves = 0
 lib = ctypes.CDLL(None)
 counts = (ctypes.c_long * 5)()
 lib.rtd_shim_counts(counts)
 before = list(counts)
 solved = hops2 = 0
 for k, (d, dtype) in enumerate(states):
-    xi = x.astype(dtype)
+    xi = (x_smeared if k == HEDGED else x).astype(dtype)
     out = np.empty((700, 2), dtype)
     if k % 3 == 1:
         d.set_time_limit(0.0005)
@@ -104,6 +111,7 @@ for k, (d, dtype) in enumerate(states):
         blk = np.ascontiguousarray(xi[i:i + m])
         d.process(blk, out=out[:len(blk)])
         i += m
+    hedge_solves += d.stats["hedge_solves"]
     d.iterations = 3          # the live host changes the budget between calls
     solved += d.stats["frames_solved"]
     if d.threads == 2:
@@ -116,6 +124,7 @@ lib.rtd_shim_counts(counts)
 calls, allocs, frees, locks, waits = (a - b for a, b in zip(counts, before))
 print(f"calls {calls} allocations {allocs} frees {frees} locks {locks} frames_solved {solved}")
 print(f"semaphore waits {waits} threaded hops {hops2}")
+print(f"hedge solves {hedge_solves}")
 lib.rtd_shim_selftest()
 lib.rtd_shim_counts(counts)
 print("selftest", counts[1] - before[1] - allocs, counts[2] - before[2] - frees,
@@ -153,3 +162,5 @@ def test_extension_process_allocates_nothing_and_locks_nothing(tmp_path):
     m = re.search(r"semaphore waits (\d+) threaded hops (\d+)", r.stdout)
     waits, hops2 = map(int, m.groups())
     assert 0 < waits <= hops2, r.stdout
+    # the hedged state really ran its other trajectories
+    assert int(re.search(r"hedge solves (\d+)", r.stdout).group(1)) > 0, r.stdout

@@ -51,6 +51,11 @@ def register(sub):
                        help="the rate the audio had before it reached this one (e.g. 16000 for "
                             "a voice call or message decoded at 48 kHz): declip at that rate, "
                             "which must divide --sample-rate by 2, 3, 4 or 6")
+        p.add_argument("--hedge", type=int, default=0, metavar="N",
+                       help="a smeared rail (a lossy codec's, a resampler's) hedged over its "
+                            "width: N trajectories (2-5) at 1, 0.75, 1.6, 0.9, 1.25 x the "
+                            "width, averaged; up to N times the CPU while a smeared rail is in "
+                            "use (default 0: off; docs/lossy.md)")
         p.add_argument("--gain", type=float, default=None,
                        help="output gain in dB (default -6: room for restored peaks)")
         p.add_argument("--ceiling", default="-1",
@@ -257,7 +262,7 @@ def run_live(args):
                              args.sample_rate, args.blocksize, preset, levels, args.gain,
                              ceiling, args.margin, source=source, bypass=args.bypass,
                              record=args.record, record_seconds=args.duration if demo else 0,
-                             source_rate=args.source_rate)
+                             source_rate=args.source_rate, hedge=args.hedge)
         lat = host.latency
         if not args.quiet:
             print("latency: " + ", ".join(f"{k.replace('_', ' ')} {v['samples']} samples "

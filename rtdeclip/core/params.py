@@ -40,6 +40,7 @@ HOP_MIN_DIV, HOP_MAX_DIV = lib.RTD_HOP_MIN_DIV, lib.RTD_HOP_MAX_DIV
 REDUNDANCY_MAX = lib.RTD_REDUNDANCY_MAX
 POOL_MAX = lib.RTD_POOL_MAX
 THREADS_MAX = lib.RTD_THREADS_MAX
+HEDGE_MAX = lib.RTD_HEDGE_MAX
 ITERATIONS_MAX = 10_000_000   # a budget beyond this is a typo, not a wish
 WINDOW_SHAPES = ("hann", "lowdelay")
 
@@ -69,6 +70,7 @@ class Settings:
                                # left of their allowance (at least this), outputs averaged
     second_adapt_s: float = 0.0  # the second solve's adapt_s
     second_reliable: float = 0.0  # ... only in frames at least this share reliable
+    hedge: int = 0             # 2..5: a smeared rail hedged over its width in the stream
     social_block: int = 0    # algorithm "social" only (csrc/social.h)
     social_margin: int = 0
     social_lambda: tuple = (1e-1, 1e-4)
@@ -337,7 +339,7 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
             warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None,
             precision=None, social=None, past_final=None, prior_weight=None,
             adapt_s=None, lookahead=None, second_solve=None, second_adapt_s=None,
-            second_reliable=None):
+            second_reliable=None, hedge=None):
     """Merge a preset with explicit overrides into validated ``Settings``.
 
     The keyword arguments are the solver settings, documented once on
@@ -433,6 +435,14 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
     if isinstance(second_reliable, bool) or not isinstance(second_reliable, (int, float)) \
             or not 0.0 <= second_reliable <= 1.0:
         raise ParameterError(f"second_reliable must be a number from 0 to 1, got {second_reliable!r}")
+    hedge = p.get("hedge", 0) if hedge is None else hedge
+    hedge = _check_int("hedge", hedge, 0, HEDGE_MAX)
+    if hedge > 1 and algorithm == "social":
+        raise ParameterError("hedge needs a frame solver (aspade, sspade, sspade-original); "
+                             "the social solver has no trajectories")
+    if hedge > 1 and second_solve:
+        raise ParameterError("hedge and second_solve cannot be combined (both are extra "
+                             "trajectories); set one of them to 0")
     if social is not None and not isinstance(social, dict):
         raise ParameterError(f"social must be a dict of social_* settings, got {social!r}")
     soc = check_social({**SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})}, hop)
@@ -441,7 +451,7 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
                     precision, past_final=past_final, prior_weight=float(prior_weight),
                     adapt_s=float(adapt_s), lookahead=lookahead, second_solve=second_solve,
                     second_adapt_s=float(second_adapt_s), second_reliable=float(second_reliable),
-                    **soc)
+                    hedge=hedge, **soc)
 
 
 def check_social(soc, hop):
