@@ -112,7 +112,7 @@ def never_converging(seconds, sr=48000, seed=0):
     return examples.never_converging(sr, seconds, seed), 0.3
 
 
-def rtf_case(y, sr, seconds, preset, threads, **kw):
+def rtf_case(y, sr, seconds, preset, threads, threshold=0.3, **kw):
     """Real-time factors of one preset on `y`, blocks of 256: one core =
     audio time over the CPU time of the stream's threads summed (the
     caller's and its workers'; the process total also counts threads that
@@ -120,7 +120,7 @@ def rtf_case(y, sr, seconds, preset, threads, **kw):
     JSON); per thread = audio time over the busiest thread's CPU time (the
     caller's or a worker's), what a stream gets when each thread has a
     core of its own."""
-    d = rtdeclip.Declipper(sr, channels=y.shape[1], preset=preset, threshold=0.3,
+    d = rtdeclip.Declipper(sr, channels=y.shape[1], preset=preset, threshold=threshold,
                            threads=threads, **kw)
     block = 256
     out = np.empty((block, y.shape[1]))
@@ -143,7 +143,9 @@ def rtf_case(y, sr, seconds, preset, threads, **kw):
             "rtf_per_thread": seconds / max([caller] + workers),
             "frames_skipped_ratio": st["frames_skipped"] / max(1, st["frames_skipped"] + solved),
             "frames_converged_ratio": st["frames_converged"] / solved,
-            "mean_iterations": st["iterations"] / solved}
+            "mean_iterations": st["iterations"] / solved,
+            "hedge": d.settings.hedge, "hedge_solves": st["hedge_solves"],
+            "rails": [x["method"] for x in d.detection]}
 
 
 def preset_rtf(seconds, presets, extra=None):
@@ -164,6 +166,39 @@ def preset_rtf(seconds, presets, extra=None):
     return rows, data
 
 
+def hedge_rtf(seconds, presets, hedges=(0, 3, 5)):
+    """The stream hedge's cost (Declipper(hedge=N)) where it is dearest:
+    the never-converging signal with white noise of 1e-3 added after the
+    clipping, so the online estimator finds a smeared rail on both
+    channels and every frame runs N solves; one thread."""
+    sr = 48000
+    y, _ = never_converging(seconds, sr)
+    y = y + 1e-3 * np.random.default_rng(0).standard_normal(y.shape)
+    rows, data = [], []
+    for preset in presets:
+        base = None
+        for h in hedges:
+            r = rtf_case(y, sr, seconds, preset, 1, threshold="auto", hedge=h)
+            base = base or r["rtf_one_core"]
+            rows.append([preset, h or "off", "/".join(sorted({m for x in r["rails"] for m in x if m})),
+                         f"{r['mean_iterations']:.0f}",
+                         f"{1000 / r['rtf_one_core']:.0f}", f"{r['rtf_one_core']:.1f}x",
+                         f"{base / r['rtf_one_core']:.2f}"])
+            data.append(r)
+            print(rows[-1], flush=True)
+    return rows, data
+
+
+def hedge_table(seconds, rows):
+    return ("The stream hedge over a smeared rail's width (`Declipper(hedge=N)`, "
+            "`rtdeclip live --hedge N`) where it is dearest: the never-converging signal with "
+            "white noise of 1e-3 added after the clipping (a smeared rail on both channels, "
+            f"every frame clipped), threshold auto, one thread, {seconds:g} s in blocks of "
+            "256, CPU time; the last column is the CPU against no hedge in the same run:\n\n" +
+            md_table(["preset", "hedge", "rails found", "iterations per frame",
+                      "CPU ms per s", "RTF one core", "CPU x"], rows))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iterations", type=int, default=200)
@@ -172,7 +207,14 @@ def main():
     ap.add_argument("--presets", default="lowlatency,fastest,average",
                     help="add highquality for the offline preset (slow: ~1x real time)")
     ap.add_argument("--presets-only", action="store_true")
+    ap.add_argument("--hedge-only", action="store_true",
+                    help="only the stream hedge's table, into results/speed_hedge.*")
     args = ap.parse_args()
+    if args.hedge_only:
+        rows3, data3 = hedge_rtf(args.seconds, ["fastest", "average"])
+        write_results("speed_hedge", {"machine": machine(), "hedge": data3},
+                      hedge_table(args.seconds, rows3))
+        return
     rows, data = ([], []) if args.presets_only else iteration_costs(
         [512, 1024, 2048, 4096, 8192], args.iterations, args.algorithm)
     md = (f"Cost of one frame-iteration ({args.algorithm}, redundancy 2, {args.iterations} "
@@ -191,7 +233,11 @@ def main():
            md_table(["preset", "precision", "window", "iterations", "latency (ms)",
                      "frames converged", "mean iterations", "threads", "CPU ms per s",
                      "RTF one core", "RTF per thread"], rows2))
-    write_results("speed", {"machine": machine(), "iterations": data, "presets": data2}, md)
+    rows3, data3 = hedge_rtf(args.seconds, [p for p in args.presets.split(",")
+                                            if p in ("fastest", "average")])
+    md += "\n\n" + hedge_table(args.seconds, rows3)
+    write_results("speed", {"machine": machine(), "iterations": data, "presets": data2,
+                            "hedge": data3}, md)
 
 
 if __name__ == "__main__":

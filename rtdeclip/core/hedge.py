@@ -20,9 +20,12 @@ the declared width, averaged, measured against the declared width alone
   +0.91 / +0.94 dB (fastest; 31 of 32 cases gaining), +0.20 / +0.28 dB
   (average).
 
-It costs one solve per width, so it is for files and arrays (``rtdeclip
-file``, ``declip``), not for live streams.  Exact rails (plain digital
-clipping) get one solve, as before, bit for bit.
+It costs one solve per width, so here it is for files and arrays
+(``rtdeclip file``, ``declip``), whose levels are detected on the whole
+signal; a stream can ask for the same in the C core, on its online
+levels (``Declipper(hedge=5)``, ``rtdeclip live --hedge 5``: csrc/stream.c,
+``rtd_config.hedge``).  Exact rails (plain digital clipping) get one
+solve, as before, bit for bit.
 
     >>> from rtdeclip.core.detect import ChannelClipping
     >>> f = ChannelClipping(0.5, -0.5, declared_positive=0.45, declared_negative=-0.45,

@@ -442,7 +442,8 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
                              "the social solver has no trajectories")
     if hedge > 1 and second_solve:
         raise ParameterError("hedge and second_solve cannot be combined (both are extra "
-                             "trajectories); set one of them to 0")
+                             "trajectories; the lowlatency preset has second_solve): hedge with "
+                             "fastest or average, or set second_solve=0")
     if social is not None and not isinstance(social, dict):
         raise ParameterError(f"social must be a dict of social_* settings, got {social!r}")
     soc = check_social({**SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})}, hop)
