@@ -339,6 +339,14 @@ void rtd_get_detection(const rtd_state *st, int channel, int *method_pos, int *m
 void rtd_set_max_iterations(rtd_state *st, int max_iterations);
 int rtd_get_max_iterations(const rtd_state *st);
 
+/* Trajectories of the hedge over a smeared rail's width in use from the
+ * next call (cfg.hedge), changeable between calls: 0 or 1 off, up to the
+ * cfg.hedge the state was made with (more is taken as that).  Trajectories
+ * taken into use start as copies of the first one (the output goes on
+ * without a gap); the ones left out stop costing anything.  No effect on
+ * a state made without a hedge.  Returns the number now in use (1: off). */
+int rtd_set_hedge(rtd_state *st, int trajectories);
+
 /* Wall-clock limit for one rtd_process_* call, in seconds (0 = none).  A
  * frame still iterating when the call's time is up returns its last
  * iterate at once (counted in frames_cut), so a live host can never be

@@ -74,7 +74,9 @@ struct rtd_state {
                                  masks (one per trajectory with hedge)       */
     int64_t *sm_scratch;      /* cumulative histogram, smear.h               */
     int tracks;               /* hedge, 2 with second_solve, else 1          */
-    int hedge;                /* trajectories hedging a smeared rail, or 0   */
+    int hedge;                /* trajectories hedging a smeared rail in use,
+                                 or 0 (rtd_set_hedge)                        */
+    int hedge_made;           /* cfg.hedge's trajectories made in create, or 0 */
     int lanes;
     lane *lane;
     rtd_workers *pool;        /* NULL with one lane                          */
@@ -245,8 +247,11 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     st->anasyn = fftw_alloc_real(w);
     /* the second trajectory needs a budget to share; a hedge needs rails
      * to hedge (auto_threshold) */
-    st->hedge = cfg->hedge > 1 && cfg->auto_threshold ? cfg->hedge : 0;
-    st->tracks = st->hedge ? st->hedge : cfg->second_solve > 0 && cfg->max_iterations > 0 ? 2 : 1;
+    st->hedge = st->hedge_made = cfg->hedge > 1 && cfg->auto_threshold ? cfg->hedge : 0;
+    /* every trajectory a hedge may use is made (rtd_set_hedge changes how
+     * many run) */
+    const int made = st->hedge ? st->hedge : cfg->second_solve > 0 && cfg->max_iterations > 0 ? 2 : 1;
+    st->tracks = made;
     st->masks = fftw_malloc((size_t)w * C * (st->hedge ? st->hedge : 1));
     st->sm_scratch = malloc(sizeof(int64_t) * (RTD_SM_BINS + 1));
     st->ch = calloc(C, sizeof *st->ch);
@@ -276,7 +281,7 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
         ch->frame = fftw_alloc_real(w);
         ch->fifo = fftw_alloc_real(st->fifo_cap);
         if (!ch->frame || !ch->fifo) goto fail;
-        for (int t = 0; t < st->tracks; t++) {
+        for (int t = 0; t < made; t++) {
             track *tr = &ch->tr[t];
             tr->acc = fftw_alloc_real(w);
             tr->prev = fftw_alloc_real(w);
@@ -333,7 +338,7 @@ void rtd_reset(rtd_state *st)
     for (int c = 0; c < st->cfg.channels; c++) {
         channel *ch = &st->ch[c];
         memset(ch->frame, 0, sizeof(double) * w);
-        for (int t = 0; t < st->tracks; t++) {
+        for (int t = 0; t < (st->hedge_made ? st->hedge_made : st->tracks); t++) {
             track *tr = &ch->tr[t];
             memset(tr->acc, 0, sizeof(double) * w);
             memset(tr->prev, 0, sizeof(double) * w);
@@ -805,6 +810,33 @@ void rtd_set_max_iterations(rtd_state *st, int n)
     if (st->soc) social_set_max_iterations(st->soc, n);
     else st->budget = n < 0 ? 0 : n;
 }
+int rtd_set_hedge(rtd_state *st, int n)
+{
+    if (st->soc || !st->hedge_made) return 1;
+    if (n > st->hedge_made) n = st->hedge_made;
+    if (n < 2) n = 0;
+    const int w = st->w, now = st->hedge ? st->hedge : 1, next = n ? n : 1;
+    /* trajectories taken into use continue from the first one's state: the
+     * mean of equal trajectories is the first one's output, bit for bit */
+    for (int c = 0; c < st->cfg.channels; c++) {
+        channel *ch = &st->ch[c];
+        const track *t0 = &ch->tr[0];
+        for (int t = now; t < next; t++) {
+            track *tr = &ch->tr[t];
+            memcpy(tr->acc, t0->acc, sizeof(double) * w);
+            memcpy(tr->prev, t0->prev, sizeof(double) * w);
+            memcpy(tr->done, t0->done, sizeof(double) * w);
+            tr->prev_valid = t0->prev_valid;
+            if (tr->prior[0])
+                memcpy(tr->prior[0], t0->prior[0],
+                       sizeof(float) * (size_t)(w * st->cfg.redundancy / 2 + 1));
+        }
+    }
+    st->hedge = n;
+    st->tracks = next;
+    return next;
+}
+
 int rtd_get_max_iterations(const rtd_state *st)
 {
     return st->soc ? social_get_max_iterations(st->soc) : st->budget;

@@ -39,14 +39,14 @@ def read_float_wav(path):
     return read_wav(str(path))
 
 
-def python_stream(x, rate, preset="average", threshold="auto", source_rate=None):
+def python_stream(x, rate, preset="average", threshold="auto", source_rate=None, hedge=0):
     """Declipper(rate, channels, preset, threshold, source_rate) on x then
     flushed: the stream delayed by the core latency, and that latency.
     Planned with FFTW_ESTIMATE, as the plug-in plans (deterministic: MEASURE
     plans are chosen by timing and round differently from process to
     process)."""
     d = rtdeclip.Declipper(rate, x.shape[1], preset=preset, threshold=threshold, plan="estimate",
-                           source_rate=source_rate)
+                           source_rate=source_rate, hedge=hedge)
     y = np.concatenate([d.process(np.ascontiguousarray(x)), d.flush(np.float32)])
     return y, d.latency_samples
 
@@ -121,10 +121,11 @@ _Descriptor._fields_ = [
     ("cleanup", ctypes.CFUNCTYPE(None, ctypes.c_void_p)),
 ]
 
+# in port order; "hedge" (added later) comes after the meters
 CONTROLS = ["preset", "clip_mode", "clip_pos_db", "clip_neg_db", "gain_db", "limiter",
-            "ceiling_db", "enabled"]
+            "ceiling_db", "enabled", "hedge"]
 DEFAULTS = dict(preset=0, clip_mode=0, clip_pos_db=0, clip_neg_db=0, gain_db=0, limiter=0,
-                ceiling_db=0, enabled=1)
+                ceiling_db=0, enabled=1, hedge=0)
 
 
 LOWLATENCY_PRESET = 2   # the low-latency variants' one preset value
@@ -160,7 +161,7 @@ class LadspaInstance:
         if not self.h:
             raise RuntimeError(f"instantiate failed at {rate} Hz")
         defaults = dict(DEFAULTS, preset=LOWLATENCY_PRESET if lowlatency else 0)
-        self.ctl = (ctypes.c_float * 8)(*[defaults[k] for k in CONTROLS])
+        self.ctl = (ctypes.c_float * 9)(*[defaults[k] for k in CONTROLS])
         self.meters = (ctypes.c_float * 7)()
         for i in range(8):
             self.d.connect_port(self.h, 2 * channels + i, ctypes.cast(
@@ -168,6 +169,8 @@ class LadspaInstance:
         for i in range(1 + 2 * channels + 2):
             self.d.connect_port(self.h, 2 * channels + 8 + i, ctypes.cast(
                 ctypes.byref(self.meters, 4 * i), ctypes.POINTER(ctypes.c_float)))
+        self.d.connect_port(self.h, 2 * channels + 8 + 1 + 2 * channels + 2, ctypes.cast(
+            ctypes.byref(self.ctl, 4 * 8), ctypes.POINTER(ctypes.c_float)))
         self.d.activate(self.h)
 
     def set(self, **controls):

@@ -190,6 +190,33 @@ def test_controls_through_hosts(case):
     check(read_float_wav_any(out)[0], fast, c["reported"], "lv2apply -c preset 1")
 
 
+def test_hedge_control_through_hosts(case):
+    """The hedge control, the port after the meters (ffmpeg ladspa c8, the
+    ninth input control; lv2apply -c hedge 5), on a smeared rail (noise
+    after the clipper) gives the Python Declipper(hedge=5) stream, and
+    that is not the unhedged one."""
+    need("ffmpeg", "lv2apply")
+    c = case["stereo"]
+    noise = 2e-3 * np.random.default_rng(9).standard_normal(c["x"].shape)
+    x = (np.round((c["x"] + noise) * 32768) / 32768).astype(np.float32)
+    path = case["dir"] / "in_smeared.wav"
+    write_pcm16(path, x, RATE)
+    ref, core = python_stream(x, RATE, hedge=5)
+    plain, _ = python_stream(x, RATE)
+    assert np.abs(ref - plain).max() > 1e-3          # the hedge acted
+    hedged = dict(c, x=x, ref_aligned=ref[core:], path=path)
+    os.environ["RTDECLIP_WISDOM"] = save_wisdom(case["dir"] / "wisdom_hedge")
+    out = case["dir"] / "ff_hedge.wav"
+    run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(path),
+         "-af", f"ladspa=file={plugins.ladspa_library()}:plugin=rtdeclip_stereo:controls=c8=5",
+         "-c:a", "pcm_f32le", str(out)])
+    check(read_float_wav(out)[0], hedged, c["reported"], "ffmpeg ladspa c8=5")
+    out = case["dir"] / "lv2apply_hedge.wav"
+    run(["lv2apply", "-i", str(path), "-o", str(out), "-c", "hedge", "5",
+         plugins.LV2_URIS["stereo"]], env=env_with(LV2_PATH=plugins.lv2_dir()))
+    check(read_float_wav_any(out)[0], hedged, c["reported"], "lv2apply -c hedge 5")
+
+
 def test_lowlatency_preset_port_has_one_value(case):
     """The low-latency variants' preset port is 2..2: ffmpeg refuses another
     value with a one-line reason (so a script asking a low-latency instance

@@ -151,3 +151,38 @@ def test_live_command_refuses_a_bad_hedge():
     assert r.returncode == 1
     assert r.stderr.startswith("rtdeclip: error:") and "hedge" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_hedge_can_be_switched_between_calls(mp3):
+    """``Declipper.hedge`` (rtd_set_hedge, what the plug-ins' control
+    calls): off it is the unhedged stream bit for bit; switched on
+    mid-stream the output goes on from there (trajectories start as copies
+    of the first) and equals the unhedged one until they part."""
+    x = np.ascontiguousarray(mp3)
+    plain, _ = stream(x)
+    hedged, _ = stream(x, hedge=5)
+    d = rtdeclip.Declipper(SR, channels=2, preset="fastest", plan="estimate", hedge=5)
+    assert d.hedge == 5
+    d.hedge = 0
+    assert d.hedge == 0
+    half = (len(x) // 2) // 512 * 512
+    first = np.concatenate([d.process(x[i:i + 512]) for i in range(0, half, 512)])
+    assert d.stats["hedge_solves"] == 0
+    d.hedge = 5
+    rest = np.concatenate([d.process(x[i:i + 512]) for i in range(half, len(x), 512)]
+                          + [d.flush()])[:len(x) + d.latency_samples - half]
+    out = np.concatenate([first, rest])[d.latency_samples:][:len(x)]
+    lat = d.latency_samples
+    np.testing.assert_array_equal(out[:half - lat], plain[:half - lat])
+    assert d.stats["hedge_solves"] > 0
+    assert not np.array_equal(out[half:], plain[half:])
+    assert np.abs(out[half:] - hedged[half:]).max() < np.abs(plain[half:] - hedged[half:]).max()
+    d.hedge = 1                       # 1 is off too
+    assert d.hedge == 0
+    for bad in (6, -1, 2.0, True):
+        with pytest.raises(ParameterError, match="hedge"):
+            d.hedge = bad
+    e = rtdeclip.Declipper(SR, channels=2, preset="fastest")
+    with pytest.raises(ParameterError, match="hedge=0"):
+        e.hedge = 3
+    e.hedge = 0

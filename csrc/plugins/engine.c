@@ -37,9 +37,10 @@
     {"ceiling_db", "Limiter ceiling (dBFS)", -20, 0, 0, 0, 0}, \
     {"enabled", "Enabled (0 bypass)", 0, 1, 1, 0, 1},
 
-const rtdp_control_info rtdp_control_table[8] = {
+const rtdp_control_info rtdp_control_table[RTDP_N_CONTROLS] = {
     {"preset", "Preset (0 average, 1 fastest)", 0, 1, 0, 1, 0},
     RTDP_COMMON_CONTROLS
+    {"hedge", "Hedge a smeared rail (0 off, 2-5 widths)", 0, RTD_HEDGE_MAX, 0, 1, 0},
 };
 
 /* The low-latency family: the same ports, but the preset port has one
@@ -47,9 +48,10 @@ const rtdp_control_info rtdp_control_table[8] = {
  * rtdp_create checks against the table): hosts show it as fixed, reject
  * (ffmpeg) or clamp other values, and a port-by-port layout is the same
  * for both families. */
-const rtdp_control_info rtdp_control_table_lowlatency[8] = {
+const rtdp_control_info rtdp_control_table_lowlatency[RTDP_N_CONTROLS] = {
     {"preset", "Preset (2 lowlatency, fixed)", 2, 2, 2, 1, 0},
     RTDP_COMMON_CONTROLS
+    {"hedge", "Hedge (lowlatency: off, fixed)", 0, 0, 0, 1, 0},
 };
 
 const rtdp_control_info *rtdp_controls_of(int family)
@@ -74,6 +76,7 @@ struct rtdp {
     delay_line pad[MAX_STATES]; /* evens the states' latencies out */
     int core_latency;           /* the largest state latency */
     int active, pending;        /* state indices; pending -1 = none */
+    int hedge;                  /* the hedge control in use (auto states) */
     long primed;                /* samples fed to the pending state */
     int fresh;                  /* nothing processed since activate */
     rtd_limiter *lim;
@@ -102,7 +105,7 @@ void rtdp_default_controls(rtdp_controls *ctl, int family)
 {
     const rtdp_control_info *t = rtdp_controls_of(family);
     float *f = (float *)ctl;
-    for (int i = 0; i < 8; i++) f[i] = t[i].def;
+    for (int i = 0; i < RTDP_N_CONTROLS; i++) f[i] = t[i].def;
 }
 
 /* ---- delay lines -------------------------------------------------------- */
@@ -208,9 +211,13 @@ rtdp *rtdp_create(double sample_rate, int channels, int family)
         cfg.channels = channels;
         cfg.auto_threshold = (k % 2) == 0; /* even: auto, odd: fixed levels */
         cfg.plan = RTDP_PLAN;
+        /* the auto states make the hedge's trajectories the control may
+         * take into use (off until it does: rtd_set_hedge) */
+        if (cfg.auto_threshold && p->table[RTDP_N_CONTROLS - 1].max > 0) cfg.hedge = RTD_HEDGE_MAX;
         int err;
         p->st[k] = rtd_create(&cfg, &err);
         if (!p->st[k]) goto fail;
+        rtd_set_hedge(p->st[k], 0);
         if (factor > 1) {
             p->rs[k] = rtd_rate_create(p->st[k], channels, factor, &err);
             if (!p->rs[k]) goto fail;
@@ -369,6 +376,13 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
     int limit = control_value(p, ctl ? &cv[5] : NULL, 5) >= 0.5f;
     double ceiling = pow(10.0, control_value(p, ctl ? &cv[6] : NULL, 6) / 20.0);
     double want_mix = control_value(p, ctl ? &cv[7] : NULL, 7) >= 0.5f ? 1.0 : 0.0;
+    int hedge = (int)lrintf(control_value(p, ctl ? &cv[8] : NULL, 8));
+    if (hedge != p->hedge) {
+        /* every auto state, so a preset switch keeps it; trajectories taken
+         * into use start as copies of the first (no gap) */
+        for (int k = 0; k < p->nstates; k += 2) rtd_set_hedge(p->st[k], hedge);
+        p->hedge = hedge;
+    }
 
     if (p->fresh) {
         /* first audio since activate: every state is as fresh as the

@@ -47,7 +47,15 @@ typedef struct {
     float limiter;     /* 0 off, 1 on                                     */
     float ceiling_db;  /* limiter ceiling, dBFS                           */
     float enabled;     /* 1 declip, 0 bypass (same delay)                 */
+    float hedge;       /* auto levels: a smeared rail hedged over its width,
+                          0 off or 2-5 trajectories (rtd_set_hedge); the
+                          port after the meters (added 2026-12-05: the
+                          ports before it keep their indices)              */
 } rtdp_controls;
+/* Input controls: the first RTDP_CONTROLS_BEFORE_METERS come after the
+ * audio ports, the rest after the output controls. */
+#define RTDP_N_CONTROLS 9
+#define RTDP_CONTROLS_BEFORE_METERS 8
 
 /* Output controls. */
 typedef struct {
@@ -73,9 +81,10 @@ typedef struct {
     float min, max, def;
     int integer, toggled;
 } rtdp_control_info;
-extern const rtdp_control_info rtdp_control_table[8];
-/* The low-latency family's: the same but the preset port, 2..2. */
-extern const rtdp_control_info rtdp_control_table_lowlatency[8];
+extern const rtdp_control_info rtdp_control_table[RTDP_N_CONTROLS];
+/* The low-latency family's: the same but the preset port, 2..2, and the
+ * hedge, 0..0 (lowlatency's second trajectory takes its place). */
+extern const rtdp_control_info rtdp_control_table_lowlatency[RTDP_N_CONTROLS];
 
 /* RTDP_VOICE: the standard family's presets and ports, run at a 16 kHz
  * source's rate: the host's stream (32, 48, 64 or 96 kHz: 2, 3, 4 or 6

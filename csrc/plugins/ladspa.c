@@ -7,11 +7,13 @@
  * Every family has the same ports; the low-latency one's preset port has
  * the one value 2.
  *
- * Ports, in order: audio in (1 or 2), audio out (1 or 2), the input
- * controls of rtdp_control_table, then the output controls: "latency"
- * (samples; ffmpeg's ladspa filter compensates it with latency=1), the clip
- * levels in use per channel (dBFS, 0 where none found), the clipped-sample
- * ratio and the mean iterations per solved frame. */
+ * Ports, in order: audio in (1 or 2), audio out (1 or 2), the first
+ * RTDP_CONTROLS_BEFORE_METERS input controls of rtdp_control_table, then
+ * the output controls: "latency" (samples; ffmpeg's ladspa filter
+ * compensates it with latency=1), the clip levels in use per channel
+ * (dBFS, 0 where none found), the clipped-sample ratio and the mean
+ * iterations per solved frame; then the input controls added later
+ * ("hedge"), so every earlier port keeps its index. */
 #include "engine.h"
 
 #include <ladspa.h>
@@ -19,7 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N_CTL 8
+#define N_CTL RTDP_N_CONTROLS
+#define N_CTL_FIRST RTDP_CONTROLS_BEFORE_METERS
 #define MAX_PORTS (2 * RTDP_MAX_CHANNELS + N_CTL + 1 + 2 * RTDP_MAX_CHANNELS + 2)
 
 typedef struct {
@@ -46,8 +49,10 @@ static variant variants[N_VARIANTS];
 static pthread_once_t built = PTHREAD_ONCE_INIT;
 
 /* number of audio + control-in ports before the output controls */
-static int first_meter(int C) { return 2 * C + N_CTL; }
-static int n_ports(int C) { return first_meter(C) + 1 + 2 * C + 2; }
+static int first_meter(int C) { return 2 * C + N_CTL_FIRST; }
+/* the input controls after the meters */
+static int first_late(int C) { return first_meter(C) + 1 + 2 * C + 2; }
+static int n_ports(int C) { return first_late(C) + N_CTL - N_CTL_FIRST; }
 
 static LADSPA_Handle instantiate(const LADSPA_Descriptor *d, unsigned long rate)
 {
@@ -81,8 +86,10 @@ static void connect_port(LADSPA_Handle hd, unsigned long port, LADSPA_Data *wher
         h->out[i - C] = where;
     else if (i < first_meter(C))
         h->ctl[i - 2 * C] = where;
-    else if (i < n_ports(C))
+    else if (i < first_late(C))
         h->meter[i - first_meter(C)] = where;
+    else if (i < n_ports(C))
+        h->ctl[N_CTL_FIRST + i - first_late(C)] = where;
 }
 
 static void activate(LADSPA_Handle hd) { rtdp_activate(((instance *)hd)->p); }
@@ -120,6 +127,23 @@ static LADSPA_PortRangeHintDescriptor default_hint(const rtdp_control_info *c)
     return LADSPA_HINT_DEFAULT_MIDDLE;
 }
 
+/* Port k: an input control of the table. */
+static void control_port(variant *v, int k, const rtdp_control_info *c)
+{
+    v->pd[k] = LADSPA_PORT_CONTROL | LADSPA_PORT_INPUT;
+    v->names[k] = c->name;
+    LADSPA_PortRangeHintDescriptor h = default_hint(c);
+    if (c->toggled) {
+        h |= LADSPA_HINT_TOGGLED;
+    } else {
+        h |= LADSPA_HINT_BOUNDED_BELOW | LADSPA_HINT_BOUNDED_ABOVE;
+        if (c->integer) h |= LADSPA_HINT_INTEGER;
+        v->hints[k].LowerBound = c->min;
+        v->hints[k].UpperBound = c->max;
+    }
+    v->hints[k].HintDescriptor = h;
+}
+
 static void build(variant *v, int C, int family)
 {
     static const char *const audio[2][2][2] = {
@@ -139,21 +163,7 @@ static void build(variant *v, int C, int family)
             v->pd[k] = LADSPA_PORT_AUDIO | (io ? LADSPA_PORT_OUTPUT : LADSPA_PORT_INPUT);
             v->names[k] = audio[C - 1][io][c];
         }
-    for (int i = 0; i < N_CTL; i++, k++) {
-        const rtdp_control_info *c = &table[i];
-        v->pd[k] = LADSPA_PORT_CONTROL | LADSPA_PORT_INPUT;
-        v->names[k] = c->name;
-        LADSPA_PortRangeHintDescriptor h = default_hint(c);
-        if (c->toggled) {
-            h |= LADSPA_HINT_TOGGLED;
-        } else {
-            h |= LADSPA_HINT_BOUNDED_BELOW | LADSPA_HINT_BOUNDED_ABOVE;
-            if (c->integer) h |= LADSPA_HINT_INTEGER;
-            v->hints[k].LowerBound = c->min;
-            v->hints[k].UpperBound = c->max;
-        }
-        v->hints[k].HintDescriptor = h;
-    }
+    for (int i = 0; i < N_CTL_FIRST; i++, k++) control_port(v, k, &table[i]);
     /* output controls; "latency" is the name hosts look for.  They get a
      * default hint too: sox asks every control port for one. */
     int first_out = k;
@@ -165,6 +175,7 @@ static void build(variant *v, int C, int family)
         v->pd[i] = LADSPA_PORT_CONTROL | LADSPA_PORT_OUTPUT;
         v->hints[i].HintDescriptor = LADSPA_HINT_DEFAULT_0;
     }
+    for (int i = N_CTL_FIRST; i < N_CTL; i++, k++) control_port(v, k, &table[i]);
 
     static const unsigned long ids[3][2] = {
         {2796201, 2796202}, {2796203, 2796204}, {2796205, 2796206}};

@@ -4,9 +4,9 @@
  * urn:rtdeclip:mono-voice and urn:rtdeclip:stereo-voice (average / fastest
  * at a 16 kHz source's rate, engine.h RTDP_VOICE) in one binary (Turtle
  * in lv2/).  The port indices
- * are the LADSPA ones (audio in, audio out, the controls of
+ * are the LADSPA ones (audio in, audio out, the first controls of
  * rtdp_control_table, then latency, clip levels, clipped ratio,
- * iterations); "enabled" carries lv2:designation lv2:enabled, so hosts
+ * iterations, then "hedge"); "enabled" carries lv2:designation lv2:enabled, so hosts
  * bypass through it with the same delay, and "latency" lv2:latency. */
 #include "engine.h"
 
@@ -21,7 +21,8 @@
 #define URI_MONO_VOICE "urn:rtdeclip:mono-voice"
 #define URI_STEREO_VOICE "urn:rtdeclip:stereo-voice"
 #define N_DESCRIPTORS 6
-#define N_CTL 8
+#define N_CTL RTDP_N_CONTROLS
+#define N_CTL_FIRST RTDP_CONTROLS_BEFORE_METERS
 #define N_METERS RTDP_N_METERS
 
 static const LV2_Descriptor descriptors[N_DESCRIPTORS];
@@ -68,10 +69,12 @@ static void connect_port(LV2_Handle hd, uint32_t port, void *where)
         h->in[i] = where;
     else if (i < 2 * C)
         h->out[i - C] = where;
-    else if (i < 2 * C + N_CTL)
+    else if (i < 2 * C + N_CTL_FIRST)
         h->ctl[i - 2 * C] = where;
-    else if (i < 2 * C + N_CTL + 1 + 2 * C + 2)
-        h->meter[i - 2 * C - N_CTL] = where;
+    else if (i < 2 * C + N_CTL_FIRST + 1 + 2 * C + 2)
+        h->meter[i - 2 * C - N_CTL_FIRST] = where;
+    else if (i < 2 * C + N_CTL + 1 + 2 * C + 2)   /* the controls after the meters */
+        h->ctl[i - (2 * C + N_CTL_FIRST + 1 + 2 * C + 2) + N_CTL_FIRST] = where;
 }
 
 static void activate(LV2_Handle hd) { rtdp_activate(((instance *)hd)->p); }

@@ -314,6 +314,7 @@ class Declipper:
         if fixed is not None:
             for c, (pos, neg) in enumerate(fixed):
                 lib.rtd_set_thresholds(self._state, c, pos, neg)
+        self._hedge = sol.hedge if fixed is None and sol.hedge > 1 else 0
         self._stats = ffi.new("rtd_stats *")
         self._last_ndim, self._last_dtype = 1 if self.channels == 1 else 2, np.float64
         self._th = ffi.new("double[2]")
@@ -447,6 +448,25 @@ class Declipper:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ParameterError(f"iterations must be an integer >= 0 (0: pass through), got {n!r}")
         lib.rtd_set_max_iterations(self._state, int(min(n, 2**31 - 1)))
+
+    @property
+    def hedge(self):
+        """Trajectories of the hedge over a smeared rail's width in use (0:
+        off).  Settable between calls, from 0 up to the ``hedge`` the
+        Declipper was made with (a plug-in's "hedge" control does this):
+        trajectories taken into use start as copies of the first, so the
+        output goes on without a gap."""
+        return self._hedge
+
+    @hedge.setter
+    def hedge(self, n):
+        made = self.settings.hedge if self._fixed is None else 0
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= max(made, 1):
+            raise ParameterError(f"hedge can be set from 0 to {max(made, 1)} on this Declipper "
+                                 f"(made with hedge={self.settings.hedge}"
+                                 f"{'' if self._fixed is None else ' and fixed levels'}), got {n!r}")
+        used = lib.rtd_set_hedge(self._state, int(n))
+        self._hedge = used if used > 1 else 0
 
     @property
     def stats(self):

@@ -68,7 +68,8 @@ COUNTED(int, pthread_cond_wait, (pthread_cond_t *c, pthread_mutex_t *m), (c, m))
 COUNTED(int, sem_wait, (sem_t *s), (s))
 
 #define MAXB 8192
-#define N_CTL 8
+#define N_CTL 9        /* the last (hedge) after the meters */
+#define N_CTL_FIRST 8
 
 /* one plug-in instance behind either API */
 typedef struct {
@@ -97,10 +98,11 @@ static int exercise(plug *p, double rate, double seconds, unsigned seed, float p
         connect(p, c, in[c]);
         connect(p, C + c, out[c]);
     }
-    const float defaults[N_CTL] = {preset0, 0, 0, 0, 0, 0, 0, 1};
+    const float defaults[N_CTL] = {preset0, 0, 0, 0, 0, 0, 0, 1, 0};
     memcpy(ctl, defaults, sizeof ctl);
-    for (int i = 0; i < N_CTL; i++) connect(p, 2 * C + i, &ctl[i]);
-    for (int i = 0; i < 1 + 2 * C + 2; i++) connect(p, 2 * C + N_CTL + i, &meters[i]);
+    for (int i = 0; i < N_CTL_FIRST; i++) connect(p, 2 * C + i, &ctl[i]);
+    for (int i = 0; i < 1 + 2 * C + 2; i++) connect(p, 2 * C + N_CTL_FIRST + i, &meters[i]);
+    connect(p, 2 * C + N_CTL_FIRST + 1 + 2 * C + 2, &ctl[N_CTL_FIRST]);   /* hedge */
     activate(p);
     srand(seed);
     long total = (long)(seconds * rate), done = 0, blocks = 0, bad = 0;
@@ -114,6 +116,9 @@ static int exercise(plug *p, double rate, double seconds, unsigned seed, float p
                 double x = 0.6 * sin(2 * M_PI * 220 * ph / rate + c) + 0.3 * sin(2 * M_PI * 1375 * ph / rate);
                 x = x > 0.4 ? 0.4 : x < -0.45 ? -0.45 : x;
                 long k = done + i;
+                /* the second half: noise after the clipper, a smeared rail
+                 * (what the hedge control hedges) */
+                if (2 * k > total) x += 2e-3 * (rand() / (double)RAND_MAX - 0.5);
                 if (k % 9973 == 0) x = NAN;
                 if (k % 7919 == 0) x = INFINITY;
                 if (k % 6007 < 40) x = 1e-41; /* a run of float denormals */
@@ -121,7 +126,7 @@ static int exercise(plug *p, double rate, double seconds, unsigned seed, float p
             }
         }
         if (blocks % 7 == 3) { /* every control, in range and out of it */
-            switch (rand() % 9) {
+            switch (rand() % 10) {
             case 0: ctl[0] = (float)(rand() % 3); break;        /* preset (2 / 0-1 out of range
                                                                    for standard / low-latency) */
             case 1: ctl[1] = (float)(rand() % 2); break;        /* clip mode */
@@ -132,6 +137,7 @@ static int exercise(plug *p, double rate, double seconds, unsigned seed, float p
             case 6: ctl[rand() % N_CTL] = NAN; break;
             case 7: activate(p); break;
             case 8: run(p, 0); break;
+            case 9: ctl[N_CTL_FIRST] = (float)(rand() % 7); break; /* hedge, 6 out of range */
             }
         }
         run(p, (unsigned long)n);
