@@ -405,6 +405,9 @@ class LiveDeclipper:
         # smear width used: a decoded lossy stream has no exact rail
         s["rails"] = [{"method": list(d["method"]), "width_db": list(d["width_db"])}
                       for d in self.declipper.detection]
+        # trajectories hedging a smeared rail (--hedge; 0 off) and the
+        # frames they solved (hedge_solves, from the declipper's counters)
+        s["hedge"] = self.declipper.hedge
         # when: [[stream seconds, kind], ...] (the first 1024; the counters
         # above are exact beyond them)
         s["events"] = self.events.as_list()
