@@ -49,6 +49,9 @@ int main(int argc, char **argv)
             double t = i / 16000.0;
             double x = 0.7 * sin(2 * M_PI * 220 * t + c) + 0.4 * sin(2 * M_PI * 1250 * t);
             x = x > 0.5 ? 0.5 : x < -0.5 ? -0.5 : x;
+            /* the second half: noise after the clipper, a smeared rail the
+             * hedge (variant 3) hedges */
+            if (2 * i > N) x += 2e-3 * (rand() / (double)RAND_MAX - 0.5);
             if (i % 4999 == 17) x = NAN;
             if (i % 7001 == 5) x = -INFINITY;
             if (i % 3001 == 9) x = 4e-320; /* denormal */
@@ -56,6 +59,7 @@ int main(int argc, char **argv)
             fin[i * C + c] = (float)x;
         }
     int bad = 0, runs = 0;
+    long long hedge_solves = 0;
     for (int alg = 0; alg < 3; alg++)
         for (int variant = 0; variant < 4; variant++) {
             rtd_config cfg;
@@ -71,6 +75,7 @@ int main(int argc, char **argv)
             cfg.return_last = variant & 1;
             cfg.warm_start = (variant >> 1) & 1;
             cfg.auto_threshold = variant == 3;
+            cfg.hedge = variant == 3 ? 5 : 0;   /* five trajectories, three after the reset */
             cfg.budget_pool = variant & 2 ? 3 : 0;
             cfg.plan = RTD_PLAN_ESTIMATE;
             cfg.precision = variant & 1 ? RTD_SINGLE : RTD_DOUBLE;
@@ -84,11 +89,13 @@ int main(int argc, char **argv)
             for (int c = 0; c < C && !cfg.auto_threshold; c++) rtd_set_thresholds(st, c, 0.5, -0.5);
             bad += stream(st, C, N, in, out, fin, fout, variant & 1);
             rtd_reset(st);
+            rtd_set_hedge(st, 3);
             rtd_set_time_limit(st, 0.002);
             rtd_set_max_iterations(st, 6);
             bad += stream(st, C, N, in, out, fin, fout, !(variant & 1));
             rtd_stats s;
             rtd_get_stats(st, &s);
+            hedge_solves += s.hedge_solves;
             if (s.nonfinite_samples == 0 || s.frames_solved == 0) {
                 fprintf(stderr, "stats: nonfinite %lld solved %lld\n", (long long)s.nonfinite_samples,
                         (long long)s.frames_solved);
@@ -135,5 +142,6 @@ int main(int argc, char **argv)
     fftwf_cleanup_threads();
     fftwf_cleanup();
     printf("streams %d nonfinite outputs %d\n", runs, bad);
+    printf("hedge solves %lld\n", hedge_solves);
     return bad ? 1 : 0;
 }

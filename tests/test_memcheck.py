@@ -1,5 +1,6 @@
 """valgrind memcheck on a streaming run of the C core (fuzz/stream_driver.c:
-every algorithm, float and double, fixed and online thresholds, NaN/Inf/
+every algorithm, float and double, fixed and online thresholds, a hedge
+over a smeared rail, NaN/Inf/
 denormal samples, reset, time limit, a failed create, wisdom): no invalid
 access, no uninitialised read, and nothing left allocated after destroy and
 fftw_cleanup."""
@@ -32,5 +33,8 @@ def test_stream_under_valgrind(tmp_path):
                        capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stdout + r.stderr[-5000:]
     assert "streams 12 nonfinite outputs 0" in r.stdout
+    # the hedged state (variant 3: five trajectories, three after a reset)
+    # really solved its other trajectories on the smeared half
+    assert int(r.stdout.split("hedge solves ")[1].split()[0]) > 0, r.stdout
     assert "ERROR SUMMARY: 0 errors" in r.stderr
     assert "in use at exit: 0 bytes in 0 blocks" in r.stderr

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 import rtdeclip
 from rtdeclip.core.levels import ClipLevelWarning, Resolved
 
-SIGNALS = ["music", "silence", "constant", "square", "all_clipped", "denormal", "noise"]
+SIGNALS = ["music", "silence", "constant", "square", "all_clipped", "denormal", "noise",
+           "smeared"]
 
 
 def make_signal(kind, n, channels, rng):
@@ -27,6 +28,13 @@ def make_signal(kind, n, channels, rng):
         x = np.sign(np.sin(2 * np.pi * 200 * t))
     elif kind == "all_clipped":
         x = np.where(np.sin(2 * np.pi * 100 * t) >= 0, 1.0, -1.0) * 5
+    elif kind == "smeared":
+        # clipped music with noise after the clipper: a smeared (noisy or
+        # codec) rail, what the hedge (cfg "hedge") hedges
+        x = sum(rng.uniform(0.1, 0.6) * np.sin(2 * np.pi * rng.uniform(50, 3000) * t + rng.uniform(0, 6))
+                for _ in range(4))
+        lv = 0.4 * np.abs(x).max() + 1e-9
+        x = np.clip(x, -lv, lv) + 1e-3 * rng.normal(size=(n, 1))
     elif kind == "denormal":
         x = rng.normal(size=(n, 1)) * 1e-310
     else:
@@ -43,6 +51,7 @@ configs = st.fixed_dictionaries({
     "s": st.integers(1, 3),
     "warm_start": st.booleans(),
     "lowdelay": st.booleans(),
+    "hedge": st.sampled_from([0, 0, 2, 3, 5]),
 })
 
 
@@ -50,7 +59,8 @@ def declipper_kwargs(cfg, threshold):
     hop = cfg["window"] // cfg["hop_div"]
     kw = dict(preset="fastest", window=cfg["window"], hop=hop, redundancy=cfg["redundancy"],
               algorithm=cfg["algorithm"], iterations=cfg["iterations"], s=cfg["s"],
-              warm_start=cfg["warm_start"], threshold=threshold, plan="estimate")
+              warm_start=cfg["warm_start"], threshold=threshold, plan="estimate",
+              hedge=cfg["hedge"])
     if cfg["lowdelay"]:
         kw.update(window_shape="lowdelay", synthesis_length=max(2 * hop, cfg["window"] // 2))
     return kw
