@@ -111,3 +111,44 @@ def test_closed_loop_overload_never_runs_dry_and_recovers():
         assert margin - lag > 0, (k, g.iterations, g.time_limit, lag)
     assert g.budget_cuts > 0
     assert g.iterations == BUDGET
+
+
+def test_a_cut_drops_the_hedge_before_the_budget_and_it_comes_back_later():
+    from rtdeclip.live.governor import HEDGE_WAIT, HEDGE_WAIT_MAX
+    g = OverloadGovernor(BUDGET, BLOCK, WINDOW, SR, hedge=5)
+    g.update(queued=4096, frames_cut=0, hops=1)
+    assert g.hedge == 5 and g.iterations == BUDGET
+    g.update(queued=4096, frames_cut=1, hops=1)          # cut: the hedge goes, the budget stays
+    assert g.hedge == 0 and g.hedge_drops == 1 and g.iterations == BUDGET
+    g.update(queued=4096, frames_cut=2, hops=1)          # cut again: now the budget
+    assert g.hedge == 0 and g.iterations == BUDGET // 2 and g.budget_cuts == 1
+    blocks = 0
+    while g.hedge == 0:                                  # no more cuts
+        g.update(queued=4096, frames_cut=2, hops=1)
+        blocks += 1
+        assert blocks < 10 * SR / BLOCK
+    # the budget came back first, then the hedge after HEDGE_WAIT seconds
+    assert g.iterations == BUDGET and g.hedge == 5
+    assert blocks >= HEDGE_WAIT * SR / BLOCK
+    # each drop doubles the wait, up to HEDGE_WAIT_MAX
+    waits = []
+    cuts = 2
+    for _ in range(8):
+        cuts += 1
+        g.update(queued=4096, frames_cut=cuts, hops=1)
+        assert g.hedge == 0
+        n = 0
+        while g.hedge == 0:
+            g.update(queued=4096, frames_cut=cuts, hops=1)
+            n += 1
+        waits.append(n)
+    assert waits[1] > 1.9 * waits[0] and max(waits) <= HEDGE_WAIT_MAX * SR / BLOCK + 1
+    assert g.hedge_drops == 9
+
+
+def test_no_hedge_asked_no_hedge_given():
+    g = governor()
+    for cut in range(5):
+        g.update(queued=4096, frames_cut=cut, hops=1)
+        assert g.hedge == 0
+    assert g.hedge_drops == 0

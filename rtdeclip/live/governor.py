@@ -25,12 +25,20 @@ The policy, block by block:
   is restored on the next block.
 - Bypass.  Iterations 0 (the declipper keeps its delay, so A/B does not
   jump); nothing else changes.
+- Hedge (``rtdeclip live --hedge N``: N solves per frame while a smeared
+  rail is in use).  The first thing to go: a block with cuts turns it off
+  (``hedge_drops``) instead of halving the budget; it comes back after
+  HEDGE_WAIT seconds without cuts at the full budget, a wait that doubles
+  at each drop (up to HEDGE_WAIT_MAX), so a machine that cannot afford it
+  stops trying.
 """
 
 # share of the time left that the solver may take; the rest is Python's
 SOLVER_SHARE = 0.85
 # shortest limit ever set (seconds): a zero would mean "no limit" to the core
 MIN_TIME_LIMIT = 1e-4
+# seconds without cuts before a dropped hedge comes back; doubled per drop
+HEDGE_WAIT, HEDGE_WAIT_MAX = 2.0, 64.0
 
 
 class OverloadGovernor:
@@ -40,8 +48,10 @@ class OverloadGovernor:
     device period; ``window``: the processing window max(block, hop), in
     frames; ``sample_rate``: frames per second."""
 
-    def __init__(self, budget, block, window, sample_rate):
+    def __init__(self, budget, block, window, sample_rate, hedge=0):
         self.budget = budget            # the preset's, the most ever given
+        self.hedge_asked = hedge        # the hedge asked for (0: none)
+        self.hedge = hedge              # the hedge for the next call
         self.block, self.window, self.sample_rate = block, window, sample_rate
         # outputs, read by the worker after update()
         self.time_limit = None          # seconds for the next call; None: leave as is
@@ -50,7 +60,10 @@ class OverloadGovernor:
         # counters, reported in the host's stats
         self.budget_cuts = 0
         self.passthrough_blocks = 0
+        self.hedge_drops = 0
         # memory between blocks
+        self._hedge_wait = HEDGE_WAIT / 2  # seconds; doubled at each drop
+        self._hedge_left = 0               # blocks until a dropped hedge returns
         self._saved = budget            # the budget before a pass-through
         self._cut_before = 0            # frames_cut seen at the last update
         self._borrow = True             # the last hop was not cut: the next may run long
@@ -77,12 +90,22 @@ class OverloadGovernor:
         self.time_limit = max(MIN_TIME_LIMIT, SOLVER_SHARE * left)
         if self.iterations == 0:        # after a pass-through or bypass
             self.iterations = max(1, self._saved)
-        if cut:
+        if cut and self.hedge:
+            # the hedge goes first, the budget stays
+            self.hedge = 0
+            self.hedge_drops += 1
+            self._hedge_wait = min(HEDGE_WAIT_MAX, 2 * self._hedge_wait)
+            self._hedge_left = int(self._hedge_wait * self.sample_rate / self.block)
+        elif cut:
             if self.iterations > 1:
                 self.iterations = max(1, self.iterations // 2)
                 self.budget_cuts += 1
         elif queued >= self.window // 2 and self.iterations < self.budget:
             self.iterations = min(self.budget, self.iterations + max(1, self.iterations // 4))
+        elif self.hedge != self.hedge_asked and self.iterations == self.budget:
+            self._hedge_left -= 1
+            if self._hedge_left <= 0:
+                self.hedge = self.hedge_asked
         self._cut_before = frames_cut
         if queued < self.block // 4:
             self._saved = self.iterations

@@ -142,7 +142,9 @@ class LiveDeclipper:
                                events=self.events)
         self.jack_inputs, self.jack_outputs = self.link.jack_inputs, self.link.jack_outputs
         # -- the pieces -----------------------------------------------------------------
-        self.governor = OverloadGovernor(self.budget, block, self.window, sr)
+        self.governor = OverloadGovernor(self.budget, block, self.window, sr,
+                                         hedge=self.declipper.hedge)
+        self._hedge = self.declipper.hedge
         self.meters = BlockMeters(self.channels, block, lambda: self.declipper.thresholds)
         # read by the views without a lock (a meter one block stale is fine)
         self.peak_in, self.peak_out = self.meters.peak_in, self.meters.peak_out
@@ -309,6 +311,8 @@ class LiveDeclipper:
             d.set_time_limit(g.time_limit)
         if g.iterations != self._iterations:
             d.iterations = self._iterations = g.iterations
+        if g.hedge != self._hedge:   # rtd_set_hedge: copies only, no allocation
+            d.hedge = self._hedge = g.hedge
         return passed
 
     def _time_call(self, dt):
@@ -367,6 +371,7 @@ class LiveDeclipper:
         s = dict(self.counts)
         s.update(self.link.counts)
         s["budget_cuts"] = self.governor.budget_cuts
+        s["hedge_drops"] = self.governor.hedge_drops
         s["passthrough_blocks"] = self.governor.passthrough_blocks
         s.update(self.declipper.stats)
         s["late_frames"] = s["frames_cut"] + s["passthrough_frames"]
