@@ -343,8 +343,10 @@ int rtd_get_max_iterations(const rtd_state *st);
  * next call (cfg.hedge), changeable between calls: 0 or 1 off, up to the
  * cfg.hedge the state was made with (more is taken as that).  Trajectories
  * taken into use start as copies of the first one (the output goes on
- * without a gap); the ones left out stop costing anything.  No effect on
- * a state made without a hedge.  Returns the number now in use (1: off). */
+ * without a gap); the ones left out run one window more while the output
+ * fades to the mean of the rest, then stop costing anything (before any
+ * audio, and after rtd_reset, at once).  No effect on a state made
+ * without a hedge.  Returns the number now in use (1: off). */
 int rtd_set_hedge(rtd_state *st, int trajectories);
 
 /* Wall-clock limit for one rtd_process_* call, in seconds (0 = none).  A

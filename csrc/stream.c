@@ -77,6 +77,12 @@ struct rtd_state {
     int hedge;                /* trajectories hedging a smeared rail in use,
                                  or 0 (rtd_set_hedge)                        */
     int hedge_made;           /* cfg.hedge's trajectories made in create, or 0 */
+    int keep;                 /* trajectories averaged into the output: tracks,
+                                 or fewer while a fade to fewer runs         */
+    int fade_len, fade_done;  /* rtd_set_hedge to fewer trajectories: the
+                                 output moves from the mean of all `tracks`
+                                 to the mean of the first `keep` over
+                                 fade_len samples (0: no fade); hops done    */
     int lanes;
     lane *lane;
     rtd_workers *pool;        /* NULL with one lane                          */
@@ -251,7 +257,7 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     /* every trajectory a hedge may use is made (rtd_set_hedge changes how
      * many run) */
     const int made = st->hedge ? st->hedge : cfg->second_solve > 0 && cfg->max_iterations > 0 ? 2 : 1;
-    st->tracks = made;
+    st->tracks = st->keep = made;
     st->masks = fftw_malloc((size_t)w * C * (st->hedge ? st->hedge : 1));
     st->sm_scratch = malloc(sizeof(int64_t) * (RTD_SM_BINS + 1));
     st->ch = calloc(C, sizeof *st->ch);
@@ -335,6 +341,8 @@ void rtd_reset(rtd_state *st)
         return;
     }
     const int w = st->w;
+    st->tracks = st->keep;   /* a fade to fewer trajectories ends */
+    st->fade_len = 0;
     for (int c = 0; c < st->cfg.channels; c++) {
         channel *ch = &st->ch[c];
         memset(ch->frame, 0, sizeof(double) * w);
@@ -489,6 +497,8 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
     const int budget = st->budget, pool = st->cfg.budget_pool;
     channel *ch = &st->ch[c];
     const int ntr = st->tracks;
+    /* the trajectories are a hedge's (never with second_solve) */
+    const int hedging = st->hedge_made > 0;
     /* past_final: samples before `first` have left the stream; they are
      * reliable at their output values (ch->done) */
     const int known = st->cfg.past_final ? first : 0;
@@ -500,7 +510,7 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
     masks[0] = st->masks + (size_t)c * w;
     nclips[0] = classify(ch->frame, w, known, ch->pos, ch->neg, masks[0]);
     int nclip = nclips[0];
-    if (st->hedge) {
+    if (hedging) {
         const int hedged = smeared(ch->method[0]) || smeared(ch->method[1]);
         for (int t = 1; t < ntr; t++) {
             masks[t] = st->masks + ((size_t)t * C + c) * w;
@@ -554,8 +564,8 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
              * hedge's trajectories each get the frame's allowance: members
              * on a quarter of it gained nothing in streams (average, lossy
              * benchmark: -0.03 dB against one trajectory; docs/lossy.md). */
-            const int left = st->hedge ? allowance : allowance - used;
-            int run = t == 0 || (st->hedge ? !same[t]
+            const int left = hedging ? allowance : allowance - used;
+            int run = t == 0 || (hedging ? !same[t]
                                            : res.converged && !cut && left >= st->cfg.second_solve &&
                                                  reliable >= st->cfg.second_reliable);
             if (run) {
@@ -568,7 +578,7 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
                      * frame's (larger) k lets the termination test pass before the
                      * newest hop is repaired (measured: -2.5 dB on SQAM) */
                     .k0 = st->cfg.s,
-                    .s = t == 0 || st->hedge
+                    .s = t == 0 || hedging
                              ? adapted_step(st->cfg.s, st->cfg.adapt_s,
                                             1.0 - (double)nclips[t] / (w - known))
                              : adapted_step(st->cfg.s, st->cfg.second_adapt_s, reliable),
@@ -580,14 +590,14 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
                 spade_result r;
                 spade_solve(ln->sp, ln->yw, masks[t], &job, ln->xout, &r);
                 if (t == 0) res = r;
-                else if (st->hedge) ln->stats.hedge_solves++;
+                else if (hedging) ln->stats.hedge_solves++;
                 used += r.iterations;
                 cut |= r.cut;
                 /* a second solve that did not reach epsilon is not averaged
                  * in (cut short by the allowance, it is worse than none:
                  * 8.71 / 10.88 dB on SQAM instead of 8.71 / 11.06); a hedge's
                  * solve cut by the time limit neither */
-                if (t > 0 && (st->hedge ? r.cut : !r.converged)) run = 0;
+                if (t > 0 && (hedging ? r.cut : !r.converged)) run = 0;
             }
             if (!run) {
                 /* this frame the trajectory takes the first one's solution,
@@ -636,15 +646,24 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
         double y = ch->frame[i];
         double v0 = ch->tr[0].done[i] = consistent(ch->tr[0].acc[i], y, mask[i]);
         if (ntr > 1) {
-            double sum = v0;
+            const int keep = st->keep;
+            double sum = v0, all = v0;
             int differ = 0;
             for (int t = 1; t < ntr; t++) {
                 double v = ch->tr[t].done[i] = consistent(ch->tr[t].acc[i], y, masks[t][i]);
-                sum += v;
+                all += v;
+                if (t < keep) sum += v;
                 differ |= v != v0;
             }
             /* equal trajectories give trajectory 0's value bit for bit */
-            if (differ) v0 = consistent(sum / ntr, y, mask[i]);
+            if (differ) {
+                double m = sum / keep;
+                if (st->fade_len > 0) {   /* from the mean of all to that of `keep` */
+                    double a = (double)(st->fade_done * hop + (i - first) + 1) / st->fade_len;
+                    m = a * m + (1.0 - a) * (all / ntr);
+                }
+                v0 = consistent(m, y, mask[i]);
+            }
         }
         ch->fifo[wr] = v0;
         if (++wr == st->fifo_cap) wr = 0;
@@ -678,6 +697,10 @@ static void run_frame(rtd_state *st)
      * is done: process() reads them */
     for (int c = 0; c < st->cfg.channels; c++)
         st->ch[c].fifo_count += st->hop;
+    if (st->fade_len > 0 && ++st->fade_done * st->hop >= st->fade_len) {
+        st->tracks = st->keep;   /* the fade to fewer trajectories is over */
+        st->fade_len = 0;
+    }
 }
 
 /* Levels in use with auto_threshold (smear_choose). */
@@ -815,7 +838,20 @@ int rtd_set_hedge(rtd_state *st, int n)
     if (st->soc || !st->hedge_made) return 1;
     if (n > st->hedge_made) n = st->hedge_made;
     if (n < 2) n = 0;
-    const int w = st->w, now = st->hedge ? st->hedge : 1, next = n ? n : 1;
+    /* a fade still running ends here */
+    st->tracks = st->keep;
+    st->fade_len = 0;
+    const int w = st->w, now = st->tracks, next = n ? n : 1;
+    if (next < now && st->samples_in > 0) {
+        /* fewer: the ones left out keep running while the output moves to
+         * the mean of the rest over one window (a step at once would jump
+         * by the difference of the means near the rails) */
+        st->keep = next;
+        st->fade_len = st->w;
+        st->fade_done = 0;
+        st->hedge = n;
+        return next;
+    }
     /* trajectories taken into use continue from the first one's state: the
      * mean of equal trajectories is the first one's output, bit for bit */
     for (int c = 0; c < st->cfg.channels; c++) {
@@ -833,7 +869,7 @@ int rtd_set_hedge(rtd_state *st, int n)
         }
     }
     st->hedge = n;
-    st->tracks = next;
+    st->tracks = st->keep = next;
     return next;
 }
 

@@ -186,3 +186,37 @@ def test_hedge_can_be_switched_between_calls(mp3):
     with pytest.raises(ParameterError, match="hedge=0"):
         e.hedge = 3
     e.hedge = 0
+
+
+def test_turning_the_hedge_down_fades_over_a_window(mp3):
+    """Fewer trajectories (the plug-ins' control, the live governor under
+    overload): the ones left out run one window more while the output
+    fades to the mean of the rest, then cost nothing; no new jump."""
+    x = np.ascontiguousarray(mp3)
+    hedged, _ = stream(x, hedge=5)
+    plain, _ = stream(x)
+    d = rtdeclip.Declipper(SR, channels=2, preset="fastest", plan="estimate", hedge=5)
+    half = (len(x) // 2) // 512 * 512
+    outs = [d.process(x[i:i + 512]) for i in range(0, half, 512)]
+    d.hedge = 0
+    solves = []
+    for i in range(half, len(x), 512):
+        outs.append(d.process(x[i:i + 512]))
+        solves.append(d.stats["hedge_solves"])
+    outs.append(d.flush())
+    lat = d.latency_samples
+    out = np.concatenate(outs)[lat:][:len(x)]
+    # as hedged up to the switch, bit for bit
+    np.testing.assert_array_equal(out[:half - lat], hedged[:half - lat])
+    # the left-out trajectories stop within a window (and a block) of it
+    w = d.settings.window
+    stop = (w + 512) // 512 + 1
+    assert solves[stop] > solves[0] and solves[-1] == solves[stop]
+    # no step at the switch larger than either stream has anywhere
+    jump = np.abs(np.diff(out, axis=0)).max()
+    assert jump <= 1.01 * max(np.abs(np.diff(hedged, axis=0)).max(),
+                              np.abs(np.diff(plain, axis=0)).max())
+    # and after the fade it is the unhedged stream's kind of output: closer
+    # to plain than to hedged over the last second
+    tail = slice(len(x) - SR, len(x))
+    assert np.abs(out[tail] - plain[tail]).mean() < np.abs(out[tail] - hedged[tail]).mean()
