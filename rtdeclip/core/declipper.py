@@ -455,7 +455,9 @@ class Declipper:
         off).  Settable between calls, from 0 up to the ``hedge`` the
         Declipper was made with (a plug-in's "hedge" control does this):
         trajectories taken into use start as copies of the first, so the
-        output goes on without a gap."""
+        output goes on without a gap; those left out when it is turned
+        down run one window more while the output fades to the mean of
+        the rest."""
         return self._hedge
 
     @hedge.setter
