@@ -74,9 +74,8 @@ struct rtd_state {
                                  masks (one per trajectory with hedge)       */
     int64_t *sm_scratch;      /* cumulative histogram, smear.h               */
     int tracks;               /* hedge, 2 with second_solve, else 1          */
-    int hedge;                /* trajectories hedging a smeared rail in use,
-                                 or 0 (rtd_set_hedge)                        */
-    int hedge_made;           /* cfg.hedge's trajectories made in create, or 0 */
+    int hedge_made;           /* cfg.hedge's trajectories made in create, or 0
+                                 (how many run: tracks, rtd_set_hedge)       */
     int keep;                 /* trajectories averaged into the output: tracks,
                                  or fewer while a fade to fewer runs         */
     int fade_len, fade_done;  /* rtd_set_hedge to fewer trajectories: the
@@ -91,6 +90,12 @@ struct rtd_state {
     double call_deadline;     /* CLOCK_MONOTONIC end of this call, 0 = none */
     social_state *soc;        /* RTD_SOCIAL: everything is done there (social.c) */
 };
+
+/* Bytes of a trajectory's prior spectrum (prior_weight). */
+static size_t prior_bytes(const rtd_config *cfg)
+{
+    return sizeof(float) * (size_t)(cfg->window * cfg->redundancy / 2 + 1);
+}
 
 void rtd_config_default(rtd_config *cfg)
 {
@@ -253,12 +258,13 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     st->anasyn = fftw_alloc_real(w);
     /* the second trajectory needs a budget to share; a hedge needs rails
      * to hedge (auto_threshold) */
-    st->hedge = st->hedge_made = cfg->hedge > 1 && cfg->auto_threshold ? cfg->hedge : 0;
+    st->hedge_made = cfg->hedge > 1 && cfg->auto_threshold ? cfg->hedge : 0;
     /* every trajectory a hedge may use is made (rtd_set_hedge changes how
      * many run) */
-    const int made = st->hedge ? st->hedge : cfg->second_solve > 0 && cfg->max_iterations > 0 ? 2 : 1;
+    const int made = st->hedge_made ? st->hedge_made
+                                    : cfg->second_solve > 0 && cfg->max_iterations > 0 ? 2 : 1;
     st->tracks = st->keep = made;
-    st->masks = fftw_malloc((size_t)w * C * (st->hedge ? st->hedge : 1));
+    st->masks = fftw_malloc((size_t)w * C * (st->hedge_made ? st->hedge_made : 1));
     st->sm_scratch = malloc(sizeof(int64_t) * (RTD_SM_BINS + 1));
     st->ch = calloc(C, sizeof *st->ch);
     st->lanes = lane_count(cfg);
@@ -294,7 +300,7 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
             tr->done = fftw_alloc_real(w);
             if (!tr->acc || !tr->prev || !tr->done) goto fail;
             if (cfg->prior_weight > 0.0) {
-                size_t nb = sizeof(float) * (size_t)(w * cfg->redundancy / 2 + 1);
+                size_t nb = prior_bytes(cfg);
                 tr->prior[0] = fftw_malloc(nb);
                 tr->prior[1] = fftw_malloc(nb);
                 if (!tr->prior[0] || !tr->prior[1]) goto fail;
@@ -483,8 +489,7 @@ static void track_copy(const rtd_state *st, const track *t0r, track *tr)
     memcpy(tr->prev, t0r->prev, sizeof(double) * w);
     tr->prev_valid = t0r->prev_valid;
     if (tr->prior[0])
-        memcpy(tr->prior[0], t0r->prior[0],
-               sizeof(float) * (size_t)(w * st->cfg.redundancy / 2 + 1));
+        memcpy(tr->prior[0], t0r->prior[0], prior_bytes(&st->cfg));
 }
 
 /* Channel c's frame of this hop on lane ln: classify, solve (or skip),
@@ -837,11 +842,12 @@ int rtd_set_hedge(rtd_state *st, int n)
 {
     if (st->soc || !st->hedge_made) return 1;
     if (n > st->hedge_made) n = st->hedge_made;
-    if (n < 2) n = 0;
+    const int next = n < 2 ? 1 : n;
+    if (next == st->keep) return next;   /* as it is (a fade to it goes on) */
     /* a fade still running ends here */
     st->tracks = st->keep;
     st->fade_len = 0;
-    const int w = st->w, now = st->tracks, next = n ? n : 1;
+    const int w = st->w, now = st->tracks;
     if (next < now && st->samples_in > 0) {
         /* fewer: the ones left out keep running while the output moves to
          * the mean of the rest over one window (a step at once would jump
@@ -849,7 +855,6 @@ int rtd_set_hedge(rtd_state *st, int n)
         st->keep = next;
         st->fade_len = st->w;
         st->fade_done = 0;
-        st->hedge = n;
         return next;
     }
     /* trajectories taken into use continue from the first one's state: the
@@ -864,11 +869,9 @@ int rtd_set_hedge(rtd_state *st, int n)
             memcpy(tr->done, t0->done, sizeof(double) * w);
             tr->prev_valid = t0->prev_valid;
             if (tr->prior[0])
-                memcpy(tr->prior[0], t0->prior[0],
-                       sizeof(float) * (size_t)(w * st->cfg.redundancy / 2 + 1));
+                memcpy(tr->prior[0], t0->prior[0], prior_bytes(&st->cfg));
         }
     }
-    st->hedge = n;
     st->tracks = st->keep = next;
     return next;
 }

@@ -199,6 +199,7 @@ def test_turning_the_hedge_down_fades_over_a_window(mp3):
     half = (len(x) // 2) // 512 * 512
     outs = [d.process(x[i:i + 512]) for i in range(0, half, 512)]
     d.hedge = 0
+    d.hedge = 0     # the same again: the fade goes on (no step)
     solves = []
     for i in range(half, len(x), 512):
         outs.append(d.process(x[i:i + 512]))

@@ -358,6 +358,13 @@ static void write_meters(rtdp *p, rtdp_meters *m)
     m->iterations = p->iters;
 }
 
+/* The hedge control on state k (auto levels only: even k; a fixed-level
+ * state has nothing to hedge).  Copies only: no allocation. */
+static void apply_hedge(rtdp *p, int k)
+{
+    if (k % 2 == 0) rtd_set_hedge(p->st[k], p->hedge);
+}
+
 static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
                       float *const *out, unsigned long off, int n)
 {
@@ -378,16 +385,18 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
     double want_mix = control_value(p, ctl ? &cv[7] : NULL, 7) >= 0.5f ? 1.0 : 0.0;
     int hedge = (int)lrintf(control_value(p, ctl ? &cv[8] : NULL, 8));
     if (hedge != p->hedge) {
-        /* every auto state, so a preset switch keeps it; trajectories taken
-         * into use start as copies of the first (no gap) */
-        for (int k = 0; k < p->nstates; k += 2) rtd_set_hedge(p->st[k], hedge);
+        /* the states running now; the others take it when they start
+         * (trajectories taken into use copy the first: no gap) */
         p->hedge = hedge;
+        apply_hedge(p, p->active);
+        if (p->pending >= 0) apply_hedge(p, p->pending);
     }
 
     if (p->fresh) {
         /* first audio since activate: every state is as fresh as the
          * other, take the chosen one at once (and gain and bypass) */
         p->active = target;
+        apply_hedge(p, target);
         p->gain = gain;
         p->mix = want_mix;
         p->fresh = 0;
@@ -398,6 +407,7 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
     } else if (target != p->pending) {
         p->pending = target;
         state_reset(p, target);
+        apply_hedge(p, target);
         p->primed = 0;
     }
 
