@@ -80,16 +80,13 @@ def case(args):
                 row[key + "_cpu_s"] = cpu
             for h in (0, 5):
                 t0 = time.process_time()
-                dec = rtdeclip.Declipper(rate, channels=d.shape[1], preset=preset, hedge=h)
-                outs = [dec.process(np.ascontiguousarray(d[i:i + 512]))
-                        for i in range(0, len(d), 512)]
-                out = np.concatenate(outs + [dec.flush()])[dec.latency_samples:]
+                out, _, det = lossy.run_stream(d, rate, preset, hedge=h)
                 cpu = time.process_time() - t0
                 key = "stream_hedged" if h else "stream_single"
                 row[key] = lossy.sdr(clean[:n], out[:n]) - lossy.sdr(clean[:n], d[:n])
                 row[key + "_cpu_s"] = cpu
                 if h:
-                    row["stream_methods"] = [m for x in dec.detection for m in x["method"]]
+                    row["stream_methods"] = [m for x in det for m in x["method"]]
             rows.append(row)
     print(f"  {name} @ {sdr_in} dB: done", flush=True)
     return rows

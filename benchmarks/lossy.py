@@ -166,16 +166,18 @@ def run_offline(y, sr, preset, lossy, source_rate=None):
     return out, est, det
 
 
-def run_stream(y, sr, preset, source_rate=None):
+def run_stream(y, sr, preset, source_rate=None, hedge=None):
     """A Declipper stream in blocks of 512, online levels; an Opus file's
     source rate (when 48 kHz is 2-6 times it) given as a script that read
-    the header would (``Declipper(source_rate=...)``)."""
+    the header would (``Declipper(source_rate=...)``); ``hedge``: its
+    hedge (default --stream-hedge's)."""
     import rtdeclip
     if not resample_factor(sr, source_rate) > 1:
         source_rate = None
     d = rtdeclip.Declipper(sr, channels=y.shape[1], preset=preset, threshold="auto",
                            source_rate=source_rate,
-                           hedge=STREAM_HEDGE if preset != "highquality" else 0)
+                           hedge=(STREAM_HEDGE if hedge is None else hedge)
+                           if preset != "highquality" else 0)
     outs = [d.process(np.ascontiguousarray(y[i:i + 512])) for i in range(0, len(y), 512)]
     out = np.concatenate(outs + [d.flush()])[d.latency_samples:]
     est = []

@@ -4,6 +4,7 @@
 Exact rails must give one trajectory's output bit for bit; smeared ones
 the mean, with the declared levels' reliable samples untouched, in any
 block sizes, and through the live host as in a script."""
+import os
 import subprocess
 import sys
 
@@ -147,7 +148,7 @@ def test_live_host_hedges_as_the_script_does(jack, clean, mp3):
 def test_live_command_refuses_a_bad_hedge():
     r = subprocess.run([sys.executable, "-m", "rtdeclip", "live", "--hedge", "9"],
                        capture_output=True, text=True, timeout=60,
-                       env=dict(__import__("os").environ, JACK_DEFAULT_SERVER="none"))
+                       env=dict(os.environ, JACK_DEFAULT_SERVER="none"))
     assert r.returncode == 1
     assert r.stderr.startswith("rtdeclip: error:") and "hedge" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
