@@ -335,21 +335,35 @@ def test_codec_rails_get_one_level_set_per_hedge_width_exact_rails_one(tmp_path,
     assert hedge.level_sets(exact) == [[f.thresholds for f in exact]]
 
 
-def test_lossy_declip_is_the_mean_of_the_hedge_widths(tmp_path, clean, clipped):
-    """``declip(lossy=True)`` solves once per width and keeps the mean
-    (reliable samples at the declared levels untouched); on a decoded MP3
-    that gains on the input and is not the single solve."""
+def shifted_solves(y, sr, sets, **kw):
+    """One ``declip`` per level set, each on its own frame grid as in the
+    hedge (``hedge.spin_shifts``: the signal preceded by that much silence,
+    which is cut from the output)."""
     import warnings
+    from rtdeclip.core import hedge
+    hop = rtdeclip.Declipper(sr, channels=1, preset="fastest", threshold=0.5,
+                             **kw).stream_hop
+    shifts = hedge.spin_shifts(len(sets), hop)
+    assert sorted(shifts) == [round(k * hop / len(sets)) for k in range(len(sets))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [rtdeclip.declip(np.concatenate([np.zeros((s,) + y.shape[1:]), y]), sr,
+                                preset="fastest", threshold=lv, plan="estimate", **kw)[s:]
+                for lv, s in zip(sets, shifts)]
+
+
+def test_lossy_declip_is_the_mean_of_the_hedge_widths(tmp_path, clean, clipped):
+    """``declip(lossy=True)`` solves once per width, each on its own frame
+    grid, and keeps the mean (reliable samples at the declared levels
+    untouched); on a decoded MP3 that gains on the input and is not the
+    single solve."""
     from rtdeclip.core import hedge
     y, _ = clipped
     d, sr, _ = roundtrip(tmp_path, y, "mp3")
     d = d[:SR]   # a second is enough to show it
     hedged = rtdeclip.declip(d, sr, preset="fastest", lossy=True, plan="estimate")
     sets = hedge.level_sets(rtdeclip.detect_clipping(d, sr, lossy=True))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        singles = [rtdeclip.declip(d, sr, preset="fastest", threshold=s, plan="estimate")
-                   for s in sets]
+    singles = shifted_solves(d, sr, sets)
     # the mean of the five, but every sample inside the declared levels
     # (the middle set) is the input's, as from one solve
     mean = np.mean(singles, axis=0)
@@ -367,12 +381,39 @@ def test_lossy_declip_is_the_mean_of_the_hedge_widths(tmp_path, clean, clipped):
                                                   plan="estimate"))
 
 
+def test_hedge_on_shifted_grids_is_chunk_size_invariant(tmp_path, clipped):
+    """The members' shifted grids are made by silence before them and a
+    FIFO after: the hedge's output does not depend on how the input is cut
+    into blocks, even blocks shorter than the shifts, and has the input's
+    length."""
+    from rtdeclip.core import hedge
+    from rtdeclip.core.declipper import Declipper
+    from rtdeclip.core.levels import Resolved
+    from rtdeclip.core.offline import aligned
+    y, _ = clipped
+    d, sr, _ = roundtrip(tmp_path, y, "mp3")
+    d = d[:SR // 2]
+    sets = hedge.level_sets(rtdeclip.detect_clipping(d, sr, lossy=True))
+    assert len(sets) == 5
+
+    def run(cuts, threads):
+        h = hedge.Hedged(lambda lv: Declipper(sr, channels=d.shape[1], preset="fastest",
+                                              threshold=Resolved(lv), plan="estimate"),
+                         sets, threads=threads)
+        with h:
+            assert h.latency_samples == h.members[0].latency_samples + max(h.shifts) > 0
+            return np.concatenate([b.copy() for b in aligned(h, np.array_split(d, cuts))])
+    whole = run(1, 1)
+    assert whole.shape == d.shape
+    np.testing.assert_array_equal(run(len(d) // 97, 1), whole)
+    np.testing.assert_array_equal(run(7, 2), whole)
+
+
 def test_hedge_at_a_source_rate_is_the_plain_mean():
     """With a source rate the levels are the decimated signal's and each
     solve's repair is interpolated back over neighbouring samples: the
     hedge is then the plain mean of the five chains (no sample put back by
     level, which would cut those repairs)."""
-    import warnings
     from rtdeclip.core import hedge, resample
     x16 = music(16000, 1.0, 1, seed=2).reshape(-1, 1)
     lv = 0.4 * np.abs(x16).max()
@@ -382,10 +423,7 @@ def test_hedge_at_a_source_rate_is_the_plain_mean():
     sets = hedge.level_sets(rtdeclip.detect_clipping(resample.decimated(y, 3), 16000))
     assert len(sets) == 5
     hedged = rtdeclip.declip(y, 48000, preset="fastest", source_rate=16000, plan="estimate")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        singles = [rtdeclip.declip(y, 48000, preset="fastest", source_rate=16000, threshold=s,
-                                   plan="estimate") for s in sets]
+    singles = shifted_solves(y, 48000, sets, source_rate=16000)
     np.testing.assert_allclose(hedged, np.mean(singles, axis=0), rtol=0, atol=1e-12)
 
 
