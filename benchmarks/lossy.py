@@ -213,7 +213,8 @@ def case(args):
         # the others reaches at most SDR(clean, clean + e), so ΔSDR is
         # capped at that minus the input's SDR (the "ceiling")
         y_r = (y if dsr == sr else to_rate(y, sr, dsr))[:n]
-        ceiling = sdr(clean[:n], clean[:n] + d[:n] - y_r) - sdr(clean[:n], d[:n])
+        ceiling = None if codec == "uncoded" else \
+            sdr(clean[:n], clean[:n] + d[:n] - y_r) - sdr(clean[:n], d[:n])
         # the codec's error on the truly reliable samples only (where the
         # clean signal stays inside the clip level): what is left of it once
         # the clipped samples are restored; with the declipper's own error on
@@ -240,7 +241,7 @@ def case(args):
                              "level_error_db": (float(np.mean([abs(e - true_db) for e in est]))
                                                 if est else None),
                              "detection": det, "cpu_s": cpu,
-                             "ceiling_db": None if codec == "uncoded" else float(ceiling),
+                             "ceiling_db": None if ceiling is None else float(ceiling),
                              "codec_error_reliable_db": None if err_reliable is None
                              else float(err_reliable),
                              "resampled_reference": dsr != sr,
