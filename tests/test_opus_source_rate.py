@@ -143,8 +143,16 @@ def test_voice_message_is_declipped_at_its_source_rate(voice_message):
     # only up to the detector being told the codec: within a dB)
     api = rtdeclip.declip(d, 48000, preset="average", jobs=1, source_rate=16000)
     assert abs(sdr(api) - sdr(y)) < 1.5, (sdr(api), sdr(y))
-    # samples over 10 ms from any near the declared levels are copied bit for bit
-    (p, q), = [(t["positive"], t["negative"]) for t in report["thresholds"]]
+    # samples over 10 ms from any near the levels the hedge's widest member
+    # declares (1.6 x the smear width below the centre, the declared level
+    # at 1 x: 0.6 x the width below it) are copied bit for bit.  (Each
+    # member decimates on its own grid, so a member's low-rate peak between
+    # two 48 kHz samples may reach its level where no 48 kHz sample does:
+    # hence the margin of 0.9.)
+    (t,) = report["thresholds"]
+    extra = max(report["hedge_widths"]) - 1.0
+    p, q = (v * 10 ** (-extra * (w or 0.0) / 20)
+            for v, w in zip((t["positive"], t["negative"]), t["smear_width_db"]))
     near = (d[:, 0] >= 0.9 * p) | (d[:, 0] <= 0.9 * q)
     far = np.convolve(near.astype(float), np.ones(1001), "same") == 0
     assert far.sum() > 0.2 * len(d) and np.array_equal(y[far], d[far].astype(np.float32))
