@@ -294,21 +294,23 @@ def summarise(rows):
                                     f"{r['delta_sdr']:.2f} vs uncoded {u:.2f}")
                 table.append(row)
             lines.append(md_table(["input SDR"] + cod, table))
-    # level estimates
+    # level estimates, of the first preset the run has (fastest by default)
+    ran = [p for p in PRESETS if any(r["preset"] == p for r in rows)]
+    first = ran[0] if ran else "fastest"
     lv = []
     for c in cod:
         for mode in ("offline", "stream"):
             e = [r["level_error_db"] for r in rows if r["codec"] == c and r["mode"] == mode
-                 and r["preset"] == "fastest" and r["level_error_db"] is not None]
+                 and r["preset"] == first and r["level_error_db"] is not None]
             missed = sum(1 for r in rows if r["codec"] == c and r["mode"] == mode
-                         and r["preset"] == "fastest"
+                         and r["preset"] == first
                          and len(r["estimated_db"]) < 2 * (2 if "stereo" in r["clip"] else 1))
             tot = sum(1 for r in rows if r["codec"] == c and r["mode"] == mode
-                      and r["preset"] == "fastest")
+                      and r["preset"] == first)
             if tot:
                 lv.append([c, mode, f"{np.mean(e):.2f}" if e else "", f"{np.max(e):.2f}" if e else "",
                            f"{missed}/{tot}"])
-    lines.append("\n#### Estimated rail (centre) against the true clip level, fastest runs\n")
+    lines.append(f"\n#### Estimated rail (centre) against the true clip level, {first} runs\n")
     lines.append(md_table(["variant", "mode", "mean abs error (dB)", "max (dB)",
                            "cases with a polarity not found"], lv))
     lines.append(ceiling_tables(rows))
@@ -392,12 +394,13 @@ def ceiling_tables(rows):
 
 
 def render(path):
-    """Re-render benchmarks/results/lossy.md from a results JSON (same header)."""
+    """Re-render a results JSON's markdown beside it (same name, same header)."""
     with open(path) as f:
         payload = json.load(f)
     md, targets = summarise(payload["rows"])
     head = payload.get("header", "")
-    write_results("lossy", payload, head + md + "\n\nTarget misses:\n\n"
+    name = os.path.splitext(os.path.basename(path))[0]
+    write_results(name, payload, head + md + "\n\nTarget misses:\n\n"
                   + "\n".join("- " + f for f in targets["fails"]))
 
 
