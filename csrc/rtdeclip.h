@@ -343,9 +343,10 @@ int rtd_get_max_iterations(const rtd_state *st);
  * next call (cfg.hedge), changeable between calls: 0 or 1 off, up to the
  * cfg.hedge the state was made with (more is taken as that).  Trajectories
  * taken into use start as copies of the first one (the output goes on
- * without a gap); the ones left out run one window more while the output
- * fades to the mean of the rest, then stop costing anything (before any
- * audio, and after rtd_reset, at once).  No effect on a state made
+ * without a gap); the ones left out stop solving at once (they take the
+ * first one's solutions) while the output fades over one window to the
+ * mean of the rest (before any audio, and after rtd_reset, without a
+ * fade).  No effect on a state made
  * without a hedge.  Returns the number now in use (1: off). */
 int rtd_set_hedge(rtd_state *st, int trajectories);
 

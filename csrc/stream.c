@@ -573,6 +573,14 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
             int run = t == 0 || (hedging ? !same[t]
                                            : res.converged && !cut && left >= st->cfg.second_solve &&
                                                  reliable >= st->cfg.second_reliable);
+            /* a hedge turned down (rtd_set_hedge: the plug-ins' control,
+             * the live governor under overload) sheds the CPU of the
+             * trajectories left out at once: while the output fades to the
+             * mean of the rest they take trajectory 0's solutions, so what
+             * they overlap-add moves towards its output over the window
+             * (before, they solved one window more: the overload the
+             * governor reacted to lasted a window longer) */
+            if (hedging && st->fade_len > 0 && t >= st->keep) run = 0;
             if (run) {
                 for (int i = 0; i < w; i++)
                     ln->yw[i] = (i < known ? tr->done[i] : ch->frame[i]) * st->ana[i];

@@ -456,8 +456,8 @@ class Declipper:
         Declipper was made with (a plug-in's "hedge" control does this):
         trajectories taken into use start as copies of the first, so the
         output goes on without a gap; those left out when it is turned
-        down run one window more while the output fades to the mean of
-        the rest."""
+        down stop solving at once (their CPU is shed at the next call)
+        while the output fades over one window to the mean of the rest."""
         return self._hedge
 
     @hedge.setter
