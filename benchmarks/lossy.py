@@ -113,11 +113,13 @@ def write_wav16(path, y, sr):
 
 def decode(path, with_source_rate=False):
     """The decoded file and its rate (and the rate of its source, when the
-    file says: Opus's OpusHead)."""
+    file says: Opus's OpusHead, and what ``rtdeclip file`` tells the
+    detector of its decoder: ``pipeline.detector_lossy``)."""
     from rtdeclip.files.audio_io import AudioSource
+    from rtdeclip.files.pipeline import detector_lossy
     s = AudioSource(path)
     out = np.concatenate(list(s.chunks(1 << 16))), s.sample_rate
-    return out + (s.source_rate,) if with_source_rate else out
+    return out + (s.source_rate, detector_lossy(s.codec)) if with_source_rate else out
 
 
 def lag(a, b, max_lag=4096):
@@ -157,7 +159,9 @@ def run_offline(y, sr, preset, lossy, source_rate=None):
     from rtdeclip.core.detect import detect_clipping
     factor = resample.factor_for(sr, source_rate)
     seen = y if factor == 1 else resample.decimated(y, factor)
-    found = detect_clipping(seen, sr // factor, lossy=lossy)   # for the report
+    # for the report, told what rtdeclip file tells it (a codec's name at
+    # full band only)
+    found = detect_clipping(seen, sr // factor, lossy=lossy if factor == 1 else bool(lossy))
     # as rtdeclip file: a lossy input's codec rails hedged over the width
     out = rtdeclip.declip(y, sr, preset=preset, threshold="auto", lossy=lossy, jobs=1,
                           source_rate=sr // factor if factor > 1 else None, hedge=HEDGE)
@@ -197,15 +201,15 @@ def case(args):
     base = os.path.join(tmp, f"{abs(hash(name)) % 10**8}_{sdr_in}")
     y = write_wav16(base + ".wav", np.clip(x, -theta, theta), sr)
     true_db = 20 * np.log10(theta)
-    variants = [("uncoded", y, sr, 0, None)]
+    variants = [("uncoded", y, sr, 0, None, False)]
     for codec, (ext, opts) in CODECS.items():
         subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", base + ".wav"] + opts
                        + [base + "_" + codec + ext], check=True)
-        d, dsr, src_rate = decode(base + "_" + codec + ext, with_source_rate=True)
+        d, dsr, src_rate, told = decode(base + "_" + codec + ext, with_source_rate=True)
         ref_y = y if dsr == sr else to_rate(y, sr, dsr)
-        variants.append((codec, d, dsr, lag(ref_y, d), src_rate))
+        variants.append((codec, d, dsr, lag(ref_y, d), src_rate, told))
     rows = []
-    for codec, d, dsr, lg, src_rate in variants:
+    for codec, d, dsr, lg, src_rate, told in variants:
         clean = x if dsr == sr else to_rate(x, sr, dsr)
         n = min(len(clean), len(d))
         # the codec's own error on the clipped clip, e = decoded - uncoded:
@@ -228,7 +232,7 @@ def case(args):
             for mode in ("offline", "stream"):
                 t0 = time.process_time()
                 if mode == "offline":
-                    out, est, det = run_offline(d, dsr, preset, codec != "uncoded", src_rate)
+                    out, est, det = run_offline(d, dsr, preset, told, src_rate)
                 else:
                     out, est, det = run_stream(d, dsr, preset, src_rate)
                 cpu = time.process_time() - t0

@@ -526,3 +526,41 @@ def test_a_one_sided_clipper_keeps_its_unclipped_side_in_a_stream(tmp_path, clea
     assert rtdeclip.sdr(x[:n, 0], on[:n, 0]) > rtdeclip.sdr(x[:n, 0], d[:, 0]) + 8
     f = rtdeclip.detect_clipping(d, sr, lossy=True)[0]
     assert f.method == ("codec", None), f.method
+
+
+def test_opus_rails_are_declared_narrower_at_moderate_clipping(tmp_path, clean):
+    """Opus overshoots its rails more than it dips under them, so the width
+    rule (from the spread above the centre) runs to its cap; told the
+    decoder is Opus (as ``rtdeclip file`` tells it for an Opus file), the
+    detector declares those rails at most 1.5 dB under their centre while
+    under 13 % of the samples reach the centre (input SDR 7 and up), and
+    keeps the rule's width on heavy clipping and for other codecs."""
+    from rtdeclip.core.detect import OPUS_MAX_DB, detect_clipping
+    widths = {}
+    for sdr_in in (3.0, 8.0):
+        _, theta = rtdeclip.clip_to_sdr(clean.ravel(), sdr_in)
+        d, sr, path = roundtrip(tmp_path, np.clip(clean, -theta, theta), "opus")
+        plain = detect_clipping(d, sr, lossy=True)[0]
+        told = detect_clipping(d, sr, lossy="opus")[0]
+        assert plain.method == told.method == ("codec", "codec")
+        assert (plain.positive, plain.negative) == (told.positive, told.negative)
+        widths[sdr_in] = plain.width_db, told.width_db
+        # another codec's name is the same as True
+        mp3 = detect_clipping(d, sr, lossy="mp3")[0]
+        assert mp3.width_db == plain.width_db and mp3.thresholds == plain.thresholds
+        if sdr_in == 8.0:
+            # through the file command: its report shows the Opus widths
+            out, rep = tmp_path / "o.wav", tmp_path / "r.json"
+            r = subprocess.run([sys.executable, "-m", "rtdeclip", "file", path, "--output",
+                                str(out), "--preset", "Fastest", "--report", str(rep)],
+                               capture_output=True, text=True, timeout=300)
+            assert r.returncode == 0, r.stderr
+            t = json.loads(rep.read_text())["thresholds"][0]
+            assert t["smear_width_db"] == pytest.approx(list(told.width_db), abs=1e-3)
+    moderate_plain, moderate_told = widths[8.0]
+    assert max(moderate_plain) > OPUS_MAX_DB + 0.3          # the rule's width, capped ...
+    assert all(w <= OPUS_MAX_DB + 1e-9 for w in moderate_told)   # ... at OPUS_MAX_DB
+    # at input SDR 3 the rail holding most samples keeps the rule's width
+    heavy_plain, heavy_told = widths[3.0]
+    assert max(heavy_told) > OPUS_MAX_DB
+    assert all(t == p for t, p in zip(heavy_told, heavy_plain) if t > OPUS_MAX_DB)

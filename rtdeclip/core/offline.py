@@ -123,7 +123,10 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     None (default): at ``sample_rate``.
     ``lossy``: the signal was decoded from MP3, AAC, Vorbis, Opus...: the
     detector ("auto") then takes every hump at the top for a codec-smeared
-    rail, as ``rtdeclip file`` does for such files (docs/lossy.md).
+    rail, as ``rtdeclip file`` does for such files (docs/lossy.md); True,
+    or the codec family's name: "opus" declares Opus's rails at most 1.5
+    dB under their centre at moderate clipping (``detect.codec_width``), as
+    ``rtdeclip file`` does for an Opus file.
     ``hedge`` (default True): a smeared rail found by "auto" (codec or
     noisy: a lossy decoder, a resampler, dither) is declipped once per width
     of :mod:`rtdeclip.core.hedge` (five solves) and the mean returned;
@@ -168,7 +171,9 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     # with a source rate, the levels are those of the signal at that rate
     # (what the solver sees inside the Declipper's chain, csrc/source_rate.c)
     seen = y2 if factor == 1 else resample.decimated(y2, factor)
-    sets = _levels(seen, sample_rate // factor, threshold, channels, lossy=bool(lossy),
+    # a codec's name matters at full band only (detect.OPUS_MAX_DB)
+    sets = _levels(seen, sample_rate // factor, threshold, channels,
+                   lossy=lossy if isinstance(lossy, str) and factor == 1 else bool(lossy),
                    hedged=bool(hedge))
     kwargs = dict(settings, preset=preset, plan=plan,
                   source_rate=sample_rate // factor if factor > 1 else None)

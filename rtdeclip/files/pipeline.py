@@ -182,7 +182,9 @@ def detect_levels(job, src, progress, band=None):
     feeds ``band``, a BandLimit, when given).  Returns the detector's
     findings per channel, the number of frames, and (the peaks per channel,
     the quantisation step) that given levels snap to."""
-    det = ClipDetector(src.channels, lossy=is_lossy(src.codec))
+    # at a source's lower rate only "lossy" (detect.OPUS_MAX_DB: full band)
+    det = ClipDetector(src.channels, lossy=is_lossy(src.codec)
+                       if isinstance(src, srate.Downsampled) else detector_lossy(src.codec))
     for chunk in src.chunks(CHUNK):
         _check(job)
         det.scan_extremes(chunk)
@@ -323,6 +325,15 @@ LOSSY = ("mp3", "mp2", "aac", "vorbis", "opus", "libopus", "ac3", "eac3", "wma")
 
 def is_lossy(codec):
     return any(codec.startswith(name) for name in LOSSY)
+
+
+def detector_lossy(codec):
+    """What the detector is told of a decoder (``ClipDetector(lossy=)``):
+    "opus" for Opus (its rails get their own width rule,
+    ``detect.codec_width``), True for another lossy codec, else False."""
+    if codec.startswith(("opus", "libopus")):
+        return "opus"
+    return is_lossy(codec)
 
 
 def solver_levels(found, codec):
