@@ -21,7 +21,8 @@ positive and negative extremes separately, in two stages:
    edge) and "codec" (a lossy codec's ringing, wider and correlated with the
    signal: truly clipped samples dip well below the rail, so the level is
    declared ``codec_width`` dB below the centre, 0.25-4 dB, scaled by the
-   hump's measured spread).
+   hump's measured spread; told the decoder is Opus, at most 1.5 dB at
+   moderate clipping, ``codec_family_width``).
 
 A smooth amplitude distribution never passes the test: even a pure sine
 (whose density grows towards its peak) holds at most 2.4 times the band
@@ -196,7 +197,7 @@ class ClipDetector:
     def __init__(self, channels, tolerance=1e-4, lsb=None, lossy=False):
         """``lossy``: the input is known to come from a lossy decoder (every
         hump is then a codec's smear, however narrow): True, or the codec
-        family's name when it matters ("opus", see ``codec_width``)."""
+        family's name when it matters ("opus", see ``codec_family_width``)."""
         self.channels, self.tol, self._lsb = channels, tolerance, lsb
         self.lossy = bool(lossy)
         self.codec = lossy if isinstance(lossy, str) else None
@@ -592,7 +593,7 @@ def detect_clipping(x, sample_rate=None, tolerance=1e-4, lossy=False):
     ``lossy``: the signal is known to be decoded from a lossy codec (then
     every smeared rail is taken for a codec's, see ``ChannelClipping``):
     True, or the codec family ("opus": a narrower width at moderate
-    clipping, ``codec_width``; other names act as True).
+    clipping, ``codec_family_width``; other names act as True).
 
     Returns a list of ``ChannelClipping``, one per channel: estimated levels
     (``positive``, ``negative``; None when not clipped), the levels for the
