@@ -9,8 +9,10 @@ round-tripped through the ffmpeg command line (libmp3lame 128k/320k, aac
 128k/256k .m4a, libvorbis q4/q8, libopus 96k/160k) and decoded by
 rtdeclip's own decoder (rtdeclip.files.audio_io.AudioSource).  Each
 variant is declipped with threshold="auto", offline (``rtdeclip.declip``
-told the input is lossy, ``lossy=True``, as ``rtdeclip file`` does: the
-detector's levels, a codec rail hedged over its width) and as a stream (``Declipper.process`` in blocks of 512, online
+told what ``rtdeclip file`` tells it of the decoder, ``lossy=True`` or
+``lossy="opus"``: the detector's levels, Opus's own width, a codec rail
+hedged over its width; ``--no-codec-family``: ``lossy=True`` for every
+codec, as before Opus's width) and as a stream (``Declipper.process`` in blocks of 512, online
 estimator; ``--stream-hedge N``: ``Declipper(hedge=N)``, a smeared rail
 hedged over its width in the stream); ΔSDR is against the clean signal.
 
@@ -60,6 +62,7 @@ CODECS = {
 SDRS = (3, 7, 10, 20)
 STREAM_HEDGE = 0   # --stream-hedge N: Declipper(hedge=N) for the stream cells
 HEDGE = True   # --no-hedge: offline cells solved once (the workers are forked after main sets it)
+CODEC_FAMILY = True   # --no-codec-family: the detector told only lossy=True (no Opus width)
 PRESETS = ("fastest", "average", "lowlatency", "highquality")
 
 
@@ -232,7 +235,8 @@ def case(args):
             for mode in ("offline", "stream"):
                 t0 = time.process_time()
                 if mode == "offline":
-                    out, est, det = run_offline(d, dsr, preset, told, src_rate)
+                    out, est, det = run_offline(d, dsr, preset,
+                                                told if CODEC_FAMILY else bool(told), src_rate)
                 else:
                     out, est, det = run_stream(d, dsr, preset, src_rate)
                 cpu = time.process_time() - t0
@@ -438,9 +442,12 @@ def main():
     ap.add_argument("--stream-hedge", type=int, default=0, metavar="N",
                     help="stream cells through Declipper(hedge=N): a smeared rail hedged over "
                          "its width in the stream (rtdeclip live --hedge N)")
+    ap.add_argument("--no-codec-family", dest="codec_family", action="store_false",
+                    help="offline cells told only that the decoder is lossy, not its codec "
+                         "(no Opus width: the detector before 2026-12-05, tenth session)")
     a = ap.parse_args()
-    global HEDGE, STREAM_HEDGE
-    HEDGE, STREAM_HEDGE = a.hedge, a.stream_hedge
+    global HEDGE, STREAM_HEDGE, CODEC_FAMILY
+    HEDGE, STREAM_HEDGE, CODEC_FAMILY = a.hedge, a.stream_hedge, a.codec_family
     presets = [p for p in a.presets.split(",") if p]
     for c in [c for c in CODECS if c not in a.codecs.split(",")]:
         del CODECS[c]
