@@ -159,12 +159,11 @@ def run_offline(y, sr, preset, lossy, source_rate=None):
     ``declip(source_rate=...)``, the C chain the file pipeline runs)."""
     import rtdeclip
     from rtdeclip.core import resample
-    from rtdeclip.core.detect import detect_clipping
+    from rtdeclip.core.detect import detect_clipping, told_at_rate
     factor = resample.factor_for(sr, source_rate)
     seen = y if factor == 1 else resample.decimated(y, factor)
-    # for the report, told what rtdeclip file tells it (a codec's name at
-    # full band only)
-    found = detect_clipping(seen, sr // factor, lossy=lossy if factor == 1 else bool(lossy))
+    # for the report, told what rtdeclip file tells it
+    found = detect_clipping(seen, sr // factor, lossy=told_at_rate(lossy, factor))
     # as rtdeclip file: a lossy input's codec rails hedged over the width
     out = rtdeclip.declip(y, sr, preset=preset, threshold="auto", lossy=lossy, jobs=1,
                           source_rate=sr // factor if factor > 1 else None, hedge=HEDGE)

@@ -109,8 +109,8 @@ FLOOR_MAX_DB = 2.5
 # 8.58 with 1.75.  Not through the source-rate chain (an Opus voice from a
 # 16 kHz source, solved at 16 kHz: Opus codes it in its voice modes, and
 # the speech-like clip at input SDR 3 lost 0.8 dB with `average` capped):
-# there the detector is told only "lossy" (offline.declip, the file
-# pipeline's detect_levels).
+# there the detector is told only "lossy" (``told_at_rate``, used by
+# offline.declip and the file pipeline's detect_levels).
 OPUS_MAX_DB = 1.5
 OPUS_FRACTION = 0.13
 # a hump whose codec width would be below MIN_WIDTH_DB is noise or dither
@@ -532,6 +532,14 @@ def codec_width(edge_db, sigma_db, fraction=0.0):
     return max(width, min(FLOOR_MAX_DB, FLOOR_PER_FRACTION * fraction))
 
 
+def told_at_rate(lossy, factor):
+    """What the detector is told of a decoder when it runs at 1/``factor``
+    of the decoded rate (a source-rate chain): the codec family's name only
+    at full band (Opus's width was measured there; a 16 kHz voice through
+    Opus keeps the plain rule), else whether the decoder is lossy."""
+    return lossy if isinstance(lossy, str) and factor == 1 else bool(lossy)
+
+
 def codec_family_width(width, codec, heavier):
     """A codec rail's width once the decoder's codec family is known:
     Opus's is at most OPUS_MAX_DB while ``heavier`` (the larger share of
@@ -622,7 +630,7 @@ def detect_clipping(x, sample_rate=None, tolerance=1e-4, lossy=False):
             or not 0 < tolerance < 1:
         raise ParameterError(f"tolerance must be a number between 0 and 1, got {tolerance!r}")
     det = ClipDetector(a.shape[1], tolerance, lsb=1.0 if a.dtype.kind in "biu" else None,
-                       lossy=lossy if isinstance(lossy, str) else bool(lossy))
+                       lossy=lossy)
     step = 1 << 18   # bounded temporaries on long signals
     for i in range(0, len(a), step):
         det.scan_extremes(a[i:i + step])

@@ -12,7 +12,7 @@ import numpy as np
 
 from rtdeclip.core import hedge, levels as clip_levels, params, resample
 from rtdeclip.core.declipper import Declipper
-from rtdeclip.core.detect import detect_clipping
+from rtdeclip.core.detect import detect_clipping, told_at_rate
 from rtdeclip.errors import ParameterError
 
 CHUNK = 1 << 16  # samples per call into C: bounded temporary memory
@@ -171,9 +171,8 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     # with a source rate, the levels are those of the signal at that rate
     # (what the solver sees inside the Declipper's chain, csrc/source_rate.c)
     seen = y2 if factor == 1 else resample.decimated(y2, factor)
-    # a codec's name matters at full band only (detect.OPUS_MAX_DB)
     sets = _levels(seen, sample_rate // factor, threshold, channels,
-                   lossy=lossy if isinstance(lossy, str) and factor == 1 else bool(lossy),
+                   lossy=told_at_rate(lossy, factor),
                    hedged=bool(hedge))
     kwargs = dict(settings, preset=preset, plan=plan,
                   source_rate=sample_rate // factor if factor > 1 else None)

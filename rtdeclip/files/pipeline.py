@@ -29,7 +29,7 @@ from rtdeclip.files.sinks import (FORMATS, AtomicWav, Float32Scratch, check_outp
 from rtdeclip.core import levels as clip_levels
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.offline import aligned
-from rtdeclip.core.detect import ClipCounter, ClipDetector
+from rtdeclip.core.detect import ClipCounter, ClipDetector, told_at_rate
 from rtdeclip.core import hedge, params
 from rtdeclip.errors import FileError, ParameterError
 
@@ -182,9 +182,8 @@ def detect_levels(job, src, progress, band=None):
     feeds ``band``, a BandLimit, when given).  Returns the detector's
     findings per channel, the number of frames, and (the peaks per channel,
     the quantisation step) that given levels snap to."""
-    # at a source's lower rate only "lossy" (detect.OPUS_MAX_DB: full band)
-    det = ClipDetector(src.channels, lossy=is_lossy(src.codec)
-                       if isinstance(src, srate.Downsampled) else detector_lossy(src.codec))
+    det = ClipDetector(src.channels, lossy=told_at_rate(detector_lossy(src.codec),
+                                                         getattr(src, "factor", 1)))
     for chunk in src.chunks(CHUNK):
         _check(job)
         det.scan_extremes(chunk)
