@@ -172,16 +172,17 @@ def run_offline(y, sr, preset, lossy, source_rate=None):
     return out, est, det
 
 
-def run_stream(y, sr, preset, source_rate=None, hedge=None):
+def run_stream(y, sr, preset, source_rate=None, hedge=None, codec=None):
     """A Declipper stream in blocks of 512, online levels; an Opus file's
-    source rate (when 48 kHz is 2-6 times it) given as a script that read
-    the header would (``Declipper(source_rate=...)``); ``hedge``: its
-    hedge (default --stream-hedge's)."""
+    source rate (when 48 kHz is 2-6 times it) and codec given as a script
+    that read the header would (``Declipper(source_rate=..., codec=...)``;
+    the codec is not used through a source rate); ``hedge``: its hedge
+    (default --stream-hedge's)."""
     import rtdeclip
     if not resample_factor(sr, source_rate) > 1:
         source_rate = None
     d = rtdeclip.Declipper(sr, channels=y.shape[1], preset=preset, threshold="auto",
-                           source_rate=source_rate,
+                           source_rate=source_rate, codec=codec,
                            hedge=(STREAM_HEDGE if hedge is None else hedge)
                            if preset != "highquality" else 0)
     outs = [d.process(np.ascontiguousarray(y[i:i + 512])) for i in range(0, len(y), 512)]
@@ -237,7 +238,9 @@ def case(args):
                     out, est, det = run_offline(d, dsr, preset,
                                                 told if CODEC_FAMILY else bool(told), src_rate)
                 else:
-                    out, est, det = run_stream(d, dsr, preset, src_rate)
+                    out, est, det = run_stream(d, dsr, preset, src_rate,
+                                               codec=told if CODEC_FAMILY
+                                               and isinstance(told, str) else None)
                 cpu = time.process_time() - t0
                 before = sdr(clean[:n], d[:n])
                 after = sdr(clean[:n], out[:n])

@@ -350,6 +350,25 @@ int rtd_get_max_iterations(const rtd_state *st);
  * without a hedge.  Returns the number now in use (1: off). */
 int rtd_set_hedge(rtd_state *st, int trajectories);
 
+/* The codec family of a decoded stream, when the caller knows it (a
+ * script reading a file's container, a monitor told what it plays),
+ * changeable between calls, kept by rtd_reset.  RTD_CODEC_UNKNOWN
+ * (default; any other value is taken as it): every codec-smeared rail
+ * gets the width rule's width.  RTD_CODEC_OPUS: Opus overshoots a rail
+ * far more than it dips under it, and the rule, reading the spread above
+ * the rail, runs to its cap; while the heavier of a channel's codec rails
+ * holds under 11 % of the samples at or above its centre, a codec rail
+ * wider than 1.5 dB is declared at the geometric mean of its width and
+ * 1.5 dB below its centre, back to the rule's width at 16 %
+ * (rtd_get_detection reports the width in use), as the file detector does
+ * for an Opus file with a step at 13 % (detect.py, codec_family_width;
+ * smear.h says why a stream ramps).  Only for a stream at the codec's own
+ * rate: not for the inner state of an rtd_rate chain (an Opus voice from
+ * a 16 kHz source is coded in Opus's voice modes).  Real-time safe.
+ * Returns the family now in use. */
+enum { RTD_CODEC_UNKNOWN = 0, RTD_CODEC_OPUS = 1 };
+int rtd_set_codec(rtd_state *st, int family);
+
 /* Wall-clock limit for one rtd_process_* call, in seconds (0 = none).  A
  * frame still iterating when the call's time is up returns its last
  * iterate at once (counted in frames_cut), so a live host can never be

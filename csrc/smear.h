@@ -386,6 +386,59 @@ static inline void smear_veto_false_humps(int channels, size_t stride, double *p
 #undef RTD_AT
 }
 
+/* The codec family of the decoded stream, when the caller knows it
+ * (rtd_set_codec): Opus overshoots a rail far more than it dips under it,
+ * so the width rule (from the spread above the hump's centre) runs to its
+ * cap where music wants 1.25-1.75 dB.  While the heavier of a channel's
+ * codec rails holds under RTD_SM_OPUS_FRACTION_LO of the samples at or
+ * above its centre, a codec rail wider than RTD_SM_OPUS_MAX_DB is declared
+ * at the geometric mean of its width and MAX_DB below its centre (as
+ * codec_family_width and ClipDetector._codec_family in detect.py, measured
+ * there: docs/lossy.md, tenth and eleventh sessions); from there to
+ * RTD_SM_OPUS_FRACTION_HI it goes linearly back to the rule's width.  The
+ * file's step (13 %) made a ramp here:
+ * a stream's share moves as it goes, and music at input SDR 7 hovering at
+ * 13 % flipped its width between 1.5 and 2.95 dB (the former cap) from one evaluation to
+ * the next (the lossy benchmark's Opus streams gain the same with either).
+ * A rail's share is its own hump's; a rail taken from the other polarity
+ * or channel counts only when no rail of the channel has its own.  Run
+ * after the cross-channel steps; levels and widths updated in place. */
+enum { RTD_SM_CODEC_UNKNOWN = 0, RTD_SM_CODEC_OPUS = 1 };   /* = RTD_CODEC_* */
+#define RTD_SM_OPUS_MAX_DB 1.5
+#define RTD_SM_OPUS_FRACTION_LO 0.11
+#define RTD_SM_OPUS_FRACTION_HI 0.16
+static inline void smear_codec_family(const smear_estimator *e, int family, double *pos,
+                                      double *neg, const int method[2], double width[2])
+{
+    if (family != RTD_SM_CODEC_OPUS) return;
+    double own = -1.0, borrowed = 0.0;
+    for (int side = 0; side < 2; side++) {
+        if (method[side] != RTD_RAIL_CODEC) continue;
+        double lv = fabs(side ? *neg : *pos);
+        double share = e->norm[side] > 0.0 ?
+            (double)smear_above(e, side, 20.0 * log10(lv) + width[side]) / e->norm[side] : 0.0;
+        int mine = e->found[side] == RTD_RAIL_CODEC && !e->mirrored[side] &&
+                   fabs(e->level[side] - lv) <= 1e-9 * lv;
+        if (mine) own = share > own ? share : own;
+        else borrowed = share > borrowed ? share : borrowed;
+    }
+    double heavier = own >= 0.0 ? own : borrowed;
+    if (!(heavier < RTD_SM_OPUS_FRACTION_HI)) return;
+    /* from FRACTION_LO to FRACTION_HI the way back to the rule's width */
+    double t = (heavier - RTD_SM_OPUS_FRACTION_LO) / (RTD_SM_OPUS_FRACTION_HI - RTD_SM_OPUS_FRACTION_LO);
+    if (t < 0.0) t = 0.0;
+    for (int side = 0; side < 2; side++) {
+        if (method[side] != RTD_RAIL_CODEC || !(width[side] > RTD_SM_OPUS_MAX_DB)) continue;
+        double *lv = side ? neg : pos;
+        double centre = 20.0 * log10(fabs(*lv)) + width[side];
+        double narrow = sqrt(width[side] * RTD_SM_OPUS_MAX_DB);
+        double w = narrow + t * (width[side] - narrow);
+        double v = pow(10.0, (centre - w) / 20.0);
+        *lv = side ? -v : v;
+        width[side] = w;
+    }
+}
+
 /* Levels in use with auto_threshold, shared by the SPADE stream (stream.c)
  * and the social solver (social.c): an exact rail (the signal keeps
  * returning to one extreme value: `hits` returns, `lv` its level) unless a

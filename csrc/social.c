@@ -45,6 +45,7 @@ struct social_state {
     int nf[2], nt[2];           /* PEW neighbourhood of each pass */
     double lam_max, lam_min;
     int fill, latency, fifo_cap;
+    int codec;               /* RTD_CODEC_* (rtd_set_codec)                  */
     double *g;               /* tight window, w                              */
     double *fin, *fout;      /* M each; fin keeps a zero tail                */
     fftw_complex *cbuf, *tmpc; /* H                                          */
@@ -449,6 +450,10 @@ static void auto_levels(social_state *so)
     }
     smear_veto_false_humps(so->cfg.channels, sizeof(schannel), &so->ch[0].pos, &so->ch[0].neg,
                            so->ch[0].method, so->ch[0].width);
+    for (int c = 0; c < so->cfg.channels; c++) {
+        schannel *ch = &so->ch[c];
+        smear_codec_family(&ch->sm, so->codec, &ch->pos, &ch->neg, ch->method, ch->width);
+    }
 }
 
 /* A complete block: solve every channel (if its core is clipped), push the
@@ -563,6 +568,7 @@ void social_get_detection(const social_state *so, int c, int *method_pos, int *m
 }
 
 void social_get_stats(const social_state *so, rtd_stats *s) { *s = so->stats; }
+void social_set_codec(social_state *so, int family) { so->codec = family; }
 void social_set_max_iterations(social_state *so, int n) { so->iters = n < 0 ? 0 : n; }
 int social_get_max_iterations(const social_state *so) { return so->iters; }
 

@@ -50,6 +50,7 @@ void social_get_thresholds(const social_state *so, int c, double *pos, double *n
 void social_get_detection(const social_state *so, int c, int *method_pos, int *method_neg,
                           double *width_pos, double *width_neg);
 void social_get_stats(const social_state *so, rtd_stats *s);
+void social_set_codec(social_state *so, int family);   /* RTD_CODEC_* */
 void social_set_max_iterations(social_state *so, int n);
 int social_get_max_iterations(const social_state *so);
 

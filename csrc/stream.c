@@ -87,6 +87,7 @@ struct rtd_state {
     rtd_workers *pool;        /* NULL with one lane                          */
     int64_t samples_in, nonfinite_samples;
     double time_limit;        /* seconds per process call, 0 = none         */
+    int codec;                /* RTD_CODEC_* (rtd_set_codec)                 */
     double call_deadline;     /* CLOCK_MONOTONIC end of this call, 0 = none */
     social_state *soc;        /* RTD_SOCIAL: everything is done there (social.c) */
 };
@@ -768,6 +769,11 @@ static void process(rtd_state *st, const void *in, void *out, int frames, int is
             if (st->cfg.auto_threshold) auto_levels(ch);
         }
         if (st->cfg.auto_threshold && C > 1) levels_across_channels(st);
+        if (st->cfg.auto_threshold && st->codec != RTD_CODEC_UNKNOWN)
+            for (int c = 0; c < C; c++) {
+                channel *ch = &st->ch[c];
+                smear_codec_family(&ch->sm, st->codec, &ch->pos, &ch->neg, ch->method, ch->width);
+            }
         st->fill += n;
         if (st->fill == hop) {
             run_frame(st);
@@ -937,6 +943,18 @@ void rtd_get_windows(const rtd_state *st, double *analysis, double *synthesis)
 double rtd_time_transforms(rtd_state *st, int n, int fftw_real)
 {
     return st->soc ? -1.0 : spade_time_transforms(st->lane[0].sp, n, fftw_real);
+}
+
+/* smear.h's names for the families are the header's */
+typedef char rtd_codec_names_agree[(RTD_CODEC_OPUS == RTD_SM_CODEC_OPUS &&
+                                    RTD_CODEC_UNKNOWN == RTD_SM_CODEC_UNKNOWN) ? 1 : -1];
+
+int rtd_set_codec(rtd_state *st, int family)
+{
+    const int known = family == RTD_CODEC_OPUS ? family : RTD_CODEC_UNKNOWN;
+    if (st->soc) social_set_codec(st->soc, known);
+    else st->codec = known;
+    return known;
 }
 
 void rtd_set_time_limit(rtd_state *st, double seconds)

@@ -39,14 +39,15 @@ def read_float_wav(path):
     return read_wav(str(path))
 
 
-def python_stream(x, rate, preset="average", threshold="auto", source_rate=None, hedge=0):
-    """Declipper(rate, channels, preset, threshold, source_rate) on x then
+def python_stream(x, rate, preset="average", threshold="auto", source_rate=None, hedge=0,
+                  codec=None):
+    """Declipper(rate, channels, preset, threshold, source_rate, hedge, codec) on x then
     flushed: the stream delayed by the core latency, and that latency.
     Planned with FFTW_ESTIMATE, as the plug-in plans (deterministic: MEASURE
     plans are chosen by timing and round differently from process to
     process)."""
     d = rtdeclip.Declipper(rate, x.shape[1], preset=preset, threshold=threshold, plan="estimate",
-                           source_rate=source_rate, hedge=hedge)
+                           source_rate=source_rate, hedge=hedge, codec=codec)
     y = np.concatenate([d.process(np.ascontiguousarray(x)), d.flush(np.float32)])
     return y, d.latency_samples
 

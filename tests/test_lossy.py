@@ -532,9 +532,10 @@ def test_opus_rails_are_declared_narrower_at_moderate_clipping(tmp_path, clean):
     """Opus overshoots its rails more than it dips under them, so the width
     rule (from the spread above the centre) runs to its cap; told the
     decoder is Opus (as ``rtdeclip file`` tells it for an Opus file), the
-    detector declares those rails at most 1.5 dB under their centre while
-    under 13 % of the samples reach the centre (input SDR 7 and up), and
-    keeps the rule's width on heavy clipping and for other codecs."""
+    detector declares a rail wider than 1.5 dB at the geometric mean of its
+    width and 1.5 dB while under 13 % of the samples reach the centre
+    (input SDR 7 and up), and keeps the rule's width on heavy clipping and
+    for other codecs."""
     from rtdeclip.core.detect import OPUS_MAX_DB, detect_clipping
     widths = {}
     for sdr_in in (3.0, 8.0):
@@ -558,9 +559,74 @@ def test_opus_rails_are_declared_narrower_at_moderate_clipping(tmp_path, clean):
             t = json.loads(rep.read_text())["thresholds"][0]
             assert t["smear_width_db"] == pytest.approx(list(told.width_db), abs=1e-3)
     moderate_plain, moderate_told = widths[8.0]
-    assert max(moderate_plain) > OPUS_MAX_DB + 0.3          # the rule's width, capped ...
-    assert all(w <= OPUS_MAX_DB + 1e-9 for w in moderate_told)   # ... at OPUS_MAX_DB
+    assert max(moderate_plain) > OPUS_MAX_DB + 0.3          # the rule's width, narrowed ...
+    for p, t in zip(moderate_plain, moderate_told):         # ... half way to OPUS_MAX_DB in dB
+        assert t == pytest.approx(np.sqrt(p * OPUS_MAX_DB) if p > OPUS_MAX_DB else p)
+    assert max(moderate_told) < max(moderate_plain) - 0.15
     # at input SDR 3 the rail holding most samples keeps the rule's width
     heavy_plain, heavy_told = widths[3.0]
     assert max(heavy_told) > OPUS_MAX_DB
     assert all(t == p for t, p in zip(heavy_told, heavy_plain) if t > OPUS_MAX_DB)
+
+
+def codec_stream(y, sr, codec=None, **kw):
+    """A fastest stream told `codec`, with its widths after every block."""
+    d = rtdeclip.Declipper(sr, channels=y.shape[1], preset="fastest", threshold="auto",
+                           codec=codec, **kw)
+    outs, widths = [], []
+    for i in range(0, len(y), 512):
+        outs.append(d.process(np.ascontiguousarray(y[i:i + 512])))
+        widths.append([w for det in d.detection for w in det["width_db"] if w is not None])
+    return np.concatenate(outs + [d.flush()])[d.latency_samples:], widths, d
+
+
+def test_a_stream_told_opus_declares_its_rails_narrower(tmp_path):
+    """A stream told its codec (``Declipper(codec="opus")``, ``--codec
+    opus`` live) gets Opus's width as an Opus file does: at input SDR 10 its
+    codec rails closer to their centre where the width rule goes wider than
+    1.5 dB (the geometric mean of the two), the centres the same; the same
+    stream not told, or told another codec, is the plain stream bit for
+    bit, and so is an uncoded clip told Opus (exact rails are not codec
+    rails)."""
+    from rtdeclip.core.detect import OPUS_MAX_DB
+    clean = music(48000, 3.0, 1, seed=4).reshape(-1, 1)   # Opus's own rate: no resampling
+    _, theta = rtdeclip.clip_to_sdr(clean.ravel(), 10.0)
+    y = np.clip(clean, -theta, theta)
+    d, sr, _ = roundtrip(tmp_path, y, "opus", sr=48000)
+    plain, wp, dp = codec_stream(d, sr)
+    told, wt, dt = codec_stream(d, sr, codec="libopus")
+    assert dt.codec == "opus" and dp.codec is None and "codec='opus'" in repr(dt)
+    assert [m["method"] for m in dt.detection] == [("codec", "codec")]
+    assert max(wp[-1]) > OPUS_MAX_DB + 0.3                  # the rule's, wider ...
+    for p, t in zip(wp[-1], wt[-1]):                        # ... narrowed when told
+        assert t == pytest.approx(np.sqrt(p * OPUS_MAX_DB) if p > OPUS_MAX_DB else p, abs=1e-9)
+    # the same rails (centre = level + width), only declared closer
+    for (p0, n0), (p1, n1), a, b in zip(dp.thresholds, dt.thresholds, dp.detection,
+                                        dt.detection):
+        assert 20 * np.log10(p0) + a["width_db"][0] == pytest.approx(
+            20 * np.log10(p1) + b["width_db"][0], abs=0.3)
+    # the output changed where the levels did, and still declips
+    n = min(len(clean), len(told))
+    assert not np.array_equal(plain, told)
+    assert rtdeclip.sdr(clean[:n, 0], told[:n, 0]) > rtdeclip.sdr(clean[:n, 0], d[:n, 0]) + 3
+    # another codec's name: the plain stream
+    mp3, _, dm = codec_stream(d, sr, codec="mp3")
+    assert dm.codec is None and np.array_equal(mp3, plain)
+    # settable between calls: back to None gives the plain widths from then on
+    dt.codec = None
+    assert dt.codec is None
+    # an uncoded clip told Opus: exact rails, the output bit for bit
+    u0, _, du = codec_stream(y, 48000)
+    u1, _, _ = codec_stream(y, 48000, codec="opus")
+    assert du.detection[0]["method"] == ("exact", "exact") and np.array_equal(u0, u1)
+    # not through a source rate (a voice from 16 kHz is coded in voice modes)
+    assert rtdeclip.Declipper(48000, source_rate=16000, codec="opus").codec is None
+    with pytest.raises(rtdeclip.ParameterError, match="codec"):
+        rtdeclip.Declipper(48000, codec=3)
+
+
+def test_live_refuses_an_unknown_codec_in_one_line():
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", "live", "--codec", "wma",
+                        "--duration", "1"], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert "--codec" in r.stderr and "opus" in r.stderr and "Traceback" not in r.stderr

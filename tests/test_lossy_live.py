@@ -39,3 +39,42 @@ def test_live_host_declips_a_decoded_mp3_stream(jack, tmp_path):
     before = np.mean(rtdeclip.sdr(clean[tail], decoded[tail]))
     after = np.mean(rtdeclip.sdr(clean[tail], live[tail]))
     assert after > before + 3, (before, after, stats["late_frames"])
+
+
+def test_live_host_told_opus_reads_the_rails_as_a_script_does(jack, tmp_path):
+    """A monitor told what it plays (``--codec opus``: LiveDeclipper(codec=
+    "opus")) on a decoded Opus stream clipped at input SDR 10: the stats say
+    so, the rails get Opus's own width, as the same Declipper(codec="opus")
+    stream run over the decoded file gets them (narrower than the plain
+    stream's), and the output is declipped."""
+    from rtdeclip.live import LiveDeclipper
+    clean = music(SR, seconds=5.0, channels=2, seed=4)
+    _, theta = rtdeclip.clip_to_sdr(clean.ravel(), 10.0)
+    src = write_wav(tmp_path / "c.wav", np.clip(clean, -theta, theta), SR)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, "-c:a", "libopus",
+                    "-b:a", "96k", str(tmp_path / "c.opus")], check=True)
+    decoded = AudioSource(str(tmp_path / "c.opus")).read_all()
+
+    def script_widths(codec):
+        d = rtdeclip.Declipper(SR, 2, preset="fastest", codec=codec)
+        for i in range(0, len(decoded), 4096):
+            d.process(np.ascontiguousarray(decoded[i:i + 4096]))
+        return [w for r in d.detection for w in r["width_db"]]
+    plain, told = script_widths(None), script_widths("opus")
+    assert max(plain) > 1.8 and max(told) < max(plain) - 0.2
+    h = LiveDeclipper(channels=2, sample_rate=SR, blocksize=BLOCK, preset="fastest",
+                      threshold="auto", gain_db=0.0, ceiling_db=None, codec="opus")
+    lat = h.latency["processing"]["samples"]
+    rec, stats = play_through(h, decoded)
+    assert stats["codec"] == "opus"
+    assert all(r["method"] == ["codec", "codec"] for r in stats["rails"]), stats["rails"]
+    live = [w for r in stats["rails"] for w in r["width_db"]]
+    # the host saw a second of silence more than the script: the widths of
+    # the same rails, within what that moves them
+    assert np.allclose(live, told, atol=0.3), (live, told, plain)
+    lag = lag_of(decoded, rec, 4 * lat + 8 * BLOCK)
+    out = rec[lag:lag + len(clean)].astype(np.float64)
+    tail = slice(2 * SR, len(clean) - SR // 10)
+    before = np.mean(rtdeclip.sdr(clean[tail], decoded[tail]))
+    after = np.mean(rtdeclip.sdr(clean[tail], out[tail]))
+    assert after > before + 3, (before, after, stats["late_frames"])

@@ -217,6 +217,41 @@ def test_hedge_control_through_hosts(case):
     check(read_float_wav_any(out)[0], hedged, c["reported"], "lv2apply -c hedge 5")
 
 
+def test_codec_control_through_hosts(case):
+    """The codec control, the port after the hedge (ffmpeg ladspa c9, lv2apply
+    -c codec 1), on music clipped at input SDR 10 and made an Opus file with
+    the ffmpeg command line, gives the Python Declipper(codec="opus")
+    stream, which is not the plain one (Opus's own width acted)."""
+    need("ffmpeg", "lv2apply")
+    from rtdeclip.examples import music
+    from rtdeclip.files.audio_io import AudioSource
+    c = case["stereo"]
+    x = music(RATE, SECONDS, 2, seed=4)
+    _, theta = rtdeclip.clip_to_sdr(x.ravel(), 10.0)
+    write_pcm16(case["dir"] / "in_for_opus.wav", np.clip(x, -theta, theta).astype(np.float32),
+                RATE)
+    run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(case["dir"] / "in_for_opus.wav"),
+         "-c:a", "libopus", "-b:a", "96k", str(case["dir"] / "in.opus")])
+    y = AudioSource(str(case["dir"] / "in.opus")).read_all()
+    y = (np.round(y * 32768) / 32768).astype(np.float32)     # as the 16-bit WAV the hosts read
+    path = case["dir"] / "in_decoded_opus.wav"
+    write_pcm16(path, y, RATE)
+    ref, core = python_stream(y, RATE, codec="opus")
+    plain, _ = python_stream(y, RATE)
+    assert np.abs(ref - plain).max() > 1e-2          # Opus's width acted
+    told = dict(c, x=y, ref_aligned=ref[core:], path=path)
+    os.environ["RTDECLIP_WISDOM"] = save_wisdom(case["dir"] / "wisdom_codec")
+    out = case["dir"] / "ff_codec.wav"
+    run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(path),
+         "-af", f"ladspa=file={plugins.ladspa_library()}:plugin=rtdeclip_stereo:controls=c9=1",
+         "-c:a", "pcm_f32le", str(out)])
+    check(read_float_wav(out)[0], told, c["reported"], "ffmpeg ladspa c9=1")
+    out = case["dir"] / "lv2apply_codec.wav"
+    run(["lv2apply", "-i", str(path), "-o", str(out), "-c", "codec", "1",
+         plugins.LV2_URIS["stereo"]], env=env_with(LV2_PATH=plugins.lv2_dir()))
+    check(read_float_wav_any(out)[0], told, c["reported"], "lv2apply -c codec 1")
+
+
 def test_lowlatency_preset_port_has_one_value(case):
     """The low-latency variants' preset port is 2..2: ffmpeg refuses another
     value with a one-line reason (so a script asking a low-latency instance

@@ -41,6 +41,7 @@ const rtdp_control_info rtdp_control_table[RTDP_N_CONTROLS] = {
     {"preset", "Preset (0 average, 1 fastest)", 0, 1, 0, 1, 0},
     RTDP_COMMON_CONTROLS
     {"hedge", "Hedge a smeared rail (0 off, 2-5 widths)", 0, RTD_HEDGE_MAX, 0, 1, 0},
+    {"codec", "Decoded from (0 unknown or other, 1 Opus)", 0, 1, 0, 1, 0},
 };
 
 /* The low-latency family: the same ports, but the preset port has one
@@ -52,11 +53,20 @@ const rtdp_control_info rtdp_control_table_lowlatency[RTDP_N_CONTROLS] = {
     {"preset", "Preset (2 lowlatency, fixed)", 2, 2, 2, 1, 0},
     RTDP_COMMON_CONTROLS
     {"hedge", "Hedge (lowlatency: off, fixed)", 0, 0, 0, 1, 0},
+    {"codec", "Decoded from (0 unknown or other, 1 Opus)", 0, 1, 0, 1, 0},
+};
+
+const rtdp_control_info rtdp_control_table_voice[RTDP_N_CONTROLS] = {
+    {"preset", "Preset (0 average, 1 fastest)", 0, 1, 0, 1, 0},
+    RTDP_COMMON_CONTROLS
+    {"hedge", "Hedge a smeared rail (0 off, 2-5 widths)", 0, RTD_HEDGE_MAX, 0, 1, 0},
+    {"codec", "Decoded from (voice: unknown, fixed)", 0, 0, 0, 1, 0},
 };
 
 const rtdp_control_info *rtdp_controls_of(int family)
 {
-    return family == RTDP_LOWLATENCY ? rtdp_control_table_lowlatency : rtdp_control_table;
+    return family == RTDP_LOWLATENCY ? rtdp_control_table_lowlatency
+         : family == RTDP_VOICE ? rtdp_control_table_voice : rtdp_control_table;
 }
 
 typedef struct {
@@ -77,6 +87,7 @@ struct rtdp {
     int core_latency;           /* the largest state latency */
     int active, pending;        /* state indices; pending -1 = none */
     int hedge;                  /* the hedge control in use (auto states) */
+    int codec;                  /* the codec control in use (auto states) */
     long primed;                /* samples fed to the pending state */
     int fresh;                  /* nothing processed since activate */
     rtd_limiter *lim;
@@ -213,7 +224,7 @@ rtdp *rtdp_create(double sample_rate, int channels, int family)
         cfg.plan = RTDP_PLAN;
         /* the auto states make the hedge's trajectories the control may
          * take into use (off until it does: rtd_set_hedge) */
-        if (cfg.auto_threshold && p->table[RTDP_N_CONTROLS - 1].max > 0) cfg.hedge = RTD_HEDGE_MAX;
+        if (cfg.auto_threshold && p->table[RTDP_CTL_HEDGE].max > 0) cfg.hedge = RTD_HEDGE_MAX;
         int err;
         p->st[k] = rtd_create(&cfg, &err);
         if (!p->st[k]) goto fail;
@@ -383,7 +394,15 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
     int limit = control_value(p, ctl ? &cv[5] : NULL, 5) >= 0.5f;
     double ceiling = pow(10.0, control_value(p, ctl ? &cv[6] : NULL, 6) / 20.0);
     double want_mix = control_value(p, ctl ? &cv[7] : NULL, 7) >= 0.5f ? 1.0 : 0.0;
-    int hedge = (int)lrintf(control_value(p, ctl ? &cv[8] : NULL, 8));
+    int hedge = (int)lrintf(control_value(p, ctl ? &cv[RTDP_CTL_HEDGE] : NULL, RTDP_CTL_HEDGE));
+    int codec = (int)lrintf(control_value(p, ctl ? &cv[RTDP_CTL_CODEC] : NULL, RTDP_CTL_CODEC));
+    if (codec != p->codec) {
+        /* every auto state at once (a store each: real-time safe), so a
+         * preset switch finds it set */
+        p->codec = codec;
+        for (int k = 0; k < p->nstates; k += 2)
+            rtd_set_codec(p->st[k], codec == 1 ? RTD_CODEC_OPUS : RTD_CODEC_UNKNOWN);
+    }
     if (hedge != p->hedge) {
         /* the states running now; the others take it when they start
          * (trajectories taken into use copy the first: no gap) */

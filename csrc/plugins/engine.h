@@ -51,11 +51,17 @@ typedef struct {
                           0 off or 2-5 trajectories (rtd_set_hedge); the
                           port after the meters (added 2026-12-05: the
                           ports before it keep their indices)              */
+    float codec;       /* auto levels: the codec the input was decoded
+                          from, 0 unknown or another, 1 Opus (its rails get
+                          Opus's own width, rtd_set_codec); after "hedge"
+                          (added 2026-12-05); the voice family's is 0..0   */
 } rtdp_controls;
 /* Input controls: the first RTDP_CONTROLS_BEFORE_METERS come after the
  * audio ports, the rest after the output controls. */
-#define RTDP_N_CONTROLS 9
+#define RTDP_N_CONTROLS 10
 #define RTDP_CONTROLS_BEFORE_METERS 8
+#define RTDP_CTL_HEDGE 8    /* indices of the controls after the meters */
+#define RTDP_CTL_CODEC 9
 
 /* Output controls. */
 typedef struct {
@@ -85,6 +91,9 @@ extern const rtdp_control_info rtdp_control_table[RTDP_N_CONTROLS];
 /* The low-latency family's: the same but the preset port, 2..2, and the
  * hedge, 0..0 (lowlatency's second trajectory takes its place). */
 extern const rtdp_control_info rtdp_control_table_lowlatency[RTDP_N_CONTROLS];
+/* The voice family's: the standard one's but the codec, 0..0 (Opus codes
+ * a 16 kHz voice in its voice modes; Opus's width was measured full band). */
+extern const rtdp_control_info rtdp_control_table_voice[RTDP_N_CONTROLS];
 
 /* RTDP_VOICE: the standard family's presets and ports, run at a 16 kHz
  * source's rate: the host's stream (32, 48, 64 or 96 kHz: 2, 3, 4 or 6

@@ -13,7 +13,7 @@
  * compensates it with latency=1), the clip levels in use per channel
  * (dBFS, 0 where none found), the clipped-sample ratio and the mean
  * iterations per solved frame; then the input controls added later
- * ("hedge"), so every earlier port keeps its index. */
+ * ("hedge", "codec"), so every earlier port keeps its index. */
 #include "engine.h"
 
 #include <ladspa.h>

@@ -6,7 +6,7 @@
  * in lv2/).  The port indices
  * are the LADSPA ones (audio in, audio out, the first controls of
  * rtdp_control_table, then latency, clip levels, clipped ratio,
- * iterations, then "hedge"); "enabled" carries lv2:designation lv2:enabled, so hosts
+ * iterations, then "hedge" and "codec"); "enabled" carries lv2:designation lv2:enabled, so hosts
  * bypass through it with the same delay, and "latency" lv2:latency. */
 #include "engine.h"
 

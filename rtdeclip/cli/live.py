@@ -51,6 +51,12 @@ def register(sub):
                        help="the rate the audio had before it reached this one (e.g. 16000 for "
                             "a voice call or message decoded at 48 kHz): declip at that rate, "
                             "which must divide --sample-rate by 2, 3, 4 or 6")
+        p.add_argument("--codec", type=str.lower, default=None,
+                       choices=["opus", "mp3", "aac", "vorbis", "unknown"],
+                       help="the codec the audio was decoded from, when known (a web stream, a "
+                            "player's file): opus gives its rails Opus's own width (narrower "
+                            "at moderate clipping; docs/lossy.md); the others, or none, the "
+                            "width rule's")
         p.add_argument("--hedge", type=int, default=0, metavar="N",
                        help="a smeared rail (a lossy codec's, a resampler's) hedged over its "
                             "width: N trajectories (2-5) at 1, 0.75, 1.6, 0.9, 1.25 x the "
@@ -262,7 +268,8 @@ def run_live(args):
                              args.sample_rate, args.blocksize, preset, levels, args.gain,
                              ceiling, args.margin, source=source, bypass=args.bypass,
                              record=args.record, record_seconds=args.duration if demo else 0,
-                             source_rate=args.source_rate, hedge=args.hedge)
+                             source_rate=args.source_rate, hedge=args.hedge,
+                             codec=getattr(args, "codec", None))
         lat = host.latency
         if not args.quiet:
             print("latency: " + ", ".join(f"{k.replace('_', ' ')} {v['samples']} samples "

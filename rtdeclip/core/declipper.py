@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from rtdeclip.core import levels, params, resample
+from rtdeclip.core import detect, levels, params, resample
 from rtdeclip._core import ffi, lib
 from rtdeclip.errors import ParameterError
 
@@ -218,6 +218,19 @@ class Declipper:
         :mod:`rtdeclip.core.resample`): several dB better on such streams,
         4 ms more latency, less CPU.  :attr:`thresholds`, :attr:`stats`
         and :attr:`settings` are then the solver's, at ``source_rate``.
+    codec : str, optional
+        The codec the stream was decoded from, when the caller knows it (a
+        script that read a file's container, a monitor told what it
+        plays): "opus" (or "libopus") gives an Opus stream's codec rails
+        Opus's own width, a rail wider than 1.5 dB declared at the
+        geometric mean of its width and 1.5 dB under it while the channel
+        is clipped moderately (under 11 % of its samples at or above the
+        rail, back to the rule's width at 16 %; ``rtdeclip file`` does the
+        same for an Opus file, ``detect.codec_family_width``); any other
+        name, or None (default), the width rule's.
+        Not through ``source_rate`` (a voice from a lower-rate source is
+        coded in Opus's voice modes).  Settable between calls
+        (:attr:`codec`).
     precision : {"double", "single"}, optional
         Arithmetic of the solver's iteration: "double" (the survey's, and
         highquality's A-SPADE) or "single" (float FFTs and passes, about
@@ -238,7 +251,7 @@ class Declipper:
     """
 
     def __init__(self, sample_rate, channels=1, preset="average", threshold="auto",
-                 plan="estimate", threads=None, source_rate=None, **settings):
+                 plan="estimate", threads=None, source_rate=None, codec=None, **settings):
         self.sample_rate = params.check_sample_rate(sample_rate)
         self.channels = params.check_channels(channels)
         factor = resample.check_source_rate(self.sample_rate, source_rate)
@@ -315,6 +328,8 @@ class Declipper:
             for c, (pos, neg) in enumerate(fixed):
                 lib.rtd_set_thresholds(self._state, c, pos, neg)
         self._hedge = sol.hedge if fixed is None and sol.hedge > 1 else 0
+        self._codec = None
+        self.codec = codec
         self._stats = ffi.new("rtd_stats *")
         self._last_ndim, self._last_dtype = 1 if self.channels == 1 else 2, np.float64
         self._th = ffi.new("double[2]")
@@ -471,6 +486,22 @@ class Declipper:
         self._hedge = used if used > 1 else 0
 
     @property
+    def codec(self):
+        """The codec family the stream's rails are read for ("opus"), or
+        None.  Settable between calls with a codec or decoder name; a
+        Declipper with ``source_rate`` keeps None (see ``codec``)."""
+        return self._codec
+
+    @codec.setter
+    def codec(self, name):
+        if name is not None and not isinstance(name, str):
+            raise ParameterError(f"codec must be a codec name such as 'opus', or None, got {name!r}")
+        family = None if self.source_rate else detect.codec_family(name)
+        lib.rtd_set_codec(self._state, lib.RTD_CODEC_OPUS if family == "opus"
+                          else lib.RTD_CODEC_UNKNOWN)
+        self._codec = family
+
+    @property
     def stats(self):
         """Counters since creation or reset() (the solver's: with
         ``source_rate``, samples and clipped samples at that rate;
@@ -526,6 +557,7 @@ class Declipper:
     def __repr__(self):
         s = self.settings
         src = f", source_rate={self.source_rate}" if self.source_rate else ""
+        src += f", codec={self.codec!r}" if self.codec else ""
         return (f"Declipper({self.sample_rate}, channels={self.channels}{src}, "
                 f"algorithm={s.algorithm!r}, "
                 f"window={s.window}, hop={s.hop}, redundancy={s.redundancy}, "

@@ -124,8 +124,8 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     ``lossy``: the signal was decoded from MP3, AAC, Vorbis, Opus...: the
     detector ("auto") then takes every hump at the top for a codec-smeared
     rail, as ``rtdeclip file`` does for such files (docs/lossy.md); True,
-    or the codec family's name: "opus" declares Opus's rails at most 1.5
-    dB under their centre at moderate clipping (``detect.codec_family_width``), as
+    or the codec family's name: "opus" declares Opus's wide rails nearer
+    their centre at moderate clipping (``detect.codec_family_width``), as
     ``rtdeclip file`` does for an Opus file.
     ``hedge`` (default True): a smeared rail found by "auto" (codec or
     noisy: a lossy decoder, a resampler, dither) is declipped once per width

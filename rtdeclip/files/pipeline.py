@@ -29,7 +29,7 @@ from rtdeclip.files.sinks import (FORMATS, AtomicWav, Float32Scratch, check_outp
 from rtdeclip.core import levels as clip_levels
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.offline import aligned
-from rtdeclip.core.detect import ClipCounter, ClipDetector, told_at_rate
+from rtdeclip.core.detect import ClipCounter, ClipDetector, codec_family, told_at_rate
 from rtdeclip.core import hedge, params
 from rtdeclip.errors import FileError, ParameterError
 
@@ -330,9 +330,7 @@ def detector_lossy(codec):
     """What the detector is told of a decoder (``ClipDetector(lossy=)``):
     "opus" for Opus (its rails get their own width rule,
     ``detect.codec_width``), True for another lossy codec, else False."""
-    if codec.startswith(("opus", "libopus")):
-        return "opus"
-    return is_lossy(codec)
+    return codec_family(codec) or is_lossy(codec)
 
 
 def solver_levels(found, codec):

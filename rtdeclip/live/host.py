@@ -413,6 +413,8 @@ class LiveDeclipper:
         # trajectories hedging a smeared rail (--hedge; 0 off) and the
         # frames they solved (hedge_solves, from the declipper's counters)
         s["hedge"] = self.declipper.hedge
+        # the codec family the rails were read for (--codec opus), or None
+        s["codec"] = self.declipper.codec
         # when: [[stream seconds, kind], ...] (the first 1024; the counters
         # above are exact beyond them)
         s["events"] = self.events.as_list()
