@@ -558,6 +558,13 @@ def test_opus_rails_are_declared_narrower_at_moderate_clipping(tmp_path, clean):
             assert r.returncode == 0, r.stderr
             t = json.loads(rep.read_text())["thresholds"][0]
             assert t["smear_width_db"] == pytest.approx(list(told.width_db), abs=1e-3)
+            # the report and the log say which widths are Opus's own, and the rule's
+            changed = [p for p, w in zip(plain.width_db, told.width_db) if w != p]
+            assert changed and told.rule_width_db == tuple(
+                p if w != p else None for p, w in zip(plain.width_db, told.width_db))
+            assert [r for r in t["rule_width_db"] if r is not None] == pytest.approx(changed)
+            assert f"(Opus's own; the rule's {changed[0]:.2f})" in r.stdout + r.stderr
+            assert plain.rule_width_db == (None, None)
     moderate_plain, moderate_told = widths[8.0]
     assert max(moderate_plain) > OPUS_MAX_DB + 0.3          # the rule's width, narrowed ...
     for p, t in zip(moderate_plain, moderate_told):         # ... half way to OPUS_MAX_DB in dB

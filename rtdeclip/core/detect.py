@@ -157,7 +157,9 @@ class ChannelClipping:
     polarity is not clipped).  ``declared_positive``/``declared_negative``:
     the levels the solver gets, equal to the estimates for exact rails and
     at the lower edge of a noisy or codec-smeared rail.  ``method``: "exact",
-    "hump" or None per polarity."""
+    "noisy", "codec" or None per polarity; ``width_db`` the smear width
+    declared per polarity; ``rule_width_db`` the width rule's where the
+    codec family changed it (Opus, ``codec_family_width``), else None."""
     positive: float | None
     negative: float | None
     clipped_high: int = 0
@@ -170,6 +172,7 @@ class ChannelClipping:
     method: tuple = (None, None)
     dc_offset: float = 0.0
     width_db: tuple = (None, None)
+    rule_width_db: tuple = (None, None)
 
     def __post_init__(self):
         if self.declared_positive is None:
@@ -409,16 +412,17 @@ class ClipDetector:
                     rails[side] = self._mirror(side, c, rails[1 - side]) or rails[side]
             every.append(rails)
         self._across_channels(every)
-        if self.codec is not None:
-            for c, rails in enumerate(every):
-                self._codec_family(c, rails)
+        rule = [self._codec_family(c, rails) if self.codec is not None else {}
+                for c, rails in enumerate(every)]
         for c, rails in enumerate(every):
             (pos, dpos, mpos, wpos), (neg, dneg, mneg, wneg) = rails
             out.append(ChannelClipping(
                 pos, None if neg is None else -neg, samples=self.n,
                 histogram=self._histogram(c),
                 declared_positive=dpos, declared_negative=None if dneg is None else -dneg,
-                method=(mpos, mneg), width_db=(wpos, wneg), dc_offset=float(self.sum[c] / self.n) if self.n else 0.0))
+                method=(mpos, mneg), width_db=(wpos, wneg),
+                rule_width_db=(rule[c].get(0), rule[c].get(1)),
+                dc_offset=float(self.sum[c] / self.n) if self.n else 0.0))
         return out
 
     def _codec_family(self, c, rails):
@@ -429,18 +433,22 @@ class ClipDetector:
         8 % of the samples on its two rails).  A rail's share is that of
         its own hump; a rail taken from the other polarity or channel
         (``_mirror``, ``_across_channels``) counts only when no rail of the
-        channel has its own (its share at a borrowed level says little)."""
+        channel has its own (its share at a borrowed level says little).
+        Returns {side: the rule's width} for the rails it changed."""
         codec = [side for side in (0, 1) if rails[side][2] == "codec"]
         own = [self._shares[side, c][1] for side in codec
                if self._shares.get((side, c), (None,))[0] == rails[side][0]]
         heavier = max(own) if own else max(
             (self._above(side, c, rails[side][0]) / max(self.n, 1) for side in codec),
             default=0.0)
+        changed = {}
         for side in codec:
             level, _, method, width = rails[side]
             narrower = codec_family_width(width, self.codec, heavier)
             if narrower != width:
                 rails[side] = [level, level * 10 ** (-narrower / 20), method, narrower]
+                changed[side] = width
+        return changed
 
     def _drop_notes(self, c, rails):
         """Humps of channel c that are a note's peak, not a rail (TOP_DB,

@@ -359,6 +359,7 @@ def channel_report(c, levels, f, given=None, snapped=(False, False)):
             "negative_dbfs": db(-q) if np.isfinite(q) else None,
             "estimated_positive_dbfs": est[0], "estimated_negative_dbfs": est[1],
             "detection": list(f.method), "smear_width_db": list(f.width_db),
+            "rule_width_db": list(f.rule_width_db),
             "dc_offset": f.dc_offset,
             "clipped_high": f.clipped_high, "clipped_low": f.clipped_low,
             "clipped_ratio": f.ratio, "longest_run": f.longest_run,

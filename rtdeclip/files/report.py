@@ -40,7 +40,9 @@ def rail_words(t, side):
     if m is None:
         return "none"
     w = (t.get("smear_width_db") or [None, None])[side]
-    return RAIL_WORDS.get(m, m) + ("" if m == "exact" or w is None else f", width {w:.2f} dB")
+    rule = (t.get("rule_width_db") or [None, None])[side]
+    return RAIL_WORDS.get(m, m) + ("" if m == "exact" or w is None else f", width {w:.2f} dB") \
+        + ("" if rule is None else f" (Opus's own; the rule's {rule:.2f})")
 
 
 def service_log(r):
