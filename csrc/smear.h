@@ -396,10 +396,10 @@ static inline void smear_veto_false_humps(int channels, size_t stride, double *p
  * codec_family_width and ClipDetector._codec_family in detect.py, measured
  * there: docs/lossy.md, tenth and eleventh sessions); from there to
  * RTD_SM_OPUS_FRACTION_HI it goes linearly back to the rule's width.  The
- * file's step (13 %) made a ramp here:
- * a stream's share moves as it goes, and music at input SDR 7 hovering at
- * 13 % flipped its width between 1.5 and 2.95 dB (the former cap) from one evaluation to
- * the next (the lossy benchmark's Opus streams gain the same with either).
+ * file's step (13 %) made a ramp here: a stream's share moves as it goes,
+ * and music at input SDR 7 hovering at 13 % flipped its width between 1.5
+ * and 2.95 dB (with the former cap) from one evaluation to the next (the
+ * lossy benchmark's Opus streams gain the same with either).
  * A rail's share is its own hump's; a rail taken from the other polarity
  * or channel counts only when no rail of the channel has its own.  Run
  * after the cross-channel steps; levels and widths updated in place. */
