@@ -5,7 +5,6 @@ of a host's output against it, and a ctypes LADSPA host.
 
 All plug-in paths come from the installed package (rtdeclip.plugins)."""
 import ctypes
-import os
 import shutil
 import subprocess
 
