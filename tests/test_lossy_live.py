@@ -15,6 +15,17 @@ from loopback import lag_of, play_through
 SR, BLOCK = 48000, 256
 
 
+def tail_sdr(clean, decoded, rec, lat, from_s):
+    """SDR (mean over channels) of the decoded input and of what the host
+    played, from `from_s` seconds on (the first seconds pass while the
+    estimator learns the rails), aligned on the decoded input itself."""
+    lag = lag_of(decoded, rec, 4 * lat + 8 * BLOCK)
+    live = rec[lag:lag + len(clean)].astype(np.float64)
+    tail = slice(int(from_s * SR), len(clean) - SR // 10)
+    return (np.mean(rtdeclip.sdr(clean[tail], decoded[tail])),
+            np.mean(rtdeclip.sdr(clean[tail], live[tail])))
+
+
 def test_live_host_declips_a_decoded_mp3_stream(jack, tmp_path):
     from rtdeclip.live import LiveDeclipper
     clean = music(SR, seconds=6.0, channels=2)
@@ -30,14 +41,7 @@ def test_live_host_declips_a_decoded_mp3_stream(jack, tmp_path):
     rec, stats = play_through(h, decoded)
     assert all(r["method"] == ["codec", "codec"] for r in stats["rails"]), stats["rails"]
     assert all(0.25 <= w <= 4.0 for r in stats["rails"] for w in r["width_db"])
-    # align on the decoded input itself (the host's output follows it)
-    lag = lag_of(decoded, rec, 4 * lat + 8 * BLOCK)
-    live = rec[lag:lag + len(clean)].astype(np.float64)
-    # the first seconds pass while the estimator learns the rails: judge
-    # the last three
-    tail = slice(3 * SR, len(clean) - SR // 10)
-    before = np.mean(rtdeclip.sdr(clean[tail], decoded[tail]))
-    after = np.mean(rtdeclip.sdr(clean[tail], live[tail]))
+    before, after = tail_sdr(clean, decoded, rec, lat, 3.0)   # the last three seconds
     assert after > before + 3, (before, after, stats["late_frames"])
 
 
@@ -72,9 +76,5 @@ def test_live_host_told_opus_reads_the_rails_as_a_script_does(jack, tmp_path):
     # the host saw a second of silence more than the script: the widths of
     # the same rails, within what that moves them
     assert np.allclose(live, told, atol=0.3), (live, told, plain)
-    lag = lag_of(decoded, rec, 4 * lat + 8 * BLOCK)
-    out = rec[lag:lag + len(clean)].astype(np.float64)
-    tail = slice(2 * SR, len(clean) - SR // 10)
-    before = np.mean(rtdeclip.sdr(clean[tail], decoded[tail]))
-    after = np.mean(rtdeclip.sdr(clean[tail], out[tail]))
+    before, after = tail_sdr(clean, decoded, rec, lat, 2.0)
     assert after > before + 3, (before, after, stats["late_frames"])

@@ -190,6 +190,23 @@ def test_controls_through_hosts(case):
     check(read_float_wav_any(out)[0], fast, c["reported"], "lv2apply -c preset 1")
 
 
+def check_control_through_hosts(case, c, path, index, lv2_symbol, value, tag):
+    """The stereo plug-in with one control set, in ffmpeg (LADSPA input
+    control c<index>) and lv2apply (its symbol), on `path`: each must give
+    c's reference (checked by `check`)."""
+    os.environ["RTDECLIP_WISDOM"] = save_wisdom(case["dir"] / f"wisdom_{tag}")
+    out = case["dir"] / f"ff_{tag}.wav"
+    run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(path),
+         "-af", f"ladspa=file={plugins.ladspa_library()}:plugin=rtdeclip_stereo:"
+                f"controls=c{index}={value}",
+         "-c:a", "pcm_f32le", str(out)])
+    check(read_float_wav(out)[0], c, c["reported"], f"ffmpeg ladspa c{index}={value}")
+    out = case["dir"] / f"lv2apply_{tag}.wav"
+    run(["lv2apply", "-i", str(path), "-o", str(out), "-c", lv2_symbol, str(value),
+         plugins.LV2_URIS["stereo"]], env=env_with(LV2_PATH=plugins.lv2_dir()))
+    check(read_float_wav_any(out)[0], c, c["reported"], f"lv2apply -c {lv2_symbol} {value}")
+
+
 def test_hedge_control_through_hosts(case):
     """The hedge control, the port after the meters (ffmpeg ladspa c8, the
     ninth input control; lv2apply -c hedge 5), on a smeared rail (noise
@@ -205,16 +222,7 @@ def test_hedge_control_through_hosts(case):
     plain, _ = python_stream(x, RATE)
     assert np.abs(ref - plain).max() > 1e-3          # the hedge acted
     hedged = dict(c, x=x, ref_aligned=ref[core:], path=path)
-    os.environ["RTDECLIP_WISDOM"] = save_wisdom(case["dir"] / "wisdom_hedge")
-    out = case["dir"] / "ff_hedge.wav"
-    run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(path),
-         "-af", f"ladspa=file={plugins.ladspa_library()}:plugin=rtdeclip_stereo:controls=c8=5",
-         "-c:a", "pcm_f32le", str(out)])
-    check(read_float_wav(out)[0], hedged, c["reported"], "ffmpeg ladspa c8=5")
-    out = case["dir"] / "lv2apply_hedge.wav"
-    run(["lv2apply", "-i", str(path), "-o", str(out), "-c", "hedge", "5",
-         plugins.LV2_URIS["stereo"]], env=env_with(LV2_PATH=plugins.lv2_dir()))
-    check(read_float_wav_any(out)[0], hedged, c["reported"], "lv2apply -c hedge 5")
+    check_control_through_hosts(case, hedged, path, 8, "hedge", 5, "hedge")
 
 
 def test_codec_control_through_hosts(case):
@@ -240,16 +248,7 @@ def test_codec_control_through_hosts(case):
     plain, _ = python_stream(y, RATE)
     assert np.abs(ref - plain).max() > 1e-2          # Opus's width acted
     told = dict(c, x=y, ref_aligned=ref[core:], path=path)
-    os.environ["RTDECLIP_WISDOM"] = save_wisdom(case["dir"] / "wisdom_codec")
-    out = case["dir"] / "ff_codec.wav"
-    run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(path),
-         "-af", f"ladspa=file={plugins.ladspa_library()}:plugin=rtdeclip_stereo:controls=c9=1",
-         "-c:a", "pcm_f32le", str(out)])
-    check(read_float_wav(out)[0], told, c["reported"], "ffmpeg ladspa c9=1")
-    out = case["dir"] / "lv2apply_codec.wav"
-    run(["lv2apply", "-i", str(path), "-o", str(out), "-c", "codec", "1",
-         plugins.LV2_URIS["stereo"]], env=env_with(LV2_PATH=plugins.lv2_dir()))
-    check(read_float_wav_any(out)[0], told, c["reported"], "lv2apply -c codec 1")
+    check_control_through_hosts(case, told, path, 9, "codec", 1, "codec")
 
 
 def test_lowlatency_preset_port_has_one_value(case):

@@ -37,11 +37,17 @@
     {"ceiling_db", "Limiter ceiling (dBFS)", -20, 0, 0, 0, 0}, \
     {"enabled", "Enabled (0 bypass)", 0, 1, 1, 0, 1},
 
+/* the rows the families share in part: the standard preset port, the
+ * hedge, and the codec control (Opus's own width, rtd_set_codec) */
+#define RTDP_PRESET_STANDARD {"preset", "Preset (0 average, 1 fastest)", 0, 1, 0, 1, 0},
+#define RTDP_HEDGE_CONTROL {"hedge", "Hedge a smeared rail (0 off, 2-5 widths)", 0, RTD_HEDGE_MAX, 0, 1, 0},
+#define RTDP_CODEC_CONTROL {"codec", "Decoded from (0 unknown or other, 1 Opus)", 0, 1, 0, 1, 0},
+
 const rtdp_control_info rtdp_control_table[RTDP_N_CONTROLS] = {
-    {"preset", "Preset (0 average, 1 fastest)", 0, 1, 0, 1, 0},
+    RTDP_PRESET_STANDARD
     RTDP_COMMON_CONTROLS
-    {"hedge", "Hedge a smeared rail (0 off, 2-5 widths)", 0, RTD_HEDGE_MAX, 0, 1, 0},
-    {"codec", "Decoded from (0 unknown or other, 1 Opus)", 0, 1, 0, 1, 0},
+    RTDP_HEDGE_CONTROL
+    RTDP_CODEC_CONTROL
 };
 
 /* The low-latency family: the same ports, but the preset port has one
@@ -53,13 +59,15 @@ const rtdp_control_info rtdp_control_table_lowlatency[RTDP_N_CONTROLS] = {
     {"preset", "Preset (2 lowlatency, fixed)", 2, 2, 2, 1, 0},
     RTDP_COMMON_CONTROLS
     {"hedge", "Hedge (lowlatency: off, fixed)", 0, 0, 0, 1, 0},
-    {"codec", "Decoded from (0 unknown or other, 1 Opus)", 0, 1, 0, 1, 0},
+    RTDP_CODEC_CONTROL
 };
 
+/* The voice family: the standard ports, but the codec control has the one
+ * value 0 (Opus codes a 16 kHz voice in its voice modes). */
 const rtdp_control_info rtdp_control_table_voice[RTDP_N_CONTROLS] = {
-    {"preset", "Preset (0 average, 1 fastest)", 0, 1, 0, 1, 0},
+    RTDP_PRESET_STANDARD
     RTDP_COMMON_CONTROLS
-    {"hedge", "Hedge a smeared rail (0 off, 2-5 widths)", 0, RTD_HEDGE_MAX, 0, 1, 0},
+    RTDP_HEDGE_CONTROL
     {"codec", "Decoded from (voice: unknown, fixed)", 0, 0, 0, 1, 0},
 };
 
