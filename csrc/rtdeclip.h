@@ -317,6 +317,19 @@ void rtd_reset(rtd_state *st);
 void rtd_process_double(rtd_state *st, const double *in, double *out, int frames);
 void rtd_process_float(rtd_state *st, const float *in, float *out, int frames);
 
+/* As rtd_process_double, with the clipped set given by the caller instead
+ * of found from the levels: `given` holds one value per input sample
+ * (interleaved like `in`): > 0 clipped high (the solution stays at or
+ * above the sample), < 0 clipped low (at or below it), 0 reliable (kept).
+ * Once fed this way the state uses only given sets (the levels, the
+ * estimator and a hedge are ignored for the set) until rtd_reset; flush
+ * it with given sets too (zeros: reliable silence).  Offline two-pass
+ * declipping of a lossy file names its set from a first solve
+ * (rtdeclip.core.offline).  Not offered by the social solver (a no-op
+ * there). */
+void rtd_process_given_double(rtd_state *st, const double *in, const int8_t *given,
+                              double *out, int frames);
+
 /* Latency in samples (constant for a state). */
 int rtd_latency(const rtd_state *st);
 

@@ -39,6 +39,8 @@ typedef struct {
 
 typedef struct {
     double *frame;    /* last `window` input samples, oldest first        */
+    int8_t *given;    /* rtd_process_given_double: the caller's clipped set
+                         of those samples (+1, -1, 0), aligned with `frame` */
     track tr[RTD_HEDGE_MAX]; /* tr[1] with second_solve, tr[1..hedge) hedge */
     double *fifo;     /* finished output samples                          */
     int fifo_rd, fifo_count;
@@ -89,6 +91,7 @@ struct rtd_state {
     double time_limit;        /* seconds per process call, 0 = none         */
     int codec;                /* RTD_CODEC_* (rtd_set_codec)                 */
     double call_deadline;     /* CLOCK_MONOTONIC end of this call, 0 = none */
+    int use_given;            /* fed by rtd_process_given_double: its sets, not the levels */
     social_state *soc;        /* RTD_SOCIAL: everything is done there (social.c) */
 };
 
@@ -196,6 +199,7 @@ void rtd_destroy(rtd_state *st)
     if (st->ch) {
         for (int c = 0; c < st->cfg.channels; c++) {
             fftw_free(st->ch[c].frame);
+            fftw_free(st->ch[c].given);
             for (int t = 0; t < RTD_HEDGE_MAX; t++) {
                 track *tr = &st->ch[c].tr[t];
                 fftw_free(tr->acc);
@@ -292,8 +296,9 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     for (int c = 0; c < C; c++) {
         channel *ch = &st->ch[c];
         ch->frame = fftw_alloc_real(w);
+        ch->given = fftw_malloc((size_t)w);
         ch->fifo = fftw_alloc_real(st->fifo_cap);
-        if (!ch->frame || !ch->fifo) goto fail;
+        if (!ch->frame || !ch->given || !ch->fifo) goto fail;
         for (int t = 0; t < made; t++) {
             track *tr = &ch->tr[t];
             tr->acc = fftw_alloc_real(w);
@@ -348,11 +353,13 @@ void rtd_reset(rtd_state *st)
         return;
     }
     const int w = st->w;
+    st->use_given = 0;
     st->tracks = st->keep;   /* a fade to fewer trajectories ends */
     st->fade_len = 0;
     for (int c = 0; c < st->cfg.channels; c++) {
         channel *ch = &st->ch[c];
         memset(ch->frame, 0, sizeof(double) * w);
+        memset(ch->given, 0, (size_t)w);
         for (int t = 0; t < (st->hedge_made ? st->hedge_made : st->tracks); t++) {
             track *tr = &ch->tr[t];
             memset(tr->acc, 0, sizeof(double) * w);
@@ -473,6 +480,18 @@ static int classify(const double *frame, int w, int known, double pos, double ne
     return nclip;
 }
 
+/* The caller's set (rtd_process_given_double) as a frame's mask. */
+static int given_set(const int8_t *given, int w, int known, int8_t *mask)
+{
+    int nclip = 0;
+    for (int i = 0; i < w; i++) {
+        int8_t m = i < known ? 0 : given[i];
+        mask[i] = m;
+        nclip += m != 0;
+    }
+    return nclip;
+}
+
 /* A trajectory's frame with nothing to solve overlap-adds back to the input. */
 static void track_pass(const rtd_state *st, const channel *ch, track *tr)
 {
@@ -514,9 +533,10 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
     int8_t *masks[RTD_HEDGE_MAX];
     int nclips[RTD_HEDGE_MAX], same[RTD_HEDGE_MAX] = {0};
     masks[0] = st->masks + (size_t)c * w;
-    nclips[0] = classify(ch->frame, w, known, ch->pos, ch->neg, masks[0]);
+    nclips[0] = st->use_given ? given_set(ch->given, w, known, masks[0])
+                              : classify(ch->frame, w, known, ch->pos, ch->neg, masks[0]);
     int nclip = nclips[0];
-    if (hedging) {
+    if (hedging && !st->use_given) {
         const int hedged = smeared(ch->method[0]) || smeared(ch->method[1]);
         for (int t = 1; t < ntr; t++) {
             masks[t] = st->masks + ((size_t)t * C + c) * w;
@@ -689,6 +709,7 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
         memset(tr->acc + w - hop, 0, sizeof(double) * hop);
     }
     memmove(ch->frame, ch->frame + hop, sizeof(double) * (w - hop));
+    memmove(ch->given, ch->given + hop, (size_t)(w - hop));
 }
 
 /* Lane l's share of a hop: its channels l, l + lanes, ... in order. */
@@ -741,7 +762,8 @@ static void levels_across_channels(rtd_state *st)
                            st->ch[0].method, st->ch[0].width);
 }
 
-static void process(rtd_state *st, const void *in, void *out, int frames, int is_float)
+static void process(rtd_state *st, const void *in, const int8_t *given, void *out, int frames,
+                    int is_float)
 {
     const int C = st->cfg.channels, w = st->w, hop = st->hop;
     st->call_deadline = st->time_limit > 0.0 ? rtd_now() + st->time_limit : 0.0;
@@ -765,6 +787,13 @@ static void process(rtd_state *st, const void *in, void *out, int frames, int is
                     smear_push(&ch->sm, y, st->sm_scratch);
                 }
                 dst[i] = y;
+            }
+            if (given) {
+                int8_t *g = ch->given + (w - hop) + st->fill;
+                for (int i = 0; i < n; i++) {
+                    int8_t m = given[(size_t)(done + i) * C + c];
+                    g[i] = m > 0 ? 1 : m < 0 ? -1 : 0;
+                }
             }
             if (st->cfg.auto_threshold) auto_levels(ch);
         }
@@ -800,13 +829,21 @@ static void process(rtd_state *st, const void *in, void *out, int frames, int is
 void rtd_process_double(rtd_state *st, const double *in, double *out, int frames)
 {
     if (st->soc) social_process(st->soc, in, out, frames, 0);
-    else process(st, in, out, frames, 0);
+    else process(st, in, NULL, out, frames, 0);
+}
+
+void rtd_process_given_double(rtd_state *st, const double *in, const int8_t *given,
+                              double *out, int frames)
+{
+    if (st->soc) return;   /* the social solver keeps its own sets: not offered */
+    st->use_given = 1;
+    process(st, in, given, out, frames, 0);
 }
 
 void rtd_process_float(rtd_state *st, const float *in, float *out, int frames)
 {
     if (st->soc) social_process(st->soc, in, out, frames, 1);
-    else process(st, in, out, frames, 1);
+    else process(st, in, NULL, out, frames, 1);
 }
 
 int rtd_latency(const rtd_state *st) { return st->soc ? social_latency(st->soc) : st->latency; }

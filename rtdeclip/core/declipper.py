@@ -392,6 +392,43 @@ class Declipper:
 
     __call__ = process
 
+    def process_given(self, block, clipped, out=None):
+        """Declip the next float64 block with the clipped set given per
+        sample instead of found from the levels: ``clipped`` is an int8
+        array of the block's shape, > 0 clipped high (the result stays at
+        or above the sample), < 0 clipped low, 0 reliable (kept).  Once fed
+        this way the Declipper uses only given sets (no levels, estimator
+        or hedge) until :meth:`reset`; :meth:`flush` then pushes reliable
+        silence.  The second pass of a smeared file (:mod:`rtdeclip.core.named`)
+        is built on it.  Not with ``source_rate`` or the social solver.
+
+        >>> import numpy as np, rtdeclip
+        >>> x = np.clip(np.sin(np.arange(4000) / 6.0), -0.7, 0.7)
+        >>> d = rtdeclip.Declipper(8000, preset="fastest", threshold=0.7)
+        >>> mask = np.where(x >= 0.7, 1, np.where(x <= -0.7, -1, 0)).astype(np.int8)
+        >>> y = d.process_given(x, mask)
+        >>> bool(np.abs(y).max() > 0.7)
+        True
+        """
+        if self._rate or self.settings.algorithm == "social":
+            raise ParameterError("process_given needs the SPADE solver at the stream's own rate "
+                                 "(no source_rate, no social solver)")
+        self._check_block(block)
+        block = np.ascontiguousarray(block, dtype=np.float64)
+        clipped = np.ascontiguousarray(clipped, dtype=np.int8)
+        if clipped.shape != block.shape:
+            raise ParameterError(f"clipped must have the block's shape {block.shape}, "
+                                 f"got {clipped.shape}")
+        self._last_ndim, self._last_dtype = block.ndim, np.float64
+        out = np.empty_like(block) if out is None else out
+        self._given = True
+        if len(block):
+            lib.rtd_process_given_double(self._state, ffi.from_buffer("double[]", block),
+                                         ffi.from_buffer("int8_t[]", clipped),
+                                         ffi.from_buffer("double[]", out, require_writable=True),
+                                         len(block))
+        return out
+
     def flush(self, dtype=None):
         """The last ``latency_samples`` frames still inside (pushing silence),
         shaped and typed like the blocks given to :meth:`process`."""
@@ -399,11 +436,15 @@ class Declipper:
         shape = (self.latency_samples,) if one_d else (self.latency_samples, self.channels)
         if dtype is not None and np.dtype(dtype) not in (np.float32, np.float64):
             raise ParameterError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
+        if getattr(self, "_given", False):   # fed given sets: silence is reliable
+            return self.process_given(np.zeros(shape), np.zeros(shape, np.int8)).astype(
+                dtype or self._last_dtype)
         return self.process(np.zeros(shape, dtype=dtype or self._last_dtype))
 
     def reset(self):
         """Forget the stream: silence history, statistics, online thresholds."""
         lib.rtd_reset(self._state)
+        self._given = False
         if self._rate:
             lib.rtd_rate_reset(self._rate)
 

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from rtdeclip.core import hedge, levels as clip_levels, params, resample
+from rtdeclip.core import hedge, levels as clip_levels, named, params, resample
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.detect import detect_clipping, told_at_rate
 from rtdeclip.errors import ParameterError
@@ -55,13 +55,16 @@ def aligned(d, chunks):
         yield y[skip:]
 
 
-def _one_channel(x, sample_rate, sets, kwargs):
+def _one_channel(x, sample_rate, sets, kwargs, found=None):
     """One channel with its levels, ``sets``: [(pos, neg)], or one pair per
-    width of a smeared rail's hedge (``core.hedge``)."""
+    width of a smeared rail's hedge (``core.hedge``); ``found``: its
+    ``ChannelClipping`` when a second pass follows the hedge (``core.named``)."""
     # resolved against the whole signal already: no stream tolerance
     def make(pair):
         return Declipper(sample_rate, channels=1, threshold=clip_levels.Resolved([pair]), **kwargs)
     d = make(sets[0]) if len(sets) == 1 else hedge.Hedged(make, sets)
+    if len(sets) > 1 and found is not None:
+        d = named.Named(d, lambda: make(sets[len(sets) // 2]), [found])
     out = np.empty(len(x))
     pos = 0
     try:
@@ -78,26 +81,27 @@ def _levels(y2, sample_rate, threshold, channels, lossy=False, hedged=True):
     """Per channel the solver's level sets [(pos, neg), ...]: detected over
     the whole signal ("auto"; a smeared rail gets one set per width of
     ``core.hedge`` when ``hedged``), or the given ones snapped to the
-    peaks, with a warning where they look wrong (clip_levels.notes)."""
+    peaks, with a warning where they look wrong (clip_levels.notes); and
+    per channel what was detected (None for given levels)."""
     given = clip_levels.parse(threshold, channels)
     if given is None:
         found = detect_clipping(y2, sample_rate, lossy=lossy)
         sets = hedge.level_sets(found) if hedged else [[f.thresholds for f in found]]
         # a channel whose rails are not smeared is solved once
         return [[s[c] for s in sets] if len({s[c] for s in sets}) > 1 else [sets[0][c]]
-                for c in range(channels)]
+                for c in range(channels)], found
     peaks = clip_levels.peaks_of(y2)
     levels, _ = clip_levels.snap(given, peaks, clip_levels.quantisation_step(y2))
     clipped = [int(np.count_nonzero(y2[:, c] >= p) + np.count_nonzero(y2[:, c] <= q))
                for c, (p, q) in enumerate(levels)]
     clip_levels.warn(clip_levels.notes(given, peaks, clipped, len(y2),
                                        channels_named=channels > 1))
-    return [[pair] for pair in levels]
+    return [[pair] for pair in levels], [None] * channels
 
 
 def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="estimate",
            jobs=None, return_stats=False, source_rate=None, lossy=False, hedge=True,
-           **settings):
+           second_pass=True, **settings):
     """Declip a whole signal; same shape and dtype out, no delay.
 
     ``y``: float32/float64 array, (frames,) or (frames, channels).
@@ -131,6 +135,11 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     noisy: a lossy decoder, a resampler, dither) is declipped once per width
     of :mod:`rtdeclip.core.hedge` (five solves) and the mean returned;
     False: once, at the declared width.  Exact rails: one solve either way.
+    ``second_pass`` (default True): after the hedge, a smeared rail is
+    solved again on the clipped set the hedge's solution names (samples
+    it lifts over the rail's centre; the others kept), five times, and the
+    mean of that and the hedge returned (:mod:`rtdeclip.core.named`): about
+    twice the CPU; not with ``source_rate`` or the social solver.
 
     >>> import numpy as np, rtdeclip
     >>> t = np.arange(8000) / 8000
@@ -171,15 +180,18 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     # with a source rate, the levels are those of the signal at that rate
     # (what the solver sees inside the Declipper's chain, csrc/source_rate.c)
     seen = y2 if factor == 1 else resample.decimated(y2, factor)
-    sets = _levels(seen, sample_rate // factor, threshold, channels,
-                   lossy=told_at_rate(lossy, factor),
-                   hedged=bool(hedge))
+    sets, found = _levels(seen, sample_rate // factor, threshold, channels,
+                          lossy=told_at_rate(lossy, factor), hedged=bool(hedge))
+    # the second pass needs the SPADE solver at the signal's own rate
+    second = bool(second_pass) and factor == 1 and \
+        params.resolve(sample_rate, preset, **settings).algorithm != "social"
     kwargs = dict(settings, preset=preset, plan=plan,
                   source_rate=sample_rate // factor if factor > 1 else None)
     jobs = jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=min(jobs, channels)) as pool:
-        results = list(pool.map(lambda c: _one_channel(y2[:, c], sample_rate, sets[c], kwargs),
-                                range(channels)))
+        results = list(pool.map(lambda c: _one_channel(
+            y2[:, c], sample_rate, sets[c], kwargs, found[c] if second else None),
+            range(channels)))
     out = np.stack([r[0] for r in results], axis=1).astype(y.dtype).reshape(y.shape)
     if return_stats:
         # the levels at the declared width (the middle set of a hedge)

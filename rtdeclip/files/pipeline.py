@@ -30,7 +30,7 @@ from rtdeclip.core import levels as clip_levels
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.offline import aligned
 from rtdeclip.core.detect import ClipCounter, ClipDetector, codec_family, told_at_rate
-from rtdeclip.core import hedge, params
+from rtdeclip.core import hedge, named, params
 from rtdeclip.errors import FileError, ParameterError
 
 CHUNK = 1 << 16
@@ -50,6 +50,7 @@ class FileJob:
     progress: object = None     # callable(fraction) or None
     source_rate: object = "auto"  # auto | off | Hz (files.source_rate.parse)
     hedge: bool = True          # smeared rails: hedged over the width (core.hedge)
+    second_pass: bool = True    # ... then solved on the set the hedge names (core.named)
 
 
 def db(v):
@@ -104,7 +105,8 @@ def run(job: FileJob):
     try:   # whatever happens, Ctrl-C included, no temporary stays
         sink = AtomicWav(job.output, src.sample_rate, src.channels, "float32") \
             if job.fmt == "float32" else Float32Scratch(job.output, src.channels)
-        out = declip_to_sink(job, src, levels, n, sink, progress, clipping, factor, sets)
+        out = declip_to_sink(job, src, levels, n, sink, progress, clipping, factor, sets,
+                             found if job.second_pass else None)
         out.counter.fill(found)
         notes = [] if fixed is None else clip_levels.notes(
             fixed, in_peaks, [f.clipped for f in found], n, channels_named=src.channels > 1)
@@ -121,6 +123,8 @@ def run(job: FileJob):
     report["source_rate_from"] = how
     report["hedge_widths"] = list(hedge.WIDTHS) if len(sets) > 1 and out.clipping_found else None
     report["hedge_cpu_s"] = out.hedge_cpu_s
+    report["second_pass_above_db"] = list(named.ABOVE_DB) \
+        if out.stats and "second_pass_members" in out.stats else None
     if ref is not None:
         report["sdr"] = reference_sdr(job, src, ref, n, gain)
     return report
@@ -211,7 +215,8 @@ class Declipped:
     hedge_cpu_s: float = 0.0  # CPU of the hedge's threads (not the caller's)
 
 
-def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1, sets=None):
+def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1, sets=None,
+                   found=None):
     """Pass 3: decode, declip (or copy through when no channel clips:
     ``clipping`` False, or None and every level infinite) and write to
     ``sink``, which is committed (a float32 WAV) or kept for the PCM pass
@@ -221,7 +226,9 @@ def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1,
     the file's rate (``Declipper(source_rate=...)``); ``levels`` are then
     those of the signal at that rate.  ``sets``: several sets of levels
     (a codec rail's hedge, ``core.hedge``): one Declipper each, the mean
-    written."""
+    written; with ``found`` (the detector's channels) a second pass on the
+    set the hedge names follows it (``core.named``; not through a source
+    rate or the social solver)."""
     if clipping is None:
         clipping = any(np.isfinite(p) or np.isfinite(q) for p, q in levels)
     counter = ClipCounter(levels)
@@ -254,6 +261,9 @@ def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1,
                              source_rate=src.sample_rate // factor if factor > 1 else None)
         d = None if not clipping else make(levels) if not sets or len(sets) == 1 \
             else hedge.Hedged(make, sets)
+        if isinstance(d, hedge.Hedged) and found is not None and factor == 1 \
+                and d.members[0].settings.algorithm != "social":
+            d = named.Named(d, lambda: make(sets[len(sets) // 2]), found)
         if not clipping:
             blocks = counted(decoded())
         else:
@@ -263,10 +273,10 @@ def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1,
                 w.write(block)
                 np.maximum(peaks, [block.max(), -block.min()], out=peaks)
         finally:
-            if isinstance(d, hedge.Hedged):
+            if isinstance(d, (hedge.Hedged, named.Named)):
                 d.close()
     return Declipped(counter, peaks, d.stats if clipping else None, clipping,
-                     d.pool_cpu_seconds if isinstance(d, hedge.Hedged) else 0.0)
+                     d.pool_cpu_seconds if isinstance(d, (hedge.Hedged, named.Named)) else 0.0)
 
 
 def write_pcm(job, src, scratch, peaks):
@@ -410,7 +420,7 @@ def check_options(preset="average", algorithm=None, threshold_dbfs="auto",
 
 def declip_file(input, output=None, reference=None, preset="average", algorithm=None,
                 threshold_dbfs="auto", format="float32", progress=None, threshold=None,
-                source_rate="auto", hedge=True):
+                source_rate="auto", hedge=True, second_pass=True):
     """Declip an audio file into a WAV file: the ``rtdeclip file`` command
     as a function.  Returns the report (dict; its "log" holds the service's
     log lines).  Raises :class:`~rtdeclip.errors.RtdeclipError` for bad
@@ -433,7 +443,9 @@ def declip_file(input, output=None, reference=None, preset="average", algorithm=
     (default True): smeared rails (a lossy codec's, a resampler's, dither)
     are declipped once per width of :mod:`rtdeclip.core.hedge` (five
     solves) and the mean kept; False: once, at the declared width (five
-    times faster).  Exact rails: once either way."""
+    times faster).  Exact rails: once either way.  ``second_pass`` (default
+    True, with the hedge): the smeared rails solved again on the set the
+    hedge names (:mod:`rtdeclip.core.named`), about twice the CPU."""
     from rtdeclip.files.report import service_log
     if threshold is not None:
         warnings.warn("declip_file(threshold=...) is now threshold_dbfs=...",
@@ -443,6 +455,6 @@ def declip_file(input, output=None, reference=None, preset="average", algorithm=
     output = check_output(output_path(input, output))
     refuse_overwrite(output, input, reference)
     report = run(FileJob(input, output, reference, preset, algorithm, threshold_dbfs, format,
-                         progress, srate.parse(source_rate), bool(hedge)))
+                         progress, srate.parse(source_rate), bool(hedge), bool(second_pass)))
     report["log"] = service_log(report)
     return report

@@ -1,0 +1,165 @@
+"""A second pass over a smeared rail, on the clipped set the first names:
+``Named``.
+
+After a codec the clipped set declared below a smeared rail (every sample
+beyond the declared level, bounded by its observed value) holds *false*
+members: reliable samples the codec's ringing lifted above the level.  The
+solver may raise them freely, and that costs more than anything else on
+most lossy cells: pinning them (an oracle) gains +0.8 / +2.0 / +0.4 dB on
+the lossy benchmark's violin / music / pop-like clips
+(``benchmarks/lossy_sets.py``, docs/lossy.md, twelfth session).
+
+The first pass (the hedge, :mod:`rtdeclip.core.hedge`) tells them apart:
+where its solution stays below the rail's centre the sample was most
+likely reliable.  The second pass solves again with only the *named*
+samples clipped (declared-set samples whose first solution rises at least
+``above`` dB over the rail's centre) and every other one kept as it came,
+once per ``above`` of ABOVE_DB (where the set ends is uncertain: five
+solves, averaged, as the hedge averages widths), and the output is the
+mean of that and the first pass.  Offline ``fastest``, the lossy benchmark's cells: +0.22 dB on the
+mean (78 cells, worst −0.50), where a second hedge at the same CPU on a
+shifted grid gains +0.08 (docs/lossy.md).  It needs the first pass's
+output for every sample, so it is for files and arrays only, which pay
+about twice the CPU of the hedge alone.
+
+Quacks like the Declipper for ``core.offline.aligned`` (process, flush,
+latency_samples, stats); memory stays a few blocks: the second pass runs
+one latency behind the first, fed from FIFOs.
+"""
+from concurrent.futures import ThreadPoolExecutor
+import os
+import time
+
+import numpy as np
+
+from rtdeclip.core.hedge import SMEARED
+
+# a sample is named when the first pass lifts it this many dB over the
+# rail's centre; one second-pass solve each.  Measured on 36 lossy cells
+# (offline, fastest; docs/lossy.md): 0..1 dB +0.45 dB on the mean, -0.25..1
+# below +0.29, 0.5..1.5 +0.39, 0..3 +0.24 (worst -2.4)
+ABOVE_DB = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def smeared_channels(found):
+    """Per channel of ``detect_clipping``'s result: is a rail smeared?"""
+    return [any(m in SMEARED for m in f.method) for f in found]
+
+
+class Named:
+    """``first``: the first pass (a ``hedge.Hedged`` or a Declipper);
+    ``make()``: a Declipper with the same settings (fed given sets);
+    ``found``: the channels' ``ChannelClipping`` (centres and declared
+    levels).  Channels with no smeared rail leave as the first pass gave
+    them."""
+
+    def __init__(self, first, make, found, above=ABOVE_DB, threads=None):
+        self.first = first
+        self.members = [make() for _ in above]
+        self.sample_rate, self.channels = first.sample_rate, first.channels
+        self._k = [10 ** (a / 20) for a in above]
+        inf = np.inf
+        self._centre = np.array([[f.positive if f.positive is not None else inf,
+                                  f.negative if f.negative is not None else -inf]
+                                 for f in found])
+        self._declared = np.array([[f.declared_positive if f.declared_positive is not None
+                                    else inf, f.declared_negative
+                                    if f.declared_negative is not None else -inf]
+                                   for f in found])
+        self._smeared = np.array(smeared_channels(found))
+        # per polarity: smeared (named from the first pass) or exact (its set)
+        self._named = np.array([[f.method[0] in SMEARED, f.method[1] in SMEARED]
+                                for f in found])
+        l1, l2 = first.latency_samples, self.members[0].latency_samples
+        self._inputs = np.zeros((l1, self.channels))   # input waiting for the first pass
+        self._firsts = np.zeros((l2, self.channels))   # first pass waiting for the second
+        self._later = np.zeros((l2, self.channels))    # input waiting for the second
+        n = min(len(self.members), threads or os.cpu_count() or 1)
+        self._pool = ThreadPoolExecutor(n, thread_name_prefix="rtdeclip-named") if n > 1 else None
+        self._cpu = [0.0] * len(self.members)
+
+    @property
+    def latency_samples(self):
+        return self.first.latency_samples + self.members[0].latency_samples
+
+    @property
+    def pool_cpu_seconds(self):
+        return sum(self._cpu) + getattr(self.first, "pool_cpu_seconds", 0.0)
+
+    @property
+    def stats(self):
+        """The first pass's counters with ``second_pass_members`` and
+        ``second_pass_iterations``."""
+        s = dict(self.first.stats)
+        s["second_pass_members"] = len(self.members)
+        s["second_pass_iterations"] = sum(m.stats["iterations"] for m in self.members)
+        return s
+
+    def _given(self, x, o1, k):
+        """The set of one ``above``: named where smeared, the levels' elsewhere."""
+        hi = x >= self._declared[:, 0]
+        lo = x <= self._declared[:, 1]
+        hi &= ~self._named[:, 0] | (o1 >= k * self._centre[:, 0])
+        lo &= ~self._named[:, 1] | (o1 <= k * self._centre[:, 1])
+        return hi.astype(np.int8) - lo.astype(np.int8)
+
+    def _run(self, i, x, o1):
+        c0 = time.thread_time()
+        try:
+            return self.members[i].process_given(x, self._given(x, o1, self._k[i]))
+        finally:
+            self._cpu[i] += time.thread_time() - c0
+
+    @staticmethod
+    def _fifo(queue, block):
+        """Push ``block``, pop as many of the oldest: (popped, queue)."""
+        q = np.concatenate([queue, block])
+        return q[:len(block)], q[len(block):]
+
+    def process(self, block, out=None):
+        shape, dtype = block.shape, block.dtype
+        self._last_ndim = block.ndim
+        x = np.asarray(block, dtype=np.float64).reshape(len(block), self.channels)
+        o1 = np.array(self.first.process(np.ascontiguousarray(block)), dtype=np.float64)
+        o1 = o1.reshape(len(block), self.channels)
+        xin, self._inputs = self._fifo(self._inputs, x)      # the samples o1 is of
+        if self._pool is None:
+            outs = [self._run(i, xin, o1) for i in range(len(self.members))]
+        else:
+            outs = list(self._pool.map(lambda i: self._run(i, xin, o1),
+                                       range(len(self.members))))
+        first, self._firsts = self._fifo(self._firsts, o1)
+        seen, self._later = self._fifo(self._later, xin)
+        mixed = first.copy()
+        sm = self._smeared
+        if sm.any():
+            second = np.mean(outs, axis=0)
+            mixed[:, sm] = 0.5 * (first[:, sm] + second[:, sm])
+            # inside the declared levels the input leaves as it came
+            keep = (seen < self._declared[:, 0]) & (seen > self._declared[:, 1])
+            mixed[keep] = seen[keep]
+        result = mixed.reshape(shape).astype(dtype, copy=False)
+        if out is not None:
+            out[...] = result
+            return out
+        return result
+
+    __call__ = process
+
+    def flush(self, dtype=None):
+        n = self.latency_samples
+        shape = (n,) if getattr(self, "_last_ndim", 2) == 1 else (n, self.channels)
+        return self.process(np.zeros(shape, dtype=dtype or np.float64))
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        if hasattr(self.first, "close"):
+            self.first.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
