@@ -92,7 +92,7 @@ def test_process_given_refuses_what_it_cannot_do():
 def test_the_second_pass_is_the_mean_of_the_hedge_and_the_named_solves(vorbis):
     """declip on a decoded Vorbis file: the hedge's output averaged with
     five solves on the sets it names (declared-set samples its solution
-    lifts at least 0-1 dB over the rail's centre; the rest kept), each fed
+    lifts over the rail's centre by 0-1/2 of its width; the rest kept), each fed
     one hedge latency late as inside the pipeline; samples inside the
     declared levels untouched; cut into any blocks, the same."""
     d, _ = vorbis
@@ -105,12 +105,13 @@ def test_the_second_pass_is_the_mean_of_the_hedge_and_the_named_solves(vorbis):
     l1 = hedge.Hedged(lambda lv: Declipper(SR, channels=2, preset="fastest",
                                            threshold=Resolved(lv)), sets).latency_samples
     seconds = []
-    for above in named.ABOVE_DB:
-        k = 10 ** (above / 20)
+    width = np.array([f.width_db for f in found])
+    for share in named.SHARES:
+        kp, kn = (10 ** (share * width / 20)).T
         cp, cn = np.array([[f.positive, f.negative] for f in found]).T
         dp, dn = np.array([[f.declared_positive, f.declared_negative] for f in found]).T
-        mask = ((d >= dp) & (first >= k * cp)).astype(np.int8) - \
-            ((d <= dn) & (first <= k * cn)).astype(np.int8)
+        mask = ((d >= dp) & (first >= kp * cp)).astype(np.int8) - \
+            ((d <= dn) & (first <= kn * cn)).astype(np.int8)
         s = Declipper(SR, channels=2, preset="fastest", threshold=Resolved(sets[2]))
         l2 = s.latency_samples
         pad = np.zeros((l1, 2))
@@ -153,9 +154,9 @@ def test_the_second_pass_gains_on_a_lossy_file_and_the_file_command_says_so(clea
     log1, rep1, out1 = run("--no-second-pass")
     assert "then solved again on the clipped set the hedge names" in log2
     assert "solved again" not in log1
-    assert rep2["second_pass_above_db"] == list(named.ABOVE_DB)
-    assert rep1["second_pass_above_db"] is None
-    assert rep2["solver"]["second_pass_members"] == len(named.ABOVE_DB)
+    assert rep2["second_pass_shares"] == list(named.SHARES)
+    assert rep1["second_pass_shares"] is None
+    assert rep2["solver"]["second_pass_members"] == len(named.SHARES)
     assert rep2["solver"]["second_pass_iterations"] > 0
     assert len(out2) == len(out1) == len(clean)
     gain2, gain1 = (rtdeclip.sdr(clean, o).mean() for o in (out2, out1))

@@ -12,11 +12,15 @@ the lossy benchmark's violin / music / pop-like clips
 The first pass (the hedge, :mod:`rtdeclip.core.hedge`) tells them apart:
 where its solution stays below the rail's centre the sample was most
 likely reliable.  The second pass solves again with only the *named*
-samples clipped (declared-set samples whose first solution rises at least
-``above`` dB over the rail's centre) and every other one kept as it came,
-once per ``above`` of ABOVE_DB (where the set ends is uncertain: five
-solves, averaged, as the hedge averages widths), and the output is the
-mean of that and the first pass.  Offline ``fastest``, the lossy benchmark's cells: +0.22 dB on the
+samples clipped (declared-set samples whose first solution rises over
+the rail's centre by at least a share of the rail's smear width) and every
+other one kept as it came, once per share of SHARES (where the set ends is
+uncertain: five solves, averaged, as the hedge averages widths), and the
+output is the mean of that and the first pass.  The width scales it: the
+codec's error, and with it how far false members rise, grows with it
+(shares 0..1/2 of the width; fixed 0..1 dB above the centre lost up to
+10 dB at input SDR 20, where a 0.25 dB wide rail's clipped samples rise
+0.1-1.7 dB).  Offline ``fastest``, the lossy benchmark's cells: +0.22 dB on the
 mean (78 cells, worst −0.50), where a second hedge at the same CPU on a
 shifted grid gains +0.08 (docs/lossy.md).  It needs the first pass's
 output for every sample, so it is for files and arrays only, which pay
@@ -34,11 +38,10 @@ import numpy as np
 
 from rtdeclip.core.hedge import SMEARED
 
-# a sample is named when the first pass lifts it this many dB over the
-# rail's centre; one second-pass solve each.  Measured on 36 lossy cells
-# (offline, fastest; docs/lossy.md): 0..1 dB +0.45 dB on the mean, -0.25..1
-# below +0.29, 0.5..1.5 +0.39, 0..3 +0.24 (worst -2.4)
-ABOVE_DB = (0.0, 0.25, 0.5, 0.75, 1.0)
+# a sample is named when the first pass lifts it over the rail's centre by
+# at least this share of the rail's smear width (dB); one second-pass solve
+# each (docs/lossy.md, twelfth session)
+SHARES = (0.0, 0.125, 0.25, 0.375, 0.5)
 
 
 def smeared_channels(found):
@@ -53,11 +56,13 @@ class Named:
     levels).  Channels with no smeared rail leave as the first pass gave
     them."""
 
-    def __init__(self, first, make, found, above=ABOVE_DB, threads=None):
+    def __init__(self, first, make, found, shares=SHARES, threads=None):
         self.first = first
-        self.members = [make() for _ in above]
+        self.members = [make() for _ in shares]
         self.sample_rate, self.channels = first.sample_rate, first.channels
-        self._k = [10 ** (a / 20) for a in above]
+        # per member, channel and polarity: the factor over the centre
+        width = np.array([[w or 0.0 for w in f.width_db] for f in found])
+        self._k = [10 ** (share * width / 20) for share in shares]
         inf = np.inf
         self._centre = np.array([[f.positive if f.positive is not None else inf,
                                   f.negative if f.negative is not None else -inf]
@@ -96,11 +101,12 @@ class Named:
         return s
 
     def _given(self, x, o1, k):
-        """The set of one ``above``: named where smeared, the levels' elsewhere."""
+        """The set of one share (``k``: the factors over the centres):
+        named where smeared, the levels' elsewhere."""
         hi = x >= self._declared[:, 0]
         lo = x <= self._declared[:, 1]
-        hi &= ~self._named[:, 0] | (o1 >= k * self._centre[:, 0])
-        lo &= ~self._named[:, 1] | (o1 <= k * self._centre[:, 1])
+        hi &= ~self._named[:, 0] | (o1 >= k[:, 0] * self._centre[:, 0])
+        lo &= ~self._named[:, 1] | (o1 <= k[:, 1] * self._centre[:, 1])
         return hi.astype(np.int8) - lo.astype(np.int8)
 
     def _run(self, i, x, o1):

@@ -123,7 +123,7 @@ def run(job: FileJob):
     report["source_rate_from"] = how
     report["hedge_widths"] = list(hedge.WIDTHS) if len(sets) > 1 and out.clipping_found else None
     report["hedge_cpu_s"] = out.hedge_cpu_s
-    report["second_pass_above_db"] = list(named.ABOVE_DB) \
+    report["second_pass_shares"] = list(named.SHARES) \
         if out.stats and "second_pass_members" in out.stats else None
     if ref is not None:
         report["sdr"] = reference_sdr(job, src, ref, n, gain)

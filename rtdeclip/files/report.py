@@ -85,12 +85,12 @@ def service_log(r):
                      f"{len(r['hedge_widths'])} times, at "
                      f"{', '.join(f'{k:g}' for k in r['hedge_widths'])} x the width, "
                      "and the mean kept (--no-hedge: once)")
-    if r.get("second_pass_above_db"):
-        above = r["second_pass_above_db"]
+    if r.get("second_pass_shares"):
+        shares = r["second_pass_shares"]
         lines.append(f"  then solved again on the clipped set the hedge names (samples it "
-                     f"lifts {min(above):g} to {max(above):g} dB over a rail's centre; the "
-                     f"others kept), {len(above)} times, and the mean of that and the hedge "
-                     "kept (--no-second-pass: not)")
+                     f"lifts over a rail's centre by {min(shares):g} to {max(shares):g} of its "
+                     f"width; the others kept), {len(shares)} times, and the mean of that and "
+                     "the hedge kept (--no-second-pass: not)")
     if r.get("source_rate"):
         why = {"opus header": f"Opus from a {r['source_rate']} Hz source",
                "spectrum": f"nothing above {r['source_rate'] / 2000 * 1.05:.1f} kHz: a "
