@@ -62,6 +62,7 @@ CODECS = {
 SDRS = (3, 7, 10, 20)
 STREAM_HEDGE = 0   # --stream-hedge N: Declipper(hedge=N) for the stream cells
 HEDGE = True   # --no-hedge: offline cells solved once (the workers are forked after main sets it)
+SECOND_PASS = True   # --no-second-pass: offline cells hedged without the second pass
 CODEC_FAMILY = True   # --no-codec-family: the detector told only lossy=True (no Opus width)
 PRESETS = ("fastest", "average", "lowlatency", "highquality")
 
@@ -166,7 +167,8 @@ def run_offline(y, sr, preset, lossy, source_rate=None):
     found = detect_clipping(seen, sr // factor, lossy=told_at_rate(lossy, factor))
     # as rtdeclip file: a lossy input's codec rails hedged over the width
     out = rtdeclip.declip(y, sr, preset=preset, threshold="auto", lossy=lossy, jobs=1,
-                          source_rate=sr // factor if factor > 1 else None, hedge=HEDGE)
+                          source_rate=sr // factor if factor > 1 else None, hedge=HEDGE,
+                          second_pass=SECOND_PASS)
     est = [20 * np.log10(abs(v)) for f in found for v in (f.positive, f.negative) if v is not None]
     det = [{"method": list(f.method), "width_db": list(f.width_db)} for f in found]
     return out, est, det
@@ -441,6 +443,9 @@ def main():
     ap.add_argument("--no-hedge", dest="hedge", action="store_false",
                     help="offline cells declipped once at the declared width, as before the "
                          "hedge (rtdeclip file --no-hedge)")
+    ap.add_argument("--no-second-pass", dest="second_pass", action="store_false",
+                    help="offline cells hedged without the second pass on the set the hedge "
+                         "names (rtdeclip file --no-second-pass)")
     ap.add_argument("--stream-hedge", type=int, default=0, metavar="N",
                     help="stream cells through Declipper(hedge=N): a smeared rail hedged over "
                          "its width in the stream (rtdeclip live --hedge N)")
@@ -448,8 +453,9 @@ def main():
                     help="offline cells told only that the decoder is lossy, not its codec "
                          "(no Opus width: the detector before 2026-12-05, tenth session)")
     a = ap.parse_args()
-    global HEDGE, STREAM_HEDGE, CODEC_FAMILY
-    HEDGE, STREAM_HEDGE, CODEC_FAMILY = a.hedge, a.stream_hedge, a.codec_family
+    global HEDGE, SECOND_PASS, STREAM_HEDGE, CODEC_FAMILY
+    HEDGE, SECOND_PASS, STREAM_HEDGE = a.hedge, a.second_pass, a.stream_hedge
+    CODEC_FAMILY = a.codec_family
     presets = [p for p in a.presets.split(",") if p]
     for c in [c for c in CODECS if c not in a.codecs.split(",")]:
         del CODECS[c]
