@@ -325,7 +325,7 @@ void rtd_process_float(rtd_state *st, const float *in, float *out, int frames);
  * estimator and a hedge are ignored for the set) until rtd_reset; flush
  * it with given sets too (zeros: reliable silence).  Offline two-pass
  * declipping of a lossy file names its set from a first solve
- * (rtdeclip.core.offline).  Not offered by the social solver (a no-op
+ * (rtdeclip.core.named).  Not offered by the social solver (a no-op
  * there). */
 void rtd_process_given_double(rtd_state *st, const double *in, const int8_t *given,
                               double *out, int frames);
