@@ -175,3 +175,17 @@ def test_exact_rails_are_solved_once_with_or_without_the_second_pass(clean):
                 rtdeclip.declip(y, SR, preset="fastest", threshold=th, lossy=True),
                 rtdeclip.declip(y, SR, preset="fastest", threshold=th, lossy=True,
                                 second_pass=False))
+
+
+def test_a_batch_folder_made_before_the_second_pass_resumes_only_without_it():
+    """An output folder whose summary predates the option (outputs made
+    without the second pass) is resumed by --no-second-pass and refused,
+    in one line naming how they were made, by the default."""
+    from rtdeclip.cluster.summary import Summary
+    old = {"options": {"preset": "fastest", "algorithm": "aspade", "threshold": "auto",
+                       "format": "float32", "hedge": True}}
+    now = dict(old["options"], second_pass=False)
+    Summary.check_options(old, now, "out")
+    with pytest.raises(ParameterError, match="second_pass=False") as e:
+        Summary.check_options(old, dict(now, second_pass=True), "out")
+    assert "\n" not in str(e.value)

@@ -17,6 +17,9 @@ import time
 from rtdeclip.errors import ParameterError
 from rtdeclip.files.report import write_json
 
+# options older summaries do not name, as the outputs were made then
+BEFORE_OPTIONS = {"second_pass": False}
+
 FORMAT = 1
 SUMMARY_NAME = "rtdeclip-batch.json"
 
@@ -57,8 +60,10 @@ class Summary:
     @staticmethod
     def check_options(previous, options, path):
         """Outputs made with other options must not be taken as finished."""
-        if previous and previous.get("options") != options:
-            old = ", ".join(f"{k}={v}" for k, v in sorted(previous["options"].items()))
+        # outputs made before the second pass existed were made without it
+        made = dict(BEFORE_OPTIONS, **(previous or {}).get("options", {}))
+        if previous and made != options:
+            old = ", ".join(f"{k}={v}" for k, v in sorted(made.items()))
             raise ParameterError(f"{path}: the outputs there were made with {old}; "
                             f"use the same options, --redo, or another --output")
 

@@ -79,7 +79,8 @@ def _declip(inp, out, options):
     from rtdeclip.files.pipeline import declip_file
     return declip_file(inp, out, preset=options["preset"], algorithm=options["algorithm"],
                        threshold_dbfs=options["threshold"], format=options["format"],
-                       hedge=options.get("hedge", True))
+                       hedge=options.get("hedge", True),
+                       second_pass=options.get("second_pass", True))
 
 
 def _unseen(spec):
