@@ -325,10 +325,10 @@ void rtd_process_float(rtd_state *st, const float *in, float *out, int frames);
  * estimator and a hedge are ignored for the set) until rtd_reset; flush
  * it with given sets too (zeros: reliable silence).  Offline two-pass
  * declipping of a lossy file names its set from a first solve
- * (rtdeclip.core.named).  Not offered by the social solver (a no-op
- * there). */
-void rtd_process_given_double(rtd_state *st, const double *in, const int8_t *given,
-                              double *out, int frames);
+ * (rtdeclip.core.named).  Returns 0; RTD_ERR_ALGORITHM from the social
+ * solver, which keeps its own sets (nothing done, `out` untouched). */
+int rtd_process_given_double(rtd_state *st, const double *in, const int8_t *given,
+                             double *out, int frames);
 
 /* Latency in samples (constant for a state). */
 int rtd_latency(const rtd_state *st);

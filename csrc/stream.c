@@ -832,12 +832,13 @@ void rtd_process_double(rtd_state *st, const double *in, double *out, int frames
     else process(st, in, NULL, out, frames, 0);
 }
 
-void rtd_process_given_double(rtd_state *st, const double *in, const int8_t *given,
-                              double *out, int frames)
+int rtd_process_given_double(rtd_state *st, const double *in, const int8_t *given,
+                             double *out, int frames)
 {
-    if (st->soc) return;   /* the social solver keeps its own sets: not offered */
+    if (st->soc) return RTD_ERR_ALGORITHM;   /* the social solver keeps its own sets */
     st->use_given = 1;
     process(st, in, given, out, frames, 0);
+    return 0;
 }
 
 void rtd_process_float(rtd_state *st, const float *in, float *out, int frames)

@@ -332,6 +332,7 @@ class Declipper:
         self.codec = codec
         self._stats = ffi.new("rtd_stats *")
         self._last_ndim, self._last_dtype = 1 if self.channels == 1 else 2, np.float64
+        self._given = False   # fed given sets (process_given) since the last reset
         self._th = ffi.new("double[2]")
 
     # -- the plugin interface ------------------------------------------------
@@ -422,11 +423,11 @@ class Declipper:
         self._last_ndim, self._last_dtype = block.ndim, np.float64
         out = np.empty_like(block) if out is None else out
         self._given = True
-        if len(block):
-            lib.rtd_process_given_double(self._state, ffi.from_buffer("double[]", block),
-                                         ffi.from_buffer("int8_t[]", clipped),
-                                         ffi.from_buffer("double[]", out, require_writable=True),
-                                         len(block))
+        if len(block) and lib.rtd_process_given_double(
+                self._state, ffi.from_buffer("double[]", block),
+                ffi.from_buffer("int8_t[]", clipped),
+                ffi.from_buffer("double[]", out, require_writable=True), len(block)):
+            raise ParameterError("process_given: the social solver keeps its own clipped sets")
         return out
 
     def flush(self, dtype=None):
@@ -436,7 +437,7 @@ class Declipper:
         shape = (self.latency_samples,) if one_d else (self.latency_samples, self.channels)
         if dtype is not None and np.dtype(dtype) not in (np.float32, np.float64):
             raise ParameterError(f"dtype must be float32 or float64, got {np.dtype(dtype)}")
-        if getattr(self, "_given", False):   # fed given sets: silence is reliable
+        if self._given:   # fed given sets: silence is reliable
             return self.process_given(np.zeros(shape), np.zeros(shape, np.int8)).astype(
                 dtype or self._last_dtype)
         return self.process(np.zeros(shape, dtype=dtype or self._last_dtype))

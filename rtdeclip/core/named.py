@@ -38,7 +38,7 @@ import time
 
 import numpy as np
 
-from rtdeclip.core.hedge import SMEARED
+from rtdeclip.core.hedge import SMEARED, Hedged
 
 # a sample is named when the first pass lifts it over the rail's centre by
 # at least this share of the rail's smear width (dB); one second-pass solve
@@ -46,9 +46,18 @@ from rtdeclip.core.hedge import SMEARED
 SHARES = (0.0, 0.125, 0.25, 0.375, 0.5)
 
 
-def smeared_channels(found):
-    """Per channel of ``detect_clipping``'s result: is a rail smeared?"""
-    return [any(m in SMEARED for m in f.method) for f in found]
+def after_hedge(first, make, sets, found):
+    """``first`` followed by the second pass where it can take one: a hedge
+    over ``sets`` (``make(levels)`` builds its members) with the detector's
+    channels ``found``, the SPADE solver at the signal's own rate; else
+    ``first`` as it is (exact rails, given levels, a source rate, the social
+    solver, or ``found`` None: asked for the hedge alone)."""
+    if found is None or not isinstance(first, Hedged):
+        return first
+    member = first.members[0]
+    if member.source_rate is not None or member.settings.algorithm == "social":
+        return first
+    return Named(first, lambda: make(sets[len(sets) // 2]), found)
 
 
 class Named:
@@ -73,10 +82,10 @@ class Named:
                                     else inf, f.declared_negative
                                     if f.declared_negative is not None else -inf]
                                    for f in found])
-        self._smeared = np.array(smeared_channels(found))
         # per polarity: smeared (named from the first pass) or exact (its set)
         self._named = np.array([[f.method[0] in SMEARED, f.method[1] in SMEARED]
                                 for f in found])
+        self._smeared = self._named.any(axis=1)
         l1, l2 = first.latency_samples, self.members[0].latency_samples
         self._inputs = np.zeros((l1, self.channels))   # input waiting for the first pass
         self._firsts = np.zeros((l2, self.channels))   # first pass waiting for the second

@@ -63,8 +63,7 @@ def _one_channel(x, sample_rate, sets, kwargs, found=None):
     def make(pair):
         return Declipper(sample_rate, channels=1, threshold=clip_levels.Resolved([pair]), **kwargs)
     d = make(sets[0]) if len(sets) == 1 else hedge.Hedged(make, sets)
-    if len(sets) > 1 and found is not None:
-        d = named.Named(d, lambda: make(sets[len(sets) // 2]), [found])
+    d = named.after_hedge(d, make, sets, None if found is None else [found])
     out = np.empty(len(x))
     pos = 0
     try:
@@ -72,7 +71,7 @@ def _one_channel(x, sample_rate, sets, kwargs, found=None):
             out[pos:pos + len(y)] = y
             pos += len(y)
     finally:
-        if len(sets) > 1:
+        if hasattr(d, "close"):
             d.close()
     return out, d.stats
 
@@ -182,15 +181,12 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     seen = y2 if factor == 1 else resample.decimated(y2, factor)
     sets, found = _levels(seen, sample_rate // factor, threshold, channels,
                           lossy=told_at_rate(lossy, factor), hedged=bool(hedge))
-    # the second pass needs the SPADE solver at the signal's own rate
-    second = bool(second_pass) and factor == 1 and \
-        params.resolve(sample_rate, preset, **settings).algorithm != "social"
     kwargs = dict(settings, preset=preset, plan=plan,
                   source_rate=sample_rate // factor if factor > 1 else None)
     jobs = jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=min(jobs, channels)) as pool:
         results = list(pool.map(lambda c: _one_channel(
-            y2[:, c], sample_rate, sets[c], kwargs, found[c] if second else None),
+            y2[:, c], sample_rate, sets[c], kwargs, found[c] if second_pass else None),
             range(channels)))
     out = np.stack([r[0] for r in results], axis=1).astype(y.dtype).reshape(y.shape)
     if return_stats:

@@ -261,9 +261,7 @@ def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1,
                              source_rate=src.sample_rate // factor if factor > 1 else None)
         d = None if not clipping else make(levels) if not sets or len(sets) == 1 \
             else hedge.Hedged(make, sets)
-        if isinstance(d, hedge.Hedged) and found is not None and factor == 1 \
-                and d.members[0].settings.algorithm != "social":
-            d = named.Named(d, lambda: make(sets[len(sets) // 2]), found)
+        d = named.after_hedge(d, make, sets, found)
         if not clipping:
             blocks = counted(decoded())
         else:
