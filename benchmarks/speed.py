@@ -189,6 +189,43 @@ def hedge_rtf(seconds, presets, hedges=(0, 3, 5)):
     return rows, data
 
 
+def hedge_lanes(seconds, presets, hedge=5):
+    """The hedged stream's solves spread over lanes (threads): every
+    channel x trajectory is a unit of work, so a mono stream hedged 5 ways
+    can use 5 cores.  Per thread: audio time over the busiest thread's CPU
+    time (what the stream gets with a core per thread), against one lane in
+    the same run; the output is the same bit for bit (tests/test_threads.py)."""
+    sr = 48000
+    y, _ = never_converging(seconds, sr)
+    y = y + 1e-3 * np.random.default_rng(0).standard_normal(y.shape)
+    rows, data = [], []
+    for preset in presets:
+        for channels, lanes in ((1, (1, 2, 5)), (2, (1, 2, 4, 10))):
+            base = None
+            for threads in lanes:
+                r = rtf_case(np.ascontiguousarray(y[:, :channels]), sr, seconds, preset, threads,
+                             threshold="auto", hedge=hedge)
+                base = base or r["rtf_per_thread"]
+                rows.append([preset, channels, r["threads"], f"{1000 / r['rtf_one_core']:.0f}",
+                             f"{r['rtf_one_core']:.1f}x", f"{r['rtf_per_thread']:.1f}x",
+                             f"{r['rtf_per_thread'] / base:.2f}"])
+                data.append(dict(r, channels=channels))
+                print(rows[-1], flush=True)
+    return rows, data
+
+
+def lanes_table(seconds, rows):
+    return ("The hedged stream (hedge 5, the signal above, mono and stereo) on more lanes "
+            "than channels: its solves (channel x trajectory) are spread over the lanes. "
+            "CPU time summed over the stream's threads (CPU ms per s, RTF one core) and of the "
+            "busiest thread (RTF per thread: the real-time factor with a core per thread); "
+            "the last column is RTF per thread against one lane in the same run "
+            f"({seconds:g} s, blocks of 256; on a machine with fewer cores than lanes the "
+            "threads take turns, so only the CPU columns mean anything there):\n\n" +
+            md_table(["preset", "channels", "lanes", "CPU ms per s", "RTF one core",
+                      "RTF per thread", "per thread x"], rows))
+
+
 def hedge_table(seconds, rows):
     return ("The stream hedge over a smeared rail's width (`Declipper(hedge=N)`, "
             "`rtdeclip live --hedge N`) where it is dearest: the never-converging signal with "
@@ -212,8 +249,9 @@ def main():
     args = ap.parse_args()
     if args.hedge_only:
         rows3, data3 = hedge_rtf(args.seconds, ["fastest", "average"])
-        write_results("speed_hedge", {"machine": machine(), "hedge": data3},
-                      hedge_table(args.seconds, rows3))
+        rows4, data4 = hedge_lanes(args.seconds, ["fastest", "average"])
+        write_results("speed_hedge", {"machine": machine(), "hedge": data3, "lanes": data4},
+                      hedge_table(args.seconds, rows3) + "\n\n" + lanes_table(args.seconds, rows4))
         return
     rows, data = ([], []) if args.presets_only else iteration_costs(
         [512, 1024, 2048, 4096, 8192], args.iterations, args.algorithm)

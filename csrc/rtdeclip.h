@@ -42,8 +42,12 @@
  * lane c % lanes, lane 0 being the caller's thread), rtd_process_* hands
  * each hop to them without allocating or taking a mutex (one semaphore
  * post per worker and hop, and a short spin on an atomic before waiting
- * for each), and rtd_destroy joins them.  The output is the same, bit for
- * bit, whatever the number of threads.
+ * for each), and rtd_destroy joins them.  With a hedge (cfg.hedge) the
+ * unit of work is a channel's trajectory: a hop is three passes of the
+ * lanes (the masks per channel, the solves of every channel x trajectory
+ * spread over the lanes, the finish per channel), so a hedged mono stream
+ * keeps several cores busy.  The output is the same, bit for bit,
+ * whatever the number of threads.
  *
  * Test-only calls (solving one frame, timing the transforms, worker CPU
  * time) are declared in rtdeclip_testing.h.
@@ -139,9 +143,10 @@ typedef struct {
     rtd_precision precision; /* RTD_DOUBLE (default) or RTD_SINGLE          */
     int threads;             /* lanes solving the channels in parallel: 1 =
                                 the caller's thread only (default); n >= 2 =
-                                min(n, channels) lanes, the caller's thread
-                                and n - 1 workers made here; 0 = min(channels,
-                                processors online).  Up to 64.              */
+                                min(n, units) lanes, the caller's thread and
+                                n - 1 workers made here; 0 = min(units,
+                                processors online).  Up to 64.  units: the
+                                channels, times hedge with a hedge.         */
     int synthesis_length;    /* 0: the windows above.  n > 0 with both window
                                 pointers NULL: the low-delay pair designed
                                 here (rtdeclip/core/windows.py lowdelay): a

@@ -37,6 +37,19 @@ typedef struct {
                          the next one's (prior[1]), swapped after each solve */
 } track;
 
+/* A channel's hop between its steps (hop_prepare, hop_solve, hop_finish):
+ * the trajectories' masks and what their solves did. */
+typedef struct {
+    int8_t *masks[RTD_HEDGE_MAX];  /* trajectory t's clip mask (into st->masks) */
+    int nclips[RTD_HEDGE_MAX];     /* clipped samples in each mask             */
+    int same[RTD_HEDGE_MAX];       /* hedge: mask equal to trajectory 0's      */
+    int copy[RTD_HEDGE_MAX];       /* takes trajectory 0's solution (finish)   */
+    spade_result res[RTD_HEDGE_MAX]; /* each solve's result (zero: not run)    */
+    int solve;                     /* anything to solve this hop               */
+    int allowance;                 /* iterations a solve may run (budget pool) */
+    int known;                     /* past_final: samples before it are done   */
+} hop_step;
+
 typedef struct {
     double *frame;    /* last `window` input samples, oldest first        */
     int8_t *given;    /* rtd_process_given_double: the caller's clipped set
@@ -51,7 +64,11 @@ typedef struct {
     int method[2];        /* RTD_RAIL_* of the levels in use                 */
     double width[2];      /* dB from the estimated rail to the level in use  */
     long long credit; /* budget pool: iterations earlier frames left unused */
+    hop_step hs;      /* this hop's masks and solves                       */
 } channel;
+
+/* What a pass of the lanes does (run_frame). */
+enum { STEP_WHOLE, STEP_PREPARE, STEP_SOLVE, STEP_FINISH };
 
 /* What one thread needs to solve its channels' frames: a solver with its
  * own plans, frame scratch, and counters (summed by rtd_get_stats).
@@ -85,6 +102,7 @@ struct rtd_state {
                                  to the mean of the first `keep` over
                                  fade_len samples (0: no fade); hops done    */
     int lanes;
+    int step;                 /* STEP_*: what the lanes' pass does           */
     lane *lane;
     rtd_workers *pool;        /* NULL with one lane                          */
     int64_t samples_in, nonfinite_samples;
@@ -234,7 +252,11 @@ static int lane_count(const rtd_config *cfg)
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n = cpus < 1 ? 1 : cpus > RTD_THREADS_MAX ? RTD_THREADS_MAX : (int)cpus;
     }
-    return n < cfg->channels ? n : cfg->channels;
+    /* the units of work: channels, or with a hedge channels x trajectories */
+    int units = cfg->channels;
+    if (cfg->hedge > 1 && cfg->auto_threshold && cfg->algorithm != RTD_SOCIAL)
+        units *= cfg->hedge;
+    return n < units ? n : units;
 }
 
 static void lane_hop(void *ctx, int l);
@@ -512,161 +534,212 @@ static void track_copy(const rtd_state *st, const track *t0r, track *tr)
         memcpy(tr->prior[0], t0r->prior[0], prior_bytes(&st->cfg));
 }
 
-/* Channel c's frame of this hop on lane ln: classify, solve (or skip),
- * overlap-add, and move the samples no later frame touches into the FIFO.
- * Touches only the channel's own state and the lane's scratch, so lanes
- * run in parallel and the output does not depend on their number. */
-static void channel_hop(rtd_state *st, lane *ln, int c, int after)
+/* A hop of a channel runs in three steps: hop_prepare (classify its
+ * trajectories' masks, or pass a frame with nothing to solve), hop_solve
+ * once per trajectory (the solves: the CPU), hop_finish (trajectories that
+ * take trajectory 0's solution, the budget pool, counters, and the samples
+ * no later frame touches into the FIFO).  Without a hedge a lane runs the
+ * three for each of its channels in turn (channel_hop).  With a hedge the
+ * solves of all channels x trajectories are spread over the lanes (a mono
+ * stream hedged 5 ways keeps five lanes busy), each step a pass of the
+ * workers (run_frame): a solve writes only its own trajectory and its own
+ * `hop_step.res[t]`, so the output does not depend on the number of
+ * lanes. */
+
+/* Channel c's hop, step 1: masks, counters of the newest samples, and the
+ * frame passed through when nothing is clipped. */
+static void hop_prepare(rtd_state *st, lane *ln, int c)
 {
-    const int w = st->w, hop = st->hop, first = st->first, C = st->cfg.channels;
+    const int w = st->w, hop = st->hop, C = st->cfg.channels;
     const int budget = st->budget, pool = st->cfg.budget_pool;
     channel *ch = &st->ch[c];
+    hop_step *hs = &ch->hs;
     const int ntr = st->tracks;
-    /* the trajectories are a hedge's (never with second_solve) */
-    const int hedging = st->hedge_made > 0;
+    const int hedging = st->hedge_made > 0;   /* never with second_solve */
     /* past_final: samples before `first` have left the stream; they are
      * reliable at their output values (ch->done) */
-    const int known = st->cfg.past_final ? first : 0;
+    const int known = st->cfg.past_final ? st->first : 0;
     /* trajectory t's mask; with a hedge, `same[t]`: it equals trajectory
      * 0's, so the trajectory takes trajectory 0's solution (exact rails:
      * always, bit for bit one trajectory's output) */
-    int8_t *masks[RTD_HEDGE_MAX];
-    int nclips[RTD_HEDGE_MAX], same[RTD_HEDGE_MAX] = {0};
-    masks[0] = st->masks + (size_t)c * w;
-    nclips[0] = st->use_given ? given_set(ch->given, w, known, masks[0])
-                              : classify(ch->frame, w, known, ch->pos, ch->neg, masks[0]);
-    int nclip = nclips[0];
+    hs->masks[0] = st->masks + (size_t)c * w;
+    hs->nclips[0] = st->use_given ? given_set(ch->given, w, known, hs->masks[0])
+                                  : classify(ch->frame, w, known, ch->pos, ch->neg, hs->masks[0]);
+    int nclip = hs->nclips[0];
+    hs->same[0] = 0;
     if (hedging && !st->use_given) {
         const int hedged = smeared(ch->method[0]) || smeared(ch->method[1]);
         for (int t = 1; t < ntr; t++) {
-            masks[t] = st->masks + ((size_t)t * C + c) * w;
+            hs->masks[t] = st->masks + ((size_t)t * C + c) * w;
             if (!hedged) {
-                masks[t] = masks[0];
-                nclips[t] = nclips[0];
-                same[t] = 1;
+                hs->masks[t] = hs->masks[0];
+                hs->nclips[t] = hs->nclips[0];
+                hs->same[t] = 1;
                 continue;
             }
             double p, n;
             hedge_levels(ch, t, &p, &n);
-            nclips[t] = classify(ch->frame, w, known, p, n, masks[t]);
-            same[t] = memcmp(masks[t], masks[0], (size_t)w) == 0;
-            nclip += nclips[t];
+            hs->nclips[t] = classify(ch->frame, w, known, p, n, hs->masks[t]);
+            hs->same[t] = memcmp(hs->masks[t], hs->masks[0], (size_t)w) == 0;
+            nclip += hs->nclips[t];
         }
     } else {
         for (int t = 1; t < ntr; t++) {
-            masks[t] = masks[0];
-            nclips[t] = nclips[0];
+            hs->masks[t] = hs->masks[0];
+            hs->nclips[t] = hs->nclips[0];
+            hs->same[t] = 0;
         }
     }
-    const int8_t *mask = masks[0];
-    const double reliable = 1.0 - (double)nclips[0] / (w - known);
-
+    hs->known = known;
     /* samples entering this hop are counted once (trajectory 0's set) */
     for (int i = w - hop; i < w; i++)
-        ln->stats.clipped_samples += mask[i] != 0;
-    if (nclip == 0 || budget == 0) {
+        ln->stats.clipped_samples += hs->masks[0][i] != 0;
+    memset(hs->res, 0, sizeof hs->res);
+    memset(hs->copy, 0, sizeof hs->copy);
+    hs->solve = nclip > 0 && budget > 0;
+    if (!hs->solve) {
         /* nothing to solve: the frame overlap-adds back to the input */
         for (int t = 0; t < ntr; t++)
             track_pass(st, ch, &ch->tr[t]);
         ln->stats.frames_skipped++;
         if (budget > 0) budget_pool_settle(pool, &ch->credit, budget, 0, 0);
-    } else {
-        double t0 = st->call_deadline > 0.0 ? rtd_now() : 0.0;
-        const int allowance = budget_pool_allowance(pool, ch->credit, budget);
-        int used = 0, cut = 0;
-        spade_result res = {0};
-        for (int t = 0; t < ntr; t++) {
-            track *tr = &ch->tr[t];
-            if (nclips[t] == 0) {   /* only with a hedge: this trajectory's set is empty */
-                track_pass(st, ch, tr);
-                continue;
-            }
-            /* the second solve spends what the frame's allowance has left;
-             * the pool's credit is settled on the first solve only (charging
-             * it the second drains the credit that heavy passages need:
-             * 7.85 / 9.71 dB on SQAM), so a frame still runs at most its
-             * allowance but the long-run average may exceed the budget
-             * (up to pool / 2 + 1/2 of it on adversarial signals).  A
-             * hedge's trajectories each get the frame's allowance: members
-             * on a quarter of it gained nothing in streams (average, lossy
-             * benchmark: -0.03 dB against one trajectory; docs/lossy.md). */
-            const int left = hedging ? allowance : allowance - used;
-            int run = t == 0 || (hedging ? !same[t]
-                                           : res.converged && !cut && left >= st->cfg.second_solve &&
-                                                 reliable >= st->cfg.second_reliable);
-            /* a hedge turned down (rtd_set_hedge: the plug-ins' control,
-             * the live governor under overload) sheds the CPU of the
-             * trajectories left out at once: while the output fades to the
-             * mean of the rest they take trajectory 0's solutions, so what
-             * they overlap-add moves towards its output over the window
-             * (before, they solved one window more: the overload the
-             * governor reacted to lasted a window longer) */
-            if (hedging && st->fade_len > 0 && t >= st->keep) run = 0;
-            if (run) {
-                for (int i = 0; i < w; i++)
-                    ln->yw[i] = (i < known ? tr->done[i] : ch->frame[i]) * st->ana[i];
-                spade_job job = {
-                    .budget = left,
-                    .deadline = channel_deadline(st, ln, after, t0),
-                    /* k restarts at s even when warm: starting from the previous
-                     * frame's (larger) k lets the termination test pass before the
-                     * newest hop is repaired (measured: -2.5 dB on SQAM) */
-                    .k0 = st->cfg.s,
-                    .s = t == 0 || hedging
-                             ? adapted_step(st->cfg.s, st->cfg.adapt_s,
-                                            1.0 - (double)nclips[t] / (w - known))
-                             : adapted_step(st->cfg.s, st->cfg.second_adapt_s, reliable),
-                    .x0 = warm_start(st, tr, ln),
-                    .prior = tr->prior[0] && tr->prev_valid ? tr->prior[0] : NULL,
-                    .prior_weight = st->cfg.prior_weight,
-                    .prior_out = tr->prior[1],
-                    };
-                spade_result r;
-                spade_solve(ln->sp, ln->yw, masks[t], &job, ln->xout, &r);
-                if (t == 0) res = r;
-                else if (hedging) ln->stats.hedge_solves++;
-                used += r.iterations;
-                cut |= r.cut;
-                /* a second solve that did not reach epsilon is not averaged
-                 * in (cut short by the allowance, it is worse than none:
-                 * 8.71 / 10.88 dB on SQAM instead of 8.71 / 11.06); a hedge's
-                 * solve cut by the time limit neither */
-                if (t > 0 && (hedging ? r.cut : !r.converged)) run = 0;
-            }
-            if (!run) {
-                /* this frame the trajectory takes the first one's solution,
-                 * or passes when the first one had nothing to solve */
-                if (nclips[0] > 0) track_copy(st, &ch->tr[0], tr);
-                else track_pass(st, ch, tr);
-                continue;
-            }
-            /* samples near DBL_MAX overflow the transforms: such a solution
-             * is dropped (the frame passes through) and never warm-starts */
-            int finite = 1;
-            for (int i = 0; i < w; i++)
-                finite &= isfinite(ln->xout[i]) != 0;
-            const double *sol = finite ? ln->xout : ln->yw;
-            for (int i = 0; i < w; i++)
-                tr->acc[i] += st->syn[i] * sol[i];
-            memcpy(tr->prev, sol, sizeof(double) * w);
-            tr->prev_valid = finite;
-            if (tr->prior[0]) {
-                float *p = tr->prior[0];
-                tr->prior[0] = tr->prior[1];
-                tr->prior[1] = p;
-            }
-        }
+        return;
+    }
+    hs->allowance = budget_pool_allowance(pool, ch->credit, budget);
+}
+
+/* Step 2: trajectory t's solve of channel c's frame on lane ln, cut at
+ * `deadline` (0: none).  Without a hedge trajectory 1 (second_solve)
+ * follows trajectory 0 on the same lane and reads its result. */
+static void hop_solve(rtd_state *st, lane *ln, int c, int t, double deadline)
+{
+    const int w = st->w;
+    channel *ch = &st->ch[c];
+    hop_step *hs = &ch->hs;
+    if (!hs->solve) return;
+    track *tr = &ch->tr[t];
+    const int hedging = st->hedge_made > 0;
+    const int known = hs->known;
+    if (hs->nclips[t] == 0) {   /* only with a hedge: this trajectory's set is empty */
+        track_pass(st, ch, tr);
+        return;
+    }
+    const spade_result *r0 = &hs->res[0];
+    const double reliable = 1.0 - (double)hs->nclips[0] / (w - known);
+    /* the second solve spends what the frame's allowance has left;
+     * the pool's credit is settled on the first solve only (charging
+     * it the second drains the credit that heavy passages need:
+     * 7.85 / 9.71 dB on SQAM), so a frame still runs at most its
+     * allowance but the long-run average may exceed the budget
+     * (up to pool / 2 + 1/2 of it on adversarial signals).  A
+     * hedge's trajectories each get the frame's allowance: members
+     * on a quarter of it gained nothing in streams (average, lossy
+     * benchmark: -0.03 dB against one trajectory; docs/lossy.md). */
+    const int left = hedging || t == 0 ? hs->allowance : hs->allowance - r0->iterations;
+    int run = t == 0 || (hedging ? !hs->same[t]
+                                   : r0->converged && !r0->cut && left >= st->cfg.second_solve &&
+                                         reliable >= st->cfg.second_reliable);
+    /* a hedge turned down (rtd_set_hedge: the plug-ins' control,
+     * the live governor under overload) sheds the CPU of the
+     * trajectories left out at once: while the output fades to the
+     * mean of the rest they take trajectory 0's solutions, so what
+     * they overlap-add moves towards its output over the window
+     * (before, they solved one window more: the overload the
+     * governor reacted to lasted a window longer) */
+    if (hedging && st->fade_len > 0 && t >= st->keep) run = 0;
+    if (run) {
+        for (int i = 0; i < w; i++)
+            ln->yw[i] = (i < known ? tr->done[i] : ch->frame[i]) * st->ana[i];
+        spade_job job = {
+            .budget = left,
+            .deadline = deadline,
+            /* k restarts at s even when warm: starting from the previous
+             * frame's (larger) k lets the termination test pass before the
+             * newest hop is repaired (measured: -2.5 dB on SQAM) */
+            .k0 = st->cfg.s,
+            .s = t == 0 || hedging
+                     ? adapted_step(st->cfg.s, st->cfg.adapt_s,
+                                    1.0 - (double)hs->nclips[t] / (w - known))
+                     : adapted_step(st->cfg.s, st->cfg.second_adapt_s, reliable),
+            .x0 = warm_start(st, tr, ln),
+            .prior = tr->prior[0] && tr->prev_valid ? tr->prior[0] : NULL,
+            .prior_weight = st->cfg.prior_weight,
+            .prior_out = tr->prior[1],
+        };
+        spade_result r;
+        spade_solve(ln->sp, ln->yw, hs->masks[t], &job, ln->xout, &r);
+        hs->res[t] = r;
+        if (t > 0 && hedging) ln->stats.hedge_solves++;
+        /* a second solve that did not reach epsilon is not averaged
+         * in (cut short by the allowance, it is worse than none:
+         * 8.71 / 10.88 dB on SQAM instead of 8.71 / 11.06); a hedge's
+         * solve cut by the time limit neither */
+        if (t > 0 && (hedging ? r.cut : !r.converged)) run = 0;
+    }
+    if (!run) {
+        /* this frame the trajectory takes the first one's solution (in
+         * hop_finish, once that is made), or passes when the first one
+         * had nothing to solve */
+        if (hs->nclips[0] > 0) hs->copy[t] = 1;
+        else track_pass(st, ch, tr);
+        return;
+    }
+    /* samples near DBL_MAX overflow the transforms: such a solution
+     * is dropped (the frame passes through) and never warm-starts */
+    int finite = 1;
+    for (int i = 0; i < w; i++)
+        finite &= isfinite(ln->xout[i]) != 0;
+    const double *sol = finite ? ln->xout : ln->yw;
+    for (int i = 0; i < w; i++)
+        tr->acc[i] += st->syn[i] * sol[i];
+    memcpy(tr->prev, sol, sizeof(double) * w);
+    tr->prev_valid = finite;
+    if (tr->prior[0]) {
+        float *p = tr->prior[0];
+        tr->prior[0] = tr->prior[1];
+        tr->prior[1] = p;
+    }
+}
+
+/* A lane's running estimate of one solve step's time (uncut steps only:
+ * a cut step's time is its deadline), for channel_deadline. */
+static void note_step_time(lane *ln, double t0, int cut, int used)
+{
+    if (!(t0 > 0.0) || cut || used <= 0) return;
+    double dt = rtd_now() - t0;
+    ln->frame_seconds = ln->frame_seconds > 0.0 ? 0.875 * ln->frame_seconds + 0.125 * dt : dt;
+}
+
+/* Iterations and cuts of channel c's solves this hop. */
+static void hop_totals(const rtd_state *st, const channel *ch, int *used, int *cut)
+{
+    *used = *cut = 0;
+    for (int t = 0; t < st->tracks; t++) {
+        *used += ch->hs.res[t].iterations;
+        *cut |= ch->hs.res[t].cut;
+    }
+}
+
+/* Step 3: channel c's trajectories that take trajectory 0's solution, its
+ * counters, and its finished samples into the FIFO. */
+static void hop_finish(rtd_state *st, lane *ln, int c)
+{
+    const int w = st->w, hop = st->hop, first = st->first;
+    channel *ch = &st->ch[c];
+    hop_step *hs = &ch->hs;
+    const int ntr = st->tracks;
+    const int8_t *mask = hs->masks[0];
+    if (hs->solve) {
+        for (int t = 1; t < ntr; t++)
+            if (hs->copy[t]) track_copy(st, &ch->tr[0], &ch->tr[t]);
+        int used, cut;
+        hop_totals(st, ch, &used, &cut);
         ln->stats.pooled_iterations +=
-            budget_pool_settle(pool, &ch->credit, budget, res.iterations, res.cut);
+            budget_pool_settle(st->cfg.budget_pool, &ch->credit, st->budget, hs->res[0].iterations,
+                               hs->res[0].cut);
         ln->stats.frames_solved++;
-        ln->stats.frames_converged += res.converged;
+        ln->stats.frames_converged += hs->res[0].converged;
         ln->stats.frames_cut += cut;
-        if (t0 > 0.0 && !cut && used > 0) {
-            /* uncut frames only: a cut frame's time is its deadline */
-            double dt = rtd_now() - t0;
-            ln->frame_seconds = ln->frame_seconds > 0.0 ?
-                0.875 * ln->frame_seconds + 0.125 * dt : dt;
-        }
         ln->stats.iterations += used;
         if (used > ln->stats.max_frame_iterations)
             ln->stats.max_frame_iterations = used;
@@ -684,7 +757,7 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
             double sum = v0, all = v0;
             int differ = 0;
             for (int t = 1; t < ntr; t++) {
-                double v = ch->tr[t].done[i] = consistent(ch->tr[t].acc[i], y, masks[t][i]);
+                double v = ch->tr[t].done[i] = consistent(ch->tr[t].acc[i], y, hs->masks[t][i]);
                 all += v;
                 if (t < keep) sum += v;
                 differ |= v != v0;
@@ -712,22 +785,82 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
     memmove(ch->given, ch->given + hop, (size_t)(w - hop));
 }
 
-/* Lane l's share of a hop: its channels l, l + lanes, ... in order. */
+/* Channel c's hop on lane ln, the three steps in turn (no hedge: a lane
+ * solves its channels one after the other).  Touches only the channel's
+ * own state and the lane's scratch, so lanes run in parallel and the
+ * output does not depend on their number. */
+static void channel_hop(rtd_state *st, lane *ln, int c, int after)
+{
+    hop_prepare(st, ln, c);
+    if (st->ch[c].hs.solve) {
+        double t0 = st->call_deadline > 0.0 ? rtd_now() : 0.0;
+        for (int t = 0; t < st->tracks; t++)
+            hop_solve(st, ln, c, t, channel_deadline(st, ln, after, t0));
+        int used, cut;
+        hop_totals(st, &st->ch[c], &used, &cut);
+        note_step_time(ln, t0, cut, used);
+    }
+    hop_finish(st, ln, c);
+}
+
+/* With a hedge, lane l's solves: items l, l + lanes, ... of channels x
+ * trajectories (item k = channel k / tracks, trajectory k % tracks). */
+static void lane_solves(rtd_state *st, lane *ln, int l)
+{
+    const int L = st->lanes, ntr = st->tracks, n = st->cfg.channels * ntr;
+    for (int k = l; k < n; k += L) {
+        const int c = k / ntr, t = k % ntr;
+        if (!st->ch[c].hs.solve) continue;
+        double t0 = st->call_deadline > 0.0 ? rtd_now() : 0.0;
+        hop_solve(st, ln, c, t, channel_deadline(st, ln, (n - 1 - k) / L, t0));
+        note_step_time(ln, t0, st->ch[c].hs.res[t].cut, st->ch[c].hs.res[t].iterations);
+    }
+}
+
+/* Lane l's share of a hop's step (st->step): its channels l, l + lanes,
+ * ... in order, or its solves. */
 static void lane_hop(void *ctx, int l)
 {
     rtd_state *st = ctx;
+    lane *ln = &st->lane[l];
     const int C = st->cfg.channels, L = st->lanes;
-    for (int c = l; c < C; c += L)
-        channel_hop(st, &st->lane[l], c, (C - 1 - c) / L);
+    switch (st->step) {
+    case STEP_PREPARE:
+        for (int c = l; c < C; c += L) hop_prepare(st, ln, c);
+        break;
+    case STEP_SOLVE:
+        lane_solves(st, ln, l);
+        break;
+    case STEP_FINISH:
+        for (int c = l; c < C; c += L) hop_finish(st, ln, c);
+        break;
+    default:
+        for (int c = l; c < C; c += L) channel_hop(st, ln, c, (C - 1 - c) / L);
+    }
 }
 
-/* One complete hop on every channel, the lanes in parallel. */
-static void run_frame(rtd_state *st)
+static void run_lanes(rtd_state *st)
 {
     if (st->pool)
         rtd_workers_run(st->pool);
     else
         lane_hop(st, 0);
+}
+
+/* One complete hop on every channel, the lanes in parallel: each channel
+ * whole, or with a hedge step by step (the solves of every channel and
+ * trajectory spread over the lanes). */
+static void run_frame(rtd_state *st)
+{
+    if (st->hedge_made) {
+        for (int step = STEP_PREPARE; step <= STEP_FINISH; step++) {
+            st->step = step;
+            run_lanes(st);
+        }
+    } else {
+        st->step = STEP_WHOLE;
+        run_lanes(st);
+    }
     /* the FIFO counts move here, on the caller's thread, after every lane
      * is done: process() reads them */
     for (int c = 0; c < st->cfg.channels; c++)

@@ -99,3 +99,40 @@ def test_single_precision_solve_frame_near_double():
 def test_bad_settings_are_refused(kw):
     with pytest.raises(ValueError, match=next(iter(kw))):
         rtdeclip.Declipper(48000, channels=2, plan="estimate", **kw)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_hedged_solves_spread_over_the_lanes(channels):
+    """With a hedge the unit of work is a channel's trajectory: a mono
+    stream hedged 5 ways runs on up to 5 lanes, and whatever the lanes the
+    output and the counters are the same, bit for bit."""
+    _, y = clipped(channels, n=16000)
+    y = y + 1e-3 * np.random.default_rng(7).standard_normal(y.shape)   # a smeared rail
+    outs, lanes, stats = [], [], []
+    for threads, blocks in ((1, [256]), (2, [100, 700, 33]), (3, [512])):
+        d = rtdeclip.Declipper(48000, channels=channels, preset="fastest", threshold="auto",
+                               hedge=5, threads=threads, plan="estimate")
+        lanes.append(d.threads)
+        outs.append(run(d, y, blocks))
+        stats.append(d.stats)
+        if threads > 1:
+            assert all(s > 0 for s in d.worker_cpu_seconds())   # the workers did solve
+    assert lanes == [1, 2, 3]        # more lanes than channels: trajectories
+    assert stats[0]["hedge_solves"] > 0 and any(m in ("noisy", "codec") for det in d.detection
+                                                for m in det["method"])
+    assert stats[0] == stats[1] == stats[2]
+    assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
+    # the hedge really moved the output (else the lanes had nothing to do)
+    plain = run(rtdeclip.Declipper(48000, channels=channels, preset="fastest",
+                                   threshold="auto", plan="estimate"), y, [256])
+    assert np.max(np.abs(plain - outs[0])) > 1e-3
+
+
+def test_default_threads_with_a_hedge_one_per_trajectory_up_to_the_cores():
+    import os
+    d = rtdeclip.Declipper(48000, channels=1, preset="fastest", hedge=5, plan="estimate")
+    assert d.threads == min(5, os.cpu_count())
+    # a fixed level has no hedge: one lane per channel as before
+    d = rtdeclip.Declipper(48000, channels=1, preset="fastest", hedge=5, threshold=0.4,
+                           plan="estimate")
+    assert d.threads == 1

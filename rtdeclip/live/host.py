@@ -219,7 +219,8 @@ class LiveDeclipper:
         try:
             os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(5))
             self.realtime = True
-            # the declipper's worker threads (one per further channel)
+            # the declipper's worker threads (one per further channel, or per
+            # channel and trajectory with a hedge)
             # solve beside this one: same priority
             self.declipper.match_worker_scheduling()
         except (OSError, AttributeError):
