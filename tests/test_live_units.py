@@ -93,3 +93,17 @@ def test_event_log_keeps_order_capacity_and_counts_the_rest():
     assert summary(log.as_list(), most=2) == "late at 0.50 s, output underflow at 1.25 s (+1 more)"
     with pytest.raises(ValueError):
         log.add(4.0, "no such kind")
+
+
+def test_auto_hedge_gives_each_trajectory_a_core():
+    """--hedge auto: processors // channels trajectories, 3 to 5, else off;
+    off with given levels and with lowlatency."""
+    from rtdeclip.live.cores import auto_hedge
+    table = {(2, 2): 0, (2, 4): 0, (2, 6): 3, (2, 8): 4, (2, 10): 5, (2, 64): 5,
+             (1, 2): 0, (1, 3): 3, (1, 4): 4, (1, 5): 5, (6, 16): 0, (6, 18): 3}
+    for (channels, cpus), n in table.items():
+        assert auto_hedge(channels, "Average", True, cpus=cpus) == n, (channels, cpus)
+        # whatever it picks leaves no lane more than one solve per hop
+        assert n * channels <= cpus
+    assert auto_hedge(2, "average", False, cpus=64) == 0
+    assert auto_hedge(1, "LowLatency", True, cpus=64) == 0

@@ -4,6 +4,7 @@
 Exact rails must give one trajectory's output bit for bit; smeared ones
 the mean, with the declared levels' reliable samples untouched, in any
 block sizes, and through the live host as in a script."""
+import json
 import os
 import subprocess
 import sys
@@ -223,3 +224,29 @@ def test_turning_the_hedge_down_fades_over_a_window(mp3):
     # to plain than to hedged over the last second
     tail = slice(len(x) - SR, len(x))
     assert np.abs(out[tail] - plain[tail]).mean() < np.abs(out[tail] - hedged[tail]).mean()
+
+
+def test_live_command_hedge_auto_takes_what_the_cores_hold(jack, tmp_path):
+    """``rtdeclip live`` hedges by default as far as the processors give
+    every trajectory its own core (``--hedge auto``, rtdeclip.live.cores):
+    the console and the stats say what it chose; a number overrides it."""
+    from rtdeclip.live.cores import auto_hedge, processors
+    want = auto_hedge(2, "fastest", True)
+    for extra, hedge, asked in (([], want, "auto"), (["--hedge", "3"], 3, 3)):
+        stats = tmp_path / f"s{hedge}{asked}.json"
+        r = subprocess.run([sys.executable, "-m", "rtdeclip", "live", "--demo", "--duration", "1",
+                            "--preset", "fastest", "--plain", "--stats", str(stats), *extra],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        s = json.loads(stats.read_text())
+        assert s["hedge"] == hedge and s["hedge_asked"] == asked
+        line = [ln for ln in r.stdout.splitlines() if ln.startswith("hedge: ")]
+        assert len(line) == 1, r.stdout
+        if asked == "auto":
+            assert f"auto: {processors()} processors, 2 channels" in line[0]
+        assert ("off" in line[0]) == (hedge == 0)
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", "live", "--hedge", "some"],
+                       capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, JACK_DEFAULT_SERVER="none"))
+    assert r.returncode == 1 and "--hedge must be" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -2,7 +2,8 @@
 
     rtdeclip live [--input DEV] [--output DEV] [--channels N] [--sample-rate SR]
                   [--blocksize N] [--preset LowLatency|Fastest|Average] [--threshold auto|DBFS|POS,NEG]
-                  [--gain DB] [--ceiling DBFS|off] [--duration S] [--record FILE] [--stats FILE]
+                  [--gain DB] [--ceiling DBFS|off] [--hedge N|auto] [--duration S] [--record FILE]
+                  [--stats FILE]
     rtdeclip live --demo          # a built-in clipped example through the host to the output
     rtdeclip monitor [--bypass] [--connect JACKPORTS] [--record FILE] ...
     rtdeclip devices
@@ -57,11 +58,13 @@ def register(sub):
                             "player's file): opus gives its rails Opus's own width (narrower "
                             "at moderate clipping; docs/lossy.md); the others, or none, the "
                             "width rule's")
-        p.add_argument("--hedge", type=int, default=0, metavar="N",
+        p.add_argument("--hedge", default="auto", metavar="N|auto",
                        help="a smeared rail (a lossy codec's, a resampler's) hedged over its "
-                            "width: N trajectories (2-5) at 1, 0.75, 1.6, 0.9, 1.25 x the "
-                            "width, averaged; up to N times the CPU while a smeared rail is in "
-                            "use (default 0: off; docs/lossy.md)")
+                            "width: N trajectories (2-5, 0 off) at 1, 0.75, 1.6, 0.9, 1.25 x "
+                            "the width, averaged, each on its own core where there is one; up "
+                            "to N times the CPU while a smeared rail is in use.  Default auto: "
+                            "as many per channel (3-5) as the processors give each its own "
+                            "core, else off (docs/lossy.md)")
         p.add_argument("--gain", type=float, default=None,
                        help="output gain in dB (default -6: room for restored peaks)")
         p.add_argument("--ceiling", default="-1",
@@ -166,6 +169,11 @@ def _check(args):
         except ParameterError:
             raise ParameterError(f"--source-rate must be --sample-rate ({args.sample_rate}) "
                                  f"divided by 2, 3, 4 or 6, got {args.source_rate}") from None
+    if str(args.hedge).lower() != "auto":
+        try:
+            args.hedge = int(args.hedge)
+        except ValueError:
+            raise ParameterError(f"--hedge must be 0, 2..5 or auto, got {args.hedge!r}") from None
     if args.gain is not None and not -60 <= args.gain <= 24:
         raise ParameterError(f"--gain must be -60..24 dB, got {args.gain}")
     if args.margin is not None and args.margin < 2:
@@ -240,6 +248,9 @@ def _connect_sources(host, spec):
 def run_live(args):
     preset, ceiling = _check(args)
     levels = parse_threshold_db(args.threshold, args.channels) or "auto"
+    from rtdeclip.live.cores import auto_hedge, describe
+    asked = "auto" if str(args.hedge).lower() == "auto" else args.hedge
+    hedge = auto_hedge(args.channels, preset, levels == "auto") if asked == "auto" else args.hedge
     demo = getattr(args, "demo", False)
     source = clean = None
     if demo:
@@ -268,7 +279,7 @@ def run_live(args):
                              args.sample_rate, args.blocksize, preset, levels, args.gain,
                              ceiling, args.margin, source=source, bypass=args.bypass,
                              record=args.record, record_seconds=args.duration if demo else 0,
-                             source_rate=args.source_rate, hedge=args.hedge,
+                             source_rate=args.source_rate, hedge=hedge,
                              codec=getattr(args, "codec", None))
         lat = host.latency
         if not args.quiet:
@@ -276,6 +287,7 @@ def run_live(args):
                                           f"({v['ms']:.1f} ms)" for k, v in lat.items()), flush=True)
             if host.given_levels is not None:
                 print(_levels_line(host), flush=True)
+            print(describe(host.declipper.hedge, asked, args.channels), flush=True)
         host.start()
         if getattr(args, "connect", None):
             _connect_sources(host, args.connect)
@@ -299,6 +311,7 @@ def run_live(args):
         if view is not None:
             view.close()
         stats = host.stop()
+        stats["hedge_asked"] = asked   # "auto" or the number given (stats["hedge"]: in use)
     finally:
         for s, h in old.items():
             signal.signal(s, h)
