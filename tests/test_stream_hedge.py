@@ -120,11 +120,14 @@ def test_bad_hedges_are_refused(kw, word):
         rtdeclip.Declipper(48000, channels=1, **kw)
 
 
-def test_live_host_hedges_as_the_script_does(jack, clean, mp3):
+@pytest.mark.parametrize("channels", [2, 1])
+def test_live_host_hedges_as_the_script_does(jack, clean, mp3, channels):
     """``rtdeclip live --hedge 5`` runs the same hedge in the live host: a
     decoded MP3 played through it on the JACK dummy server comes out as
     the same Declipper's stream in a script (where no event excused a
-    stretch)."""
+    stretch).  Mono, its five trajectories are spread over the lanes (as
+    many as the processors, up to five: worker threads at the host's
+    priority)."""
     from loopback import play_against_offline
     from rtdeclip.live import LiveDeclipper
     sr = 48000
@@ -133,14 +136,16 @@ def test_live_host_hedges_as_the_script_does(jack, clean, mp3):
     n48 = len(mp3) * sr // SR
     decoded = np.fft.irfft(np.fft.rfft(mp3, axis=0), n=n48, axis=0) * (n48 / len(mp3))
     ref = np.fft.irfft(np.fft.rfft(clean, axis=0), n=n48, axis=0) * (n48 / len(mp3))
-    played = decoded.astype(np.float32).astype(np.float64)
+    played = decoded.astype(np.float32).astype(np.float64)[:, :channels]
+    ref = ref[:, :channels]
     offline, d = stream(played, sr=sr, hedge=5)
     assert d.stats["hedge_solves"] > 0
     r = play_against_offline(
-        lambda: LiveDeclipper(channels=2, sample_rate=sr, blocksize=256, preset="fastest",
+        lambda: LiveDeclipper(channels=channels, sample_rate=sr, blocksize=256, preset="fastest",
                               threshold="auto", gain_db=0.0, ceiling_db=None, hedge=5),
         ref, played, offline)
     assert r["stats"]["hedge"] == 5 and r["stats"]["hedge_solves"] > 0, r["why"]
+    assert r["host"].declipper.threads == min(os.cpu_count(), 5 * channels)
     assert r["d_off"] > 3, r["why"]
     assert r["left_out"] <= r["windows"] // 2, r["why"]
     assert abs(r["d_live"] - r["d_off"]) < 0.5, r["why"]
