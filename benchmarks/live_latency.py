@@ -6,6 +6,8 @@ no xrun and no late frame.
     python benchmarks/live_latency.py [--seconds 300] [--periods 64,128,256,512]
     python benchmarks/live_latency.py --seconds 60 --periods 256 --presets average \
         --signal never-converging --hog --name live_hog     # issue 12's bar
+    python benchmarks/live_latency.py --seconds 60 --periods 256 --channels 1 \
+        --noise 1e-3 --hedge 5 --threads 1,2 --name live_hedge_lanes  # the hedge on lanes
 
 The issue asks for 5 minutes per case; --seconds sets it.  Each case is a
 real duplex stream: a second JACK client plays a clipped piece (looped;
@@ -35,13 +37,14 @@ from rtdeclip.live.jackserver import JackDummy  # noqa: E402
 from rtdeclip.live.stallwatch import StallWatch  # noqa: E402
 
 
-def one_case(preset, period, seconds, src, sr=48000):
+def one_case(preset, period, seconds, src, sr=48000, **solver):
     import rtmixer
     from rtdeclip.live import LiveDeclipper
-    host = LiveDeclipper(channels=2, sample_rate=sr, blocksize=period, preset=preset,
-                         threshold="auto")
+    channels = src.shape[1]
+    host = LiveDeclipper(channels=channels, sample_rate=sr, blocksize=period, preset=preset,
+                         threshold="auto", **solver)
     before = jackserver.ports()
-    player = rtmixer.Mixer(channels=2, samplerate=sr, blocksize=period)
+    player = rtmixer.Mixer(channels=channels, samplerate=sr, blocksize=period)
     outs = [p for p in jackserver.ports() if p not in before and ":out_" in p]
     host.start()
     for p in host.jack_inputs:
@@ -50,7 +53,7 @@ def one_case(preset, period, seconds, src, sr=48000):
     for a, b in zip(outs, host.jack_inputs):
         jackserver.connect(a, b)
     with player:
-        act = player.play_buffer(src[: int(seconds * sr)], channels=2)
+        act = player.play_buffer(src[: int(seconds * sr)], channels=channels)
         player.wait(act)
     s = host.stop()
     player.close()
@@ -67,6 +70,14 @@ def main():
                          "its whole budget)")
     ap.add_argument("--hog", action="store_true",
                     help="run a second process that keeps one core busy")
+    ap.add_argument("--channels", type=int, default=2)
+    ap.add_argument("--noise", type=float, default=0.0,
+                    help="white noise of this RMS added after the clipping: a smeared rail, "
+                         "what the hedge works on")
+    ap.add_argument("--hedge", type=int, default=0, help="Declipper(hedge=N) in the host")
+    ap.add_argument("--threads", default="",
+                    help="comma-separated lane counts to run each case with (default: the "
+                         "Declipper's own, one per unit of work up to the processors)")
     ap.add_argument("--name", default="live_latency", help="results file name")
     args = ap.parse_args()
     sr = 48000
@@ -78,6 +89,13 @@ def main():
         reps = int(np.ceil(args.seconds / 30.0))
         src = np.ascontiguousarray(np.tile(np.clip(clean, -0.3, 0.3), (reps, 1)),
                                    dtype=np.float32)
+    src = src[:, :args.channels] if args.channels <= src.shape[1] else np.repeat(
+        src[:, :1], args.channels, axis=1)
+    if args.noise:
+        src = src + np.float32(args.noise) * np.random.default_rng(0).standard_normal(
+            src.shape).astype(np.float32)
+    src = np.ascontiguousarray(src, dtype=np.float32)
+    threads = [int(t) for t in args.threads.split(",") if t] or [None]
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.hog else None
     rows, data, smallest = [], [], {}
     presets = args.presets.split(",")
@@ -90,15 +108,17 @@ def main():
         else:
             import sounddevice as sd   # noqa: F811 -- initialises PortAudio on JACK
         try:
-            for preset in presets:
+            for preset, nthreads in [(p, t) for p in presets for t in threads]:
                 with StallWatch() as watch:
                     t0 = time.monotonic()
-                    s = one_case(preset, period, args.seconds, src, sr)
+                    s = one_case(preset, period, args.seconds, src, sr, hedge=args.hedge,
+                                 threads=nthreads)
                     t1 = time.monotonic()
                 stalls = [ms for t, ms in watch.stalls if t0 + 1.0 <= t <= t1]
                 lat = s["latency"]
                 late = s["late_frames"]
-                rows.append([preset, period, f"{lat['total']['ms']:.1f}",
+                rows.append([preset, period, s["lanes"], s["hedge"], s["hedge_solves"],
+                             s["hedge_drops"], f"{lat['total']['ms']:.1f}",
                              f"{lat['device_input']['ms']:.1f} + {lat['algorithm']['ms']:.1f} + "
                              f"{lat['margin']['ms']:.1f} + {lat['limiter']['ms']:.1f} + "
                              f"{lat['device_output']['ms']:.1f}",
@@ -109,7 +129,7 @@ def main():
                              f"{s['hop_ms']['median']:.2f} / {s['hop_ms']['p99']:.2f} / "
                              f"{s['hop_ms']['max']:.2f}",
                              f"{len(stalls)} / {max(stalls, default=0):.1f}"])
-                data.append({"preset": preset, "period": period, "stats": s,
+                data.append({"preset": preset, "period": period, "threads": nthreads, "stats": s,
                              "machine_stalls_ms": stalls})
                 print(" | ".join(map(str, rows[-1])), flush=True)
                 if s["xruns"] == 0 and late == 0:
@@ -121,11 +141,13 @@ def main():
         hog.kill()
         hog.wait()
     load1 = os.getloadavg()
-    md = (f"{args.seconds:.0f} s per case, stereo 48 kHz, JACK dummy driver, host block = JACK "
-          f"period, a second client playing {args.signal} audio into the host"
+    md = (f"{args.seconds:.0f} s per case, {args.channels} channel(s) at 48 kHz, JACK dummy "
+          f"driver, host block = JACK period, a second client playing {args.signal} audio into "
+          f"the host{f', white noise {args.noise:g} after the clipping' if args.noise else ''}"
           f"{', a CPU hog process beside it' if args.hog else ''}; load average "
           f"{load0[0]:.1f} at start, {load1[0]:.1f} at the end ({os.cpu_count()} CPUs).\n\n" +
-          md_table(["preset", "period", "total latency (ms)",
+          md_table(["preset", "period", "lanes", "hedge", "hedge solves", "hedge drops",
+                    "total latency (ms)",
                     "device in + algorithm + margin + limiter + device out (ms)",
                     "xruns host / device",
                     "late frames / frames solved", "budget cuts", "worker CPU", "per-hop ms median / p99 / max",

@@ -414,6 +414,9 @@ class LiveDeclipper:
         # trajectories hedging a smeared rail (--hedge; 0 off) and the
         # frames they solved (hedge_solves, from the declipper's counters)
         s["hedge"] = self.declipper.hedge
+        # threads solving the stream (the caller's worker and its pool's):
+        # one per channel, or per channel and trajectory with a hedge
+        s["lanes"] = self.declipper.threads
         # the codec family the rails were read for (--codec opus), or None
         s["codec"] = self.declipper.codec
         # when: [[stream seconds, kind], ...] (the first 1024; the counters
