@@ -211,7 +211,7 @@ class Declipper:
         more as a better preset (average unhedged beats fastest hedged),
         unless cores are idle: the solves of every channel and trajectory
         are spread over ``threads`` lanes (on 2 cores a mono stream hedged
-        5 ways takes 0.58x the wall time of one lane, the same output).
+        5 ways took 0.58-0.62x the wall time of one lane, the same output).
         0 (default): off; not with ``second_solve`` (lowlatency).
     source_rate : int, optional
         The rate the stream had before it was brought to ``sample_rate`` by
