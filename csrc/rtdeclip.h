@@ -145,8 +145,9 @@ typedef struct {
                                 the caller's thread only (default); n >= 2 =
                                 min(n, units) lanes, the caller's thread and
                                 n - 1 workers made here; 0 = min(units,
-                                processors online).  Up to 64.  units: the
-                                channels, times hedge with a hedge.         */
+                                processors the process may run on, its CPU
+                                affinity).  Up to 64.  units: the channels,
+                                times hedge with a hedge.                   */
     int synthesis_length;    /* 0: the windows above.  n > 0 with both window
                                 pointers NULL: the low-delay pair designed
                                 here (rtdeclip/core/windows.py lowdelay): a

@@ -18,6 +18,7 @@
 
 #include <fftw3.h>
 #include <float.h>
+#include <sched.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,7 +250,16 @@ static int lane_count(const rtd_config *cfg)
 {
     int n = cfg->threads;
     if (n == 0) {
+        /* the processors this process may run on (a container's cpuset, a
+         * taskset), as rtdeclip.live.cores counts them: a hedge has up to
+         * five lanes per channel, and more lanes than processors only take
+         * turns */
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+#ifdef CPU_COUNT
+        cpu_set_t set;
+        if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+            cpus = CPU_COUNT(&set);
+#endif
         n = cpus < 1 ? 1 : cpus > RTD_THREADS_MAX ? RTD_THREADS_MAX : (int)cpus;
     }
     /* the units of work: channels, or with a hedge channels x trajectories */

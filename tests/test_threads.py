@@ -136,3 +136,23 @@ def test_default_threads_with_a_hedge_one_per_trajectory_up_to_the_cores():
     d = rtdeclip.Declipper(48000, channels=1, preset="fastest", hedge=5, threshold=0.4,
                            plan="estimate")
     assert d.threads == 1
+
+
+def test_default_lanes_follow_the_cpu_affinity():
+    """In a cpuset or under taskset the default lanes are the processors the
+    process may run on (as --hedge auto counts them), not all online: a
+    hedged stream never starts more lanes than it can run at once."""
+    import shutil
+    import subprocess
+    import sys
+    if not shutil.which("taskset"):
+        pytest.skip("taskset (util-linux) is not installed")
+    code = ("import rtdeclip\n"
+            "from rtdeclip.live.cores import auto_hedge, processors\n"
+            "print(rtdeclip.Declipper(48000, channels=1, preset='fastest', hedge=5).threads,"
+            " rtdeclip.Declipper(48000, channels=2, preset='fastest').threads,"
+            " processors(), auto_hedge(1, 'fastest', True))")
+    r = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "1", "1", "0"]

@@ -104,8 +104,8 @@ class Declipper:
         the caller's and ``threads - 1`` workers made here (at most one
         per channel; with ``hedge`` one per channel and trajectory, so a
         hedged mono stream uses idle cores too).  Default: one per channel
-        (and trajectory) up to the processors online.  The output does
-        not depend on it, bit for bit.
+        (and trajectory) up to the processors this process may run on (its
+        CPU affinity).  The output does not depend on it, bit for bit.
     algorithm : {"aspade", "sspade", "sspade-original", "social"}, default: the preset's
         Analysis SPADE, synthesis SPADE "done properly", or synthesis SPADE
         as first published (Zaviska et al., ICASSP 2019), frame by frame;
