@@ -248,8 +248,8 @@ def main():
                     help="only the stream hedge's table, into results/speed_hedge.*")
     args = ap.parse_args()
     if args.hedge_only:
-        rows3, data3 = hedge_rtf(args.seconds, ["fastest", "average"])
-        rows4, data4 = hedge_lanes(args.seconds, ["fastest", "average"])
+        rows3, data3 = hedge_rtf(args.seconds, ["fastest", "average", "lowlatency"])
+        rows4, data4 = hedge_lanes(args.seconds, ["fastest", "average", "lowlatency"])
         write_results("speed_hedge", {"machine": machine(), "hedge": data3, "lanes": data4},
                       hedge_table(args.seconds, rows3) + "\n\n" + lanes_table(args.seconds, rows4))
         return
@@ -272,7 +272,7 @@ def main():
                      "frames converged", "mean iterations", "threads", "CPU ms per s",
                      "RTF one core", "RTF per thread"], rows2))
     rows3, data3 = hedge_rtf(args.seconds, [p for p in args.presets.split(",")
-                                            if p in ("fastest", "average")])
+                                            if p in ("fastest", "average", "lowlatency")])
     md += "\n\n" + hedge_table(args.seconds, rows3)
     write_results("speed", {"machine": machine(), "iterations": data, "presets": data2,
                             "hedge": data3}, md)

@@ -27,7 +27,9 @@
 /* One trajectory of solutions of a channel: what a frame's solve starts
  * from and overlap-adds into.  A channel has one, two with second_solve,
  * or `hedge` (each with its own past, warm start and prior, so their
- * errors drift apart; the output is their mean). */
+ * errors drift apart; the output is their mean).  With both, the hedge's
+ * trajectories hedge the hops of a smeared rail and trajectory 1 is the
+ * second solve in the others. */
 typedef struct {
     double *acc;      /* overlap-add accumulator, aligned with `frame`    */
     double *prev;     /* previous frame's solution (windowed), warm start */
@@ -47,6 +49,9 @@ typedef struct {
     int copy[RTD_HEDGE_MAX];       /* takes trajectory 0's solution (finish)   */
     spade_result res[RTD_HEDGE_MAX]; /* each solve's result (zero: not run)    */
     int solve;                     /* anything to solve this hop               */
+    int hedge;                     /* this hop's trajectories hedge the width
+                                      (else, with second_solve, trajectory 1 is
+                                      the second solve and the rest copy 0)   */
     int allowance;                 /* iterations a solve may run (budget pool) */
     int known;                     /* past_final: samples before it are done   */
 } hop_step;
@@ -94,6 +99,8 @@ struct rtd_state {
                                  masks (one per trajectory with hedge)       */
     int64_t *sm_scratch;      /* cumulative histogram, smear.h               */
     int tracks;               /* hedge, 2 with second_solve, else 1          */
+    int second;               /* second_solve in use (a budget to share)     */
+    int hedge_on;             /* the hedge asked for (rtd_set_hedge >= 2)     */
     int hedge_made;           /* cfg.hedge's trajectories made in create, or 0
                                  (how many run: tracks, rtd_set_hedge)       */
     int keep;                 /* trajectories averaged into the output: tracks,
@@ -167,7 +174,7 @@ const char *rtd_strerror(int e)
         return "social: block and margin must be multiples of hop (block >= window), "
                "neighbourhood sizes odd and >= 1, lambdas > 0";
     case RTD_ERR_FACTOR: return "source rate factor must be 2, 3, 4 or 6";
-    case RTD_ERR_HEDGE: return "hedge must be between 0 and 5, and not with second_solve";
+    case RTD_ERR_HEDGE: return "hedge must be between 0 and 5";
     default: return "unknown error";
     }
 }
@@ -197,8 +204,7 @@ static int validate(const rtd_config *c)
     if (c->second_solve < 0 || !(c->second_adapt_s >= 0.0) || !isfinite(c->second_adapt_s))
         return RTD_ERR_SCHEDULE;
     if (!(c->second_reliable >= 0.0 && c->second_reliable <= 1.0)) return RTD_ERR_SCHEDULE;
-    if (c->hedge < 0 || c->hedge > RTD_HEDGE_MAX || (c->hedge > 1 && c->second_solve > 0))
-        return RTD_ERR_HEDGE;
+    if (c->hedge < 0 || c->hedge > RTD_HEDGE_MAX) return RTD_ERR_HEDGE;
     return RTD_OK;
 }
 
@@ -296,10 +302,11 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     /* the second trajectory needs a budget to share; a hedge needs rails
      * to hedge (auto_threshold) */
     st->hedge_made = cfg->hedge > 1 && cfg->auto_threshold ? cfg->hedge : 0;
+    st->hedge_on = st->hedge_made > 0;
+    st->second = cfg->second_solve > 0 && cfg->max_iterations > 0;
     /* every trajectory a hedge may use is made (rtd_set_hedge changes how
      * many run) */
-    const int made = st->hedge_made ? st->hedge_made
-                                    : cfg->second_solve > 0 && cfg->max_iterations > 0 ? 2 : 1;
+    const int made = st->hedge_made ? st->hedge_made : st->second ? 2 : 1;
     st->tracks = st->keep = made;
     st->masks = fftw_malloc((size_t)w * C * (st->hedge_made ? st->hedge_made : 1));
     st->sm_scratch = malloc(sizeof(int64_t) * (RTD_SM_BINS + 1));
@@ -565,7 +572,13 @@ static void hop_prepare(rtd_state *st, lane *ln, int c)
     channel *ch = &st->ch[c];
     hop_step *hs = &ch->hs;
     const int ntr = st->tracks;
-    const int hedging = st->hedge_made > 0;   /* never with second_solve */
+    /* with second_solve (lowlatency) the hedge's trajectories hedge only
+     * hops of a smeared rail while the hedge is on; other hops are the
+     * preset's own: trajectory 1 its second solve, the rest copies of 0 */
+    const int rails = smeared(ch->method[0]) || smeared(ch->method[1]);
+    const int hedging = st->hedge_made > 0 &&
+                        (!st->second || (st->hedge_on && rails && !st->use_given));
+    hs->hedge = hedging;
     /* past_final: samples before `first` have left the stream; they are
      * reliable at their output values (ch->done) */
     const int known = st->cfg.past_final ? st->first : 0;
@@ -578,10 +591,9 @@ static void hop_prepare(rtd_state *st, lane *ln, int c)
     int nclip = hs->nclips[0];
     hs->same[0] = 0;
     if (hedging && !st->use_given) {
-        const int hedged = smeared(ch->method[0]) || smeared(ch->method[1]);
         for (int t = 1; t < ntr; t++) {
             hs->masks[t] = st->masks + ((size_t)t * C + c) * w;
-            if (!hedged) {
+            if (!rails) {
                 hs->masks[t] = hs->masks[0];
                 hs->nclips[t] = hs->nclips[0];
                 hs->same[t] = 1;
@@ -599,6 +611,8 @@ static void hop_prepare(rtd_state *st, lane *ln, int c)
             hs->nclips[t] = hs->nclips[0];
             hs->same[t] = 0;
         }
+        /* second_solve's trajectory 1 solves; a hedge's others copy 0 */
+        for (int t = 2; t < ntr && st->second; t++) hs->same[t] = 1;
     }
     hs->known = known;
     /* samples entering this hop are counted once (trajectory 0's set) */
@@ -628,7 +642,7 @@ static void hop_solve(rtd_state *st, lane *ln, int c, int t, double deadline)
     hop_step *hs = &ch->hs;
     if (!hs->solve) return;
     track *tr = &ch->tr[t];
-    const int hedging = st->hedge_made > 0;
+    const int hedging = hs->hedge;
     const int known = hs->known;
     if (hs->nclips[t] == 0) {   /* only with a hedge: this trajectory's set is empty */
         track_pass(st, ch, tr);
@@ -645,9 +659,10 @@ static void hop_solve(rtd_state *st, lane *ln, int c, int t, double deadline)
      * hedge's trajectories each get the frame's allowance: members
      * on a quarter of it gained nothing in streams (average, lossy
      * benchmark: -0.03 dB against one trajectory; docs/lossy.md). */
-    const int left = hedging || t == 0 ? hs->allowance : hs->allowance - r0->iterations;
+    const int left = hedging || t != 1 ? hs->allowance : hs->allowance - r0->iterations;
     int run = t == 0 || (hedging ? !hs->same[t]
-                                   : r0->converged && !r0->cut && left >= st->cfg.second_solve &&
+                                   : t == 1 && r0->converged && !r0->cut &&
+                                         left >= st->cfg.second_solve &&
                                          reliable >= st->cfg.second_reliable);
     /* a hedge turned down (rtd_set_hedge: the plug-ins' control,
      * the live governor under overload) sheds the CPU of the
@@ -764,16 +779,24 @@ static void hop_finish(rtd_state *st, lane *ln, int c)
         double v0 = ch->tr[0].done[i] = consistent(ch->tr[0].acc[i], y, mask[i]);
         if (ntr > 1) {
             const int keep = st->keep;
-            double sum = v0, all = v0;
-            int differ = 0;
+            double sum = v0, all = v0, v1 = v0;
+            int differ = 0, hedged = 0;
             for (int t = 1; t < ntr; t++) {
                 double v = ch->tr[t].done[i] = consistent(ch->tr[t].acc[i], y, hs->masks[t][i]);
                 all += v;
                 if (t < keep) sum += v;
+                if (t == 1) v1 = v;
                 differ |= v != v0;
+                hedged |= t >= 2 && v != v0;
             }
-            /* equal trajectories give trajectory 0's value bit for bit */
-            if (differ) {
+            /* equal trajectories give trajectory 0's value bit for bit;
+             * with second_solve, where the hedge's other trajectories
+             * still equal the first (no smeared frame over this sample,
+             * or none of theirs differs), the mean of the preset's two,
+             * bit for bit its output unhedged */
+            if (differ && st->second && !hedged) {
+                v0 = consistent((v0 + v1) / 2, y, mask[i]);
+            } else if (differ) {
                 double m = sum / keep;
                 if (st->fade_len > 0) {   /* from the mean of all to that of `keep` */
                     double a = (double)(st->fade_done * hop + (i - first) + 1) / st->fade_len;
@@ -820,10 +843,22 @@ static void lane_solves(rtd_state *st, lane *ln, int l)
     const int L = st->lanes, ntr = st->tracks, n = st->cfg.channels * ntr;
     for (int k = l; k < n; k += L) {
         const int c = k / ntr, t = k % ntr;
-        if (!st->ch[c].hs.solve) continue;
+        const hop_step *hs = &st->ch[c].hs;
+        if (!hs->solve) continue;
+        /* second_solve outside a hedged hop: trajectory 1 reads trajectory
+         * 0's result, so the item of trajectory 0 solves both in turn */
+        const int pair = st->second && !hs->hedge;
+        if (pair && t == 1) continue;
         double t0 = st->call_deadline > 0.0 ? rtd_now() : 0.0;
-        hop_solve(st, ln, c, t, channel_deadline(st, ln, (n - 1 - k) / L, t0));
-        note_step_time(ln, t0, st->ch[c].hs.res[t].cut, st->ch[c].hs.res[t].iterations);
+        const double deadline = channel_deadline(st, ln, (n - 1 - k) / L, t0);
+        hop_solve(st, ln, c, t, deadline);
+        int used = hs->res[t].iterations, cut = hs->res[t].cut;
+        if (pair && t == 0) {
+            hop_solve(st, ln, c, 1, deadline);
+            used += hs->res[1].iterations;
+            cut |= hs->res[1].cut;
+        }
+        note_step_time(ln, t0, cut, used);
     }
 }
 
@@ -1037,8 +1072,13 @@ int rtd_set_hedge(rtd_state *st, int n)
 {
     if (st->soc || !st->hedge_made) return 1;
     if (n > st->hedge_made) n = st->hedge_made;
-    const int next = n < 2 ? 1 : n;
-    if (next == st->keep) return next;   /* as it is (a fade to it goes on) */
+    st->hedge_on = n >= 2;
+    /* with second_solve its second trajectory stays averaged in (off:
+     * the preset's own pair; 2: the pair hedges over two widths) */
+    const int base = st->second ? 2 : 1;
+    const int next = n < base ? base : n;
+    const int used = n < 2 ? 1 : next;
+    if (next == st->keep) return used;   /* as it is (a fade to it goes on) */
     /* a fade still running ends here */
     st->tracks = st->keep;
     st->fade_len = 0;
@@ -1050,7 +1090,7 @@ int rtd_set_hedge(rtd_state *st, int n)
         st->keep = next;
         st->fade_len = st->w;
         st->fade_done = 0;
-        return next;
+        return used;
     }
     /* trajectories taken into use continue from the first one's state: the
      * mean of equal trajectories is the first one's output, bit for bit */
@@ -1068,7 +1108,7 @@ int rtd_set_hedge(rtd_state *st, int n)
         }
     }
     st->tracks = st->keep = next;
-    return next;
+    return used;
 }
 
 int rtd_get_max_iterations(const rtd_state *st)

@@ -76,6 +76,9 @@ int main(int argc, char **argv)
             cfg.warm_start = (variant >> 1) & 1;
             cfg.auto_threshold = variant == 3;
             cfg.hedge = variant == 3 ? 5 : 0;   /* five trajectories, three after the reset */
+            /* A-SPADE's hedged state also has a second solve (lowlatency's):
+             * trajectory 1 is the second solve in frames of exact rails */
+            cfg.second_solve = variant == 3 && alg == 0 ? 4 : 0;
             cfg.budget_pool = variant & 2 ? 3 : 0;
             cfg.plan = RTD_PLAN_ESTIMATE;
             cfg.precision = variant & 1 ? RTD_SINGLE : RTD_DOUBLE;

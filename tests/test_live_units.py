@@ -97,7 +97,8 @@ def test_event_log_keeps_order_capacity_and_counts_the_rest():
 
 def test_auto_hedge_gives_each_trajectory_a_core():
     """--hedge auto: processors // channels trajectories, 3 to 5, else off;
-    off with given levels and with lowlatency."""
+    off with given levels; lowlatency too (its second solve keeps to the
+    frames of exact rails)."""
     from rtdeclip.live.cores import auto_hedge
     table = {(2, 2): 0, (2, 4): 0, (2, 6): 3, (2, 8): 4, (2, 10): 5, (2, 64): 5,
              (1, 2): 0, (1, 3): 3, (1, 4): 4, (1, 5): 5, (6, 16): 0, (6, 18): 3}
@@ -106,4 +107,6 @@ def test_auto_hedge_gives_each_trajectory_a_core():
         # whatever it picks leaves no lane more than one solve per hop
         assert n * channels <= cpus
     assert auto_hedge(2, "average", False, cpus=64) == 0
-    assert auto_hedge(1, "LowLatency", True, cpus=64) == 0
+    assert auto_hedge(1, "LowLatency", True, cpus=64) == 5
+    assert auto_hedge(2, "lowlatency", True, cpus=4) == 0
+    assert auto_hedge(1, "HighQuality", True, cpus=64) == 0

@@ -440,10 +440,6 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
     if hedge > 1 and algorithm == "social":
         raise ParameterError("hedge needs a frame solver (aspade, sspade, sspade-original); "
                              "the social solver has no trajectories")
-    if hedge > 1 and second_solve:
-        raise ParameterError("hedge and second_solve cannot be combined (both are extra "
-                             "trajectories; the lowlatency preset has second_solve): hedge with "
-                             "fastest or average, or set second_solve=0")
     if social is not None and not isinstance(social, dict):
         raise ParameterError(f"social must be a dict of social_* settings, got {social!r}")
     soc = check_social({**SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})}, hop)

@@ -38,10 +38,12 @@ def processors():
 
 def auto_hedge(channels, preset, threshold_auto, cpus=None):
     """Trajectories per channel for ``--hedge auto``: processors // channels
-    up to 5, or 0 when fewer than 3 fit, when the levels are given (no
-    smeared rail to hedge) or with ``lowlatency`` (its second trajectory
-    is the same mechanism and it refuses a hedge)."""
-    if not threshold_auto or str(preset).lower() == "lowlatency":
+    up to 5, or 0 when fewer than 3 fit or when the levels are given (no
+    smeared rail to hedge).  With ``lowlatency`` the lane of a channel's
+    first trajectory also runs the preset's second solve, as unhedged, in
+    frames of exact rails only: no lane solves more than unhedged.
+    ``highquality`` (the social solver, no trajectories): 0."""
+    if not threshold_auto or str(preset).lower() == "highquality":
         return 0
     n = min(MAX_TRAJECTORIES, (cpus or processors()) // max(1, int(channels)))
     return n if n >= MIN_TRAJECTORIES else 0
