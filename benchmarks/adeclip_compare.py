@@ -6,6 +6,7 @@ music and 8 kHz mono clips.
 """
 import argparse
 import os
+import shlex
 import sys
 import time
 from fractions import Fraction
@@ -157,7 +158,7 @@ def main():
         md += f"; fastest is {ta / tf:.1f}x the speed of adeclip"
         if earlier:
             md += " (adeclip times from the earlier run)"
-    md += f"\n\nCommand: python benchmarks/adeclip_compare.py {' '.join(sys.argv[1:])}"
+    md += f"\n\nCommand: python benchmarks/adeclip_compare.py {shlex.join(sys.argv[1:])}"
     write_results(args.name, {"machine": machine(), "args": vars(args), "rows": data}, md)
 
 

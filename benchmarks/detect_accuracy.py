@@ -17,6 +17,7 @@ too.  A row counts as missed when no clipping was found.
 """
 import argparse
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -119,7 +120,7 @@ def main():
                     "target (dB)"], rows)
     md += (f"\n\nSignals: {', '.join(n for n, _ in signals)} (8 s each, 44.1 kHz). "
            f"Total time {time.perf_counter() - t0:.1f} s.\n"
-           f"Command: python benchmarks/detect_accuracy.py {' '.join(sys.argv[1:])}")
+           f"Command: python benchmarks/detect_accuracy.py {shlex.join(sys.argv[1:])}")
     write_results("detect_accuracy", {"machine": machine(), "rows": data}, md)
 
 

@@ -10,6 +10,7 @@ means the peak does not grow with the length; the issue's target is under
 """
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -67,7 +68,7 @@ def main():
             os.unlink(inp)
     md = md_table(["minutes (stereo 48 kHz)", "peak RSS (MB)", "wall time (s)", "speed"], rows)
     md += (f"\n\npreset {args.preset}, output {args.format}. Command: "
-           f"python benchmarks/file_memory.py {' '.join(sys.argv[1:])}")
+           f"python benchmarks/file_memory.py {shlex.join(sys.argv[1:])}")
     write_results("file_memory", {"machine": machine(), "args": vars(args), "rows": data}, md)
 
 

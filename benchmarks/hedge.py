@@ -22,6 +22,7 @@ apart.  Results: benchmarks/results/hedge.{json,md}.
 """
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -140,7 +141,7 @@ def main():
                  for s in a.sdrs.split(",")]
         with ProcessPoolExecutor(a.jobs) as pool:
             rows = [r for rs in pool.map(case, tasks) for r in rs]
-    head = (f"`python benchmarks/hedge.py {' '.join(sys.argv[1:])}` ({time.time() - t0:.0f} s "
+    head = (f"`python benchmarks/hedge.py {shlex.join(sys.argv[1:])}` ({time.time() - t0:.0f} s "
             f"wall on the shared machine; CPU times measured in the same run)\n\n")
     write_results("hedge", {"machine": machine(), "args": vars(a), "rows": rows},
                   head + summarise(rows))

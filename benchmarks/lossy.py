@@ -37,6 +37,7 @@ Results: benchmarks/results/lossy.{json,md}.
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -474,7 +475,7 @@ def main():
     md, targets = summarise(rows)
     hq = (f"highquality: {a.hq_excerpts} and the speech-like clip, {a.hq_seconds:g} s, "
           f"input SDR {a.hq_sdrs}" if a.hq_excerpts else "no highquality runs")
-    head = (f"`python benchmarks/lossy.py {' '.join(sys.argv[1:])}` (SQAM excerpts "
+    head = (f"`python benchmarks/lossy.py {shlex.join(sys.argv[1:])}` (SQAM excerpts "
             f"{a.excerpts} and the three own clips, {a.seconds:g} s, presets {a.presets}; "
             f"{hq}; {time.time() - t0:.0f} s wall on the shared machine)\n")
     rows = json.loads(json.dumps(rows, default=lambda o: o.item()))

@@ -17,6 +17,7 @@ difference the SQAM mean can show.
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from multiprocessing import Pool
@@ -74,7 +75,7 @@ def main():
                          f"{worst} {swing[worst]:.2f}"])
             data.append({"precision": p, "input_sdr": s, "scales": scales, "means": means,
                          "spread": float(np.ptp(means)), "excerpt_swings": swing})
-    head = (f"`python benchmarks/noise_floor.py {' '.join(sys.argv[1:])}` (preset {a.preset}, "
+    head = (f"`python benchmarks/noise_floor.py {shlex.join(sys.argv[1:])}` (preset {a.preset}, "
             f"SQAM scaled by 1 + d, d in {scales}; {time.time() - t0:.0f} s wall)\n\n")
     md = head + md_table(["precision", "input SDR", "mean ΔSDR per d", "mean of the runs",
                           "spread of the means", "largest swing of one excerpt"], rows)

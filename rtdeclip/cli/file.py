@@ -83,7 +83,8 @@ def _common(p, preset=True):
     p.add_argument("--no-hedge", dest="hedge", action="store_false",
                    help="smeared rails (after MP3, AAC, Vorbis, Opus, a resampler or "
                         "dither) are declipped once at the detected width rather than at "
-                        "five widths averaged: five times faster, 0.3-0.9 dB less on average")
+                        "five widths averaged: five times faster, about 0.3-0.6 dB less on lossy "
+                        "input and 1.1-1.3 dB on resampled or dithered rails (docs/lossy.md)")
     p.add_argument("--no-second-pass", dest="second_pass", action="store_false",
                    help="smeared rails are not solved again on the clipped set the hedge's "
                         "solution names (half the CPU; docs/lossy.md)")
