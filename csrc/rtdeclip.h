@@ -261,11 +261,11 @@ typedef struct {
                                 `hedge` solves.  Each solve gets the frame's
                                 allowance; one cut by the time limit takes
                                 the first trajectory's solution.  With
-                                second_solve (lowlatency) the hedge takes
-                                the frames of a smeared rail, and the
-                                second solve the others (exact rails: the
-                                same output as without a hedge, bit for
-                                bit).  0 or 1 (default): off.              */
+                                second_solve (lowlatency) its trajectory
+                                stays, one more averaged in with the
+                                members in frames of a smeared rail (exact
+                                rails: the same output as without a hedge,
+                                bit for bit).  0 or 1 (default): off.      */
 } rtd_config;
 
 /* Running statistics, for reports and for the live host. */

@@ -24,12 +24,16 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Trajectories a channel may keep: a hedge's members and second_solve's. */
+#define RTD_TRACKS_MAX (RTD_HEDGE_MAX + 1)
+
 /* One trajectory of solutions of a channel: what a frame's solve starts
  * from and overlap-adds into.  A channel has one, two with second_solve,
  * or `hedge` (each with its own past, warm start and prior, so their
- * errors drift apart; the output is their mean).  With both, the hedge's
- * trajectories hedge the hops of a smeared rail and trajectory 1 is the
- * second solve in the others. */
+ * errors drift apart; the output is their mean).  With both, trajectory 1
+ * is always the second solve, and the hedge's other members are
+ * trajectories 2..hedge (width index t - 1), solved in the hops of a
+ * smeared rail and copies of trajectory 0 in the others. */
 typedef struct {
     double *acc;      /* overlap-add accumulator, aligned with `frame`    */
     double *prev;     /* previous frame's solution (windowed), warm start */
@@ -43,11 +47,11 @@ typedef struct {
 /* A channel's hop between its steps (hop_prepare, hop_solve, hop_finish):
  * the trajectories' masks and what their solves did. */
 typedef struct {
-    int8_t *masks[RTD_HEDGE_MAX];  /* trajectory t's clip mask (into st->masks) */
-    int nclips[RTD_HEDGE_MAX];     /* clipped samples in each mask             */
-    int same[RTD_HEDGE_MAX];       /* hedge: mask equal to trajectory 0's      */
-    int copy[RTD_HEDGE_MAX];       /* takes trajectory 0's solution (finish)   */
-    spade_result res[RTD_HEDGE_MAX]; /* each solve's result (zero: not run)    */
+    int8_t *masks[RTD_TRACKS_MAX];  /* trajectory t's clip mask (into st->masks) */
+    int nclips[RTD_TRACKS_MAX];     /* clipped samples in each mask             */
+    int same[RTD_TRACKS_MAX];       /* hedge: mask equal to trajectory 0's      */
+    int copy[RTD_TRACKS_MAX];       /* takes trajectory 0's solution (finish)   */
+    spade_result res[RTD_TRACKS_MAX]; /* each solve's result (zero: not run)    */
     int solve;                     /* anything to solve this hop               */
     int hedge;                     /* this hop's trajectories hedge the width
                                       (else, with second_solve, trajectory 1 is
@@ -60,7 +64,9 @@ typedef struct {
     double *frame;    /* last `window` input samples, oldest first        */
     int8_t *given;    /* rtd_process_given_double: the caller's clipped set
                          of those samples (+1, -1, 0), aligned with `frame` */
-    track tr[RTD_HEDGE_MAX]; /* tr[1] with second_solve, tr[1..hedge) hedge */
+    track tr[RTD_TRACKS_MAX]; /* tr[1] with second_solve; a hedge's members
+                                 tr[1..hedge), or with second_solve tr[0] and
+                                 tr[2..hedge] */
     double *fifo;     /* finished output samples                          */
     int fifo_rd, fifo_count;
     double pos, neg;  /* clip levels in use                               */
@@ -98,7 +104,9 @@ struct rtd_state {
     int8_t *masks;            /* tracks x channels x window: each frame's clip
                                  masks (one per trajectory with hedge)       */
     int64_t *sm_scratch;      /* cumulative histogram, smear.h               */
-    int tracks;               /* hedge, 2 with second_solve, else 1          */
+    int tracks;               /* hedge, 2 with second_solve, else 1 (both:
+                                 hedge + 1)                                 */
+    int made;                 /* trajectories made in create                */
     int second;               /* second_solve in use (a budget to share)     */
     int hedge_on;             /* the hedge asked for (rtd_set_hedge >= 2)     */
     int hedge_made;           /* cfg.hedge's trajectories made in create, or 0
@@ -306,9 +314,9 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
     st->second = cfg->second_solve > 0 && cfg->max_iterations > 0;
     /* every trajectory a hedge may use is made (rtd_set_hedge changes how
      * many run) */
-    const int made = st->hedge_made ? st->hedge_made : st->second ? 2 : 1;
-    st->tracks = st->keep = made;
-    st->masks = fftw_malloc((size_t)w * C * (st->hedge_made ? st->hedge_made : 1));
+    const int made = st->hedge_made ? st->hedge_made + st->second : st->second ? 2 : 1;
+    st->made = st->tracks = st->keep = made;
+    st->masks = fftw_malloc((size_t)w * C * (st->hedge_made ? made : 1));
     st->sm_scratch = malloc(sizeof(int64_t) * (RTD_SM_BINS + 1));
     st->ch = calloc(C, sizeof *st->ch);
     st->lanes = lane_count(cfg);
@@ -399,7 +407,7 @@ void rtd_reset(rtd_state *st)
         channel *ch = &st->ch[c];
         memset(ch->frame, 0, sizeof(double) * w);
         memset(ch->given, 0, (size_t)w);
-        for (int t = 0; t < (st->hedge_made ? st->hedge_made : st->tracks); t++) {
+        for (int t = 0; t < st->made; t++) {
             track *tr = &ch->tr[t];
             memset(tr->acc, 0, sizeof(double) * w);
             memset(tr->prev, 0, sizeof(double) * w);
@@ -572,9 +580,9 @@ static void hop_prepare(rtd_state *st, lane *ln, int c)
     channel *ch = &st->ch[c];
     hop_step *hs = &ch->hs;
     const int ntr = st->tracks;
-    /* with second_solve (lowlatency) the hedge's trajectories hedge only
-     * hops of a smeared rail while the hedge is on; other hops are the
-     * preset's own: trajectory 1 its second solve, the rest copies of 0 */
+    /* with second_solve (lowlatency) trajectory 1 is its second solve in
+     * every hop, and the hedge's members (2..) solve only hops of a
+     * smeared rail while the hedge is on; in the others they copy 0 */
     const int rails = smeared(ch->method[0]) || smeared(ch->method[1]);
     const int hedging = st->hedge_made > 0 &&
                         (!st->second || (st->hedge_on && rails && !st->use_given));
@@ -593,6 +601,12 @@ static void hop_prepare(rtd_state *st, lane *ln, int c)
     if (hedging && !st->use_given) {
         for (int t = 1; t < ntr; t++) {
             hs->masks[t] = st->masks + ((size_t)t * C + c) * w;
+            if (st->second && t == 1) {   /* the second solve: trajectory 0's set */
+                hs->masks[t] = hs->masks[0];
+                hs->nclips[t] = hs->nclips[0];
+                hs->same[t] = 0;
+                continue;
+            }
             if (!rails) {
                 hs->masks[t] = hs->masks[0];
                 hs->nclips[t] = hs->nclips[0];
@@ -600,7 +614,7 @@ static void hop_prepare(rtd_state *st, lane *ln, int c)
                 continue;
             }
             double p, n;
-            hedge_levels(ch, t, &p, &n);
+            hedge_levels(ch, st->second ? t - 1 : t, &p, &n);
             hs->nclips[t] = classify(ch->frame, w, known, p, n, hs->masks[t]);
             hs->same[t] = memcmp(hs->masks[t], hs->masks[0], (size_t)w) == 0;
             nclip += hs->nclips[t];
@@ -643,6 +657,9 @@ static void hop_solve(rtd_state *st, lane *ln, int c, int t, double deadline)
     if (!hs->solve) return;
     track *tr = &ch->tr[t];
     const int hedging = hs->hedge;
+    /* trajectory t is second_solve's (1, with second_solve) or a hedge's
+     * member (any other t > 0) */
+    const int second = st->second && t == 1, member = t > 0 && !second;
     const int known = hs->known;
     if (hs->nclips[t] == 0) {   /* only with a hedge: this trajectory's set is empty */
         track_pass(st, ch, tr);
@@ -659,11 +676,10 @@ static void hop_solve(rtd_state *st, lane *ln, int c, int t, double deadline)
      * hedge's trajectories each get the frame's allowance: members
      * on a quarter of it gained nothing in streams (average, lossy
      * benchmark: -0.03 dB against one trajectory; docs/lossy.md). */
-    const int left = hedging || t != 1 ? hs->allowance : hs->allowance - r0->iterations;
-    int run = t == 0 || (hedging ? !hs->same[t]
-                                   : t == 1 && r0->converged && !r0->cut &&
-                                         left >= st->cfg.second_solve &&
-                                         reliable >= st->cfg.second_reliable);
+    const int left = second ? hs->allowance - r0->iterations : hs->allowance;
+    int run = t == 0 || (second ? r0->converged && !r0->cut && left >= st->cfg.second_solve &&
+                                      reliable >= st->cfg.second_reliable
+                                : hedging && !hs->same[t]);
     /* a hedge turned down (rtd_set_hedge: the plug-ins' control,
      * the live governor under overload) sheds the CPU of the
      * trajectories left out at once: while the output fades to the
@@ -671,7 +687,7 @@ static void hop_solve(rtd_state *st, lane *ln, int c, int t, double deadline)
      * they overlap-add moves towards its output over the window
      * (before, they solved one window more: the overload the
      * governor reacted to lasted a window longer) */
-    if (hedging && st->fade_len > 0 && t >= st->keep) run = 0;
+    if (member && st->fade_len > 0 && t >= st->keep) run = 0;
     if (run) {
         for (int i = 0; i < w; i++)
             ln->yw[i] = (i < known ? tr->done[i] : ch->frame[i]) * st->ana[i];
@@ -682,7 +698,7 @@ static void hop_solve(rtd_state *st, lane *ln, int c, int t, double deadline)
              * frame's (larger) k lets the termination test pass before the
              * newest hop is repaired (measured: -2.5 dB on SQAM) */
             .k0 = st->cfg.s,
-            .s = t == 0 || hedging
+            .s = !second
                      ? adapted_step(st->cfg.s, st->cfg.adapt_s,
                                     1.0 - (double)hs->nclips[t] / (w - known))
                      : adapted_step(st->cfg.s, st->cfg.second_adapt_s, reliable),
@@ -694,12 +710,12 @@ static void hop_solve(rtd_state *st, lane *ln, int c, int t, double deadline)
         spade_result r;
         spade_solve(ln->sp, ln->yw, hs->masks[t], &job, ln->xout, &r);
         hs->res[t] = r;
-        if (t > 0 && hedging) ln->stats.hedge_solves++;
+        if (member) ln->stats.hedge_solves++;
         /* a second solve that did not reach epsilon is not averaged
          * in (cut short by the allowance, it is worse than none:
          * 8.71 / 10.88 dB on SQAM instead of 8.71 / 11.06); a hedge's
          * solve cut by the time limit neither */
-        if (t > 0 && (hedging ? r.cut : !r.converged)) run = 0;
+        if (t > 0 && (second ? !r.converged : r.cut)) run = 0;
     }
     if (!run) {
         /* this frame the trajectory takes the first one's solution (in
@@ -790,10 +806,11 @@ static void hop_finish(rtd_state *st, lane *ln, int c)
                 hedged |= t >= 2 && v != v0;
             }
             /* equal trajectories give trajectory 0's value bit for bit;
-             * with second_solve, where the hedge's other trajectories
-             * still equal the first (no smeared frame over this sample,
-             * or none of theirs differs), the mean of the preset's two,
-             * bit for bit its output unhedged */
+             * with second_solve, where the hedge's members still equal
+             * the first (no smeared frame over this sample, or none of
+             * theirs differs), the mean of the preset's two, bit for bit
+             * its output unhedged; else the mean of all (the members and
+             * the second solve alike) */
             if (differ && st->second && !hedged) {
                 v0 = consistent((v0 + v1) / 2, y, mask[i]);
             } else if (differ) {
@@ -845,9 +862,9 @@ static void lane_solves(rtd_state *st, lane *ln, int l)
         const int c = k / ntr, t = k % ntr;
         const hop_step *hs = &st->ch[c].hs;
         if (!hs->solve) continue;
-        /* second_solve outside a hedged hop: trajectory 1 reads trajectory
-         * 0's result, so the item of trajectory 0 solves both in turn */
-        const int pair = st->second && !hs->hedge;
+        /* second_solve: trajectory 1 reads trajectory 0's result, so the
+         * item of trajectory 0 solves both in turn */
+        const int pair = st->second;
         if (pair && t == 1) continue;
         double t0 = st->call_deadline > 0.0 ? rtd_now() : 0.0;
         const double deadline = channel_deadline(st, ln, (n - 1 - k) / L, t0);
@@ -1073,11 +1090,10 @@ int rtd_set_hedge(rtd_state *st, int n)
     if (st->soc || !st->hedge_made) return 1;
     if (n > st->hedge_made) n = st->hedge_made;
     st->hedge_on = n >= 2;
-    /* with second_solve its second trajectory stays averaged in (off:
-     * the preset's own pair; 2: the pair hedges over two widths) */
-    const int base = st->second ? 2 : 1;
-    const int next = n < base ? base : n;
-    const int used = n < 2 ? 1 : next;
+    /* with second_solve its trajectory stays averaged in: off is the
+     * preset's pair, n the pair and n - 1 more members */
+    const int used = n < 2 ? 1 : n;
+    const int next = used + st->second;
     if (next == st->keep) return used;   /* as it is (a fade to it goes on) */
     /* a fade still running ends here */
     st->tracks = st->keep;

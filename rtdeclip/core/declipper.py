@@ -212,8 +212,8 @@ class Declipper:
         unless cores are idle: the solves of every channel and trajectory
         are spread over ``threads`` lanes (on 2 cores a mono stream hedged
         5 ways took 0.58-0.62x the wall time of one lane, the same output).
-        0 (default): off.  With ``lowlatency`` (its second solve) the hedge
-        takes the frames of a smeared rail and the second solve the others.
+        0 (default): off.  With ``lowlatency`` its second solve keeps its
+        own trajectory: N - 1 members are averaged in with it.
     source_rate : int, optional
         The rate the stream had before it was brought to ``sample_rate`` by
         an integer factor of 2, 3, 4 or 6: an Opus voice stream decodes at

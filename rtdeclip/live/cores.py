@@ -40,8 +40,8 @@ def auto_hedge(channels, preset, threshold_auto, cpus=None):
     """Trajectories per channel for ``--hedge auto``: processors // channels
     up to 5, or 0 when fewer than 3 fit or when the levels are given (no
     smeared rail to hedge).  With ``lowlatency`` the lane of a channel's
-    first trajectory also runs the preset's second solve, as unhedged, in
-    frames of exact rails only: no lane solves more than unhedged.
+    first trajectory also runs the preset's second solve, as unhedged: no
+    lane solves more than an unhedged stream's.
     ``highquality`` (the social solver, no trajectories): 0."""
     if not threshold_auto or str(preset).lower() == "highquality":
         return 0
