@@ -233,7 +233,7 @@ void rtd_destroy(rtd_state *st)
         for (int c = 0; c < st->cfg.channels; c++) {
             fftw_free(st->ch[c].frame);
             fftw_free(st->ch[c].given);
-            for (int t = 0; t < RTD_HEDGE_MAX; t++) {
+            for (int t = 0; t < RTD_TRACKS_MAX; t++) {
                 track *tr = &st->ch[c].tr[t];
                 fftw_free(tr->acc);
                 fftw_free(tr->prev);

@@ -190,39 +190,42 @@ def test_controls_through_hosts(case):
     check(read_float_wav_any(out)[0], fast, c["reported"], "lv2apply -c preset 1")
 
 
-def check_control_through_hosts(case, c, path, index, lv2_symbol, value, tag):
-    """The stereo plug-in with one control set, in ffmpeg (LADSPA input
-    control c<index>) and lv2apply (its symbol), on `path`: each must give
-    c's reference (checked by `check`)."""
+def check_control_through_hosts(case, c, path, index, lv2_symbol, value, tag, variant="stereo"):
+    """The stereo plug-in (or `variant`) with one control set, in ffmpeg
+    (LADSPA input control c<index>) and lv2apply (its symbol), on `path`:
+    each must give c's reference (checked by `check`)."""
     os.environ["RTDECLIP_WISDOM"] = save_wisdom(case["dir"] / f"wisdom_{tag}")
     out = case["dir"] / f"ff_{tag}.wav"
     run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(path),
-         "-af", f"ladspa=file={plugins.ladspa_library()}:plugin=rtdeclip_stereo:"
+         "-af", f"ladspa=file={plugins.ladspa_library()}:plugin=rtdeclip_{variant}:"
                 f"controls=c{index}={value}",
          "-c:a", "pcm_f32le", str(out)])
     check(read_float_wav(out)[0], c, c["reported"], f"ffmpeg ladspa c{index}={value}")
     out = case["dir"] / f"lv2apply_{tag}.wav"
     run(["lv2apply", "-i", str(path), "-o", str(out), "-c", lv2_symbol, str(value),
-         plugins.LV2_URIS["stereo"]], env=env_with(LV2_PATH=plugins.lv2_dir()))
+         plugins.LV2_URIS[variant]], env=env_with(LV2_PATH=plugins.lv2_dir()))
     check(read_float_wav_any(out)[0], c, c["reported"], f"lv2apply -c {lv2_symbol} {value}")
 
 
-def test_hedge_control_through_hosts(case):
+@pytest.mark.parametrize("variant,preset", [("stereo", "average"),
+                                            ("stereo_lowlatency", "lowlatency")])
+def test_hedge_control_through_hosts(case, variant, preset):
     """The hedge control, the port after the meters (ffmpeg ladspa c8, the
     ninth input control; lv2apply -c hedge 5), on a smeared rail (noise
     after the clipper) gives the Python Declipper(hedge=5) stream, and
-    that is not the unhedged one."""
+    that is not the unhedged one; the low-latency variant's too (its hedge
+    beside lowlatency's second solve)."""
     need("ffmpeg", "lv2apply")
-    c = case["stereo"]
+    c = case[variant]
     noise = 2e-3 * np.random.default_rng(9).standard_normal(c["x"].shape)
     x = (np.round((c["x"] + noise) * 32768) / 32768).astype(np.float32)
-    path = case["dir"] / "in_smeared.wav"
+    path = case["dir"] / f"in_smeared_{preset}.wav"
     write_pcm16(path, x, RATE)
-    ref, core = python_stream(x, RATE, hedge=5)
-    plain, _ = python_stream(x, RATE)
+    ref, core = python_stream(x, RATE, preset=preset, hedge=5)
+    plain, _ = python_stream(x, RATE, preset=preset)
     assert np.abs(ref - plain).max() > 1e-3          # the hedge acted
     hedged = dict(c, x=x, ref_aligned=ref[core:], path=path)
-    check_control_through_hosts(case, hedged, path, 8, "hedge", 5, "hedge")
+    check_control_through_hosts(case, hedged, path, 8, "hedge", 5, f"hedge_{preset}", variant)
 
 
 def test_codec_control_through_hosts(case):

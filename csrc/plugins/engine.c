@@ -50,15 +50,16 @@ const rtdp_control_info rtdp_control_table[RTDP_N_CONTROLS] = {
     RTDP_CODEC_CONTROL
 };
 
-/* The low-latency family: the same ports, but the preset port has one
- * value, 2 (lowlatency's index among the real-time presets, which
+/* The low-latency family: the same ports (the hedge, since 2026-12-05
+ * fourteenth session, beside lowlatency's second solve), but the preset
+ * port has one value, 2 (lowlatency's index among the real-time presets, which
  * rtdp_create checks against the table): hosts show it as fixed, reject
  * (ffmpeg) or clamp other values, and a port-by-port layout is the same
  * for both families. */
 const rtdp_control_info rtdp_control_table_lowlatency[RTDP_N_CONTROLS] = {
     {"preset", "Preset (2 lowlatency, fixed)", 2, 2, 2, 1, 0},
     RTDP_COMMON_CONTROLS
-    {"hedge", "Hedge (lowlatency: off, fixed)", 0, 0, 0, 1, 0},
+    RTDP_HEDGE_CONTROL
     RTDP_CODEC_CONTROL
 };
 

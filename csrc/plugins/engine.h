@@ -88,8 +88,8 @@ typedef struct {
     int integer, toggled;
 } rtdp_control_info;
 extern const rtdp_control_info rtdp_control_table[RTDP_N_CONTROLS];
-/* The low-latency family's: the same but the preset port, 2..2, and the
- * hedge, 0..0 (lowlatency's second trajectory takes its place). */
+/* The low-latency family's: the same but the preset port, 2..2 (its hedge
+ * runs beside lowlatency's second solve, csrc/stream.c). */
 extern const rtdp_control_info rtdp_control_table_lowlatency[RTDP_N_CONTROLS];
 /* The voice family's: the standard one's but the codec, 0..0 (Opus codes
  * a 16 kHz voice in its voice modes; Opus's width was measured full band). */
