@@ -53,9 +53,9 @@ typedef struct {
     int copy[RTD_TRACKS_MAX];       /* takes trajectory 0's solution (finish)   */
     spade_result res[RTD_TRACKS_MAX]; /* each solve's result (zero: not run)    */
     int solve;                     /* anything to solve this hop               */
-    int hedge;                     /* this hop's trajectories hedge the width
-                                      (else, with second_solve, trajectory 1 is
-                                      the second solve and the rest copy 0)   */
+    int hedge;                     /* this hop's hedge members solve (a smeared
+                                      rail; else they copy trajectory 0).  With
+                                      second_solve trajectory 1 is not one    */
     int allowance;                 /* iterations a solve may run (budget pool) */
     int known;                     /* past_final: samples before it are done   */
 } hop_step;
