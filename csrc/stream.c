@@ -853,24 +853,24 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
     hop_finish(st, ln, c);
 }
 
-/* With a hedge, lane l's solves: items l, l + lanes, ... of channels x
- * trajectories (item k = channel k / tracks, trajectory k % tracks). */
+/* With a hedge, lane l's solves: units l, l + lanes, ... of channels x
+ * (hedge) trajectories (unit k = channel k / per, its (k % per)-th
+ * trajectory).  With second_solve trajectory 1 reads trajectory 0's
+ * result, so it is no unit of its own: trajectory 0's unit solves both in
+ * turn, and the units are the hedge's trajectories 0, 2, 3, ... (as many as
+ * lane_count counts, so each lane gets its share). */
 static void lane_solves(rtd_state *st, lane *ln, int l)
 {
-    const int L = st->lanes, ntr = st->tracks, n = st->cfg.channels * ntr;
+    const int L = st->lanes, per = st->tracks - st->second, n = st->cfg.channels * per;
     for (int k = l; k < n; k += L) {
-        const int c = k / ntr, t = k % ntr;
+        const int c = k / per, j = k % per, t = j == 0 ? 0 : j + st->second;
         const hop_step *hs = &st->ch[c].hs;
         if (!hs->solve) continue;
-        /* second_solve: trajectory 1 reads trajectory 0's result, so the
-         * item of trajectory 0 solves both in turn */
-        const int pair = st->second;
-        if (pair && t == 1) continue;
         double t0 = st->call_deadline > 0.0 ? rtd_now() : 0.0;
         const double deadline = channel_deadline(st, ln, (n - 1 - k) / L, t0);
         hop_solve(st, ln, c, t, deadline);
         int used = hs->res[t].iterations, cut = hs->res[t].cut;
-        if (pair && t == 0) {
+        if (st->second && t == 0) {
             hop_solve(st, ln, c, 1, deadline);
             used += hs->res[1].iterations;
             cut |= hs->res[1].cut;
