@@ -247,8 +247,8 @@ typedef struct {
                                 rtd_get_detection) is hedged over its width:
                                 the channel keeps `hedge` trajectories (each
                                 its own past, warm start and prior) whose
-                                clipped sets reach 1, 0.75, 1.6, 0.9 and
-                                1.25 times the measured width below the
+                                clipped sets reach 1, 1.25, 0.75, 1.6 and
+                                0.9 times the measured width below the
                                 rail's centre (the first `hedge` of these),
                                 and the output is their mean; samples inside
                                 the first one's levels (the declared ones)

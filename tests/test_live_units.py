@@ -96,17 +96,23 @@ def test_event_log_keeps_order_capacity_and_counts_the_rest():
 
 
 def test_auto_hedge_gives_each_trajectory_a_core():
-    """--hedge auto: processors // channels trajectories, 3 to 5, else off;
-    off with given levels; lowlatency too (its second solve keeps to the
-    frames of exact rails)."""
-    from rtdeclip.live.cores import auto_hedge
-    table = {(2, 2): 0, (2, 4): 0, (2, 6): 3, (2, 8): 4, (2, 10): 5, (2, 64): 5,
-             (1, 2): 0, (1, 3): 3, (1, 4): 4, (1, 5): 5, (6, 16): 0, (6, 18): 3}
+    """--hedge auto: processors // channels trajectories, 2 to 5, else off;
+    off with given levels; lowlatency from 3 (its own pair already averages
+    two solutions; its second solve keeps to the frames of exact rails)."""
+    from rtdeclip.live.cores import auto_hedge, describe
+    table = {(2, 2): 0, (2, 3): 0, (2, 4): 2, (2, 6): 3, (2, 8): 4, (2, 10): 5, (2, 64): 5,
+             (1, 1): 0, (1, 2): 2, (1, 3): 3, (1, 4): 4, (1, 5): 5, (6, 11): 0, (6, 12): 2}
     for (channels, cpus), n in table.items():
-        assert auto_hedge(channels, "Average", True, cpus=cpus) == n, (channels, cpus)
+        for preset in ("Average", "fastest"):
+            assert auto_hedge(channels, preset, True, cpus=cpus) == n, (channels, cpus)
+        # lowlatency: the same from three per channel, else off
+        assert auto_hedge(channels, "lowlatency", True, cpus=cpus) == (n if n >= 3 else 0)
         # whatever it picks leaves no lane more than one solve per hop
         assert n * channels <= cpus
     assert auto_hedge(2, "average", False, cpus=64) == 0
     assert auto_hedge(1, "LowLatency", True, cpus=64) == 5
-    assert auto_hedge(2, "lowlatency", True, cpus=4) == 0
     assert auto_hedge(1, "HighQuality", True, cpus=64) == 0
+    # the console line says what auto needed, per preset
+    assert describe(0, "auto", 2, cpus=2, preset="average").endswith("2 per channel need 4)")
+    assert describe(0, "auto", 2, cpus=4, preset="lowlatency").endswith("3 per channel need 6)")
+    assert describe(3, 3, 2) == "hedge: 3 trajectories over a smeared rail's width"

@@ -1,6 +1,6 @@
 """A stream hedged over a smeared rail's width (``Declipper(hedge=N)``,
 ``rtd_config.hedge``): N trajectories per channel whose clipped sets reach
-1, 0.75, 1.6, 0.9, 1.25 times the measured width below the rail, averaged.
+1, 1.25, 0.75, 1.6, 0.9 times the measured width below the rail, averaged.
 Exact rails must give one trajectory's output bit for bit; smeared ones
 the mean, with the declared levels' reliable samples untouched, in any
 block sizes, and through the live host as in a script."""

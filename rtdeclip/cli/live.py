@@ -60,10 +60,10 @@ def register(sub):
                             "width rule's")
         p.add_argument("--hedge", default="auto", metavar="N|auto",
                        help="a smeared rail (a lossy codec's, a resampler's) hedged over its "
-                            "width: N trajectories (2-5, 0 off) at 1, 0.75, 1.6, 0.9, 1.25 x "
+                            "width: N trajectories (2-5, 0 off) at 1, 1.25, 0.75, 1.6, 0.9 x "
                             "the width, averaged, each on its own core where there is one; up "
                             "to N times the CPU while a smeared rail is in use.  Default auto: "
-                            "as many per channel (3-5) as the processors give each its own "
+                            "as many per channel (2-5) as the processors give each its own "
                             "core, else off (docs/lossy.md)")
         p.add_argument("--gain", type=float, default=None,
                        help="output gain in dB (default -6: room for restored peaks)")
@@ -287,7 +287,7 @@ def run_live(args):
                                           f"({v['ms']:.1f} ms)" for k, v in lat.items()), flush=True)
             if host.given_levels is not None:
                 print(_levels_line(host), flush=True)
-            print(describe(host.declipper.hedge, asked, args.channels), flush=True)
+            print(describe(host.declipper.hedge, asked, args.channels, preset=preset), flush=True)
         host.start()
         if getattr(args, "connect", None):
             _connect_sources(host, args.connect)

@@ -200,7 +200,7 @@ class Declipper:
         says "codec" or "noisy": after MP3/AAC/Vorbis/Opus, a resampler or
         dither) is hedged over its width as files are: each channel keeps
         ``hedge`` trajectories of solutions whose clipped sets reach 1,
-        0.75, 1.6, 0.9 and 1.25 times the measured width below the rail
+        1.25, 0.75, 1.6 and 0.9 times the measured width below the rail
         (the first ``hedge`` of these), and the output is their mean;
         samples inside the declared levels leave as they came.  Exact
         rails (plain digital clipping) give the same output, bit for bit,

@@ -8,22 +8,32 @@ the processors give each its own lane, so no lane solves more per hop than
 an unhedged stream's does: the real-time margin per thread stays what the
 preset has, and only otherwise idle cores do the extra work.  On the lossy
 benchmark's streams (the four clips at 3-20 dB through all eight codecs,
-``fastest`` and ``average``; 181 of 256 targets unhedged) hedge 3 met 206,
-4 met 202, 5 met 209, and 2 only 187 with a cell 3.1 dB down (its second
-width is only narrower): fewer than three per channel is no hedge.
+``fastest`` and ``average``; 181 of 256 targets unhedged) hedge 2 met 202
+(+0.28 dB on the mean), 3 met 199 (+0.32), 4 met 209 (+0.39), 5 met 209
+(+0.40); on 560 held-out cells (nine more SQAM excerpts, 3-20 dB) 2 gains
++0.26 dB and 3 +0.42 (docs/lossy.md, fifteenth session).  So two per
+channel is a hedge: a 4-core machine hedges a stereo stream, a 2-core one
+a mono stream.  Not with ``lowlatency``: its pair already averages two
+solutions, and one member more gained +0.09 dB on those streams and +0.01
+on the held-out cells, so it hedges from three.
 
 Examples::
 
     >>> auto_hedge(channels=2, preset="average", threshold_auto=True, cpus=8)
     4
+    >>> auto_hedge(channels=2, preset="average", threshold_auto=True, cpus=4)
+    2
     >>> auto_hedge(channels=2, preset="average", threshold_auto=True, cpus=2)
     0
     >>> auto_hedge(channels=1, preset="fastest", threshold_auto=True, cpus=16)
     5
+    >>> auto_hedge(channels=1, preset="lowlatency", threshold_auto=True, cpus=2)
+    0
 """
 import os
 
-MIN_TRAJECTORIES = 3   # hedge 2 gained little and lost 3.1 dB on one cell
+MIN_TRAJECTORIES = 2   # a pair (1 and 1.25 x the width) already gains +0.27 dB
+MIN_LOWLATENCY = 3     # lowlatency's own pair plus one member gained ~0
 MAX_TRAJECTORIES = 5   # RTD_HEDGE_MAX
 
 
@@ -38,21 +48,28 @@ def processors():
 
 def auto_hedge(channels, preset, threshold_auto, cpus=None):
     """Trajectories per channel for ``--hedge auto``: processors // channels
-    up to 5, or 0 when fewer than 3 fit or when the levels are given (no
-    smeared rail to hedge).  With ``lowlatency`` the lane of a channel's
-    first trajectory also runs the preset's second solve, as unhedged: no
-    lane solves more than an unhedged stream's.
+    up to 5, or 0 when fewer than 2 fit (3 with ``lowlatency``) or when the
+    levels are given (no smeared rail to hedge).  With ``lowlatency`` the
+    lane of a channel's first trajectory also runs the preset's second
+    solve, as unhedged: no lane solves more than an unhedged stream's.
     ``highquality`` (the social solver, no trajectories): 0."""
-    if not threshold_auto or str(preset).lower() == "highquality":
+    name = str(preset).lower()
+    if not threshold_auto or name == "highquality":
         return 0
     n = min(MAX_TRAJECTORIES, (cpus or processors()) // max(1, int(channels)))
-    return n if n >= MIN_TRAJECTORIES else 0
+    return n if n >= minimum(name) else 0
 
 
-def describe(hedge, asked, channels, cpus=None):
+def minimum(preset):
+    """The fewest trajectories per channel ``auto`` hedges with."""
+    return MIN_LOWLATENCY if str(preset).lower() == "lowlatency" else MIN_TRAJECTORIES
+
+
+def describe(hedge, asked, channels, cpus=None, preset=None):
     """One line for the console: the hedge in use and, with auto, why."""
     what = f"{hedge} trajectories over a smeared rail's width" if hedge else "off"
     if asked != "auto":
         return f"hedge: {what}"
+    least = minimum(preset)
     return (f"hedge: {what} (auto: {cpus or processors()} processors, {channels} channels; "
-            f"{MIN_TRAJECTORIES} per channel need {MIN_TRAJECTORIES * channels})")
+            f"{least} per channel need {least * channels})")
