@@ -99,7 +99,7 @@ def test_auto_hedge_gives_each_trajectory_a_core():
     """--hedge auto: processors // channels trajectories, 2 to 5, else off;
     off with given levels; lowlatency from 3 (its own pair already averages
     two solutions; its second solve keeps to the frames of exact rails)."""
-    from rtdeclip.live.cores import auto_hedge, describe
+    from rtdeclip.core.cores import auto_hedge, describe
     table = {(2, 2): 0, (2, 3): 0, (2, 4): 2, (2, 6): 3, (2, 8): 4, (2, 10): 5, (2, 64): 5,
              (1, 1): 0, (1, 2): 2, (1, 3): 3, (1, 4): 4, (1, 5): 5, (6, 11): 0, (6, 12): 2}
     for (channels, cpus), n in table.items():

@@ -160,11 +160,31 @@ def test_fixed_levels_have_nothing_to_hedge(mp3):
 
 @pytest.mark.parametrize("kw,word", [
     (dict(hedge=6), "hedge"), (dict(hedge=-1), "hedge"), (dict(hedge=2.5), "hedge"),
-    (dict(hedge=3, preset="highquality"), "social")])
+    (dict(hedge=3, preset="highquality"), "social"), (dict(hedge="most"), "'auto'")])
 def test_bad_hedges_are_refused(kw, word):
     kw.setdefault("preset", "fastest")
     with pytest.raises(ParameterError, match=word):
         rtdeclip.Declipper(48000, channels=1, **kw)
+
+
+def test_declipper_hedge_auto_takes_what_the_cores_hold(mp3):
+    """``Declipper(hedge="auto")`` runs what ``rtdeclip live --hedge auto``
+    would on this machine's processors (rtdeclip.core.cores): the same
+    output as that many asked for by number; nothing to hedge with given
+    levels or the social solver."""
+    from rtdeclip.core.cores import auto_hedge
+    for y in (np.ascontiguousarray(mp3[:SR, :1]), np.ascontiguousarray(mp3[:SR])):
+        want = auto_hedge(y.shape[1], "fastest", True)
+        auto, d = stream(y, hedge="auto")
+        assert d.settings.hedge == want and d.hedge == want
+        by_number, _ = stream(y, hedge=want)
+        np.testing.assert_array_equal(auto, by_number)
+        assert (d.stats["hedge_solves"] > 0) == (want > 1)
+    assert rtdeclip.Declipper(SR, 1, preset="fastest", threshold=0.3,
+                              hedge="auto").settings.hedge == 0
+    assert rtdeclip.Declipper(SR, 1, preset="highquality", hedge="Auto").settings.hedge == 0
+    assert rtdeclip.Declipper(SR, 1, preset="average", algorithm="social",
+                              hedge="auto").settings.hedge == 0
 
 
 @pytest.mark.parametrize("channels", [2, 1])
@@ -280,9 +300,9 @@ def test_turning_the_hedge_down_fades_over_a_window(mp3):
 
 def test_live_command_hedge_auto_takes_what_the_cores_hold(jack, tmp_path):
     """``rtdeclip live`` hedges by default as far as the processors give
-    every trajectory its own core (``--hedge auto``, rtdeclip.live.cores):
+    every trajectory its own core (``--hedge auto``, rtdeclip.core.cores):
     the console and the stats say what it chose; a number overrides it."""
-    from rtdeclip.live.cores import auto_hedge, processors
+    from rtdeclip.core.cores import auto_hedge, processors
     want = auto_hedge(2, "fastest", True)
     for extra, hedge, asked in (([], want, "auto"), (["--hedge", "3"], 3, 3)):
         stats = tmp_path / f"s{hedge}{asked}.json"

@@ -148,7 +148,7 @@ def test_default_lanes_follow_the_cpu_affinity():
     if not shutil.which("taskset"):
         pytest.skip("taskset (util-linux) is not installed")
     code = ("import rtdeclip\n"
-            "from rtdeclip.live.cores import auto_hedge, processors\n"
+            "from rtdeclip.core.cores import auto_hedge, processors\n"
             "print(rtdeclip.Declipper(48000, channels=1, preset='fastest', hedge=5).threads,"
             " rtdeclip.Declipper(48000, channels=2, preset='fastest').threads,"
             " processors(), auto_hedge(1, 'fastest', True))")

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from rtdeclip.core import detect, levels, params, resample
+from rtdeclip.core import cores, detect, levels, params, resample
 from rtdeclip._core import ffi, lib
 from rtdeclip.errors import ParameterError
 
@@ -195,7 +195,7 @@ class Declipper:
         at least this share reliable (not clipped), so densely clipped
         frames, where the second trajectory gains nothing, keep their CPU
         (0: every frame).
-    hedge : int, optional
+    hedge : int or "auto", optional
         With ``threshold="auto"``, 2 to 5: a smeared rail (``detection``
         says "codec" or "noisy": after MP3/AAC/Vorbis/Opus, a resampler or
         dither) is hedged over its width as files are: each channel keeps
@@ -212,8 +212,13 @@ class Declipper:
         unless cores are idle: the solves of every channel and trajectory
         are spread over ``threads`` lanes (on 2 cores a mono stream hedged
         5 ways took 0.58-0.62x the wall time of one lane, the same output).
-        0 (default): off.  With ``lowlatency`` its second solve keeps its
-        own trajectory: N - 1 members are averaged in with it.
+        0 (default): off.  "auto": what ``rtdeclip live --hedge auto``
+        runs, as many per channel as the processors this process may run
+        on give each its own lane (2 to 5; 3 to 5 with ``lowlatency``),
+        else 0; 0 with given levels or the social solver
+        (:mod:`rtdeclip.core.cores`; :attr:`settings` says what it chose).
+        With ``lowlatency`` its second solve keeps its own trajectory: N - 1
+        members are averaged in with it.
     source_rate : int, optional
         The rate the stream had before it was brought to ``sample_rate`` by
         an integer factor of 2, 3, 4 or 6: an Opus voice stream decodes at
@@ -262,10 +267,16 @@ class Declipper:
         self.channels = params.check_channels(channels)
         factor = resample.check_source_rate(self.sample_rate, source_rate)
         self.source_rate = self.sample_rate // factor if factor > 1 else None
+        fixed = parse_threshold(threshold, self.channels)
+        if isinstance(settings.get("hedge"), str):
+            if settings["hedge"].lower() != "auto":
+                raise ParameterError(f"hedge must be 0, 2 to 5 or 'auto', got {settings['hedge']!r}")
+            # as rtdeclip live --hedge auto: what idle cores hold (core/cores.py)
+            settings["hedge"] = 0 if settings.get("algorithm") == "social" else \
+                cores.auto_hedge(self.channels, preset, fixed is None)
         self.settings = sol = params.resolve(self.source_rate or sample_rate, preset, **settings)
         plan_value = params.check_plan(plan)
         threads_value = params.check_threads(threads)
-        fixed = parse_threshold(threshold, self.channels)
         cfg = ffi.new("rtd_config *")
         lib.rtd_config_default(cfg)
         cfg.channels = self.channels

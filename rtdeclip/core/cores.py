@@ -1,5 +1,6 @@
-"""The hedge a live stream can afford on this machine's cores: what
-``rtdeclip live|monitor --hedge auto`` (the default) runs.
+"""The hedge a stream can afford on this machine's cores: what
+``rtdeclip live|monitor --hedge auto`` (the default) and
+``Declipper(..., hedge="auto")`` run.
 
 A hedge (``Declipper(hedge=N)``) solves a smeared rail N times per frame,
 each channel's trajectories spread over the stream's lanes (one thread
