@@ -248,9 +248,9 @@ def _connect_sources(host, spec):
 def run_live(args):
     preset, ceiling = _check(args)
     levels = parse_threshold_db(args.threshold, args.channels) or "auto"
-    from rtdeclip.core.cores import auto_hedge, describe
-    asked = "auto" if str(args.hedge).lower() == "auto" else args.hedge
-    hedge = auto_hedge(args.channels, preset, levels == "auto") if asked == "auto" else args.hedge
+    from rtdeclip.core.cores import describe
+    # "auto" goes to the Declipper, which resolves it (core/cores.py)
+    asked = hedge = "auto" if str(args.hedge).lower() == "auto" else args.hedge
     demo = getattr(args, "demo", False)
     source = clean = None
     if demo:

@@ -272,7 +272,7 @@ class Declipper:
             if settings["hedge"].lower() != "auto":
                 raise ParameterError(f"hedge must be 0, 2 to 5 or 'auto', got {settings['hedge']!r}")
             # as rtdeclip live --hedge auto: what idle cores hold (core/cores.py)
-            settings["hedge"] = 0 if settings.get("algorithm") == "social" else \
+            settings["hedge"] = 0 if str(settings.get("algorithm")).lower() == "social" else \
                 cores.auto_hedge(self.channels, preset, fixed is None)
         self.settings = sol = params.resolve(self.source_rate or sample_rate, preset, **settings)
         plan_value = params.check_plan(plan)
