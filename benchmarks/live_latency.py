@@ -74,7 +74,9 @@ def main():
     ap.add_argument("--noise", type=float, default=0.0,
                     help="white noise of this RMS added after the clipping: a smeared rail, "
                          "what the hedge works on")
-    ap.add_argument("--hedge", type=int, default=0, help="Declipper(hedge=N) in the host")
+    ap.add_argument("--hedge", default=None,
+                    help="Declipper(hedge=N|'auto') in the host (default: the preset's own, "
+                         "fastest 2, the others 0)")
     ap.add_argument("--threads", default="",
                     help="comma-separated lane counts to run each case with (default: the "
                          "Declipper's own, one per unit of work up to the processors)")
@@ -111,8 +113,9 @@ def main():
             for preset, nthreads in [(p, t) for p in presets for t in threads]:
                 with StallWatch() as watch:
                     t0 = time.monotonic()
-                    s = one_case(preset, period, args.seconds, src, sr, hedge=args.hedge,
-                                 threads=nthreads)
+                    hedge = {} if args.hedge is None else {
+                        "hedge": args.hedge if args.hedge == "auto" else int(args.hedge)}
+                    s = one_case(preset, period, args.seconds, src, sr, threads=nthreads, **hedge)
                     t1 = time.monotonic()
                 stalls = [ms for t, ms in watch.stalls if t0 + 1.0 <= t <= t1]
                 lat = s["latency"]

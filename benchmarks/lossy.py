@@ -13,8 +13,9 @@ told what ``rtdeclip file`` tells it of the decoder, ``lossy=True`` or
 ``lossy="opus"``: the detector's levels, Opus's own width, a codec rail
 hedged over its width; ``--no-codec-family``: ``lossy=True`` for every
 codec, as before Opus's width) and as a stream (``Declipper.process`` in blocks of 512, online
-estimator; ``--stream-hedge N``: ``Declipper(hedge=N)``, a smeared rail
-hedged over its width in the stream); ΔSDR is against the clean signal.
+estimator, the preset's own hedge: ``fastest`` 2, the others none;
+``--stream-hedge N``: ``Declipper(hedge=N)``, a smeared rail hedged over
+its width in the stream); ΔSDR is against the clean signal.
 
 Alignment: the decoder trims the codec delay (gapless header, edit list,
 pre-skip); every decoded clip is checked by cross-correlation against the
@@ -61,7 +62,7 @@ CODECS = {
     "opus_160k": (".opus", ["-c:a", "libopus", "-b:a", "160k"]),
 }
 SDRS = (3, 7, 10, 20)
-STREAM_HEDGE = 0   # --stream-hedge N: Declipper(hedge=N) for the stream cells
+STREAM_HEDGE = None   # --stream-hedge N: Declipper(hedge=N) for the stream cells (None: the preset's)
 HEDGE = True   # --no-hedge: offline cells solved once (the workers are forked after main sets it)
 SECOND_PASS = True   # --no-second-pass: offline cells hedged without the second pass
 CODEC_FAMILY = True   # --no-codec-family: the detector told only lossy=True (no Opus width)
@@ -184,10 +185,10 @@ def run_stream(y, sr, preset, source_rate=None, hedge=None, codec=None):
     import rtdeclip
     if not resample_factor(sr, source_rate) > 1:
         source_rate = None
+    hedge = STREAM_HEDGE if hedge is None else hedge
     d = rtdeclip.Declipper(sr, channels=y.shape[1], preset=preset, threshold="auto",
                            source_rate=source_rate, codec=codec,
-                           hedge=(STREAM_HEDGE if hedge is None else hedge)
-                           if preset != "highquality" else 0)
+                           **({} if hedge is None or preset == "highquality" else {"hedge": hedge}))
     outs = [d.process(np.ascontiguousarray(y[i:i + 512])) for i in range(0, len(y), 512)]
     out = np.concatenate(outs + [d.flush()])[d.latency_samples:]
     est = []
@@ -447,9 +448,10 @@ def main():
     ap.add_argument("--no-second-pass", dest="second_pass", action="store_false",
                     help="offline cells hedged without the second pass on the set the hedge "
                          "names (rtdeclip file --no-second-pass)")
-    ap.add_argument("--stream-hedge", type=int, default=0, metavar="N",
+    ap.add_argument("--stream-hedge", type=int, default=None, metavar="N",
                     help="stream cells through Declipper(hedge=N): a smeared rail hedged over "
-                         "its width in the stream (rtdeclip live --hedge N)")
+                         "its width in the stream (rtdeclip live --hedge N); default: the "
+                         "preset's (fastest 2, the others 0), as a script gets it")
     ap.add_argument("--no-codec-family", dest="codec_family", action="store_false",
                     help="offline cells told only that the decoder is lossy, not its codec "
                          "(no Opus width: the detector before 2026-12-05, tenth session)")

@@ -166,7 +166,7 @@ def preset_rtf(seconds, presets, extra=None):
     return rows, data
 
 
-def hedge_rtf(seconds, presets, hedges=(0, 3, 5)):
+def hedge_rtf(seconds, presets, hedges=(0, 2, 3, 5)):
     """The stream hedge's cost (Declipper(hedge=N)) where it is dearest:
     the never-converging signal with white noise of 1e-3 added after the
     clipping, so the online estimator finds a smeared rail on both

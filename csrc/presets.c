@@ -9,14 +9,16 @@
 #include <math.h>
 #include <stddef.h>
 
-/* Same order and values as params.PRESETS (checked by the test). */
+/* Same order and values as params.PRESETS (checked by the test); fastest's
+ * hedge of 2 is what Declipper runs by default (the plug-ins take their
+ * "hedge" control instead, 0 by default: docs/plugins.md). */
 static const rtd_preset PRESETS[] = {
     /* name          w48   hop redund s  r  eps  it48 warm pool precision syn_div
      *                lookahead_hops past_final adapt_s prior_weight second_solve
      *                second_adapt_s second_reliable hedge */
     {"highquality", 8192, 4, 2, 1, 1, 0.1, 0, 0, 0, RTD_DOUBLE, 0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, 0},
     {"average", 4096, 8, 1, 6, 3, 0.06, 150, 1, 0, RTD_SINGLE, 2, 1, 1, 0.4, 0.15, 0, 0.0, 0.0, 0},
-    {"fastest", 2048, 4, 1, 6, 6, 0.1, 60, 1, 2, RTD_SINGLE, 0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, 0},
+    {"fastest", 2048, 4, 1, 6, 6, 0.1, 60, 1, 2, RTD_SINGLE, 0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, 2},
     {"lowlatency", 1024, 4, 2, 3, 2, 0.07, 85, 1, 2, RTD_SINGLE, 2, 0, 1, 0.3, 0.3, 20, 0.6, 0.3, 0},
 };
 #define N_PRESETS ((int)(sizeof PRESETS / sizeof PRESETS[0]))

@@ -22,7 +22,12 @@ SR = 44100
 
 
 def stream(y, sr=SR, blocks=None, **kw):
+    """A fastest stream in blocks of 512, unhedged unless asked (fastest's
+    own default is a hedge of 2: test_fastest_hedges_two_by_default)."""
     kw.setdefault("preset", "fastest")
+    kw.setdefault("hedge", 0)
+    if kw["hedge"] is None:
+        del kw["hedge"]
     d = rtdeclip.Declipper(sr, channels=y.shape[1], threshold="auto", plan="estimate", **kw)
     sizes = blocks or [512] * (len(y) // 512 + 1)
     outs, i = [], 0
@@ -63,6 +68,27 @@ def test_exact_rails_give_one_trajectory_bit_for_bit(clean, preset):
     np.testing.assert_array_equal(one, five)
     assert d5.stats["hedge_solves"] == 0
     assert d5.stats["iterations"] == d1.stats["iterations"]   # the same CPU
+
+
+def test_fastest_hedges_two_by_default(clean, mp3):
+    """fastest's own hedge is 2 (params.PRESETS, csrc/presets.c): by
+    default a lossy stream is what hedge=2 gives, bit for bit, and plain
+    clipping what no hedge gives; the other presets hedge only when asked;
+    the social solver (no trajectories) takes none from the preset."""
+    default, dd = stream(mp3, hedge=None)
+    two, _ = stream(mp3, hedge=2)
+    none, _ = stream(mp3, hedge=0)
+    assert dd.settings.hedge == 2 and dd.hedge == 2 and dd.stats["hedge_solves"] > 0
+    np.testing.assert_array_equal(default, two)
+    assert not np.array_equal(default, none)
+    level = 0.35 * np.abs(clean).max()
+    y = np.clip(clean, -level, level)
+    exact, de = stream(y, hedge=None)
+    np.testing.assert_array_equal(exact, stream(y, hedge=0)[0])
+    assert de.stats["hedge_solves"] == 0
+    for preset in ("average", "lowlatency", "highquality"):
+        assert rtdeclip.Declipper(SR, 2, preset=preset).settings.hedge == 0
+    assert rtdeclip.Declipper(SR, 1, preset="fastest", algorithm="social").settings.hedge == 0
 
 
 @pytest.mark.parametrize("threads", [1, 3])
@@ -256,10 +282,15 @@ def test_hedge_can_be_switched_between_calls(mp3):
     for bad in (6, -1, 2.0, True):
         with pytest.raises(ParameterError, match="hedge"):
             d.hedge = bad
-    e = rtdeclip.Declipper(SR, channels=2, preset="fastest")
+    e = rtdeclip.Declipper(SR, channels=2, preset="average")
     with pytest.raises(ParameterError, match="hedge=0"):
         e.hedge = 3
     e.hedge = 0
+    f = rtdeclip.Declipper(SR, channels=2, preset="fastest")    # made with its own 2
+    with pytest.raises(ParameterError, match="hedge=2"):
+        f.hedge = 3
+    f.hedge = 0
+    assert f.hedge == 0
 
 
 def test_turning_the_hedge_down_fades_over_a_window(mp3):

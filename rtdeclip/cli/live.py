@@ -64,7 +64,7 @@ def register(sub):
                             "the width, averaged, each on its own core where there is one; up "
                             "to N times the CPU while a smeared rail is in use.  Default auto: "
                             "as many per channel (2-5) as the processors give each its own "
-                            "core, else off (docs/lossy.md)")
+                            "core, else off; fastest at least 2 (docs/lossy.md)")
         p.add_argument("--gain", type=float, default=None,
                        help="output gain in dB (default -6: room for restored peaks)")
         p.add_argument("--ceiling", default="-1",

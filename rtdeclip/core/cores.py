@@ -16,7 +16,11 @@ benchmark's streams (the four clips at 3-20 dB through all eight codecs,
 channel is a hedge: a 4-core machine hedges a stereo stream, a 2-core one
 a mono stream.  Not with ``lowlatency``: its pair already averages two
 solutions, and one member more gained +0.09 dB on those streams and +0.01
-on the held-out cells, so it hedges from three.
+on the held-out cells, so it hedges from three.  ``fastest`` hedges 2
+whatever the cores (its preset's own, ``params.PRESETS``, what a
+``Declipper`` runs by default): a lane solving two of its frames still
+runs 12-13x real time on the worst case, cheaper than one ``average``
+lane, so ``auto`` never gives it fewer.
 
 Examples::
 
@@ -30,8 +34,12 @@ Examples::
     5
     >>> auto_hedge(channels=1, preset="lowlatency", threshold_auto=True, cpus=2)
     0
+    >>> auto_hedge(channels=2, preset="fastest", threshold_auto=True, cpus=2)
+    2
 """
 import os
+
+from rtdeclip.core.params import PRESETS
 
 MIN_TRAJECTORIES = 2   # a pair (1 and 1.25 x the width) already gains +0.27 dB
 MIN_LOWLATENCY = 3     # lowlatency's own pair plus one member gained ~0
@@ -53,12 +61,19 @@ def auto_hedge(channels, preset, threshold_auto, cpus=None):
     levels are given (no smeared rail to hedge).  With ``lowlatency`` the
     lane of a channel's first trajectory also runs the preset's second
     solve, as unhedged: no lane solves more than an unhedged stream's.
-    ``highquality`` (the social solver, no trajectories): 0."""
+    ``highquality`` (the social solver, no trajectories): 0.  Never
+    fewer than the preset's own (``own``: fastest 2)."""
     name = str(preset).lower()
     if not threshold_auto or name == "highquality":
         return 0
     n = min(MAX_TRAJECTORIES, (cpus or processors()) // max(1, int(channels)))
-    return n if n >= minimum(name) else 0
+    return max(n if n >= minimum(name) else 0, own(name))
+
+
+def own(preset):
+    """The preset's own hedge (``params.PRESETS``; fastest 2, else 0): what
+    ``auto`` gives it at least."""
+    return PRESETS.get(str(preset).lower(), {}).get("hedge", 0)
 
 
 def minimum(preset):
@@ -72,5 +87,6 @@ def describe(hedge, asked, channels, cpus=None, preset=None):
     if asked != "auto":
         return f"hedge: {what}"
     least = minimum(preset)
-    return (f"hedge: {what} (auto: {cpus or processors()} processors, {channels} channels; "
-            f"{least} per channel need {least * channels})")
+    why = (f"{least} per channel need {least * channels}" if hedge != own(preset) or not hedge
+           else f"{preset}'s own")
+    return f"hedge: {what} (auto: {cpus or processors()} processors, {channels} channels; {why})"

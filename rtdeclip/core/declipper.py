@@ -207,15 +207,18 @@ class Declipper:
         at the same cost; while a smeared rail is in use a frame costs up
         to ``hedge`` solves.  On the lossy benchmark's streams (docs/
         lossy.md) 5 gains +0.5 dB with fastest and +0.3 dB with average on
-        the mean.  It is not in the presets: in real time the same CPU buys
-        more as a better preset (average unhedged beats fastest hedged),
+        the mean.  Default: the preset's own, 2 for fastest (its lossy
+        streams met 102 of the benchmark's 128 targets instead of 94; a lane
+        solving two of its frames still runs 12-13x real time on the worst
+        case), 0 (off) for the others: for them the same CPU buys more as
+        a better preset (average unhedged beats fastest hedged 5 ways),
         unless cores are idle: the solves of every channel and trajectory
         are spread over ``threads`` lanes (on 2 cores a mono stream hedged
         5 ways took 0.58-0.62x the wall time of one lane, the same output).
-        0 (default): off.  "auto": what ``rtdeclip live --hedge auto``
-        runs, as many per channel as the processors this process may run
-        on give each its own lane (2 to 5; 3 to 5 with ``lowlatency``),
-        else 0; 0 with given levels or the social solver
+        0: off.  "auto": what ``rtdeclip live --hedge auto`` runs, as many
+        per channel as the processors this process may run on give each
+        its own lane (2 to 5; 3 to 5 with ``lowlatency``), never fewer than
+        the preset's own, else 0; 0 with given levels or the social solver
         (:mod:`rtdeclip.core.cores`; :attr:`settings` says what it chose).
         With ``lowlatency`` its second solve keeps its own trajectory: N - 1
         members are averaged in with it.
