@@ -146,6 +146,23 @@ def test_a_cut_drops_the_hedge_before_the_budget_and_it_comes_back_later():
     assert g.hedge_drops == 9
 
 
+def test_a_hedge_that_did_not_solve_is_not_what_a_cut_drops():
+    """fastest asks for its hedge of 2 on every stream, but on exact rails
+    it solves nothing: a cut there halves the budget as without a hedge;
+    once the hedge solves, a cut drops it first."""
+    g = OverloadGovernor(BUDGET, BLOCK, WINDOW, SR, hedge=2)
+    g.update(queued=4096, frames_cut=0, hops=1, hedge_solves=0)
+    g.update(queued=4096, frames_cut=1, hops=1, hedge_solves=0)     # cut, no hedge solve
+    assert g.hedge == 2 and g.hedge_drops == 0
+    assert g.iterations == BUDGET // 2 and g.budget_cuts == 1
+    while g.iterations < BUDGET:                                     # no more cuts
+        g.update(queued=4096, frames_cut=1, hops=1, hedge_solves=0)
+    g.update(queued=4096, frames_cut=1, hops=1, hedge_solves=3)     # a smeared rail: it solves
+    g.update(queued=4096, frames_cut=2, hops=1, hedge_solves=5)     # cut while solving
+    assert g.hedge == 0 and g.hedge_drops == 1
+    assert g.iterations == BUDGET and g.budget_cuts == 1
+
+
 def test_no_hedge_asked_no_hedge_given():
     g = governor()
     for cut in range(5):

@@ -62,7 +62,10 @@ def test_default_threads_one_per_channel_up_to_the_cores():
     import os
     d = rtdeclip.Declipper(48000, channels=2, preset="fastest", threshold=0.4, plan="estimate")
     assert d.threads == min(2, os.cpu_count())
+    # fastest's own hedge of 2 rides on the channel's lane
     assert rtdeclip.Declipper(48000, channels=1, preset="fastest", plan="estimate").threads == 1
+    assert rtdeclip.Declipper(48000, channels=1, preset="fastest", plan="estimate",
+                              hedge=2).threads == min(2, os.cpu_count())
 
 
 @pytest.mark.parametrize("algorithm", ["aspade", "sspade", "sspade-original"])
@@ -151,8 +154,9 @@ def test_default_lanes_follow_the_cpu_affinity():
             "from rtdeclip.core.cores import auto_hedge, processors\n"
             "print(rtdeclip.Declipper(48000, channels=1, preset='fastest', hedge=5).threads,"
             " rtdeclip.Declipper(48000, channels=2, preset='fastest').threads,"
-            " processors(), auto_hedge(1, 'fastest', True))")
+            " processors(), auto_hedge(1, 'average', True), auto_hedge(1, 'fastest', True))")
     r = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["1", "1", "1", "0"]
+    # (fastest's own hedge of 2 whatever the processors, on the one lane)
+    assert r.stdout.split() == ["1", "1", "1", "0", "2"]

@@ -104,8 +104,10 @@ class Declipper:
         the caller's and ``threads - 1`` workers made here (at most one
         per channel; with ``hedge`` one per channel and trajectory, so a
         hedged mono stream uses idle cores too).  Default: one per channel
-        (and trajectory) up to the processors this process may run on (its
-        CPU affinity).  The output does not depend on it, bit for bit.
+        (and trajectory, when ``hedge`` is given) up to the processors this
+        process may run on (its CPU affinity); a preset's own hedge
+        (fastest's 2) runs on the channels' lanes.  The output does not
+        depend on it, bit for bit.
     algorithm : {"aspade", "sspade", "sspade-original", "social"}, default: the preset's
         Analysis SPADE, synthesis SPADE "done properly", or synthesis SPADE
         as first published (Zaviska et al., ICASSP 2019), frame by frame;
@@ -280,6 +282,12 @@ class Declipper:
         self.settings = sol = params.resolve(self.source_rate or sample_rate, preset, **settings)
         plan_value = params.check_plan(plan)
         threads_value = params.check_threads(threads)
+        if threads is None and "hedge" not in settings and sol.hedge > 1 and fixed is None:
+            # the preset's own hedge (fastest's 2) rides on the channels'
+            # lanes: a lane solving two fastest frames is still cheaper than
+            # one average lane, so it takes no cores a stream without it
+            # would not (an asked-for hedge gets a lane per trajectory)
+            threads_value = min(self.channels, cores.processors())
         cfg = ffi.new("rtd_config *")
         lib.rtd_config_default(cfg)
         cfg.channels = self.channels

@@ -247,8 +247,9 @@ PRESETS = {
                     precision="single"),
     # fastest hedges a smeared rail (a lossy stream's) 2 ways: each solve
     # is cheap enough that a lane solving two still runs 12-13x real time
-    # on the worst case (one core per channel; 7.8x with both channels on
-    # one core), and its lossy streams meet 102 of 128 benchmark targets
+    # on the worst case (one core per channel; 6.7-7.9x with both channels
+    # on one core; 2026-12-05 on a VM where unhedged fastest ran 14x), and
+    # its lossy streams meet 102 of 128 benchmark targets
     # instead of 94 (docs/lossy.md, sixteenth session); exact rails are not
     # hedged, so plain clipping costs and sounds as before
     "fastest": dict(window48=2048, hop_div=4, redundancy=1, s=6, r=6, epsilon=0.1,

@@ -30,7 +30,10 @@ The policy, block by block:
   (``hedge_drops``) instead of halving the budget; it comes back after
   HEDGE_WAIT seconds without cuts at the full budget, a wait that doubles
   at each drop (up to HEDGE_WAIT_MAX), so a machine that cannot afford it
-  stops trying.
+  stops trying.  Only a hedge that solved in the cut block is dropped
+  (``hedge_solves`` moved): on exact rails it costs nothing (fastest's own
+  hedge of 2 asks for it on every stream), so a cut there halves the budget
+  as without a hedge.
 """
 
 # share of the time left that the solver may take; the rest is Python's
@@ -66,14 +69,17 @@ class OverloadGovernor:
         self._hedge_left = 0               # blocks until a dropped hedge returns
         self._saved = budget            # the budget before a pass-through
         self._cut_before = 0            # frames_cut seen at the last update
+        self._solves_before = 0         # hedge_solves seen at the last update
         self._borrow = True             # the last hop was not cut: the next may run long
 
-    def update(self, queued, frames_cut, hops, bypass=False):
+    def update(self, queued, frames_cut, hops, bypass=False, hedge_solves=None):
         """Decide for the next block.  ``queued``: output frames still
         queued for the device; ``frames_cut``: the declipper's count of
         frames cut by the time limit so far; ``hops``: hops the previous
-        call completed.  Sets ``time_limit``, ``iterations`` and
-        ``passthrough``; returns ``passthrough``."""
+        call completed; ``hedge_solves``: the declipper's count of the
+        hedge's solves so far (None: take the hedge as solving).  Sets
+        ``time_limit``, ``iterations`` and ``passthrough``; returns
+        ``passthrough``."""
         self.passthrough = False
         if bypass:
             self.iterations = 0
@@ -90,7 +96,10 @@ class OverloadGovernor:
         self.time_limit = max(MIN_TIME_LIMIT, SOLVER_SHARE * left)
         if self.iterations == 0:        # after a pass-through or bypass
             self.iterations = max(1, self._saved)
-        if cut and self.hedge:
+        hedging = self.hedge and (hedge_solves is None or hedge_solves > self._solves_before)
+        if hedge_solves is not None:
+            self._solves_before = hedge_solves
+        if cut and hedging:
             # the hedge goes first, the budget stays
             self.hedge = 0
             self.hedge_drops += 1

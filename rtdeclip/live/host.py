@@ -170,6 +170,7 @@ class LiveDeclipper:
                            passthrough_frames=0, late_blocks=0, limited_samples=0,
                            output_clipped_samples=0)
         self._frames_cut = 0         # the declipper's count after the last block
+        self._hedge_solves = 0       # the same, of the hedge's solves
         self.error = None            # what stopped the worker, reported by stop()
         self.realtime = False        # the worker got SCHED_FIFO
         self._stop = threading.Event()
@@ -288,7 +289,9 @@ class LiveDeclipper:
         if passed:
             c["passthrough_frames"] += d.stats["frames_skipped"] - skipped0
         # one read of the counters per block: the next block's governor uses it too
-        cut0, self._frames_cut = self._frames_cut, d.stats["frames_cut"]
+        st = d.stats
+        cut0, self._frames_cut = self._frames_cut, st["frames_cut"]
+        self._hedge_solves = st["hedge_solves"]   # did the hedge cost anything (governor)
         if passed or self._frames_cut > cut0:   # frames cut or passed: late
             self.events.add(c["blocks"] * self.block / self.sr, "late")
         if self.on_block is not None:
@@ -307,7 +310,8 @@ class LiveDeclipper:
         frames cut so far, hops of the last call) and apply its decision to
         the declipper.  Returns whether this block passes through."""
         d, g = self.declipper, self.governor
-        passed = g.update(queued, self._frames_cut, self._last_hops, self.bypass)
+        passed = g.update(queued, self._frames_cut, self._last_hops, self.bypass,
+                          hedge_solves=self._hedge_solves)
         if g.time_limit is not None:
             d.set_time_limit(g.time_limit)
         if g.iterations != self._iterations:
