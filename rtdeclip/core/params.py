@@ -247,7 +247,7 @@ PRESETS = {
                     precision="single"),
     # fastest hedges a smeared rail (a lossy stream's) 2 ways: each solve
     # is cheap enough that a lane solving two still runs 12-13x real time
-    # on the worst case (one core per channel; 6.7-7.9x with both channels
+    # on the worst case (one core per channel; 6.6-7.9x with both channels
     # on one core; 2026-12-05 on a VM where unhedged fastest ran 14x), and
     # its lossy streams meet 102 of 128 benchmark targets
     # instead of 94 (docs/lossy.md, sixteenth session); exact rails are not
