@@ -266,6 +266,15 @@ typedef struct {
                                 members in frames of a smeared rail (exact
                                 rails: the same output as without a hedge,
                                 bit for bit).  0 or 1 (default): off.      */
+    double hedge_budget;     /* with hedge, (0, 1]: in a frame where the
+                                trajectories' clipped sets part (a smeared
+                                rail being hedged) each solve may run this
+                                share of the frame's allowance, so a hedge
+                                of N costs about N x hedge_budget solves
+                                (2 x 2/3: 1.33x; docs/lossy.md, sixteenth
+                                session).  Frames of exact rails and
+                                unhedged states keep the whole allowance.
+                                1 (default): the whole allowance.         */
 } rtd_config;
 
 /* Running statistics, for reports and for the live host. */

@@ -57,6 +57,8 @@ typedef struct {
                                       rail; else they copy trajectory 0).  With
                                       second_solve trajectory 1 is not one    */
     int allowance;                 /* iterations a solve may run (budget pool) */
+    int parted;                    /* a member's clipped set differs from
+                                      trajectory 0's: cfg.hedge_budget applies */
     int known;                     /* past_final: samples before it are done   */
 } hop_step;
 
@@ -149,6 +151,7 @@ void rtd_config_default(rtd_config *cfg)
     cfg->plan = RTD_PLAN_MEASURE;
     cfg->precision = RTD_DOUBLE;
     cfg->threads = 1;
+    cfg->hedge_budget = 1.0;
     cfg->social_levels = 20;
     cfg->social_tail = 0.0;
     cfg->social_tail_weight = 1.0;
@@ -182,7 +185,7 @@ const char *rtd_strerror(int e)
         return "social: block and margin must be multiples of hop (block >= window), "
                "neighbourhood sizes odd and >= 1, lambdas > 0";
     case RTD_ERR_FACTOR: return "source rate factor must be 2, 3, 4 or 6";
-    case RTD_ERR_HEDGE: return "hedge must be between 0 and 5";
+    case RTD_ERR_HEDGE: return "hedge must be between 0 and 5 and hedge_budget in (0, 1]";
     default: return "unknown error";
     }
 }
@@ -213,6 +216,7 @@ static int validate(const rtd_config *c)
         return RTD_ERR_SCHEDULE;
     if (!(c->second_reliable >= 0.0 && c->second_reliable <= 1.0)) return RTD_ERR_SCHEDULE;
     if (c->hedge < 0 || c->hedge > RTD_HEDGE_MAX) return RTD_ERR_HEDGE;
+    if (!(c->hedge_budget > 0.0 && c->hedge_budget <= 1.0)) return RTD_ERR_HEDGE;
     return RTD_OK;
 }
 
@@ -602,6 +606,7 @@ static void hop_prepare(rtd_state *st, lane *ln, int c)
                                   : classify(ch->frame, w, known, ch->pos, ch->neg, hs->masks[0]);
     int nclip = hs->nclips[0];
     hs->same[0] = 0;
+    hs->parted = 0;
     if (hedging && !st->use_given) {
         for (int t = 1; t < ntr; t++) {
             hs->masks[t] = st->masks + ((size_t)t * C + c) * w;
@@ -621,6 +626,7 @@ static void hop_prepare(rtd_state *st, lane *ln, int c)
             hedge_levels(ch, st->second ? t - 1 : t, &p, &n);
             hs->nclips[t] = classify(ch->frame, w, known, p, n, hs->masks[t]);
             hs->same[t] = memcmp(hs->masks[t], hs->masks[0], (size_t)w) == 0;
+            hs->parted |= !hs->same[t] && st->hedge_on;
             nclip += hs->nclips[t];
         }
     } else {
@@ -680,7 +686,12 @@ static void hop_solve(rtd_state *st, lane *ln, int c, int t, double deadline)
      * hedge's trajectories each get the frame's allowance: members
      * on a quarter of it gained nothing in streams (average, lossy
      * benchmark: -0.03 dB against one trajectory; docs/lossy.md). */
-    const int left = second ? hs->allowance - r0->iterations : hs->allowance;
+    /* cfg.hedge_budget: in a frame the hedge really splits, each of its
+     * solves runs that share of the allowance (the second solve still
+     * spends what trajectory 0 left) */
+    const int share = hs->parted && st->cfg.hedge_budget < 1.0
+                          ? (int)(hs->allowance * st->cfg.hedge_budget + 0.5) : hs->allowance;
+    const int left = second ? hs->allowance - r0->iterations : share > 0 ? share : 1;
     int run = t == 0 || (second ? r0->converged && !r0->cut && left >= st->cfg.second_solve &&
                                       reliable >= st->cfg.second_reliable
                                 : hedging && !hs->same[t]);

@@ -91,6 +91,29 @@ def test_fastest_hedges_two_by_default(clean, mp3):
     assert rtdeclip.Declipper(SR, 1, preset="fastest", algorithm="social").settings.hedge == 0
 
 
+def test_hedge_budget_shares_the_allowance_in_hedged_frames_only(clean, mp3):
+    """hedge_budget: where the hedge splits (a smeared rail) each solve runs
+    that share of the frame's iterations; exact rails keep the whole
+    budget, bit for bit; 1 is the default, bit for bit."""
+    full, df = stream(mp3, preset="average", hedge=2)
+    one, d1 = stream(mp3, preset="average", hedge=2, hedge_budget=1)
+    np.testing.assert_array_equal(full, one)
+    part, dp = stream(mp3, preset="average", hedge=2, hedge_budget=2 / 3)
+    budget = dp.settings.iterations          # the preset's, scaled to the rate
+    assert dp.stats["max_frame_iterations"] <= 2 * round(budget * 2 / 3)
+    assert df.stats["max_frame_iterations"] > 2 * round(budget * 2 / 3)
+    assert dp.stats["iterations"] < df.stats["iterations"]
+    assert not np.array_equal(part, full)
+    before = rtdeclip.sdr(clean.ravel(), mp3.ravel())
+    assert rtdeclip.sdr(clean.ravel(), part.ravel()) - before > 3
+    level = 0.35 * np.abs(clean).max()
+    y = np.clip(clean, -level, level)
+    a, da = stream(y, preset="average", hedge=2, hedge_budget=0.5)
+    b, db = stream(y, preset="average", hedge=0)
+    np.testing.assert_array_equal(a, b)
+    assert da.stats["iterations"] == db.stats["iterations"]
+
+
 @pytest.mark.parametrize("threads", [1, 3])
 def test_lowlatency_hedges_smeared_rails_and_keeps_its_second_solve(clean, mp3, threads):
     """lowlatency has its own second trajectory (second_solve): with a hedge
@@ -186,7 +209,9 @@ def test_fixed_levels_have_nothing_to_hedge(mp3):
 
 @pytest.mark.parametrize("kw,word", [
     (dict(hedge=6), "hedge"), (dict(hedge=-1), "hedge"), (dict(hedge=2.5), "hedge"),
-    (dict(hedge=3, preset="highquality"), "social"), (dict(hedge="most"), "'auto'")])
+    (dict(hedge=3, preset="highquality"), "social"), (dict(hedge="most"), "'auto'"),
+    (dict(hedge=2, hedge_budget=0), "hedge_budget"), (dict(hedge=2, hedge_budget=1.5), "hedge_budget"),
+    (dict(hedge=2, hedge_budget="half"), "hedge_budget")])
 def test_bad_hedges_are_refused(kw, word):
     kw.setdefault("preset", "fastest")
     with pytest.raises(ParameterError, match=word):

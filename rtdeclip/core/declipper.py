@@ -224,6 +224,15 @@ class Declipper:
         (:mod:`rtdeclip.core.cores`; :attr:`settings` says what it chose).
         With ``lowlatency`` its second solve keeps its own trajectory: N - 1
         members are averaged in with it.
+    hedge_budget : float, optional
+        With ``hedge``, (0, 1]: in frames where the hedge really splits (a
+        smeared rail), each of its solves may run this share of the
+        frame's iterations, so a hedge of N costs about N x hedge_budget
+        solves there; exact rails keep the whole budget.  On the lossy
+        benchmark's ``average`` streams ``hedge=2, hedge_budget=2/3`` (1.33x
+        the CPU on a smeared rail) met 96 of 128 targets against 88
+        unhedged and 100 at the full budget (docs/lossy.md, sixteenth
+        session).  Default 1: the whole budget.
     source_rate : int, optional
         The rate the stream had before it was brought to ``sample_rate`` by
         an integer factor of 2, 3, 4 or 6: an Opus voice stream decodes at
@@ -316,6 +325,7 @@ class Declipper:
         cfg.second_adapt_s = sol.second_adapt_s
         cfg.second_reliable = sol.second_reliable
         cfg.hedge = sol.hedge
+        cfg.hedge_budget = sol.hedge_budget
         cfg.precision = params.PRECISIONS[sol.precision]
         cfg.threads = threads_value
         cfg.auto_threshold = fixed is None

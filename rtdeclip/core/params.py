@@ -71,6 +71,7 @@ class Settings:
     second_adapt_s: float = 0.0  # the second solve's adapt_s
     second_reliable: float = 0.0  # ... only in frames at least this share reliable
     hedge: int = 0             # 2..5: a smeared rail hedged over its width in the stream
+    hedge_budget: float = 1.0  # (0, 1]: each hedged solve's share of the frame's allowance
     social_block: int = 0    # algorithm "social" only (csrc/social.h)
     social_margin: int = 0
     social_lambda: tuple = (1e-1, 1e-4)
@@ -346,7 +347,7 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
             warm_start=None, window_shape=None, synthesis_length=None, budget_pool=None,
             precision=None, social=None, past_final=None, prior_weight=None,
             adapt_s=None, lookahead=None, second_solve=None, second_adapt_s=None,
-            second_reliable=None, hedge=None):
+            second_reliable=None, hedge=None, hedge_budget=None):
     """Merge a preset with explicit overrides into validated ``Settings``.
 
     The keyword arguments are the solver settings, documented once on
@@ -448,6 +449,11 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
     if hedge > 1 and algorithm == "social":
         raise ParameterError("hedge needs a frame solver (aspade, sspade, sspade-original); "
                              "the social solver has no trajectories")
+    hedge_budget = p.get("hedge_budget", 1.0) if hedge_budget is None else hedge_budget
+    if isinstance(hedge_budget, bool) or not isinstance(hedge_budget, (int, float)) \
+            or not 0.0 < hedge_budget <= 1.0:
+        raise ParameterError(f"hedge_budget must be a number above 0 and at most 1, "
+                             f"got {hedge_budget!r}")
     if social is not None and not isinstance(social, dict):
         raise ParameterError(f"social must be a dict of social_* settings, got {social!r}")
     soc = check_social({**SOCIAL_DEFAULTS, **p.get("social", {}), **(social or {})}, hop)
@@ -456,7 +462,7 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
                     precision, past_final=past_final, prior_weight=float(prior_weight),
                     adapt_s=float(adapt_s), lookahead=lookahead, second_solve=second_solve,
                     second_adapt_s=float(second_adapt_s), second_reliable=float(second_reliable),
-                    hedge=hedge, **soc)
+                    hedge=hedge, hedge_budget=float(hedge_budget), **soc)
 
 
 def check_social(soc, hop):
