@@ -217,7 +217,7 @@ def hedge_lanes(seconds, presets, hedge=5):
 def hedge_default(seconds, presets):
     """What a script gets by default on the same signal: the preset's own
     hedge (fastest 2, the others none) on the Declipper's own lanes (one
-    per channel and trajectory up to the processors), stereo."""
+    per channel up to the processors), stereo."""
     sr = 48000
     y, _ = never_converging(seconds, sr)
     y = y + 1e-3 * np.random.default_rng(0).standard_normal(y.shape)

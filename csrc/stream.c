@@ -57,8 +57,9 @@ typedef struct {
                                       rail; else they copy trajectory 0).  With
                                       second_solve trajectory 1 is not one    */
     int allowance;                 /* iterations a solve may run (budget pool) */
-    int parted;                    /* a member's clipped set differs from
-                                      trajectory 0's: cfg.hedge_budget applies */
+    int hedge_allowance;           /* a solve's iterations in a frame the hedge
+                                      splits (cfg.hedge_budget x allowance;
+                                      the allowance in any other frame)       */
     int known;                     /* past_final: samples before it are done   */
 } hop_step;
 
@@ -606,7 +607,7 @@ static void hop_prepare(rtd_state *st, lane *ln, int c)
                                   : classify(ch->frame, w, known, ch->pos, ch->neg, hs->masks[0]);
     int nclip = hs->nclips[0];
     hs->same[0] = 0;
-    hs->parted = 0;
+    int parted = 0;   /* a member's clipped set differs from trajectory 0's */
     if (hedging && !st->use_given) {
         for (int t = 1; t < ntr; t++) {
             hs->masks[t] = st->masks + ((size_t)t * C + c) * w;
@@ -626,7 +627,7 @@ static void hop_prepare(rtd_state *st, lane *ln, int c)
             hedge_levels(ch, st->second ? t - 1 : t, &p, &n);
             hs->nclips[t] = classify(ch->frame, w, known, p, n, hs->masks[t]);
             hs->same[t] = memcmp(hs->masks[t], hs->masks[0], (size_t)w) == 0;
-            hs->parted |= !hs->same[t] && st->hedge_on;
+            parted |= !hs->same[t] && st->hedge_on;
             nclip += hs->nclips[t];
         }
     } else {
@@ -654,6 +655,13 @@ static void hop_prepare(rtd_state *st, lane *ln, int c)
         return;
     }
     hs->allowance = budget_pool_allowance(pool, ch->credit, budget);
+    /* cfg.hedge_budget: in a frame the hedge really splits, each of its
+     * solves runs that share of the allowance (at least one iteration) */
+    hs->hedge_allowance = hs->allowance;
+    if (parted && st->cfg.hedge_budget < 1.0) {
+        int share = (int)(hs->allowance * st->cfg.hedge_budget + 0.5);
+        hs->hedge_allowance = share > 0 ? share : 1;
+    }
 }
 
 /* Step 2: trajectory t's solve of channel c's frame on lane ln, cut at
@@ -686,12 +694,9 @@ static void hop_solve(rtd_state *st, lane *ln, int c, int t, double deadline)
      * hedge's trajectories each get the frame's allowance: members
      * on a quarter of it gained nothing in streams (average, lossy
      * benchmark: -0.03 dB against one trajectory; docs/lossy.md). */
-    /* cfg.hedge_budget: in a frame the hedge really splits, each of its
-     * solves runs that share of the allowance (the second solve still
-     * spends what trajectory 0 left) */
-    const int share = hs->parted && st->cfg.hedge_budget < 1.0
-                          ? (int)(hs->allowance * st->cfg.hedge_budget + 0.5) : hs->allowance;
-    const int left = second ? hs->allowance - r0->iterations : share > 0 ? share : 1;
+    /* (the second solve still spends what trajectory 0 left of the whole
+     * allowance; cfg.hedge_budget shares it out in frames the hedge splits) */
+    const int left = second ? hs->allowance - r0->iterations : hs->hedge_allowance;
     int run = t == 0 || (second ? r0->converged && !r0->cut && left >= st->cfg.second_solve &&
                                       reliable >= st->cfg.second_reliable
                                 : hedging && !hs->same[t]);

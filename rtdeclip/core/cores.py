@@ -87,6 +87,6 @@ def describe(hedge, asked, channels, cpus=None, preset=None):
     if asked != "auto":
         return f"hedge: {what}"
     least = minimum(preset)
-    why = (f"{least} per channel need {least * channels}" if hedge != own(preset) or not hedge
-           else f"{preset}'s own")
+    why = f"{preset}'s own" if hedge and hedge == own(preset) else \
+        f"{least} per channel need {least * channels}"
     return f"hedge: {what} (auto: {cpus or processors()} processors, {channels} channels; {why})"

@@ -230,7 +230,7 @@ class Declipper:
         frame's iterations, so a hedge of N costs about N x hedge_budget
         solves there; exact rails keep the whole budget.  On the lossy
         benchmark's ``average`` streams ``hedge=2, hedge_budget=2/3`` (1.33x
-        the CPU on a smeared rail) met 96 of 128 targets against 88
+        the CPU on a smeared rail) met 99 of 128 targets against 88
         unhedged and 100 at the full budget (docs/lossy.md, sixteenth
         session).  Default 1: the whole budget.
     source_rate : int, optional
