@@ -9,17 +9,19 @@
 #include <math.h>
 #include <stddef.h>
 
-/* Same order and values as params.PRESETS (checked by the test); fastest's
- * hedge of 2 is what Declipper runs by default (the plug-ins take their
- * "hedge" control instead, 0 by default: docs/plugins.md). */
+/* Same order and values as params.PRESETS (checked by the test); the
+ * hedges of fastest (2) and average (2, each solve on 2/3 of the budget)
+ * are what Declipper runs by default (the plug-ins take their "hedge"
+ * control instead, 0 by default, with the preset's hedge_budget:
+ * docs/plugins.md). */
 static const rtd_preset PRESETS[] = {
     /* name          w48   hop redund s  r  eps  it48 warm pool precision syn_div
      *                lookahead_hops past_final adapt_s prior_weight second_solve
-     *                second_adapt_s second_reliable hedge */
-    {"highquality", 8192, 4, 2, 1, 1, 0.1, 0, 0, 0, RTD_DOUBLE, 0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, 0},
-    {"average", 4096, 8, 1, 6, 3, 0.06, 150, 1, 0, RTD_SINGLE, 2, 1, 1, 0.4, 0.15, 0, 0.0, 0.0, 0},
-    {"fastest", 2048, 4, 1, 6, 6, 0.1, 60, 1, 2, RTD_SINGLE, 0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, 2},
-    {"lowlatency", 1024, 4, 2, 3, 2, 0.07, 85, 1, 2, RTD_SINGLE, 2, 0, 1, 0.3, 0.3, 20, 0.6, 0.3, 0},
+     *                second_adapt_s second_reliable hedge hedge_budget */
+    {"highquality", 8192, 4, 2, 1, 1, 0.1, 0, 0, 0, RTD_DOUBLE, 0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, 0, 1.0},
+    {"average", 4096, 8, 1, 6, 3, 0.06, 150, 1, 0, RTD_SINGLE, 2, 1, 1, 0.4, 0.15, 0, 0.0, 0.0, 2, 2.0 / 3.0},
+    {"fastest", 2048, 4, 1, 6, 6, 0.1, 60, 1, 2, RTD_SINGLE, 0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, 2, 1.0},
+    {"lowlatency", 1024, 4, 2, 3, 2, 0.07, 85, 1, 2, RTD_SINGLE, 2, 0, 1, 0.3, 0.3, 20, 0.6, 0.3, 0, 1.0},
 };
 #define N_PRESETS ((int)(sizeof PRESETS / sizeof PRESETS[0]))
 
@@ -114,5 +116,6 @@ int rtd_preset_config(int index, double sample_rate, rtd_config *cfg)
     cfg->second_adapt_s = p->second_adapt_s;
     cfg->second_reliable = p->second_reliable;
     cfg->hedge = p->hedge;
+    cfg->hedge_budget = p->hedge_budget;
     return RTD_OK;
 }

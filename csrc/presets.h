@@ -37,6 +37,7 @@ typedef struct {
     double second_adapt_s;
     double second_reliable;
     int hedge;           /* rtd_config's, as given                          */
+    double hedge_budget; /* rtd_config's, as given (1: the whole allowance)  */
 } rtd_preset;
 
 /* Number of presets and the i-th one (NULL when out of range). */
@@ -61,7 +62,7 @@ void rtd_rate_schedule(int s48, int r48, int window, int window48, int *s, int *
  * synthesis_length and lookahead (low-delay windows, designed by
  * rtd_create), past_final,
  * adapt_s, prior_weight, second_solve, second_adapt_s, second_reliable,
- * hedge.  channels,
+ * hedge, hedge_budget.  channels,
  * auto_threshold, plan and the windows are left as they are.  Returns
  * RTD_OK, or an RTD_ERR_* code for an unknown preset or a bad rate. */
 int rtd_preset_config(int index, double sample_rate, rtd_config *cfg);

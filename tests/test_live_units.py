@@ -97,15 +97,17 @@ def test_event_log_keeps_order_capacity_and_counts_the_rest():
 
 def test_auto_hedge_gives_each_trajectory_a_core():
     """--hedge auto: processors // channels trajectories, 2 to 5, else off
-    (fastest: at least its own 2); off with given levels; lowlatency from 3 (its own pair already averages
-    two solutions; its second solve keeps to the frames of exact rails)."""
+    (fastest and average: at least their own 2); off with given levels;
+    lowlatency from 3 (its own pair already averages two solutions; its
+    second solve keeps to the frames of exact rails)."""
     from rtdeclip.core.cores import auto_hedge, describe
     table = {(2, 2): 0, (2, 3): 0, (2, 4): 2, (2, 6): 3, (2, 8): 4, (2, 10): 5, (2, 64): 5,
              (1, 1): 0, (1, 2): 2, (1, 3): 3, (1, 4): 4, (1, 5): 5, (6, 11): 0, (6, 12): 2}
     for (channels, cpus), n in table.items():
-        assert auto_hedge(channels, "Average", True, cpus=cpus) == n, (channels, cpus)
-        # fastest: never fewer than its own 2 (a lane solving two of its
-        # frames is cheaper than one average lane)
+        # fastest and average: never fewer than their own 2 (a lane solving
+        # two of fastest's frames is cheaper than one average lane; average
+        # shares its budget between the pair)
+        assert auto_hedge(channels, "Average", True, cpus=cpus) == max(n, 2), (channels, cpus)
         assert auto_hedge(channels, "fastest", True, cpus=cpus) == max(n, 2), (channels, cpus)
         # lowlatency: the same from three per channel, else off
         assert auto_hedge(channels, "lowlatency", True, cpus=cpus) == (n if n >= 3 else 0)
@@ -116,7 +118,8 @@ def test_auto_hedge_gives_each_trajectory_a_core():
     assert auto_hedge(1, "LowLatency", True, cpus=64) == 5
     assert auto_hedge(1, "HighQuality", True, cpus=64) == 0
     # the console line says what auto needed, per preset
-    assert describe(0, "auto", 2, cpus=2, preset="average").endswith("2 per channel need 4)")
+    assert describe(2, "auto", 2, cpus=2, preset="average").endswith("average's own)")
+    assert describe(4, "auto", 2, cpus=8, preset="average").endswith("2 per channel need 4)")
     assert describe(0, "auto", 2, cpus=4, preset="lowlatency").endswith("3 per channel need 6)")
     assert describe(3, 3, 2) == "hedge: 3 trajectories over a smeared rail's width"
     assert describe(2, "auto", 2, cpus=2, preset="fastest").endswith("fastest's own)")

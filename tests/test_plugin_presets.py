@@ -43,6 +43,7 @@ def test_table_row(name):
                                                   p.get("second_adapt_s", 0.0))
     assert c.second_reliable == p.get("second_reliable", 0.0)
     assert c.hedge == p.get("hedge", 0)
+    assert c.hedge_budget == p.get("hedge_budget", 1.0)
 
 
 @pytest.mark.parametrize("name", list(params.PRESETS))
@@ -71,6 +72,7 @@ def test_resolve(name, rate):
     assert cfg.second_adapt_s == st.second_adapt_s
     assert cfg.second_reliable == st.second_reliable
     assert cfg.hedge == st.hedge
+    assert cfg.hedge_budget == st.hedge_budget
 
 
 def test_rate_scaling_functions():

@@ -86,18 +86,43 @@ def test_fastest_hedges_two_by_default(clean, mp3):
     exact, de = stream(y, hedge=None)
     np.testing.assert_array_equal(exact, stream(y, hedge=0)[0])
     assert de.stats["hedge_solves"] == 0
-    for preset in ("average", "lowlatency", "highquality"):
+    for preset in ("lowlatency", "highquality"):
         assert rtdeclip.Declipper(SR, 2, preset=preset).settings.hedge == 0
     assert rtdeclip.Declipper(SR, 1, preset="fastest", algorithm="social").settings.hedge == 0
+    assert rtdeclip.Declipper(SR, 1, preset="average", algorithm="social").settings.hedge == 0
+
+
+def test_average_hedges_two_on_two_thirds_by_default(clean, mp3):
+    """average's own hedge: 2 trajectories, each on two thirds of the
+    frame's budget where they part (params.PRESETS, csrc/presets.c): by
+    default a lossy stream is hedge=2, hedge_budget=2/3 bit for bit; a
+    hedge asked for takes the same share unless hedge_budget is given;
+    plain clipping is the unhedged stream, bit for bit."""
+    default, dd = stream(mp3, preset="average", hedge=None)
+    assert (dd.settings.hedge, dd.hedge) == (2, 2) and dd.settings.hedge_budget == 2 / 3
+    assert dd.stats["hedge_solves"] > 0
+    np.testing.assert_array_equal(default, stream(mp3, preset="average", hedge=2,
+                                                  hedge_budget=2 / 3)[0])
+    full, _ = stream(mp3, preset="average", hedge=2, hedge_budget=1)
+    none, _ = stream(mp3, preset="average", hedge=0)
+    assert not np.array_equal(default, full) and not np.array_equal(default, none)
+    asked = rtdeclip.Declipper(SR, 2, preset="average", hedge=3)
+    assert asked.settings.hedge_budget == 2 / 3
+    level = 0.35 * np.abs(clean).max()
+    y = np.clip(clean, -level, level)
+    exact, de = stream(y, preset="average", hedge=None)
+    np.testing.assert_array_equal(exact, stream(y, preset="average", hedge=0)[0])
+    assert de.stats["hedge_solves"] == 0
 
 
 def test_hedge_budget_shares_the_allowance_in_hedged_frames_only(clean, mp3):
     """hedge_budget: where the hedge splits (a smeared rail) each solve runs
     that share of the frame's iterations; exact rails keep the whole
-    budget, bit for bit; 1 is the default, bit for bit."""
-    full, df = stream(mp3, preset="average", hedge=2)
-    one, d1 = stream(mp3, preset="average", hedge=2, hedge_budget=1)
-    np.testing.assert_array_equal(full, one)
+    budget, bit for bit; the preset's share is the default (fastest: 1)."""
+    full, df = stream(mp3, preset="fastest", hedge=2)
+    one, d1 = stream(mp3, preset="fastest", hedge=2, hedge_budget=1)
+    np.testing.assert_array_equal(full, one)      # fastest's own share: the whole
+    full, df = stream(mp3, preset="average", hedge=2, hedge_budget=1)
     part, dp = stream(mp3, preset="average", hedge=2, hedge_budget=2 / 3)
     budget = dp.settings.iterations          # the preset's, scaled to the rate
     assert dp.stats["max_frame_iterations"] <= 2 * round(budget * 2 / 3)
@@ -307,7 +332,7 @@ def test_hedge_can_be_switched_between_calls(mp3):
     for bad in (6, -1, 2.0, True):
         with pytest.raises(ParameterError, match="hedge"):
             d.hedge = bad
-    e = rtdeclip.Declipper(SR, channels=2, preset="average")
+    e = rtdeclip.Declipper(SR, channels=2, preset="lowlatency")
     with pytest.raises(ParameterError, match="hedge=0"):
         e.hedge = 3
     e.hedge = 0

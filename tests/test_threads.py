@@ -158,5 +158,6 @@ def test_default_lanes_follow_the_cpu_affinity():
     r = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    # (fastest's own hedge of 2 whatever the processors, on the one lane)
-    assert r.stdout.split() == ["1", "1", "1", "0", "2"]
+    # (average's and fastest's own hedge of 2 whatever the processors, on
+    # the one lane)
+    assert r.stdout.split() == ["1", "1", "1", "2", "2"]

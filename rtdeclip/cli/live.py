@@ -62,9 +62,10 @@ def register(sub):
                        help="a smeared rail (a lossy codec's, a resampler's) hedged over its "
                             "width: N trajectories (2-5, 0 off) at 1, 1.25, 0.75, 1.6, 0.9 x "
                             "the width, averaged, each on its own core where there is one; up "
-                            "to N times the CPU while a smeared rail is in use.  Default auto: "
-                            "as many per channel (2-5) as the processors give each its own "
-                            "core, else off; fastest at least 2 (docs/lossy.md)")
+                            "to N times the CPU while a smeared rail is in use (average: each "
+                            "solve on 2/3 of the budget).  Default auto: as many per channel "
+                            "(2-5) as the processors give each its own core, else off; "
+                            "fastest and average at least 2 (docs/lossy.md)")
         p.add_argument("--gain", type=float, default=None,
                        help="output gain in dB (default -6: room for restored peaks)")
         p.add_argument("--ceiling", default="-1",

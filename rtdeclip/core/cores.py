@@ -16,11 +16,13 @@ benchmark's streams (the four clips at 3-20 dB through all eight codecs,
 channel is a hedge: a 4-core machine hedges a stereo stream, a 2-core one
 a mono stream.  Not with ``lowlatency``: its pair already averages two
 solutions, and one member more gained +0.09 dB on those streams and +0.01
-on the held-out cells, so it hedges from three.  ``fastest`` hedges 2
-whatever the cores (its preset's own, ``params.PRESETS``, what a
-``Declipper`` runs by default): a lane solving two of its frames still
-runs 12-13x real time on the worst case, cheaper than one ``average``
-lane, so ``auto`` never gives it fewer.
+on the held-out cells, so it hedges from three.  ``fastest`` and ``average`` hedge 2
+whatever the cores (their presets' own, ``params.PRESETS``, what a
+``Declipper`` runs by default): a lane solving two of ``fastest``'s frames
+still runs 12-13x real time on the worst case, cheaper than one
+``average`` lane, and ``average``'s pair shares two thirds of its budget
+each (``hedge_budget``: 1.33x an unhedged lane), so ``auto`` never gives
+them fewer.
 
 Examples::
 
@@ -29,7 +31,7 @@ Examples::
     >>> auto_hedge(channels=2, preset="average", threshold_auto=True, cpus=4)
     2
     >>> auto_hedge(channels=2, preset="average", threshold_auto=True, cpus=2)
-    0
+    2
     >>> auto_hedge(channels=1, preset="fastest", threshold_auto=True, cpus=16)
     5
     >>> auto_hedge(channels=1, preset="lowlatency", threshold_auto=True, cpus=2)
@@ -62,7 +64,7 @@ def auto_hedge(channels, preset, threshold_auto, cpus=None):
     lane of a channel's first trajectory also runs the preset's second
     solve, as unhedged: no lane solves more than an unhedged stream's.
     ``highquality`` (the social solver, no trajectories): 0.  Never
-    fewer than the preset's own (``own``: fastest 2)."""
+    fewer than the preset's own (``own``: fastest and average 2)."""
     name = str(preset).lower()
     if not threshold_auto or name == "highquality":
         return 0
@@ -71,7 +73,8 @@ def auto_hedge(channels, preset, threshold_auto, cpus=None):
 
 
 def own(preset):
-    """The preset's own hedge (``params.PRESETS``; fastest 2, else 0): what
+    """The preset's own hedge (``params.PRESETS``; fastest and average 2,
+    else 0): what
     ``auto`` gives it at least."""
     return PRESETS.get(str(preset).lower(), {}).get("hedge", 0)
 

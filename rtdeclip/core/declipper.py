@@ -106,7 +106,7 @@ class Declipper:
         hedged mono stream uses idle cores too).  Default: one per channel
         (and trajectory, when ``hedge`` is given) up to the processors this
         process may run on (its CPU affinity); a preset's own hedge
-        (fastest's 2) runs on the channels' lanes.  The output does not
+        (fastest's and average's 2) runs on the channels' lanes.  The output does not
         depend on it, bit for bit.
     algorithm : {"aspade", "sspade", "sspade-original", "social"}, default: the preset's
         Analysis SPADE, synthesis SPADE "done properly", or synthesis SPADE
@@ -212,9 +212,10 @@ class Declipper:
         the mean.  Default: the preset's own, 2 for fastest (its lossy
         streams met 102 of the benchmark's 128 targets instead of 94; a lane
         solving two of its frames still runs 12-13x real time on the worst
-        case), 0 (off) for the others: for them the same CPU buys more as
-        a better preset (average unhedged beats fastest hedged 5 ways),
-        unless cores are idle: the solves of every channel and trajectory
+        case) and for average (on two thirds of its budget each, see
+        ``hedge_budget``: 99 targets instead of 88 at 1.33x the CPU), 0
+        (off) for lowlatency and highquality.  More trajectories pay
+        where cores are idle: the solves of every channel and trajectory
         are spread over ``threads`` lanes (on 2 cores a mono stream hedged
         5 ways took 0.58-0.62x the wall time of one lane, the same output).
         0: off.  "auto": what ``rtdeclip live --hedge auto`` runs, as many
@@ -232,7 +233,8 @@ class Declipper:
         benchmark's ``average`` streams ``hedge=2, hedge_budget=2/3`` (1.33x
         the CPU on a smeared rail) met 99 of 128 targets against 88
         unhedged and 100 at the full budget (docs/lossy.md, sixteenth
-        session).  Default 1: the whole budget.
+        session).  Default: the preset's, 2/3 for average (for its own
+        hedge and one asked for), 1 (the whole budget) for the others.
     source_rate : int, optional
         The rate the stream had before it was brought to ``sample_rate`` by
         an integer factor of 2, 3, 4 or 6: an Opus voice stream decodes at
@@ -292,10 +294,12 @@ class Declipper:
         plan_value = params.check_plan(plan)
         threads_value = params.check_threads(threads)
         if threads is None and "hedge" not in settings and sol.hedge > 1 and fixed is None:
-            # the preset's own hedge (fastest's 2) rides on the channels'
-            # lanes: a lane solving two fastest frames is still cheaper than
-            # one average lane, so it takes no cores a stream without it
-            # would not (an asked-for hedge gets a lane per trajectory)
+            # the preset's own hedge (fastest's and average's 2) rides on
+            # the channels' lanes: a lane solving two fastest frames is
+            # still cheaper than one average lane, average's pair shares
+            # two thirds of its budget each, so it takes no cores a stream
+            # without it would not (an asked-for hedge gets a lane per
+            # trajectory)
             threads_value = min(self.channels, cores.processors())
         cfg = ffi.new("rtd_config *")
         lib.rtd_config_default(cfg)

@@ -31,8 +31,8 @@ The policy, block by block:
   HEDGE_WAIT seconds without cuts at the full budget, a wait that doubles
   at each drop (up to HEDGE_WAIT_MAX), so a machine that cannot afford it
   stops trying.  Only a hedge that solved in the cut block is dropped
-  (``hedge_solves`` moved): on exact rails it costs nothing (fastest's own
-  hedge of 2 asks for it on every stream), so a cut there halves the budget
+  (``hedge_solves`` moved): on exact rails it costs nothing (the own
+  hedge of fastest and average asks for it on every stream), so a cut there halves the budget
   as without a hedge.
 """
 
