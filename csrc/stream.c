@@ -874,16 +874,19 @@ static void channel_hop(rtd_state *st, lane *ln, int c, int after)
 }
 
 /* With a hedge, lane l's solves: units l, l + lanes, ... of channels x
- * (hedge) trajectories (unit k = channel k / per, its (k % per)-th
- * trajectory).  With second_solve trajectory 1 reads trajectory 0's
- * result, so it is no unit of its own: trajectory 0's unit solves both in
- * turn, and the units are the hedge's trajectories 0, 2, 3, ... (as many as
- * lane_count counts, so each lane gets its share). */
+ * (hedge) trajectories (unit k = channel k % channels, its (k /
+ * channels)-th trajectory: trajectory-major, so the channels' trajectory 0
+ * fall on different lanes, as without a hedge, and a frame whose members
+ * do not part, so that only trajectory 0 solves, is not left to one lane).
+ * With second_solve trajectory 1 reads trajectory 0's result, so it is no
+ * unit of its own: trajectory 0's unit solves both in turn, and the units
+ * are the hedge's trajectories 0, 2, 3, ... (as many as lane_count
+ * counts, so each lane gets its share). */
 static void lane_solves(rtd_state *st, lane *ln, int l)
 {
-    const int L = st->lanes, per = st->tracks - st->second, n = st->cfg.channels * per;
+    const int L = st->lanes, C = st->cfg.channels, per = st->tracks - st->second, n = C * per;
     for (int k = l; k < n; k += L) {
-        const int c = k / per, j = k % per, t = j == 0 ? 0 : j + st->second;
+        const int c = k % C, j = k / C, t = j == 0 ? 0 : j + st->second;
         const hop_step *hs = &st->ch[c].hs;
         if (!hs->solve) continue;
         double t0 = st->call_deadline > 0.0 ? rtd_now() : 0.0;
@@ -929,12 +932,29 @@ static void run_lanes(rtd_state *st)
         lane_hop(st, 0);
 }
 
+/* Whether this hop needs the hedge's passes: a hedge was made and some
+ * channel has a smeared rail in use, where its members may part from
+ * trajectory 0.  On exact rails (plain clipping, and every hop before a
+ * rail is found) no member solves, and a hop of passes would put all
+ * channels' trajectory 0 on the lanes of the first units (stereo hedged 2
+ * on two lanes: both channels on lane 0) behind three waits; each lane
+ * runs its own channels whole instead, as without a hedge.  The output is
+ * the same either way (the same steps in the same order per channel):
+ * only the lanes' share of the work differs. */
+static int hedge_passes(const rtd_state *st)
+{
+    if (!st->hedge_made || st->use_given) return 0;
+    for (int c = 0; c < st->cfg.channels; c++)
+        if (smeared(st->ch[c].method[0]) || smeared(st->ch[c].method[1])) return 1;
+    return 0;
+}
+
 /* One complete hop on every channel, the lanes in parallel: each channel
- * whole, or with a hedge step by step (the solves of every channel and
- * trajectory spread over the lanes). */
+ * whole, or while a smeared rail is hedged step by step (the solves of
+ * every channel and trajectory spread over the lanes). */
 static void run_frame(rtd_state *st)
 {
-    if (st->hedge_made) {
+    if (hedge_passes(st)) {
         for (int step = STEP_PREPARE; step <= STEP_FINISH; step++) {
             st->step = step;
             run_lanes(st);

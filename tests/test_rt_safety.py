@@ -106,7 +106,7 @@ solved = hops2 = 0
 for k, (d, dtype) in enumerate(states):
     # a hedged state's hop is three passes of the lanes (masks, the solves
     # of every channel x trajectory, the finish), a worker's wait each
-    passes = 3 if d.hedge else 1     # fastest's own hedge of 2 runs its hops so too
+    passes = 3 if d.hedge else 1     # (at most: a hop of exact rails is one pass)
     xi = (x_smeared if k in HEDGED else x).astype(dtype)
     out = np.empty((700, 2), dtype)
     if k % 3 == 1:

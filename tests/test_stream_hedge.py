@@ -287,7 +287,10 @@ def test_live_host_hedges_as_the_script_does(jack, clean, mp3, channels):
         lambda: LiveDeclipper(channels=channels, sample_rate=sr, blocksize=256, preset="fastest",
                               threshold="auto", gain_db=0.0, ceiling_db=None, hedge=5),
         ref, played, offline)
-    assert r["stats"]["hedge"] == 5 and r["stats"]["hedge_solves"] > 0, r["why"]
+    # in use at the end: 5, unless the governor shed it after a late frame
+    # (a VM stall; it comes back after 2 s without cuts, maybe past the end)
+    assert r["stats"]["hedge"] == 5 or r["stats"]["hedge_drops"] > 0, r["why"]
+    assert r["host"].declipper.settings.hedge == 5 and r["stats"]["hedge_solves"] > 0, r["why"]
     assert r["host"].declipper.threads == min(os.cpu_count(), 5 * channels)
     assert r["d_off"] > 3, r["why"]
     assert r["left_out"] <= r["windows"] // 2, r["why"]

@@ -131,6 +131,29 @@ def test_hedged_solves_spread_over_the_lanes(channels):
     assert np.max(np.abs(plain - outs[0])) > 1e-3
 
 
+def test_a_hedge_on_exact_rails_keeps_each_channel_on_its_own_lane():
+    """Exact rails (plain clipping): a hedged state's members do not solve,
+    and each lane runs its own channels whole, as an unhedged state's do
+    (a CI run of the live hog test caught stereo average, hedged by its
+    preset, solving both channels on lane 0: hop median 3.95 ms against
+    2.52 unhedged).  Outputs and counters the same, bit for bit."""
+    from rtdeclip.examples import never_converging
+    y = never_converging(48000, 2.0)            # exact rails, every frame clipped
+    runs = []
+    for hedge in (None, 0):                      # average's own hedge of 2, and none
+        kw = {} if hedge is None else {"hedge": hedge}
+        d = rtdeclip.Declipper(48000, channels=2, preset="average", threshold="auto",
+                               threads=2, plan="estimate", **kw)
+        out = run(d, y, [256])
+        worker = d.worker_cpu_seconds()[0]
+        runs.append((out, d.stats, worker, d.hedge))
+    (a, sa, wa, ha), (b, sb, wb, hb) = runs
+    assert (ha, hb) == (2, 0) and sa["hedge_solves"] == 0
+    assert np.array_equal(a, b) and sa == sb
+    # the worker solved channel 1 (about half the work), as without a hedge
+    assert wa > 0.4 * wb and wa > 0.05, (wa, wb)
+
+
 def test_default_threads_with_a_hedge_one_per_trajectory_up_to_the_cores():
     import os
     d = rtdeclip.Declipper(48000, channels=1, preset="fastest", hedge=5, plan="estimate")
