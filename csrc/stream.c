@@ -795,8 +795,16 @@ static void hop_finish(rtd_state *st, lane *ln, int c)
             if (hs->copy[t]) track_copy(st, &ch->tr[0], &ch->tr[t]);
         int used, cut;
         hop_totals(st, ch, &used, &cut);
+        /* in a frame the hedge split (cfg.hedge_budget) trajectory 0 ran on
+         * its share of the allowance: it is charged for the part of the
+         * frame's allowance that share stands for (all of it when it used
+         * its share up), else the pool (lowlatency) would take the unspent
+         * rest as credit and hand it back, undoing the share */
+        long long charged = hs->res[0].iterations;
+        if (hs->hedge_allowance < hs->allowance && hs->hedge_allowance > 0)
+            charged = charged * hs->allowance / hs->hedge_allowance;
         ln->stats.pooled_iterations +=
-            budget_pool_settle(st->cfg.budget_pool, &ch->credit, st->budget, hs->res[0].iterations,
+            budget_pool_settle(st->cfg.budget_pool, &ch->credit, st->budget, (int)charged,
                                hs->res[0].cut);
         ln->stats.frames_solved++;
         ln->stats.frames_converged += hs->res[0].converged;

@@ -97,9 +97,8 @@ def test_event_log_keeps_order_capacity_and_counts_the_rest():
 
 def test_auto_hedge_gives_each_trajectory_a_core():
     """--hedge auto: processors // channels trajectories, 2 to 5, else off
-    (fastest and average: at least their own 2); off with given levels;
-    lowlatency from 3 (its own pair already averages two solutions; its
-    second solve keeps to the frames of exact rails)."""
+    (fastest and average at least their own 2); off with given levels;
+    lowlatency's second solve goes on besides."""
     from rtdeclip.core.cores import auto_hedge, describe
     table = {(2, 2): 0, (2, 3): 0, (2, 4): 2, (2, 6): 3, (2, 8): 4, (2, 10): 5, (2, 64): 5,
              (1, 1): 0, (1, 2): 2, (1, 3): 3, (1, 4): 4, (1, 5): 5, (6, 11): 0, (6, 12): 2}
@@ -109,8 +108,9 @@ def test_auto_hedge_gives_each_trajectory_a_core():
         # shares its budget between the pair)
         assert auto_hedge(channels, "Average", True, cpus=cpus) == max(n, 2), (channels, cpus)
         assert auto_hedge(channels, "fastest", True, cpus=cpus) == max(n, 2), (channels, cpus)
-        # lowlatency: the same from three per channel, else off
-        assert auto_hedge(channels, "lowlatency", True, cpus=cpus) == (n if n >= 3 else 0)
+        # lowlatency (no hedge of its own): from a processor per channel
+        # and trajectory, else off
+        assert auto_hedge(channels, "lowlatency", True, cpus=cpus) == n
         # whatever it picks leaves no lane more than one solve per hop
         assert n * channels <= cpus
     assert auto_hedge(2, "average", False, cpus=64) == 0
@@ -119,7 +119,12 @@ def test_auto_hedge_gives_each_trajectory_a_core():
     assert auto_hedge(1, "HighQuality", True, cpus=64) == 0
     # the console line says what auto needed, per preset
     assert describe(2, "auto", 2, cpus=2, preset="average").endswith("average's own)")
-    assert describe(4, "auto", 2, cpus=8, preset="average").endswith("2 per channel need 4)")
-    assert describe(0, "auto", 2, cpus=4, preset="lowlatency").endswith("3 per channel need 6)")
+    assert describe(4, "auto", 2, cpus=8, preset="average").endswith(
+        "4 per channel, a processor each)")
+    assert describe(2, "auto", 2, cpus=4, preset="lowlatency").endswith(
+        "2 per channel, a processor each)")
+    assert describe(3, "auto", 1, cpus=3, preset="lowlatency").endswith(
+        "3 per channel, a processor each)")
+    assert describe(0, "auto", 2, cpus=2, preset="highquality").endswith("nothing to hedge)")
     assert describe(3, 3, 2) == "hedge: 3 trajectories over a smeared rail's width"
     assert describe(2, "auto", 2, cpus=2, preset="fastest").endswith("fastest's own)")

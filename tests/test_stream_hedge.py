@@ -335,7 +335,7 @@ def test_hedge_can_be_switched_between_calls(mp3):
     for bad in (6, -1, 2.0, True):
         with pytest.raises(ParameterError, match="hedge"):
             d.hedge = bad
-    e = rtdeclip.Declipper(SR, channels=2, preset="lowlatency")
+    e = rtdeclip.Declipper(SR, channels=2, preset="highquality", algorithm="aspade")
     with pytest.raises(ParameterError, match="hedge=0"):
         e.hedge = 3
     e.hedge = 0
@@ -406,3 +406,22 @@ def test_live_command_hedge_auto_takes_what_the_cores_hold(jack, tmp_path):
                        env=dict(os.environ, JACK_DEFAULT_SERVER="none"))
     assert r.returncode == 1 and "--hedge must be" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_hedge_budget_is_not_undone_by_the_pool():
+    """With a budget pool (lowlatency's, fastest's) a hedged frame's share
+    is charged as the part of the frame's allowance it stands for: the
+    iterations trajectory 0 leaves unspent by its share are no credit the
+    pool hands back (before, a never-converging smeared stream hedged 2 at
+    half the budget ran 2 x the budget per frame, as at the whole budget)."""
+    from rtdeclip.examples import never_converging
+    y = never_converging(48000, 3.0)
+    y = y + 1e-3 * np.random.default_rng(0).standard_normal(y.shape)   # a smeared rail
+    per_frame = {}
+    for share in (1.0, 0.5):
+        out, d = stream(y, sr=48000, preset="lowlatency", hedge=2, hedge_budget=share)
+        assert d.settings.budget_pool == 2 and d.stats["hedge_solves"] > 0
+        per_frame[share] = d.stats["iterations"] / d.stats["frames_solved"]
+    budget = d.settings.iterations
+    assert per_frame[1.0] > 1.8 * budget                 # two solves at the whole budget
+    assert per_frame[0.5] < 1.15 * budget, per_frame     # two at half of it

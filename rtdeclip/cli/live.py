@@ -65,7 +65,7 @@ def register(sub):
                             "to N times the CPU while a smeared rail is in use (average: each "
                             "solve on 2/3 of the budget).  Default auto: as many per channel "
                             "(2-5) as the processors give each its own core, else off; "
-                            "fastest and average at least 2 (docs/lossy.md)")
+                            "fastest and average at least their own 2 (docs/lossy.md)")
         p.add_argument("--gain", type=float, default=None,
                        help="output gain in dB (default -6: room for restored peaks)")
         p.add_argument("--ceiling", default="-1",

@@ -13,16 +13,18 @@ benchmark's streams (the four clips at 3-20 dB through all eight codecs,
 (+0.28 dB on the mean), 3 met 199 (+0.32), 4 met 209 (+0.39), 5 met 209
 (+0.40); on 560 held-out cells (nine more SQAM excerpts, 3-20 dB) 2 gains
 +0.26 dB and 3 +0.42 (docs/lossy.md, fifteenth session).  So two per
-channel is a hedge: a 4-core machine hedges a stereo stream, a 2-core one
-a mono stream.  Not with ``lowlatency``: its pair already averages two
-solutions, and one member more gained +0.09 dB on those streams and +0.01
-on the held-out cells, so it hedges from three.  ``fastest`` and ``average`` hedge 2
-whatever the cores (their presets' own, ``params.PRESETS``, what a
-``Declipper`` runs by default): a lane solving two of ``fastest``'s frames
+channel is a hedge: a 4-core machine hedges a stereo stream 2 ways, an
+8-core one 4 ways.  ``fastest`` and ``average`` have their own hedge of 2
+(``params.PRESETS``, what a ``Declipper`` runs by default), which
+``auto`` never goes below: a lane solving two of ``fastest``'s frames
 still runs 12-13x real time on the worst case, cheaper than one
 ``average`` lane, and ``average``'s pair shares two thirds of its budget
-each (``hedge_budget``: 1.33x an unhedged lane), so ``auto`` never gives
-them fewer.
+each (``hedge_budget``: 1.33x an unhedged lane); a hedge asked for takes
+the preset's share too.  ``lowlatency`` has none of its own (its pair
+needs the whole budget: 1.9x its CPU); its second solve keeps its own
+trajectory beside the hedge, and a pair gained 10 of its 128 lossy
+stream targets (seventeenth session, docs/lossy.md), so it hedges from
+2 as the others.
 
 Examples::
 
@@ -35,7 +37,7 @@ Examples::
     >>> auto_hedge(channels=1, preset="fastest", threshold_auto=True, cpus=16)
     5
     >>> auto_hedge(channels=1, preset="lowlatency", threshold_auto=True, cpus=2)
-    0
+    2
     >>> auto_hedge(channels=2, preset="fastest", threshold_auto=True, cpus=2)
     2
 """
@@ -44,7 +46,6 @@ import os
 from rtdeclip.core.params import PRESETS
 
 MIN_TRAJECTORIES = 2   # a pair (1 and 1.25 x the width) already gains +0.27 dB
-MIN_LOWLATENCY = 3     # lowlatency's own pair plus one member gained ~0
 MAX_TRAJECTORIES = 5   # RTD_HEDGE_MAX
 
 
@@ -59,29 +60,23 @@ def processors():
 
 def auto_hedge(channels, preset, threshold_auto, cpus=None):
     """Trajectories per channel for ``--hedge auto``: processors // channels
-    up to 5, or 0 when fewer than 2 fit (3 with ``lowlatency``) or when the
-    levels are given (no smeared rail to hedge).  With ``lowlatency`` the
-    lane of a channel's first trajectory also runs the preset's second
-    solve, as unhedged: no lane solves more than an unhedged stream's.
-    ``highquality`` (the social solver, no trajectories): 0.  Never
-    fewer than the preset's own (``own``: fastest and average 2)."""
+    up to 5 (0 when fewer than 2 fit), never fewer than the preset's own
+    (``own``: fastest and average 2), or 0 when
+    the levels are given (no smeared rail to hedge) or with
+    ``highquality`` (the social solver, no trajectories).  With
+    ``lowlatency`` the lane of a channel's first trajectory also runs the
+    preset's second solve."""
     name = str(preset).lower()
     if not threshold_auto or name == "highquality":
         return 0
     n = min(MAX_TRAJECTORIES, (cpus or processors()) // max(1, int(channels)))
-    return max(n if n >= minimum(name) else 0, own(name))
+    return max(n if n >= MIN_TRAJECTORIES else 0, own(name))
 
 
 def own(preset):
-    """The preset's own hedge (``params.PRESETS``; fastest and average 2,
-    else 0): what
-    ``auto`` gives it at least."""
+    """The preset's own hedge (``params.PRESETS``: fastest and average 2,
+    else 0): what ``auto`` gives it at least."""
     return PRESETS.get(str(preset).lower(), {}).get("hedge", 0)
-
-
-def minimum(preset):
-    """The fewest trajectories per channel ``auto`` hedges with."""
-    return MIN_LOWLATENCY if str(preset).lower() == "lowlatency" else MIN_TRAJECTORIES
 
 
 def describe(hedge, asked, channels, cpus=None, preset=None):
@@ -89,7 +84,6 @@ def describe(hedge, asked, channels, cpus=None, preset=None):
     what = f"{hedge} trajectories over a smeared rail's width" if hedge else "off"
     if asked != "auto":
         return f"hedge: {what}"
-    least = minimum(preset)
-    why = f"{preset}'s own" if hedge and hedge == own(preset) else \
-        f"{least} per channel need {least * channels}"
+    why = "nothing to hedge" if not hedge else f"{preset}'s own" if hedge == own(preset) \
+        else f"{hedge} per channel, a processor each"
     return f"hedge: {what} (auto: {cpus or processors()} processors, {channels} channels; {why})"

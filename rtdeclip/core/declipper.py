@@ -106,7 +106,7 @@ class Declipper:
         hedged mono stream uses idle cores too).  Default: one per channel
         (and trajectory, when ``hedge`` is given) up to the processors this
         process may run on (its CPU affinity); a preset's own hedge
-        (fastest's and average's 2) runs on the channels' lanes.  The output does not
+        (2) runs on the channels' lanes.  The output does not
         depend on it, bit for bit.
     algorithm : {"aspade", "sspade", "sspade-original", "social"}, default: the preset's
         Analysis SPADE, synthesis SPADE "done properly", or synthesis SPADE
@@ -214,14 +214,13 @@ class Declipper:
         solving two of its frames still runs 12-13x real time on the worst
         case) and for average (on two thirds of its budget each, see
         ``hedge_budget``: 99 targets instead of 88 at 1.33x the CPU), 0
-        (off) for lowlatency and highquality.  More trajectories pay
-        where cores are idle: the solves of every channel and trajectory
+        (off) for lowlatency (its pair needs the whole budget) and
+        highquality.  More trajectories pay where cores are idle: the solves of every channel and trajectory
         are spread over ``threads`` lanes (on 2 cores a mono stream hedged
         5 ways took 0.58-0.62x the wall time of one lane, the same output).
         0: off.  "auto": what ``rtdeclip live --hedge auto`` runs, as many
         per channel as the processors this process may run on give each
-        its own lane (2 to 5; 3 to 5 with ``lowlatency``), never fewer than
-        the preset's own, else 0; 0 with given levels or the social solver
+        its own lane (2 to 5), never fewer than the preset's own; 0 with given levels or the social solver
         (:mod:`rtdeclip.core.cores`; :attr:`settings` says what it chose).
         With ``lowlatency`` its second solve keeps its own trajectory: N - 1
         members are averaged in with it.
@@ -294,7 +293,7 @@ class Declipper:
         plan_value = params.check_plan(plan)
         threads_value = params.check_threads(threads)
         if threads is None and "hedge" not in settings and sol.hedge > 1 and fixed is None:
-            # the preset's own hedge (fastest's and average's 2) rides on
+            # the preset's own hedge (fastest's, average's 2) rides on
             # the channels' lanes: a lane solving two fastest frames is
             # still cheaper than one average lane, average's pair shares
             # two thirds of its budget each, so it takes no cores a stream
