@@ -274,6 +274,9 @@ typedef struct {
                                 (2 x 2/3: 1.33x; docs/lossy.md, sixteenth
                                 session).  Frames of exact rails and
                                 unhedged states keep the whole allowance.
+                                With budget_pool such a frame is charged
+                                for the allowance its share stands for
+                                (the unspent share is no credit).
                                 1 (default): the whole allowance.         */
 } rtd_config;
 
