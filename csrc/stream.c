@@ -505,6 +505,13 @@ static inline int smeared(int method)
     return method == RTD_RAIL_CODEC || method == RTD_RAIL_NOISY;
 }
 
+/* A smeared rail of either polarity in use on the channel: where a hedge's
+ * members may part from trajectory 0 (hop_prepare, hedge_passes). */
+static inline int rails_smeared(const channel *ch)
+{
+    return smeared(ch->method[0]) || smeared(ch->method[1]);
+}
+
 /* Trajectory t's levels: each smeared rail of the channel declared
  * HEDGE_WIDTHS[t] times its width below its centre; exact rails as they
  * are. */
@@ -592,7 +599,7 @@ static void hop_prepare(rtd_state *st, lane *ln, int c)
     /* with second_solve (lowlatency) trajectory 1 is its second solve in
      * every hop, and the hedge's members (2..) solve only hops of a
      * smeared rail while the hedge is on; in the others they copy 0 */
-    const int rails = smeared(ch->method[0]) || smeared(ch->method[1]);
+    const int rails = rails_smeared(ch);
     const int hedging = st->hedge_made > 0 &&
                         (!st->second || (st->hedge_on && rails && !st->use_given));
     hs->hedge = hedging;
@@ -940,20 +947,21 @@ static void run_lanes(rtd_state *st)
         lane_hop(st, 0);
 }
 
-/* Whether this hop needs the hedge's passes: a hedge was made and some
- * channel has a smeared rail in use, where its members may part from
- * trajectory 0.  On exact rails (plain clipping, and every hop before a
- * rail is found) no member solves, and a hop of passes would put all
- * channels' trajectory 0 on the lanes of the first units (stereo hedged 2
- * on two lanes: both channels on lane 0) behind three waits; each lane
- * runs its own channels whole instead, as without a hedge.  The output is
- * the same either way (the same steps in the same order per channel):
- * only the lanes' share of the work differs. */
+/* Whether this hop needs the hedge's passes: members that may solve (a
+ * hedge made and not turned down to off: the plug-ins' control at 0, the
+ * live governor's drop; during a fade the ones left out no longer solve)
+ * and some channel with a smeared rail in use, where they may part from
+ * trajectory 0.  Otherwise (exact rails, every hop before a rail is found,
+ * a hedge turned off) no member solves, and a hop of passes would only add
+ * two waits of the lanes; each lane runs its own channels whole instead,
+ * as without a hedge.  The output is the same either way (the same steps
+ * in the same order per channel): only the lanes' share of the work
+ * differs. */
 static int hedge_passes(const rtd_state *st)
 {
-    if (!st->hedge_made || st->use_given) return 0;
+    if (!st->hedge_made || st->use_given || st->keep - st->second < 2) return 0;
     for (int c = 0; c < st->cfg.channels; c++)
-        if (smeared(st->ch[c].method[0]) || smeared(st->ch[c].method[1])) return 1;
+        if (rails_smeared(&st->ch[c])) return 1;
     return 0;
 }
 

@@ -126,5 +126,6 @@ def test_auto_hedge_gives_each_trajectory_a_core():
     assert describe(3, "auto", 1, cpus=3, preset="lowlatency").endswith(
         "3 per channel, a processor each)")
     assert describe(0, "auto", 2, cpus=2, preset="highquality").endswith("nothing to hedge)")
+    assert describe(0, "auto", 2, cpus=2, preset="lowlatency").endswith("2 per channel need 4)")
     assert describe(3, 3, 2) == "hedge: 3 trajectories over a smeared rail's width"
     assert describe(2, "auto", 2, cpus=2, preset="fastest").endswith("fastest's own)")

@@ -84,6 +84,10 @@ def describe(hedge, asked, channels, cpus=None, preset=None):
     what = f"{hedge} trajectories over a smeared rail's width" if hedge else "off"
     if asked != "auto":
         return f"hedge: {what}"
-    why = "nothing to hedge" if not hedge else f"{preset}'s own" if hedge == own(preset) \
-        else f"{hedge} per channel, a processor each"
+    need = MIN_TRAJECTORIES * channels
+    if not hedge:     # too few processors, or nothing to hedge (highquality, given levels)
+        short = str(preset).lower() != "highquality" and (cpus or processors()) < need
+        why = f"{MIN_TRAJECTORIES} per channel need {need}" if short else "nothing to hedge"
+    else:
+        why = f"{preset}'s own" if hedge == own(preset) else f"{hedge} per channel, a processor each"
     return f"hedge: {what} (auto: {cpus or processors()} processors, {channels} channels; {why})"

@@ -215,13 +215,15 @@ class Declipper:
         case) and for average (on two thirds of its budget each, see
         ``hedge_budget``: 99 targets instead of 88 at 1.33x the CPU), 0
         (off) for lowlatency (its pair needs the whole budget) and
-        highquality.  More trajectories pay where cores are idle: the solves of every channel and trajectory
-        are spread over ``threads`` lanes (on 2 cores a mono stream hedged
-        5 ways took 0.58-0.62x the wall time of one lane, the same output).
-        0: off.  "auto": what ``rtdeclip live --hedge auto`` runs, as many
-        per channel as the processors this process may run on give each
-        its own lane (2 to 5), never fewer than the preset's own; 0 with given levels or the social solver
-        (:mod:`rtdeclip.core.cores`; :attr:`settings` says what it chose).
+        highquality.  More trajectories pay where cores are idle: the
+        solves of every channel and trajectory are spread over ``threads``
+        lanes (on 2 cores a mono stream hedged 5 ways took 0.58-0.62x the
+        wall time of one lane, the same output).  0: off.  "auto": what
+        ``rtdeclip live --hedge auto`` runs, as many per channel as the
+        processors this process may run on give each its own lane (2 to
+        5), never fewer than the preset's own; 0 with given levels or the
+        social solver (:mod:`rtdeclip.core.cores`; :attr:`settings` says
+        what it chose).
         With ``lowlatency`` its second solve keeps its own trajectory: N - 1
         members are averaged in with it.
     hedge_budget : float, optional
