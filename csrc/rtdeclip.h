@@ -296,6 +296,10 @@ typedef struct {
     int64_t hedge_solves;      /* cfg.hedge: frames solved by the other
                                   trajectories (their iterations are in
                                   `iterations`)                              */
+    int64_t rail_switches;     /* auto_threshold: times a channel's clip-level
+                                  estimate started afresh because the stream
+                                  passed its rail or found a lower one (a new
+                                  track of a playlist), all channels        */
 } rtd_stats;
 
 enum {

@@ -3,6 +3,7 @@
 #include "social.h"
 #include "threshold.h"
 #include "smear.h"
+#include "rail_watch.h"
 #include "planner.h"
 
 #include <fftw3.h>
@@ -32,6 +33,7 @@ typedef struct {
     double pos, neg, fixed_pos, fixed_neg;
     clip_estimator est;
     smear_estimator sm;      /* codec-smeared rails (auto_threshold only)    */
+    rail_watch rw;           /* a new track's rail (rail_watch.h)            */
     int method[2];           /* RTD_RAIL_* of the levels in use              */
     double width[2];         /* dB from the estimated rail to the level used */
 } schannel;
@@ -419,6 +421,7 @@ void social_reset(social_state *so)
         ch->fifo_count = so->latency;
         clip_estimator_reset(&ch->est);
         smear_reset(&ch->sm);
+        rail_watch_reset(&ch->rw);
         ch->method[0] = ch->method[1] = RTD_RAIL_NONE;
         ch->width[0] = ch->width[1] = 0.0;
         ch->pos = so->cfg.auto_threshold ? HUGE_VAL : ch->fixed_pos;
@@ -453,6 +456,7 @@ static void auto_levels(social_state *so)
     for (int c = 0; c < so->cfg.channels; c++) {
         schannel *ch = &so->ch[c];
         smear_codec_family(&ch->sm, so->codec, &ch->pos, &ch->neg, ch->method, ch->width);
+        rail_watch_levels(&ch->rw, ch->pos, ch->neg, ch->width, ch->method, &ch->sm);
     }
 }
 
@@ -517,10 +521,15 @@ void social_process(social_state *so, const void *in, void *out, int frames, int
                 } else if (so->cfg.auto_threshold) {
                     clip_estimator_push(&ch->est, y);
                     smear_push(&ch->sm, y, so->sm_scratch);
+                    rail_watch_push(&ch->rw, &ch->est, &ch->sm, y, so->sm_scratch);
                 }
                 dst[i] = y;
             }
         }
+        if (so->cfg.auto_threshold)
+            rail_watch_together((char *)&so->ch[0].rw, sizeof(schannel), C,
+                                offsetof(schannel, est) - offsetof(schannel, rw),
+                                offsetof(schannel, sm) - offsetof(schannel, rw));
         so->fill += n;
         if (so->fill == so->span) run_block(so);
         for (int c = 0; c < C; c++) {
@@ -567,7 +576,11 @@ void social_get_detection(const social_state *so, int c, int *method_pos, int *m
     *width_neg = so->ch[c].width[1];
 }
 
-void social_get_stats(const social_state *so, rtd_stats *s) { *s = so->stats; }
+void social_get_stats(const social_state *so, rtd_stats *s)
+{
+    *s = so->stats;
+    for (int c = 0; c < so->cfg.channels; c++) s->rail_switches += so->ch[c].rw.switches;
+}
 void social_set_codec(social_state *so, int family) { so->codec = family; }
 void social_set_max_iterations(social_state *so, int n) { so->iters = n < 0 ? 0 : n; }
 int social_get_max_iterations(const social_state *so) { return so->iters; }

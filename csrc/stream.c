@@ -12,6 +12,7 @@
 #include "spade.h"
 #include "threshold.h"
 #include "smear.h"
+#include "rail_watch.h"
 #include "windows.h"
 #include "workers.h"
 #include "social.h"
@@ -76,6 +77,7 @@ typedef struct {
     double fixed_pos, fixed_neg;
     clip_estimator est;
     smear_estimator sm;   /* codec-smeared rails (auto_threshold only)       */
+    rail_watch rw;        /* a new track's rail (rail_watch.h)               */
     int method[2];        /* RTD_RAIL_* of the levels in use                 */
     double width[2];      /* dB from the estimated rail to the level in use  */
     long long credit; /* budget pool: iterations earlier frames left unused */
@@ -428,6 +430,7 @@ void rtd_reset(rtd_state *st)
         ch->fifo_count = st->hop - 1;
         clip_estimator_reset(&ch->est);
         smear_reset(&ch->sm);
+        rail_watch_reset(&ch->rw);
         ch->method[0] = ch->method[1] = RTD_RAIL_NONE;
         ch->width[0] = ch->width[1] = 0.0;
         ch->pos = st->cfg.auto_threshold ? HUGE_VAL : ch->fixed_pos;
@@ -1036,6 +1039,7 @@ static void process(rtd_state *st, const void *in, const int8_t *given, void *ou
                 } else if (st->cfg.auto_threshold) {
                     clip_estimator_push(&ch->est, y);
                     smear_push(&ch->sm, y, st->sm_scratch);
+                    rail_watch_push(&ch->rw, &ch->est, &ch->sm, y, st->sm_scratch);
                 }
                 dst[i] = y;
             }
@@ -1048,12 +1052,21 @@ static void process(rtd_state *st, const void *in, const int8_t *given, void *ou
             }
             if (st->cfg.auto_threshold) auto_levels(ch);
         }
+        if (st->cfg.auto_threshold &&
+            rail_watch_together((char *)&st->ch[0].rw, sizeof(channel), C,
+                                offsetof(channel, est) - offsetof(channel, rw),
+                                offsetof(channel, sm) - offsetof(channel, rw)))
+            for (int c = 0; c < C; c++) auto_levels(&st->ch[c]);
         if (st->cfg.auto_threshold && C > 1) levels_across_channels(st);
         if (st->cfg.auto_threshold && st->codec != RTD_CODEC_UNKNOWN)
             for (int c = 0; c < C; c++) {
                 channel *ch = &st->ch[c];
                 smear_codec_family(&ch->sm, st->codec, &ch->pos, &ch->neg, ch->method, ch->width);
             }
+        if (st->cfg.auto_threshold)
+            for (int c = 0; c < C; c++)
+                rail_watch_levels(&st->ch[c].rw, st->ch[c].pos, st->ch[c].neg, st->ch[c].width,
+                                  st->ch[c].method, &st->ch[c].sm);
         st->fill += n;
         if (st->fill == hop) {
             run_frame(st);
@@ -1198,6 +1211,7 @@ void rtd_get_stats(const rtd_state *st, rtd_stats *s)
     memset(s, 0, sizeof *s);
     s->samples_in = st->samples_in;
     s->nonfinite_samples = st->nonfinite_samples;
+    for (int c = 0; c < st->cfg.channels; c++) s->rail_switches += st->ch[c].rw.switches;
     for (int l = 0; l < st->lanes; l++) {
         const rtd_stats *t = &st->lane[l].stats;
         s->frames_solved += t->frames_solved;

@@ -600,7 +600,7 @@ class Declipper:
                 "nonfinite_samples": s.nonfinite_samples
                 + (lib.rtd_rate_nonfinite(self._rate) if self._rate else 0),
                 "frames_cut": s.frames_cut, "pooled_iterations": s.pooled_iterations,
-                "hedge_solves": s.hedge_solves,
+                "hedge_solves": s.hedge_solves, "rail_switches": s.rail_switches,
                 # per channel, in samples of the stream: samples_in times the
                 # factor down to source_rate (the solver's counts are at that rate)
                 "stream_samples_in": s.samples_in * (self.stream_hop // self.settings.hop)}

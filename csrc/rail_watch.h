@@ -1,0 +1,223 @@
+/* rail_watch.h -- is the rail in use still the stream's? (internal)
+ *
+ * The online estimators (threshold.h, smear.h) remember the whole stream:
+ * right for one recording, wrong for a playlist, a radio stream or a
+ * monitored music player, where every track was clipped (or not) at a
+ * level of its own.  Measured before this watch (docs/lossy.md, eighteenth
+ * session): five tracks of stereo music clipped at 0.30 / 0.60 / 0.15 /
+ * 0.70 / 0.35 and streamed one after the other through MP3 128k with
+ * `average`: the second track lost 6.6 dB (the first track's hump, far
+ * under its level, still stood, and every sample of the louder track
+ * between the two was declared clipped), the fourth lost 3.1 dB, the third
+ * and fifth gained nothing (the loudest rail so far never came back, and a
+ * lower one was never looked for).  Uncoded, the same: -5.3 and -16.1 dB.
+ *
+ * The watch counts, per segment of RTD_RW_SEG samples, the samples that
+ * pass the rail in use and those that reach it, and runs a second, fresh
+ * pair of estimators (the shadow) while it has a doubt:
+ *
+ *  - passed: a segment with at least RTD_RW_MIN_OVER samples more than
+ *    RTD_SM_TOP_DB over the rail's centre, and more than RTD_RW_OVER_RATIO
+ *    times as many as reached the rail (at or over the declared level, up
+ *    to that bound), contradicts it.  An exact rail is never passed, and a
+ *    codec's overshoots (a few drum hits) stay far fewer than the samples
+ *    in its hump.  The first such segment starts the shadow; at
+ *    RTD_RW_CONTRA running it replaces the estimators, whether it holds a
+ *    rail yet or not (none is better than one the signal keeps passing).
+ *    A segment that does not contradict drops a shadow started this way.
+ *  - idle: RTD_RW_IDLE samples running without one at or beyond a rail in
+ *    use start the shadow.  It replaces the estimators once it holds a
+ *    rail (an exact one with RTD_SM_SURE_HITS returns, or a smeared one
+ *    found at RTD_SM_HOLD_AFTER evaluations running) more than
+ *    RTD_RW_LOWER_DB under the one in use on the same polarity; it is
+ *    dropped as soon as the signal reaches the rail in use again.
+ *
+ * One recording's rail is neither passed nor left idle for long while the
+ * recording is clipped, so streams of one clip behave as before, bit for
+ * bit (the lossy benchmark's, tests/test_stream_hedge.py ...): the shadow
+ * decides nothing until it replaces the estimators.  Nothing allocates and
+ * nothing waits: the shadow lives in the channel, and a switch copies it
+ * once (about 13 kB). */
+#ifndef RTD_RAIL_WATCH_H
+#define RTD_RAIL_WATCH_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "smear.h"
+#include "threshold.h"
+
+#define RTD_RW_SEG 2048        /* samples per segment (43 ms at 48 kHz)      */
+#define RTD_RW_MIN_OVER 64     /* passing samples that make a segment count  */
+#define RTD_RW_OVER_RATIO 2.0  /* ... and times those that reached the rail  */
+#define RTD_RW_CONTRA 2        /* contradicting segments running: switch     */
+#define RTD_RW_IDLE 32768      /* samples without reaching the rail (0.7 s at
+                                  48 kHz): start looking for a lower one     */
+#define RTD_RW_LOWER_DB 1.0    /* how far under the rail in use a new one must
+                                  lie to replace it                         */
+
+enum { RTD_RW_OFF = 0, RTD_RW_PASSED = 1, RTD_RW_IDLED = 2 };
+
+typedef struct {
+    double decl[2];     /* levels in use (magnitudes; HUGE_VAL: none)        */
+    double over_lv[2];  /* RTD_SM_TOP_DB over the rail's centre             */
+    int64_t over[2], near[2];  /* this segment's counts per polarity        */
+    int seg;            /* samples into the segment                         */
+    int contra;         /* contradicting segments running                   */
+    int64_t idle;       /* samples since one reached a rail in use          */
+    int shadow;         /* RTD_RW_OFF / PASSED / IDLED: why it runs          */
+    clip_estimator est; /* the shadow: fresh estimators                      */
+    smear_estimator sm;
+    int64_t switches;   /* times the estimators started afresh               */
+    int switched;       /* set by a switch; the caller clears it             */
+} rail_watch;
+
+static inline void rail_watch_reset(rail_watch *w)
+{
+    memset(w, 0, sizeof *w);
+    w->decl[0] = w->decl[1] = w->over_lv[0] = w->over_lv[1] = HUGE_VAL;
+    clip_estimator_reset(&w->est);
+    smear_reset(&w->sm);
+}
+
+/* The levels in use (after every channel's and the codec family's steps),
+ * once per block of samples: pos/neg as the solver gets them, width the dB
+ * from each rail's centre down to them (0 for an exact rail). */
+static inline void rail_watch_levels(rail_watch *w, double pos, double neg, const double width[2],
+                                     const int method[2], const smear_estimator *sm)
+{
+    const double lv[2] = {pos, -neg};
+    for (int side = 0; side < 2; side++) {
+        /* only a polarity's own rail can be passed: one taken from the
+         * other polarity (smear_mirror) or another channel (smear_adopt)
+         * is a guess an asymmetric clipper passes all the time (speech
+         * through Opus at input SDR 3 switched, losing 5.4 dB) */
+        int own = method[side] == RTD_RAIL_EXACT ||
+                  (method[side] != RTD_RAIL_NONE && sm->found[side] == method[side] &&
+                   !sm->mirrored[side]);
+        if (isfinite(lv[side]) && lv[side] > 0.0) {
+            w->decl[side] = lv[side];
+            w->over_lv[side] = own ? lv[side] * pow(10.0, (width[side] + RTD_SM_TOP_DB) / 20.0)
+                                   : HUGE_VAL;
+        } else {
+            w->decl[side] = w->over_lv[side] = HUGE_VAL;
+        }
+    }
+}
+
+static inline void rail_watch_start(rail_watch *w, int why)
+{
+    clip_estimator_reset(&w->est);
+    smear_reset(&w->sm);
+    w->shadow = why;
+}
+
+/* The shadow's rail on `side`, as a centre (magnitude), or 0 when it holds
+ * none it is sure of. */
+static inline double rail_watch_shadow_rail(const rail_watch *w, int side)
+{
+    if (w->sm.found[side] != RTD_RAIL_NONE && w->sm.seen[side] >= RTD_SM_HOLD_AFTER)
+        return w->sm.level[side] * pow(10.0, w->sm.width[side] / 20.0);
+    if (w->est.hits[side] >= RTD_SM_SURE_HITS) return w->est.peak[side];
+    return 0.0;
+}
+
+/* Replace the channel's estimators with the shadow's. */
+static inline void rail_watch_switch(rail_watch *w, clip_estimator *est, smear_estimator *sm)
+{
+    *est = w->est;
+    memcpy(sm, &w->sm, sizeof *sm);
+    w->shadow = RTD_RW_OFF;
+    w->contra = 0;
+    w->idle = 0;
+    w->switches++;
+    w->switched = 1;
+}
+
+/* Another channel of the stream switched: a new track starts on every
+ * channel at once, so this one starts afresh too, from its shadow if it
+ * runs one (it has the newest samples), else from nothing.  Without it the
+ * channel still holding the old track's rail lent it to the one that had
+ * switched (smear_adopt_across): the louder track lost 1.8 dB instead of
+ * gaining. */
+static inline void rail_watch_follow(rail_watch *w, clip_estimator *est, smear_estimator *sm)
+{
+    if (w->shadow == RTD_RW_OFF) {
+        clip_estimator_reset(&w->est);
+        smear_reset(&w->sm);
+    }
+    rail_watch_switch(w, est, sm);
+}
+
+/* Once per block of samples, after every channel took its samples: when
+ * one switched, the others follow (rail_watch_follow).  `first` is channel
+ * 0's watch, `stride` the bytes between channels' watches and estimators
+ * (est and sm at the given byte offsets from the watch).  Returns 1 when
+ * the estimators of any channel changed (levels must be taken again). */
+static inline int rail_watch_together(char *first, size_t stride, int channels,
+                                      ptrdiff_t est_off, ptrdiff_t sm_off)
+{
+    int any = 0;
+    for (int c = 0; c < channels; c++) any |= ((rail_watch *)(first + c * stride))->switched;
+    if (!any) return 0;
+    for (int c = 0; c < channels; c++) {
+        char *base = first + c * stride;
+        rail_watch *w = (rail_watch *)base;
+        if (!w->switched)
+            rail_watch_follow(w, (clip_estimator *)(base + est_off), (smear_estimator *)(base + sm_off));
+    }
+    for (int c = 0; c < channels; c++) ((rail_watch *)(first + c * stride))->switched = 0;
+    return 1;
+}
+
+/* One sample y (finite), after the channel's own estimators took it. */
+static inline void rail_watch_push(rail_watch *w, clip_estimator *est, smear_estimator *sm,
+                                   double y, int64_t *scratch)
+{
+    const int side = y < 0.0;
+    const double m = side ? -y : y;
+    const int in_use = w->decl[0] < HUGE_VAL || w->decl[1] < HUGE_VAL;
+    if (w->shadow != RTD_RW_OFF) {
+        clip_estimator_push(&w->est, y);
+        smear_push(&w->sm, y, scratch);
+    }
+    int passed = 0;
+    if (m > w->over_lv[side]) {
+        /* a segment contradicts as soon as it has the passing samples to:
+         * a louder track would otherwise be declared clipped between the
+         * two levels for a segment or two */
+        passed = ++w->over[side] >= RTD_RW_MIN_OVER &&
+                 (double)w->over[side] > RTD_RW_OVER_RATIO * (double)w->near[side];
+        w->idle = 0;
+    } else if (m >= w->decl[side]) {
+        w->near[side]++;
+        w->idle = 0;
+        if (w->shadow == RTD_RW_IDLED) w->shadow = RTD_RW_OFF;
+    } else if (in_use && ++w->idle >= RTD_RW_IDLE && w->shadow == RTD_RW_OFF) {
+        rail_watch_start(w, RTD_RW_IDLED);
+    }
+    if (++w->seg < RTD_RW_SEG && !passed) return;
+    /* the end of a segment */
+    w->seg = 0;
+    w->over[0] = w->over[1] = w->near[0] = w->near[1] = 0;
+    if (passed) {
+        if (w->shadow == RTD_RW_OFF) rail_watch_start(w, RTD_RW_PASSED);
+        if (++w->contra >= RTD_RW_CONTRA) rail_watch_switch(w, est, sm);
+        return;
+    }
+    w->contra = 0;
+    if (w->shadow == RTD_RW_PASSED) w->shadow = RTD_RW_OFF;
+    if (w->shadow != RTD_RW_IDLED) return;
+    for (int s = 0; s < 2; s++) {
+        double now = w->decl[s] < HUGE_VAL ? w->over_lv[s] * pow(10.0, -RTD_SM_TOP_DB / 20.0) : 0.0;
+        double found = rail_watch_shadow_rail(w, s);
+        if (now > 0.0 && found > 0.0 && found < now * pow(10.0, -RTD_RW_LOWER_DB / 20.0)) {
+            rail_watch_switch(w, est, sm);
+            return;
+        }
+    }
+}
+
+#endif
