@@ -78,3 +78,33 @@ def test_live_host_told_opus_reads_the_rails_as_a_script_does(jack, tmp_path):
     assert np.allclose(live, told, atol=0.3), (live, told, plain)
     before, after = tail_sdr(clean, decoded, rec, lat, 2.0)
     assert after > before + 3, (before, after, stats["late_frames"])
+
+
+def test_live_host_follows_a_players_next_track(jack, tmp_path):
+    """A player goes from a track clipped at 0.30 to a louder one clipped
+    at 0.60 (one MP3 192k stream, as a monitored player plays it): the host
+    starts its estimate afresh (stats ``rail_switches``) and declips the
+    second track too.  Before csrc/rail_watch.h the first track's rail
+    stood and the second track came out worse than it went in."""
+    from rtdeclip.live import LiveDeclipper
+    parts, gap = [], np.zeros((SR // 4, 2))
+    for seed, level in ((3, 0.30), (5, 0.60)):
+        x = music(SR, seconds=4.0, channels=2, seed=seed)
+        x *= 0.95 / np.max(np.abs(x))
+        parts.append((x, level))
+    clean = np.concatenate([parts[0][0], gap, parts[1][0]])
+    clipped = np.concatenate([np.clip(parts[0][0], -0.30, 0.30), gap,
+                              np.clip(parts[1][0], -0.60, 0.60)])
+    src = write_wav(tmp_path / "p.wav", clipped, SR)
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, "-c:a", "libmp3lame",
+                    "-b:a", "192k", str(tmp_path / "p.mp3")], check=True)
+    decoded = AudioSource(str(tmp_path / "p.mp3")).read_all()
+    assert len(decoded) == len(clean)
+    h = LiveDeclipper(channels=2, sample_rate=SR, blocksize=BLOCK, preset="fastest",
+                      threshold="auto", gain_db=0.0, ceiling_db=None)
+    lat = h.latency["processing"]["samples"]
+    rec, stats = play_through(h, decoded)
+    assert stats["rail_switches"] >= 2, stats["rail_switches"]   # both channels
+    second = len(parts[0][0]) + len(gap)
+    before, after = tail_sdr(clean[second:], decoded[second:], rec[second:], lat, 1.0)
+    assert after > before + 1, (before, after, stats["late_frames"])
