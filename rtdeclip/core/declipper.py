@@ -590,7 +590,10 @@ class Declipper:
     def stats(self):
         """Counters since creation or reset() (the solver's: with
         ``source_rate``, samples and clipped samples at that rate;
-        ``stream_samples_in`` counts the stream's)."""
+        ``stream_samples_in`` counts the stream's).  ``rail_switches``:
+        with auto levels, how often a channel's clip-level estimate
+        started afresh because the stream passed its rail or found a lower
+        one (a new track of a playlist; csrc/rail_watch.h)."""
         lib.rtd_get_stats(self._state, self._stats)
         s = self._stats
         return {"samples_in": s.samples_in, "frames_solved": s.frames_solved,
