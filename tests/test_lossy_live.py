@@ -26,19 +26,26 @@ def tail_sdr(clean, decoded, rec, lat, from_s):
             np.mean(rtdeclip.sdr(clean[tail], live[tail])))
 
 
-def test_live_host_declips_a_decoded_mp3_stream(jack, tmp_path):
+def mp3_through_host(tmp_path, clipped, **host_kw):
+    """``clipped`` written as 16-bit WAV, encoded by the ffmpeg command line
+    (MP3 192k), decoded, and played through a live host (``fastest``, auto
+    levels): (decoded, recording, host stats, the host's latency)."""
     from rtdeclip.live import LiveDeclipper
-    clean = music(SR, seconds=6.0, channels=2)
-    _, theta = rtdeclip.clip_to_sdr(clean[:, 0], 5.0)
-    src = write_wav(tmp_path / "c.wav", np.clip(clean, -theta, theta), SR)
+    src = write_wav(tmp_path / "c.wav", clipped, SR)
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, "-c:a", "libmp3lame",
                     "-b:a", "192k", str(tmp_path / "c.mp3")], check=True)
     decoded = AudioSource(str(tmp_path / "c.mp3")).read_all()
-    assert len(decoded) == len(clean)
+    assert len(decoded) == len(clipped)
     h = LiveDeclipper(channels=2, sample_rate=SR, blocksize=BLOCK, preset="fastest",
-                      threshold="auto", gain_db=0.0, ceiling_db=None)
-    lat = h.latency["processing"]["samples"]
+                      threshold="auto", gain_db=0.0, ceiling_db=None, **host_kw)
     rec, stats = play_through(h, decoded)
+    return decoded, rec, stats, h.latency["processing"]["samples"]
+
+
+def test_live_host_declips_a_decoded_mp3_stream(jack, tmp_path):
+    clean = music(SR, seconds=6.0, channels=2)
+    _, theta = rtdeclip.clip_to_sdr(clean[:, 0], 5.0)
+    decoded, rec, stats, lat = mp3_through_host(tmp_path, np.clip(clean, -theta, theta))
     assert all(r["method"] == ["codec", "codec"] for r in stats["rails"]), stats["rails"]
     assert all(0.25 <= w <= 4.0 for r in stats["rails"] for w in r["width_db"])
     before, after = tail_sdr(clean, decoded, rec, lat, 3.0)   # the last three seconds
@@ -86,7 +93,6 @@ def test_live_host_follows_a_players_next_track(jack, tmp_path):
     starts its estimate afresh (stats ``rail_switches``) and declips the
     second track too.  Before csrc/rail_watch.h the first track's rail
     stood and the second track came out worse than it went in."""
-    from rtdeclip.live import LiveDeclipper
     parts, gap = [], np.zeros((SR // 4, 2))
     for seed, level in ((3, 0.30), (5, 0.60)):
         x = music(SR, seconds=4.0, channels=2, seed=seed)
@@ -95,15 +101,7 @@ def test_live_host_follows_a_players_next_track(jack, tmp_path):
     clean = np.concatenate([parts[0][0], gap, parts[1][0]])
     clipped = np.concatenate([np.clip(parts[0][0], -0.30, 0.30), gap,
                               np.clip(parts[1][0], -0.60, 0.60)])
-    src = write_wav(tmp_path / "p.wav", clipped, SR)
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, "-c:a", "libmp3lame",
-                    "-b:a", "192k", str(tmp_path / "p.mp3")], check=True)
-    decoded = AudioSource(str(tmp_path / "p.mp3")).read_all()
-    assert len(decoded) == len(clean)
-    h = LiveDeclipper(channels=2, sample_rate=SR, blocksize=BLOCK, preset="fastest",
-                      threshold="auto", gain_db=0.0, ceiling_db=None)
-    lat = h.latency["processing"]["samples"]
-    rec, stats = play_through(h, decoded)
+    decoded, rec, stats, lat = mp3_through_host(tmp_path, clipped)
     assert stats["rail_switches"] >= 2, stats["rail_switches"]   # both channels
     second = len(parts[0][0]) + len(gap)
     before, after = tail_sdr(clean[second:], decoded[second:], rec[second:], lat, 1.0)
