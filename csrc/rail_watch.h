@@ -218,6 +218,13 @@ static inline void rail_watch_push(rail_watch *w, clip_estimator *est, smear_est
     const int side = y < 0.0;
     const double m = side ? -y : y;
     const int in_use = w->decl[0] < HUGE_VAL || w->decl[1] < HUGE_VAL;
+    if (!in_use) {
+        /* idling is counted on a rail in use, without a break: a rail
+         * learnt again after none must not inherit an old count (and be
+         * forgotten at once) */
+        w->idle = 0;
+        if (w->shadow == RTD_RW_IDLED) w->shadow = RTD_RW_OFF;
+    }
     if (w->shadow != RTD_RW_OFF) {
         clip_estimator_push(&w->est, y);
         smear_push(&w->sm, y, scratch);
