@@ -78,7 +78,9 @@ enum { RTD_RW_OFF = 0, RTD_RW_PASSED = 1, RTD_RW_IDLED = 2 };
 
 typedef struct {
     double decl[2];     /* levels in use (magnitudes; HUGE_VAL: none)        */
-    double over_lv[2];  /* RTD_SM_TOP_DB over the rail's centre             */
+    double centre[2];   /* their rails' centres (HUGE_VAL: none)             */
+    double over_lv[2];  /* RTD_SM_TOP_DB over the centre of a polarity's own
+                           rail (HUGE_VAL: none, or mirrored or lent)       */
     int64_t over[2], near[2];  /* this segment's counts per polarity        */
     int seg;            /* samples into the segment                         */
     int contra;         /* contradicting segments running                   */
@@ -93,7 +95,8 @@ typedef struct {
 static inline void rail_watch_reset(rail_watch *w)
 {
     memset(w, 0, sizeof *w);
-    w->decl[0] = w->decl[1] = w->over_lv[0] = w->over_lv[1] = HUGE_VAL;
+    for (int side = 0; side < 2; side++)
+        w->decl[side] = w->centre[side] = w->over_lv[side] = HUGE_VAL;
     clip_estimator_reset(&w->est);
     smear_reset(&w->sm);
 }
@@ -115,10 +118,10 @@ static inline void rail_watch_levels(rail_watch *w, double pos, double neg, cons
                    !sm->mirrored[side]);
         if (isfinite(lv[side]) && lv[side] > 0.0) {
             w->decl[side] = lv[side];
-            w->over_lv[side] = own ? lv[side] * pow(10.0, (width[side] + RTD_SM_TOP_DB) / 20.0)
-                                   : HUGE_VAL;
+            w->centre[side] = lv[side] * pow(10.0, width[side] / 20.0);
+            w->over_lv[side] = own ? w->centre[side] * pow(10.0, RTD_SM_TOP_DB / 20.0) : HUGE_VAL;
         } else {
-            w->decl[side] = w->over_lv[side] = HUGE_VAL;
+            w->decl[side] = w->centre[side] = w->over_lv[side] = HUGE_VAL;
         }
     }
 }
@@ -268,7 +271,8 @@ static inline void rail_watch_push(rail_watch *w, clip_estimator *est, smear_est
     if (w->shadow == RTD_RW_PASSED) w->shadow = RTD_RW_OFF;
     if (w->shadow != RTD_RW_IDLED) return;
     for (int s = 0; s < 2; s++) {
-        double now = w->decl[s] < HUGE_VAL ? w->over_lv[s] * pow(10.0, -RTD_SM_TOP_DB / 20.0) : 0.0;
+        /* the rail in use, own or not (a lent one's centre is known too) */
+        double now = w->centre[s] < HUGE_VAL ? w->centre[s] : 0.0;
         double found = rail_watch_shadow_rail(w, s);
         if (!(found > 0.0)) found = rail_watch_shadow_smeared(w, s, now);
         if (now > 0.0 && found > 0.0 && found < now * pow(10.0, -RTD_RW_LOWER_DB / 20.0)) {
