@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from rtdeclip.core import hedge, levels as clip_levels, named, params, resample
+from rtdeclip.core import hedge, levels as clip_levels, named, params, resample, sections as cuts
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.detect import detect_clipping, told_at_rate
 from rtdeclip.errors import ParameterError
@@ -76,15 +76,17 @@ def _one_channel(x, sample_rate, sets, kwargs, found=None):
     return out, d.stats
 
 
-def _levels(y2, sample_rate, threshold, channels, lossy=False, hedged=True):
+def _levels(y2, sample_rate, threshold, channels, lossy=False, hedged=True, found=None):
     """Per channel the solver's level sets [(pos, neg), ...]: detected over
     the whole signal ("auto"; a smeared rail gets one set per width of
-    ``core.hedge`` when ``hedged``), or the given ones snapped to the
-    peaks, with a warning where they look wrong (clip_levels.notes); and
-    per channel what was detected (None for given levels)."""
+    ``core.hedge`` when ``hedged``; ``found``: that detection, made
+    already), or the given ones snapped to the peaks, with a warning where
+    they look wrong (clip_levels.notes); and per channel what was detected
+    (None for given levels)."""
     given = clip_levels.parse(threshold, channels)
     if given is None:
-        found = detect_clipping(y2, sample_rate, lossy=lossy)
+        if found is None:
+            found = detect_clipping(y2, sample_rate, lossy=lossy)
         sets = hedge.level_sets(found) if hedged else [[f.thresholds for f in found]]
         # a channel whose rails are not smeared is solved once
         return [[s[c] for s in sets] if len({s[c] for s in sets}) > 1 else [sets[0][c]]
@@ -98,9 +100,27 @@ def _levels(y2, sample_rate, threshold, channels, lossy=False, hedged=True):
     return [[pair] for pair in levels], [None] * channels
 
 
+def _spans(seen, rate, threshold, channels, lossy, sectioned):
+    """[((start, stop), detection or None)] at the solver's rate: one span
+    (detected in ``_levels``), or with "auto" levels and ``sectioned`` the
+    recordings the file holds, each with its own detection
+    (``core.sections``)."""
+    whole = [((0, len(seen)), None)]
+    if not sectioned or clip_levels.parse(threshold, channels) is not None:
+        return whole
+    finder = cuts.SectionFinder(rate, channels, codec=lossy if isinstance(lossy, str) else None)
+    for start in range(0, len(seen), CHUNK):
+        finder.scan(seen[start:start + CHUNK])
+    spans = finder.sections()
+    if len(spans) == 1:
+        return whole
+    joined = cuts.join(spans, lambda a, b: detect_clipping(seen[a:b], rate, lossy=lossy))
+    return whole if len(joined) == 1 else joined
+
+
 def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="estimate",
            jobs=None, return_stats=False, source_rate=None, lossy=False, hedge=True,
-           second_pass=True, **settings):
+           second_pass=True, sections=True, **settings):
     """Declip a whole signal; same shape and dtype out, no delay.
 
     ``y``: float32/float64 array, (frames,) or (frames, channels).
@@ -139,6 +159,12 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     it lifts over the rail's centre; the others kept), five times, and the
     mean of that and the hedge returned (:mod:`rtdeclip.core.named`): about
     twice the CPU; not with ``source_rate`` or the social solver.
+    ``sections`` (default True): with "auto" levels, a signal of several
+    recordings clipped at different levels (an album in one file, a radio
+    recording) is cut where its level changes and each part detected and
+    solved on its own (:mod:`rtdeclip.core.sections`; ``return_stats``
+    then lists them per channel as ``sections``); a single recording
+    stays one part.
 
     >>> import numpy as np, rtdeclip
     >>> t = np.arange(8000) / 8000
@@ -179,18 +205,54 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     # with a source rate, the levels are those of the signal at that rate
     # (what the solver sees inside the Declipper's chain, csrc/source_rate.c)
     seen = y2 if factor == 1 else resample.decimated(y2, factor)
-    sets, found = _levels(seen, sample_rate // factor, threshold, channels,
-                          lossy=told_at_rate(lossy, factor), hedged=bool(hedge))
+    rate, lossy = sample_rate // factor, told_at_rate(lossy, factor)
+    spans = _spans(seen, rate, threshold, channels, lossy, sections)
     kwargs = dict(settings, preset=preset, plan=plan,
-                  source_rate=sample_rate // factor if factor > 1 else None)
+                  source_rate=rate if factor > 1 else None)
+    # a section is solved with this much of its neighbours around it, so
+    # that its frames near the cut see what the whole signal's would
+    context = 2 * params.resolve(sample_rate, preset, **settings).window * factor
     jobs = jobs or os.cpu_count() or 1
+    out = np.empty_like(y2)
+    per_span = []
     with ThreadPoolExecutor(max_workers=min(jobs, channels)) as pool:
-        results = list(pool.map(lambda c: _one_channel(
-            y2[:, c], sample_rate, sets[c], kwargs, found[c] if second_pass else None),
-            range(channels)))
-    out = np.stack([r[0] for r in results], axis=1).astype(y.dtype).reshape(y.shape)
+        for k, ((a, b), found) in enumerate(spans):
+            sets, found = _levels(seen[a:b], rate, threshold, channels, lossy=lossy,
+                                  hedged=bool(hedge), found=found)
+            a, b = a * factor, len(y2) if k == len(spans) - 1 else b * factor
+            lo, hi = max(0, a - context), min(len(y2), b + context)
+            results = list(pool.map(lambda c: _one_channel(
+                y2[lo:hi, c], sample_rate, sets[c], kwargs,
+                found[c] if second_pass else None), range(channels)))
+            for c, r in enumerate(results):
+                out[a:b, c] = r[0][a - lo:b - lo]
+            # the levels at the declared width (the middle set of a hedge)
+            per_span.append(((a, b), [dict(r[1], thresholds=tuple(sets[c][len(sets[c]) // 2]))
+                                      for c, r in enumerate(results)]))
+    out = out.astype(y.dtype).reshape(y.shape)
     if return_stats:
-        # the levels at the declared width (the middle set of a hedge)
-        return out, [dict(r[1], thresholds=tuple(sets[c][len(sets[c]) // 2]))
-                     for c, r in enumerate(results)]
+        return out, _stats_of(per_span, sample_rate)
     return out
+
+
+def _stats_of(per_span, sample_rate):
+    """Per channel stats of a signal solved in sections: counters summed
+    (maxima kept), ``thresholds`` those of the section that clipped most,
+    and with several sections ``sections``: [(start_s, stop_s,
+    thresholds)]."""
+    if len(per_span) == 1:
+        return per_span[0][1]
+    merged = []
+    for c in range(len(per_span[0][1])):
+        stats = [st[c] for _, st in per_span]
+        one = {}
+        for key in dict.fromkeys(k for s in stats for k in s):   # a hedged span has more
+            values = [s[key] for s in stats if key in s]
+            if key == "thresholds":
+                one[key] = max(stats, key=lambda s: s["clipped_samples"])[key]
+            else:
+                one[key] = max(values) if key.startswith("max") else sum(values)
+        one["sections"] = [(a / sample_rate, b / sample_rate, st[c]["thresholds"])
+                           for (a, b), st in per_span]
+        merged.append(one)
+    return merged
