@@ -1,7 +1,7 @@
 """``rtdeclip batch``: many files, on this machine or a Dask cluster.
 
     rtdeclip batch INPUT... --output DIR [--preset P] [--algorithm A]
-                   [--threshold T] [--format F] [--no-hedge] [--no-second-pass] [--jobs N]
+                   [--threshold T] [--format F] [--no-hedge] [--no-second-pass] [--no-sections] [--jobs N]
                    [--scheduler tcp://HOST:PORT [--transfer auto|path|bytes]]
                    [--summary FILE] [--redo] [--quiet]
 
@@ -46,6 +46,9 @@ def register(sub):
     p.add_argument("--no-second-pass", dest="second_pass", action="store_false",
                    help="smeared rails not solved again on the set the hedge names (half "
                         "the CPU; as rtdeclip file)")
+    p.add_argument("--no-sections", dest="sections", action="store_false",
+                   help="one clip level per channel for a whole file of several recordings "
+                        "(as rtdeclip file)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="local worker processes (default: number of cores; "
                         "ignored with --scheduler)")
@@ -123,7 +126,7 @@ def run_batch(args):
     _validate(args)
     options = {"preset": args.preset.lower(), "algorithm": args.algorithm.lower(),
                "threshold": str(args.threshold), "format": args.format, "hedge": args.hedge,
-               "second_pass": args.second_pass}
+               "second_pass": args.second_pass, "sections": args.sections}
     out_dir = os.path.abspath(args.output)
     client = None
     if args.scheduler:   # before touching anything: an unreachable cluster is a plain error

@@ -88,6 +88,11 @@ def _common(p, preset=True):
     p.add_argument("--no-second-pass", dest="second_pass", action="store_false",
                    help="smeared rails are not solved again on the clipped set the hedge's "
                         "solution names (half the CPU; docs/lossy.md)")
+    p.add_argument("--no-sections", dest="sections", action="store_false",
+                   help="one clip level per channel and polarity for the whole file, even "
+                        "when it holds several recordings clipped at different levels (an "
+                        "album, a radio recording): by default it is cut where the level "
+                        "changes and each part detected on its own (docs/lossy.md)")
     p.add_argument("--report", metavar="REPORT.json",
                    help="write everything as JSON (several inputs: a list)")
     p.add_argument("--plot", metavar="PLOT.png",
@@ -181,7 +186,7 @@ def _one(args, inp, many, progress):
                                 args.threshold, args.format,
                                 progress.for_job(_progress_name(inp, many)),
                                 source_rate=args.source_rate, hedge=args.hedge,
-                                second_pass=args.second_pass)
+                                second_pass=args.second_pass, sections=args.sections)
 
 
 def run_file(args):

@@ -18,7 +18,7 @@ from rtdeclip.errors import ParameterError
 from rtdeclip.files.report import write_json
 
 # options older summaries do not name, as the outputs were made then
-BEFORE_OPTIONS = {"second_pass": False}
+BEFORE_OPTIONS = {"second_pass": False, "sections": False}
 
 FORMAT = 1
 SUMMARY_NAME = "rtdeclip-batch.json"
@@ -60,7 +60,7 @@ class Summary:
     @staticmethod
     def check_options(previous, options, path):
         """Outputs made with other options must not be taken as finished."""
-        # outputs made before the second pass existed were made without it
+        # outputs made before the second pass (sections) existed were made without it
         made = dict(BEFORE_OPTIONS, **(previous or {}).get("options", {}))
         if previous and made != options:
             old = ", ".join(f"{k}={v}" for k, v in sorted(made.items()))

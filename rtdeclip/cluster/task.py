@@ -80,7 +80,8 @@ def _declip(inp, out, options):
     return declip_file(inp, out, preset=options["preset"], algorithm=options["algorithm"],
                        threshold_dbfs=options["threshold"], format=options["format"],
                        hedge=options.get("hedge", True),
-                       second_pass=options.get("second_pass", True))
+                       second_pass=options.get("second_pass", True),
+                       sections=options.get("sections", True))
 
 
 def _unseen(spec):

@@ -114,7 +114,8 @@ def _spans(seen, rate, threshold, channels, lossy, sectioned):
     spans = finder.sections()
     if len(spans) == 1:
         return whole
-    joined = cuts.join(spans, lambda a, b: detect_clipping(seen[a:b], rate, lossy=lossy))
+    joined = cuts.join(spans, lambda spans: [detect_clipping(seen[a:b], rate, lossy=lossy)
+                                             for a, b in spans])
     return whole if len(joined) == 1 else joined
 
 
@@ -211,7 +212,8 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
                   source_rate=rate if factor > 1 else None)
     # a section is solved with this much of its neighbours around it, so
     # that its frames near the cut see what the whole signal's would
-    context = 2 * params.resolve(sample_rate, preset, **settings).window * factor
+    sett = params.resolve(sample_rate, preset, **settings)
+    context, grid = 2 * sett.window * factor, sett.hop * factor
     jobs = jobs or os.cpu_count() or 1
     out = np.empty_like(y2)
     per_span = []
@@ -220,7 +222,7 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
             sets, found = _levels(seen[a:b], rate, threshold, channels, lossy=lossy,
                                   hedged=bool(hedge), found=found)
             a, b = a * factor, len(y2) if k == len(spans) - 1 else b * factor
-            lo, hi = max(0, a - context), min(len(y2), b + context)
+            lo, hi = cuts.fed_from(a, context, grid), min(len(y2), b + context)
             results = list(pool.map(lambda c: _one_channel(
                 y2[lo:hi, c], sample_rate, sets[c], kwargs,
                 found[c] if second_pass else None), range(channels)))
@@ -245,13 +247,8 @@ def _stats_of(per_span, sample_rate):
     merged = []
     for c in range(len(per_span[0][1])):
         stats = [st[c] for _, st in per_span]
-        one = {}
-        for key in dict.fromkeys(k for s in stats for k in s):   # a hedged span has more
-            values = [s[key] for s in stats if key in s]
-            if key == "thresholds":
-                one[key] = max(stats, key=lambda s: s["clipped_samples"])[key]
-            else:
-                one[key] = max(values) if key.startswith("max") else sum(values)
+        one = cuts.summed([{k: v for k, v in s.items() if k != "thresholds"} for s in stats])
+        one["thresholds"] = max(stats, key=lambda s: s["clipped_samples"])["thresholds"]
         one["sections"] = [(a / sample_rate, b / sample_rate, st[c]["thresholds"])
                            for (a, b), st in per_span]
         merged.append(one)

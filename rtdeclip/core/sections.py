@@ -141,6 +141,13 @@ class SectionFinder:
         return a + int(np.argmin(loud[a:b]))
 
 
+def fed_from(start, context, grid):
+    """Where a section starting at ``start`` is fed from: ``context``
+    samples earlier, on the whole signal's frame grid (a multiple of the
+    stream's hop ``grid``), so that its frames are the whole signal's."""
+    return max(0, (start - context) // grid * grid)
+
+
 def same_levels(f, g, tol_db=JOIN_DB):
     """Two sections' detections (per channel ``ChannelClipping``) declare
     the same levels: both unclipped, or within ``tol_db``, per channel and
@@ -154,16 +161,32 @@ def same_levels(f, g, tol_db=JOIN_DB):
     return True
 
 
-def join(spans, detect):
-    """Sections whose detected levels agree (``same_levels``) joined, and
-    detected again as one.  ``detect(start, stop)`` gives one span's
-    detection (per channel); returns [((start, stop), detection)]."""
-    out = []
-    for a, b in spans:
-        found = detect(a, b)
-        if out and same_levels(out[-1][1], found):
-            a = out[-1][0][0]
-            out.pop()
-            found = detect(a, b)
-        out.append(((a, b), found))
+def join(spans, detect_all):
+    """Neighbouring sections whose detected levels agree (``same_levels``)
+    joined and detected again as one, until no two agree.
+    ``detect_all(spans)`` gives each span's detection (per channel): a
+    file pipeline detects them all in one pair of decoding passes.  Returns
+    [((start, stop), detection)]."""
+    found = detect_all(spans)
+    while len(spans) > 1:
+        groups = [[0]]
+        for k in range(1, len(spans)):
+            if same_levels(found[k - 1], found[k]):
+                groups[-1].append(k)
+            else:
+                groups.append([k])
+        if len(groups) == len(spans):
+            break
+        spans = [(spans[g[0]][0], spans[g[-1]][1]) for g in groups]
+        found = detect_all(spans)
+    return list(zip(spans, found))
+
+
+def summed(stats):
+    """The solver stats (dicts) of several sections as one: counters added,
+    maxima ("max_...") kept."""
+    out = {}
+    for key in dict.fromkeys(k for st in stats for k in st):   # a hedged one has more
+        values = [st[key] for st in stats if key in st]
+        out[key] = max(values) if key.startswith("max") else sum(values)
     return out

@@ -15,6 +15,7 @@ Streaming through ``Declipper`` gives the same samples as processing the
 file in one piece (the block processor is block-size invariant), so memory
 is a few chunks whatever the length.
 """
+import copy
 import threading
 import time
 import warnings
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rtdeclip.files import source_rate as srate
+from rtdeclip.files import sections as filesections, source_rate as srate
 from rtdeclip.files.audio_io import AudioSource
 from rtdeclip.files.sinks import (FORMATS, AtomicWav, Float32Scratch, check_output, output_path,
                                   refuse_overwrite)
@@ -30,7 +31,7 @@ from rtdeclip.core import levels as clip_levels
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.offline import aligned
 from rtdeclip.core.detect import ClipCounter, ClipDetector, codec_family, told_at_rate
-from rtdeclip.core import hedge, named, params
+from rtdeclip.core import hedge, named, params, sections as cuts
 from rtdeclip.errors import FileError, ParameterError
 
 CHUNK = 1 << 16
@@ -51,6 +52,8 @@ class FileJob:
     source_rate: object = "auto"  # auto | off | Hz (files.source_rate.parse)
     hedge: bool = True          # smeared rails: hedged over the width (core.hedge)
     second_pass: bool = True    # ... then solved on the set the hedge names (core.named)
+    sections: bool = True       # auto levels: a file of several recordings cut where its
+                                # level changes, each part detected on its own (core.sections)
 
 
 def db(v):
@@ -98,6 +101,12 @@ def run(job: FileJob):
     # a smeared rail (codec, noisy): declipped once per width of the hedge,
     # the mean kept (core.hedge); given levels and exact rails: once
     sets = hedge.level_sets(found) if job.hedge and fixed is None else [levels]
+    parts = find_sections(job, src, factor) if fixed is None and job.sections else None
+    if parts is not None:   # several recordings: each section's own levels
+        parts = [Section(span, f, lv, hedge.level_sets(f) if job.hedge else [lv])
+                 for span, f in parts for lv in [[solver_levels(c, src.codec) for c in f]]]
+        parts[-1].span = (parts[-1].span[0], max(parts[-1].span[1], n // factor + 1))
+        clipping = any(np.isfinite(lv).any() for p in parts for lv in p.levels)
     t_proc = time.perf_counter()
     # PCM needs the restored peaks before writing, so it goes through a raw
     # float32 scratch file first
@@ -106,8 +115,14 @@ def run(job: FileJob):
         sink = AtomicWav(job.output, src.sample_rate, src.channels, "float32") \
             if job.fmt == "float32" else Float32Scratch(job.output, src.channels)
         out = declip_to_sink(job, src, levels, n, sink, progress, clipping, factor, sets,
-                             found if job.second_pass else None)
-        out.counter.fill(found)
+                             found if job.second_pass else None, parts)
+        if parts is None:
+            out.counter.fill(found)
+        else:   # the report's channels: the section that clipped most, counts of all
+            out.counter.fill([p.found for p in parts])
+            main = max(parts, key=lambda p: sum(f.clipped for f in p.found))
+            levels, found = main.levels, summed_counts(main.found, [p.found for p in parts])
+            main = parts.index(main)
         notes = [] if fixed is None else clip_levels.notes(
             fixed, in_peaks, [f.clipped for f in found], n, channels_named=src.channels > 1)
         t_done = time.perf_counter()
@@ -121,7 +136,14 @@ def run(job: FileJob):
     report = build_report(job, src, n, levels, found, fixed is not None, out, gain, timings,
                           given_levels=fixed, snapped=snapped, notes=notes, factor=factor)
     report["source_rate_from"] = how
-    report["hedge_widths"] = list(hedge.WIDTHS) if len(sets) > 1 and out.clipping_found else None
+    report["main_section"] = None if parts is None else main + 1
+    report["sections"] = None if parts is None else [
+        {"start_s": p.span[0] * factor / src.sample_rate,
+         "end_s": min(n, p.span[1] * factor) / src.sample_rate,
+         "thresholds": [channel_report(c, lv, f) for c, (lv, f) in enumerate(zip(p.levels, p.found))]}
+        for p in parts]
+    hedged = len(sets) > 1 or any(len(p.sets) > 1 for p in parts or [])
+    report["hedge_widths"] = list(hedge.WIDTHS) if hedged and out.clipping_found else None
     report["hedge_cpu_s"] = out.hedge_cpu_s
     report["second_pass_shares"] = list(named.SHARES) \
         if out.stats and "second_pass_members" in out.stats else None
@@ -206,6 +228,50 @@ def detect_levels(job, src, progress, band=None):
 
 
 @dataclass
+class Section:
+    """One recording of a file of several (``core.sections``)."""
+    span: tuple               # (start, stop) at the solver's rate
+    found: list               # its detection, per channel
+    levels: list              # its solver levels, per channel
+    sets: list                # its hedge's level sets ([levels]: not hedged)
+
+
+def find_sections(job, src, factor):
+    """With auto levels: the recordings the file holds, [((start, stop),
+    detection)] at the solver's rate, when there are several (None: one).
+    One decoding pass for the stream's estimator (``core.sections``), two
+    more per round of detection when it cuts."""
+    solved = srate.Downsampled(src, factor) if factor > 1 else src
+    lossy = told_at_rate(detector_lossy(src.codec), factor)
+    finder = cuts.SectionFinder(src.sample_rate // factor, src.channels,
+                                codec=lossy if isinstance(lossy, str) else None)
+    for chunk in solved.chunks(CHUNK):
+        _check(job)
+        finder.scan(chunk)
+    spans = finder.sections()
+    if len(spans) == 1:
+        return None
+    joined = cuts.join(spans, lambda spans: filesections.detect_spans(
+        lambda: solved.chunks(CHUNK), spans, src.channels, lossy, lambda: _check(job)))
+    return joined if len(joined) > 1 else None
+
+
+def summed_counts(main, every):
+    """``main``'s detection (per channel) with the clipped counts of all
+    sections' (``every``) added up."""
+    out = []
+    for c, f in enumerate(main):
+        f = copy.copy(f)
+        parts = [s[c] for s in every]
+        f.clipped_high = sum(p.clipped_high for p in parts)
+        f.clipped_low = sum(p.clipped_low for p in parts)
+        f.longest_run = max(p.longest_run for p in parts)
+        f.samples = sum(p.samples for p in parts)
+        out.append(f)
+    return out
+
+
+@dataclass
 class Declipped:
     """What pass 3 leaves for the report."""
     counter: ClipCounter      # samples the solver treated as clipped
@@ -216,7 +282,7 @@ class Declipped:
 
 
 def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1, sets=None,
-                   found=None):
+                   found=None, parts=None):
     """Pass 3: decode, declip (or copy through when no channel clips:
     ``clipping`` False, or None and every level infinite) and write to
     ``sink``, which is committed (a float32 WAV) or kept for the PCM pass
@@ -228,11 +294,21 @@ def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1,
     (a codec rail's hedge, ``core.hedge``): one Declipper each, the mean
     written; with ``found`` (the detector's channels) a second pass on the
     set the hedge names follows it (``core.named``; not through a source
-    rate or the social solver)."""
+    rate or the social solver).  ``parts``: the file's recordings
+    (``Section``), each solved by its own solver with its levels, sets and
+    detection instead (``files.sections``)."""
     if clipping is None:
         clipping = any(np.isfinite(p) or np.isfinite(q) for p, q in levels)
-    counter = ClipCounter(levels)
+    counter = ClipCounter(levels) if parts is None else filesections.SpanCounter(
+        [p.span for p in parts], [p.levels for p in parts])
     peaks = np.zeros(2)
+    solvers, used = [], []   # the solvers open, and the stats / pool CPU of those done
+
+    def done(d):
+        used.append((d.stats, d.pool_cpu_seconds if isinstance(d, (hedge.Hedged, named.Named))
+                     else 0.0))
+        if isinstance(d, (hedge.Hedged, named.Named)):
+            d.close()
 
     def decoded():   # the input, shown on the progress bar on the way
         done = 0
@@ -259,22 +335,38 @@ def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1,
             return Declipper(src.sample_rate, channels=src.channels, preset=job.preset,
                              algorithm=job.algorithm, threshold=clip_levels.Resolved(lv),
                              source_rate=src.sample_rate // factor if factor > 1 else None)
-        d = None if not clipping else make(levels) if not sets or len(sets) == 1 \
-            else hedge.Hedged(make, sets)
-        d = named.after_hedge(d, make, sets, found)
+
+        def solver(levels, sets, found):   # one set of levels, or a hedge of several
+            d = make(levels) if not sets or len(sets) == 1 else hedge.Hedged(make, sets)
+            return named.after_hedge(d, make, sets, found)
+
+        def inputs():
+            return (counted if factor == 1 else counted_at_source_rate)(decoded())
+
         if not clipping:
             blocks = counted(decoded())
+        elif parts is None:
+            solvers.append(solver(levels, sets, found))
+            blocks = aligned(solvers[0], inputs())
         else:
-            blocks = aligned(d, (counted if factor == 1 else counted_at_source_rate)(decoded()))
+            # each recording its own solver, fed a window's worth of its
+            # neighbours on both sides (the spans are at the solver's rate)
+            sett = params.resolve(src.sample_rate // factor, job.preset, algorithm=job.algorithm)
+            blocks = filesections.solved_in_sections(
+                inputs(), [(p.span[0] * factor, p.span[1] * factor) for p in parts],
+                2 * sett.window * factor, sett.hop * factor,
+                lambda k: solver(parts[k].levels, parts[k].sets,
+                                 parts[k].found if found is not None else None),
+                on_done=done)
         try:
             for block in blocks:
                 w.write(block)
                 np.maximum(peaks, [block.max(), -block.min()], out=peaks)
         finally:
-            if isinstance(d, (hedge.Hedged, named.Named)):
-                d.close()
-    return Declipped(counter, peaks, d.stats if clipping else None, clipping,
-                     d.pool_cpu_seconds if isinstance(d, (hedge.Hedged, named.Named)) else 0.0)
+            for d in solvers:
+                done(d)
+    return Declipped(counter, peaks, cuts.summed([st for st, _ in used]) if clipping else None,
+                     clipping, sum(cpu for _, cpu in used))
 
 
 def write_pcm(job, src, scratch, peaks):
@@ -418,7 +510,7 @@ def check_options(preset="average", algorithm=None, threshold_dbfs="auto",
 
 def declip_file(input, output=None, reference=None, preset="average", algorithm=None,
                 threshold_dbfs="auto", format="float32", progress=None, threshold=None,
-                source_rate="auto", hedge=True, second_pass=True):
+                source_rate="auto", hedge=True, second_pass=True, sections=True):
     """Declip an audio file into a WAV file: the ``rtdeclip file`` command
     as a function.  Returns the report (dict; its "log" holds the service's
     log lines).  Raises :class:`~rtdeclip.errors.RtdeclipError` for bad
@@ -443,7 +535,12 @@ def declip_file(input, output=None, reference=None, preset="average", algorithm=
     solves) and the mean kept; False: once, at the declared width (five
     times faster).  Exact rails: once either way.  ``second_pass`` (default
     True, with the hedge): the smeared rails solved again on the set the
-    hedge names (:mod:`rtdeclip.core.named`), about twice the CPU."""
+    hedge names (:mod:`rtdeclip.core.named`), about twice the CPU.
+    ``sections`` (default True, with "auto" levels): a file of several
+    recordings clipped at different levels (an album, a radio recording)
+    is cut where the level changes and each part detected and declipped on
+    its own (:mod:`rtdeclip.core.sections`; the report's ``sections``);
+    False: one level per channel and polarity for the whole file."""
     from rtdeclip.files.report import service_log
     if threshold is not None:
         warnings.warn("declip_file(threshold=...) is now threshold_dbfs=...",
@@ -453,6 +550,7 @@ def declip_file(input, output=None, reference=None, preset="average", algorithm=
     output = check_output(output_path(input, output))
     refuse_overwrite(output, input, reference)
     report = run(FileJob(input, output, reference, preset, algorithm, threshold_dbfs, format,
-                         progress, srate.parse(source_rate), bool(hedge), bool(second_pass)))
+                         progress, srate.parse(source_rate), bool(hedge), bool(second_pass),
+                         bool(sections)))
     report["log"] = service_log(report)
     return report

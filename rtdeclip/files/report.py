@@ -45,12 +45,37 @@ def rail_words(t, side):
         + ("" if rule is None else f" (Opus's own; the rule's {rule:.2f})")
 
 
+def clock(seconds):
+    """m:ss.ss (h:mm:ss.ss from an hour) for a point in a file."""
+    m, s = divmod(seconds, 60)
+    h, m = divmod(int(m), 60)
+    return (f"{h}:{m:02d}:" if h else f"{m}:") + f"{s:05.2f}"
+
+
+def section_lines(r):
+    """A file of several recordings (``core.sections``): one line per
+    section with its levels, per channel."""
+    parts = r.get("sections")
+    if not parts:
+        return []
+    lines = [f"Several recordings: {len(parts)} sections, each detected and declipped with "
+             f"its own clip levels (--no-sections: one level for the whole file)"]
+    for k, p in enumerate(parts, 1):
+        chans = "; ".join(f"channel {t['channel']} {level_db(t['estimated_positive_dbfs'])} / "
+                          f"{level_db(t['estimated_negative_dbfs'])} "
+                          f"({rail_words(t, 0)} / {rail_words(t, 1)})"
+                          for t in p["thresholds"])
+        lines.append(f"  section {k}, {clock(p['start_s'])}-{clock(p['end_s'])}: {chans}")
+    return lines
+
+
 def service_log(r):
     """The log lines for one file's report dict (see ``filepipe.run``)."""
     lines = [f"User parameters: preset={r['preset']} algorithm={r['algorithm']} "
              f"threshold={r['threshold_mode']} format={r['format']}",
              f"Input: {r['channels']} channel(s), {r['sample_rate']} Hz, "
              f"{r['duration_s']:.2f} s ({r['codec']})"]
+    lines += section_lines(r)
     for t in r["thresholds"]:
         c = t["channel"]
         if r["thresholds_given"]:
@@ -65,7 +90,9 @@ def service_log(r):
             lines.append(f"  level used for channel {c}: {_fine_db(t['positive_dbfs'])} (positive) "
                          f"{_fine_db(t['negative_dbfs'])} (negative), {how}")
             continue
-        lines.append(f"Estimated clipping threshold for channel {c}: "
+        lines.append(f"Estimated clipping threshold for channel {c}"
+                     + (f" (section {r['main_section']}, the most clipped)"
+                        if r.get("sections") else "") + ": "
                      f"{level_db(t['estimated_positive_dbfs'])} (positive samples) "
                      f"{level_db(t['estimated_negative_dbfs'])} (negative samples)")
         lines.append(f"  rails in channel {c}: {rail_words(t, 0)} (positive), "
