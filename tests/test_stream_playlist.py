@@ -6,38 +6,12 @@ would damage it; a quieter one never reaches the old rail and must find its
 own.  Before the watch, a track clipped at 0.60 after one at 0.30 lost 11
 dB uncoded and 7 dB through MP3 instead of gaining, and a track at 0.15
 after them gained nothing."""
-import subprocess
-
 import numpy as np
 import pytest
 
 import rtdeclip
 from rtdeclip.examples import music
-from rtdeclip.files.audio_io import AudioSource
-from audio_files import write_wav
-
-SR = 44100
-TRACKS = ((3, 0.30), (5, 0.60), (7, 0.15))   # (seed, clip level): louder, then quieter
-GAP = SR // 4
-
-
-def tracks(seconds=4.0):
-    out = []
-    for seed, level in TRACKS:
-        x = music(SR, seconds=seconds, channels=2, seed=seed)
-        out.append((x * (0.95 / np.max(np.abs(x))), level))
-    return out
-
-
-def decoded(path, x, codec):
-    """``x`` as a user's file would give it: 16-bit WAV, or that WAV
-    through the ffmpeg command line and rtdeclip's decoder."""
-    wav = write_wav(str(path) + ".wav", x, SR)
-    if codec is None:
-        return AudioSource(wav).read_all()
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", wav, "-c:a", "libmp3lame",
-                    "-b:a", "128k", str(path) + ".mp3"], check=True)
-    return AudioSource(str(path) + ".mp3").read_all()
+from playlists import GAP, SR, decoded, gain, playlist, tracks
 
 
 def stream(y):
@@ -47,17 +21,10 @@ def stream(y):
     return out[d.latency_samples:], d.stats["rail_switches"]
 
 
-def gain(clean, y, out):
-    return float(np.mean(rtdeclip.sdr(clean, out)) - np.mean(rtdeclip.sdr(clean, y)))
-
-
 @pytest.mark.parametrize("codec,share", [(None, 0.8), ("mp3", 0.6)])
 def test_a_playlist_stream_follows_each_tracks_clip_level(tmp_path, codec, share):
     tr = tracks()
-    gap = np.zeros((GAP, 2))
-    y = decoded(tmp_path / "playlist",
-                np.concatenate([p for x, level in tr for p in (np.clip(x, -level, level), gap)]),
-                codec)
+    y = decoded(tmp_path / "playlist", playlist(tr), codec)
     out, switches = stream(y)
     assert switches >= 2 * 2   # each channel, at the louder and the quieter track
     pos = 0

@@ -38,6 +38,8 @@ OLD_ONLY = 10 ** (0.5 / 20)
 NEW_ONLY = 10 ** (2.0 / 20)
 EARLY_S = 1.0      # a louder section starts at most this long before its first loud block
 JOIN_DB = 0.5      # sections whose levels agree within this are one recording
+ONE_CHANGE_S = 0.5  # switches this close together are one change (a channel after another)
+PEAK_S = 1.0       # a section's peak is taken over at least this much of it
 
 
 class SectionFinder:
@@ -96,7 +98,7 @@ class SectionFinder:
         blocks = len(env)
         marks = []
         for s in self.switches:   # switches close together are one change
-            if not marks or s - marks[-1] > LOOKBACK_S * self.sample_rate:
+            if not marks or s - marks[-1] > ONE_CHANGE_S * self.sample_rate:
                 marks.append(s)
         cuts, prev = [], 0
         for k, s in enumerate(marks):
@@ -117,17 +119,20 @@ class SectionFinder:
         quieter section, or early into a quieter one before a louder,
         costs only gain there (the higher level declares less clipped);
         the other way it declares the louder one's peaks clipped."""
-        lo = max(prev + 1, at - int(LOOKBACK_S / BLOCK_S))
+        # no section shorter than PEAK_S after a cut
+        lo = max(prev + int(PEAK_S / BLOCK_S) if prev else 1, at - int(LOOKBACK_S / BLOCK_S))
         hi = min(at + 1, len(env))
         if hi <= lo:
             return None
-        before = env[prev:lo].max(axis=0) if lo > prev else None
+        # the sections' peaks: the one before from its start (at least a
+        # second of it), the next from the switch on
+        before = env[prev:max(lo, prev + int(PEAK_S / BLOCK_S))].max(axis=0)
         after = env[hi:max(nxt, hi)].max(axis=0) if nxt > hi else None
         a, b = lo, hi
-        if before is not None and after is not None:
+        if after is not None:   # per channel and polarity, where one section is louder
             win = env[lo:hi]
-            old_only = (win > after * OLD_ONLY).any(axis=(1, 2))
-            new_only = (win > before * NEW_ONLY).any(axis=(1, 2))
+            old_only = ((win > after * OLD_ONLY) & (before > after * OLD_ONLY)).any(axis=(1, 2))
+            new_only = ((win > before * NEW_ONLY) & (after > before * NEW_ONLY)).any(axis=(1, 2))
             if old_only.any():
                 a = lo + int(np.flatnonzero(old_only)[-1]) + 1
             if new_only.any():
@@ -136,8 +141,8 @@ class SectionFinder:
                 # unrepaired (its level is now the higher one), but not
                 # into the quiet of its own music either
                 a = max(a, b - int(EARLY_S / BLOCK_S))
-            if b <= a:   # the constraints cross (no quiet gap): the whole window
-                a, b = lo, hi
+            if b <= a:   # the constraints cross: at least keep the louder old one whole
+                a, b = (a, hi) if a < hi else (lo, hi)
         return a + int(np.argmin(loud[a:b]))
 
 
