@@ -255,6 +255,29 @@ def test_no_lower_rate_for_a_signal_clipped_at_its_own_rate(tmp_path):
         assert rep["source_rate"] is None and rep["solver_rate"] == 48000, (name, log)
 
 
+def test_an_exact_rail_keeps_the_files_rate(tmp_path):
+    """Music with little above 11 kHz, clipped lightly at 44.1 kHz: its
+    clipping's harmonics are too weak to fill the band, so the spectrum
+    alone says "a 22050 Hz source", but its rails are exact at 44.1 kHz,
+    which no resampler leaves: it clipped at this rate and is declipped at
+    it (at 22.05 kHz it gained 4.98 dB instead of 31.8)."""
+    from rtdeclip.core.resample import BandLimit
+    from rtdeclip.examples import music
+    x = music(44100, 6.0, 2, seed=9)
+    x *= 0.95 / np.abs(x).max()
+    src = write_wav(tmp_path / "light.wav", np.clip(x, -0.7, 0.7), 44100)
+    y = AudioSource(src).read_all()
+    band = BandLimit(44100)
+    band.scan(y)
+    assert band.factor() == 2   # what the spectrum says
+    rep, log, out = run_file(src, tmp_path / "light_out.wav", "--preset", "Fastest")
+    assert rep["source_rate"] is None and rep["solver_rate"] == 44100, log
+    gain = np.mean(rtdeclip.sdr(x, out) - rtdeclip.sdr(x, y))
+    assert gain > 20.0, gain
+    mem = rtdeclip.declip(y, 44100, preset="fastest", source_rate="auto")
+    assert np.mean(rtdeclip.sdr(x, mem) - rtdeclip.sdr(x, y)) > 20.0
+
+
 def test_bad_source_rates_are_one_line_errors(resampled_voice, voice_message):
     tmp, wav48, _ = resampled_voice
     for value, words in (("44100", "not 2, 3, 4 or 6 times"), ("fast", "auto, off or a rate"),

@@ -201,6 +201,11 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
         band = resample.BandLimit(sample_rate)
         band.scan(y2)
         factor = band.factor()
+        # an exact rail at this rate: it clipped here, after any resampling
+        # (a resampler smears rails), as rtdeclip file decides
+        if factor > 1 and any(m == "exact" for f in detect_clipping(y2, sample_rate, lossy=lossy)
+                              for m in f.method):
+            factor = 1
     else:
         factor = resample.check_source_rate(sample_rate, source_rate)
     # with a source rate, the levels are those of the signal at that rate

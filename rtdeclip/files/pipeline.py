@@ -194,7 +194,9 @@ def detect_at_source_rate(job, src, progress):
         factor = 1
     solved = srate.Downsampled(src, factor) if factor > 1 else src
     found, n, peaks = detect_levels(job, solved, progress, band)
-    if band is not None and band.factor() > 1:   # again, at the lower rate
+    # an exact rail at the file's rate: it clipped at that rate, after any
+    # resampling (a resampler smears rails), so the spectrum is no source's
+    if band is not None and band.factor() > 1 and not exact_rail(found):   # again, lower
         factor, how = band.factor(), "spectrum"
         solved = srate.Downsampled(src, factor)
         found, _, peaks = detect_levels(job, solved, progress)
@@ -254,6 +256,11 @@ def find_sections(job, src, factor):
     joined = cuts.join(spans, lambda spans: filesections.detect_spans(
         lambda: solved.chunks(CHUNK), spans, src.channels, lossy, lambda: _check(job)))
     return joined if len(joined) > 1 else None
+
+
+def exact_rail(found):
+    """Does any channel have a polarity clipped on an exact rail?"""
+    return any(m == "exact" for f in found for m in f.method)
 
 
 def summed_counts(main, every):
