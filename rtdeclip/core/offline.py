@@ -111,12 +111,9 @@ def _spans(seen, rate, threshold, channels, lossy, sectioned):
     finder = cuts.SectionFinder(rate, channels, codec=lossy if isinstance(lossy, str) else None)
     for start in range(0, len(seen), CHUNK):
         finder.scan(seen[start:start + CHUNK])
-    spans = finder.sections()
-    if len(spans) == 1:
-        return whole
-    joined = cuts.join(spans, lambda spans: [detect_clipping(seen[a:b], rate, lossy=lossy)
-                                             for a, b in spans])
-    return whole if len(joined) == 1 else joined
+    parts = cuts.recordings(finder, lambda spans: [detect_clipping(seen[a:b], rate, lossy=lossy)
+                                                   for a, b in spans])
+    return whole if parts is None else parts
 
 
 def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="estimate",

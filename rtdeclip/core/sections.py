@@ -37,6 +37,10 @@ LOOKBACK_S = 6.5   # a switch is counted at most this long after the change
 OLD_ONLY = 10 ** (0.5 / 20)
 NEW_ONLY = 10 ** (2.0 / 20)
 EARLY_S = 1.0      # a louder section starts at most this long before its first loud block
+MIN_HALF_S = 2.0   # split_mixed: each side of a split at least this long
+MIN_STEP_DB = 1.0  # ... and its ceiling this much higher than the other's
+REFINE_S = 1.5     # refined_cut: how far a split may move
+OVER_PEAK = 10 ** (1.0 / 20)   # a block this far over one side's ceiling is the other's
 JOIN_DB = 0.5      # sections whose levels agree within this are one recording
 ONE_CHANGE_S = 0.5  # switches this close together are one change (a channel after another)
 PEAK_S = 1.0       # a section's peak is taken over at least this much of it
@@ -47,7 +51,8 @@ class SectionFinder:
     (``sections``): [(start, stop)] sample indices covering it, one per
     stretch of a constant clip level.  ``codec``: the decoder's family
     ("opus"), as the stream is told it (``Declipper(codec=)``).  Memory:
-    the envelope, 4 numbers per channel per 10 ms."""
+    the envelope, 2 float32 per channel per 10 ms (11 MB for two hours of
+    stereo)."""
 
     def __init__(self, sample_rate, channels, codec=None):
         self._d = Declipper(sample_rate, channels=channels, preset="fastest", threshold="auto",
@@ -77,7 +82,8 @@ class SectionFinder:
         whole = len(body) // self.block * self.block
         if whole:
             b = body[:whole].reshape(-1, self.block, self.channels)
-            self._env.append(np.stack([b.max(axis=1), -b.min(axis=1)], axis=2))
+            self._env.append(np.stack([b.max(axis=1), -b.min(axis=1)], axis=2)
+                             .astype(np.float32))
         self._carry = body[whole:].copy()
 
     def envelope(self):
@@ -87,7 +93,7 @@ class SectionFinder:
         env = list(self._env)
         if len(self._carry):
             env.append(np.stack([self._carry.max(axis=0), -self._carry.min(axis=0)],
-                                axis=1)[None])
+                                axis=1)[None].astype(np.float32))
         return np.concatenate(env) if env else np.zeros((0, self.channels, 2))
 
     def sections(self):
@@ -146,6 +152,92 @@ class SectionFinder:
         return a + int(np.argmin(loud[a:b]))
 
 
+def ceiling_step(env, lo, hi, blocks_per_s):
+    """Where the ceiling of blocks [lo, hi) steps most: each second's
+    loudest block (any channel or polarity), in dB; the split between two
+    runs of seconds (each at least MIN_HALF_S) whose medians differ most.
+    Returns (block, step in dB) or None.  The block is the quietest within
+    half a second of the step (a gap between two tracks)."""
+    secs = (hi - lo) // blocks_per_s
+    half = int(MIN_HALF_S)
+    if secs < 2 * half:
+        return None
+    top = env[lo:lo + secs * blocks_per_s].max(axis=(1, 2)).reshape(secs, blocks_per_s)
+    ceil = 20 * np.log10(np.maximum(top.max(axis=1), 1e-9))
+    # the split leaving the least squared spread on both sides (a median
+    # difference alone is flat over a whole track's length around the step)
+    ts = np.arange(half, secs - half + 1)
+    s1, s2 = np.cumsum(ceil), np.cumsum(ceil ** 2)
+    left = s2[ts - 1] - s1[ts - 1] ** 2 / ts
+    right = (s2[-1] - s2[ts - 1]) - (s1[-1] - s1[ts - 1]) ** 2 / (secs - ts)
+    t = int(ts[np.argmin(left + right)])
+    steps = [abs(np.median(ceil[:t]) - np.median(ceil[t:]))]
+    mid = lo + t * blocks_per_s
+    a, b = max(lo + 1, mid - blocks_per_s // 2), min(hi - 1, mid + blocks_per_s // 2)
+    loud = env[a:b].max(axis=(1, 2))
+    return a + int(np.argmin(loud)), float(max(steps))
+
+
+def refined_cut(env, lo, cut, hi):
+    """A split of blocks [lo, hi) at ``cut`` (a block, within a second of
+    where the ceiling steps) moved, within REFINE_S, after the last block
+    only the left side can hold (over the right side's ceiling, its 99th
+    percentile of block peaks per channel and polarity, by OVER_PEAK) and
+    before the first only the right side can, to the quietest block
+    between; where the two disagree, where it was."""
+    r = int(REFINE_S / BLOCK_S)
+    a, b = max(lo + 1, cut - r), min(hi - 1, cut + r)
+    if b - a < 2 or a - lo < 2 or hi - b < 2:
+        return cut
+    left = np.percentile(env[lo:a], 99, axis=0)
+    right = np.percentile(env[b:hi], 99, axis=0)
+    win = env[a:b]
+    left_only = ((win > right * OVER_PEAK) & (left > right * OVER_PEAK)).any(axis=(1, 2))
+    right_only = ((win > left * OVER_PEAK) & (right > left * OVER_PEAK)).any(axis=(1, 2))
+    s, e = a, b
+    if left_only.any():
+        s = a + int(np.flatnonzero(left_only)[-1]) + 1
+    if right_only.any():
+        e = a + int(np.flatnonzero(right_only)[0])
+    if e <= s:
+        return cut
+    return s + int(np.argmin(env[s:e].max(axis=(1, 2))))
+
+
+def split_mixed(parts, env, block, sample_rate, detect_all):
+    """Sections that still hold two recordings (a change the estimator
+    missed, or a cut it placed early: a quieter track through a codec
+    waits up to 5.5 s, and a file may end before) split where their
+    ceiling steps, when the two sides' detected levels differ; again on
+    the halves, until none splits.  ``parts``: [((start, stop),
+    detection)] (``join``'s); ``detect_all`` as for ``join``.  A louder
+    recording declared at a quieter one's level is damaged (its peaks
+    between the two levels declared clipped), so no section may keep two."""
+    per_s = int(round(1 / BLOCK_S))
+    done, todo = [], list(parts)
+    while todo:
+        tries = []
+        for (a, b), found in todo:
+            step = ceiling_step(env, a // block, b // block, per_s)
+            if step is not None and step[1] >= MIN_STEP_DB:
+                cut = refined_cut(env, a // block, step[0], b // block)
+                tries.append(((a, b), found, cut * block))
+            else:
+                done.append(((a, b), found))
+        if not tries:
+            break
+        halves = [h for (a, b), _, c in tries for h in ((a, c), (c, b))]
+        found = detect_all(halves)
+        todo = []
+        for k, ((a, b), whole, c) in enumerate(tries):
+            left, right = found[2 * k], found[2 * k + 1]
+            if same_levels(left, right):
+                done.append(((a, b), whole))
+            else:
+                todo += [((a, c), left), ((c, b), right)]
+    return sorted(done, key=lambda p: p[0])
+
+
 def fed_from(start, context, grid):
     """Where a section starting at ``start`` is fed from: ``context``
     samples earlier, on the whole signal's frame grid (a multiple of the
@@ -153,15 +245,33 @@ def fed_from(start, context, grid):
     return max(0, (start - context) // grid * grid)
 
 
+def recordings(finder, detect_all):
+    """The recordings a signal holds, from its ``SectionFinder`` (fed the
+    whole signal): [((start, stop), detection)] when there are several,
+    None for one.  The estimator's cuts, neighbours that agree joined
+    (``join``), sections that still hold two split (``split_mixed``) and
+    joined again.  ``detect_all(spans)``: each span's detection."""
+    spans = finder.sections()
+    if len(spans) == 1:
+        return None
+    parts = join(spans, detect_all)
+    if len(parts) == 1:
+        return None
+    parts = split_mixed(parts, finder.envelope(), finder.block, finder.sample_rate, detect_all)
+    parts = join([span for span, _ in parts], detect_all)
+    return parts if len(parts) > 1 else None
+
+
 def same_levels(f, g, tol_db=JOIN_DB):
-    """Two sections' detections (per channel ``ChannelClipping``) declare
-    the same levels: both unclipped, or within ``tol_db``, per channel and
-    polarity."""
+    """Two sections' detections (per channel ``ChannelClipping``) find the
+    same rails: both unclipped, or centres within ``tol_db``, per channel
+    and polarity (not the declared levels: a smeared rail's width varies
+    with what the section holds)."""
     for fc, gc in zip(f, g):
-        for p, q in zip(fc.thresholds, gc.thresholds):
-            if np.isfinite(p) != np.isfinite(q):
+        for p, q in ((fc.positive, gc.positive), (fc.negative, gc.negative)):
+            if (p is None) != (q is None):
                 return False
-            if np.isfinite(p) and abs(20 * np.log10(abs(p) / abs(q))) > tol_db:
+            if p is not None and abs(20 * np.log10(abs(p) / abs(q))) > tol_db:
                 return False
     return True
 

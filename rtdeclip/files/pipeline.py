@@ -242,7 +242,7 @@ def find_sections(job, src, factor):
     """With auto levels: the recordings the file holds, [((start, stop),
     detection)] at the solver's rate, when there are several (None: one).
     One decoding pass for the stream's estimator (``core.sections``), two
-    more per round of detection when it cuts."""
+    more per round of detection when it cuts (``core.sections.recordings``)."""
     solved = srate.Downsampled(src, factor) if factor > 1 else src
     lossy = told_at_rate(detector_lossy(src.codec), factor)
     finder = cuts.SectionFinder(src.sample_rate // factor, src.channels,
@@ -250,12 +250,8 @@ def find_sections(job, src, factor):
     for chunk in solved.chunks(CHUNK):
         _check(job)
         finder.scan(chunk)
-    spans = finder.sections()
-    if len(spans) == 1:
-        return None
-    joined = cuts.join(spans, lambda spans: filesections.detect_spans(
+    return cuts.recordings(finder, lambda spans: filesections.detect_spans(
         lambda: solved.chunks(CHUNK), spans, src.channels, lossy, lambda: _check(job)))
-    return joined if len(joined) > 1 else None
 
 
 def exact_rail(found):
