@@ -225,8 +225,12 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
                                   hedged=bool(hedge), found=found)
             a, b = a * factor, len(y2) if k == len(spans) - 1 else b * factor
             lo, hi = cuts.fed_from(a, context, grid), min(len(y2), b + context)
+            # (sets: per channel, the level pairs of its solves)
+            fed = y2[lo:hi] if len(spans) == 1 else cuts.quiet_context(
+                y2[lo:hi], a - lo, b - lo, [cuts.inclusive([[pair] for pair in s])[0]
+                                            for s in sets])
             results = list(pool.map(lambda c: _one_channel(
-                y2[lo:hi, c], sample_rate, sets[c], kwargs,
+                fed[:, c], sample_rate, sets[c], kwargs,
                 found[c] if second_pass else None), range(channels)))
             for c, r in enumerate(results):
                 out[a:b, c] = r[0][a - lo:b - lo]

@@ -37,6 +37,8 @@ LOOKBACK_S = 6.5   # a switch is counted at most this long after the change
 OLD_ONLY = 10 ** (0.5 / 20)
 NEW_ONLY = 10 ** (2.0 / 20)
 EARLY_S = 1.0      # a louder section starts at most this long before its first loud block
+SILENCE = 0.01     # ... after a block this far (-40 dB) under its peak (a gap), if any
+HARD_CUT_S = 0.2   # ... else at most this long before (tracks that meet without a gap)
 MIN_HALF_S = 2.0   # split_mixed: each side of a split at least this long
 MIN_STEP_DB = 1.0  # ... and its ceiling this much higher than the other's
 REFINE_S = 1.5     # refined_cut: how far a split may move
@@ -145,8 +147,11 @@ class SectionFinder:
                 b = lo + int(np.flatnonzero(new_only)[0])
                 # a cut too early only leaves the end of the section before
                 # unrepaired (its level is now the higher one), but not
-                # into the quiet of its own music either
+                # into the quiet of its own music either: without a
+                # silence before the louder one, just before it
                 a = max(a, b - int(EARLY_S / BLOCK_S))
+                if b > a and loud[a:b].min() > SILENCE * loud[b:hi].max(initial=0.0):
+                    a = max(a, b - int(HARD_CUT_S / BLOCK_S))
             if b <= a:   # the constraints cross: at least keep the louder old one whole
                 a, b = (a, hi) if a < hi else (lo, hi)
         return a + int(np.argmin(loud[a:b]))
@@ -236,6 +241,32 @@ def split_mixed(parts, env, block, sample_rate, detect_all):
             else:
                 todo += [((a, c), left), ((c, b), right)]
     return sorted(done, key=lambda p: p[0])
+
+
+def inclusive(sets):
+    """Per channel the lowest levels of a section's level sets (each a
+    [(pos, neg)] per channel; a hedge's widest): [(pos, neg)], what its
+    solvers may call clipped at most."""
+    return [(min(p for p, _ in ch), max(q for _, q in ch)) for ch in zip(*sets)]
+
+
+def quiet_context(x, a, b, levels, out=None):
+    """A section's samples with their context, ``x`` (frames, channels):
+    [0, a) before it, [b, len) after it.  Context samples this section's
+    ``levels`` ([(pos, neg)] per channel) would call clipped belong to a
+    louder recording, and solved as clipped here they would bend the
+    frames that reach into the section: the context is silenced from the
+    offending sample outwards (on each side, per channel), as if the
+    section were preceded and followed by silence there."""
+    y = np.array(x, dtype=np.float64, copy=True) if out is None else out
+    for c, (p, q) in enumerate(levels):
+        before = (y[:a, c] >= p) | (y[:a, c] <= q)
+        if before.any():
+            y[:int(np.flatnonzero(before)[-1]) + 1, c] = 0.0
+        after = (y[b:, c] >= p) | (y[b:, c] <= q)
+        if after.any():
+            y[b + int(np.flatnonzero(after)[0]):, c] = 0.0
+    return y
 
 
 def fed_from(start, context, grid):

@@ -360,7 +360,7 @@ def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1,
                 2 * sett.window * factor, sett.hop * factor,
                 lambda k: solver(parts[k].levels, parts[k].sets,
                                  parts[k].found if found is not None else None),
-                on_done=done)
+                levels=[cuts.inclusive(p.sets) for p in parts], on_done=done)
         try:
             for block in blocks:
                 w.write(block)

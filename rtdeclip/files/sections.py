@@ -10,7 +10,7 @@ import numpy as np
 
 from rtdeclip.core.detect import ClipCounter, ClipDetector
 from rtdeclip.core.offline import aligned
-from rtdeclip.core.sections import fed_from
+from rtdeclip.core.sections import fed_from, quiet_context
 
 
 def detect_spans(chunks, spans, channels, lossy, check=lambda: None):
@@ -94,21 +94,48 @@ class Tape:
         return None
 
 
-def solved_in_sections(blocks, spans, context, grid, solver_for, on_done=lambda d: None):
+def _fed(tape, lo, a, b, hi, keep_from, levels):
+    """A section's input: [lo, a) and [b, hi) its context, silenced from
+    where another recording's samples pass its ``levels`` outwards
+    (``core.sections.quiet_context``), [a, b) as decoded."""
+    before = [np.array(x) for x in tape.read(lo, a, keep_from=lo)]
+    if before:
+        whole = np.concatenate(before)
+        yield quiet_context(whole, len(whole), len(whole), levels, out=whole)
+    yield from tape.read(a, b, keep_from)
+    silenced = np.zeros(len(levels), dtype=bool)   # per channel, from a block on
+    for x in tape.read(b, hi, keep_from):
+        x = np.array(x)
+        x[:, silenced] = 0.0
+        for c, (p, q) in enumerate(levels):
+            over = np.flatnonzero((x[:, c] >= p) | (x[:, c] <= q))
+            if len(over):
+                x[over[0]:, c] = 0.0
+                silenced[c] = True
+        yield x
+
+
+def solved_in_sections(blocks, spans, context, grid, solver_for, levels=None,
+                       on_done=lambda d: None):
     """Output blocks, in order, of the input ``blocks`` solved section by
     section: span k's solver (``solver_for(k)``) is fed [a - context, b +
     context) (its start on the frame grid, ``core.sections.fed_from``) and
     its output kept on [a, b), so frames near a cut see what they would in
-    the whole signal.  ``on_done(d)`` is called with each
-    solver when its section is written (its stats; it closes it)."""
+    the whole signal; with ``levels`` (per span, the inclusive [(pos,
+    neg)] per channel, ``core.sections.inclusive``) the context is
+    silenced where a louder neighbour passes them.  ``on_done(d)`` is
+    called with each solver when its section is written (its stats; it
+    closes it)."""
     tape = Tape(blocks)
     for k, (a, b) in enumerate(spans):
         lo = fed_from(a, context, grid)
         nxt = fed_from(spans[k + 1][0], context, grid) if k + 1 < len(spans) else b
         d = solver_for(k)
+        feed = tape.read(lo, b + context, keep_from=nxt) if levels is None else \
+            _fed(tape, lo, a, b, b + context, nxt, levels[k])
         try:
             pos = lo
-            for y in aligned(d, tape.read(lo, b + context, keep_from=nxt)):
+            for y in aligned(d, feed):
                 s, e = max(pos, a), min(pos + len(y), b)
                 if e > s:
                     yield np.array(y[s - pos:e - pos])
