@@ -113,3 +113,39 @@ def test_a_cut_between_equal_levels_changes_no_sample(preset):
     parts = np.concatenate(list(solved_in_sections(
         blocks(), list(zip(cuts[:-1], cuts[1:])), 2 * s.window, s.hop, solver)))
     np.testing.assert_array_equal(parts, whole)
+
+
+def test_a_section_holding_two_recordings_is_split_where_its_ceiling_steps():
+    """The estimator can miss a change (a quieter track through a codec
+    waits up to 5.5 s, and the file may end first): a section holding a
+    track clipped at 0.70 and one at 0.35 would declare the louder one's
+    peaks between the two levels clipped (-15.9 dB through Vorbis q4).
+    ``split_mixed`` finds the step in its loudness ceiling and splits it
+    there when the two sides' rails differ."""
+    from rtdeclip.core import sections
+    from rtdeclip.core.detect import detect_clipping
+    tr = [(x, lv) for (x, _), lv in zip(tracks(6.0), (0.70, 0.35))]
+    y = playlist(tr, gap=0)
+    finder = sections.SectionFinder(SR, 2)
+    finder.scan(y)
+
+    def detect_all(spans):
+        return [detect_clipping(y[a:b], SR) for a, b in spans]
+    whole = detect_all([(0, len(y))])[0]
+    parts = sections.split_mixed([((0, len(y)), whole)], finder.envelope(), finder.block,
+                                 SR, detect_all)
+    assert len(parts) == 2
+    assert abs(parts[1][0][0] - len(tr[0][0])) <= 0.03 * SR, parts[1][0]
+    assert [round(f.positive, 3) for f in parts[0][1]] == [0.7, 0.7]
+    assert [round(f.positive, 3) for f in parts[1][1]] == [0.35, 0.35]
+
+
+def test_a_louder_neighbours_context_is_silenced():
+    """Context samples a section's levels would call clipped belong to a
+    louder recording: silenced from the offending sample outwards."""
+    from rtdeclip.core.sections import quiet_context
+    x = np.array([[0.9, 0.1], [0.1, 0.1], [0.2, 0.2], [0.3, 0.3], [0.1, 0.1], [-0.6, 0.1],
+                  [0.2, 0.2]])
+    y = quiet_context(x, 2, 4, [(0.5, -0.5), (0.5, -0.5)])
+    np.testing.assert_array_equal(y[:, 0], [0, 0.1, 0.2, 0.3, 0.1, 0, 0])
+    np.testing.assert_array_equal(y[:, 1], x[:, 1])
