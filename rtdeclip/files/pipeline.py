@@ -366,6 +366,10 @@ def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1,
                 w.write(block)
                 np.maximum(peaks, [block.max(), -block.min()], out=peaks)
         finally:
+            # a section's solver is closed by its generator (on_done) when
+            # it ends, or here on an error or interrupt
+            if hasattr(blocks, "close"):
+                blocks.close()
             for d in solvers:
                 done(d)
     return Declipped(counter, peaks, cuts.summed([st for st, _ in used]) if clipping else None,
