@@ -149,3 +149,15 @@ def test_a_louder_neighbours_context_is_silenced():
     y = quiet_context(x, 2, 4, [(0.5, -0.5), (0.5, -0.5)])
     np.testing.assert_array_equal(y[:, 0], [0, 0.1, 0.2, 0.3, 0.1, 0, 0])
     np.testing.assert_array_equal(y[:, 1], x[:, 1])
+
+
+def test_progress_goes_on_while_sections_are_sought(tmp_path):
+    """The search for recordings is a decoding pass of its own: the
+    progress a service or the bar shows keeps rising through it."""
+    path = encoded(tmp_path / "album", playlist(tracks(3.0)), None)
+    seen = []
+    rep = rtdeclip.declip_file(path, str(tmp_path / "out.wav"), preset="Fastest",
+                               progress=seen.append)
+    assert len(rep["sections"]) == 3
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert any(0.067 < f < 0.1 for f in seen), seen[:20]

@@ -88,7 +88,10 @@ def run(job: FileJob):
     progress = job.progress or (lambda frac: None)
     src = AudioSource(job.input)
     ref = open_reference(job, src)
-    found, n, (in_peaks, lsb), factor, how = detect_at_source_rate(job, src, progress)
+    # the detection passes take the first 2/3 of DETECT_SHARE, the search
+    # for several recordings (auto levels) the rest
+    found, n, (in_peaks, lsb), factor, how = detect_at_source_rate(
+        job, src, lambda frac: progress(frac * 2 / 3))
     if ref is not None:   # before anything is written
         check_reference_length(job, ref, n, src.sample_rate)
     fixed = parse_threshold_db(job.threshold, src.channels)
@@ -101,7 +104,8 @@ def run(job: FileJob):
     # a smeared rail (codec, noisy): declipped once per width of the hedge,
     # the mean kept (core.hedge); given levels and exact rails: once
     sets = hedge.level_sets(found) if job.hedge and fixed is None else [levels]
-    parts = find_sections(job, src, factor) if fixed is None and job.sections else None
+    parts = find_sections(job, src, factor, n, lambda frac: progress(
+        DETECT_SHARE * (2 + frac) / 3)) if fixed is None and job.sections else None
     if parts is not None:   # several recordings: each section's own levels
         parts = [Section(span, f, lv, hedge.level_sets(f) if job.hedge else [lv])
                  for span, f in parts for lv in [[solver_levels(c, src.codec) for c in f]]]
@@ -238,11 +242,13 @@ class Section:
     sets: list                # its hedge's level sets ([levels]: not hedged)
 
 
-def find_sections(job, src, factor):
+def find_sections(job, src, factor, n, progress=lambda frac: None):
     """With auto levels: the recordings the file holds, [((start, stop),
     detection)] at the solver's rate, when there are several (None: one).
     One decoding pass for the stream's estimator (``core.sections``), two
-    more per round of detection when it cuts (``core.sections.recordings``)."""
+    more per round of detection when it cuts (``core.sections.recordings``).
+    ``progress`` is told the fraction of the estimator's pass done (``n``:
+    the file's frames)."""
     solved = srate.Downsampled(src, factor) if factor > 1 else src
     lossy = told_at_rate(detector_lossy(src.codec), factor)
     finder = cuts.SectionFinder(src.sample_rate // factor, src.channels,
@@ -250,6 +256,7 @@ def find_sections(job, src, factor):
     for chunk in solved.chunks(CHUNK):
         _check(job)
         finder.scan(chunk)
+        progress(min(1.0, finder.n * factor / max(n, 1)))
     return cuts.recordings(finder, lambda spans: filesections.detect_spans(
         lambda: solved.chunks(CHUNK), spans, src.channels, lossy, lambda: _check(job)))
 
