@@ -92,16 +92,19 @@ class SectionFinder:
     def envelope(self):
         """(blocks, channels, 2): each 10 ms block's largest sample and
         largest negative one (as a positive number), the last partial
-        block included."""
-        env = list(self._env)
+        block included (once asked, the signal is over: no more ``scan``)."""
         if len(self._carry):
-            env.append(np.stack([self._carry.max(axis=0), -self._carry.min(axis=0)],
-                                axis=1)[None].astype(np.float16))
-        return np.concatenate(env) if env else np.zeros((0, self.channels, 2))
+            self._env.append(np.stack([self._carry.max(axis=0), -self._carry.min(axis=0)],
+                                      axis=1)[None].astype(np.float16))
+            self._carry = np.zeros((0, self.channels))
+        if len(self._env) != 1:   # one array from here on (asked again: no copy)
+            self._env = [np.concatenate(self._env) if self._env
+                         else np.zeros((0, self.channels, 2), dtype=np.float16)]
+        return self._env[0]
 
     def sections(self):
         """[(start, stop)]: the whole signal, cut once per switch of the
-        estimator's rails (several switches within LOOKBACK_S count once)."""
+        estimator's rails (switches within ONE_CHANGE_S count once)."""
         env = self.envelope()
         loud = env.max(axis=(1, 2))
         blocks = len(env)
