@@ -617,6 +617,13 @@ def _runs(mask, carry, c):
     return int(lengths.max())
 
 
+def exact_rail(found):
+    """Does any channel (``ChannelClipping``) have a polarity clipped on an
+    exact rail?  Such a signal clipped at its own rate, after any
+    resampling (a resampler smears rails)."""
+    return any(m == "exact" for f in found for m in f.method)
+
+
 def detect_clipping(x, sample_rate=None, tolerance=1e-4, lossy=False):
     """Per-channel clip levels of x, shape (frames,) or (frames, channels).
 

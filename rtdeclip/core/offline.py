@@ -12,7 +12,7 @@ import numpy as np
 
 from rtdeclip.core import hedge, levels as clip_levels, named, params, resample, sections as cuts
 from rtdeclip.core.declipper import Declipper
-from rtdeclip.core.detect import detect_clipping, told_at_rate
+from rtdeclip.core.detect import detect_clipping, exact_rail, told_at_rate
 from rtdeclip.errors import ParameterError
 
 CHUNK = 1 << 16  # samples per call into C: bounded temporary memory
@@ -200,8 +200,7 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
         factor = band.factor()
         # an exact rail at this rate: it clipped here, after any resampling
         # (a resampler smears rails), as rtdeclip file decides
-        if factor > 1 and any(m == "exact" for f in detect_clipping(y2, sample_rate, lossy=lossy)
-                              for m in f.method):
+        if factor > 1 and exact_rail(detect_clipping(y2, sample_rate, lossy=lossy)):
             factor = 1
     else:
         factor = resample.check_source_rate(sample_rate, source_rate)

@@ -30,7 +30,8 @@ from rtdeclip.files.sinks import (FORMATS, AtomicWav, Float32Scratch, check_outp
 from rtdeclip.core import levels as clip_levels
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.offline import aligned
-from rtdeclip.core.detect import ClipCounter, ClipDetector, codec_family, told_at_rate
+from rtdeclip.core.detect import (ClipCounter, ClipDetector, codec_family, exact_rail,
+                                  told_at_rate)
 from rtdeclip.core import hedge, named, params, sections as cuts
 from rtdeclip.errors import FileError, ParameterError
 
@@ -259,11 +260,6 @@ def find_sections(job, src, factor, n, progress=lambda frac: None):
         progress(min(1.0, finder.n * factor / max(n, 1)))
     return cuts.recordings(finder, lambda spans: filesections.detect_spans(
         lambda: solved.chunks(CHUNK), spans, src.channels, lossy, lambda: _check(job)))
-
-
-def exact_rail(found):
-    """Does any channel have a polarity clipped on an exact rail?"""
-    return any(m == "exact" for f in found for m in f.method)
 
 
 def summed_counts(main, every):
