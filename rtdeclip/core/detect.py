@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rtdeclip.errors import ParameterError
+from rtdeclip.core.channels import rows
 
 RANGE_DB = 20.0      # histogram span below each extreme
 BIN_DB = 0.005       # histogram resolution
@@ -222,9 +223,10 @@ class ClipDetector:
         a = np.asarray(chunk, dtype=np.float64).reshape(-1, self.channels)
         if not len(a):
             return
-        self.top[0] = np.maximum(self.top[0], a.max(axis=0))
-        self.top[1] = np.maximum(self.top[1], -a.min(axis=0))
-        self.sum += a.sum(axis=0)
+        t = rows(a)
+        self.top[0] = np.maximum(self.top[0], t.max(axis=1))
+        self.top[1] = np.maximum(self.top[1], -t.min(axis=1))
+        self.sum += t.sum(axis=1)
         self.n += len(a)
         for b in GRIDS:
             if self.on_grid[b]:
@@ -264,12 +266,13 @@ class ClipDetector:
         a = np.asarray(chunk, dtype=np.float64).reshape(-1, self.channels)
         if not len(a):
             return
-        for side, v in ((0, a), (1, -a)):
+        t = rows(a)
+        for side, v in ((0, t), (1, -t)):
             for c in range(self.channels):
                 top = self.top[side, c]
                 if top <= 0:
                     continue  # a rail is on its own side of zero
-                col = v[:, c]
+                col = v[c]
                 near = col[col > self.low[side, c]]
                 if not len(near):
                     continue
@@ -586,13 +589,14 @@ class ClipCounter:
 
     def scan(self, chunk):
         a = np.asarray(chunk, dtype=np.float64).reshape(-1, len(self.levels))
-        hi = a >= self.levels[:, 0]
-        lo = a <= self.levels[:, 1]
-        self.high += hi.sum(axis=0)
-        self.low += lo.sum(axis=0)
+        t = rows(a)
+        hi = t >= self.levels[:, :1]
+        lo = t <= self.levels[:, 1:]
+        self.high += np.count_nonzero(hi, axis=1)
+        self.low += np.count_nonzero(lo, axis=1)
         on = hi | lo
         for c in range(len(self.levels)):
-            self.longest[c] = max(self.longest[c], _runs(on[:, c], self.run, c))
+            self.longest[c] = max(self.longest[c], _runs(on[c], self.run, c))
         self.n += len(a)
 
     def fill(self, found):
