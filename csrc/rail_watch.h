@@ -35,6 +35,17 @@
  *    RTD_RW_LOWER_DB under the one in use on that polarity, or a narrow
  *    smeared one (rail_watch_shadow_smeared), and in any case after
  *    RTD_RW_FORGET samples of idling.  Reaching the rail in use drops it.
+ *  - bare: RTD_RW_BARE_AFTER samples running with no rail in use at all
+ *    start the shadow too (again every RTD_RW_IDLE samples while it holds
+ *    nothing, and after RTD_RW_FORGET samples in any case).  It replaces
+ *    the estimators when it holds an exact rail or a narrow smeared one,
+ *    as an idle shadow does.  The estimators remember the stream's
+ *    loudest sample: after a louder recording that was not clipped, the
+ *    next one's exact rail never reached it (no exact rail was found) and
+ *    its samples piled up under it were taken for a codec's hump, 2.95 dB
+ *    wide, found 5 s late.  An unclipped 30 s track then a clipped one
+ *    (0.5, uncoded): the file gained 3.46 dB on the clipped track (19.77
+ *    alone) and the unclipped track was changed (its SDR 31.5 dB).
  *  - a switch on one channel restarts the others too (rail_watch_together):
  *    a new track starts on every channel at once.
  *
@@ -73,8 +84,12 @@
 #define RTD_RW_FORGET (1 << 18)/* samples without reaching the rail (5.5 s at
                                   48 kHz): the shadow replaces it, found a
                                   rail or not                               */
+#define RTD_RW_BARE_AFTER (1 << 17) /* samples with no rail in use (2.7 s at
+                                  48 kHz) before a shadow looks for one: a
+                                  stream's own start is left to the
+                                  estimators                                */
 
-enum { RTD_RW_OFF = 0, RTD_RW_PASSED = 1, RTD_RW_IDLED = 2 };
+enum { RTD_RW_OFF = 0, RTD_RW_PASSED = 1, RTD_RW_IDLED = 2, RTD_RW_BARE = 3 };
 
 typedef struct {
     double decl[2];     /* levels in use (magnitudes; HUGE_VAL: none)        */
@@ -85,6 +100,8 @@ typedef struct {
     int seg;            /* samples into the segment                         */
     int contra;         /* contradicting segments running                   */
     int64_t idle;       /* samples since one reached a rail in use          */
+    int64_t bare;       /* samples running with no rail in use              */
+    int64_t age;        /* samples the shadow has taken since it started    */
     int shadow;         /* RTD_RW_OFF / PASSED / IDLED: why it runs          */
     clip_estimator est; /* the shadow: fresh estimators                      */
     smear_estimator sm;
@@ -131,6 +148,7 @@ static inline void rail_watch_start(rail_watch *w, int why)
     clip_estimator_reset(&w->est);
     smear_reset(&w->sm);
     w->shadow = why;
+    w->age = 0;
 }
 
 /* The shadow's exact rail on `side` (magnitude), or 0 when it holds none it
@@ -158,12 +176,22 @@ static inline double rail_watch_shadow_rail(const rail_watch *w, int side)
 #define RTD_RW_MAX_DROP_DB 14.0
 static inline double rail_watch_shadow_smeared(const rail_watch *w, int side, double now)
 {
+    /* idling for as long, or (a bare shadow, restarted while it holds
+     * nothing) the shadow as old */
+    const int64_t ran = w->shadow == RTD_RW_BARE ? w->age : w->idle;
     if (w->sm.found[side] == RTD_RAIL_NONE || w->sm.seen[side] < RTD_SM_HOLD_AFTER ||
-        w->idle < RTD_RW_SMEARED_AFTER * RTD_RW_IDLE || w->sm.width[side] > RTD_RW_MAX_WIDTH_DB ||
+        ran < RTD_RW_SMEARED_AFTER * RTD_RW_IDLE || w->sm.width[side] > RTD_RW_MAX_WIDTH_DB ||
         w->sm.spread[side] > RTD_RW_MAX_SPREAD_DB)
         return 0.0;
     double c = w->sm.level[side] * pow(10.0, w->sm.width[side] / 20.0);
     return c >= RTD_RW_FLOOR && c >= now * pow(10.0, -RTD_RW_MAX_DROP_DB / 20.0) ? c : 0.0;
+}
+
+/* The shadow holds no rail on either polarity, exact or smeared. */
+static inline int rail_watch_holds_nothing(const rail_watch *w)
+{
+    return !(rail_watch_shadow_rail(w, 0) > 0.0) && !(rail_watch_shadow_rail(w, 1) > 0.0) &&
+           w->sm.found[0] == RTD_RAIL_NONE && w->sm.found[1] == RTD_RAIL_NONE;
 }
 
 /* Replace the channel's estimators with the shadow's. */
@@ -174,6 +202,7 @@ static inline void rail_watch_switch(rail_watch *w, clip_estimator *est, smear_e
     w->shadow = RTD_RW_OFF;
     w->contra = 0;
     w->idle = 0;
+    w->bare = 0;
     w->switches++;
     w->switched = 1;
 }
@@ -227,10 +256,20 @@ static inline void rail_watch_push(rail_watch *w, clip_estimator *est, smear_est
          * forgotten at once) */
         w->idle = 0;
         if (w->shadow == RTD_RW_IDLED) w->shadow = RTD_RW_OFF;
+        if (++w->bare >= RTD_RW_BARE_AFTER && (w->shadow == RTD_RW_OFF || (
+                w->shadow == RTD_RW_BARE && w->age > 0 && (w->age >= RTD_RW_FORGET || (
+                    w->age % RTD_RW_IDLE == 0 && rail_watch_holds_nothing(w))))))
+            /* restarted while it holds nothing, as an idle shadow, so
+             * its loudest sample is the newest recording's */
+            rail_watch_start(w, RTD_RW_BARE);
+    } else {
+        w->bare = 0;
+        if (w->shadow == RTD_RW_BARE) w->shadow = RTD_RW_OFF;
     }
     if (w->shadow != RTD_RW_OFF) {
         clip_estimator_push(&w->est, y);
         smear_push(&w->sm, y, scratch);
+        w->age++;
     }
     int passed = 0;
     if (m > w->over_lv[side]) {
@@ -254,8 +293,7 @@ static inline void rail_watch_push(rail_watch *w, clip_estimator *est, smear_est
          * its extreme, and the new track's lower rail never becomes it */
         if (w->shadow == RTD_RW_OFF ||
             (w->shadow == RTD_RW_IDLED && w->idle % RTD_RW_IDLE == 0 &&
-             !(rail_watch_shadow_rail(w, 0) > 0.0) && !(rail_watch_shadow_rail(w, 1) > 0.0) &&
-             w->sm.found[0] == RTD_RAIL_NONE && w->sm.found[1] == RTD_RAIL_NONE))
+             rail_watch_holds_nothing(w)))
             rail_watch_start(w, RTD_RW_IDLED);
     }
     if (++w->seg < RTD_RW_SEG && !passed) return;
@@ -269,6 +307,15 @@ static inline void rail_watch_push(rail_watch *w, clip_estimator *est, smear_est
     }
     w->contra = 0;
     if (w->shadow == RTD_RW_PASSED) w->shadow = RTD_RW_OFF;
+    if (w->shadow == RTD_RW_BARE) {
+        /* any rail beats none */
+        for (int s = 0; s < 2; s++)
+            if (rail_watch_shadow_rail(w, s) > 0.0 || rail_watch_shadow_smeared(w, s, 0.0) > 0.0) {
+                rail_watch_switch(w, est, sm);
+                return;
+            }
+        return;
+    }
     if (w->shadow != RTD_RW_IDLED) return;
     for (int s = 0; s < 2; s++) {
         /* the rail in use, own or not (a lent one's centre is known too) */

@@ -161,3 +161,27 @@ def test_progress_goes_on_while_sections_are_sought(tmp_path):
     assert len(rep["sections"]) == 3
     assert seen == sorted(seen) and seen[-1] == 1.0
     assert any(0.067 < f < 0.1 for f in seen), seen[:20]
+
+
+def test_a_clipped_recording_after_a_louder_unclipped_one_is_its_own_section():
+    """A file whose first recording is louder and not clipped: the whole
+    file's detector never saw the second one's exact rail (its samples
+    never reached the first one's peak) and took them for a codec's hump
+    3 dB wide: 3.5 dB of gain where the recording alone gains 19.8, and
+    the first recording's peaks declared clipped.  The stream's estimator
+    now switches to the second recording's rail (rail_watch.h, bare), so
+    the file is cut there; the first section, with no rail, is left as it
+    was."""
+    loud = music(SR, seconds=8.0, channels=2, seed=11)
+    loud *= 0.95 / np.max(np.abs(loud))
+    x = music(SR, seconds=6.0, channels=2, seed=12)
+    x *= 0.95 / np.max(np.abs(x))
+    clipped = np.clip(x, -0.5, 0.5)
+    y = np.concatenate([loud, clipped])
+    out = rtdeclip.declip(y, SR, preset="fastest")
+    alone = rtdeclip.declip(clipped, SR, preset="fastest")
+    n = len(loud)
+    g = gain(x, clipped, out[n:])
+    g_alone = gain(x, clipped, alone)
+    assert g >= 0.8 * g_alone and g > 10.0, (g, g_alone)
+    assert np.array_equal(out[:n - SR // 2], loud[:n - SR // 2])
