@@ -102,7 +102,7 @@ typedef struct {
     int64_t idle;       /* samples since one reached a rail in use          */
     int64_t bare;       /* samples running with no rail in use              */
     int64_t age;        /* samples the shadow has taken since it started    */
-    int shadow;         /* RTD_RW_OFF / PASSED / IDLED: why it runs          */
+    int shadow;         /* RTD_RW_OFF / PASSED / IDLED / BARE: why it runs   */
     clip_estimator est; /* the shadow: fresh estimators                      */
     smear_estimator sm;
     int64_t switches;   /* times the estimators started afresh               */
