@@ -185,3 +185,24 @@ def test_a_clipped_recording_after_a_louder_unclipped_one_is_its_own_section():
     g_alone = gain(x, clipped, alone)
     assert g >= 0.8 * g_alone and g > 10.0, (g, g_alone)
     assert np.array_equal(out[:n - SR // 2], loud[:n - SR // 2])
+
+
+def test_the_log_says_a_section_was_not_clipped(tmp_path):
+    """``rtdeclip file`` on such a file: the unclipped section is named as
+    such, and no hedge is reported (the exact rail's section is not hedged;
+    the whole file's detection, which found a wide codec hump, is not used)."""
+    loud = music(SR, seconds=8.0, channels=2, seed=11)
+    loud *= 0.95 / np.max(np.abs(loud))
+    x = music(SR, seconds=6.0, channels=2, seed=12)
+    x *= 0.95 / np.max(np.abs(x))
+    path = encoded(tmp_path / "intro", np.concatenate([loud, np.clip(x, -0.5, 0.5)]), None)
+    rep_path = tmp_path / "rep.json"
+    r = rtdeclip_file(path, "-O", tmp_path / "out.wav", "--preset", "Fastest",
+                      "--report", rep_path)
+    log = r.stdout + r.stderr
+    assert "Several recordings: 2 sections" in log
+    assert "section 1, 0:00.00-0:0" in log and "not clipped (left as it is)" in log
+    assert "hedged over their width" not in log
+    rep = json.loads(rep_path.read_text())
+    assert rep["hedge_widths"] is None
+    assert [t["detection"] for t in rep["sections"][1]["thresholds"]] == [["exact", "exact"]] * 2

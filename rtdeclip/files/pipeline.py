@@ -147,7 +147,8 @@ def run(job: FileJob):
          "end_s": min(n, p.span[1] * factor) / src.sample_rate,
          "thresholds": [channel_report(c, lv, f) for c, (lv, f) in enumerate(zip(p.levels, p.found))]}
         for p in parts]
-    hedged = len(sets) > 1 or any(len(p.sets) > 1 for p in parts or [])
+    # with sections, only theirs were solved (the whole file's sets are not)
+    hedged = any(len(p.sets) > 1 for p in parts) if parts else len(sets) > 1
     report["hedge_widths"] = list(hedge.WIDTHS) if hedged and out.clipping_found else None
     report["hedge_cpu_s"] = out.hedge_cpu_s
     report["second_pass_shares"] = list(named.SHARES) \

@@ -61,10 +61,13 @@ def section_lines(r):
     lines = [f"Several recordings: {len(parts)} sections, each detected and declipped with "
              f"its own clip levels (--no-sections: one level for the whole file)"]
     for k, p in enumerate(parts, 1):
-        chans = "; ".join(f"channel {t['channel']} {level_db(t['estimated_positive_dbfs'])} / "
-                          f"{level_db(t['estimated_negative_dbfs'])} "
-                          f"({rail_words(t, 0)} / {rail_words(t, 1)})"
-                          for t in p["thresholds"])
+        if not any(t["detection"][0] or t["detection"][1] for t in p["thresholds"]):
+            chans = "not clipped (left as it is)"   # e.g. a louder unclipped intro
+        else:
+            chans = "; ".join(f"channel {t['channel']} {level_db(t['estimated_positive_dbfs'])} / "
+                              f"{level_db(t['estimated_negative_dbfs'])} "
+                              f"({rail_words(t, 0)} / {rail_words(t, 1)})"
+                              for t in p["thresholds"])
         lines.append(f"  section {k}, {clock(p['start_s'])}-{clock(p['end_s'])}: {chans}")
     return lines
 
