@@ -98,21 +98,17 @@ def _fed(tape, lo, a, b, hi, keep_from, levels):
     """A section's input: [lo, a) and [b, hi) its context, silenced from
     where another recording's samples pass its ``levels`` outwards
     (``core.sections.quiet_context``), [a, b) as decoded."""
-    before = [np.array(x) for x in tape.read(lo, a, keep_from=lo)]
-    if before:
-        whole = np.concatenate(before)
-        yield quiet_context(whole, len(whole), len(whole), levels, out=whole)
+    def held(start, stop, keep):   # a context (two windows at most), as one new array
+        parts = list(tape.read(start, stop, keep))
+        return np.concatenate(parts) if parts else None
+
+    before = held(lo, a, lo)
+    if before is not None:
+        yield quiet_context(before, len(before), len(before), levels, out=before)
     yield from tape.read(a, b, keep_from)
-    silenced = np.zeros(len(levels), dtype=bool)   # per channel, from a block on
-    for x in tape.read(b, hi, keep_from):
-        x = np.array(x)
-        x[:, silenced] = 0.0
-        for c, (p, q) in enumerate(levels):
-            over = np.flatnonzero((x[:, c] >= p) | (x[:, c] <= q))
-            if len(over):
-                x[over[0]:, c] = 0.0
-                silenced[c] = True
-        yield x
+    after = held(b, hi, keep_from)
+    if after is not None:
+        yield quiet_context(after, 0, 0, levels, out=after)
 
 
 def solved_in_sections(blocks, spans, context, grid, solver_for, levels=None,
