@@ -408,6 +408,15 @@ int rtd_set_hedge(rtd_state *st, int trajectories);
 enum { RTD_CODEC_UNKNOWN = 0, RTD_CODEC_OPUS = 1 };
 int rtd_set_codec(rtd_state *st, int family);
 
+/* The stream's sample rate in Hz (0: unknown, the default).  The level
+ * estimator's ripple test (auto_threshold) runs at 32 kHz and up: a
+ * smeared rail whose runs above its centre hold smooth peaks (one local
+ * maximum each, a limiter's or a note's) rather than a clipped flat top's
+ * codec ripple is no rail (smear.h, peak_runs.h).  Below 32 kHz the codec's
+ * ripple lies out of band and the test stays off.  Survives rtd_reset.
+ * Real-time safe.  The Python Declipper and the plug-ins set it. */
+void rtd_set_sample_rate(rtd_state *st, double rate);
+
 /* Wall-clock limit for one rtd_process_* call, in seconds (0 = none).  A
  * frame still iterating when the call's time is up returns its last
  * iterate at once (counted in frames_cut), so a live host can never be

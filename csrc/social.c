@@ -48,6 +48,7 @@ struct social_state {
     double lam_max, lam_min;
     int fill, latency, fifo_cap;
     int codec;               /* RTD_CODEC_* (rtd_set_codec)                  */
+    double sample_rate;      /* Hz, 0: unknown (rtd_set_sample_rate)         */
     double *g;               /* tight window, w                              */
     double *fin, *fout;      /* M each; fin keeps a zero tail                */
     fftw_complex *cbuf, *tmpc; /* H                                          */
@@ -422,6 +423,8 @@ void social_reset(social_state *so)
         clip_estimator_reset(&ch->est);
         smear_reset(&ch->sm);
         rail_watch_reset(&ch->rw);
+        smear_set_rate(&ch->sm, so->sample_rate);
+        smear_set_rate(&ch->rw.sm, so->sample_rate);
         ch->method[0] = ch->method[1] = RTD_RAIL_NONE;
         ch->width[0] = ch->width[1] = 0.0;
         ch->pos = so->cfg.auto_threshold ? HUGE_VAL : ch->fixed_pos;
@@ -582,6 +585,15 @@ void social_get_stats(const social_state *so, rtd_stats *s)
     for (int c = 0; c < so->cfg.channels; c++) s->rail_switches += so->ch[c].rw.switches;
 }
 void social_set_codec(social_state *so, int family) { so->codec = family; }
+
+void social_set_sample_rate(social_state *so, double rate)
+{
+    so->sample_rate = rate;
+    for (int c = 0; c < so->cfg.channels; c++) {
+        smear_set_rate(&so->ch[c].sm, rate);
+        smear_set_rate(&so->ch[c].rw.sm, rate);
+    }
+}
 void social_set_max_iterations(social_state *so, int n) { so->iters = n < 0 ? 0 : n; }
 int social_get_max_iterations(const social_state *so) { return so->iters; }
 

@@ -51,6 +51,7 @@ void social_get_detection(const social_state *so, int c, int *method_pos, int *m
                           double *width_pos, double *width_neg);
 void social_get_stats(const social_state *so, rtd_stats *s);
 void social_set_codec(social_state *so, int family);   /* RTD_CODEC_* */
+void social_set_sample_rate(social_state *so, double rate);   /* Hz, 0: unknown */
 void social_set_max_iterations(social_state *so, int n);
 int social_get_max_iterations(const social_state *so);
 

@@ -129,6 +129,7 @@ struct rtd_state {
     int64_t samples_in, nonfinite_samples;
     double time_limit;        /* seconds per process call, 0 = none         */
     int codec;                /* RTD_CODEC_* (rtd_set_codec)                 */
+    double sample_rate;       /* Hz, 0: unknown (rtd_set_sample_rate)        */
     double call_deadline;     /* CLOCK_MONOTONIC end of this call, 0 = none */
     int use_given;            /* fed by rtd_process_given_double: its sets, not the levels */
     social_state *soc;        /* RTD_SOCIAL: everything is done there (social.c) */
@@ -431,6 +432,8 @@ void rtd_reset(rtd_state *st)
         clip_estimator_reset(&ch->est);
         smear_reset(&ch->sm);
         rail_watch_reset(&ch->rw);
+        smear_set_rate(&ch->sm, st->sample_rate);
+        smear_set_rate(&ch->rw.sm, st->sample_rate);
         ch->method[0] = ch->method[1] = RTD_RAIL_NONE;
         ch->width[0] = ch->width[1] = 0.0;
         ch->pos = st->cfg.auto_threshold ? HUGE_VAL : ch->fixed_pos;
@@ -1262,6 +1265,20 @@ int rtd_set_codec(rtd_state *st, int family)
     if (st->soc) social_set_codec(st->soc, known);
     else st->codec = known;
     return known;
+}
+
+void rtd_set_sample_rate(rtd_state *st, double rate)
+{
+    rate = rate > 0.0 && isfinite(rate) ? rate : 0.0;
+    if (st->soc) {
+        social_set_sample_rate(st->soc, rate);
+        return;
+    }
+    st->sample_rate = rate;
+    for (int c = 0; c < st->cfg.channels; c++) {
+        smear_set_rate(&st->ch[c].sm, rate);
+        smear_set_rate(&st->ch[c].rw.sm, rate);
+    }
 }
 
 void rtd_set_time_limit(rtd_state *st, double seconds)

@@ -238,6 +238,7 @@ rtdp *rtdp_create(double sample_rate, int channels, int family)
         p->st[k] = rtd_create(&cfg, &err);
         if (!p->st[k]) goto fail;
         rtd_set_hedge(p->st[k], 0);
+        rtd_set_sample_rate(p->st[k], solver_rate);
         if (factor > 1) {
             p->rs[k] = rtd_rate_create(p->st[k], channels, factor, &err);
             if (!p->rs[k]) goto fail;

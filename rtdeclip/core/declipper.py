@@ -355,6 +355,9 @@ class Declipper:
         if plan == "measure":
             _save_wisdom()
         self._state = ffi.gc(state, lib.rtd_destroy)
+        # the estimator's rules that need the band (csrc/smear.h): the
+        # solver's rate, a source's lower one through a source-rate chain
+        lib.rtd_set_sample_rate(self._state, float(self.source_rate or self.sample_rate))
         self._rate = None
         if factor > 1:   # the stream at its rate around the solver at the source's
             rate = lib.rtd_rate_create(self._state, self.channels, factor, err)
