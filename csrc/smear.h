@@ -568,7 +568,7 @@ static inline void smear_hold(smear_estimator *e)
  * that was never clipped were "declipped" for 1-10 s (output 26-47 dB SDR
  * from its input, 27 of 297 streams of `python benchmarks/unclipped.py`;
  * with the test 22 change, by 44-60 dB SDR, their smeared rails standing
- * 0.02-0.10 s but in three (0.55-1.55 s); docs/lossy.md, twenty-first
+ * 0.02-0.10 s but in four (0.55-2.5 s); docs/lossy.md, twenty-first
  * session).  Four runs decide, not eight: a rail held (smear_hold) while
  * the signal seldom reached its centre again had counted 2 and 7 runs
  * after 2 s.
