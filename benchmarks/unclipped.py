@@ -21,6 +21,7 @@ recovers with the release, as a mastering limiter's does.  Ceiling
 (0: no limiter, the clip scaled to a 0.95 peak).
 """
 import argparse
+import json
 import os
 import shlex
 import subprocess
@@ -105,12 +106,10 @@ def case(args):
     streamed = np.concatenate(outs + [d.flush()])[d.latency_samples:][:len(dec)]
     # the file: the command line users run
     out_path = base + "_out.wav"
-    t = time.process_time()
     r = subprocess.run(["rtdeclip", "file", path, "--output", out_path, "--preset", preset,
                         "--report", out_path + ".json", "--quiet"], capture_output=True, text=True)
     if r.returncode:
         raise SystemExit(f"rtdeclip file failed on {name} {codec}: {r.stderr.strip()}")
-    import json
     with open(out_path + ".json") as f:
         report = json.load(f)
     rails = sorted({m for t in report["thresholds"] for m in (t.get("detection") or []) if m})
@@ -119,8 +118,7 @@ def case(args):
                 seconds=len(dec) / rate, peak_dbfs=float(20 * np.log10(np.max(np.abs(dec)))),
                 stream_db=changed_db(dec, streamed), stream_held_s=held / rate,
                 stream_clipped_samples=int(d.stats["clipped_samples"]),
-                file_db=changed_db(dec, filed), file_rails=rails,
-                cpu_s=time.process_time() - t)
+                file_db=changed_db(dec, filed), file_rails=rails)
 
 
 def summarise(rows):

@@ -2,27 +2,20 @@
  * peaks? (internal, used by smear.h).
  *
  * A clipper cuts each peak flat; a codec then rings on the flat top, so
- * every run of samples above the declared level of a codec-smeared rail
- * holds several local maxima (its quantisation noise on a flat line).  A
- * signal that was not clipped (a note's peak, or a look-ahead limiter's,
- * whose gain moves slowly, so each peak keeps its shape) crosses such a
- * level with one smooth maximum per run.  Yet both pile up under a level
- * alike in the amplitude histogram, which is all the hump test sees.
- *
- * Measured on whole files at the detector's declared level, runs of 4
- * samples or more (scratch study, docs/lossy.md, twenty-first session):
- * clipped then coded (violin, speech-like, pop-like, music through MP3,
- * AAC, Vorbis, Opus at input SDR 3-20 dB) 1.18-7.0 maxima per run, at
- * least 1.6 for the higher of a channel's two polarities; not clipped
- * but driven 12 dB into a look-ahead limiter (the same clips, bassoon,
- * harp, piano), 1.00-1.31.
+ * every run of samples above a codec-smeared rail's centre holds several
+ * local maxima (its quantisation noise on a flat line).  A signal that was
+ * not clipped (a note's peak, or a look-ahead limiter's, whose gain moves
+ * slowly, so each peak keeps its shape) crosses such a level with one
+ * smooth maximum per run.  Yet both pile up under a level alike in the
+ * amplitude histogram, which is all the hump test sees.  What was measured
+ * and how smear.h decides: smear_drop_smooth.
  *
  * Counts decay (halved past RTD_PR_KEEP runs), so they follow the music.
  * Per sample: a few comparisons, nothing allocated. */
 #ifndef RTD_PEAK_RUNS_H
 #define RTD_PEAK_RUNS_H
 
-#define RTD_PR_MIN_LEN 8     /* samples a run needs to count (shorter ones, a   
+#define RTD_PR_MIN_LEN 8     /* samples a run needs to count (shorter ones, a
                                 bell's clipped tops, show no ripple either)  */
 #define RTD_PR_KEEP 256.0    /* counted runs beyond which the counts halve   */
 
