@@ -140,7 +140,8 @@ def live_against_offline(clean, clipped, offline, live, stats, span=2048):
     SDR is still over every sample, so what is compared does not shift to
     the easy passages.  A fault that is not local -- the output moved after
     an xrun -- damages every later window and still fails the comparison.
-    Returns (d_live, d_off, windows excused, windows)."""
+    Returns (d_live, d_off, windows excused, windows, the live output with
+    the excused windows taken from offline)."""
     n = len(clean) // span
     dev = ((live[:n * span] - offline[:n * span]) ** 2).reshape(n, -1).sum(axis=1)
     out = min(n, 2 * reported_events(stats))
@@ -150,7 +151,7 @@ def live_against_offline(clean, clipped, offline, live, stats, span=2048):
 
     def gain(y):
         return float(np.mean(rtdeclip.sdr(clean, y) - rtdeclip.sdr(clean, clipped)))
-    return gain(patched), gain(offline), out, n
+    return gain(patched), gain(offline), out, n, patched
 
 
 def event_counts(stats):
@@ -169,8 +170,9 @@ def play_against_offline(make_host, clean, clipped, offline, tries=5):
     to be busy (load average above 3/4 of the CPUs, or stalls seen by the
     watcher), the test is skipped with the counts, otherwise it goes on
     to fail.  Returns a dict: d_live, d_off, left_out (windows excused),
-    windows, runs, lag, host, stats, why (a string for assertion
-    messages)."""
+    windows, runs, lag, host, stats, live (the host's output aligned on
+    ``clean``, the excused windows taken from ``offline``), why (a string
+    for assertion messages)."""
     busy_runs = 0
     for run in range(1, tries + 1):
         h = make_host()
@@ -179,8 +181,8 @@ def play_against_offline(make_host, clean, clipped, offline, tries=5):
         load = os.getloadavg()[0]
         lag = lag_of(offline, rec, 4 * lat)
         live = rec[lag:lag + len(clean)].astype(np.float64)
-        d_live, d_off, left_out, windows = live_against_offline(clean, clipped, offline, live,
-                                                                stats)
+        d_live, d_off, left_out, windows, patched = live_against_offline(
+            clean, clipped, offline, live, stats)
         if left_out <= windows // 2:
             break
         busy_runs += load > 0.75 * os.cpu_count() or bool(stats["machine_stalls"])
@@ -190,4 +192,4 @@ def play_against_offline(make_host, clean, clipped, offline, tries=5):
     if left_out > windows // 2 and busy_runs == tries:
         pytest.skip(f"the machine was too busy to compare live with offline: {why}")
     return dict(d_live=d_live, d_off=d_off, left_out=left_out,
-                windows=windows, runs=run, lag=lag, host=h, stats=stats, why=why)
+                windows=windows, runs=run, lag=lag, host=h, stats=stats, live=patched, why=why)
