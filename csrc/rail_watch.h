@@ -218,6 +218,11 @@ static inline void rail_watch_follow(rail_watch *w, clip_estimator *est, smear_e
     if (w->shadow == RTD_RW_OFF) {
         clip_estimator_reset(&w->est);
         smear_reset(&w->sm);
+    } else if (!(rail_watch_shadow_rail(w, 0) > 0.0) && !(rail_watch_shadow_rail(w, 1) > 0.0)) {
+        /* a shadow sure of no exact rail may keep the old track's loudest
+         * sample from its start, and the new track's exact rail would
+         * never reach it */
+        clip_estimator_reset(&w->est);
     }
     rail_watch_switch(w, est, sm);
 }

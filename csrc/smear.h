@@ -606,8 +606,10 @@ static inline void smear_drop_smooth(smear_estimator *e)
         if (e->found[side] != RTD_RAIL_NONE)   /* at the rail's centre */
             peak_runs_watch(&e->runs, side, e->level[side] * pow(10.0, e->width[side] / 20.0),
                             RTD_SM_RIPPLE_RESTART);
-    const int smooth = peak_runs_smooth(&e->runs, 0, RTD_SM_RIPPLE_RUNS, RTD_SM_RIPPLE_MIN) ||
-                       peak_runs_smooth(&e->runs, 1, RTD_SM_RIPPLE_RUNS, RTD_SM_RIPPLE_MIN);
+    int smooth = 0;
+    for (int side = 0; side < 2; side++)
+        smooth |= e->found[side] != RTD_RAIL_NONE &&
+                  peak_runs_smooth(&e->runs, side, RTD_SM_RIPPLE_RUNS, RTD_SM_RIPPLE_MIN);
     for (int side = 0; side < 2; side++) {
         e->smooth[side] = smooth;
         if (!smooth) continue;

@@ -21,10 +21,15 @@ def stream(y):
     return out[d.latency_samples:], d.stats["rail_switches"]
 
 
-@pytest.mark.parametrize("codec,share", [(None, 0.8), ("mp3", 0.6)])
-def test_a_playlist_stream_follows_each_tracks_clip_level(tmp_path, codec, share):
-    tr = tracks()
-    y = decoded(tmp_path / "playlist", playlist(tr), codec)
+@pytest.mark.parametrize("codec,share,gap,seconds",
+                         [(None, 0.8, GAP, 4.0), ("mp3", 0.6, GAP, 4.0), (None, 0.8, 0, 6.0)])
+def test_a_playlist_stream_follows_each_tracks_clip_level(tmp_path, codec, share, gap, seconds):
+    """With a gap of silence between the tracks, and without (gapless: a
+    channel that follows the other's switch must not keep the old track's
+    loudest sample from its shadow's start, csrc/rail_watch.h; the track at
+    0.15 gained 4.55 dB against 8.18 alone when it did)."""
+    tr = tracks(seconds)
+    y = decoded(tmp_path / "playlist", playlist(tr, gap), codec)
     out, switches = stream(y)
     # each channel switches at the quieter track at least; the louder one
     # passes the rail in use, and its rail may be found afresh without a
@@ -34,7 +39,7 @@ def test_a_playlist_stream_follows_each_tracks_clip_level(tmp_path, codec, share
     pos = 0
     for k, (x, level) in enumerate(tr):
         seg = slice(pos, pos + len(x))
-        pos += len(x) + GAP
+        pos += len(x) + gap
         alone_y = decoded(tmp_path / f"track{k}", np.clip(x, -level, level), codec)
         alone, alone_switches = stream(alone_y)
         assert alone_switches == 0
