@@ -14,7 +14,7 @@
  * A new level is counted at once over the last RTD_PR_RECENT samples
  * (peak_runs_watch): a rail found early in a stream is judged from the
  * samples that made its hump, not only from those after it, which let a
- * note's peak stand as a codec's rail for its first 20-50 ms and cost a
+ * note's peak stand as a codec's rail for 20-200 ms and cost a
  * stream's first half second up to 15 dB (docs/lossy.md, twenty-second
  * session).  Per sample: a few comparisons and one store, nothing
  * allocated. */
