@@ -89,16 +89,27 @@
                                   stream's own start is left to the
                                   estimators                                */
 
-enum { RTD_RW_OFF = 0, RTD_RW_PASSED = 1, RTD_RW_IDLED = 2, RTD_RW_BARE = 3 };
+/* A louder track clipped less than RTD_SM_TOP_DB over the rail in use
+ * never passes it; the samples it lifts more than RTD_RW_HIGH_DB over the
+ * centre, at least RTD_RW_MIN_OVER in a segment and over RTD_RW_HIGH_RATIO
+ * of those at the rail, start a shadow that replaces the estimators once
+ * it holds a rail more than RTD_RW_LOWER_DB over the one in use. */
+#define RTD_RW_HIGH_DB 1.0
+#define RTD_RW_HIGH_RATIO 0.3
+#define RTD_RW_HIGH_CALM 16    /* segments without: the shadow stops (0.7 s)  */
+
+enum { RTD_RW_OFF = 0, RTD_RW_PASSED = 1, RTD_RW_IDLED = 2, RTD_RW_BARE = 3, RTD_RW_HIGHER = 4 };
 
 typedef struct {
     double decl[2];     /* levels in use (magnitudes; HUGE_VAL: none)        */
     double centre[2];   /* their rails' centres (HUGE_VAL: none)             */
     double over_lv[2];  /* RTD_SM_TOP_DB over the centre of a polarity's own
                            rail (HUGE_VAL: none, or mirrored or lent)       */
-    int64_t over[2], near[2];  /* this segment's counts per polarity        */
+    double high_lv[2];  /* RTD_RW_HIGH_DB over it (HUGE_VAL: as over_lv)    */
+    int64_t over[2], near[2], high[2];  /* this segment's counts per polarity */
     int seg;            /* samples into the segment                         */
     int contra;         /* contradicting segments running                   */
+    int calm;           /* segments running without a higher rail's samples  */
     int64_t idle;       /* samples since one reached a rail in use          */
     int64_t bare;       /* samples running with no rail in use              */
     int64_t age;        /* samples the shadow has taken since it started    */
@@ -113,7 +124,7 @@ static inline void rail_watch_reset(rail_watch *w)
 {
     memset(w, 0, sizeof *w);
     for (int side = 0; side < 2; side++)
-        w->decl[side] = w->centre[side] = w->over_lv[side] = HUGE_VAL;
+        w->decl[side] = w->centre[side] = w->over_lv[side] = w->high_lv[side] = HUGE_VAL;
     clip_estimator_reset(&w->est);
     smear_reset(&w->sm);
 }
@@ -137,8 +148,9 @@ static inline void rail_watch_levels(rail_watch *w, double pos, double neg, cons
             w->decl[side] = lv[side];
             w->centre[side] = lv[side] * pow(10.0, width[side] / 20.0);
             w->over_lv[side] = own ? w->centre[side] * pow(10.0, RTD_SM_TOP_DB / 20.0) : HUGE_VAL;
+            w->high_lv[side] = own ? w->centre[side] * pow(10.0, RTD_RW_HIGH_DB / 20.0) : HUGE_VAL;
         } else {
-            w->decl[side] = w->centre[side] = w->over_lv[side] = HUGE_VAL;
+            w->decl[side] = w->centre[side] = w->over_lv[side] = w->high_lv[side] = HUGE_VAL;
         }
     }
 }
@@ -178,7 +190,7 @@ static inline double rail_watch_shadow_smeared(const rail_watch *w, int side, do
 {
     /* idling for as long, or (a bare shadow, restarted while it holds
      * nothing) the shadow as old */
-    const int64_t ran = w->shadow == RTD_RW_BARE ? w->age : w->idle;
+    const int64_t ran = w->shadow == RTD_RW_BARE || w->shadow == RTD_RW_HIGHER ? w->age : w->idle;
     if (w->sm.found[side] == RTD_RAIL_NONE || w->sm.seen[side] < RTD_SM_HOLD_AFTER ||
         ran < RTD_RW_SMEARED_AFTER * RTD_RW_IDLE || w->sm.width[side] > RTD_RW_MAX_WIDTH_DB ||
         w->sm.spread[side] > RTD_RW_MAX_SPREAD_DB)
@@ -286,6 +298,7 @@ static inline void rail_watch_push(rail_watch *w, clip_estimator *est, smear_est
         w->idle = 0;
     } else if (m >= w->decl[side]) {
         w->near[side]++;
+        if (m > w->high_lv[side]) w->high[side]++;
         w->idle = 0;
         if (w->shadow == RTD_RW_IDLED) w->shadow = RTD_RW_OFF;
     } else if (in_use && ++w->idle >= RTD_RW_IDLE) {
@@ -304,7 +317,11 @@ static inline void rail_watch_push(rail_watch *w, clip_estimator *est, smear_est
     if (++w->seg < RTD_RW_SEG && !passed) return;
     /* the end of a segment */
     w->seg = 0;
-    w->over[0] = w->over[1] = w->near[0] = w->near[1] = 0;
+    int high = 0;
+    for (int s = 0; s < 2; s++)
+        high |= w->high[s] >= RTD_RW_MIN_OVER &&
+                (double)w->high[s] > RTD_RW_HIGH_RATIO * (double)w->near[s];
+    w->over[0] = w->over[1] = w->near[0] = w->near[1] = w->high[0] = w->high[1] = 0;
     if (passed) {
         if (w->shadow == RTD_RW_OFF) rail_watch_start(w, RTD_RW_PASSED);
         if (++w->contra >= RTD_RW_CONTRA) rail_watch_switch(w, est, sm);
@@ -312,6 +329,24 @@ static inline void rail_watch_push(rail_watch *w, clip_estimator *est, smear_est
     }
     w->contra = 0;
     if (w->shadow == RTD_RW_PASSED) w->shadow = RTD_RW_OFF;
+    if (w->shadow == RTD_RW_HIGHER || (high && w->shadow == RTD_RW_OFF)) {
+        w->calm = high ? 0 : w->calm + 1;
+        if (w->calm >= RTD_RW_HIGH_CALM) {
+            w->shadow = RTD_RW_OFF;
+            return;
+        }
+        if (w->shadow == RTD_RW_OFF) rail_watch_start(w, RTD_RW_HIGHER);
+        for (int s = 0; s < 2; s++) {
+            double now = w->centre[s] < HUGE_VAL ? w->centre[s] : HUGE_VAL;
+            double found = rail_watch_shadow_rail(w, s);
+            if (!(found > 0.0)) found = rail_watch_shadow_smeared(w, s, 0.0);
+            if (now < HUGE_VAL && found > now * pow(10.0, RTD_RW_LOWER_DB / 20.0)) {
+                rail_watch_switch(w, est, sm);
+                return;
+            }
+        }
+        return;
+    }
     if (w->shadow == RTD_RW_BARE) {
         /* any rail beats none */
         for (int s = 0; s < 2; s++)
