@@ -46,6 +46,14 @@
  *    wide, found 5 s late.  An unclipped 30 s track then a clipped one
  *    (0.5, uncoded): the file gained 3.46 dB on the clipped track (19.77
  *    alone) and the unclipped track was changed (its SDR 31.5 dB).
+ *  - higher: a louder track within RTD_SM_TOP_DB of the rail in use never
+ *    passes it; segments whose samples more than RTD_RW_HIGH_DB over the
+ *    centre are many (RTD_RW_HIGH_RATIO of those at the rail) start the
+ *    shadow, which replaces the estimators once it holds a rail more than
+ *    RTD_RW_LOWER_DB above the one in use (docs/lossy.md, twenty-second
+ *    session: 75 playlist tracks +63-67 dB summed; through Opus at input
+ *    SDR 3 the codec's overshoot starts it too, and 4 of the 156 streams
+ *    below changed, -1.37 ... +0.20 dB).
  *  - a switch on one channel restarts the others too (rail_watch_together):
  *    a new track starts on every channel at once.
  *
