@@ -11,7 +11,8 @@ of the runs above that level.  Each case: stereo `rtdeclip.examples.music`
 (2 s, one seed), scaled to a 0.95 peak and clipped at `level` (0.95: not
 clipped), written as 16-bit WAV, encoded and decoded.  Reported: ΔSDR
 against the clean signal over the first 0.5 s and over the whole, and the
-output's SDR against its own input (999: the same samples).  A case
+output's SDR against its own input (999: the same samples, as in
+unclipped.py).  A case
 "loses" when its first half second comes out more than 0.5 dB worse.
 """
 import argparse
@@ -26,15 +27,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import machine, md_table, write_results  # noqa: E402
-from lossy import CODECS, decode, to_rate, write_wav16  # noqa: E402
+from lossy import CODECS, decode, sdr, to_rate, write_wav16  # noqa: E402
+from unclipped import changed_db  # noqa: E402
 
 SR, SECONDS = 44100, 2.0
-SAME = 999.0
-
-
-def sdr(ref, est):
-    err = np.sum((ref - est) ** 2)
-    return SAME if err == 0 else float(10 * np.log10(np.sum(ref ** 2) / err))
 
 
 def case(args):
@@ -61,7 +57,7 @@ def case(args):
     half = slice(0, rate // 2)
     return {"seed": seed, "level": level, "codec": codec,
             "first_half_delta_sdr": sdr(x[half], y[half]) - sdr(x[half], d[half]),
-            "delta_sdr": sdr(x, y) - sdr(x, d), "output_vs_input_sdr": sdr(d, y)}
+            "delta_sdr": sdr(x, y) - sdr(x, d), "output_vs_input_sdr": changed_db(d, y)}
 
 
 def seeds(text):
