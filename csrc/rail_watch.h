@@ -50,10 +50,12 @@
  *    passes it; segments whose samples more than RTD_RW_HIGH_DB over the
  *    centre are many (RTD_RW_HIGH_RATIO of those at the rail) start the
  *    shadow, which replaces the estimators once it holds a rail more than
- *    RTD_RW_LOWER_DB above the one in use (docs/lossy.md, twenty-second
- *    session: 75 playlist tracks +63-67 dB summed; through Opus at input
- *    SDR 3 the codec's overshoot starts it too, and 4 of the 156 streams
- *    below changed, -1.37 ... +0.20 dB).
+ *    RTD_RW_LOWER_DB and RTD_RW_HIGH_APART times the width of the rail in
+ *    use above it (docs/lossy.md, twenty-second session: 75 playlist
+ *    tracks +63-67 dB summed; through Opus at input SDR 3 the codec's
+ *    overshoot starts it too, and a young estimate of the same 2.95 dB wide
+ *    rail 1.15-1.33 dB over the one in use switched a 30 s clarinet stream,
+ *    -1.37 dB, until the half width was asked for, twenty-third session).
  *  - a switch on one channel restarts the others too (rail_watch_together):
  *    a new track starts on every channel at once.
  *
@@ -105,6 +107,8 @@
 #define RTD_RW_HIGH_DB 1.0
 #define RTD_RW_HIGH_RATIO 0.3
 #define RTD_RW_HIGH_CALM 16    /* segments without: the shadow stops (0.7 s)  */
+#define RTD_RW_HIGH_APART 0.5  /* ... and over this times the width of the rail
+                                  in use, when that is more than 1 dB       */
 
 enum { RTD_RW_OFF = 0, RTD_RW_PASSED = 1, RTD_RW_IDLED = 2, RTD_RW_BARE = 3, RTD_RW_HIGHER = 4 };
 
@@ -114,6 +118,7 @@ typedef struct {
     double over_lv[2];  /* RTD_SM_TOP_DB over the centre of a polarity's own
                            rail (HUGE_VAL: none, or mirrored or lent)       */
     double high_lv[2];  /* RTD_RW_HIGH_DB over it (HUGE_VAL: as over_lv)    */
+    double width[2];    /* dB from the centre down to the level in use       */
     int64_t over[2], near[2], high[2];  /* this segment's counts per polarity */
     int seg;            /* samples into the segment                         */
     int contra;         /* contradicting segments running                   */
@@ -155,6 +160,7 @@ static inline void rail_watch_levels(rail_watch *w, double pos, double neg, cons
         if (isfinite(lv[side]) && lv[side] > 0.0) {
             w->decl[side] = lv[side];
             w->centre[side] = lv[side] * pow(10.0, width[side] / 20.0);
+            w->width[side] = width[side];
             w->over_lv[side] = own ? w->centre[side] * pow(10.0, RTD_SM_TOP_DB / 20.0) : HUGE_VAL;
             w->high_lv[side] = own ? w->centre[side] * pow(10.0, RTD_RW_HIGH_DB / 20.0) : HUGE_VAL;
         } else {
@@ -348,7 +354,12 @@ static inline void rail_watch_push(rail_watch *w, clip_estimator *est, smear_est
             double now = w->centre[s] < HUGE_VAL ? w->centre[s] : HUGE_VAL;
             double found = rail_watch_shadow_rail(w, s);
             if (!(found > 0.0)) found = rail_watch_shadow_smeared(w, s, 0.0);
-            if (now < HUGE_VAL && found > now * pow(10.0, RTD_RW_LOWER_DB / 20.0)) {
+            /* two estimates of one smeared rail lie up to half its
+             * width apart (through Opus at input SDR 3 the shadow's young
+             * estimate sat 1.15-1.33 dB over the one in use, 2.95 dB
+             * wide); a louder track's lies further */
+            double apart = fmax(RTD_RW_LOWER_DB, RTD_RW_HIGH_APART * w->width[s]);
+            if (now < HUGE_VAL && found > now * pow(10.0, apart / 20.0)) {
                 rail_watch_switch(w, est, sm);
                 return;
             }

@@ -32,13 +32,16 @@ def playlist(tr, gap=GAP):
 
 def encoded(path, x, codec):
     """``x`` as a user's file: 16-bit WAV, or that WAV through the ffmpeg
-    command line to MP3 128k (``codec`` "mp3"); returns its path."""
+    command line to MP3 128k (``codec`` "mp3") or Opus 96k ("opus", which
+    decodes at 48 kHz); returns its path."""
     wav = write_wav(str(path) + ".wav", x, SR)
     if codec is None:
         return wav
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", wav, "-c:a", "libmp3lame",
-                    "-b:a", "128k", str(path) + ".mp3"], check=True)
-    return str(path) + ".mp3"
+    ext, args = {"mp3": (".mp3", ["-c:a", "libmp3lame", "-b:a", "128k"]),
+                 "opus": (".opus", ["-c:a", "libopus", "-b:a", "96k"])}[codec]
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", wav] + args
+                   + [str(path) + ext], check=True)
+    return str(path) + ext
 
 
 def decoded(path, x, codec):
