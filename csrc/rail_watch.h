@@ -49,13 +49,13 @@
  *  - higher: a louder track within RTD_SM_TOP_DB of the rail in use never
  *    passes it; segments whose samples more than RTD_RW_HIGH_DB over the
  *    centre are many (RTD_RW_HIGH_RATIO of those at the rail) start the
- *    shadow, which replaces the estimators once it holds a rail more than
- *    RTD_RW_LOWER_DB and RTD_RW_HIGH_APART times the width of the rail in
- *    use above it (docs/lossy.md, twenty-second session: 75 playlist
- *    tracks +63-67 dB summed; through Opus at input SDR 3 the codec's
- *    overshoot starts it too, and a young estimate of the same 2.95 dB wide
- *    rail 1.15-1.33 dB over the one in use switched a 30 s clarinet stream,
- *    -1.37 dB, until the half width was asked for, twenty-third session).
+ *    shadow, which replaces the estimators as soon as it holds a rail more
+ *    than RTD_RW_HIGH_MIN_DB and RTD_RW_HIGH_APART times the width of the
+ *    rail in use above the higher of the channel's two rails (docs/lossy.md, twenty-second and twenty-third
+ *    sessions: 75 gapless playlist tracks 563 -> 667 dB summed, with gaps
+ *    589 -> 694; through Opus the codec's overshoot starts it too, and
+ *    without those margins a young estimate of the same rail switched a
+ *    30 s clarinet stream, -1.37 dB).
  *  - a switch on one channel restarts the others too (rail_watch_together):
  *    a new track starts on every channel at once.
  *
@@ -107,8 +107,8 @@
 #define RTD_RW_HIGH_DB 1.0
 #define RTD_RW_HIGH_RATIO 0.3
 #define RTD_RW_HIGH_CALM 16    /* segments without: the shadow stops (0.7 s)  */
-#define RTD_RW_HIGH_APART 0.5  /* ... and over this times the width of the rail
-                                  in use, when that is more than 1 dB       */
+#define RTD_RW_HIGH_MIN_DB 1.5 /* ... more than this over the one in use       */
+#define RTD_RW_HIGH_APART 0.5  /* ... and more than this times its width       */
 
 enum { RTD_RW_OFF = 0, RTD_RW_PASSED = 1, RTD_RW_IDLED = 2, RTD_RW_BARE = 3, RTD_RW_HIGHER = 4 };
 
@@ -205,8 +205,13 @@ static inline double rail_watch_shadow_smeared(const rail_watch *w, int side, do
     /* idling for as long, or (a bare shadow, restarted while it holds
      * nothing) the shadow as old */
     const int64_t ran = w->shadow == RTD_RW_BARE || w->shadow == RTD_RW_HIGHER ? w->age : w->idle;
+    /* a higher shadow was started by the louder samples themselves: it
+     * needs no idling first (waiting as long, 0.68 s at 48 kHz, the louder
+     * track's samples between the two rails stayed declared clipped:
+     * -10 to -20 dB in its first 0.3 s) */
+    const int64_t after = w->shadow == RTD_RW_HIGHER ? 0 : RTD_RW_SMEARED_AFTER * RTD_RW_IDLE;
     if (w->sm.found[side] == RTD_RAIL_NONE || w->sm.seen[side] < RTD_SM_HOLD_AFTER ||
-        ran < RTD_RW_SMEARED_AFTER * RTD_RW_IDLE || w->sm.width[side] > RTD_RW_MAX_WIDTH_DB ||
+        ran < after || w->sm.width[side] > RTD_RW_MAX_WIDTH_DB ||
         w->sm.spread[side] > RTD_RW_MAX_SPREAD_DB)
         return 0.0;
     double c = w->sm.level[side] * pow(10.0, w->sm.width[side] / 20.0);
@@ -352,13 +357,21 @@ static inline void rail_watch_push(rail_watch *w, clip_estimator *est, smear_est
         if (w->shadow == RTD_RW_OFF) rail_watch_start(w, RTD_RW_HIGHER);
         for (int s = 0; s < 2; s++) {
             double now = w->centre[s] < HUGE_VAL ? w->centre[s] : HUGE_VAL;
+            /* a louder track lifts both polarities: its rail must lie
+             * above the higher of the two in use (two estimates of one
+             * clipper's level; the lower one of a single Opus recording,
+             * 0.67 dB under its level, let the shadow's estimate 0.92 dB
+             * over it switch) */
+            if (now < HUGE_VAL && w->centre[1 - s] < HUGE_VAL && w->centre[1 - s] > now)
+                now = w->centre[1 - s];
             double found = rail_watch_shadow_rail(w, s);
             if (!(found > 0.0)) found = rail_watch_shadow_smeared(w, s, 0.0);
             /* two estimates of one smeared rail lie up to half its
-             * width apart (through Opus at input SDR 3 the shadow's young
-             * estimate sat 1.15-1.33 dB over the one in use, 2.95 dB
-             * wide); a louder track's lies further */
-            double apart = fmax(RTD_RW_LOWER_DB, RTD_RW_HIGH_APART * w->width[s]);
+             * width apart, and a young one up to 1.41 dB (through Opus the
+             * shadow's first estimates sat 1.13-1.41 dB over the rail in
+             * use, 1.6-2.95 dB wide, at input SDR 3-10); a louder track's
+             * lay 1.78-4.8 dB over it */
+            double apart = fmax(RTD_RW_HIGH_MIN_DB, RTD_RW_HIGH_APART * w->width[s]);
             if (now < HUGE_VAL && found > now * pow(10.0, apart / 20.0)) {
                 rail_watch_switch(w, est, sm);
                 return;
