@@ -206,3 +206,30 @@ def test_the_log_says_a_section_was_not_clipped(tmp_path):
     rep = json.loads(rep_path.read_text())
     assert rep["hedge_widths"] is None
     assert [t["detection"] for t in rep["sections"][1]["thresholds"]] == [["exact", "exact"]] * 2
+
+
+@pytest.mark.parametrize("blank_s,blank_peak,joined", [
+    (0.6, 0.30, True),     # the start of the clipped recording, before its rail was right
+    (0.6, 0.40, False),    # a louder recording (2.5 dB over), however short
+    (3.0, 0.30, False),    # long enough to find a rail of its own: not clipped
+])
+def test_a_short_section_with_no_rail_of_its_own_is_part_of_its_neighbour(blank_s, blank_peak,
+                                                                          joined):
+    """The stream's estimate of a rail can be corrected within one
+    recording (a rail mirrored from the other polarity, 2.6 dB low on
+    speech through Opus, until a burst reached the real one): the file was
+    cut there, the 0.6 s before found no rail on its own and was not
+    declipped (-4.3 dB on the file).  Such a section joins its neighbour
+    unless it is louder or long enough to tell (core.sections)."""
+    from rtdeclip.core.detect import ChannelClipping
+    from rtdeclip.core.sections import SHORT_S, blank_part_of
+    sr = 16000
+    blank = [ChannelClipping(None, None)]
+    clipped = [ChannelClipping(0.29, -0.29, method=("codec", "codec"), width_db=(2.0, 2.0))]
+    spans = [(0, int(blank_s * sr)), (int(blank_s * sr), int(blank_s * sr) + 3 * sr)]
+    peaks = {spans[0]: np.array([[blank_peak, blank_peak]]), spans[1]: np.array([[0.31, 0.30]])}
+    args = (lambda s: peaks[s], int(SHORT_S * sr))
+    assert blank_part_of(blank, clipped, spans[0], spans[1], *args) is joined
+    assert blank_part_of(clipped, blank, spans[1], spans[0], *args) is joined
+    # two sections without a rail are left as they are (nothing to join)
+    assert not blank_part_of(blank, blank, spans[0], spans[1], *args)

@@ -45,6 +45,8 @@ MIN_STEP_DB = 1.0  # ... and its ceiling this much higher than the other's
 REFINE_S = 1.5     # refined_cut: how far a split may move
 OVER_PEAK = 10 ** (1.0 / 20)   # a block this far over one side's ceiling is the other's
 JOIN_DB = 0.5      # sections whose levels agree within this are one recording
+SHORT_S = 2.0      # a section this short with no rail of its own, no louder than
+BLANK_PEAK_DB = 0.5  # this over its neighbour's peaks, is that neighbour's recording
 ONE_CHANGE_S = 0.5  # switches this close together are one change (a channel after another)
 PEAK_S = 1.0       # a section's peak is taken over at least this much of it
 
@@ -293,12 +295,45 @@ def recordings(finder, detect_all):
     spans = finder.sections()
     if len(spans) == 1:
         return None
-    parts = join(spans, detect_all)
+    env = finder.envelope()
+    short = int(SHORT_S * finder.sample_rate)
+
+    def peaks(span):
+        a, b = span[0] // finder.block, -(-span[1] // finder.block)
+        return env[a:b].max(axis=0).astype(np.float64)
+
+    def agree(f, g, span_f, span_g):
+        return same_levels(f, g) or blank_part_of(f, g, span_f, span_g, peaks, short)
+
+    parts = join(spans, detect_all, agree)
     if len(parts) == 1:
         return None
-    parts = split_mixed(parts, finder.envelope(), finder.block, finder.sample_rate, detect_all)
-    parts = join([span for span, _ in parts], detect_all)
+    parts = split_mixed(parts, env, finder.block, finder.sample_rate, detect_all)
+    parts = join([span for span, _ in parts], detect_all, agree)
     return parts if len(parts) > 1 else None
+
+
+def blank_part_of(f, g, span_f, span_g, peaks, short):
+    """Either of two neighbouring sections is too short to find a rail of
+    its own (under ``short`` samples, none found on any channel) and no
+    louder than the other (its peaks, per channel and polarity, at most
+    BLANK_PEAK_DB over the other's, which found one): a part of the same
+    recording.  A recording's rail can be corrected within it (a stream's
+    estimate of a rail mirrored from the other polarity, 2.6 dB low on
+    speech through Opus, corrected when a burst reached the real one): the
+    section before such a switch, 0.6 s, found nothing, and left alone it
+    was not declipped (-4.3 dB on the file).  A louder recording, clipped
+    or not, is never joined this way, nor one long enough to tell."""
+    for (blank, span_b), (other, span_o) in (((f, span_f), (g, span_g)),
+                                             ((g, span_g), (f, span_f))):
+        if span_b[1] - span_b[0] >= short or any(
+                c.positive is not None or c.negative is not None for c in blank):
+            continue
+        if not any(c.positive is not None or c.negative is not None for c in other):
+            continue
+        if np.all(peaks(span_b) <= peaks(span_o) * 10 ** (BLANK_PEAK_DB / 20)):
+            return True
+    return False
 
 
 def same_levels(f, g, tol_db=JOIN_DB):
@@ -315,17 +350,19 @@ def same_levels(f, g, tol_db=JOIN_DB):
     return True
 
 
-def join(spans, detect_all):
-    """Neighbouring sections whose detected levels agree (``same_levels``)
-    joined and detected again as one, until no two agree.
-    ``detect_all(spans)`` gives each span's detection (per channel): a
-    file pipeline detects them all in one pair of decoding passes.  Returns
-    [((start, stop), detection)]."""
+def join(spans, detect_all, agree=None):
+    """Neighbouring sections whose detected levels agree (``same_levels``,
+    or ``agree(f, g, span_f, span_g)``) joined and detected again as one,
+    until no two agree.  ``detect_all(spans)`` gives each span's detection
+    (per channel): a file pipeline detects them all in one pair of
+    decoding passes.  Returns [((start, stop), detection)]."""
+    if agree is None:
+        agree = lambda f, g, *_: same_levels(f, g)   # noqa: E731
     found = detect_all(spans)
     while len(spans) > 1:
         groups = [[0]]
         for k in range(1, len(spans)):
-            if same_levels(found[k - 1], found[k]):
+            if agree(found[k - 1], found[k], spans[k - 1], spans[k]):
                 groups[-1].append(k)
             else:
                 groups.append([k])
