@@ -32,12 +32,13 @@ def playlist(tr, gap=GAP):
 
 def encoded(path, x, codec):
     """``x`` as a user's file: 16-bit WAV, or that WAV through the ffmpeg
-    command line to MP3 128k (``codec`` "mp3") or Opus 96k ("opus", which
-    decodes at 48 kHz); returns its path."""
+    command line to MP3 128k (``codec`` "mp3"), Vorbis q4 ("vorbis") or
+    Opus 96k ("opus", which decodes at 48 kHz); returns its path."""
     wav = write_wav(str(path) + ".wav", x, SR)
     if codec is None:
         return wav
     ext, args = {"mp3": (".mp3", ["-c:a", "libmp3lame", "-b:a", "128k"]),
+                 "vorbis": (".ogg", ["-c:a", "libvorbis", "-q:a", "4"]),
                  "opus": (".opus", ["-c:a", "libopus", "-b:a", "96k"])}[codec]
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", wav] + args
                    + [str(path) + ext], check=True)
