@@ -51,12 +51,13 @@
  *    passes it; segments whose samples more than RTD_RW_HIGH_DB over the
  *    centre are many (RTD_RW_HIGH_RATIO of those at the rail) start the
  *    shadow, which replaces the estimators as soon as it holds a rail more
- *    than RTD_RW_HIGH_MIN_DB and RTD_RW_HIGH_APART times the width of the
- *    rail in use above the higher of the channel's two rails (docs/lossy.md, twenty-second and twenty-third
- *    sessions: 75 gapless playlist tracks 563 -> 667 dB summed, with gaps
- *    589 -> 694; through Opus the codec's overshoot starts it too, and
- *    without those margins a young estimate of the same rail switched a
- *    30 s clarinet stream, -1.37 dB).
+ *    than RTD_RW_HIGH_MIN_DB, and RTD_RW_HIGH_APART times the width of the
+ *    rail in use, above the higher of the channel's two rails
+ *    (docs/lossy.md, twenty-second and twenty-third sessions: 75 gapless
+ *    playlist tracks 563 -> 668 dB summed, with gaps 589 -> 698; through
+ *    Opus the codec's overshoot starts it too, and without those margins a
+ *    young estimate of the same rail switched a 30 s clarinet stream,
+ *    -1.37 dB).
  *  - a switch on one channel restarts the others too (rail_watch_together):
  *    a new track starts on every channel at once.
  *
