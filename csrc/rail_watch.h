@@ -109,8 +109,9 @@
 /* A louder track clipped less than RTD_SM_TOP_DB over the rail in use
  * never passes it; the samples it lifts more than RTD_RW_HIGH_DB over the
  * centre, at least RTD_RW_MIN_OVER in a segment and over RTD_RW_HIGH_RATIO
- * of those at the rail, start a shadow that replaces the estimators once
- * it holds a rail more than RTD_RW_LOWER_DB over the one in use. */
+ * of those at the rail, start a shadow that replaces the estimators as
+ * soon as it holds a rail above the higher of the channel's two rails in
+ * use by RTD_RW_HIGH_MIN_DB and by RTD_RW_HIGH_APART times their width. */
 #define RTD_RW_HIGH_DB 1.0
 #define RTD_RW_HIGH_RATIO 0.3
 #define RTD_RW_HIGH_CALM 16    /* segments without: the shadow stops (0.7 s)  */
@@ -366,14 +367,13 @@ static inline void rail_watch_push(rail_watch *w, clip_estimator *est, smear_est
         }
         if (w->shadow == RTD_RW_OFF) rail_watch_start(w, RTD_RW_HIGHER);
         for (int s = 0; s < 2; s++) {
-            double now = w->centre[s] < HUGE_VAL ? w->centre[s] : HUGE_VAL;
+            double now = w->centre[s];
             /* a louder track lifts both polarities: its rail must lie
              * above the higher of the two in use (two estimates of one
              * clipper's level; the lower one of a single Opus recording,
              * 0.67 dB under its level, let the shadow's estimate 0.92 dB
              * over it switch) */
-            if (now < HUGE_VAL && w->centre[1 - s] < HUGE_VAL && w->centre[1 - s] > now)
-                now = w->centre[1 - s];
+            if (now < HUGE_VAL && w->centre[1 - s] < HUGE_VAL) now = fmax(now, w->centre[1 - s]);
             double found = rail_watch_shadow_rail(w, s);
             if (!(found > 0.0)) found = rail_watch_shadow_smeared(w, s, 0.0);
             /* two estimates of one smeared rail lie up to half its

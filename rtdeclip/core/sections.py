@@ -324,14 +324,13 @@ def blank_part_of(f, g, span_f, span_g, peaks, short):
     section before such a switch, 0.6 s, found nothing, and left alone it
     was not declipped (-4.3 dB on the file).  A louder recording, clipped
     or not, is never joined this way, nor one long enough to tell."""
+    def rails(found):
+        return any(c.positive is not None or c.negative is not None for c in found)
+
     for (blank, span_b), (other, span_o) in (((f, span_f), (g, span_g)),
                                              ((g, span_g), (f, span_f))):
-        if span_b[1] - span_b[0] >= short or any(
-                c.positive is not None or c.negative is not None for c in blank):
-            continue
-        if not any(c.positive is not None or c.negative is not None for c in other):
-            continue
-        if np.all(peaks(span_b) <= peaks(span_o) * 10 ** (BLANK_PEAK_DB / 20)):
+        if (span_b[1] - span_b[0] < short and not rails(blank) and rails(other)
+                and np.all(peaks(span_b) <= peaks(span_o) * 10 ** (BLANK_PEAK_DB / 20))):
             return True
     return False
 
