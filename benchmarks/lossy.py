@@ -154,6 +154,32 @@ def sdr(ref, est):
     return 10 * np.log10(np.sum(ref ** 2) / np.sum((ref - est) ** 2))
 
 
+def codec_cutoff(decoded, uncoded, sr, below_db=20.0, above_hz=8000.0):
+    """The codec's low-pass (Hz): the lowest frequency over ``above_hz``
+    from which the decoded clip's spectrum stays ``below_db`` under the
+    uncoded one's (smoothed over ~20 Hz); sr / 2 when it never does (MP3
+    320k, Vorbis q8 keep the whole band)."""
+    n = min(len(decoded), len(uncoded))
+    def power(a):
+        p = np.abs(np.fft.rfft(a[:n], axis=0)) ** 2
+        return p.sum(axis=1) if p.ndim == 2 else p
+    f = np.fft.rfftfreq(n, 1 / sr)
+    k = max(1, int(round(20.0 * n / sr)))
+    smooth = np.ones(k) / k
+    ratio = np.convolve(power(decoded), smooth, "same") + 1e-30
+    ratio /= np.convolve(power(uncoded), smooth, "same") + 1e-30
+    low = 10 * np.log10(ratio) < -below_db
+    from_here = np.flip(np.cumprod(np.flip(low))).astype(bool) & (f > above_hz)
+    return float(f[np.argmax(from_here)]) if from_here.any() else sr / 2
+
+
+def above_band(e, sr, cutoff):
+    """The part of ``e`` (samples x channels) at or above ``cutoff`` Hz."""
+    spec = np.fft.rfft(e, axis=0)
+    spec[np.fft.rfftfreq(len(e), 1 / sr) < cutoff] = 0
+    return np.fft.irfft(spec, len(e), axis=0)
+
+
 def run_offline(y, sr, preset, lossy, source_rate=None):
     """As ``rtdeclip file`` does: levels detected per channel (told whether
     the decoder is lossy), then declipped (a lossy input's codec rails
@@ -216,6 +242,7 @@ def case(args):
         ref_y = y if dsr == sr else to_rate(y, sr, dsr)
         variants.append((codec, d, dsr, lag(ref_y, d), src_rate, told))
     rows = []
+    uncoded_out = {}   # (preset, mode): the uncoded clip's output (reach_lp_db)
     for codec, d, dsr, lg, src_rate, told in variants:
         clean = x if dsr == sr else to_rate(x, sr, dsr)
         n = min(len(clean), len(d))
@@ -233,6 +260,19 @@ def case(args):
         reliable = np.abs(clean[:n]) < theta
         err_reliable = None if codec == "uncoded" else \
             sdr(clean[:n], clean[:n] + np.where(reliable, d[:n] - y_r, 0.0))
+        # the codec's low-pass took the clean signal's band above its
+        # cut-off from the clipped samples too: a declipper restores them
+        # from the band the decoded clip keeps, so that band's energy on
+        # the truly clipped samples is lost to any declipper that does not
+        # invent a band the codec removed (bandwidth extension); relative
+        # to the clean signal's energy, in dB, as codec_error_reliable_db
+        # (reach_lp_db)
+        power = np.sum(clean[:n] ** 2)
+        cutoff = None if codec == "uncoded" else codec_cutoff(d[:n], y_r, dsr)
+        def lost_above(e):
+            return float(10 * np.log10(power / max(
+                np.sum((above_band(e, dsr, cutoff) * ~reliable) ** 2), 1e-30)))
+        clean_above = None if cutoff is None else lost_above(clean[:n])
         if codec != "uncoded" and dsr == sr and len(d) != len(y):
             raise SystemExit(f"{name} {codec}: decoded {len(d)} samples, input {len(y)}")
         for preset in presets:
@@ -246,6 +286,13 @@ def case(args):
                                                codec=told if CODEC_FAMILY
                                                and isinstance(told, str) else None)
                 cpu = time.process_time() - t0
+                if codec == "uncoded":
+                    uncoded_out[(preset, mode)] = out
+                    uncoded_above = None
+                else:   # the uncoded clip's declipper error in that band, same samples
+                    u = uncoded_out[(preset, mode)]
+                    u = (u if dsr == sr else to_rate(u, sr, dsr))[:n]
+                    uncoded_above = lost_above(clean[:n] - u)
                 before = sdr(clean[:n], d[:n])
                 after = sdr(clean[:n], out[:n])
                 rows.append({"clip": name, "input_sdr": sdr_in, "codec": codec, "rate": dsr,
@@ -258,6 +305,9 @@ def case(args):
                              "ceiling_db": None if ceiling is None else float(ceiling),
                              "codec_error_reliable_db": None if err_reliable is None
                              else float(err_reliable),
+                             "codec_cutoff_hz": cutoff,
+                             "clean_above_cutoff_clipped_db": clean_above,
+                             "uncoded_error_above_cutoff_clipped_db": uncoded_above,
                              "resampled_reference": dsr != sr,
                              "solver_rate": dsr // resample_factor(dsr, src_rate)})
     for f in os.listdir(tmp):
@@ -351,6 +401,23 @@ def reach_db(r, u):
     return 10 * np.log10(10 ** (-r["sdr_before"] / 10) / (e_dec + e_codec))
 
 
+def reach_lp_db(r, u):
+    """``reach_db`` with the codec's low-pass counted: the clean signal's
+    band above the codec's cut-off on the truly clipped samples is lost to
+    a declipper that restores them from the band the decoded clip keeps
+    (what the uncoded clip's declipper already missed there is in its
+    error, so only the rest is added).  An estimate as ``reach_db`` is;
+    None for rows without the band's energies (runs before 2026-12-06,
+    twenty-fourth session)."""
+    if r.get("clean_above_cutoff_clipped_db") is None or reach_db(r, u) is None:
+        return None
+    e_dec = 10 ** (-(u["sdr_before"] + u["delta_sdr"]) / 10)
+    e_codec = 10 ** (-r["codec_error_reliable_db"] / 10)
+    lost = max(0.0, 10 ** (-r["clean_above_cutoff_clipped_db"] / 10)
+               - 10 ** (-r["uncoded_error_above_cutoff_clipped_db"] / 10))
+    return 10 * np.log10(10 ** (-r["sdr_before"] / 10) / (e_dec + e_codec + lost))
+
+
 def ceiling_tables(rows):
     """The codec's own error caps what any declipper that keeps the reliable
     samples can reach (row "ceiling_db"): its mean per variant, and the
@@ -405,7 +472,7 @@ def ceiling_tables(rows):
         table.append(row)
     lines.append(md_table(["input SDR"] + [f"{p} {m}" for p, m in keys], table))
     if with_reach:
-        lines.append(beyond_table(rows, unc, keys))
+        lines.append(beyond_table(rows, unc_rows, keys))
     return "\n".join(lines)
 
 
@@ -417,15 +484,22 @@ def bound_db(r):
     return r["codec_error_reliable_db"] - r["sdr_before"]
 
 
-def beyond_table(rows, unc, keys):
+def beyond_table(rows, unc_rows, keys):
     """Per preset, mode and input SDR 3-10 dB: the cells whose ``bound_db``
     lies under 75 % of the uncoded gain (no declipper keeping the decoded
     reliable samples can meet the target there), and the codec variants
     whose mean over the clips is out of reach in the same way (the target
-    read per variant, as the mean tables above show it)."""
+    read per variant, as the mean tables above show it); after "+", the
+    further cells that miss and whose ``reach_lp_db`` lies under it too (an
+    estimate: a declipper as good as on the uncoded clip, given the codec's
+    error on the reliable samples and its low-pass on the clipped ones,
+    would still miss them)."""
+    unc = {k: r["delta_sdr"] for k, r in unc_rows.items()}
+    with_lp = any(r.get("clean_above_cutoff_clipped_db") is not None for r in rows)
     lines = ["\n#### Out of reach: cells (and variant means) where even a perfect restoration of "
              "the clipped samples, the decoded reliable samples kept, stays under 75 % of "
-             "uncoded (`bound_db`)\n"]
+             "uncoded (`bound_db`)" + ("; after +, the further misses beyond `reach_lp_db`, "
+                                       "an estimate" if with_lp else "") + "\n"]
     table = []
     for s in sorted({r["input_sdr"] for r in rows if r["input_sdr"] != 20}):
         row = [s]
@@ -439,7 +513,14 @@ def beyond_table(rows, unc, keys):
                 if v and np.mean([bound_db(r) for r in v]) < 0.75 * np.mean(
                         [unc[(r["clip"], s, k[0], k[1])] for r in v]):
                     means.append(c)
-            row.append(f"{len(cells)}/{len(sel)}" + (f" ({', '.join(means)})" if means else ""))
+            lp = ""
+            if with_lp:
+                def beyond_lp(r):
+                    t = 0.75 * unc[(r["clip"], s, k[0], k[1])]
+                    q = reach_lp_db(r, unc_rows[(r["clip"], s) + k])
+                    return r["delta_sdr"] < t and q is not None and q < t and bound_db(r) >= t
+                lp = f" + {sum(1 for r in sel if beyond_lp(r))}"
+            row.append(f"{len(cells)}{lp}/{len(sel)}" + (f" ({', '.join(means)})" if means else ""))
         table.append(row)
     lines.append(md_table(["input SDR"] + [f"{p} {m}" for p, m in keys], table))
     return "\n".join(lines)
