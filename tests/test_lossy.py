@@ -664,6 +664,44 @@ def test_opus_rails_are_declared_narrower_at_moderate_clipping(tmp_path, clean):
     assert all(t == p for t, p in zip(heavy_told, heavy_plain) if t > OPUS_MAX_DB)
 
 
+def test_average_declares_a_heavily_clipped_codec_rail_deeper(tmp_path, clean):
+    """``average`` solves a channel heavily clipped on codec rails (input
+    SDR 3: over 13 % of its samples on a rail) with them declared 1.3 times
+    their width below their centre (``detect.for_preset``); ``fastest``,
+    lighter clipping and Opus keep the detector's width.  ``rtdeclip file``
+    reports the width it used and the rule's."""
+    from rtdeclip.core.detect import HEAVY_SHARE, PRESET_WIDTH, detect_clipping, for_preset
+    scale = PRESET_WIDTH["average"]
+    for sdr_in, heavy in ((3.0, True), (10.0, False)):
+        _, theta = rtdeclip.clip_to_sdr(clean.ravel(), sdr_in)
+        d, sr, path = roundtrip(tmp_path, np.clip(clean, -theta, theta), "mp3")
+        f = detect_clipping(d, sr, lossy=True)[0]
+        assert f.method == ("codec", "codec") and (f.rail_share >= HEAVY_SHARE) == heavy
+        g = for_preset([f], "Average", "mp3float")[0]
+        assert for_preset([f], "fastest", "mp3float")[0] is f
+        assert for_preset([f], "average", "opus")[0] is f
+        if not heavy:
+            assert g is f
+            continue
+        assert g.width_db == pytest.approx([w * scale for w in f.width_db])
+        assert g.rule_width_db == f.width_db
+        assert (g.positive, g.negative) == (f.positive, f.negative)   # the rails stay
+        assert g.declared_positive == pytest.approx(f.positive * 10 ** (-f.width_db[0] * scale / 20))
+        assert g.declared_negative == pytest.approx(f.negative * 10 ** (-f.width_db[1] * scale / 20))
+        assert g.declared_positive < f.declared_positive and g.declared_negative > f.declared_negative
+        # through the file command (Average is its default): what it used, and the rule's
+        out, rep = tmp_path / "o.wav", tmp_path / "r.json"
+        r = subprocess.run([sys.executable, "-m", "rtdeclip", "file", path, "--output", str(out),
+                            "--report", str(rep)], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        t = json.loads(rep.read_text())["thresholds"][0]
+        assert t["smear_width_db"] == pytest.approx(list(g.width_db), abs=1e-3)
+        assert t["rule_width_db"] == pytest.approx(list(f.width_db), abs=1e-3)
+        assert t["positive"] == pytest.approx(g.declared_positive)
+        assert f"(the preset's own; the rule's {f.width_db[0]:.2f})" in r.stdout
+        assert len(AudioSource(str(out)).read_all()) == len(d)
+
+
 def codec_stream(y, sr, codec=None, **kw):
     """A fastest stream told `codec`, with its widths after every block."""
     d = rtdeclip.Declipper(sr, channels=y.shape[1], preset="fastest", threshold="auto",

@@ -30,7 +30,7 @@ from rtdeclip.files.sinks import (FORMATS, AtomicWav, Float32Scratch, check_outp
 from rtdeclip.core import levels as clip_levels
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.offline import aligned
-from rtdeclip.core.detect import (ClipCounter, ClipDetector, codec_family, exact_rail,
+from rtdeclip.core.detect import (ClipCounter, ClipDetector, codec_family, exact_rail, for_preset,
                                   told_at_rate)
 from rtdeclip.core import hedge, named, params, sections as cuts
 from rtdeclip.errors import FileError, ParameterError
@@ -99,7 +99,8 @@ def run(job: FileJob):
     if fixed is not None:   # given levels snap to a peak within the tolerance
         levels, snapped = clip_levels.snap(fixed, in_peaks, lsb)
         clipping = any(pp >= p or pn >= -q for (p, q), (pp, pn) in zip(levels, in_peaks))
-    else:
+    else:   # as the preset wants them (a heavily clipped codec rail's width)
+        found = for_preset(found, job.preset, src.codec)
         levels = [solver_levels(c, src.codec) for c in found]
         snapped, clipping = [(False, False)] * src.channels, None
     # a smeared rail (codec, noisy): declipped once per width of the hedge,
@@ -109,7 +110,8 @@ def run(job: FileJob):
         DETECT_SHARE * (2 + frac) / 3)) if fixed is None and job.sections else None
     if parts is not None:   # several recordings: each section's own levels
         parts = [Section(span, f, lv, hedge.level_sets(f) if job.hedge else [lv])
-                 for span, f in parts for lv in [[solver_levels(c, src.codec) for c in f]]]
+                 for span, g in parts for f in [for_preset(g, job.preset, src.codec)]
+                 for lv in [[solver_levels(c, src.codec) for c in f]]]
         parts[-1].span = (parts[-1].span[0], max(parts[-1].span[1], n // factor + 1))
         clipping = any(np.isfinite(lv).any() for p in parts for lv in p.levels)
     t_proc = time.perf_counter()

@@ -42,7 +42,8 @@ def rail_words(t, side):
     w = (t.get("smear_width_db") or [None, None])[side]
     rule = (t.get("rule_width_db") or [None, None])[side]
     return RAIL_WORDS.get(m, m) + ("" if m == "exact" or w is None else f", width {w:.2f} dB") \
-        + ("" if rule is None else f" (Opus's own; the rule's {rule:.2f})")
+        + ("" if rule is None or w is None else
+           f" ({'Opus' if w < rule else 'the preset'}'s own; the rule's {rule:.2f})")
 
 
 def clock(seconds):
