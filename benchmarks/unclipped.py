@@ -106,8 +106,9 @@ def case(args):
     streamed = np.concatenate(outs + [d.flush()])[d.latency_samples:][:len(dec)]
     # the file: the command line users run
     out_path = base + "_out.wav"
-    r = subprocess.run(["rtdeclip", "file", path, "--output", out_path, "--preset", preset,
-                        "--report", out_path + ".json", "--quiet"], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", "file", path, "--output", out_path,
+                        "--preset", preset, "--report", out_path + ".json", "--quiet"],
+                       capture_output=True, text=True)
     if r.returncode:
         raise SystemExit(f"rtdeclip file failed on {name} {codec}: {r.stderr.strip()}")
     with open(out_path + ".json") as f:
