@@ -590,13 +590,13 @@ def codec_family_width(width, codec, heavier):
 # kHz); `average` (4096 samples, 150 iterations) gains with a clipped set
 # 1.3 times as deep on a channel with at least HEAVY_SHARE of its samples
 # on a codec rail (input SDR 3; 7 dB and lighter hold 2-12 %).  `average`
-# offline, hedged, docs/lossy.md (twenty-fourth session): the lossy
-# benchmark's MP3/AAC/Vorbis cells at input SDR 3 +0.18 dB on the mean (17
-# of 24 up, worst -0.30), six held-out SQAM excerpts +0.29 (20 of 36 up,
-# worst -0.50; glockenspiel and celesta through AAC 128k and Vorbis q4
-# +1.0 to +1.9); at 7-10 dB no rule gained (violin -0.2 to -0.5).  Not
-# Opus, which has its own rule (codec_family_width): neutral there (-0.04
-# / +0.06 dB), so it stays as it was.
+# files, hedged with the second pass, docs/lossy.md (twenty-fourth
+# session): the lossy benchmark's 18 cells it changes (input SDR 3, MP3,
+# AAC, Vorbis) +0.35 dB on the mean (13 up, worst -0.37; 413 -> 415
+# targets), six held-out SQAM excerpts +0.51 (19 of 36 up, worst -0.35,
+# celesta through Vorbis q4 +4.75); at 7-10 dB a deeper set gained
+# nothing (violin -0.2 to -0.5).  Not Opus, which has its own rule
+# (codec_family_width): neutral there (-0.04 / +0.06 dB in the sweep).
 HEAVY_SHARE = OPUS_FRACTION
 PRESET_WIDTH = {"average": 1.3}
 
