@@ -385,20 +385,21 @@ def summarise(rows):
     return "\n".join(lines), targets
 
 
-def reach_db(r, u):
+def reach_db(r, u, lost=0.0):
     """What a declipper as good on this variant as on the uncoded clip (row
     ``u``, same clip, preset and mode) would reach if the codec's error on
     the truly reliable samples stays: its error on the uncoded clip plus
     that codec error (energies relative to the clean signal's, so rows at
-    another rate compare), against the decoded input's.  An estimate, not
-    a bound (the two errors are taken as uncorrelated), but a stricter one
-    than the ceiling, which assumes a perfect declipper.  None for rows
-    without the codec error (older runs)."""
+    another rate compare), plus ``lost`` (more error no declipper removes,
+    same units; ``reach_lp_db``), against the decoded input's.  An
+    estimate, not a bound (the errors are taken as uncorrelated), but a
+    stricter one than the ceiling, which assumes a perfect declipper.  None
+    for rows without the codec error (older runs)."""
     if r.get("codec_error_reliable_db") is None:
         return None
     e_dec = 10 ** (-(u["sdr_before"] + u["delta_sdr"]) / 10)
     e_codec = 10 ** (-r["codec_error_reliable_db"] / 10)
-    return 10 * np.log10(10 ** (-r["sdr_before"] / 10) / (e_dec + e_codec))
+    return 10 * np.log10(10 ** (-r["sdr_before"] / 10) / (e_dec + e_codec + lost))
 
 
 def reach_lp_db(r, u):
@@ -409,13 +410,10 @@ def reach_lp_db(r, u):
     error, so only the rest is added).  An estimate as ``reach_db`` is;
     None for rows without the band's energies (runs before 2026-12-06,
     twenty-fourth session)."""
-    if r.get("clean_above_cutoff_clipped_db") is None or reach_db(r, u) is None:
+    if r.get("clean_above_cutoff_clipped_db") is None:
         return None
-    e_dec = 10 ** (-(u["sdr_before"] + u["delta_sdr"]) / 10)
-    e_codec = 10 ** (-r["codec_error_reliable_db"] / 10)
-    lost = max(0.0, 10 ** (-r["clean_above_cutoff_clipped_db"] / 10)
-               - 10 ** (-r["uncoded_error_above_cutoff_clipped_db"] / 10))
-    return 10 * np.log10(10 ** (-r["sdr_before"] / 10) / (e_dec + e_codec + lost))
+    return reach_db(r, u, max(0.0, 10 ** (-r["clean_above_cutoff_clipped_db"] / 10)
+                              - 10 ** (-r["uncoded_error_above_cutoff_clipped_db"] / 10)))
 
 
 def ceiling_tables(rows):
@@ -514,12 +512,11 @@ def beyond_table(rows, unc_rows, keys):
                         [unc[(r["clip"], s, k[0], k[1])] for r in v]):
                     means.append(c)
             lp = ""
-            if with_lp:
-                def beyond_lp(r):
-                    t = 0.75 * unc[(r["clip"], s, k[0], k[1])]
-                    q = reach_lp_db(r, unc_rows[(r["clip"], s) + k])
-                    return r["delta_sdr"] < t and q is not None and q < t and bound_db(r) >= t
-                lp = f" + {sum(1 for r in sel if beyond_lp(r))}"
+            if with_lp:   # misses within bound_db but beyond reach_lp_db
+                beyond = [r for r in sel if r not in cells and r["delta_sdr"] < (
+                    t := 0.75 * unc[(r["clip"], s, k[0], k[1])]) and
+                    (q := reach_lp_db(r, unc_rows[(r["clip"], s) + k])) is not None and q < t]
+                lp = f" + {len(beyond)}"
             row.append(f"{len(cells)}{lp}/{len(sel)}" + (f" ({', '.join(means)})" if means else ""))
         table.append(row)
     lines.append(md_table(["input SDR"] + [f"{p} {m}" for p, m in keys], table))

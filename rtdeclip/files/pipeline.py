@@ -109,9 +109,9 @@ def run(job: FileJob):
     parts = find_sections(job, src, factor, n, lambda frac: progress(
         DETECT_SHARE * (2 + frac) / 3)) if fixed is None and job.sections else None
     if parts is not None:   # several recordings: each section's own levels
+        parts = [(span, for_preset(f, job.preset, src.codec)) for span, f in parts]
         parts = [Section(span, f, lv, hedge.level_sets(f) if job.hedge else [lv])
-                 for span, g in parts for f in [for_preset(g, job.preset, src.codec)]
-                 for lv in [[solver_levels(c, src.codec) for c in f]]]
+                 for span, f in parts for lv in [[solver_levels(c, src.codec) for c in f]]]
         parts[-1].span = (parts[-1].span[0], max(parts[-1].span[1], n // factor + 1))
         clipping = any(np.isfinite(lv).any() for p in parts for lv in p.levels)
     t_proc = time.perf_counter()
