@@ -29,6 +29,11 @@ offline at that rate as ``rtdeclip file`` does (``rtdeclip.core.resample``:
 the repair brought back to 48 kHz), and streamed with
 ``Declipper(source_rate=...)`` (csrc/source_rate.c), as a script that read
 the header would (a monitored stream must be told: ``--source-rate``).
+An MP3 that LAME scaled before encoding (0.95 at 128 kb/s, 1.0 at 320;
+``rtdeclip.files.encoder_level``) has both outputs brought back by the
+inverse, as ``rtdeclip file`` does and a script that read the header
+would (``--keep-level``: not); its rail's true level is then the clip
+level times that scale.
 
 highquality runs to convergence and is slow: it gets --hq-excerpts at
 --hq-seconds only (default: a08_violin and the speech-like clip, 2 s, input
@@ -65,6 +70,7 @@ SDRS = (3, 7, 10, 20)
 STREAM_HEDGE = None   # --stream-hedge N: Declipper(hedge=N) for the stream cells (None: the preset's)
 HEDGE = True   # --no-hedge: offline cells solved once (the workers are forked after main sets it)
 SECOND_PASS = True   # --no-second-pass: offline cells hedged without the second pass
+RESTORE_LEVEL = True   # --keep-level: MP3 outputs not brought back to LAME's input level
 CODEC_FAMILY = True   # --no-codec-family: the detector told only lossy=True (no Opus width)
 PRESETS = ("fastest", "average", "lowlatency", "highquality")
 
@@ -126,6 +132,15 @@ def decode(path, with_source_rate=False):
     s = AudioSource(path)
     out = np.concatenate(list(s.chunks(1 << 16))), s.sample_rate
     return out + (s.source_rate, detector_lossy(s.codec)) if with_source_rate else out
+
+
+def encoder_scale(path):
+    """The scale an MP3 encoder applied to its input (LAME up to 224 kb/s,
+    ``files.encoder_level``), 1.0 otherwise: ``rtdeclip file`` brings a
+    declipped file back by its inverse (``pipeline.restored_level``)."""
+    from rtdeclip.files.audio_io import AudioSource
+    e = AudioSource(path).encoder_level
+    return 1.0 if e is None else e.scale
 
 
 def lag(a, b, max_lag=4096):
@@ -234,16 +249,17 @@ def case(args):
     base = os.path.join(tmp, f"{abs(hash(name)) % 10**8}_{sdr_in}")
     y = write_wav16(base + ".wav", np.clip(x, -theta, theta), sr)
     true_db = 20 * np.log10(theta)
-    variants = [("uncoded", y, sr, 0, None, False)]
+    variants = [("uncoded", y, sr, 0, None, False, 1.0)]
     for codec, (ext, opts) in CODECS.items():
         subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", base + ".wav"] + opts
                        + [base + "_" + codec + ext], check=True)
         d, dsr, src_rate, told = decode(base + "_" + codec + ext, with_source_rate=True)
         ref_y = y if dsr == sr else to_rate(y, sr, dsr)
-        variants.append((codec, d, dsr, lag(ref_y, d), src_rate, told))
+        variants.append((codec, d, dsr, lag(ref_y, d), src_rate, told,
+                         encoder_scale(base + "_" + codec + ext) if RESTORE_LEVEL else 1.0))
     rows = []
     uncoded_out = {}   # (preset, mode): the uncoded clip's output (reach_lp_db)
-    for codec, d, dsr, lg, src_rate, told in variants:
+    for codec, d, dsr, lg, src_rate, told, scale in variants:
         clean = x if dsr == sr else to_rate(x, sr, dsr)
         n = min(len(clean), len(d))
         # the codec's own error on the clipped clip, e = decoded - uncoded:
@@ -251,15 +267,20 @@ def case(args):
         # the others reaches at most SDR(clean, clean + e), so ΔSDR is
         # capped at that minus the input's SDR (the "ceiling")
         y_r = (y if dsr == sr else to_rate(y, sr, dsr))[:n]
+        # an MP3 that LAME scaled: its declipped output is brought back by
+        # 1/scale (rtdeclip file; a script that read the header would), so
+        # the codec's error that a declipper keeps is that of the restored
+        # decoded clip
+        d_r = d[:n] / scale
         ceiling = None if codec == "uncoded" else \
-            sdr(clean[:n], clean[:n] + d[:n] - y_r) - sdr(clean[:n], d[:n])
+            sdr(clean[:n], clean[:n] + d_r - y_r) - sdr(clean[:n], d[:n])
         # the codec's error on the truly reliable samples only (where the
         # clean signal stays inside the clip level): what is left of it once
         # the clipped samples are restored; with the declipper's own error on
         # the uncoded clip it gives the "reach" (summarise, reach_db)
         reliable = np.abs(clean[:n]) < theta
         err_reliable = None if codec == "uncoded" else \
-            sdr(clean[:n], clean[:n] + np.where(reliable, d[:n] - y_r, 0.0))
+            sdr(clean[:n], clean[:n] + np.where(reliable, d_r - y_r, 0.0))
         # the codec's low-pass took the clean signal's band above its
         # cut-off from the clipped samples too: a declipper restores them
         # from the band the decoded clip keeps, so that band's energy on
@@ -268,7 +289,7 @@ def case(args):
         # to the clean signal's energy, in dB, as codec_error_reliable_db
         # (reach_lp_db)
         power = np.sum(clean[:n] ** 2)
-        cutoff = None if codec == "uncoded" else codec_cutoff(d[:n], y_r, dsr)
+        cutoff = None if codec == "uncoded" else codec_cutoff(d_r, y_r, dsr)
         def lost_above(e):
             return float(10 * np.log10(power / max(
                 np.sum((above_band(e, dsr, cutoff) * ~reliable) ** 2), 1e-30)))
@@ -286,6 +307,7 @@ def case(args):
                                                codec=told if CODEC_FAMILY
                                                and isinstance(told, str) else None)
                 cpu = time.process_time() - t0
+                out = out / scale
                 if codec == "uncoded":
                     uncoded_out[(preset, mode)] = out
                     uncoded_above = None
@@ -294,12 +316,17 @@ def case(args):
                     u = (u if dsr == sr else to_rate(u, sr, dsr))[:n]
                     uncoded_above = lost_above(clean[:n] - u)
                 before = sdr(clean[:n], d[:n])
+                db_scale = 20 * np.log10(scale)
                 after = sdr(clean[:n], out[:n])
                 rows.append({"clip": name, "input_sdr": sdr_in, "codec": codec, "rate": dsr,
                              "lag": lg, "preset": preset, "mode": mode,
                              "sdr_before": before, "delta_sdr": after - before,
+                             # the rail's true place in the decoded clip:
+                             # the clip level times the encoder's scale
                              "true_level_db": true_db, "estimated_db": est,
-                             "level_error_db": (float(np.mean([abs(e - true_db) for e in est]))
+                             "encoder_scale": scale,
+                             "level_error_db": (float(np.mean([abs(e - true_db - db_scale)
+                                                               for e in est]))
                                                 if est else None),
                              "detection": det, "cpu_s": cpu,
                              "ceiling_db": None if ceiling is None else float(ceiling),
@@ -568,13 +595,17 @@ def main():
                     help="stream cells through Declipper(hedge=N): a smeared rail hedged over "
                          "its width in the stream (rtdeclip live --hedge N); default: the "
                          "preset's (fastest 2, the others 0), as a script gets it")
+    ap.add_argument("--keep-level", dest="restore_level", action="store_false",
+                    help="MP3 outputs keep the decoded level, not brought back to the level "
+                         "LAME scaled its input from (rtdeclip file --keep-level; before the "
+                         "twenty-fifth session)")
     ap.add_argument("--no-codec-family", dest="codec_family", action="store_false",
                     help="offline cells told only that the decoder is lossy, not its codec "
                          "(no Opus width: the detector before 2026-12-05, tenth session)")
     a = ap.parse_args()
-    global HEDGE, SECOND_PASS, STREAM_HEDGE, CODEC_FAMILY
+    global HEDGE, SECOND_PASS, STREAM_HEDGE, CODEC_FAMILY, RESTORE_LEVEL
     HEDGE, SECOND_PASS, STREAM_HEDGE = a.hedge, a.second_pass, a.stream_hedge
-    CODEC_FAMILY = a.codec_family
+    CODEC_FAMILY, RESTORE_LEVEL = a.codec_family, a.restore_level
     presets = [p for p in a.presets.split(",") if p]
     for c in [c for c in CODECS if c not in a.codecs.split(",")]:
         del CODECS[c]

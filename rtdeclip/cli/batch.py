@@ -1,7 +1,8 @@
 """``rtdeclip batch``: many files, on this machine or a Dask cluster.
 
     rtdeclip batch INPUT... --output DIR [--preset P] [--algorithm A]
-                   [--threshold T] [--format F] [--no-hedge] [--no-second-pass] [--no-sections] [--jobs N]
+                   [--threshold T] [--format F] [--no-hedge] [--no-second-pass] [--no-sections]
+                   [--keep-level] [--jobs N]
                    [--scheduler tcp://HOST:PORT [--transfer auto|path|bytes]]
                    [--summary FILE] [--redo] [--quiet]
 
@@ -49,6 +50,9 @@ def register(sub):
     p.add_argument("--no-sections", dest="sections", action="store_false",
                    help="one clip level per channel for a whole file of several recordings "
                         "(as rtdeclip file)")
+    p.add_argument("--keep-level", dest="restore_level", action="store_false",
+                   help="a declipped MP3 keeps the file's level, not the one LAME scaled "
+                        "away before encoding (as rtdeclip file)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="local worker processes (default: number of cores; "
                         "ignored with --scheduler)")
@@ -126,7 +130,8 @@ def run_batch(args):
     _validate(args)
     options = {"preset": args.preset.lower(), "algorithm": args.algorithm.lower(),
                "threshold": str(args.threshold), "format": args.format, "hedge": args.hedge,
-               "second_pass": args.second_pass, "sections": args.sections}
+               "second_pass": args.second_pass, "sections": args.sections,
+               "restore_level": args.restore_level}
     out_dir = os.path.abspath(args.output)
     client = None
     if args.scheduler:   # before touching anything: an unreachable cluster is a plain error

@@ -93,6 +93,11 @@ def _common(p, preset=True):
                         "when it holds several recordings clipped at different levels (an "
                         "album, a radio recording): by default it is cut where the level "
                         "changes and each part detected on its own (docs/lossy.md)")
+    p.add_argument("--keep-level", dest="restore_level", action="store_false",
+                   help="an MP3 that LAME scaled before encoding (0.95 up to 160 kb/s, 0.97 "
+                        "at 192, 0.98 at 224, constant or average bit rate) keeps the file's "
+                        "level: by default the declipped output is brought back to the level "
+                        "that was encoded (+0.45 dB at 128 kb/s; docs/lossy.md)")
     p.add_argument("--report", metavar="REPORT.json",
                    help="write everything as JSON (several inputs: a list)")
     p.add_argument("--plot", metavar="PLOT.png",
@@ -186,7 +191,8 @@ def _one(args, inp, many, progress):
                                 args.threshold, args.format,
                                 progress.for_job(_progress_name(inp, many)),
                                 source_rate=args.source_rate, hedge=args.hedge,
-                                second_pass=args.second_pass, sections=args.sections)
+                                second_pass=args.second_pass, sections=args.sections,
+                                restore_level=args.restore_level)
 
 
 def run_file(args):

@@ -81,7 +81,8 @@ def _declip(inp, out, options):
                        threshold_dbfs=options["threshold"], format=options["format"],
                        hedge=options.get("hedge", True),
                        second_pass=options.get("second_pass", True),
-                       sections=options.get("sections", True))
+                       sections=options.get("sections", True),
+                       restore_level=options.get("restore_level", True))
 
 
 def _unseen(spec):

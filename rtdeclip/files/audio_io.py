@@ -17,6 +17,7 @@ import struct
 import numpy as np
 
 from rtdeclip.errors import FileError
+from rtdeclip.files import encoder_level
 from rtdeclip.files.source_rate import opus_input_rate
 from rtdeclip.files.sinks import FORMATS, AtomicWav, read_wav  # noqa: F401 -- older imports
 
@@ -71,6 +72,9 @@ class AudioSource:
                     self.declared_frames = _packet_end(c, s, self.sample_rate) \
                         or self.declared_frames
                 self.sample_format = s.codec_context.format.name if s.codec_context.format else ""
+                # what an MP3 encoder took off the level (LAME's CBR/ABR scale)
+                self.encoder_level = encoder_level.read(path) \
+                    if c.format.name == "mp3" and self.codec.startswith("mp3") else None
         except FileError:
             raise
         except Exception as e:  # av.error.* carry ffmpeg's reason

@@ -57,7 +57,9 @@ def plot_report(report, path, seconds=0.03, name=None):
     span = max(16, int(seconds * sr))
     start = most_clipped(AudioSource(report["input"]), pos, neg, span)
     x = excerpt(AudioSource(report["input"]), start, span)[:, 0]
-    y = excerpt(AudioSource(report["output"]), start, span)[:, 0] / report.get("gain_applied", 1.0)
+    # at the input's level: the PCM headroom gain and an MP3's restored level undone
+    y = excerpt(AudioSource(report["output"]), start, span)[:, 0] / (
+        report.get("gain_applied", 1.0) * report.get("level_restored", 1.0))
     clipped = (x >= pos) | (x <= neg)
     t = np.arange(start, start + len(x)) / sr * 1000
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 7))

@@ -73,6 +73,21 @@ def section_lines(r):
     return lines
 
 
+def encoder_level_lines(r):
+    """What the MP3 encoder took off the level, and whether it was put back
+    (``pipeline.restored_level``)."""
+    e = r.get("encoder_level")
+    if not e or e["scale"] == 1.0:
+        return []
+    took = f"  MP3 from {e['encoder']}, {e['mode']} {e['kbps']} kb/s: the encoder scaled " \
+           f"its input by {e['scale']:g} ({20 * math.log10(e['scale']):+.2f} dB); "
+    if r.get("level_restored", 1.0) != 1.0:
+        return [took + f"the declipped output is brought back to the level that was encoded "
+                       f"({r['level_restored_db']:+.2f} dB; --keep-level: not)"]
+    return [took + ("kept (--keep-level)" if r["clipping_found"] else
+                    "kept, as nothing was declipped")]
+
+
 def service_log(r):
     """The log lines for one file's report dict (see ``filepipe.run``)."""
     lines = [f"User parameters: preset={r['preset']} algorithm={r['algorithm']} "
@@ -111,6 +126,7 @@ def service_log(r):
                      + ("the codec's ringing smears the rails; the clipped set reaches "
                         "below them by the measured smear width (information)" if smeared else
                         "information only"))
+    lines += encoder_level_lines(r)
     if r.get("hedge_widths"):
         lines.append(f"  smeared rails hedged over their width: declipped "
                      f"{len(r['hedge_widths'])} times, at "
