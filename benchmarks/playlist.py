@@ -78,7 +78,9 @@ def case(args):
         res = {"codec": codec, "preset": preset, "gap_s": gap_s, "rate": rate}
         with_sec, rep, res["cpu_sections_s"] = declipped(path, preset)
         one, _, res["cpu_one_level_s"] = declipped(path, preset, sections=False)
-        stream = streamed(y, rate, preset, codec)
+        # as rtdeclip file does and a script that read the header would: an
+        # MP3 that LAME scaled brought back to its level (files.encoder_level)
+        stream = streamed(y, rate, preset, codec) / L.encoder_scale(path)
         res["sections"] = [(s["start_s"], s["end_s"]) for s in rep["sections"] or []]
         rows, pos = [], 0
         for k, (x, lv) in enumerate(tracks):

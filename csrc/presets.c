@@ -17,11 +17,11 @@
 static const rtd_preset PRESETS[] = {
     /* name          w48   hop redund s  r  eps  it48 warm pool precision syn_div
      *                lookahead_hops past_final adapt_s prior_weight second_solve
-     *                second_adapt_s second_reliable hedge hedge_budget */
-    {"highquality", 8192, 4, 2, 1, 1, 0.1, 0, 0, 0, RTD_DOUBLE, 0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, 0, 1.0},
-    {"average", 4096, 8, 1, 6, 3, 0.06, 150, 1, 0, RTD_SINGLE, 2, 1, 1, 0.4, 0.15, 0, 0.0, 0.0, 2, 2.0 / 3.0},
-    {"fastest", 2048, 4, 1, 6, 6, 0.1, 60, 1, 2, RTD_SINGLE, 0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, 2, 1.0},
-    {"lowlatency", 1024, 4, 2, 3, 2, 0.07, 85, 1, 2, RTD_SINGLE, 2, 0, 1, 0.3, 0.3, 20, 0.6, 0.3, 0, 1.0},
+     *                second_adapt_s second_reliable hedge hedge_budget heavy_width */
+    {"highquality", 8192, 4, 2, 1, 1, 0.1, 0, 0, 0, RTD_DOUBLE, 0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, 0, 1.0, 1.0},
+    {"average", 4096, 8, 1, 6, 3, 0.06, 150, 1, 0, RTD_SINGLE, 2, 1, 1, 0.4, 0.15, 0, 0.0, 0.0, 2, 2.0 / 3.0, 1.3},
+    {"fastest", 2048, 4, 1, 6, 6, 0.1, 60, 1, 2, RTD_SINGLE, 0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, 2, 1.0, 1.0},
+    {"lowlatency", 1024, 4, 2, 3, 2, 0.07, 85, 1, 2, RTD_SINGLE, 2, 0, 1, 0.3, 0.3, 20, 0.6, 0.3, 0, 1.0, 1.0},
 };
 #define N_PRESETS ((int)(sizeof PRESETS / sizeof PRESETS[0]))
 
@@ -117,5 +117,6 @@ int rtd_preset_config(int index, double sample_rate, rtd_config *cfg)
     cfg->second_reliable = p->second_reliable;
     cfg->hedge = p->hedge;
     cfg->hedge_budget = p->hedge_budget;
+    cfg->heavy_width = p->heavy_width;
     return RTD_OK;
 }

@@ -38,6 +38,7 @@ typedef struct {
     double second_reliable;
     int hedge;           /* rtd_config's, as given                          */
     double hedge_budget; /* rtd_config's, as given (1: the whole allowance)  */
+    double heavy_width;  /* rtd_config's, as given (1: the rule's width)     */
 } rtd_preset;
 
 /* Number of presets and the i-th one (NULL when out of range). */

@@ -278,6 +278,16 @@ typedef struct {
                                 for the allowance its share stands for
                                 (the unspent share is no credit).
                                 1 (default): the whole allowance.         */
+    double heavy_width;      /* with auto_threshold, in [1, 2]: once the
+                                heavier of a channel's codec rails holds 14 %
+                                or more of its samples (heavy clipping; from
+                                12 % it comes in linearly), its codec rails
+                                are declared this many times their width
+                                below their centre, unless the stream is
+                                told it is Opus (rtd_set_codec).  average:
+                                1.3 (the width rule was fitted with fastest;
+                                files: detect.for_preset).  1 (default): the
+                                rule's width.                              */
 } rtd_config;
 
 /* Running statistics, for reports and for the live host. */

@@ -414,14 +414,16 @@ enum { RTD_SM_CODEC_UNKNOWN = 0, RTD_SM_CODEC_OPUS = 1 };   /* = RTD_CODEC_* */
 #define RTD_SM_OPUS_MAX_DB 1.5
 #define RTD_SM_OPUS_FRACTION_LO 0.11
 #define RTD_SM_OPUS_FRACTION_HI 0.16
-static inline void smear_codec_family(const smear_estimator *e, int family, double *pos,
-                                      double *neg, const int method[2], double width[2])
+/* The heavier of a channel's codec rails: the share of the samples at or
+ * above its centre (its own hump's; one taken from the other polarity or
+ * channel only when no rail of the channel has its own); 0 without one. */
+static inline double smear_heavier_share(const smear_estimator *e, double pos, double neg,
+                                         const int method[2], const double width[2])
 {
-    if (family != RTD_SM_CODEC_OPUS) return;
     double own = -1.0, borrowed = 0.0;
     for (int side = 0; side < 2; side++) {
         if (method[side] != RTD_RAIL_CODEC) continue;
-        double lv = fabs(side ? *neg : *pos);
+        double lv = fabs(side ? neg : pos);
         double share = e->norm[side] > 0.0 ?
             (double)smear_above(e, side, 20.0 * log10(lv) + width[side]) / e->norm[side] : 0.0;
         int mine = e->found[side] == RTD_RAIL_CODEC && !e->mirrored[side] &&
@@ -429,7 +431,14 @@ static inline void smear_codec_family(const smear_estimator *e, int family, doub
         if (mine) own = share > own ? share : own;
         else borrowed = share > borrowed ? share : borrowed;
     }
-    double heavier = own >= 0.0 ? own : borrowed;
+    return own >= 0.0 ? own : borrowed;
+}
+
+static inline void smear_codec_family(const smear_estimator *e, int family, double *pos,
+                                      double *neg, const int method[2], double width[2])
+{
+    if (family != RTD_SM_CODEC_OPUS) return;
+    double heavier = smear_heavier_share(e, *pos, *neg, method, width);
     if (!(heavier < RTD_SM_OPUS_FRACTION_HI)) return;
     /* from FRACTION_LO to FRACTION_HI the way back to the rule's width */
     double t = (heavier - RTD_SM_OPUS_FRACTION_LO) / (RTD_SM_OPUS_FRACTION_HI - RTD_SM_OPUS_FRACTION_LO);
@@ -443,6 +452,37 @@ static inline void smear_codec_family(const smear_estimator *e, int family, doub
         double v = pow(10.0, (centre - w) / 20.0);
         *lv = side ? -v : v;
         width[side] = w;
+    }
+}
+
+/* A preset's depth on heavy clipping (rtd_config.heavy_width; files:
+ * detect.for_preset and PRESET_WIDTH, measured there, docs/lossy.md,
+ * twenty-fourth session).  The width rule was fitted with fastest; average
+ * gains with a clipped set `scale` times as deep once the heavier of a
+ * channel's codec rails holds 13 % of its samples (input SDR 3; 7 dB and
+ * lighter hold 2-12 %).  A stream's share moves as it goes, so, as in
+ * smear_codec_family, the scale comes in linearly, from RTD_SM_HEAVY_LO to
+ * _HI around the files' step, rather than at once.  Not for a stream told
+ * it is Opus (its own rule stands; the scale was neutral there in files).
+ * Run after smear_codec_family. */
+#define RTD_SM_HEAVY_LO 0.12
+#define RTD_SM_HEAVY_HI 0.14
+static inline void smear_heavy_width(const smear_estimator *e, int family, double scale,
+                                     double *pos, double *neg, const int method[2],
+                                     double width[2])
+{
+    if (family == RTD_SM_CODEC_OPUS || !(scale > 1.0)) return;
+    double heavier = smear_heavier_share(e, *pos, *neg, method, width);
+    if (!(heavier > RTD_SM_HEAVY_LO)) return;
+    double t = (heavier - RTD_SM_HEAVY_LO) / (RTD_SM_HEAVY_HI - RTD_SM_HEAVY_LO);
+    double k = 1.0 + (t < 1.0 ? t : 1.0) * (scale - 1.0);
+    for (int side = 0; side < 2; side++) {
+        if (method[side] != RTD_RAIL_CODEC || !(width[side] > 0.0)) continue;
+        double *lv = side ? neg : pos;
+        double centre = 20.0 * log10(fabs(*lv)) + width[side];
+        double v = pow(10.0, (centre - width[side] * k) / 20.0);
+        *lv = side ? -v : v;
+        width[side] *= k;
     }
 }
 

@@ -156,6 +156,7 @@ void rtd_config_default(rtd_config *cfg)
     cfg->precision = RTD_DOUBLE;
     cfg->threads = 1;
     cfg->hedge_budget = 1.0;
+    cfg->heavy_width = 1.0;
     cfg->social_levels = 20;
     cfg->social_tail = 0.0;
     cfg->social_tail_weight = 1.0;
@@ -189,7 +190,8 @@ const char *rtd_strerror(int e)
         return "social: block and margin must be multiples of hop (block >= window), "
                "neighbourhood sizes odd and >= 1, lambdas > 0";
     case RTD_ERR_FACTOR: return "source rate factor must be 2, 3, 4 or 6";
-    case RTD_ERR_HEDGE: return "hedge must be between 0 and 5 and hedge_budget in (0, 1]";
+    case RTD_ERR_HEDGE:
+        return "hedge must be between 0 and 5, hedge_budget in (0, 1] and heavy_width in [1, 2]";
     default: return "unknown error";
     }
 }
@@ -221,6 +223,7 @@ static int validate(const rtd_config *c)
     if (!(c->second_reliable >= 0.0 && c->second_reliable <= 1.0)) return RTD_ERR_SCHEDULE;
     if (c->hedge < 0 || c->hedge > RTD_HEDGE_MAX) return RTD_ERR_HEDGE;
     if (!(c->hedge_budget > 0.0 && c->hedge_budget <= 1.0)) return RTD_ERR_HEDGE;
+    if (!(c->heavy_width >= 1.0 && c->heavy_width <= 2.0)) return RTD_ERR_HEDGE;
     return RTD_OK;
 }
 
@@ -1065,6 +1068,12 @@ static void process(rtd_state *st, const void *in, const int8_t *given, void *ou
             for (int c = 0; c < C; c++) {
                 channel *ch = &st->ch[c];
                 smear_codec_family(&ch->sm, st->codec, &ch->pos, &ch->neg, ch->method, ch->width);
+            }
+        if (st->cfg.auto_threshold && st->cfg.heavy_width > 1.0)
+            for (int c = 0; c < C; c++) {
+                channel *ch = &st->ch[c];
+                smear_heavy_width(&ch->sm, st->codec, st->cfg.heavy_width, &ch->pos, &ch->neg,
+                                  ch->method, ch->width);
             }
         if (st->cfg.auto_threshold)
             for (int c = 0; c < C; c++)

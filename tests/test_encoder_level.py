@@ -114,7 +114,7 @@ def file_command(tmp_path, path, ref, tag, *extra):
 
 def test_a_declipped_mp3_is_brought_back_to_the_level_encoded(tmp_path):
     clean = music(SR, 3.0, 2, seed=3)
-    level = 10 ** (-20 / 20) * np.max(np.abs(clean)) * 3   # light clipping
+    _, level = rtdeclip.clip_to_sdr(clean.ravel(), 20.0)   # light clipping: input SDR 20
     ref = write_wav(tmp_path / "clean.wav", clean, SR)
     _, path = make(tmp_path, "ffmpeg_cbr128", np.clip(clean, -level, level))
     said, rep, out = file_command(tmp_path, path, ref, "restored")

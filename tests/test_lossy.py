@@ -702,6 +702,35 @@ def test_average_declares_a_heavily_clipped_codec_rail_deeper(tmp_path, clean):
         assert len(AudioSource(str(out)).read_all()) == len(d)
 
 
+def test_an_average_stream_declares_a_heavily_clipped_codec_rail_deeper(tmp_path, clean):
+    """As ``average`` files do, an ``average`` stream declares a heavily
+    clipped channel's codec rails 1.3 times their width below their centre
+    (``rtd_config.heavy_width``, ``csrc/smear.h``): the same estimator as a
+    ``fastest`` stream's, so the same centres, the widths scaled at input
+    SDR 3 and the same at 10 dB; not for a stream told it is Opus."""
+    from rtdeclip.core import params
+    scale = params.PRESETS["average"]["heavy_width"]
+
+    def run(y, preset, codec=None):
+        d = rtdeclip.Declipper(SR, channels=1, preset=preset, threshold="auto", codec=codec)
+        for i in range(0, len(y), 512):
+            d.process(np.ascontiguousarray(y[i:i + 512]))
+        det = d.detection[0]
+        centres = [20 * np.log10(abs(v)) + w for v, w in zip(d.thresholds[0], det["width_db"])]
+        return det["method"], np.array(det["width_db"]), np.array(centres)
+
+    for sdr_in, heavy in ((3.0, True), (10.0, False)):
+        _, theta = rtdeclip.clip_to_sdr(clean.ravel(), sdr_in)
+        d, sr, _ = roundtrip(tmp_path, np.clip(clean, -theta, theta), "mp3")
+        m_f, w_f, c_f = run(d, "fastest")
+        m_a, w_a, c_a = run(d, "average")
+        assert m_f == m_a == ("codec", "codec")
+        assert c_a == pytest.approx(c_f, abs=1e-9)
+        assert w_a == pytest.approx(w_f * (scale if heavy else 1.0), abs=1e-9)
+        # a stream told Opus keeps Opus's rule: the same as fastest's
+        assert run(d, "average", "opus")[1] == pytest.approx(run(d, "fastest", "opus")[1])
+
+
 def codec_stream(y, sr, codec=None, **kw):
     """A fastest stream told `codec`, with its widths after every block."""
     d = rtdeclip.Declipper(sr, channels=y.shape[1], preset="fastest", threshold="auto",

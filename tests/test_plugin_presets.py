@@ -44,6 +44,7 @@ def test_table_row(name):
     assert c.second_reliable == p.get("second_reliable", 0.0)
     assert c.hedge == p.get("hedge", 0)
     assert c.hedge_budget == p.get("hedge_budget", 1.0)
+    assert c.heavy_width == p.get("heavy_width", 1.0)
 
 
 @pytest.mark.parametrize("name", list(params.PRESETS))
@@ -73,6 +74,7 @@ def test_resolve(name, rate):
     assert cfg.second_reliable == st.second_reliable
     assert cfg.hedge == st.hedge
     assert cfg.hedge_budget == st.hedge_budget
+    assert cfg.heavy_width == st.heavy_width
 
 
 def test_rate_scaling_functions():

@@ -331,6 +331,7 @@ class Declipper:
         cfg.second_reliable = sol.second_reliable
         cfg.hedge = sol.hedge
         cfg.hedge_budget = sol.hedge_budget
+        cfg.heavy_width = sol.heavy_width
         cfg.precision = params.PRECISIONS[sol.precision]
         cfg.threads = threads_value
         cfg.auto_threshold = fixed is None

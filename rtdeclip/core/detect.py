@@ -50,6 +50,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from rtdeclip.errors import ParameterError
+from rtdeclip.core import params
 from rtdeclip.core.channels import rows
 
 RANGE_DB = 20.0      # histogram span below each extreme
@@ -597,8 +598,11 @@ def codec_family_width(width, codec, heavier):
 # celesta through Vorbis q4 +4.75); at 7-10 dB a deeper set gained
 # nothing (violin -0.2 to -0.5).  Not Opus, which has its own rule
 # (codec_family_width): neutral there (-0.04 / +0.06 dB in the sweep).
+# The presets' scales live in params.PRESETS (heavy_width), which the C
+# stream takes too (rtd_config.heavy_width, csrc/smear.h: smear_heavy_width).
 HEAVY_SHARE = OPUS_FRACTION
-PRESET_WIDTH = {"average": 1.3}
+PRESET_WIDTH = {name: p["heavy_width"] for name, p in params.PRESETS.items()
+                if p.get("heavy_width", 1.0) != 1.0}
 
 
 def for_preset(found, preset, codec=None):

@@ -72,6 +72,8 @@ class Settings:
     second_reliable: float = 0.0  # ... only in frames at least this share reliable
     hedge: int = 0             # 2..5: a smeared rail hedged over its width in the stream
     hedge_budget: float = 1.0  # (0, 1]: each hedged solve's share of the frame's allowance
+    heavy_width: float = 1.0   # a heavily clipped channel's codec rails this many times as
+                               # deep (files: detect.for_preset; streams: rtd_config's)
     social_block: int = 0    # algorithm "social" only (csrc/social.h)
     social_margin: int = 0
     social_lambda: tuple = (1e-1, 1e-4)
@@ -249,10 +251,14 @@ PRESETS = {
     # full budget; docs/lossy.md, sixteenth and seventeenth sessions).  A
     # hedge asked for (hedge=N, a plug-in's control) takes the same share
     # unless hedge_budget is given; exact rails are not hedged.
+    # heavy_width: a channel whose heavier codec rail holds 13 % of its
+    # samples (heavy clipping) has its codec rails declared 1.3 times their
+    # width deep, Opus's excepted: files (detect.for_preset, twenty-fourth
+    # session) and streams (csrc/smear.h, smear_heavy_width, twenty-fifth)
     "average": dict(window48=4096, hop_div=8, redundancy=1, s=6, r=3, epsilon=0.06,
                     iterations=150, warm_start=True, window_shape="lowdelay", synthesis_div=2,
                     lookahead_hops=1, past_final=True, adapt_s=0.4, prior_weight=0.15,
-                    precision="single", hedge=2, hedge_budget=2 / 3),
+                    precision="single", hedge=2, hedge_budget=2 / 3, heavy_width=1.3),
     # fastest hedges a smeared rail (a lossy stream's) 2 ways: each solve
     # is cheap enough that a lane solving two still runs 12-13x real time
     # on the worst case (one core per channel; 6.6-7.9x with both channels
@@ -473,7 +479,8 @@ def resolve(sample_rate, preset="average", *, algorithm=None, window=None, hop=N
                     precision, past_final=past_final, prior_weight=float(prior_weight),
                     adapt_s=float(adapt_s), lookahead=lookahead, second_solve=second_solve,
                     second_adapt_s=float(second_adapt_s), second_reliable=float(second_reliable),
-                    hedge=hedge, hedge_budget=float(hedge_budget), **soc)
+                    hedge=hedge, hedge_budget=float(hedge_budget),
+                    heavy_width=float(p.get("heavy_width", 1.0)), **soc)
 
 
 def check_social(soc, hop):
