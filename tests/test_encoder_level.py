@@ -22,14 +22,17 @@ FFMPEG = {"ffmpeg_cbr128": (["-c:a", "libmp3lame", "-b:a", "128k"], ("CBR", 128,
           "ffmpeg_cbr192": (["-c:a", "libmp3lame", "-b:a", "192k"], ("CBR", 192, 0.97)),
           "ffmpeg_cbr224": (["-c:a", "libmp3lame", "-b:a", "224k"], ("CBR", 224, 0.98)),
           "ffmpeg_cbr320": (["-c:a", "libmp3lame", "-b:a", "320k"], ("CBR", 320, 1.0)),
-          "ffmpeg_16k_mono": (["-c:a", "libmp3lame", "-b:a", "64k", "-ar", "16000", "-ac", "1"],
-                              ("CBR", 64, 0.95)),
+          "ffmpeg_16k_mono": (["-c:a", "libmp3lame", "-b:a", "64k"], ("CBR", 64, 0.95)),
           "ffmpeg_vbr": (["-c:a", "libmp3lame", "-q:a", "2"], None),
           "ffmpeg_no_tag": (["-c:a", "libmp3lame", "-b:a", "128k", "-write_xing", "0"], None)}
 LAME = {"lame_cbr128": (["-b", "128"], ("CBR", 128, 0.95)),
         "lame_abr128": (["--abr", "128"], ("ABR", 128, 0.95)),
         "lame_cbr256": (["-b", "256"], ("CBR", 256, 1.0)),
         "lame_vbr": (["-V", "2"], None)}
+
+
+# sources other than 44.1 kHz stereo: (rate, channels)
+SOURCE = {"ffmpeg_16k_mono": (16000, 1)}
 
 
 def tone(sr=SR, seconds=2.0, channels=2):
@@ -53,9 +56,6 @@ def decoded_gain_db(src, dst):
     """The decoded file's level against its input's (least squares, the
     decoder trims the codec delay)."""
     a, b = AudioSource(src).read_all()[:, 0], AudioSource(dst).read_all()[:, 0]
-    if len(a) != len(b):   # resampled on the way (16 kHz): compare at the file's rate
-        from scipy.signal import resample_poly
-        a = resample_poly(a, AudioSource(dst).sample_rate, AudioSource(src).sample_rate)
     n = min(len(a), len(b))
     a, b = a[2048:n - 2048], b[2048:n - 2048]
     return 20 * np.log10(np.dot(a, b) / np.dot(a, a))
@@ -66,7 +66,8 @@ def test_the_header_tells_the_scale_the_decoded_level_shows(tmp_path, name):
     if name.startswith("lame") and shutil.which("lame") is None:
         pytest.fail("the lame command line is not installed (scripts/apt.d/lossy.txt)")
     expected = (FFMPEG.get(name) or LAME.get(name))[1]
-    src, dst = make(tmp_path, name, tone())
+    sr, channels = SOURCE.get(name, (SR, 2))
+    src, dst = make(tmp_path, name, tone(sr, channels=channels), sr)
     e = AudioSource(dst).encoder_level
     if expected is None:
         assert e is None

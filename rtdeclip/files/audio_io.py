@@ -38,7 +38,10 @@ def _av():
 
 
 class AudioSource:
-    """The first audio stream of a file, decoded to float64 chunks."""
+    """The first audio stream of a file, decoded to float64 chunks.
+    ``encoder_level``: for an MP3 that LAME scaled before encoding it, what
+    it took off (``files.encoder_level.EncoderLevel``; a script that
+    declips the decoded file multiplies by its ``restore``), else None."""
 
     def __init__(self, path):
         self.path = path
