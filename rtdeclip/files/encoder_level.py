@@ -55,9 +55,6 @@ class EncoderLevel:
         """The factor that brings the decoded level back to the input's."""
         return 1.0 / self.scale
 
-    def words(self):
-        return f"{self.encoder}, {self.mode} {self.kbps} kb/s"
-
 
 def lame_scale(kbps):
     """LAME's input scale at a bit rate (its nearest row)."""

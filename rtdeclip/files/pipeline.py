@@ -19,7 +19,7 @@ import copy
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -439,9 +439,7 @@ def build_report(job, src, n, levels, found, given, out, gain, timings, given_le
               "solver": out.stats, "timings": timings,
               "source_rate": sr // factor if factor > 1 else None, "solver_rate": sr // factor,
               "opus_input_rate": src.source_rate,
-              "encoder_level": None if src.encoder_level is None else {
-                  "encoder": src.encoder_level.encoder, "mode": src.encoder_level.mode,
-                  "kbps": src.encoder_level.kbps, "scale": src.encoder_level.scale},
+              "encoder_level": src.encoder_level and asdict(src.encoder_level),
               "level_restored": out.level_restored, "level_restored_db": db(out.level_restored)}
     stats = out.stats
     if stats:
