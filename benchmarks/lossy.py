@@ -67,6 +67,7 @@ CODECS = {
     "opus_160k": (".opus", ["-c:a", "libopus", "-b:a", "160k"]),
 }
 SDRS = (3, 7, 10, 20)
+STREAM_SECOND_PASS = True   # --no-stream-second-pass: streams without core.named_stream
 STREAM_HEDGE = None   # --stream-hedge N: Declipper(hedge=N) for the stream cells (None: the preset's)
 HEDGE = True   # --no-hedge: offline cells solved once (the workers are forked after main sets it)
 SECOND_PASS = True   # --no-second-pass: offline cells hedged without the second pass
@@ -132,6 +133,13 @@ def decode(path, with_source_rate=False):
     s = AudioSource(path)
     out = np.concatenate(list(s.chunks(1 << 16))), s.sample_rate
     return out + (s.source_rate, detector_lossy(s.codec)) if with_source_rate else out
+
+
+def decoder_name(path):
+    """The decoder's codec name, as a script that opened the file gets it
+    (``AudioSource.codec``; ``Declipper(codec=...)``)."""
+    from rtdeclip.files.audio_io import AudioSource
+    return AudioSource(path).codec
 
 
 def encoder_scale(path):
@@ -219,16 +227,18 @@ def run_offline(y, sr, preset, lossy, source_rate=None):
 
 def run_stream(y, sr, preset, source_rate=None, hedge=None, codec=None):
     """A Declipper stream in blocks of 512, online levels; an Opus file's
-    source rate (when 48 kHz is 2-6 times it) and codec given as a script
-    that read the header would (``Declipper(source_rate=..., codec=...)``;
-    the codec is not used through a source rate); ``hedge``: its hedge
-    (default --stream-hedge's)."""
+    source rate (when 48 kHz is 2-6 times it) and the decoder's codec
+    given as a script that read the header would (``Declipper(source_rate=...,
+    codec=...)``: Opus's width rule, and a lossy codec's second pass,
+    ``core.named_stream``; neither through a source rate); ``hedge``: its
+    hedge (default --stream-hedge's)."""
     import rtdeclip
     if not resample_factor(sr, source_rate) > 1:
         source_rate = None
     hedge = STREAM_HEDGE if hedge is None else hedge
     d = rtdeclip.Declipper(sr, channels=y.shape[1], preset=preset, threshold="auto",
                            source_rate=source_rate, codec=codec,
+                           **({} if STREAM_SECOND_PASS else {"second_pass": False}),
                            **({} if hedge is None or preset == "highquality" else {"hedge": hedge}))
     outs = [d.process(np.ascontiguousarray(y[i:i + 512])) for i in range(0, len(y), 512)]
     out = np.concatenate(outs + [d.flush()])[d.latency_samples:]
@@ -249,17 +259,18 @@ def case(args):
     base = os.path.join(tmp, f"{abs(hash(name)) % 10**8}_{sdr_in}")
     y = write_wav16(base + ".wav", np.clip(x, -theta, theta), sr)
     true_db = 20 * np.log10(theta)
-    variants = [("uncoded", y, sr, 0, None, False, 1.0)]
+    variants = [("uncoded", y, sr, 0, None, False, 1.0, None)]
     for codec, (ext, opts) in CODECS.items():
         subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", base + ".wav"] + opts
                        + [base + "_" + codec + ext], check=True)
         d, dsr, src_rate, told = decode(base + "_" + codec + ext, with_source_rate=True)
         ref_y = y if dsr == sr else to_rate(y, sr, dsr)
         variants.append((codec, d, dsr, lag(ref_y, d), src_rate, told,
-                         encoder_scale(base + "_" + codec + ext) if RESTORE_LEVEL else 1.0))
+                         encoder_scale(base + "_" + codec + ext) if RESTORE_LEVEL else 1.0,
+                         decoder_name(base + "_" + codec + ext)))
     rows = []
     uncoded_out = {}   # (preset, mode): the uncoded clip's output (reach_lp_db)
-    for codec, d, dsr, lg, src_rate, told, scale in variants:
+    for codec, d, dsr, lg, src_rate, told, scale, decoder in variants:
         clean = x if dsr == sr else to_rate(x, sr, dsr)
         n = min(len(clean), len(d))
         # the codec's own error on the clipped clip, e = decoded - uncoded:
@@ -304,8 +315,7 @@ def case(args):
                                                 told if CODEC_FAMILY else bool(told), src_rate)
                 else:
                     out, est, det = run_stream(d, dsr, preset, src_rate,
-                                               codec=told if CODEC_FAMILY
-                                               and isinstance(told, str) else None)
+                                               codec=decoder if CODEC_FAMILY else None)
                 cpu = time.process_time() - t0
                 out = out / scale
                 if codec == "uncoded":
@@ -595,6 +605,10 @@ def main():
                     help="stream cells through Declipper(hedge=N): a smeared rail hedged over "
                          "its width in the stream (rtdeclip live --hedge N); default: the "
                          "preset's (fastest 2, the others 0), as a script gets it")
+    ap.add_argument("--no-stream-second-pass", dest="stream_second_pass", action="store_false",
+                    help="stream cells told their codec without the second pass that comes "
+                         "with it (Declipper(second_pass=False); before the twenty-sixth "
+                         "session)")
     ap.add_argument("--keep-level", dest="restore_level", action="store_false",
                     help="MP3 outputs keep the decoded level, not brought back to the level "
                          "LAME scaled its input from (rtdeclip file --keep-level; before the "
@@ -603,8 +617,9 @@ def main():
                     help="offline cells told only that the decoder is lossy, not its codec "
                          "(no Opus width: the detector before 2026-12-05, tenth session)")
     a = ap.parse_args()
-    global HEDGE, SECOND_PASS, STREAM_HEDGE, CODEC_FAMILY, RESTORE_LEVEL
+    global HEDGE, SECOND_PASS, STREAM_HEDGE, CODEC_FAMILY, RESTORE_LEVEL, STREAM_SECOND_PASS
     HEDGE, SECOND_PASS, STREAM_HEDGE = a.hedge, a.second_pass, a.stream_hedge
+    STREAM_SECOND_PASS = a.stream_second_pass
     CODEC_FAMILY, RESTORE_LEVEL = a.codec_family, a.restore_level
     presets = [p for p in a.presets.split(",") if p]
     for c in [c for c in CODECS if c not in a.codecs.split(",")]:

@@ -57,9 +57,12 @@ def declipped(path, preset, sections=True):
     return y, rep, time.process_time() - t
 
 
-def streamed(y, rate, preset, codec):
+def streamed(y, rate, preset, decoder):
+    """A Declipper stream told the decoder's codec, as a script that read
+    the header would (Opus's width rule; a lossy codec's second pass,
+    core.named_stream)."""
     d = rtdeclip.Declipper(rate, channels=y.shape[1], preset=preset, threshold="auto",
-                           codec="opus" if codec.startswith("opus") else None)
+                           codec=decoder)
     out = [d.process(np.ascontiguousarray(y[i:i + 512])) for i in range(0, len(y), 512)]
     return np.concatenate(out + [d.flush()])[d.latency_samples:]
 
@@ -80,7 +83,7 @@ def case(args):
         one, _, res["cpu_one_level_s"] = declipped(path, preset, sections=False)
         # as rtdeclip file does and a script that read the header would: an
         # MP3 that LAME scaled brought back to its level (files.encoder_level)
-        stream = streamed(y, rate, preset, codec) / L.encoder_scale(path)
+        stream = streamed(y, rate, preset, L.decoder_name(path)) / L.encoder_scale(path)
         res["sections"] = [(s["start_s"], s["end_s"]) for s in rep["sections"] or []]
         rows, pos = [], 0
         for k, (x, lv) in enumerate(tracks):

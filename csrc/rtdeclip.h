@@ -94,7 +94,8 @@ enum {
     RTD_REDUNDANCY_MAX = 4,     /* redundancy: a power of two, 1..MAX           */
     RTD_POOL_MAX = 16,          /* budget_pool: 0..RTD_POOL_MAX                 */
     RTD_THREADS_MAX = 64,       /* threads: 0..RTD_THREADS_MAX                  */
-    RTD_HEDGE_MAX = 5           /* hedge: 0..RTD_HEDGE_MAX                      */
+    RTD_HEDGE_MAX = 5,          /* hedge: 0..RTD_HEDGE_MAX                      */
+    RTD_NAMED_MAX = 5           /* rtd_named_create shares: 1..RTD_NAMED_MAX    */
 };
 
 typedef struct {
@@ -476,6 +477,37 @@ long long rtd_rate_nonfinite(const rtd_rate *rs);  /* NaN/Inf inputs replaced by
  * Writes them to h when n is at least that, returns the tap count, or
  * RTD_ERR_FACTOR for another factor. */
 int rtd_rate_filter(int factor, double *h, int n);
+
+/* A stream's second pass over a smeared rail (named_stream.c).  After a
+ * codec the set declared under a smeared rail holds reliable samples the
+ * codec's ringing lifted over the declared level; the first solve tells
+ * most of them apart (its solution stays under the rail's centre there).
+ * rtd_named runs `first` (an auto_threshold state, hedged or not) and
+ * then, one latency later, `inner` on the set `first` names: a sample
+ * beyond `first`'s declared level whose first solution rises over the
+ * rail's centre by at least a share of the rail's width (shares 0, 1/4,
+ * 1/8, 3/8, 1/2 of it, the first `shares`); the output on a channel with a
+ * smeared rail (rtd_get_detection: noisy or codec) is the mean of the first
+ * solution and the shares' mean, with samples inside the declared levels
+ * as they came; on any other channel it is the first solution, bit for bit
+ * (exact rails name nothing: the inner frames are skipped).  `inner`: a
+ * state made with channels * shares channels (channel c's share j on
+ * c * shares + j; its lanes solve them in parallel) and the same settings
+ * as `first` without auto_threshold or hedge; it is fed with
+ * rtd_process_given_double.  Neither state is owned: destroy them after
+ * rtd_named_destroy; rtd_named_reset resets the chain's own rings only.
+ * Latency: rtd_latency(first) + rtd_latency(inner).  Costs up to `shares`
+ * more solves per frame of a smeared rail.  Real-time safe (rings made
+ * here).  NULL on error with *error set (RTD_ERR_HEDGE: shares out of
+ * 1..RTD_NAMED_MAX). */
+typedef struct rtd_named rtd_named;
+rtd_named *rtd_named_create(rtd_state *first, rtd_state *inner, int channels, int shares,
+                            int *error);
+void rtd_named_destroy(rtd_named *ns);
+void rtd_named_reset(rtd_named *ns);
+void rtd_named_process_double(rtd_named *ns, const double *in, double *out, int frames);
+void rtd_named_process_float(rtd_named *ns, const float *in, float *out, int frames);
+int rtd_named_latency(const rtd_named *ns);
 
 /* FFTW wisdom: load before rtd_create, save after.  Return 1 on success. */
 int rtd_wisdom_load(const char *path);

@@ -11,7 +11,7 @@ from cffi import FFI
 _ROOT = os.path.relpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CSRC = os.path.join(_ROOT, "csrc")
 SOURCES = ["stream.c", "spade.c", "select.c", "planner.c", "windows.c", "workers.c", "presets.c", "social.c",
-           "source_rate.c"]
+           "source_rate.c", "named_stream.c"]
 LIBRARIES = ["fftw3_threads", "fftw3", "fftw3f_threads", "fftw3f", "m", "pthread"]  # setup.py links the plug-ins with these too
 
 

@@ -79,7 +79,7 @@ def test_live_host_declips_a_decoded_mp3_stream(jack, tmp_path):
 def test_live_host_told_opus_reads_the_rails_as_a_script_does(jack, tmp_path):
     """A monitor told what it plays (``--codec opus``: LiveDeclipper(codec=
     "opus")) on a decoded Opus stream clipped at input SDR 10: the stats say
-    so, the rails get Opus's own width, as the same Declipper(codec="opus")
+    so, the second pass runs, the rails get Opus's own width, as the same Declipper(codec="opus")
     stream run over the decoded file gets them (narrower than the plain
     stream's), and the output is declipped."""
     clean = music(SR, seconds=5.0, channels=2, seed=4)
@@ -99,6 +99,9 @@ def test_live_host_told_opus_reads_the_rails_as_a_script_does(jack, tmp_path):
     r = through_host(clean, decoded, codec="opus")
     stats = r["stats"]
     assert stats["codec"] == "opus"
+    # told a lossy codec, the host runs the second pass (rtd_named) as the
+    # script does: its latency in the host's, its solves counted
+    assert stats["second_pass"] == 2 and stats["second_pass_frames"] > 0, stats
     assert all(r["method"] == ["codec", "codec"] for r in stats["rails"]), stats["rails"]
     live = [w for r in stats["rails"] for w in r["width_db"]]
     # the host saw a second of silence more than the script: the widths of

@@ -95,9 +95,15 @@ states.append((rtdeclip.Declipper(48000, channels=2, preset="fastest", threshold
 # ... and lowlatency's, whose second solve takes the frames a hedge leaves
 states.append((rtdeclip.Declipper(48000, channels=2, preset="lowlatency", threshold="auto",
                                   plan="estimate", threads=2, hedge=3), np.float32))
-HEDGED = {len(states) - 2, len(states) - 1}
+# ... and a stream told it is lossy: the second pass on the set its first
+# names, one latency later (rtd_named, csrc/named_stream.c), in both types
+for dtype in (np.float64, np.float32):
+    states.append((rtdeclip.Declipper(48000, channels=2, preset="fastest", threshold="auto",
+                                      plan="estimate", threads=1, codec="mp3"), dtype))
+HEDGED = set(range(len(states) - 4, len(states)))
+NAMED = {len(states) - 2, len(states) - 1}
 x_smeared = x + 1e-3 * np.random.default_rng(5).standard_normal(x.shape)
-hedge_solves = 0
+hedge_solves = named_frames = 0
 lib = ctypes.CDLL(None)
 counts = (ctypes.c_long * 5)()
 lib.rtd_shim_counts(counts)
@@ -118,6 +124,8 @@ for k, (d, dtype) in enumerate(states):
         d.process(blk, out=out[:len(blk)])
         i += m
     hedge_solves += d.stats["hedge_solves"]
+    if k in NAMED:
+        named_frames += d.stats["second_pass_frames"]
     d.iterations = 3          # the live host changes the budget between calls
     solved += d.stats["frames_solved"]
     if d.threads == 2:
@@ -131,6 +139,7 @@ calls, allocs, frees, locks, waits = (a - b for a, b in zip(counts, before))
 print(f"calls {calls} allocations {allocs} frees {frees} locks {locks} frames_solved {solved}")
 print(f"semaphore waits {waits} threaded hops {hops2}")
 print(f"hedge solves {hedge_solves}")
+print(f"second pass frames {named_frames}")
 lib.rtd_shim_selftest()
 lib.rtd_shim_counts(counts)
 print("selftest", counts[1] - before[1] - allocs, counts[2] - before[2] - frees,
@@ -171,3 +180,5 @@ def test_extension_process_allocates_nothing_and_locks_nothing(tmp_path):
     assert 0 < waits <= hops2, r.stdout
     # the hedged state really ran its other trajectories
     assert int(re.search(r"hedge solves (\d+)", r.stdout).group(1)) > 0, r.stdout
+    # ... and the lossy streams' second pass solved frames of its own
+    assert int(re.search(r"second pass frames (\d+)", r.stdout).group(1)) > 0, r.stdout

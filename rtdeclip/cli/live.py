@@ -58,6 +58,13 @@ def register(sub):
                             "player's file): opus gives its rails Opus's own width (narrower "
                             "at moderate clipping; docs/lossy.md); the others, or none, the "
                             "width rule's")
+        p.add_argument("--second-pass", default="auto", metavar="N|auto|off",
+                       help="a smeared rail solved a second time, one latency later, on the "
+                            "clipped set the first solution names (N solves, 1-5), averaged "
+                            "with it, as files are: about twice the latency and, while a "
+                            "smeared rail is in use, twice the CPU.  Default auto: 2 for "
+                            "fastest and average when --codec names a lossy codec, else "
+                            "off (docs/lossy.md)")
         p.add_argument("--hedge", default="auto", metavar="N|auto",
                        help="a smeared rail (a lossy codec's, a resampler's) hedged over its "
                             "width: N trajectories (2-5, 0 off) at 1, 1.25, 0.75, 1.6, 0.9 x "
@@ -123,6 +130,20 @@ def release_audio(server):
     server.stop()
 
 
+def _second_pass(value):
+    """--second-pass: None for auto (the Declipper's default), 0 for off,
+    else the number of solves."""
+    text = str(value).lower()
+    if text == "auto":
+        return None
+    if text == "off":
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        raise ParameterError(f"--second-pass must be 1..5, auto or off, got {value!r}") from None
+
+
 def _device(spec):
     if spec is None:
         return None
@@ -175,6 +196,7 @@ def _check(args):
             args.hedge = int(args.hedge)
         except ValueError:
             raise ParameterError(f"--hedge must be 0, 2..5 or auto, got {args.hedge!r}") from None
+    args.second_pass = _second_pass(getattr(args, "second_pass", "auto"))
     if args.gain is not None and not -60 <= args.gain <= 24:
         raise ParameterError(f"--gain must be -60..24 dB, got {args.gain}")
     if args.margin is not None and args.margin < 2:
@@ -281,7 +303,7 @@ def run_live(args):
                              ceiling, args.margin, source=source, bypass=args.bypass,
                              record=args.record, record_seconds=args.duration if demo else 0,
                              source_rate=args.source_rate, hedge=hedge,
-                             codec=getattr(args, "codec", None))
+                             codec=getattr(args, "codec", None), second_pass=args.second_pass)
         lat = host.latency
         if not args.quiet:
             print("latency: " + ", ".join(f"{k.replace('_', ' ')} {v['samples']} samples "
@@ -289,6 +311,10 @@ def run_live(args):
             if host.given_levels is not None:
                 print(_levels_line(host), flush=True)
             print(describe(host.declipper.hedge, asked, args.channels, preset=preset), flush=True)
+            if host.declipper.second_pass:
+                print(f"second pass: {host.declipper.second_pass} solves on the set the first "
+                      f"names, over smeared rails (in the latency above; --second-pass off: "
+                      f"none)", flush=True)
         host.start()
         if getattr(args, "connect", None):
             _connect_sources(host, args.connect)

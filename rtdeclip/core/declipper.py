@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from rtdeclip.core import cores, detect, levels, params, resample
+from rtdeclip.core import cores, detect, levels, named_stream, params, resample
 from rtdeclip._core import ffi, lib
 from rtdeclip.errors import ParameterError
 
@@ -259,6 +259,21 @@ class Declipper:
         Not through ``source_rate`` (a voice from a lower-rate source is
         coded in Opus's voice modes).  Settable between calls
         (:attr:`codec`).
+    second_pass : bool or int, optional
+        A smeared rail solved a second time, one latency later, on the
+        clipped set the first solution names (the declared samples it lifts
+        over the rail's centre by at least 0 and 1/4 of the rail's width,
+        one solve each; up to 5 shares), and the output the mean of that
+        and the first solution, as files do (:mod:`rtdeclip.core.named`;
+        ``rtd_named`` in csrc/rtdeclip.h).  Exact rails come out as without
+        it, bit for bit.  It doubles the latency (fastest and average: 85
+        ms at 48 kHz instead of 43) and, while a smeared rail is in use,
+        about the CPU.  Default (None): 2 with fastest and average when
+        ``codec`` names a lossy codec ("mp3", "aac", "vorbis", "opus", a
+        decoder's name), else off; True: 2; False or 0: off.  Needs auto
+        levels, the SPADE solver and no ``source_rate``.  On the lossy
+        benchmark's streams 144 of 180 targets against 136 (docs/lossy.md,
+        twenty-sixth session).  Fixed at creation (:attr:`second_pass`).
     precision : {"double", "single"}, optional
         Arithmetic of the solver's iteration: "double" (the survey's, and
         highquality's A-SPADE) or "single" (float FFTs and passes, about
@@ -279,7 +294,8 @@ class Declipper:
     """
 
     def __init__(self, sample_rate, channels=1, preset="average", threshold="auto",
-                 plan="estimate", threads=None, source_rate=None, codec=None, **settings):
+                 plan="estimate", threads=None, source_rate=None, codec=None,
+                 second_pass=None, **settings):
         self.sample_rate = params.check_sample_rate(sample_rate)
         self.channels = params.check_channels(channels)
         factor = resample.check_source_rate(self.sample_rate, source_rate)
@@ -365,11 +381,18 @@ class Declipper:
             if rate == ffi.NULL:
                 raise MemoryError(ffi.string(lib.rtd_strerror(err[0])).decode())
             self._rate = ffi.gc(rate, lib.rtd_rate_destroy)
-        # what process() calls, chosen once: the stream's own state, or the
-        # source-rate chain around it
+        self.second_pass = named_stream.stream_shares(second_pass, codec, preset, sol,
+                                                       fixed is not None, factor)
+        self._inner = self._named = None
+        if self.second_pass:   # the second pass over a smeared rail (rtd_named)
+            self._inner, self._named = named_stream.stream_chain(self._state, cfg, sol,
+                                                          self.second_pass)
+        # what process() calls, chosen once: the stream's own state, the
+        # source-rate chain around it, or the second pass after it
         self._target, self._process_float, self._process_double = (
             (self._rate, lib.rtd_rate_process_float, lib.rtd_rate_process_double) if self._rate
-            else (self._state, lib.rtd_process_float, lib.rtd_process_double))
+            else (self._named, lib.rtd_named_process_float, lib.rtd_named_process_double)
+            if self._named else (self._state, lib.rtd_process_float, lib.rtd_process_double))
         self._fixed = fixed
         if fixed is not None:
             for c, (pos, neg) in enumerate(fixed):
@@ -381,11 +404,14 @@ class Declipper:
         self._last_ndim, self._last_dtype = 1 if self.channels == 1 else 2, np.float64
         self._given = False   # fed given sets (process_given) since the last reset
         self._th = ffi.new("double[2]")
+        self._inner_stats = ffi.new("rtd_stats *")
 
     # -- the plugin interface ------------------------------------------------
     @property
     def latency_samples(self):
         """Constant delay of the output, in samples."""
+        if self._named:
+            return lib.rtd_named_latency(self._named)
         return lib.rtd_rate_latency(self._rate) if self._rate else lib.rtd_latency(self._state)
 
     @property
@@ -495,6 +521,9 @@ class Declipper:
         self._given = False
         if self._rate:
             lib.rtd_rate_reset(self._rate)
+        if self._named:
+            lib.rtd_reset(self._inner)
+            lib.rtd_named_reset(self._named)
 
     @property
     def threads(self):
@@ -505,11 +534,18 @@ class Declipper:
         """Give the worker threads the calling thread's scheduling policy and
         priority (a live host calls it from its real-time thread).  True on
         success."""
-        return lib.rtd_match_worker_scheduling(self._state) == 0
+        ok = lib.rtd_match_worker_scheduling(self._state) == 0
+        if self._inner:   # the second pass's workers too
+            ok = lib.rtd_match_worker_scheduling(self._inner) == 0 and ok
+        return ok
 
     def worker_cpu_seconds(self):
         """CPU seconds used so far by each worker thread (benchmarks)."""
-        return [lib.rtd_worker_cpu_seconds(self._state, i) for i in range(1, self.threads)]
+        own = [lib.rtd_worker_cpu_seconds(self._state, i) for i in range(1, self.threads)]
+        if self._inner:   # the second pass's workers after the first's
+            own += [lib.rtd_worker_cpu_seconds(self._inner, i)
+                    for i in range(1, lib.rtd_threads(self._inner))]
+        return own
 
     # -- what it is doing ----------------------------------------------------
     @property
@@ -552,6 +588,9 @@ class Declipper:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ParameterError(f"iterations must be an integer >= 0 (0: pass through), got {n!r}")
         lib.rtd_set_max_iterations(self._state, int(min(n, 2**31 - 1)))
+        if self._inner:   # the second pass follows (the live governor's cuts)
+            lib.rtd_set_max_iterations(self._inner, named_stream.inner_iterations(
+                int(min(n, 2**31 - 1)), self.settings))
 
     @property
     def hedge(self):
@@ -606,11 +645,26 @@ class Declipper:
                 "clipped_samples": s.clipped_samples,
                 "nonfinite_samples": s.nonfinite_samples
                 + (lib.rtd_rate_nonfinite(self._rate) if self._rate else 0),
-                "frames_cut": s.frames_cut, "pooled_iterations": s.pooled_iterations,
+                # the second pass's cuts too: a cut is a late frame (live governor)
+                "frames_cut": s.frames_cut + self._second_pass_stats().get(
+                    "second_pass_frames_cut", 0),
+                "pooled_iterations": s.pooled_iterations,
                 "hedge_solves": s.hedge_solves, "rail_switches": s.rail_switches,
                 # per channel, in samples of the stream: samples_in times the
                 # factor down to source_rate (the solver's counts are at that rate)
-                "stream_samples_in": s.samples_in * (self.stream_hop // self.settings.hop)}
+                "stream_samples_in": s.samples_in * (self.stream_hop // self.settings.hop),
+                **self._second_pass_stats()}
+
+    def _second_pass_stats(self):
+        """The second pass's solves (rtd_named): its frames solved,
+        iterations and frames cut, or nothing without one."""
+        if not self._inner:
+            return {}
+        inner = self._inner_stats
+        lib.rtd_get_stats(self._inner, inner)
+        return {"second_pass_frames": inner.frames_solved,
+                "second_pass_iterations": inner.iterations,
+                "second_pass_frames_cut": inner.frames_cut}
 
     def set_time_limit(self, seconds):
         """Wall-clock limit per process() call (0: none).  Frames still
@@ -620,7 +674,11 @@ class Declipper:
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float, np.number)) \
                 or not math.isfinite(seconds) or seconds < 0:
             raise ParameterError(f"seconds must be a finite number >= 0, got {seconds!r}")
-        lib.rtd_set_time_limit(self._state, float(seconds))
+        if self._inner:   # two solves per call: half the time each
+            lib.rtd_set_time_limit(self._state, float(seconds) / 2)
+            lib.rtd_set_time_limit(self._inner, float(seconds) / 2)
+        else:
+            lib.rtd_set_time_limit(self._state, float(seconds))
 
     def windows(self):
         """(analysis, synthesis) windows in use."""

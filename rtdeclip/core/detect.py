@@ -570,6 +570,15 @@ def told_at_rate(lossy, factor):
     return lossy if isinstance(lossy, str) and factor == 1 else bool(lossy)
 
 
+# decoders of lossy codecs: their ringing is not noise around a flat rail
+LOSSY = ("mp3", "mp2", "aac", "vorbis", "opus", "libopus", "ac3", "eac3", "wma")
+
+
+def is_lossy(codec):
+    """Whether a codec or decoder name is a lossy codec's (any case)."""
+    return any(str(codec).lower().startswith(name) for name in LOSSY)
+
+
 def codec_family(name):
     """The family of a decoder or codec name that has its own width rule:
     "opus" for "opus" / "libopus" (any case), else None (``None`` too)."""

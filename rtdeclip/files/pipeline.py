@@ -31,6 +31,7 @@ from rtdeclip.core import levels as clip_levels
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.offline import aligned
 from rtdeclip.core.detect import (ClipCounter, ClipDetector, codec_family, exact_rail, for_preset,
+                                  is_lossy,
                                   told_at_rate)
 from rtdeclip.core import hedge, named, params, sections as cuts
 from rtdeclip.errors import FileError, ParameterError
@@ -452,12 +453,6 @@ def build_report(job, src, n, levels, found, given, out, gain, timings, given_le
     return report
 
 
-# decoders of lossy codecs: their ringing is not noise around a flat rail
-LOSSY = ("mp3", "mp2", "aac", "vorbis", "opus", "libopus", "ac3", "eac3", "wma")
-
-
-def is_lossy(codec):
-    return any(codec.startswith(name) for name in LOSSY)
 
 
 def detector_lossy(codec):

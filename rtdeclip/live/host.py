@@ -418,6 +418,9 @@ class LiveDeclipper:
         # trajectories hedging a smeared rail (--hedge; 0 off) and the
         # frames they solved (hedge_solves, from the declipper's counters)
         s["hedge"] = self.declipper.hedge
+        # a lossy stream's second pass (--second-pass; 0 off) and its solves
+        # (second_pass_frames / _iterations, from the declipper's counters)
+        s["second_pass"] = self.declipper.second_pass
         # threads solving the stream (the caller's worker and its pool's):
         # one per channel, or per channel and trajectory with a hedge
         s["lanes"] = self.declipper.threads

@@ -79,7 +79,7 @@ static void *real_symbol(const char *name)
         static void (*real)(void *, const T *, T *, int);                  \
         if (!real) real = (void (*)(void *, const T *, T *, int))real_symbol(#name); \
         __atomic_add_fetch(&n_calls, 1, __ATOMIC_RELAXED);                 \
-        inside++; /* a depth: rtd_rate_process_* calls rtd_process_* */   \
+        inside++; /* a depth: the chains call rtd_process_*  */         \
         real(st, in, out, frames);                                         \
         inside--;                                                          \
     }
@@ -87,6 +87,8 @@ WRAPPED(rtd_process_double, double)
 WRAPPED(rtd_process_float, float)
 WRAPPED(rtd_rate_process_double, double)
 WRAPPED(rtd_rate_process_float, float)
+WRAPPED(rtd_named_process_double, double)  /* a stream's second pass (named_stream.c) */
+WRAPPED(rtd_named_process_float, float)
 
 void rtd_shim_counts(long *out)
 {
