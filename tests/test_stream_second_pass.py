@@ -205,3 +205,30 @@ def test_the_live_governors_levers_reach_it(mp3):
     got = np.concatenate(d2 + [d.flush()])[d.latency_samples:][:len(mp3)]
     assert d.stats["second_pass_frames"] > 0
     assert sdr(out, got) > 10      # a lower budget, close to the full one's output
+
+
+def test_live_command_runs_it_when_told_a_lossy_codec(jack, tmp_path):
+    """``rtdeclip live|monitor --codec mp3`` runs the second pass (its
+    latency in the one printed, its solves in the stats); ``--second-pass
+    off`` turns it off; a bad value is a one-line error."""
+    import json
+    import os
+    import sys
+    latency = {}
+    for extra, want in ((["--codec", "mp3"], 2), (["--codec", "mp3", "--second-pass", "off"], 0),
+                        ([], 0), (["--second-pass", "3"], 3)):
+        stats = tmp_path / f"s{len(extra)}{want}.json"
+        r = subprocess.run([sys.executable, "-m", "rtdeclip", "live", "--demo", "--duration", "1",
+                            "--preset", "fastest", "--plain", "--stats", str(stats), *extra],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        s = json.loads(stats.read_text())
+        assert s["second_pass"] == want, s
+        assert ("second pass: " in r.stdout) == bool(want), r.stdout
+        latency[want] = s["latency"]["algorithm"]["samples"]
+    assert latency[2] == latency[3] == 2 * latency[0]
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", "live", "--second-pass", "some"],
+                       capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, JACK_DEFAULT_SERVER="none"))
+    assert r.returncode == 1 and "--second-pass must be" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -139,9 +139,12 @@ def _second_pass(value):
     if text == "off":
         return 0
     try:
-        return int(text)
+        n = int(text)
     except ValueError:
-        raise ParameterError(f"--second-pass must be 1..5, auto or off, got {value!r}") from None
+        n = -1
+    if not 0 <= n <= 5:
+        raise ParameterError(f"--second-pass must be 1..5, auto or off, got {value!r}")
+    return n
 
 
 def _device(spec):
