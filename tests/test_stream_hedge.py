@@ -17,6 +17,7 @@ from rtdeclip.errors import ParameterError
 from rtdeclip.examples import music
 from rtdeclip.files.audio_io import AudioSource
 from audio_files import write_wav
+from streaming import run
 
 SR = 44100
 
@@ -29,14 +30,7 @@ def stream(y, sr=SR, blocks=None, **kw):
     if kw["hedge"] is None:
         del kw["hedge"]
     d = rtdeclip.Declipper(sr, channels=y.shape[1], threshold="auto", plan="estimate", **kw)
-    sizes = blocks or [512] * (len(y) // 512 + 1)
-    outs, i = [], 0
-    for n in sizes:
-        if i >= len(y):
-            break
-        outs.append(d.process(np.ascontiguousarray(y[i:i + n])))
-        i += n
-    return np.concatenate(outs + [d.flush()])[d.latency_samples:][:len(y)], d
+    return run(d, y, blocks), d
 
 
 @pytest.fixture(scope="module")

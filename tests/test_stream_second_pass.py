@@ -16,6 +16,7 @@ from rtdeclip.files import encoder_level
 from rtdeclip.examples import music
 from rtdeclip.files.audio_io import AudioSource
 from audio_files import write_wav
+from streaming import run
 
 SR = 44100
 
@@ -24,14 +25,7 @@ def stream(y, blocks=None, **kw):
     """A stream in blocks of 512 (or ``blocks``), its output aligned."""
     kw.setdefault("preset", "fastest")
     d = rtdeclip.Declipper(SR, channels=y.shape[1], threshold="auto", plan="estimate", **kw)
-    sizes = blocks or [512] * (len(y) // 512 + 1)
-    outs, i = [], 0
-    for n in sizes:
-        if i >= len(y):
-            break
-        outs.append(d.process(np.ascontiguousarray(y[i:i + n])))
-        i += n
-    return np.concatenate(outs + [d.flush()])[d.latency_samples:][:len(y)], d
+    return run(d, y, blocks), d
 
 
 def sdr(ref, est):
@@ -201,8 +195,7 @@ def test_the_live_governors_levers_reach_it(mp3):
     d.iterations = 30
     d.set_time_limit(0.5)
     out, _ = stream(mp3, codec="mp3")
-    d2 = [d.process(np.ascontiguousarray(mp3[i:i + 512])) for i in range(0, len(mp3), 512)]
-    got = np.concatenate(d2 + [d.flush()])[d.latency_samples:][:len(mp3)]
+    got = run(d, mp3)
     assert d.stats["second_pass_frames"] > 0
     assert sdr(out, got) > 10      # a lower budget, close to the full one's output
 
