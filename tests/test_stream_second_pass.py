@@ -13,10 +13,10 @@ import rtdeclip
 from rtdeclip.core import named_stream
 from rtdeclip.errors import ParameterError
 from rtdeclip.files import encoder_level
-from rtdeclip.examples import music
-from rtdeclip.files.audio_io import AudioSource
-from audio_files import write_wav
 from streaming import run
+# the hedge's tests' clip and its MP3 128k (clipped at 35 % of its peak, the
+# ffmpeg command line)
+from test_stream_hedge import clean, mp3  # noqa: F401
 
 SR = 44100
 
@@ -30,25 +30,6 @@ def stream(y, blocks=None, **kw):
 
 def sdr(ref, est):
     return 10 * np.log10(np.sum(ref ** 2) / np.sum((ref - est) ** 2))
-
-
-@pytest.fixture(scope="module")
-def clean():
-    return music(SR, 3.0, 2, seed=4)
-
-
-@pytest.fixture(scope="module")
-def mp3(clean, tmp_path_factory):
-    """The clip clipped at 35 % of its peak, through MP3 128k with the
-    ffmpeg command line, as users make such files."""
-    tmp = tmp_path_factory.mktemp("named")
-    level = 0.35 * np.abs(clean).max()
-    src = write_wav(tmp / "clipped.wav", np.clip(clean, -level, level), SR)
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, "-c:a", "libmp3lame",
-                    "-b:a", "128k", str(tmp / "clipped.mp3")], check=True)
-    d = AudioSource(str(tmp / "clipped.mp3")).read_all()
-    assert len(d) == len(clean)
-    return d
 
 
 @pytest.fixture(scope="module")
