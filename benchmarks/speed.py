@@ -9,6 +9,11 @@
    48 kHz, every frame clipped, no frame reaching epsilon), CPU time, with
    one and two threads.  Targets (one core): average >= 2x, fastest >= 8x,
    lowlatency >= 4x.
+3. ``--hedge-only``: the stream hedge's cost on a smeared rail in every
+   frame (results/speed_hedge.*).
+4. ``--second-pass-only``: a lossy stream's second pass (streams told
+   their codec, core/named_stream.py) on the same signal, against the
+   stream not told (results/speed_second_pass.*).
 
     python benchmarks/speed.py
 """
