@@ -74,6 +74,8 @@ rtd_named *rtd_named_create(rtd_state *first, rtd_state *inner, int channels, in
     rtd_named *ns = NULL;
     if (!first || !inner || channels < 1 || channels > RTD_CHANNELS_MAX) e = RTD_ERR_CHANNELS;
     else if (shares < 1 || shares > RTD_NAMED_MAX) e = RTD_ERR_HEDGE;
+    else if (rtd_channels(first) != channels || rtd_channels(inner) != channels * shares)
+        e = RTD_ERR_CHANNELS;
     if (e == RTD_OK && !(ns = calloc(1, sizeof *ns))) e = RTD_ERR_NOMEM;
     if (e == RTD_OK) {
         ns->first = first;

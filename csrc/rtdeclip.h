@@ -370,6 +370,9 @@ int rtd_process_given_double(rtd_state *st, const double *in, const int8_t *give
 /* Latency in samples (constant for a state). */
 int rtd_latency(const rtd_state *st);
 
+/* Channels the state was made with (cfg.channels). */
+int rtd_channels(const rtd_state *st);
+
 /* Clip levels of one channel: clipped where y >= pos or y <= neg.
  * Use +HUGE_VAL / -HUGE_VAL to declare a polarity unclipped. */
 void rtd_set_thresholds(rtd_state *st, int channel, double pos, double neg);
@@ -499,7 +502,8 @@ int rtd_rate_filter(int factor, double *h, int n);
  * Latency: rtd_latency(first) + rtd_latency(inner).  Costs up to `shares`
  * more solves per frame of a smeared rail.  Real-time safe (rings made
  * here).  NULL on error with *error set (RTD_ERR_HEDGE: shares out of
- * 1..RTD_NAMED_MAX). */
+ * 1..RTD_NAMED_MAX; RTD_ERR_CHANNELS: `first` without `channels`
+ * channels or `inner` without channels * shares). */
 typedef struct rtd_named rtd_named;
 rtd_named *rtd_named_create(rtd_state *first, rtd_state *inner, int channels, int shares,
                             int *error);

@@ -1125,6 +1125,8 @@ void rtd_process_float(rtd_state *st, const float *in, float *out, int frames)
 
 int rtd_latency(const rtd_state *st) { return st->soc ? social_latency(st->soc) : st->latency; }
 
+int rtd_channels(const rtd_state *st) { return st->cfg.channels; }
+
 void rtd_set_thresholds(rtd_state *st, int c, double pos, double neg)
 {
     if (st->soc) {

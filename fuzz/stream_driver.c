@@ -118,6 +118,58 @@ int main(int argc, char **argv)
             rtd_destroy(st);
             runs++;
         }
+    /* a lossy stream's second pass (named_stream.c): the first state online
+     * and hedged, the inner one on two shares, random blocks of both types,
+     * a reset in between; a chain with a mismatched inner state is refused */
+    long long named_frames = 0;
+    {
+        rtd_config cfg;
+        rtd_config_default(&cfg);
+        cfg.channels = C;
+        cfg.window = 512;
+        cfg.hop = 128;
+        cfg.redundancy = 1;
+        cfg.max_iterations = 12;
+        cfg.s = 2;
+        cfg.r = 1;
+        cfg.return_last = 1;
+        cfg.warm_start = 1;
+        cfg.plan = RTD_PLAN_ESTIMATE;
+        cfg.precision = RTD_SINGLE;
+        cfg.threads = 2;
+        rtd_config icfg = cfg;
+        cfg.auto_threshold = 1;
+        cfg.hedge = 2;
+        icfg.channels = 2 * C;
+        int e1, e2, e3;
+        rtd_state *first = rtd_create(&cfg, &e1), *inner = rtd_create(&icfg, &e2);
+        rtd_named *ns = first && inner ? rtd_named_create(first, inner, C, 2, &e3) : NULL;
+        if (!ns || rtd_named_create(first, inner, C, 3, &e3) || e3 != RTD_ERR_CHANNELS) {
+            fprintf(stderr, "named create\n");
+            return 6;
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            for (int done = 0; done < N;) {
+                int n = rand() % 600;
+                if (n > N - done) n = N - done;
+                if (pass)
+                    rtd_named_process_float(ns, fin + (size_t)done * C, fout + (size_t)done * C, n);
+                else
+                    rtd_named_process_double(ns, in + (size_t)done * C, out + (size_t)done * C, n);
+                done += n;
+            }
+            for (int i = 0; i < N * C; i++) bad += pass ? !isfinite(fout[i]) : !isfinite(out[i]);
+            rtd_stats s;
+            rtd_get_stats(inner, &s);
+            named_frames += s.frames_solved;
+            rtd_reset(first);
+            rtd_reset(inner);
+            rtd_named_reset(ns);
+        }
+        rtd_named_destroy(ns);
+        rtd_destroy(inner);
+        rtd_destroy(first);
+    }
     /* a failed create frees what it made */
     rtd_config bad_cfg;
     rtd_config_default(&bad_cfg);
@@ -146,5 +198,6 @@ int main(int argc, char **argv)
     fftwf_cleanup();
     printf("streams %d nonfinite outputs %d\n", runs, bad);
     printf("hedge solves %lld\n", hedge_solves);
+    printf("second pass frames %lld\n", named_frames);
     return bad ? 1 : 0;
 }

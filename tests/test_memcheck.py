@@ -1,7 +1,8 @@
 """valgrind memcheck on a streaming run of the C core (fuzz/stream_driver.c:
 every algorithm, float and double, fixed and online thresholds, a hedge
 over a smeared rail, NaN/Inf/
-denormal samples, reset, time limit, a failed create, wisdom): no invalid
+denormal samples, reset, time limit, a lossy stream's second pass, a
+failed create, wisdom): no invalid
 access, no uninitialised read, and nothing left allocated after destroy and
 fftw_cleanup."""
 import glob
@@ -36,5 +37,7 @@ def test_stream_under_valgrind(tmp_path):
     # the hedged state (variant 3: five trajectories, three after a reset)
     # really solved its other trajectories on the smeared half
     assert int(r.stdout.split("hedge solves ")[1].split()[0]) > 0, r.stdout
+    # ... and the lossy stream's second pass (rtd_named) solved frames too
+    assert int(r.stdout.split("second pass frames ")[1].split()[0]) > 0, r.stdout
     assert "ERROR SUMMARY: 0 errors" in r.stderr
     assert "in use at exit: 0 bytes in 0 blocks" in r.stderr

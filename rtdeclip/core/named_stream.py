@@ -64,6 +64,12 @@ def inner_iterations(n, settings):
     return 0 if n <= 0 else max(1, round(n * settings.hedge_budget))
 
 
+def _error(code):
+    """The exception for an error code of the C core."""
+    message = ffi.string(lib.rtd_strerror(code)).decode()
+    return MemoryError(message) if code == lib.RTD_ERR_NOMEM else ParameterError(message)
+
+
 def stream_chain(first, cfg, settings, shares):
     """(inner state, chain) after ``first``, made with ``cfg``'s settings
     on channels x shares channels, no levels of its own, no hedge."""
@@ -80,10 +86,9 @@ def stream_chain(first, cfg, settings, shares):
     err = ffi.new("int *")
     inner = lib.rtd_create(inner_cfg, err)
     if inner == ffi.NULL:
-        message = ffi.string(lib.rtd_strerror(err[0])).decode()
-        raise MemoryError(message) if err[0] == lib.RTD_ERR_NOMEM else ParameterError(message)
+        raise _error(err[0])
     inner = ffi.gc(inner, lib.rtd_destroy)
     chain = lib.rtd_named_create(first, inner, cfg.channels, shares, err)
     if chain == ffi.NULL:
-        raise MemoryError(ffi.string(lib.rtd_strerror(err[0])).decode())
+        raise _error(err[0])
     return inner, ffi.gc(chain, lib.rtd_named_destroy)
