@@ -265,7 +265,8 @@ class Declipper:
         over the rail's centre by at least 0 and 1/4 of the rail's width,
         one solve each; up to 5 shares), and the output the mean of that
         and the first solution, as files do (:mod:`rtdeclip.core.named`;
-        ``rtd_named`` in csrc/rtdeclip.h).  Exact rails come out as without
+        for streams :mod:`rtdeclip.core.named_stream`, ``rtd_named`` in
+        csrc/rtdeclip.h).  Exact rails come out as without
         it, bit for bit.  It doubles the latency (fastest and average: 85
         ms at 48 kHz instead of 43) and, while a smeared rail is in use,
         about the CPU.  Default (None): 2 with fastest and average when
@@ -381,12 +382,12 @@ class Declipper:
             if rate == ffi.NULL:
                 raise MemoryError(ffi.string(lib.rtd_strerror(err[0])).decode())
             self._rate = ffi.gc(rate, lib.rtd_rate_destroy)
-        self.second_pass = named_stream.stream_shares(second_pass, codec, preset, sol,
-                                                       fixed is not None, factor)
+        self._second_pass = named_stream.stream_shares(second_pass, codec, preset, sol,
+                                                        fixed is not None, factor)
         self._inner = self._named = None
-        if self.second_pass:   # the second pass over a smeared rail (rtd_named)
+        if self._second_pass:   # the second pass over a smeared rail (rtd_named)
             self._inner, self._named = named_stream.stream_chain(self._state, cfg, sol,
-                                                          self.second_pass)
+                                                                 self._second_pass)
         # what process() calls, chosen once: the stream's own state, the
         # source-rate chain around it, or the second pass after it
         self._target, self._process_float, self._process_double = (
@@ -614,6 +615,13 @@ class Declipper:
         self._hedge = used if used > 1 else 0
 
     @property
+    def second_pass(self):
+        """Solves of the second pass over a smeared rail (0: none), fixed
+        when the Declipper was made (``second_pass``; by default 2 for
+        fastest and average told a lossy ``codec``)."""
+        return self._second_pass
+
+    @property
     def codec(self):
         """The codec family the stream's rails are read for ("opus"), or
         None.  Settable between calls with a codec or decoder name; a
@@ -639,6 +647,7 @@ class Declipper:
         one (a new track of a playlist; csrc/rail_watch.h)."""
         lib.rtd_get_stats(self._state, self._stats)
         s = self._stats
+        second = self._second_pass_stats()
         return {"samples_in": s.samples_in, "frames_solved": s.frames_solved,
                 "frames_skipped": s.frames_skipped, "frames_converged": s.frames_converged,
                 "iterations": s.iterations, "max_frame_iterations": s.max_frame_iterations,
@@ -646,14 +655,13 @@ class Declipper:
                 "nonfinite_samples": s.nonfinite_samples
                 + (lib.rtd_rate_nonfinite(self._rate) if self._rate else 0),
                 # the second pass's cuts too: a cut is a late frame (live governor)
-                "frames_cut": s.frames_cut + self._second_pass_stats().get(
-                    "second_pass_frames_cut", 0),
+                "frames_cut": s.frames_cut + second.get("second_pass_frames_cut", 0),
                 "pooled_iterations": s.pooled_iterations,
                 "hedge_solves": s.hedge_solves, "rail_switches": s.rail_switches,
                 # per channel, in samples of the stream: samples_in times the
                 # factor down to source_rate (the solver's counts are at that rate)
                 "stream_samples_in": s.samples_in * (self.stream_hop // self.settings.hop),
-                **self._second_pass_stats()}
+                **second}
 
     def _second_pass_stats(self):
         """The second pass's solves (rtd_named): its frames solved,
@@ -708,6 +716,7 @@ class Declipper:
         s = self.settings
         src = f", source_rate={self.source_rate}" if self.source_rate else ""
         src += f", codec={self.codec!r}" if self.codec else ""
+        src += f", second_pass={self.second_pass}" if self.second_pass else ""
         return (f"Declipper({self.sample_rate}, channels={self.channels}{src}, "
                 f"algorithm={s.algorithm!r}, "
                 f"window={s.window}, hop={s.hop}, redundancy={s.redundancy}, "
