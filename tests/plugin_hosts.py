@@ -44,9 +44,10 @@ def python_stream(x, rate, preset="average", threshold="auto", source_rate=None,
     flushed: the stream delayed by the core latency, and that latency.
     Planned with FFTW_ESTIMATE, as the plug-in plans (deterministic: MEASURE
     plans are chosen by timing and round differently from process to
-    process)."""
+    process); without the second pass a lossy codec's name brings to a
+    Declipper, which the plug-ins do not run (docs/plugins.md)."""
     d = rtdeclip.Declipper(rate, x.shape[1], preset=preset, threshold=threshold, plan="estimate",
-                           source_rate=source_rate, hedge=hedge, codec=codec)
+                           source_rate=source_rate, hedge=hedge, codec=codec, second_pass=False)
     y = np.concatenate([d.process(np.ascontiguousarray(x)), d.flush(np.float32)])
     return y, d.latency_samples
 
