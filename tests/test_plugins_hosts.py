@@ -232,7 +232,8 @@ def test_codec_control_through_hosts(case):
     """The codec control, the port after the hedge (ffmpeg ladspa c9, lv2apply
     -c codec 1), on music clipped at input SDR 10 and made an Opus file with
     the ffmpeg command line, gives the Python Declipper(codec="opus")
-    stream, which is not the plain one (Opus's own width acted)."""
+    stream without its second pass (the plug-ins run none), which is not
+    the plain one (Opus's own width acted)."""
     need("ffmpeg", "lv2apply")
     from rtdeclip.examples import music
     from rtdeclip.files.audio_io import AudioSource
