@@ -1056,26 +1056,32 @@ static void process(rtd_state *st, const void *in, const int8_t *given, void *ou
                     g[i] = m > 0 ? 1 : m < 0 ? -1 : 0;
                 }
             }
-            if (st->cfg.auto_threshold) auto_levels(ch);
         }
-        if (st->cfg.auto_threshold &&
+        /* the levels are chosen where a hop ends, from the samples up to
+         * it, whatever the block sizes: the estimator's choices (held
+         * rails, switches) must not depend on how often a caller calls
+         * (fuzz_process found a stream in blocks of 219 that differed) */
+        const int at_hop = st->fill + n == hop;
+        if (st->cfg.auto_threshold && at_hop)
+            for (int c = 0; c < C; c++) auto_levels(&st->ch[c]);
+        if (at_hop && st->cfg.auto_threshold &&
             rail_watch_together((char *)&st->ch[0].rw, sizeof(channel), C,
                                 offsetof(channel, est) - offsetof(channel, rw),
                                 offsetof(channel, sm) - offsetof(channel, rw)))
             for (int c = 0; c < C; c++) auto_levels(&st->ch[c]);
-        if (st->cfg.auto_threshold && C > 1) levels_across_channels(st);
-        if (st->cfg.auto_threshold && st->codec != RTD_CODEC_UNKNOWN)
+        if (at_hop && st->cfg.auto_threshold && C > 1) levels_across_channels(st);
+        if (at_hop && st->cfg.auto_threshold && st->codec != RTD_CODEC_UNKNOWN)
             for (int c = 0; c < C; c++) {
                 channel *ch = &st->ch[c];
                 smear_codec_family(&ch->sm, st->codec, &ch->pos, &ch->neg, ch->method, ch->width);
             }
-        if (st->cfg.auto_threshold && st->cfg.heavy_width > 1.0)
+        if (at_hop && st->cfg.auto_threshold && st->cfg.heavy_width > 1.0)
             for (int c = 0; c < C; c++) {
                 channel *ch = &st->ch[c];
                 smear_heavy_width(&ch->sm, st->codec, st->cfg.heavy_width, &ch->pos, &ch->neg,
                                   ch->method, ch->width);
             }
-        if (st->cfg.auto_threshold)
+        if (at_hop && st->cfg.auto_threshold)
             for (int c = 0; c < C; c++)
                 rail_watch_levels(&st->ch[c].rw, st->ch[c].pos, st->ch[c].neg, st->ch[c].width,
                                   st->ch[c].method, &st->ch[c].sm);

@@ -20,6 +20,8 @@ CC=${CC:-clang}
 # seeds: clipped sines in every configuration family, so the fuzzer starts
 # from inputs that reach the solver
 python3 fuzz/seeds.py "$FUZZ_DIR/corpus"
+# and inputs that once failed (fuzz/regressions: each run checks them first)
+cp fuzz/regressions/*.bin "$FUZZ_DIR/corpus/"
 set +e
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
