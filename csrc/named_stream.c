@@ -31,6 +31,7 @@
  * process, which allocate nothing either. */
 #include "rtdeclip.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,7 @@ struct rtd_named {
     long long t;                 /* input frames received                     */
     double *xd; int xmask;       /* ch x ring: the input (finite)             */
     double *fd; int fmask;       /* ch x ring: the first pass's output        */
-    double *o1, *xin, *iin, *iout, *bin, *bout;
+    double *o1, *iin, *iout, *bin, *bout;
     int8_t *given;
     rails *at;                   /* ch: the rails in use (read_rails)          */
 };
@@ -92,14 +93,13 @@ rtd_named *rtd_named_create(rtd_state *first, rtd_state *inner, int channels, in
         ns->xd = calloc((size_t)channels * xr, sizeof(double));
         ns->fd = calloc((size_t)channels * fr, sizeof(double));
         ns->o1 = calloc(cs, sizeof(double));
-        ns->xin = calloc(cs, sizeof(double));
         ns->bin = calloc(cs, sizeof(double));
         ns->bout = calloc(cs, sizeof(double));
         ns->iin = calloc(ks, sizeof(double));
         ns->iout = calloc(ks, sizeof(double));
         ns->given = calloc(ks, sizeof(int8_t));
         ns->at = calloc((size_t)channels, sizeof(rails));
-        if (!ns->xd || !ns->fd || !ns->o1 || !ns->xin || !ns->bin || !ns->bout || !ns->iin
+        if (!ns->xd || !ns->fd || !ns->o1 || !ns->bin || !ns->bout || !ns->iin
             || !ns->iout || !ns->given || !ns->at)
             e = RTD_ERR_NOMEM;
     }
@@ -117,7 +117,6 @@ void rtd_named_destroy(rtd_named *ns)
     free(ns->xd);
     free(ns->fd);
     free(ns->o1);
-    free(ns->xin);
     free(ns->bin);
     free(ns->bout);
     free(ns->iin);
@@ -147,10 +146,10 @@ static void read_rails(const rtd_named *ns, int c, rails *r)
     rtd_get_detection(ns->first, c, &mp, &mn, &wp, &wn);
     r->spos = (mp == METHOD_NOISY || mp == METHOD_CODEC) && isfinite(r->pos);
     r->sneg = (mn == METHOD_NOISY || mn == METHOD_CODEC) && isfinite(r->neg);
-    r->cpos = r->spos ? r->pos * pow(10.0, wp / 20.0) : r->pos;
-    r->cneg = r->sneg ? r->neg * pow(10.0, wn / 20.0) : r->neg;
     r->kpos = pow(10.0, wp / 20.0);   /* the width as a factor, for the shares */
     r->kneg = pow(10.0, wn / 20.0);
+    r->cpos = r->spos ? r->pos * r->kpos : r->pos;
+    r->cneg = r->sneg ? r->neg * r->kneg : r->neg;
 }
 
 /* One sub-block of n <= SUB interleaved frames. */
@@ -243,7 +242,10 @@ void rtd_named_process_float(rtd_named *ns, const float *in, float *out, int fra
         int n = next_sub(ns, frames - done);
         for (int i = 0; i < n * C; i++) ns->bin[i] = in[(size_t)done * C + i];
         sub_block(ns, ns->bin, ns->bout, n);
-        for (int i = 0; i < n * C; i++) out[(size_t)done * C + i] = (float)ns->bout[i];
+        for (int i = 0; i < n * C; i++) { /* saturate, as rtd_process_float does */
+            double v = ns->bout[i];
+            out[(size_t)done * C + i] = (float)(v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : v);
+        }
         done += n;
     }
 }

@@ -31,8 +31,7 @@ from rtdeclip.core import levels as clip_levels
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.offline import aligned
 from rtdeclip.core.detect import (ClipCounter, ClipDetector, codec_family, exact_rail, for_preset,
-                                  is_lossy,
-                                  told_at_rate)
+                                  is_lossy, told_at_rate)
 from rtdeclip.core import hedge, named, params, sections as cuts
 from rtdeclip.errors import FileError, ParameterError
 
