@@ -16,6 +16,11 @@
  *              rail, with samples inside the declared levels as they came
  *              (x[t-L1-L2]); o1[t-L2] on any other channel.
  *
+ * and a dip (a sample the codec pulled under the declared level inside a
+ * run o1 lifts over the rail: FLANK below) is freed in every share and
+ * leaves as mean_j o2_j alone; deciding it needs FLANK samples after it,
+ * so everything after o1 runs FLANK samples later than written above.
+ *
  * The inner solves are one rtd_state with channels x shares channels
  * (channel c's share j on channel c * shares + j), so its lanes solve them
  * in parallel and one iteration budget and time limit govern them.  Levels
@@ -38,6 +43,17 @@
 
 enum { SUB = 512, METHOD_NOISY = 2, METHOD_CODEC = 3 };
 
+/* A dip: a sample the codec pulled under the declared level inside a
+ * clipped run.  Freed (clipped, bound at its value) where the first
+ * solution rises over the rail's centre by DIP_DB within FLANK samples on
+ * both sides and the sample is at least DIP_DEPTH of the declared level;
+ * the output there is the second solution alone (the first pinned it).
+ * Deciding needs FLANK samples after it: the inner state is fed FLANK
+ * samples later (core/named.py: DIP_FLANK, DIP_DB, DIP_DEPTH). */
+enum { FLANK = 8 };
+#define DIP_DB 0.5
+#define DIP_DEPTH 0.7
+
 /* shares of the rail's width over its centre that name a sample, in the
  * order a smaller count takes them (files: all five, core/named.py) */
 static const double SHARES[RTD_NAMED_MAX] = {0.0, 0.25, 0.125, 0.375, 0.5};
@@ -54,8 +70,10 @@ struct rtd_named {
     rtd_state *first, *inner;
     int ch, k, L1, L2;
     long long t;                 /* input frames received                     */
+    double rise;                 /* 10^(DIP_DB / 20)                          */
     double *xd; int xmask;       /* ch x ring: the input (finite)             */
     double *fd; int fmask;       /* ch x ring: the first pass's output        */
+    int8_t *dd;                  /* ch x ring (xmask): freed dips by input time */
     double *o1, *iin, *iout, *bin, *bout;
     int8_t *given;
     rails *at;                   /* ch: the rails in use (read_rails)          */
@@ -85,13 +103,15 @@ rtd_named *rtd_named_create(rtd_state *first, rtd_state *inner, int channels, in
         ns->k = shares;
         ns->L1 = rtd_latency(first);
         ns->L2 = rtd_latency(inner);
-        int xr = pow2_at_least(ns->L1 + ns->L2 + SUB + 1);
-        int fr = pow2_at_least(ns->L2 + SUB + 1);
+        int xr = pow2_at_least(ns->L1 + ns->L2 + 2 * FLANK + SUB + 1);
+        int fr = pow2_at_least(ns->L2 + 2 * FLANK + SUB + 1);
         size_t cs = (size_t)channels * SUB, ks = cs * (size_t)shares;
         ns->xmask = xr - 1;
         ns->fmask = fr - 1;
         ns->xd = calloc((size_t)channels * xr, sizeof(double));
         ns->fd = calloc((size_t)channels * fr, sizeof(double));
+        ns->dd = calloc((size_t)channels * xr, sizeof(int8_t));
+        ns->rise = pow(10.0, DIP_DB / 20.0);
         ns->o1 = calloc(cs, sizeof(double));
         ns->bin = calloc(cs, sizeof(double));
         ns->bout = calloc(cs, sizeof(double));
@@ -99,7 +119,7 @@ rtd_named *rtd_named_create(rtd_state *first, rtd_state *inner, int channels, in
         ns->iout = calloc(ks, sizeof(double));
         ns->given = calloc(ks, sizeof(int8_t));
         ns->at = calloc((size_t)channels, sizeof(rails));
-        if (!ns->xd || !ns->fd || !ns->o1 || !ns->bin || !ns->bout || !ns->iin
+        if (!ns->xd || !ns->fd || !ns->dd || !ns->o1 || !ns->bin || !ns->bout || !ns->iin
             || !ns->iout || !ns->given || !ns->at)
             e = RTD_ERR_NOMEM;
     }
@@ -116,6 +136,7 @@ void rtd_named_destroy(rtd_named *ns)
     if (!ns) return;
     free(ns->xd);
     free(ns->fd);
+    free(ns->dd);
     free(ns->o1);
     free(ns->bin);
     free(ns->bout);
@@ -131,10 +152,11 @@ void rtd_named_reset(rtd_named *ns)
     memset(ns->at, 0, sizeof(rails) * ns->ch);
     memset(ns->xd, 0, sizeof(double) * ns->ch * (ns->xmask + 1));
     memset(ns->fd, 0, sizeof(double) * ns->ch * (ns->fmask + 1));
+    memset(ns->dd, 0, sizeof(int8_t) * ns->ch * (ns->xmask + 1));
     ns->t = 0;
 }
 
-int rtd_named_latency(const rtd_named *ns) { return ns->L1 + ns->L2; }
+int rtd_named_latency(const rtd_named *ns) { return ns->L1 + FLANK + ns->L2; }
 
 
 static void read_rails(const rtd_named *ns, int c, rails *r)
@@ -152,6 +174,35 @@ static void read_rails(const rtd_named *ns, int c, rails *r)
     r->cneg = r->sneg ? r->neg * r->kneg : r->neg;
 }
 
+/* The input and first solution of input sample u (silence before the stream). */
+static inline double x_at(const double *xr, int mask, long long u)
+{
+    return u >= 0 ? xr[u & mask] : 0.0;
+}
+
+/* +1 / -1: u is a positive / negative dip to free (see FLANK), else 0.
+ * xr, fr: the channel's rings; o1 of input u is fr[u + L1]. */
+static int dip_at(const rtd_named *ns, const rails *r, const double *xr, const double *fr,
+                  long long u)
+{
+    const double x = x_at(xr, ns->xmask, u);
+    for (int pol = 0; pol < 2; pol++) {
+        const double s = pol ? -1.0 : 1.0;
+        const double dec = pol ? -r->neg : r->pos, cen = pol ? -r->cneg : r->cpos;
+        if (!(pol ? r->sneg : r->spos) || !(s * x < dec && s * x >= DIP_DEPTH * dec)) continue;
+        int left = 0, right = 0;
+        for (int g = 1; g <= FLANK && !(left && right); g++) {
+            long long a = u - g, b = u + g;
+            if (!left && a >= 0 && s * xr[a & ns->xmask] >= dec
+                && s * fr[(a + ns->L1) & ns->fmask] >= ns->rise * cen) left = 1;
+            if (!right && s * xr[b & ns->xmask] >= dec
+                && s * fr[(b + ns->L1) & ns->fmask] >= ns->rise * cen) right = 1;
+        }
+        if (left && right) return pol ? -1 : 1;
+    }
+    return 0;
+}
+
 /* One sub-block of n <= SUB interleaved frames. */
 static void sub_block(rtd_named *ns, const double *in, double *out, int n)
 {
@@ -167,6 +218,7 @@ static void sub_block(rtd_named *ns, const double *in, double *out, int n)
         const rails r = ns->at[c];
         double *xr = ns->xd + (size_t)c * (ns->xmask + 1);
         double *fr = ns->fd + (size_t)c * (ns->fmask + 1);
+        int8_t *dr = ns->dd + (size_t)c * (ns->xmask + 1);
         for (int i = 0; i < n; i++) {
             double v = in[(size_t)i * C + c];
             xr[(t0 + i) & ns->xmask] = isfinite(v) ? v : 0.0;
@@ -178,18 +230,20 @@ static void sub_block(rtd_named *ns, const double *in, double *out, int n)
             fp[j] = pow(r.kpos, SHARES[j]);
             fn[j] = pow(r.kneg, SHARES[j]);
         }
-        /* the samples o1 holds: the input L1 earlier (silence before) */
+        /* the sample decided now: FLANK after the one o1 holds (L1 back) */
         for (int i = 0; i < n; i++) {
-            long long t = t0 + i - ns->L1;
-            double x = t >= 0 ? xr[t & ns->xmask] : 0.0;
-            double o = ns->o1[(size_t)i * C + c];
+            long long u = t0 + i - ns->L1 - FLANK;
+            double x = x_at(xr, ns->xmask, u);
+            double o = fr[(t0 + i - FLANK) & ns->fmask];
             int hi = x >= r.pos, lo = x <= r.neg;
+            int dip = (r.spos || r.sneg) ? dip_at(ns, &r, xr, fr, u) : 0;
+            if (u >= 0) dr[u & ns->xmask] = (int8_t)dip;
             for (int j = 0; j < K; j++) {
                 int h = hi && (!r.spos || o >= fp[j] * r.cpos);
                 int l = lo && (!r.sneg || o <= fn[j] * r.cneg);
                 size_t at = (size_t)i * CK + (size_t)c * K + j;
                 ns->iin[at] = x;
-                ns->given[at] = (r.spos || r.sneg) ? (int8_t)(h - l) : 0;
+                ns->given[at] = (r.spos || r.sneg) ? (int8_t)(dip ? dip : h - l) : 0;
             }
         }
     }
@@ -198,19 +252,21 @@ static void sub_block(rtd_named *ns, const double *in, double *out, int n)
         const rails r = ns->at[c];
         const double *xr = ns->xd + (size_t)c * (ns->xmask + 1);
         const double *fr = ns->fd + (size_t)c * (ns->fmask + 1);
+        const int8_t *dr = ns->dd + (size_t)c * (ns->xmask + 1);
         for (int i = 0; i < n; i++) {
-            long long tf = t0 + i - ns->L2, tx = tf - ns->L1;
+            long long tf = t0 + i - ns->L2 - FLANK, tx = tf - ns->L1;
             double first = tf >= 0 ? fr[tf & ns->fmask] : 0.0;
             double v = first;
             if (r.spos || r.sneg) {
-                double seen = tx >= 0 ? xr[tx & ns->xmask] : 0.0;
-                if (seen < r.pos && seen > r.neg) {
+                double seen = x_at(xr, ns->xmask, tx);
+                double s = 0.0;
+                for (int j = 0; j < K; j++) s += ns->iout[(size_t)i * CK + (size_t)c * K + j];
+                if (tx >= 0 && dr[tx & ns->xmask])
+                    v = s / K;  /* a freed dip: the first pinned it, the second lifts it */
+                else if (seen < r.pos && seen > r.neg)
                     v = seen;   /* inside the declared levels: as it came */
-                } else {
-                    double s = 0.0;
-                    for (int j = 0; j < K; j++) s += ns->iout[(size_t)i * CK + (size_t)c * K + j];
+                else
                     v = 0.5 * (first + s / K);
-                }
             }
             out[(size_t)i * C + c] = v;
         }

@@ -493,13 +493,18 @@ int rtd_rate_filter(int factor, double *h, int n);
  * smeared rail (rtd_get_detection: noisy or codec) is the mean of the first
  * solution and the shares' mean, with samples inside the declared levels
  * as they came; on any other channel it is the first solution, bit for bit
- * (exact rails name nothing: the inner frames are skipped).  `inner`: a
+ * (exact rails name nothing: the inner frames are skipped).  A *dip* (a
+ * sample under the declared level, at least 0.7 of it, with a declared
+ * sample whose first solution rises 0.5 dB over the centre within 8
+ * samples on both sides: the codec pulled it down inside a clipped run)
+ * is clipped in every share and leaves as the shares' mean alone.  `inner`: a
  * state made with channels * shares channels (channel c's share j on
  * c * shares + j; its lanes solve them in parallel) and the same settings
  * as `first` without auto_threshold or hedge; it is fed with
  * rtd_process_given_double.  Neither state is owned: destroy them after
  * rtd_named_destroy; rtd_named_reset resets the chain's own rings only.
- * Latency: rtd_latency(first) + rtd_latency(inner).  Costs up to `shares`
+ * Latency: rtd_latency(first) + rtd_latency(inner) + 8 (a dip is decided
+ * once the 8 samples after it are known).  Costs up to `shares`
  * more solves per frame of a smeared rail.  Real-time safe (rings made
  * here).  NULL on error with *error set (RTD_ERR_HEDGE: shares out of
  * 1..RTD_NAMED_MAX; RTD_ERR_CHANNELS: `first` without `channels`

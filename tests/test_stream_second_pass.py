@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import rtdeclip
-from rtdeclip.core import named_stream
+from rtdeclip.core import named, named_stream
 from rtdeclip.errors import ParameterError
 from rtdeclip.files import encoder_level
 from streaming import run
@@ -45,7 +45,8 @@ def test_on_where_the_stream_is_told_it_is_lossy(preset):
     for codec in ("mp3", "mp3float", "aac", "vorbis", "opus", "libopus"):
         d = rtdeclip.Declipper(48000, preset=preset, codec=codec)
         assert d.second_pass == 2
-        assert d.latency_samples == 2 * plain.latency_samples   # one latency more
+        # one latency more, and the samples a dip's right flank needs
+        assert d.latency_samples == 2 * plain.latency_samples + named.DIP_FLANK
     for codec in ("pcm_s16le", "flac", None):
         assert rtdeclip.Declipper(48000, preset=preset, codec=codec).second_pass == 0
     # fixed levels and a source-rate chain cannot name a set: off, and asked
@@ -85,18 +86,24 @@ def cascade(y, preset, shares=(0.0, 0.25)):
     """The second pass written out (the specification rtd_named follows):
     the first stream; every 512 samples its levels and widths as they were
     before them; the named
-    sets of each share for the samples its output holds; one solve per
-    share on them (process_given); the mean of the first solution and the
-    shares' mean on a smeared channel, samples inside the declared levels
-    as they came."""
+    sets of each share for the samples its output holds, decided FLANK
+    samples later, with the dips (under the declared level, at least 0.7
+    of it, with a declared sample whose first solution is 0.5 dB over the
+    centre within FLANK on both sides) clipped; one solve per share on them
+    (process_given); the mean of the first solution and the shares' mean on
+    a smeared channel, a dip the shares' mean alone, other samples inside
+    the declared levels as they came."""
     ch, block = y.shape[1], 512
     first = rtdeclip.Declipper(SR, channels=ch, preset=preset, codec="mp3", second_pass=False)
     budget = named_stream.inner_iterations(first.iterations, first.settings)
     inner = [rtdeclip.Declipper(SR, channels=ch, preset=preset, threshold=1.0, hedge=0,
                                 iterations=budget) for _ in shares]
-    l1, l2 = first.latency_samples, inner[0].latency_samples
-    x = np.concatenate([y, np.zeros((l1 + l2 + block, ch))])
+    l1, l2, f = first.latency_samples, inner[0].latency_samples, named.DIP_FLANK
+    x = np.concatenate([y, np.zeros((l1 + l2 + f + block, ch))])
     xin_q, first_q, seen_q = np.zeros((l1, ch)), np.zeros((l2, ch)), np.zeros((l2, ch))
+    dip_q = np.zeros((l2, ch), dtype=np.int8)
+    freed = 0
+    xs, os_ = np.zeros((0, ch)), np.zeros((0, ch))      # every input sample and its o1
     out = []
     for i in range(0, len(x) - block + 1, block):
         b = np.ascontiguousarray(x[i:i + block])
@@ -109,24 +116,50 @@ def cascade(y, preset, shares=(0.0, 0.25)):
         o1 = first.process(b)
         xin_q = np.concatenate([xin_q, b])
         xin, xin_q = xin_q[:block], xin_q[block:]
+        xs, os_ = np.concatenate([xs, xin]), np.concatenate([os_, o1])
+        # the samples decided now: f before the newest, f after each known
+        u0 = len(xs) - block - f
+        dip = np.zeros((block, ch), dtype=np.int8)
+        for i in range(block):
+            u = u0 + i
+            for c in range(ch):
+                for pol, sign in ((0, 1), (1, -1)):
+                    dec, cen = sign * declared[c, pol], sign * centre[c, pol]
+                    v = sign * xs[u, c] if u >= 0 else 0.0
+                    if not smeared[c, pol] or not (0.7 * dec <= v < dec):
+                        continue
+
+                    def high(a):
+                        return 0 <= a and sign * xs[a, c] >= dec and \
+                            sign * os_[a, c] >= 10 ** (0.5 / 20) * cen
+                    if any(high(u - g) for g in range(1, f + 1)) and \
+                            any(high(u + g) for g in range(1, f + 1)):
+                        dip[i, c] = sign
+        xin = np.array([xs[u] if u >= 0 else np.zeros(ch) for u in range(u0, u0 + block)])
+        o1 = np.array([os_[u] if u >= 0 else np.zeros(ch) for u in range(u0, u0 + block)])
         seconds = []
         for d, share in zip(inner, shares):
             k = 10 ** (share * width / 20)
             hi = (xin >= declared[:, 0]) & (~smeared[:, 0] | (o1 >= k[:, 0] * centre[:, 0]))
             lo = (xin <= declared[:, 1]) & (~smeared[:, 1] | (o1 <= k[:, 1] * centre[:, 1]))
             given = (hi.astype(np.int8) - lo.astype(np.int8)) * smeared.any(axis=1)
-            seconds.append(d.process_given(xin, given.astype(np.int8)))
+            given = np.where(dip != 0, dip, given)
+            seconds.append(d.process_given(np.ascontiguousarray(xin), given.astype(np.int8)))
+        freed += int(np.count_nonzero(dip))
+        dip_q = np.concatenate([dip_q, dip])
+        gone, dip_q = dip_q[:block], dip_q[block:]
         first_q = np.concatenate([first_q, o1])
-        f, first_q = first_q[:block], first_q[block:]
+        fo, first_q = first_q[:block], first_q[block:]
         seen_q = np.concatenate([seen_q, xin])
         seen, seen_q = seen_q[:block], seen_q[block:]
-        mixed = f.copy()
+        mixed = fo.copy()
         on = smeared.any(axis=1)
-        mixed[:, on] = 0.5 * (f[:, on] + np.mean(seconds, axis=0)[:, on])
-        keep = (seen < declared[:, 0]) & (seen > declared[:, 1]) & on
+        mixed[:, on] = 0.5 * (fo[:, on] + np.mean(seconds, axis=0)[:, on])
+        mixed[gone != 0] = np.mean(seconds, axis=0)[gone != 0]
+        keep = (seen < declared[:, 0]) & (seen > declared[:, 1]) & on & (gone == 0)
         mixed[keep] = seen[keep]
         out.append(mixed)
-    return np.concatenate(out)[l1 + l2:l1 + l2 + len(y)]
+    return np.concatenate(out)[l1 + l2 + f:l1 + l2 + f + len(y)], freed
 
 
 @pytest.mark.parametrize("preset", ["fastest", "average"])
@@ -134,7 +167,9 @@ def test_a_smeared_rail_is_the_cascade_written_out(mp3, preset):
     out, d = stream(mp3, preset=preset, codec="mp3")
     assert d.detection[0]["method"] == ("codec", "codec")
     assert d.stats["second_pass_frames"] > 0
-    np.testing.assert_allclose(out, cascade(mp3, preset), rtol=0, atol=1e-12)
+    want, freed = cascade(mp3, preset)
+    assert freed > 0            # dips were freed
+    np.testing.assert_allclose(out, want, rtol=0, atol=1e-12)
 
 
 def test_any_block_sizes_give_the_same_output(mp3):
@@ -200,7 +235,7 @@ def test_live_command_runs_it_when_told_a_lossy_codec(jack, tmp_path):
         assert s["second_pass"] == want, s
         assert ("second pass: " in r.stdout) == bool(want), r.stdout
         latency[want] = s["latency"]["algorithm"]["samples"]
-    assert latency[2] == latency[3] == 2 * latency[0]
+    assert latency[2] == latency[3] == 2 * latency[0] + named.DIP_FLANK
     r = subprocess.run([sys.executable, "-m", "rtdeclip", "live", "--second-pass", "some"],
                        capture_output=True, text=True, timeout=60,
                        env=dict(os.environ, JACK_DEFAULT_SERVER="none"))

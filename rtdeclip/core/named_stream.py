@@ -13,8 +13,9 @@ for bit, only later.
 
 Measured on the lossy benchmark's streams (docs/lossy.md, twenty-sixth
 session): 136 -> 144 of 180 stream targets, +0.2 to +0.6 dB on the mean
-per preset and input SDR.  It doubles the latency (fastest and average:
-2046 -> 4092 samples, 43 -> 85 ms at 48 kHz) and, while a smeared rail is
+per preset and input SDR.  It frees the dips as files do (core/named.py).
+It doubles the latency and adds 8 samples (fastest and average: 2046 ->
+4100 samples, 43 -> 85 ms at 48 kHz) and, while a smeared rail is
 in use, about doubles the CPU, so it is on by default only where the
 stream is known to be lossy: ``Declipper(codec="mp3")`` (any lossy codec
 or decoder name), ``rtdeclip live|monitor --codec NAME``.
@@ -22,7 +23,7 @@ or decoder name), ``rtdeclip live|monitor --codec NAME``.
     >>> import numpy as np, rtdeclip
     >>> d = rtdeclip.Declipper(48000, preset="fastest", codec="mp3")
     >>> d.second_pass, d.latency_samples
-    (2, 4092)
+    (2, 4100)
     >>> rtdeclip.Declipper(48000, preset="fastest").second_pass
     0
 """
