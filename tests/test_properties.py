@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rtdeclip
+from rtdeclip.core import named
 from rtdeclip.core.levels import ClipLevelWarning, Resolved
 
 SIGNALS = ["music", "silence", "constant", "square", "all_clipped", "denormal", "noise",
@@ -109,6 +110,11 @@ def test_declip_properties(kind, n, seed):
     for c, info in enumerate(rtdeclip.detect_clipping(x)):
         pos, neg = info.thresholds
         rel = (x[:, c] < pos) & (x[:, c] > neg)
+        # a smeared rail's second pass may free a dip (0.7 of the level or
+        # more, core/named.py): only the samples under that are kept
+        for level, method, sign in ((pos, info.method[0], 1), (neg, info.method[1], -1)):
+            if method in ("noisy", "codec"):
+                rel &= sign * x[:, c] < named.DIP_DEPTH * sign * level
         assert np.array_equal(y[rel, c], x[rel, c])
 
 
