@@ -174,7 +174,7 @@ static void read_rails(const rtd_named *ns, int c, rails *r)
     r->cneg = r->sneg ? r->neg * r->kneg : r->neg;
 }
 
-/* The input and first solution of input sample u (silence before the stream). */
+/* The input sample u from its ring (silence before the stream). */
 static inline double x_at(const double *xr, int mask, long long u)
 {
     return u >= 0 ? xr[u & mask] : 0.0;
