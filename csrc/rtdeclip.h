@@ -284,8 +284,9 @@ typedef struct {
                                 or more of its samples (heavy clipping; from
                                 12 % it comes in linearly), its codec rails
                                 are declared this many times their width
-                                below their centre, unless the stream is
-                                told it is Opus (rtd_set_codec).  average:
+                                below their centre, whatever the codec
+                                (rtd_set_codec's Opus width gives way to
+                                the rule's at that share).  average:
                                 1.3 (the width rule was fitted with fastest;
                                 files: detect.for_preset).  1 (default): the
                                 rule's width.                              */

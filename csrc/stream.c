@@ -1078,8 +1078,8 @@ static void process(rtd_state *st, const void *in, const int8_t *given, void *ou
         if (at_hop && st->cfg.auto_threshold && st->cfg.heavy_width > 1.0)
             for (int c = 0; c < C; c++) {
                 channel *ch = &st->ch[c];
-                smear_heavy_width(&ch->sm, st->codec, st->cfg.heavy_width, &ch->pos, &ch->neg,
-                                  ch->method, ch->width);
+                smear_heavy_width(&ch->sm, st->cfg.heavy_width, &ch->pos, &ch->neg, ch->method,
+                                  ch->width);
             }
         if (at_hop && st->cfg.auto_threshold)
             for (int c = 0; c < C; c++)

@@ -605,8 +605,13 @@ def codec_family_width(width, codec, heavier):
 # AAC, Vorbis) +0.35 dB on the mean (13 up, worst -0.37; 413 -> 415
 # targets), six held-out SQAM excerpts +0.51 (19 of 36 up, worst -0.35,
 # celesta through Vorbis q4 +4.75); at 7-10 dB a deeper set gained
-# nothing (violin -0.2 to -0.5).  Not Opus, which has its own rule
-# (codec_family_width): neutral there (-0.04 / +0.06 dB in the sweep).
+# nothing (violin -0.2 to -0.5).  Opus too since the twenty-eighth
+# session (its own rule, codec_family_width, gives way to the rule's width
+# at this share, so the scale comes on top of that): it had been left out
+# as neutral (-0.04 / +0.06 dB in the twenty-fourth session's sweep, before
+# the second pass and its dips), but with them the lossy benchmark's
+# `average` Opus cells at input SDR 3 gained (music +0.7 / +0.8 dB offline,
+# +2.2 / +1.6 as streams; docs/lossy.md).
 # The presets' scales live in params.PRESETS (heavy_width), which the C
 # stream takes too (rtd_config.heavy_width, csrc/smear.h: smear_heavy_width).
 HEAVY_SHARE = OPUS_FRACTION
@@ -614,24 +619,24 @@ PRESET_WIDTH = {name: p["heavy_width"] for name, p in params.PRESETS.items()
                 if p.get("heavy_width", 1.0) != 1.0}
 
 
-def for_preset(found, preset, codec=None):
+def for_preset(found, preset):
     """``found`` (``detect_clipping``'s result) as the solver of ``preset``
     should get it: a heavily clipped channel's codec rails (``rail_share``
     at least HEAVY_SHARE) declared PRESET_WIDTH times their width below
-    their centre for a preset listed there, unless the decoder is Opus
-    (``codec``: the detector's ``lossy``, or the decoder's name).  The
-    others as they are (the same objects).
+    their centre for a preset listed there, whatever the codec (Opus's own
+    narrower width stops at that share).  The others as they are (the same
+    objects).
 
     >>> f = ChannelClipping(0.5, -0.5, declared_positive=0.45, declared_negative=-0.45,
     ...                     method=("codec", "codec"), width_db=(0.915, 0.915), rail_share=0.2)
-    >>> g = for_preset([f], "Average", codec=True)[0]
+    >>> g = for_preset([f], "Average")[0]
     >>> round(g.width_db[0], 3), round(g.declared_positive, 3), g.rule_width_db
     (1.19, 0.436, (0.915, 0.915))
-    >>> for_preset([f], "fastest")[0] is f, for_preset([f], "average", "opus")[0] is f
-    (True, True)
+    >>> for_preset([f], "fastest")[0] is f
+    True
     """
     scale = PRESET_WIDTH.get(str(preset).lower())
-    if scale is None or codec_family(codec if isinstance(codec, str) else None) == "opus":
+    if scale is None:
         return found
     out = []
     for f in found:

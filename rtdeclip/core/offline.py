@@ -77,19 +77,18 @@ def _one_channel(x, sample_rate, sets, kwargs, found=None):
 
 
 def _levels(y2, sample_rate, threshold, channels, lossy=False, hedged=True, found=None,
-            preset=None, codec=None):
+            preset=None):
     """Per channel the solver's level sets [(pos, neg), ...]: detected over
     the whole signal ("auto"; a smeared rail gets one set per width of
     ``core.hedge`` when ``hedged``; ``found``: that detection, made
-    already; as ``preset`` wants them, ``detect.for_preset``, ``codec`` the
-    decoder's), or the given ones snapped to the peaks, with a warning where
+    already; as ``preset`` wants them, ``detect.for_preset``), or the given ones snapped to the peaks, with a warning where
     they look wrong (clip_levels.notes); and per channel what was detected
     (None for given levels)."""
     given = clip_levels.parse(threshold, channels)
     if given is None:
         if found is None:
             found = detect_clipping(y2, sample_rate, lossy=lossy)
-        found = for_preset(found, preset, codec)
+        found = for_preset(found, preset)
         sets = hedge.level_sets(found) if hedged else [[f.thresholds for f in found]]
         # a channel whose rails are not smeared is solved once
         return [[s[c] for s in sets] if len({s[c] for s in sets}) > 1 else [sets[0][c]]
@@ -210,7 +209,6 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     # with a source rate, the levels are those of the signal at that rate
     # (what the solver sees inside the Declipper's chain, csrc/source_rate.c)
     seen = y2 if factor == 1 else resample.decimated(y2, factor)
-    codec = lossy   # what the decoder is, for the preset's widths (detect.for_preset)
     rate, lossy = sample_rate // factor, told_at_rate(lossy, factor)
     spans = _spans(seen, rate, threshold, channels, lossy, sections)
     kwargs = dict(settings, preset=preset, plan=plan,
@@ -225,7 +223,7 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     with ThreadPoolExecutor(max_workers=min(jobs, channels)) as pool:
         for k, ((a, b), found) in enumerate(spans):
             sets, found = _levels(seen[a:b], rate, threshold, channels, lossy=lossy,
-                                  hedged=bool(hedge), found=found, preset=preset, codec=codec)
+                                  hedged=bool(hedge), found=found, preset=preset)
             a, b = a * factor, len(y2) if k == len(spans) - 1 else b * factor
             lo, hi = cuts.fed_from(a, context, grid), min(len(y2), b + context)
             # (sets: per channel, the level pairs of its solves)

@@ -253,8 +253,9 @@ PRESETS = {
     # unless hedge_budget is given; exact rails are not hedged.
     # heavy_width: a channel whose heavier codec rail holds 13 % of its
     # samples (heavy clipping) has its codec rails declared 1.3 times their
-    # width deep, Opus's excepted: files (detect.for_preset, twenty-fourth
-    # session) and streams (csrc/smear.h, smear_heavy_width, twenty-fifth)
+    # width deep: files (detect.for_preset, twenty-fourth session) and
+    # streams (csrc/smear.h, smear_heavy_width, twenty-fifth); Opus too
+    # since the twenty-eighth (docs/lossy.md)
     "average": dict(window48=4096, hop_div=8, redundancy=1, s=6, r=3, epsilon=0.06,
                     iterations=150, warm_start=True, window_shape="lowdelay", synthesis_div=2,
                     lookahead_hops=1, past_final=True, adapt_s=0.4, prior_weight=0.15,

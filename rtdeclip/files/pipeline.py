@@ -102,7 +102,7 @@ def run(job: FileJob):
         levels, snapped = clip_levels.snap(fixed, in_peaks, lsb)
         clipping = any(pp >= p or pn >= -q for (p, q), (pp, pn) in zip(levels, in_peaks))
     else:   # as the preset wants them (a heavily clipped codec rail's width)
-        found = for_preset(found, job.preset, src.codec)
+        found = for_preset(found, job.preset)
         levels = [solver_levels(c, src.codec) for c in found]
         snapped, clipping = [(False, False)] * src.channels, None
     # a smeared rail (codec, noisy): declipped once per width of the hedge,
@@ -111,7 +111,7 @@ def run(job: FileJob):
     parts = find_sections(job, src, factor, n, lambda frac: progress(
         DETECT_SHARE * (2 + frac) / 3)) if fixed is None and job.sections else None
     if parts is not None:   # several recordings: each section's own levels
-        parts = [(span, for_preset(f, job.preset, src.codec)) for span, f in parts]
+        parts = [(span, for_preset(f, job.preset)) for span, f in parts]
         parts = [Section(span, f, lv, hedge.level_sets(f) if job.hedge else [lv])
                  for span, f in parts for lv in [[solver_levels(c, src.codec) for c in f]]]
         parts[-1].span = (parts[-1].span[0], max(parts[-1].span[1], n // factor + 1))
