@@ -81,9 +81,10 @@ def _levels(y2, sample_rate, threshold, channels, lossy=False, hedged=True, foun
     """Per channel the solver's level sets [(pos, neg), ...]: detected over
     the whole signal ("auto"; a smeared rail gets one set per width of
     ``core.hedge`` when ``hedged``; ``found``: that detection, made
-    already; as ``preset`` wants them, ``detect.for_preset``), or the given ones snapped to the peaks, with a warning where
-    they look wrong (clip_levels.notes); and per channel what was detected
-    (None for given levels)."""
+    already; as ``preset`` wants them, ``detect.for_preset``), or the
+    given ones snapped to the peaks, with a warning where they look wrong
+    (clip_levels.notes); and per channel what was detected (None for given
+    levels)."""
     given = clip_levels.parse(threshold, channels)
     if given is None:
         if found is None:
