@@ -50,6 +50,9 @@ def register(sub):
     p.add_argument("--no-sections", dest="sections", action="store_false",
                    help="one clip level per channel for a whole file of several recordings "
                         "(as rtdeclip file)")
+    p.add_argument("--no-dc-restore", dest="dc_restore", action="store_false",
+                   help="an Opus file declipped as decoded, its encoder's DC reject not "
+                        "undone (as rtdeclip file)")
     p.add_argument("--keep-level", dest="restore_level", action="store_false",
                    help="a declipped MP3 keeps the file's level, not the one LAME scaled "
                         "away before encoding (as rtdeclip file)")
@@ -131,7 +134,7 @@ def run_batch(args):
     options = {"preset": args.preset.lower(), "algorithm": args.algorithm.lower(),
                "threshold": str(args.threshold), "format": args.format, "hedge": args.hedge,
                "second_pass": args.second_pass, "sections": args.sections,
-               "restore_level": args.restore_level}
+               "restore_level": args.restore_level, "dc_restore": args.dc_restore}
     out_dir = os.path.abspath(args.output)
     client = None
     if args.scheduler:   # before touching anything: an unreachable cluster is a plain error

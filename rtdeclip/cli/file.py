@@ -93,6 +93,11 @@ def _common(p, preset=True):
                         "when it holds several recordings clipped at different levels (an "
                         "album, a radio recording): by default it is cut where the level "
                         "changes and each part detected on its own (docs/lossy.md)")
+    p.add_argument("--no-dc-restore", dest="dc_restore", action="store_false",
+                   help="an Opus file is declipped as decoded: by default the slow mean its "
+                        "encoder's 3 Hz DC reject took off a clipped signal (moving both "
+                        "rails with it) is put back first (+2 to +15 dB on clipped Opus; "
+                        "docs/lossy.md)")
     p.add_argument("--keep-level", dest="restore_level", action="store_false",
                    help="an MP3 that LAME scaled before encoding (0.95 up to 160 kb/s, 0.97 "
                         "at 192, 0.98 at 224, constant or average bit rate) keeps the file's "
@@ -192,7 +197,8 @@ def _one(args, inp, many, progress):
                                 progress.for_job(_progress_name(inp, many)),
                                 source_rate=args.source_rate, hedge=args.hedge,
                                 second_pass=args.second_pass, sections=args.sections,
-                                restore_level=args.restore_level)
+                                restore_level=args.restore_level,
+                                dc_restore=args.dc_restore)
 
 
 def run_file(args):

@@ -18,7 +18,8 @@ from rtdeclip.errors import ParameterError
 from rtdeclip.files.report import write_json
 
 # options older summaries do not name, as the outputs were made then
-BEFORE_OPTIONS = {"second_pass": False, "sections": False, "restore_level": False}
+BEFORE_OPTIONS = {"second_pass": False, "sections": False, "restore_level": False,
+                  "dc_restore": False}
 
 FORMAT = 1
 SUMMARY_NAME = "rtdeclip-batch.json"

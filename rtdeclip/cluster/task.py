@@ -82,7 +82,8 @@ def _declip(inp, out, options):
                        hedge=options.get("hedge", True),
                        second_pass=options.get("second_pass", True),
                        sections=options.get("sections", True),
-                       restore_level=options.get("restore_level", True))
+                       restore_level=options.get("restore_level", True),
+                       dc_restore=options.get("dc_restore", True))
 
 
 def _unseen(spec):

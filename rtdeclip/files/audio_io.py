@@ -16,6 +16,8 @@ import struct
 
 import numpy as np
 
+from rtdeclip.core.dc_restore import DcRestorer
+from rtdeclip.core.detect import codec_family
 from rtdeclip.errors import FileError
 from rtdeclip.files import encoder_level
 from rtdeclip.files.source_rate import opus_input_rate
@@ -41,10 +43,14 @@ class AudioSource:
     """The first audio stream of a file, decoded to float64 chunks.
     ``encoder_level``: for an MP3 that LAME scaled before encoding it, what
     it took off (``files.encoder_level.EncoderLevel``; a script that
-    declips the decoded file multiplies by its ``restore``), else None."""
+    declips the decoded file multiplies by its ``restore``), else None.
+    ``dc_restore``: None, or per channel whether ``chunks`` undoes the Opus
+    encoder's DC reject (``core.dc_restore``; the pipeline sets it for an
+    Opus file, ``restore_dc``)."""
 
     def __init__(self, path):
         self.path = path
+        self.dc_restore = None
         if not os.path.exists(path):
             raise FileError(f"{path}: no such file")
         if os.path.isdir(path):
@@ -153,9 +159,34 @@ class AudioSource:
             raise FileError(f"{self.path}: channel count changes inside the stream")
         return a
 
-    def chunks(self, size):
+    def chunks(self, size, as_decoded=False):
         """Yield (frames, channels) float64 arrays of exactly `size` frames
-        (the last one shorter); raises FileError when the stream is empty."""
+        (the last one shorter); raises FileError when the stream is empty.
+        With ``dc_restore`` set, its channels come with the Opus encoder's
+        DC reject undone, unless ``as_decoded``."""
+        mask = None if as_decoded or self.dc_restore is None else np.asarray(self.dc_restore)
+        if mask is None or not mask.any():
+            yield from self._chunks(size)
+            return
+        undo = DcRestorer(self.channels, self.sample_rate)
+        for a in self._chunks(size):
+            yield np.where(mask, undo.push(a), a)
+
+    def restore_dc(self):
+        """Sets ``dc_restore`` for an Opus file from one decoding pass: every
+        channel whose guard holds (``core.dc_restore``: one that trips was
+        not DC-rejected, ffmpeg's own Opus encoder).  Returns it (None for
+        another codec)."""
+        if codec_family(self.codec) != "opus":
+            return None
+        self.dc_restore = None
+        undo = DcRestorer(self.channels, self.sample_rate)
+        for a in self._chunks(1 << 16):
+            undo.push(a)
+        self.dc_restore = [not t for t in undo.tripped]
+        return self.dc_restore
+
+    def _chunks(self, size):
         buf, have, total = [], 0, 0
         for a in self._frames():
             buf.append(a)

@@ -88,6 +88,22 @@ def encoder_level_lines(r):
                     "kept, as nothing was declipped")]
 
 
+def dc_restore_lines(r):
+    """Whether the Opus encoder's DC reject was undone
+    (``core.dc_restore``)."""
+    done = r.get("dc_restored")
+    if done is None:
+        return []
+    if any(done):
+        which = "" if all(done) else " (channel " + ", ".join(
+            str(c + 1) for c, k in enumerate(done) if k) + ")"
+        return [f"  Opus: the slow mean the encoder's 3 Hz DC reject took off the clipped "
+                f"signal, which moved both rails, is put back before declipping{which} "
+                f"(--no-dc-restore: not)"]
+    return ["  Opus: declipped as decoded" + ("" if r["clipping_found"] else
+                                              " (nothing clipped)")]
+
+
 def service_log(r):
     """The log lines for one file's report dict (see ``filepipe.run``)."""
     lines = [f"User parameters: preset={r['preset']} algorithm={r['algorithm']} "
@@ -127,6 +143,7 @@ def service_log(r):
                         "below them by the measured smear width (information)" if smeared else
                         "information only"))
     lines += encoder_level_lines(r)
+    lines += dc_restore_lines(r)
     if r.get("hedge_widths"):
         lines.append(f"  smeared rails hedged over their width: declipped "
                      f"{len(r['hedge_widths'])} times, at "
