@@ -35,6 +35,7 @@
  * process works in sub-blocks of SUB frames and calls the two states'
  * process, which allocate nothing either. */
 #include "rtdeclip.h"
+#include "dc_restore.h"
 
 #include <float.h>
 #include <math.h>
@@ -77,6 +78,10 @@ struct rtd_named {
     double *o1, *iin, *iout, *bin, *bout;
     int8_t *given;
     rails *at;                   /* ch: the rails in use (read_rails)          */
+    dc_restore *dc;              /* ch: an Opus encoder's DC reject undone on the
+                                    chain's input, before both states see it
+                                    (rtd_named_set_dc_restore; off: a = 0)   */
+    double *rin;                 /* SUB frames: the input so restored          */
 };
 
 static int pow2_at_least(int n)
@@ -119,8 +124,10 @@ rtd_named *rtd_named_create(rtd_state *first, rtd_state *inner, int channels, in
         ns->iout = calloc(ks, sizeof(double));
         ns->given = calloc(ks, sizeof(int8_t));
         ns->at = calloc((size_t)channels, sizeof(rails));
+        ns->dc = calloc((size_t)channels, sizeof(dc_restore));
+        ns->rin = calloc(cs, sizeof(double));
         if (!ns->xd || !ns->fd || !ns->dd || !ns->o1 || !ns->bin || !ns->bout || !ns->iin
-            || !ns->iout || !ns->given || !ns->at)
+            || !ns->iout || !ns->given || !ns->at || !ns->dc || !ns->rin)
             e = RTD_ERR_NOMEM;
     }
     if (e != RTD_OK) {
@@ -144,6 +151,8 @@ void rtd_named_destroy(rtd_named *ns)
     free(ns->iout);
     free(ns->given);
     free(ns->at);
+    free(ns->dc);
+    free(ns->rin);
     free(ns);
 }
 
@@ -153,7 +162,22 @@ void rtd_named_reset(rtd_named *ns)
     memset(ns->xd, 0, sizeof(double) * ns->ch * (ns->xmask + 1));
     memset(ns->fd, 0, sizeof(double) * ns->ch * (ns->fmask + 1));
     memset(ns->dd, 0, sizeof(int8_t) * ns->ch * (ns->xmask + 1));
+    for (int c = 0; c < ns->ch; c++) dc_restore_reset(&ns->dc[c]);
     ns->t = 0;
+}
+
+void rtd_named_set_dc_restore(rtd_named *ns, double cutoff_hz, double sample_rate)
+{
+    double a = cutoff_hz > 0.0 && sample_rate > 0.0 ? RTD_DC_OPUS_COEF * cutoff_hz / sample_rate
+                                                     : 0.0;
+    for (int c = 0; c < ns->ch; c++) dc_restore_set(&ns->dc[c], a);
+}
+
+int rtd_named_dc_restore_tripped(const rtd_named *ns)
+{
+    int n = 0;
+    for (int c = 0; c < ns->ch; c++) n += ns->dc[c].tripped;
+    return n;
 }
 
 int rtd_named_latency(const rtd_named *ns) { return ns->L1 + FLANK + ns->L2; }
@@ -213,6 +237,14 @@ static void sub_block(rtd_named *ns, const double *in, double *out, int n)
      * whatever the block sizes the same samples see the same rails */
     if (t0 % SUB == 0)
         for (int c = 0; c < C; c++) read_rails(ns, c, &ns->at[c]);
+    if (ns->dc[0].a != 0.0) {   /* both states and the naming see it restored */
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < C; c++) {
+                double v = in[(size_t)i * C + c];
+                ns->rin[(size_t)i * C + c] = isfinite(v) ? dc_restore_push(&ns->dc[c], v) : v;
+            }
+        in = ns->rin;
+    }
     rtd_process_double(ns->first, in, ns->o1, n);
     for (int c = 0; c < C; c++) {
         const rails r = ns->at[c];

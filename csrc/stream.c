@@ -12,6 +12,7 @@
 #include "spade.h"
 #include "threshold.h"
 #include "smear.h"
+#include "dc_restore.h"
 #include "rail_watch.h"
 #include "windows.h"
 #include "workers.h"
@@ -78,6 +79,7 @@ typedef struct {
     clip_estimator est;
     smear_estimator sm;   /* codec-smeared rails (auto_threshold only)       */
     rail_watch rw;        /* a new track's rail (rail_watch.h)               */
+    dc_restore dc;        /* an Opus encoder's DC reject undone (off: a = 0) */
     int method[2];        /* RTD_RAIL_* of the levels in use                 */
     double width[2];      /* dB from the estimated rail to the level in use  */
     long long credit; /* budget pool: iterations earlier frames left unused */
@@ -437,6 +439,7 @@ void rtd_reset(rtd_state *st)
         rail_watch_reset(&ch->rw);
         smear_set_rate(&ch->sm, st->sample_rate);
         smear_set_rate(&ch->rw.sm, st->sample_rate);
+        dc_restore_reset(&ch->dc);
         ch->method[0] = ch->method[1] = RTD_RAIL_NONE;
         ch->width[0] = ch->width[1] = 0.0;
         ch->pos = st->cfg.auto_threshold ? HUGE_VAL : ch->fixed_pos;
@@ -1042,10 +1045,15 @@ static void process(rtd_state *st, const void *in, const int8_t *given, void *ou
                      * the sample out of the clip estimate and the solver */
                     y = 0.0;
                     st->nonfinite_samples++;
-                } else if (st->cfg.auto_threshold) {
-                    clip_estimator_push(&ch->est, y);
-                    smear_push(&ch->sm, y, st->sm_scratch);
-                    rail_watch_push(&ch->rw, &ch->est, &ch->sm, y, st->sm_scratch);
+                } else {
+                    /* an Opus encoder's DC reject undone before anything
+                     * reads the rails (rtd_set_dc_restore; off: y as is) */
+                    y = dc_restore_push(&ch->dc, y);
+                    if (st->cfg.auto_threshold) {
+                        clip_estimator_push(&ch->est, y);
+                        smear_push(&ch->sm, y, st->sm_scratch);
+                        rail_watch_push(&ch->rw, &ch->est, &ch->sm, y, st->sm_scratch);
+                    }
                 }
                 dst[i] = y;
             }
@@ -1282,6 +1290,23 @@ int rtd_set_codec(rtd_state *st, int family)
     if (st->soc) social_set_codec(st->soc, known);
     else st->codec = known;
     return known;
+}
+
+int rtd_set_dc_restore(rtd_state *st, double cutoff_hz, double sample_rate)
+{
+    if (st->soc) return RTD_ERR_ALGORITHM;
+    double a = cutoff_hz > 0.0 && sample_rate > 0.0 ? RTD_DC_OPUS_COEF * cutoff_hz / sample_rate
+                                                     : 0.0;
+    for (int c = 0; c < st->cfg.channels; c++) dc_restore_set(&st->ch[c].dc, a);
+    return RTD_OK;
+}
+
+int rtd_dc_restore_tripped(const rtd_state *st)
+{
+    int n = 0;
+    if (!st->soc)
+        for (int c = 0; c < st->cfg.channels; c++) n += st->ch[c].dc.tripped;
+    return n;
 }
 
 void rtd_set_sample_rate(rtd_state *st, double rate)

@@ -97,6 +97,7 @@ struct rtdp {
     int active, pending;        /* state indices; pending -1 = none */
     int hedge;                  /* the hedge control in use (auto states) */
     int codec;                  /* the codec control in use (auto states) */
+    double solver_rate;         /* the states' rate (the source's in a rate chain) */
     long primed;                /* samples fed to the pending state */
     int fresh;                  /* nothing processed since activate */
     rtd_limiter *lim;
@@ -222,6 +223,7 @@ rtdp *rtdp_create(double sample_rate, int channels, int family)
         rtd_preset_realtime(p->first_preset) != rtd_preset_find("lowlatency"))
         goto fail;
     p->nstates = 2 * p->npresets;
+    p->solver_rate = solver_rate;
     for (int k = 0; k < p->nstates; k++) {
         rtd_config cfg;
         rtd_config_default(&cfg);
@@ -410,8 +412,13 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
         /* every auto state at once (a store each: real-time safe), so a
          * preset switch finds it set */
         p->codec = codec;
-        for (int k = 0; k < p->nstates; k += 2)
+        for (int k = 0; k < p->nstates; k += 2) {
             rtd_set_codec(p->st[k], codec == 1 ? RTD_CODEC_OPUS : RTD_CODEC_UNKNOWN);
+            /* and its encoder's DC reject undone from here on (m starts at
+             * 0: set before the stream starts, as a host does from the
+             * control's initial value) */
+            rtd_set_dc_restore(p->st[k], codec == 1 ? 3.0 : 0.0, p->solver_rate);
+        }
     }
     if (hedge != p->hedge) {
         /* the states running now; the others take it when they start

@@ -81,11 +81,10 @@ class DcRestorer:
                                   & (np.abs(m[:, c]) > GUARD_FLOOR))
             if len(over):   # from there on let go: decays, no step
                 t = over[0]
-                start = m[t - 1, c] if t else self.m[c]
-                m[t:, c] = start * (1.0 - self.a) ** np.arange(1, len(x2) - t + 1)
+                m[t:, c] = m[t, c] * (1.0 - self.a) ** np.arange(1, len(x2) - t + 1)
                 self.tripped[c] = True
-        last = x2[-1]
-        self.m = np.where(self.tripped, m[-1] * (1.0 - self.a), m[-1] + self.a * last)
+        # (as csrc/dc_restore.h: after a trip m holds the last value added)
+        self.m = np.where(self.tripped, m[-1], m[-1] + self.a * x2[-1])
         self.peak = peak[-1]
         return (x2 + m).reshape(x.shape)
 

@@ -9,7 +9,8 @@ import os
 
 import numpy as np
 
-from rtdeclip.core import cores, detect, levels, named_stream, params, resample
+from rtdeclip.core import cores, dc_restore as dc_undo, detect, levels, named_stream, params, \
+    resample
 from rtdeclip._core import ffi, lib
 from rtdeclip.errors import ParameterError
 
@@ -45,6 +46,21 @@ def parse_threshold(threshold, channels):
     if fixed is None or isinstance(threshold, levels.Resolved):
         return fixed
     return levels.for_stream(fixed)
+
+
+def _dc_restore_on(asked, codec, settings, fixed):
+    """Whether a Declipper undoes an Opus encoder's DC reject: ``asked``
+    (True / False), or for None when ``codec`` names Opus (a source rate
+    too: a voice gains most); never with fixed levels or the social solver
+    (ParameterError when asked for there)."""
+    possible = not fixed and settings.algorithm != "social"
+    if asked is None:
+        return possible and detect.codec_family(codec) == "opus"
+    if not isinstance(asked, bool):
+        raise ParameterError(f"dc_restore must be True, False or None, got {asked!r}")
+    if asked and not possible:
+        raise ParameterError("dc_restore needs threshold='auto' and the SPADE solver")
+    return asked
 
 
 class Declipper:
@@ -275,6 +291,18 @@ class Declipper:
         levels, the SPADE solver and no ``source_rate``.  On the lossy
         benchmark's streams 144 of 180 targets against 136 (docs/lossy.md,
         twenty-sixth session).  Fixed at creation (:attr:`second_pass`).
+    dc_restore : bool, optional
+        The Opus encoder's 3 Hz DC reject undone on the input before
+        anything reads it (``rtd_set_dc_restore``; files:
+        :mod:`rtdeclip.core.dc_restore`): clipping's slow mean, which
+        libopus takes off and which moves both rails with it, put back, in
+        the output too.  The stream must start at the encoder's first
+        sample (a file played from its start; a monitor that joins a stream
+        midway carries the encoder's state at that moment as an offset).
+        Default (None): on when ``codec`` names Opus, with a ``source_rate``
+        too; needs auto levels and the SPADE solver.  Speech through Opus at
+        input SDR 7, ``fastest``: 7.4 -> 21.8 dB (docs/lossy.md, twenty-ninth
+        session).  Fixed at creation (:attr:`dc_restore`).
     precision : {"double", "single"}, optional
         Arithmetic of the solver's iteration: "double" (the survey's, and
         highquality's A-SPADE) or "single" (float FFTs and passes, about
@@ -296,7 +324,7 @@ class Declipper:
 
     def __init__(self, sample_rate, channels=1, preset="average", threshold="auto",
                  plan="estimate", threads=None, source_rate=None, codec=None,
-                 second_pass=None, **settings):
+                 second_pass=None, dc_restore=None, **settings):
         self.sample_rate = params.check_sample_rate(sample_rate)
         self.channels = params.check_channels(channels)
         factor = resample.check_source_rate(self.sample_rate, source_rate)
@@ -384,10 +412,18 @@ class Declipper:
             self._rate = ffi.gc(rate, lib.rtd_rate_destroy)
         self._second_pass = named_stream.stream_shares(second_pass, codec, preset, sol,
                                                         fixed is not None, factor)
+        self._dc_restore = _dc_restore_on(dc_restore, codec, sol, fixed is not None)
         self._inner = self._named = None
         if self._second_pass:   # the second pass over a smeared rail (rtd_named)
             self._inner, self._named = named_stream.stream_chain(self._state, cfg, sol,
                                                                  self._second_pass)
+        if self._dc_restore:   # on the chain's input, or the state's (at the solver's rate)
+            if self._named:
+                lib.rtd_named_set_dc_restore(self._named, dc_undo.OPUS_CUTOFF_HZ,
+                                             float(self.sample_rate))
+            else:
+                lib.rtd_set_dc_restore(self._state, dc_undo.OPUS_CUTOFF_HZ,
+                                       float(self.source_rate or self.sample_rate))
         # what process() calls, chosen once: the stream's own state, the
         # source-rate chain around it, or the second pass after it
         self._target, self._process_float, self._process_double = (
@@ -622,6 +658,12 @@ class Declipper:
         return self._second_pass
 
     @property
+    def dc_restore(self):
+        """Whether the stream's input has an Opus encoder's DC reject undone
+        (``dc_restore``; fixed at creation)."""
+        return self._dc_restore
+
+    @property
     def codec(self):
         """The codec family the stream's rails are read for ("opus"), or
         None.  Settable between calls with a codec or decoder name; a
@@ -658,6 +700,10 @@ class Declipper:
                 "frames_cut": s.frames_cut + second.get("second_pass_frames_cut", 0),
                 "pooled_iterations": s.pooled_iterations,
                 "hedge_solves": s.hedge_solves, "rail_switches": s.rail_switches,
+                # channels whose DC-reject guard let go (not DC-rejected input)
+                "dc_restore_tripped": 0 if not self._dc_restore else
+                lib.rtd_named_dc_restore_tripped(self._named) if self._named
+                else lib.rtd_dc_restore_tripped(self._state),
                 # per channel, in samples of the stream: samples_in times the
                 # factor down to source_rate (the solver's counts are at that rate)
                 "stream_samples_in": s.samples_in * (self.stream_hop // self.settings.hop),

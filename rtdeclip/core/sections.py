@@ -64,7 +64,9 @@ class SectionFinder:
         # one lane: with nothing to solve, waking a worker per hop cost
         # more than it shared (0.88 -> 0.65 s of CPU per minute of stereo)
         self._d = Declipper(sample_rate, channels=channels, preset="fastest", threshold="auto",
-                            plan="estimate", codec=codec, threads=1)
+                            plan="estimate", codec=codec, threads=1,
+                            # fed what its caller restored already (files, declip)
+                            dc_restore=False)
         self._d.iterations = 0   # the estimator only: frames pass through unsolved
         self.block = max(1, int(round(sample_rate * BLOCK_S)))
         self.sample_rate = sample_rate
