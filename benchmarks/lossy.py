@@ -72,6 +72,7 @@ STREAM_HEDGE = None   # --stream-hedge N: Declipper(hedge=N) for the stream cell
 HEDGE = True   # --no-hedge: offline cells solved once (the workers are forked after main sets it)
 SECOND_PASS = True   # --no-second-pass: offline cells hedged without the second pass
 RESTORE_LEVEL = True   # --keep-level: MP3 outputs not brought back to LAME's input level
+DC_RESTORE = True   # --no-dc-restore: Opus cells declipped as decoded (before the 29th session)
 CODEC_FAMILY = True   # --no-codec-family: the detector told only lossy=True (no Opus width)
 PRESETS = ("fastest", "average", "lowlatency", "highquality")
 
@@ -219,7 +220,7 @@ def run_offline(y, sr, preset, lossy, source_rate=None):
     # as rtdeclip file: a lossy input's codec rails hedged over the width
     out = rtdeclip.declip(y, sr, preset=preset, threshold="auto", lossy=lossy, jobs=1,
                           source_rate=sr // factor if factor > 1 else None, hedge=HEDGE,
-                          second_pass=SECOND_PASS)
+                          second_pass=SECOND_PASS, dc_restore=None if DC_RESTORE else False)
     est = [20 * np.log10(abs(v)) for f in found for v in (f.positive, f.negative) if v is not None]
     det = [{"method": list(f.method), "width_db": list(f.width_db)} for f in found]
     return out, est, det
@@ -238,6 +239,7 @@ def run_stream(y, sr, preset, source_rate=None, hedge=None, codec=None):
     hedge = STREAM_HEDGE if hedge is None else hedge
     d = rtdeclip.Declipper(sr, channels=y.shape[1], preset=preset, threshold="auto",
                            source_rate=source_rate, codec=codec,
+                           dc_restore=None if DC_RESTORE else False,
                            **({} if STREAM_SECOND_PASS else {"second_pass": False}),
                            **({} if hedge is None or preset == "highquality" else {"hedge": hedge}))
     outs = [d.process(np.ascontiguousarray(y[i:i + 512])) for i in range(0, len(y), 512)]
@@ -283,6 +285,12 @@ def case(args):
         # the codec's error that a declipper keeps is that of the restored
         # decoded clip
         d_r = d[:n] / scale
+        if DC_RESTORE and codec.startswith("opus"):
+            # an Opus clip's DC reject undone (core.dc_restore): the codec's
+            # error a declipper keeps is that of the restored clip
+            from rtdeclip.core.dc_restore import restored
+            d_dc, tripped = restored(d[:n], dsr)
+            d_r = np.where(tripped, d[:n], d_dc) / scale
         ceiling = None if codec == "uncoded" else \
             sdr(clean[:n], clean[:n] + d_r - y_r) - sdr(clean[:n], d[:n])
         # the codec's error on the truly reliable samples only (where the
@@ -613,11 +621,16 @@ def main():
                     help="MP3 outputs keep the decoded level, not brought back to the level "
                          "LAME scaled its input from (rtdeclip file --keep-level; before the "
                          "twenty-fifth session)")
+    ap.add_argument("--no-dc-restore", dest="dc_restore", action="store_false",
+                    help="Opus cells declipped as decoded, the encoder's DC reject not undone "
+                         "(rtdeclip file --no-dc-restore; before the twenty-ninth session)")
     ap.add_argument("--no-codec-family", dest="codec_family", action="store_false",
                     help="offline cells told only that the decoder is lossy, not its codec "
                          "(no Opus width: the detector before 2026-12-05, tenth session)")
     a = ap.parse_args()
-    global HEDGE, SECOND_PASS, STREAM_HEDGE, CODEC_FAMILY, RESTORE_LEVEL, STREAM_SECOND_PASS
+    global HEDGE, SECOND_PASS, STREAM_HEDGE, CODEC_FAMILY, RESTORE_LEVEL, STREAM_SECOND_PASS, \
+        DC_RESTORE
+    DC_RESTORE = a.dc_restore
     HEDGE, SECOND_PASS, STREAM_HEDGE = a.hedge, a.second_pass, a.stream_hedge
     STREAM_SECOND_PASS = a.stream_second_pass
     CODEC_FAMILY, RESTORE_LEVEL = a.codec_family, a.restore_level

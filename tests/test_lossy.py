@@ -640,8 +640,10 @@ def test_opus_rails_are_declared_narrower_at_moderate_clipping(tmp_path, clean):
         if sdr_in == 8.0:
             # through the file command: its report shows the Opus widths
             out, rep = tmp_path / "o.wav", tmp_path / "r.json"
+            # (as decoded: the detector above saw no DC reject undone)
             r = subprocess.run([sys.executable, "-m", "rtdeclip", "file", path, "--output",
-                                str(out), "--preset", "Fastest", "--report", str(rep)],
+                                str(out), "--preset", "Fastest", "--report", str(rep),
+                                "--no-dc-restore"],
                                capture_output=True, text=True, timeout=300)
             assert r.returncode == 0, r.stderr
             t = json.loads(rep.read_text())["thresholds"][0]
@@ -758,7 +760,8 @@ def test_a_stream_told_opus_declares_its_rails_narrower(tmp_path):
     y = np.clip(clean, -theta, theta)
     d, sr, _ = roundtrip(tmp_path, y, "opus", sr=48000)
     plain, wp, dp = codec_stream(d, sr)
-    told, wt, dt = codec_stream(d, sr, codec="libopus")
+    # (its DC reject not undone: the widths alone, tests/test_dc_restore.py)
+    told, wt, dt = codec_stream(d, sr, codec="libopus", dc_restore=False)
     assert dt.codec == "opus" and dp.codec is None and "codec='opus'" in repr(dt)
     assert [m["method"] for m in dt.detection] == [("codec", "codec")]
     assert max(wp[-1]) > OPUS_MAX_DB + 0.3                  # the rule's, wider ...
@@ -782,7 +785,7 @@ def test_a_stream_told_opus_declares_its_rails_narrower(tmp_path):
     assert dt.codec is None
     # an uncoded clip told Opus: exact rails, the output bit for bit
     u0, _, du = codec_stream(y, 48000)
-    u1, _, _ = codec_stream(y, 48000, codec="opus")
+    u1, _, _ = codec_stream(y, 48000, codec="opus", dc_restore=False)
     assert du.detection[0]["method"] == ("exact", "exact") and np.array_equal(u0, u1)
     # not through a source rate (a voice from 16 kHz is coded in voice modes)
     assert rtdeclip.Declipper(48000, source_rate=16000, codec="opus").codec is None

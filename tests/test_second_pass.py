@@ -199,7 +199,8 @@ def test_a_batch_folder_made_before_the_second_pass_resumes_only_without_it():
     from rtdeclip.cluster.summary import Summary
     old = {"options": {"preset": "fastest", "algorithm": "aspade", "threshold": "auto",
                        "format": "float32", "hedge": True}}
-    now = dict(old["options"], second_pass=False, sections=False, restore_level=False)
+    now = dict(old["options"], second_pass=False, sections=False, restore_level=False,
+               dc_restore=False)
     Summary.check_options(old, now, "out")
     with pytest.raises(ParameterError, match="second_pass=False") as e:
         Summary.check_options(old, dict(now, second_pass=True), "out")
@@ -210,3 +211,6 @@ def test_a_batch_folder_made_before_the_second_pass_resumes_only_without_it():
     # ... and before MP3s were brought back to their level: --keep-level
     with pytest.raises(ParameterError, match="restore_level=False"):
         Summary.check_options(old, dict(now, restore_level=True), "out")
+    # ... and before an Opus file's DC reject was undone: --no-dc-restore
+    with pytest.raises(ParameterError, match="dc_restore=False"):
+        Summary.check_options(old, dict(now, dc_restore=True), "out")
