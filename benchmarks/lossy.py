@@ -103,12 +103,14 @@ def pop_like(sr, seconds, seed=11):
     return 0.95 * x / np.max(np.abs(x))
 
 
-def clips(folder, excerpts, seconds):
+def clips(folder, excerpts, seconds, own=True):
     from rtdeclip.examples import music
     out = []
     for name in excerpts:
         x, sr = read_sqam(folder, name)
         out.append((name, x[:int(seconds * sr)][:, None], sr))
+    if not own:   # --no-own-clips: the SQAM excerpts alone (held-out runs)
+        return out
     out.append(("speech-like 16k mono", speech_like(16000, seconds)[:, None], 16000))
     out.append(("pop-like 44.1k stereo", pop_like(44100, seconds), 44100))
     out.append(("music 44.1k stereo", music(44100, seconds, 2, seed=3), 44100))
@@ -590,6 +592,9 @@ def clip_arguments(ap):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     clip_arguments(ap)
+    ap.add_argument("--no-own-clips", dest="own_clips", action="store_false",
+                    help="the SQAM excerpts alone, without the speech-like, pop-like and music "
+                         "clips (held-out runs)")
     ap.add_argument("--hq-excerpts", default="a08_violin",
                     help="highquality runs on these SQAM excerpts and the speech-like clip")
     ap.add_argument("--hq-seconds", type=float, default=2.0)
@@ -641,7 +646,8 @@ def main():
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="rtdeclip-lossy-") as tmp:
         tasks = [(n, x * (1.0 + a.scale), sr, s, presets, tmp) for n, x, sr in
-                 clips(a.sqam, [e for e in a.excerpts.split(",") if e], a.seconds) for s in sdrs]
+                 clips(a.sqam, [e for e in a.excerpts.split(",") if e], a.seconds, a.own_clips)
+                 for s in sdrs]
         if a.hq_excerpts:
             hq = [c for c in clips(a.sqam, a.hq_excerpts.split(","), a.hq_seconds)
                   if c[0] in a.hq_excerpts.split(",") or c[0].startswith("speech")]
@@ -653,7 +659,7 @@ def main():
     hq = (f"highquality: {a.hq_excerpts} and the speech-like clip, {a.hq_seconds:g} s, "
           f"input SDR {a.hq_sdrs}" if a.hq_excerpts else "no highquality runs")
     head = (f"`python benchmarks/lossy.py {shlex.join(sys.argv[1:])}` (SQAM excerpts "
-            f"{a.excerpts} and the three own clips, {a.seconds:g} s, presets {a.presets}; "
+            f"{a.excerpts}{' and the three own clips' if a.own_clips else ''}, {a.seconds:g} s, presets {a.presets}; "
             f"{hq}; {time.time() - t0:.0f} s wall on the shared machine)\n")
     rows = json.loads(json.dumps(rows, default=lambda o: o.item()))
     write_results(a.name, {"machine": machine(), "args": vars(a), "rows": rows,
