@@ -56,8 +56,10 @@ def register(sub):
                        choices=["opus", "mp3", "aac", "vorbis", "unknown"],
                        help="the codec the audio was decoded from, when known (a web stream, a "
                             "player's file): opus gives its rails Opus's own width (narrower "
-                            "at moderate clipping; docs/lossy.md); the others, or none, the "
-                            "width rule's")
+                            "at moderate clipping) and undoes its encoder's 3 Hz DC reject, "
+                            "which moved the rails (start before the stream does: joined "
+                            "midway, the encoder's state then stays as an offset; "
+                            "docs/lossy.md); the others, or none, the width rule's")
         p.add_argument("--second-pass", default="auto", metavar="N|auto|off",
                        help="a smeared rail solved a second time, one latency later, on the "
                             "clipped set the first solution names (N solves, 1-5), averaged "
