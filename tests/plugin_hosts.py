@@ -39,7 +39,7 @@ def read_float_wav(path):
 
 
 def python_stream(x, rate, preset="average", threshold="auto", source_rate=None, hedge=0,
-                  codec=None):
+                  codec=None, dc_restore=None):
     """Declipper(rate, channels, preset, threshold, source_rate, hedge, codec) on x then
     flushed: the stream delayed by the core latency, and that latency.
     Planned with FFTW_ESTIMATE, as the plug-in plans (deterministic: MEASURE
@@ -47,7 +47,8 @@ def python_stream(x, rate, preset="average", threshold="auto", source_rate=None,
     process); without the second pass a lossy codec's name brings to a
     Declipper, which the plug-ins do not run (docs/plugins.md)."""
     d = rtdeclip.Declipper(rate, x.shape[1], preset=preset, threshold=threshold, plan="estimate",
-                           source_rate=source_rate, hedge=hedge, codec=codec, second_pass=False)
+                           source_rate=source_rate, hedge=hedge, codec=codec, second_pass=False,
+                           dc_restore=dc_restore)
     y = np.concatenate([d.process(np.ascontiguousarray(x)), d.flush(np.float32)])
     return y, d.latency_samples
 

@@ -233,7 +233,8 @@ def test_codec_control_through_hosts(case):
     -c codec 1), on music clipped at input SDR 10 and made an Opus file with
     the ffmpeg command line, gives the Python Declipper(codec="opus")
     stream without its second pass (the plug-ins run none), which is not
-    the plain one (Opus's own width acted)."""
+    the plain one (Opus's own width acted) nor the one without the
+    encoder's DC reject undone (csrc/dc_restore.h acted in the hosts too)."""
     need("ffmpeg", "lv2apply")
     from rtdeclip.examples import music
     from rtdeclip.files.audio_io import AudioSource
@@ -251,6 +252,8 @@ def test_codec_control_through_hosts(case):
     ref, core = python_stream(y, RATE, codec="opus")
     plain, _ = python_stream(y, RATE)
     assert np.abs(ref - plain).max() > 1e-2          # Opus's width acted
+    kept, _ = python_stream(y, RATE, codec="opus", dc_restore=False)
+    assert np.abs(ref - kept).max() > 1e-3           # ... and its DC reject undone
     told = dict(c, x=y, ref_aligned=ref[core:], path=path)
     check_control_through_hosts(case, told, path, 9, "codec", 1, "codec")
 
