@@ -162,7 +162,8 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     it lifts over the rail's centre; the others kept), five times, and the
     mean of that and the hedge returned (:mod:`rtdeclip.core.named`): about
     twice the CPU; not with ``source_rate`` or the social solver.
-    ``dc_restore`` (default None: when ``lossy`` names Opus): the Opus
+    ``dc_restore`` (default None: when ``lossy`` names Opus and the levels
+    are "auto"): the Opus
     encoder's 3 Hz DC reject undone first (:mod:`rtdeclip.core.dc_restore`):
     clipping's slow mean, which the encoder took off and which moved both
     rails with it, put back (the lossy benchmark's speech through Opus at
@@ -206,8 +207,9 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
                              or jobs < 1):
         raise ParameterError(f"jobs must be an integer >= 1 (None: one per core), got {jobs!r}")
     y2 = y.reshape(len(y), channels).astype(np.float64)
-    if dc_restore is None:
-        dc_restore = codec_family(lossy) == "opus" if isinstance(lossy, str) else False
+    if dc_restore is None:   # as rtdeclip file: an Opus input with auto levels
+        dc_restore = isinstance(lossy, str) and codec_family(lossy) == "opus" and \
+            isinstance(threshold, str) and threshold == "auto"
     tripped = None
     if dc_restore:   # before anything looks at the rails (and before a source rate)
         y_dc, tripped = dc_undo.restored(y2, sample_rate)
