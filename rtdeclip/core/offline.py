@@ -210,7 +210,7 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     if dc_restore is None:   # as rtdeclip file: an Opus input with auto levels
         dc_restore = isinstance(lossy, str) and codec_family(lossy) == "opus" and \
             isinstance(threshold, str) and threshold == "auto"
-    tripped = None
+    tripped, y_in = None, y2
     if dc_restore:   # before anything looks at the rails (and before a source rate)
         y_dc, tripped = dc_undo.restored(y2, sample_rate)
         # a channel whose guard tripped was not DC-rejected: kept as it came
@@ -239,10 +239,12 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     jobs = jobs or os.cpu_count() or 1
     out = np.empty_like(y2)
     per_span = []
+    clipped = np.zeros(channels, dtype=bool)   # any finite level, in any span
     with ThreadPoolExecutor(max_workers=min(jobs, channels)) as pool:
         for k, ((a, b), found) in enumerate(spans):
             sets, found = _levels(seen[a:b], rate, threshold, channels, lossy=lossy,
                                   hedged=bool(hedge), found=found, preset=preset)
+            clipped |= [bool(np.isfinite(s).any()) for s in sets]
             a, b = a * factor, len(y2) if k == len(spans) - 1 else b * factor
             lo, hi = cuts.fed_from(a, context, grid), min(len(y2), b + context)
             # (sets: per channel, the level pairs of its solves)
@@ -257,11 +259,13 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
             # the levels at the declared width (the middle set of a hedge)
             per_span.append(((a, b), [dict(r[1], thresholds=tuple(sets[c][len(sets[c]) // 2]))
                                       for c, r in enumerate(results)]))
+    if dc_restore:   # a channel with nothing to declip leaves as it came (as files do)
+        out[:, ~clipped] = y_in[:, ~clipped]
     out = out.astype(y.dtype).reshape(y.shape)
     if return_stats:
         stats = _stats_of(per_span, sample_rate)
         for c, st in enumerate(stats):
-            st["dc_restored"] = bool(dc_restore) and not tripped[c]
+            st["dc_restored"] = bool(dc_restore) and not tripped[c] and bool(clipped[c])
         return out, stats
     return out
 
