@@ -133,3 +133,17 @@ def test_an_unclipped_opus_file_is_copied_as_decoded(tmp_path):
     assert r["dc_restored"] == [False]
     np.testing.assert_array_equal(AudioSource(r["output"]).read_all().astype(np.float32),
                                   AudioSource(opus).read_all().astype(np.float32))
+
+
+def test_declip_told_opus_restores_only_channels_that_clip():
+    """``declip(lossy="opus")``: a channel that clips is solved with its DC
+    reject undone (``dc_restored``), one with nothing to declip leaves as
+    it came, to the last bit."""
+    x = glottal_speech(48000, 2.0)
+    y = np.column_stack([libopus_dc_reject(0.3 * x, 48000),
+                         libopus_dc_reject(np.clip(x, -0.4, 0.25), 48000)])
+    out, stats = rtdeclip.declip(y, 48000, preset="fastest", lossy="opus", return_stats=True)
+    assert [s["dc_restored"] for s in stats] == [False, True]
+    np.testing.assert_array_equal(out[:, 0], y[:, 0])
+    plain = rtdeclip.declip(y, 48000, preset="fastest", lossy="opus", dc_restore=False)
+    assert np.max(np.abs(out[:, 1] - plain[:, 1])) > 0.01
