@@ -21,7 +21,6 @@
 #define RTD_DC_RESTORE_H
 
 #include <math.h>
-#include <string.h>
 
 #define RTD_DC_OPUS_COEF 6.3     /* a = 6.3 * cutoff_Hz / Fs (libopus)  */
 #define RTD_DC_GUARD_SHARE 1.0
@@ -62,59 +61,6 @@ static inline double dc_restore_push(dc_restore *d, double x)
     }
     d->m = m + d->a * x;
     return x + m;
-}
-
-/* The restored mean kept out of the output until the channel first uses a
- * rail.  Before any clipping the encoder had little to take off, and what
- * the inverse adds there is mostly the codec's noise summed: an Opus
- * stream in which nothing clips leaves as it came, bit for bit, as a file
- * does (core/dc_restore.py decides per channel over the whole file).  From
- * the first rail on, the mean comes in over RTD_DC_GATE_RAMP output
- * samples (no step), and stays.  `ring` holds the m added to each input
- * sample (by input time) for as long as the output lags the input; it is
- * made with the state. */
-#define RTD_DC_GATE_RAMP 1024
-
-typedef struct {
-    double *ring;   /* m added per input sample, by input time            */
-    int mask;       /* ring size - 1 (a power of two)                      */
-    double gate;    /* 0: the output as it came .. 1: the restored mean in */
-    int railed;     /* a rail was used since the last reset ...            */
-    long long from; /* ... from this output sample on (the ramp's start)   */
-} dc_gate;
-
-static inline void dc_gate_reset(dc_gate *g)
-{
-    if (g->ring) memset(g->ring, 0, sizeof(double) * (size_t)(g->mask + 1));
-    g->gate = 0.0;
-    g->railed = 0;
-    g->from = 0;
-}
-
-/* A rail is in use as of stream sample t: the gate opens from output
- * sample t on (a fixed sample, whatever the block sizes). */
-static inline void dc_gate_open(dc_gate *g, long long t)
-{
-    if (g->railed) return;
-    g->railed = 1;
-    g->from = t;
-}
-
-/* The m added to input sample t (t >= 0). */
-static inline void dc_gate_store(dc_gate *g, long long t, double m) { g->ring[t & g->mask] = m; }
-
-/* Output sample v (stream sample t_out), which lags its input sample t_in:
- * without the mean while no rail was used, the gate opening once one was. */
-static inline double dc_gate_out(dc_gate *g, long long t_out, long long t_in, double v)
-{
-    if (g->gate >= 1.0) return v;
-    double m = t_in >= 0 ? g->ring[t_in & g->mask] : 0.0;
-    double out = v - (1.0 - g->gate) * m;
-    if (g->railed && t_out >= g->from) {
-        g->gate += 1.0 / RTD_DC_GATE_RAMP;
-        if (g->gate > 1.0) g->gate = 1.0;
-    }
-    return out;
 }
 
 #endif

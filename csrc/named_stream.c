@@ -82,7 +82,6 @@ struct rtd_named {
                                     chain's input, before both states see it
                                     (rtd_named_set_dc_restore; off: a = 0)   */
     double *rin;                 /* SUB frames: the input so restored          */
-    dc_gate *dcg;                /* ch: its mean kept out until a rail is used */
 };
 
 static int pow2_at_least(int n)
@@ -127,14 +126,8 @@ rtd_named *rtd_named_create(rtd_state *first, rtd_state *inner, int channels, in
         ns->at = calloc((size_t)channels, sizeof(rails));
         ns->dc = calloc((size_t)channels, sizeof(dc_restore));
         ns->rin = calloc(cs, sizeof(double));
-        ns->dcg = calloc((size_t)channels, sizeof(dc_gate));
-        if (ns->dcg)   /* by input time, as far back as the output lags (xr) */
-            for (int c = 0; c < channels && e == RTD_OK; c++) {
-                ns->dcg[c].mask = xr - 1;
-                if (!(ns->dcg[c].ring = calloc((size_t)xr, sizeof(double)))) e = RTD_ERR_NOMEM;
-            }
         if (!ns->xd || !ns->fd || !ns->dd || !ns->o1 || !ns->bin || !ns->bout || !ns->iin
-            || !ns->iout || !ns->given || !ns->at || !ns->dc || !ns->rin || !ns->dcg)
+            || !ns->iout || !ns->given || !ns->at || !ns->dc || !ns->rin)
             e = RTD_ERR_NOMEM;
     }
     if (e != RTD_OK) {
@@ -160,9 +153,6 @@ void rtd_named_destroy(rtd_named *ns)
     free(ns->at);
     free(ns->dc);
     free(ns->rin);
-    if (ns->dcg)
-        for (int c = 0; c < ns->ch; c++) free(ns->dcg[c].ring);
-    free(ns->dcg);
     free(ns);
 }
 
@@ -172,10 +162,7 @@ void rtd_named_reset(rtd_named *ns)
     memset(ns->xd, 0, sizeof(double) * ns->ch * (ns->xmask + 1));
     memset(ns->fd, 0, sizeof(double) * ns->ch * (ns->fmask + 1));
     memset(ns->dd, 0, sizeof(int8_t) * ns->ch * (ns->xmask + 1));
-    for (int c = 0; c < ns->ch; c++) {
-        dc_restore_reset(&ns->dc[c]);
-        dc_gate_reset(&ns->dcg[c]);
-    }
+    for (int c = 0; c < ns->ch; c++) dc_restore_reset(&ns->dc[c]);
     ns->t = 0;
 }
 
@@ -183,10 +170,7 @@ void rtd_named_set_dc_restore(rtd_named *ns, double cutoff_hz, double sample_rat
 {
     double a = cutoff_hz > 0.0 && sample_rate > 0.0 ? RTD_DC_OPUS_COEF * cutoff_hz / sample_rate
                                                      : 0.0;
-    for (int c = 0; c < ns->ch; c++) {
-        dc_restore_set(&ns->dc[c], a);
-        dc_gate_reset(&ns->dcg[c]);
-    }
+    for (int c = 0; c < ns->ch; c++) dc_restore_set(&ns->dc[c], a);
 }
 
 int rtd_named_dc_restore_tripped(const rtd_named *ns)
@@ -253,19 +237,13 @@ static void sub_block(rtd_named *ns, const double *in, double *out, int n)
      * whatever the block sizes the same samples see the same rails */
     if (t0 % SUB == 0)
         for (int c = 0; c < C; c++) read_rails(ns, c, &ns->at[c]);
-    const int dc_on = ns->dc[0].a != 0.0;
-    if (dc_on) {   /* both states and the naming see it restored */
+    if (ns->dc[0].a != 0.0) {   /* both states and the naming see it restored */
         for (int i = 0; i < n; i++)
             for (int c = 0; c < C; c++) {
-                double v = in[(size_t)i * C + c], r = v;
-                if (isfinite(v)) r = dc_restore_push(&ns->dc[c], v);
-                ns->rin[(size_t)i * C + c] = r;
-                dc_gate_store(&ns->dcg[c], t0 + i, isfinite(v) ? r - v : 0.0);
+                double v = in[(size_t)i * C + c];
+                ns->rin[(size_t)i * C + c] = isfinite(v) ? dc_restore_push(&ns->dc[c], v) : v;
             }
         in = ns->rin;
-        for (int c = 0; c < C; c++)   /* the first rail in use opens the gate */
-            if (ns->at[c].pos < HUGE_VAL || ns->at[c].neg > -HUGE_VAL)
-                dc_gate_open(&ns->dcg[c], t0);   /* (rails are read at multiples of SUB) */
     }
     rtd_process_double(ns->first, in, ns->o1, n);
     for (int c = 0; c < C; c++) {
@@ -322,7 +300,7 @@ static void sub_block(rtd_named *ns, const double *in, double *out, int n)
                 else
                     v = 0.5 * (first + s / K);
             }
-            out[(size_t)i * C + c] = dc_on ? dc_gate_out(&ns->dcg[c], t0 + i, tx, v) : v;
+            out[(size_t)i * C + c] = v;
         }
     }
     ns->t = t0 + n;

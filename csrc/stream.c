@@ -80,7 +80,6 @@ typedef struct {
     smear_estimator sm;   /* codec-smeared rails (auto_threshold only)       */
     rail_watch rw;        /* a new track's rail (rail_watch.h)               */
     dc_restore dc;        /* an Opus encoder's DC reject undone (off: a = 0) */
-    dc_gate dcg;          /* ... its mean kept out until a rail is used       */
     int method[2];        /* RTD_RAIL_* of the levels in use                 */
     double width[2];      /* dB from the estimated rail to the level in use  */
     long long credit; /* budget pool: iterations earlier frames left unused */
@@ -256,7 +255,6 @@ void rtd_destroy(rtd_state *st)
                 fftw_free(tr->prior[1]);
             }
             fftw_free(st->ch[c].fifo);
-            free(st->ch[c].dcg.ring);
         }
         free(st->ch);
     }
@@ -360,12 +358,7 @@ rtd_state *rtd_create(const rtd_config *cfg, int *error)
         ch->frame = fftw_alloc_real(w);
         ch->given = fftw_malloc((size_t)w);
         ch->fifo = fftw_alloc_real(st->fifo_cap);
-        /* the m added to each input sample, for as long as the output lags */
-        int ring = 1;
-        while (ring < st->latency + st->hop + 1) ring <<= 1;
-        ch->dcg.ring = calloc((size_t)ring, sizeof(double));
-        ch->dcg.mask = ring - 1;
-        if (!ch->frame || !ch->given || !ch->fifo || !ch->dcg.ring) goto fail;
+        if (!ch->frame || !ch->given || !ch->fifo) goto fail;
         for (int t = 0; t < made; t++) {
             track *tr = &ch->tr[t];
             tr->acc = fftw_alloc_real(w);
@@ -447,7 +440,6 @@ void rtd_reset(rtd_state *st)
         smear_set_rate(&ch->sm, st->sample_rate);
         smear_set_rate(&ch->rw.sm, st->sample_rate);
         dc_restore_reset(&ch->dc);
-        dc_gate_reset(&ch->dcg);
         ch->method[0] = ch->method[1] = RTD_RAIL_NONE;
         ch->width[0] = ch->width[1] = 0.0;
         ch->pos = st->cfg.auto_threshold ? HUGE_VAL : ch->fixed_pos;
@@ -1053,15 +1045,10 @@ static void process(rtd_state *st, const void *in, const int8_t *given, void *ou
                      * the sample out of the clip estimate and the solver */
                     y = 0.0;
                     st->nonfinite_samples++;
-                    if (ch->dc.a != 0.0) dc_gate_store(&ch->dcg, st->samples_in + done + i, 0.0);
                 } else {
                     /* an Opus encoder's DC reject undone before anything
                      * reads the rails (rtd_set_dc_restore; off: y as is) */
-                    if (ch->dc.a != 0.0) {
-                        double raw = y;
-                        y = dc_restore_push(&ch->dc, y);
-                        dc_gate_store(&ch->dcg, st->samples_in + done + i, y - raw);
-                    }
+                    y = dc_restore_push(&ch->dc, y);
                     if (st->cfg.auto_threshold) {
                         clip_estimator_push(&ch->est, y);
                         smear_push(&ch->sm, y, st->sm_scratch);
@@ -1106,13 +1093,6 @@ static void process(rtd_state *st, const void *in, const int8_t *given, void *ou
             for (int c = 0; c < C; c++)
                 rail_watch_levels(&st->ch[c].rw, st->ch[c].pos, st->ch[c].neg, st->ch[c].width,
                                   st->ch[c].method, &st->ch[c].sm);
-        if (at_hop)   /* the restored mean comes into the output from the first rail on */
-            for (int c = 0; c < C; c++) {
-                channel *ch = &st->ch[c];
-                if (ch->dc.a != 0.0 &&
-                    (ch->method[0] != RTD_RAIL_NONE || ch->method[1] != RTD_RAIL_NONE))
-                    dc_gate_open(&ch->dcg, st->samples_in + done + n);
-            }
         st->fill += n;
         if (st->fill == hop) {
             run_frame(st);
@@ -1124,9 +1104,6 @@ static void process(rtd_state *st, const void *in, const int8_t *given, void *ou
                 size_t idx = (size_t)(done + i) * C + c;
                 double v = ch->fifo[ch->fifo_rd];
                 if (++ch->fifo_rd == st->fifo_cap) ch->fifo_rd = 0;
-                if (ch->dc.a != 0.0)
-                    v = dc_gate_out(&ch->dcg, st->samples_in + done + i,
-                                    st->samples_in + done + i - st->latency, v);
                 if (is_float) /* saturate: a restored peak may exceed float range */
                     ((float *)out)[idx] = (float)(v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : v);
                 else
@@ -1320,10 +1297,7 @@ int rtd_set_dc_restore(rtd_state *st, double cutoff_hz, double sample_rate)
     if (st->soc) return RTD_ERR_ALGORITHM;
     double a = cutoff_hz > 0.0 && sample_rate > 0.0 ? RTD_DC_OPUS_COEF * cutoff_hz / sample_rate
                                                      : 0.0;
-    for (int c = 0; c < st->cfg.channels; c++) {
-        dc_restore_set(&st->ch[c].dc, a);
-        dc_gate_reset(&st->ch[c].dcg);
-    }
+    for (int c = 0; c < st->cfg.channels; c++) dc_restore_set(&st->ch[c].dc, a);
     return RTD_OK;
 }
 

@@ -296,8 +296,7 @@ class Declipper:
         anything reads it (``rtd_set_dc_restore``; files:
         :mod:`rtdeclip.core.dc_restore`): clipping's slow mean, which
         libopus takes off and which moves both rails with it, put back, in
-        the output too from a channel's first rail on (an unclipped stream
-        leaves as it came, bit for bit).  The stream must start at the encoder's first
+        the output too.  The stream must start at the encoder's first
         sample (a file played from its start; a monitor that joins a stream
         midway carries the encoder's state at that moment as an offset).
         Default (None): on when ``codec`` names Opus, with a ``source_rate``
