@@ -33,6 +33,13 @@ typedef struct {
     int tripped;    /* the guard let m go                                   */
 } dc_restore;
 
+/* The per-sample step for a reject at cutoff_hz seen at sample_rate (0:
+ * off, for a cutoff or rate that is not positive). */
+static inline double dc_restore_coef(double cutoff_hz, double sample_rate)
+{
+    return cutoff_hz > 0.0 && sample_rate > 0.0 ? RTD_DC_OPUS_COEF * cutoff_hz / sample_rate : 0.0;
+}
+
 static inline void dc_restore_set(dc_restore *d, double a)
 {
     d->a = a > 0.0 && isfinite(a) ? a : 0.0;

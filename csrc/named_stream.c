@@ -168,8 +168,7 @@ void rtd_named_reset(rtd_named *ns)
 
 void rtd_named_set_dc_restore(rtd_named *ns, double cutoff_hz, double sample_rate)
 {
-    double a = cutoff_hz > 0.0 && sample_rate > 0.0 ? RTD_DC_OPUS_COEF * cutoff_hz / sample_rate
-                                                     : 0.0;
+    const double a = dc_restore_coef(cutoff_hz, sample_rate);
     for (int c = 0; c < ns->ch; c++) dc_restore_set(&ns->dc[c], a);
 }
 

@@ -440,6 +440,7 @@ int rtd_set_codec(rtd_state *st, int family);
  * Real-time safe.  RTD_ERR_ALGORITHM for the social solver, else RTD_OK.
  * docs/lossy.md, twenty-ninth session: speech through Opus at input SDR
  * 7, fastest stream 7.4 -> 21.8 dB. */
+#define RTD_OPUS_DC_CUTOFF_HZ 3.0   /* libopus's dc_reject, outside its "voip" application */
 int rtd_set_dc_restore(rtd_state *st, double cutoff_hz, double sample_rate);
 int rtd_dc_restore_tripped(const rtd_state *st);   /* channels whose guard let m go */
 

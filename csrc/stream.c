@@ -1295,8 +1295,7 @@ int rtd_set_codec(rtd_state *st, int family)
 int rtd_set_dc_restore(rtd_state *st, double cutoff_hz, double sample_rate)
 {
     if (st->soc) return RTD_ERR_ALGORITHM;
-    double a = cutoff_hz > 0.0 && sample_rate > 0.0 ? RTD_DC_OPUS_COEF * cutoff_hz / sample_rate
-                                                     : 0.0;
+    const double a = dc_restore_coef(cutoff_hz, sample_rate);
     for (int c = 0; c < st->cfg.channels; c++) dc_restore_set(&st->ch[c].dc, a);
     return RTD_OK;
 }

@@ -417,7 +417,8 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
             /* and its encoder's DC reject undone from here on (m starts at
              * 0: set before the stream starts, as a host does from the
              * control's initial value) */
-            rtd_set_dc_restore(p->st[k], codec == 1 ? 3.0 : 0.0, p->solver_rate);
+            rtd_set_dc_restore(p->st[k], codec == 1 ? RTD_OPUS_DC_CUTOFF_HZ : 0.0,
+                               p->solver_rate);
         }
     }
     if (hedge != p->hedge) {

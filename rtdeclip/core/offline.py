@@ -209,7 +209,7 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
     y2 = y.reshape(len(y), channels).astype(np.float64)
     if dc_restore is None:   # as rtdeclip file: an Opus input with auto levels
         dc_restore = isinstance(lossy, str) and codec_family(lossy) == "opus" and \
-            isinstance(threshold, str) and threshold == "auto"
+            clip_levels.parse(threshold, channels) is None
     tripped, y_in = None, y2
     if dc_restore:   # before anything looks at the rails (and before a source rate)
         y_dc, tripped = dc_undo.restored(y2, sample_rate)

@@ -92,7 +92,7 @@ def run(job: FileJob):
     progress = job.progress or (lambda frac: None)
     src = AudioSource(job.input)
     ref = open_reference(job, src)
-    if job.dc_restore and job.threshold == "auto":
+    if job.dc_restore and parse_threshold_db(job.threshold, src.channels) is None:
         # every pass from here sees the rails the Opus encoder's DC reject
         # moved put back (one decoding pass to check its guard)
         src.restore_dc()
