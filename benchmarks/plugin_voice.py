@@ -11,7 +11,8 @@ syllables and pauses, 16 kHz, mono), clipped at input SDR 3, 7 and 10 dB,
 header says 16 kHz), or resampled by ffmpeg (`-ar 48000`, wideband
 telephony bridged to a 48 kHz sound server).  Each decoded 48 kHz WAV goes
 through `ffmpeg -af ladspa=...:latency=1` with each variant at its
-defaults (average, auto levels); ΔSDR against the clean clip resampled to
+defaults (average, auto levels), and on the Opus paths the voice variant
+with its codec control at 1 (the encoder's DC reject undone); ΔSDR against the clean clip resampled to
 48 kHz (scipy), over the whole clip, and the CPU of the ffmpeg run.
 Results: benchmarks/results/plugin_voice.{json,md}.
 """
@@ -37,7 +38,10 @@ PATHS = {"opus_24k": ["-c:a", "libopus", "-b:a", "24k"],
          "opus_32k": ["-c:a", "libopus", "-b:a", "32k"],
          "resampled": ["-ar", "48000", "-c:a", "pcm_f32le"]}
 EXT = {"opus_24k": ".opus", "opus_32k": ".opus", "resampled": ".wav"}
-VARIANTS = ("mono", "mono_voice")
+# column: (plug-in variant, controls); "told": the codec control at 1
+# (Opus: the encoder's DC reject undone), on the Opus paths only
+VARIANTS = {"mono": ("mono", ""), "mono_voice": ("mono_voice", ""),
+            "mono_voice_told": ("mono_voice", "controls=c9=1:")}
 
 
 def ffmpeg(*args):
@@ -58,11 +62,14 @@ def case(x, sdr_in, path, tmp):
     n = min(len(clean), len(d))
     before = lossy.sdr(clean[:n], d[:n])
     row = {"input_sdr": sdr_in, "path": path, "sdr_before": before}
-    for v in VARIANTS:
+    for v, (variant, controls) in VARIANTS.items():
+        if v.endswith("_told") and not path.startswith("opus"):
+            continue
         out = os.path.join(tmp, f"out_{v}.wav")
         c0 = children_cpu()
         ffmpeg("-i", dec, "-af", f"ladspa=file={plugins.ladspa_library()}:"
-               f"plugin={plugins.LADSPA_LABELS[v]}:latency=1", "-c:a", "pcm_f32le", out)
+               f"plugin={plugins.LADSPA_LABELS[variant]}:{controls}latency=1",
+               "-c:a", "pcm_f32le", out)
         cpu = children_cpu() - c0
         y, _ = lossy.decode(out)
         m = min(n, len(y))
@@ -97,12 +104,15 @@ def main():
             cpu = (sum(r["mono_voice"]["ffmpeg_cpu_s"] for r in sel)
                    / max(1e-9, sum(r["mono"]["ffmpeg_cpu_s"] for r in sel)))
             gain = sum(r["mono_voice"]["delta_sdr"] > r["mono"]["delta_sdr"] for r in sel)
+            told = (f"{np.mean([r['mono_voice_told']['delta_sdr'] for r in sel]):.2f}"
+                    if "mono_voice_told" in sel[0] else "")
             table.append([s, path, f"{std:.2f}", f"{voi:.2f}", f"{voi - std:+.2f}",
-                          f"{gain}/{len(sel)}", f"{cpu:.2f}"])
+                          f"{gain}/{len(sel)}", f"{cpu:.2f}", told])
     md = ("### A clipped 16 kHz voice at 48 kHz through the plug-ins in ffmpeg "
           f"(mean ΔSDR dB over {len(a.seeds.split(','))} speech-like clips of {a.seconds:g} s)\n\n"
           + md_table(["input SDR", "path", "rtdeclip_mono", "rtdeclip_mono_voice", "difference",
-                      "voice better", "ffmpeg CPU voice / standard"], table) + "\n")
+                      "voice better", "ffmpeg CPU voice / standard",
+                      "rtdeclip_mono_voice codec=1 (Opus)"], table) + "\n")
     write_results("plugin_voice", {"machine": machine(), "args": vars(a), "rows": rows}, md)
 
 

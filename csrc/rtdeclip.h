@@ -437,7 +437,7 @@ int rtd_set_codec(rtd_state *st, int family);
  * (rtd_dc_restore_tripped counts them).  cutoff_hz 0: off (the default).
  * Resets m; survives rtd_reset (which zeroes m).  For an rtd_named chain
  * set it on the chain (rtd_named_set_dc_restore), not on its states.
- * Real-time safe.  RTD_ERR_ALGORITHM for the social solver, else RTD_OK.
+ * Real-time safe; the social solver too.  Returns RTD_OK.
  * docs/lossy.md, twenty-ninth session: speech through Opus at input SDR
  * 7, fastest stream 7.4 -> 21.8 dB. */
 #define RTD_OPUS_DC_CUTOFF_HZ 3.0   /* libopus's dc_reject, outside its "voip" application */

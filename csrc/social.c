@@ -4,6 +4,7 @@
 #include "threshold.h"
 #include "smear.h"
 #include "rail_watch.h"
+#include "dc_restore.h"
 #include "planner.h"
 
 #include <fftw3.h>
@@ -34,6 +35,7 @@ typedef struct {
     clip_estimator est;
     smear_estimator sm;      /* codec-smeared rails (auto_threshold only)    */
     rail_watch rw;           /* a new track's rail (rail_watch.h)            */
+    dc_restore dc;           /* an Opus encoder's DC reject undone (off: a = 0) */
     int method[2];           /* RTD_RAIL_* of the levels in use              */
     double width[2];         /* dB from the estimated rail to the level used */
 } schannel;
@@ -423,6 +425,7 @@ void social_reset(social_state *so)
         clip_estimator_reset(&ch->est);
         smear_reset(&ch->sm);
         rail_watch_reset(&ch->rw);
+        dc_restore_reset(&ch->dc);
         smear_set_rate(&ch->sm, so->sample_rate);
         smear_set_rate(&ch->rw.sm, so->sample_rate);
         ch->method[0] = ch->method[1] = RTD_RAIL_NONE;
@@ -521,10 +524,14 @@ void social_process(social_state *so, const void *in, void *out, int frames, int
                 if (!isfinite(y)) {
                     y = 0.0;
                     so->stats.nonfinite_samples++;
-                } else if (so->cfg.auto_threshold) {
-                    clip_estimator_push(&ch->est, y);
-                    smear_push(&ch->sm, y, so->sm_scratch);
-                    rail_watch_push(&ch->rw, &ch->est, &ch->sm, y, so->sm_scratch);
+                } else {
+                    /* before anything reads the rails, as stream.c does */
+                    y = dc_restore_push(&ch->dc, y);
+                    if (so->cfg.auto_threshold) {
+                        clip_estimator_push(&ch->est, y);
+                        smear_push(&ch->sm, y, so->sm_scratch);
+                        rail_watch_push(&ch->rw, &ch->est, &ch->sm, y, so->sm_scratch);
+                    }
                 }
                 dst[i] = y;
             }
@@ -585,6 +592,18 @@ void social_get_stats(const social_state *so, rtd_stats *s)
     for (int c = 0; c < so->cfg.channels; c++) s->rail_switches += so->ch[c].rw.switches;
 }
 void social_set_codec(social_state *so, int family) { so->codec = family; }
+
+void social_set_dc_restore(social_state *so, double a)
+{
+    for (int c = 0; c < so->cfg.channels; c++) dc_restore_set(&so->ch[c].dc, a);
+}
+
+int social_dc_restore_tripped(const social_state *so)
+{
+    int n = 0;
+    for (int c = 0; c < so->cfg.channels; c++) n += so->ch[c].dc.tripped;
+    return n;
+}
 
 void social_set_sample_rate(social_state *so, double rate)
 {

@@ -1294,17 +1294,20 @@ int rtd_set_codec(rtd_state *st, int family)
 
 int rtd_set_dc_restore(rtd_state *st, double cutoff_hz, double sample_rate)
 {
-    if (st->soc) return RTD_ERR_ALGORITHM;
     const double a = dc_restore_coef(cutoff_hz, sample_rate);
+    if (st->soc) {
+        social_set_dc_restore(st->soc, a);
+        return RTD_OK;
+    }
     for (int c = 0; c < st->cfg.channels; c++) dc_restore_set(&st->ch[c].dc, a);
     return RTD_OK;
 }
 
 int rtd_dc_restore_tripped(const rtd_state *st)
 {
+    if (st->soc) return social_dc_restore_tripped(st->soc);
     int n = 0;
-    if (!st->soc)
-        for (int c = 0; c < st->cfg.channels; c++) n += st->ch[c].dc.tripped;
+    for (int c = 0; c < st->cfg.channels; c++) n += st->ch[c].dc.tripped;
     return n;
 }
 

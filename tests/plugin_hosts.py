@@ -123,11 +123,11 @@ _Descriptor._fields_ = [
     ("cleanup", ctypes.CFUNCTYPE(None, ctypes.c_void_p)),
 ]
 
-# in port order; "hedge" (added later) comes after the meters
+# in port order; "hedge" and "codec" (added later) come after the meters
 CONTROLS = ["preset", "clip_mode", "clip_pos_db", "clip_neg_db", "gain_db", "limiter",
-            "ceiling_db", "enabled", "hedge"]
+            "ceiling_db", "enabled", "hedge", "codec"]
 DEFAULTS = dict(preset=0, clip_mode=0, clip_pos_db=0, clip_neg_db=0, gain_db=0, limiter=0,
-                ceiling_db=0, enabled=1, hedge=0)
+                ceiling_db=0, enabled=1, hedge=0, codec=0)
 
 
 LOWLATENCY_PRESET = 2   # the low-latency variants' one preset value
@@ -163,7 +163,7 @@ class LadspaInstance:
         if not self.h:
             raise RuntimeError(f"instantiate failed at {rate} Hz")
         defaults = dict(DEFAULTS, preset=LOWLATENCY_PRESET if lowlatency else 0)
-        self.ctl = (ctypes.c_float * 9)(*[defaults[k] for k in CONTROLS])
+        self.ctl = (ctypes.c_float * len(CONTROLS))(*[defaults[k] for k in CONTROLS])
         self.meters = (ctypes.c_float * 7)()
         for i in range(8):
             self.d.connect_port(self.h, 2 * channels + i, ctypes.cast(
@@ -171,8 +171,9 @@ class LadspaInstance:
         for i in range(1 + 2 * channels + 2):
             self.d.connect_port(self.h, 2 * channels + 8 + i, ctypes.cast(
                 ctypes.byref(self.meters, 4 * i), ctypes.POINTER(ctypes.c_float)))
-        self.d.connect_port(self.h, 2 * channels + 8 + 1 + 2 * channels + 2, ctypes.cast(
-            ctypes.byref(self.ctl, 4 * 8), ctypes.POINTER(ctypes.c_float)))
+        for i in (8, 9):   # hedge, codec
+            self.d.connect_port(self.h, 2 * channels + i + 1 + 2 * channels + 2, ctypes.cast(
+                ctypes.byref(self.ctl, 4 * i), ctypes.POINTER(ctypes.c_float)))
         self.d.activate(self.h)
 
     def set(self, **controls):

@@ -53,11 +53,12 @@ def test_a_signal_that_keeps_its_dc_trips_the_guard_and_is_let_go():
     assert abs(y[-1] - x[-1]) < 1e-3                     # ... and decayed away
 
 
-def test_the_stream_restores_as_the_file_path_does():
+@pytest.mark.parametrize("preset", ["fastest", "highquality"])   # SPADE, social
+def test_the_stream_restores_as_the_file_path_does(preset):
     """C (rtd_set_dc_restore) against Python (core.dc_restore): nothing
     clipped, so the stream's output is its restored input, delayed."""
     x = libopus_dc_reject(0.3 * glottal_speech(48000, 1.5), 48000)
-    d = rtdeclip.Declipper(48000, preset="fastest", codec="opus", second_pass=False)
+    d = rtdeclip.Declipper(48000, preset=preset, codec="opus", second_pass=False)
     assert d.dc_restore
     out = np.concatenate([d.process(x[i:i + 700]) for i in range(0, len(x), 700)] + [d.flush()])
     want, _ = dc_restore.restored(x, 48000)
@@ -147,3 +148,29 @@ def test_declip_told_opus_restores_only_channels_that_clip():
     np.testing.assert_array_equal(out[:, 0], y[:, 0])
     plain = rtdeclip.declip(y, 48000, preset="fastest", lossy="opus", dc_restore=False)
     assert np.max(np.abs(out[:, 1] - plain[:, 1])) > 0.01
+
+
+def test_the_voice_plug_in_told_opus_gains_in_ffmpeg(clipped_opus_voice):
+    """rtdeclip_mono_voice's codec control (c9) at 1 in ffmpeg's ladspa
+    filter, fed the Opus file by ffmpeg's own decoder: the encoder's DC
+    reject undone at 16 kHz, as Declipper(source_rate=16000, codec="opus")
+    does, gains far more than the control at 0."""
+    import shutil
+    import subprocess
+    from rtdeclip import plugins
+    if not shutil.which("ffmpeg"):
+        pytest.skip("ffmpeg not installed")
+    tmp, opus, ref = clipped_opus_voice
+    clean = AudioSource(ref).read_all()[:, 0]
+    y = AudioSource(opus).read_all()[:, 0]
+    gains = {}
+    for codec in (1, 0):
+        out = tmp / f"ff_voice_c9_{codec}.wav"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", opus, "-af",
+                        f"ladspa=file={plugins.ladspa_library()}:plugin=rtdeclip_mono_voice:"
+                        f"controls=c9={codec}:latency=1", "-c:a", "pcm_f32le", str(out)],
+                       check=True, timeout=300)
+        z = AudioSource(str(out)).read_all()[:, 0]
+        n = min(len(z), len(clean), len(y))
+        gains[codec] = sdr(clean[:n], z[:n]) - sdr(clean[:n], y[:n])
+    assert gains[1] > gains[0] + 5.0, gains

@@ -138,6 +138,29 @@ def test_voice_variant_equals_python_at_the_source_rate(rate, channels):
     off.close()
 
 
+def test_voice_variant_codec_control_undoes_the_opus_dc_reject():
+    """The voice variants' codec control at 1: the Opus encoder's DC reject
+    undone at the 16 kHz rate and nothing else (no Opus width), as
+    Declipper(rate, source_rate=16000, codec="opus") does; which is not
+    the stream with the control at 0."""
+    rate = 48000
+    x = clipped_signal(rate, 1, 0.8, seed=9)
+    coef, m, y = 6.3 * 3.0 / rate, 0.0, np.empty_like(x)
+    for i, v in enumerate(x[:, 0].astype(np.float64)):   # libopus's dc_reject
+        y[i, 0] = v - m
+        m = coef * v + (1.0 - coef) * m
+    y = (np.round(y * 32768) / 32768).astype(np.float32)
+    ref, core = python_stream(y, rate, source_rate=16000, codec="opus")
+    plain, _ = python_stream(y, rate, source_rate=16000)
+    assert np.abs(ref - plain).max() > 1e-3
+    inst = LadspaInstance(rate, 1, voice=True)
+    inst.set(codec=1)
+    z = run_blocks(inst, y, sizes=700, rng=np.random.default_rng(3))
+    lat = inst.latency
+    assert np.max(np.abs(z[lat:] - ref[core:core + len(y) - lat])) <= TOL
+    inst.close()
+
+
 @pytest.mark.parametrize("rate", [8000, 16000, 22050, 44100, 80000, 88200])
 def test_voice_variant_refuses_rates_not_2_3_4_6_times_16k(rate):
     """The rate chain divides by 2, 3, 4 or 6: at any other host rate the

@@ -63,13 +63,16 @@ const rtdp_control_info rtdp_control_table_lowlatency[RTDP_N_CONTROLS] = {
     RTDP_CODEC_CONTROL
 };
 
-/* The voice family: the standard ports, but the codec control has the one
- * value 0 (Opus codes a 16 kHz voice in its voice modes). */
+/* The voice family: the standard ports; its codec control's 1 undoes the
+ * Opus encoder's DC reject only, at the 16 kHz source's rate, as
+ * Declipper(source_rate=16000, codec="opus") does: Opus's own width was
+ * measured on full-band audio, and a 16 kHz voice is coded in its voice
+ * modes. */
 const rtdp_control_info rtdp_control_table_voice[RTDP_N_CONTROLS] = {
     RTDP_PRESET_STANDARD
     RTDP_COMMON_CONTROLS
     RTDP_HEDGE_CONTROL
-    {"codec", "Decoded from (voice: unknown, fixed)", 0, 0, 0, 1, 0},
+    {"codec", "Decoded from (0 unknown or other, 1 Opus: its DC reject undone)", 0, 1, 0, 1, 0},
 };
 
 const rtdp_control_info *rtdp_controls_of(int family)
@@ -413,7 +416,9 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
          * preset switch finds it set */
         p->codec = codec;
         for (int k = 0; k < p->nstates; k += 2) {
-            rtd_set_codec(p->st[k], codec == 1 ? RTD_CODEC_OPUS : RTD_CODEC_UNKNOWN);
+            /* Opus's own width on full-band audio only (not through a rate
+             * chain: the voice family) */
+            rtd_set_codec(p->st[k], codec == 1 && !p->rs[k] ? RTD_CODEC_OPUS : RTD_CODEC_UNKNOWN);
             /* and its encoder's DC reject undone from here on (m starts at
              * 0: set before the stream starts, as a host does from the
              * control's initial value) */

@@ -48,18 +48,18 @@ def parse_threshold(threshold, channels):
     return levels.for_stream(fixed)
 
 
-def _dc_restore_on(asked, codec, settings, fixed):
+def _dc_restore_on(asked, codec, fixed):
     """Whether a Declipper undoes an Opus encoder's DC reject: ``asked``
     (True / False), or for None when ``codec`` names Opus (a source rate
-    too: a voice gains most); never with fixed levels or the social solver
-    (ParameterError when asked for there)."""
-    possible = not fixed and settings.algorithm != "social"
+    too: a voice gains most; the social solver too); never with fixed
+    levels (ParameterError when asked for there)."""
+    possible = not fixed
     if asked is None:
         return possible and detect.codec_family(codec) == "opus"
     if not isinstance(asked, bool):
         raise ParameterError(f"dc_restore must be True, False or None, got {asked!r}")
     if asked and not possible:
-        raise ParameterError("dc_restore needs threshold='auto' and the SPADE solver")
+        raise ParameterError("dc_restore needs threshold='auto'")
     return asked
 
 
@@ -300,7 +300,7 @@ class Declipper:
         sample (a file played from its start; a monitor that joins a stream
         midway carries the encoder's state at that moment as an offset).
         Default (None): on when ``codec`` names Opus, with a ``source_rate``
-        too; needs auto levels and the SPADE solver.  Speech through Opus at
+        or the social solver too; needs auto levels.  Speech through Opus at
         input SDR 7, ``fastest``: 7.4 -> 21.8 dB (docs/lossy.md, twenty-ninth
         session).  Fixed at creation (:attr:`dc_restore`).
     precision : {"double", "single"}, optional
@@ -412,7 +412,7 @@ class Declipper:
             self._rate = ffi.gc(rate, lib.rtd_rate_destroy)
         self._second_pass = named_stream.stream_shares(second_pass, codec, preset, sol,
                                                         fixed is not None, factor)
-        self._dc_restore = _dc_restore_on(dc_restore, codec, sol, fixed is not None)
+        self._dc_restore = _dc_restore_on(dc_restore, codec, fixed is not None)
         self._inner = self._named = None
         if self._second_pass:   # the second pass over a smeared rail (rtd_named)
             self._inner, self._named = named_stream.stream_chain(self._state, cfg, sol,
