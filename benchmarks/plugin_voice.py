@@ -86,7 +86,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in map(int, a.seeds.split(",")):
-            x = speech_like(16000, a.seconds, seed=seed)
+            x = speech_like(16000, a.seconds, seed=seed, microphone=True)
             for s in (3, 7, 10):
                 for path in PATHS:
                     r = case(x, s, path, tmp)

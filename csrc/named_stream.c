@@ -168,8 +168,8 @@ void rtd_named_reset(rtd_named *ns)
 
 void rtd_named_set_dc_restore(rtd_named *ns, double cutoff_hz, double sample_rate)
 {
-    const double a = dc_restore_coef(cutoff_hz, sample_rate);
-    for (int c = 0; c < ns->ch; c++) dc_restore_set(&ns->dc[c], a);
+    const double a = dc_restore_coef(cutoff_hz, sample_rate), pole = dc_restore_pole(sample_rate);
+    for (int c = 0; c < ns->ch; c++) dc_restore_set(&ns->dc[c], a, pole);
 }
 
 int rtd_named_dc_restore_tripped(const rtd_named *ns)
@@ -299,7 +299,7 @@ static void sub_block(rtd_named *ns, const double *in, double *out, int n)
                 else
                     v = 0.5 * (first + s / K);
             }
-            out[(size_t)i * C + c] = v;
+            out[(size_t)i * C + c] = dc_restore_out(&ns->dc[c], v);   /* off: v */
         }
     }
     ns->t = t0 + n;

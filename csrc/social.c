@@ -546,7 +546,7 @@ void social_process(social_state *so, const void *in, void *out, int frames, int
             schannel *ch = &so->ch[c];
             for (int i = 0; i < n; i++) {
                 size_t idx = (size_t)(done + i) * C + c;
-                double v = ch->fifo[ch->fifo_rd];
+                double v = dc_restore_out(&ch->dc, ch->fifo[ch->fifo_rd]);
                 if (++ch->fifo_rd == so->fifo_cap) ch->fifo_rd = 0;
                 if (is_float)
                     ((float *)out)[idx] = (float)(v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : v);
@@ -593,9 +593,9 @@ void social_get_stats(const social_state *so, rtd_stats *s)
 }
 void social_set_codec(social_state *so, int family) { so->codec = family; }
 
-void social_set_dc_restore(social_state *so, double a)
+void social_set_dc_restore(social_state *so, double a, double pole)
 {
-    for (int c = 0; c < so->cfg.channels; c++) dc_restore_set(&so->ch[c].dc, a);
+    for (int c = 0; c < so->cfg.channels; c++) dc_restore_set(&so->ch[c].dc, a, pole);
 }
 
 int social_dc_restore_tripped(const social_state *so)

@@ -51,9 +51,9 @@ void social_get_detection(const social_state *so, int c, int *method_pos, int *m
                           double *width_pos, double *width_neg);
 void social_get_stats(const social_state *so, rtd_stats *s);
 void social_set_codec(social_state *so, int family);   /* RTD_CODEC_* */
-/* dc_restore.h on every channel's input (a: dc_restore_coef; 0 off);
- * zeroes m.  Real-time safe. */
-void social_set_dc_restore(social_state *so, double a);
+/* dc_restore.h on every channel's input and output (a: dc_restore_coef,
+ * 0 off; pole: dc_restore_pole); zeroes m.  Real-time safe. */
+void social_set_dc_restore(social_state *so, double a, double pole);
 int social_dc_restore_tripped(const social_state *so);
 void social_set_sample_rate(social_state *so, double rate);   /* Hz, 0: unknown */
 void social_set_max_iterations(social_state *so, int n);

@@ -1102,7 +1102,8 @@ static void process(rtd_state *st, const void *in, const int8_t *given, void *ou
             channel *ch = &st->ch[c];
             for (int i = 0; i < n; i++) {
                 size_t idx = (size_t)(done + i) * C + c;
-                double v = ch->fifo[ch->fifo_rd];
+                /* high-passed while an Opus DC reject is undone (off: v) */
+                double v = dc_restore_out(&ch->dc, ch->fifo[ch->fifo_rd]);
                 if (++ch->fifo_rd == st->fifo_cap) ch->fifo_rd = 0;
                 if (is_float) /* saturate: a restored peak may exceed float range */
                     ((float *)out)[idx] = (float)(v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : v);
@@ -1294,12 +1295,12 @@ int rtd_set_codec(rtd_state *st, int family)
 
 int rtd_set_dc_restore(rtd_state *st, double cutoff_hz, double sample_rate)
 {
-    const double a = dc_restore_coef(cutoff_hz, sample_rate);
+    const double a = dc_restore_coef(cutoff_hz, sample_rate), pole = dc_restore_pole(sample_rate);
     if (st->soc) {
-        social_set_dc_restore(st->soc, a);
+        social_set_dc_restore(st->soc, a, pole);
         return RTD_OK;
     }
-    for (int c = 0; c < st->cfg.channels; c++) dc_restore_set(&st->ch[c].dc, a);
+    for (int c = 0; c < st->cfg.channels; c++) dc_restore_set(&st->ch[c].dc, a, pole);
     return RTD_OK;
 }
 

@@ -56,12 +56,14 @@ def test_a_signal_that_keeps_its_dc_trips_the_guard_and_is_let_go():
 @pytest.mark.parametrize("preset", ["fastest", "highquality"])   # SPADE, social
 def test_the_stream_restores_as_the_file_path_does(preset):
     """C (rtd_set_dc_restore) against Python (core.dc_restore): nothing
-    clipped, so the stream's output is its restored input, delayed."""
+    clipped, so the stream's output is its restored input high-passed at
+    0.3 Hz (dc_restore_out, Highpass), delayed."""
     x = libopus_dc_reject(0.3 * glottal_speech(48000, 1.5), 48000)
     d = rtdeclip.Declipper(48000, preset=preset, codec="opus", second_pass=False)
     assert d.dc_restore
     out = np.concatenate([d.process(x[i:i + 700]) for i in range(0, len(x), 700)] + [d.flush()])
     want, _ = dc_restore.restored(x, 48000)
+    want = dc_restore.highpassed(want, 48000)
     np.testing.assert_allclose(out[d.latency_samples:][:len(x)], want, atol=1e-9)
     assert d.stats["dc_restore_tripped"] == 0
     assert not rtdeclip.Declipper(48000, preset="fastest", codec="mp3").dc_restore
@@ -72,7 +74,7 @@ def clipped_opus_voice(tmp_path_factory):
     """Speech at 16 kHz clipped to input SDR 7 dB through libopus 96k: the
     file decodes at 48 kHz; the clean reference resampled there by ffmpeg."""
     tmp = tmp_path_factory.mktemp("opus_voice")
-    x = glottal_speech(SR, 3.0)
+    x = glottal_speech(SR, 3.0, microphone=True)
     _, theta = clip_to_sdr(x, 7.0)
     clean = write_wav(tmp / "clean.wav", x.reshape(-1, 1), SR)
     clip = write_wav(tmp / "clip.wav", np.clip(x, -theta, theta).reshape(-1, 1), SR)
@@ -89,7 +91,10 @@ def test_a_clipped_opus_voice_file_gains_with_its_dc_put_back(clipped_opus_voice
                                  preset="fastest", dc_restore=dc)
         gains[dc] = r["sdr"]["mix"]["improvement_db"]
         assert r["dc_restored"] == ([True] if dc else None)
-    assert gains[True] > gains[False] + 5.0, gains        # measured 22.5 against 7.5
+    # measured 23.2 against 17.8 (a voice as a microphone records it; the
+    # glottal flow's own mean kept, 22.5 against 7.5 before the output's
+    # high-pass)
+    assert gains[True] > gains[False] + 2.0, gains
     log = "\n".join(rtdeclip.declip_file(opus, str(tmp / "again.wav"), preset="fastest")["log"])
     assert "3 Hz DC reject" in log
 
@@ -106,7 +111,7 @@ def test_a_clipped_opus_voice_stream_gains_with_its_dc_put_back(clipped_opus_voi
         out = np.concatenate(outs + [d.flush()])[d.latency_samples:][:len(y)]
         n = min(len(out), len(clean))
         gains[dc] = sdr(clean[:n], out[:n]) - sdr(clean[:n], y[:n])
-    assert gains[None] > gains[False] + 5.0, gains
+    assert gains[None] > gains[False] + 2.0, gains       # measured 21.7 against 17.8
 
 
 def test_an_opus_file_that_kept_its_dc_is_declipped_as_decoded(tmp_path):
@@ -173,4 +178,4 @@ def test_the_voice_plug_in_told_opus_gains_in_ffmpeg(clipped_opus_voice):
         z = AudioSource(str(out)).read_all()[:, 0]
         n = min(len(z), len(clean), len(y))
         gains[codec] = sdr(clean[:n], z[:n]) - sdr(clean[:n], y[:n])
-    assert gains[1] > gains[0] + 5.0, gains
+    assert gains[1] > gains[0] + 2.0, gains             # measured 21.1 against 17.4

@@ -302,9 +302,12 @@ def test_a_short_file_of_a_note_has_no_codec_rail(tmp_path):
     assert abs(20 * np.log10(f[1].positive / theta)) < 1.0
 
 
-def glottal_speech(sr, seconds, seed=5):
-    """benchmarks/adeclip_compare.py's speech-like clip (the lossy benchmark's
-    speech), its IIR filters written as convolutions (numpy only)."""
+def glottal_speech(sr, seconds, seed=5, microphone=False):
+    """benchmarks/adeclip_compare.py's speech-like clip, its IIR filters
+    written as convolutions (numpy only).  Its glottal flow keeps a mean
+    (a quarter of its RMS) that no recording keeps; ``microphone`` True
+    takes it off as a microphone does (one pole at 50 Hz; the lossy
+    benchmark's clip has a 2nd-order one)."""
     rng = np.random.default_rng(seed)
     n = int(seconds * sr)
     out = np.zeros(n)
@@ -325,6 +328,11 @@ def glottal_speech(sr, seconds, seed=5):
         end = min(n, pos + syl)
         out[pos:end] += seg[:end - pos]
         pos = end + int(rng.uniform(0.02, 0.15) * sr)
+    if microphone:   # y = x - x[-1] + R y[-1]: its impulse response, to 1e-7
+        R = np.exp(-2 * np.pi * 50.0 / sr)
+        taps = int(np.log(1e-7) / np.log(R)) + 2
+        h = -(1 - R) * R ** np.arange(taps - 1)
+        out = np.convolve(out, np.concatenate([[1.0], h]))[:n]
     return 0.95 * out / np.max(np.abs(out))
 
 

@@ -99,7 +99,7 @@ def voice_message(tmp_path_factory):
     clean signal at 48 kHz through `ffmpeg -ar 48000` for the SDR."""
     tmp = tmp_path_factory.mktemp("voice")
     sr = 16000
-    x = glottal_speech(sr, 3.0)[:, None]
+    x = glottal_speech(sr, 3.0, microphone=True)[:, None]
     _, theta = rtdeclip.clip_to_sdr(x.ravel(), 3.0)
     wav = write_wav(tmp / "voice.wav", np.clip(x, -theta, theta), sr)
     opus = tmp / "voice.opus"
@@ -137,7 +137,8 @@ def test_voice_message_is_declipped_at_its_source_rate(voice_message):
     at48 = rtdeclip.declip(d, 48000, preset="average", jobs=1)
     gain48 = sdr(at48) - sdr(d)
     # measured: 12.1 dB against 4.1 at 48 kHz (14.1 uncoded); 15.0 with its
-    # DC reject undone (twenty-ninth session)
+    # DC reject undone (twenty-ninth session); 18.6 against 5.9 on the voice
+    # as a microphone records it (its glottal flow's mean off, thirtieth)
     print(f"voice message: {gain:.2f} dB at 16 kHz, {gain48:.2f} dB at 48 kHz")
     assert gain > 9.0 and gain > gain48 + 3.0, (gain, gain48)
     # the API with source_rate gives what the file path gives, told it is
@@ -160,9 +161,10 @@ def test_voice_message_is_declipped_at_its_source_rate(voice_message):
     d_dc, _ = dc_restore.restored(d, 48000)
     near = (d_dc[:, 0] >= 0.9 * p) | (d_dc[:, 0] <= 0.9 * q)
     far = np.convolve(near.astype(float), np.ones(1001), "same") == 0
-    # (restored in the file's chunks rather than at once: the same to float32's last bit)
     assert far.sum() > 0.2 * len(d)
-    assert np.max(np.abs(y[far] - d_dc[far].astype(np.float32))) <= 2 ** -23
+    # as they came but for the output's 0.3 Hz high-pass (core.dc_restore:
+    # the integral's slow wander taken out; measured 5.6e-4 at most)
+    assert np.max(np.abs(y[far] - d_dc[far].astype(np.float32))) <= 2e-3
 
 
 def test_voice_stream_is_declipped_at_its_source_rate(voice_message):

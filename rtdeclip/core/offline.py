@@ -261,6 +261,8 @@ def declip(y, sample_rate, preset="highquality", threshold="auto", *, plan="esti
                                       for c, r in enumerate(results)]))
     if dc_restore:   # a channel with nothing to declip leaves as it came (as files do)
         out[:, ~clipped] = y_in[:, ~clipped]
+        # the others high-passed at 0.3 Hz: the integral's slow wander out
+        out = dc_undo.highpassed(out, sample_rate, on=clipped & ~tripped)
     out = out.astype(y.dtype).reshape(y.shape)
     if return_stats:
         stats = _stats_of(per_span, sample_rate)

@@ -32,7 +32,7 @@ from rtdeclip.core.declipper import Declipper
 from rtdeclip.core.offline import aligned
 from rtdeclip.core.detect import (ClipCounter, ClipDetector, codec_family, exact_rail, for_preset,
                                   is_lossy, told_at_rate)
-from rtdeclip.core import hedge, named, params, sections as cuts
+from rtdeclip.core import dc_restore as dc_undo, hedge, named, params, sections as cuts
 from rtdeclip.errors import FileError, ParameterError
 
 CHUNK = 1 << 16
@@ -390,8 +390,14 @@ def declip_to_sink(job, src, levels, n, sink, progress, clipping=None, factor=1,
                                  parts[k].found if found is not None else None),
                 levels=[cuts.inclusive(p.sets) for p in parts], on_done=done)
         restore = restored_level(job, src) if clipping else 1.0
+        # a channel whose DC reject was undone: its output high-passed at
+        # 0.3 Hz, the integral's slow wander out (core.dc_restore)
+        lows = dc_undo.Highpass(src.channels, src.sample_rate, on=src.dc_restore) \
+            if clipping and src.dc_restore is not None and any(src.dc_restore) else None
         try:
             for block in blocks:
+                if lows is not None:
+                    block = lows.push(block).astype(block.dtype, copy=False)
                 if restore != 1.0:
                     block = block * restore
                 w.write(block)
