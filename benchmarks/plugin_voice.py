@@ -5,7 +5,8 @@ standard one (rtdeclip_mono, at the 48 kHz the call is decoded at).
     python benchmarks/plugin_voice.py [--seconds 6] [--seeds 5,6,7]
 
 A speech-like clip (benchmarks/adeclip_compare.speech_like: voiced
-syllables and pauses, 16 kHz, mono), clipped at input SDR 3, 7 and 10 dB,
+syllables and pauses, 16 kHz, mono, as a microphone records it: its
+glottal flow's mean off, since 2026-12-07), clipped at input SDR 3, 7 and 10 dB,
 16-bit WAV, reaches 48 kHz as calls do: through Opus at 24 and 32 kb/s
 (ffmpeg libopus from the 16 kHz WAV, decoded by ffmpeg at 48 kHz: the
 header says 16 kHz), or resampled by ffmpeg (`-ar 48000`, wideband

@@ -431,7 +431,10 @@ int rtd_set_codec(rtd_state *st, int family);
  * reads it (m += 6.3 * cutoff_hz / sample_rate * x, the sample + m; from
  * the stream's first sample, which must be the encoder's: the decoder
  * trims the pre-skip), so the rails sit flat again and the output
- * carries the mean back.  `sample_rate`: the rate this state sees (the
+ * carries the mean back, high-passed at 0.3 Hz (one pole: the integral
+ * also sums the codec's error near DC, a slow random walk, and a stream
+ * joined midway would keep the encoder's m then as an offset).
+ * `sample_rate`: the rate this state sees (the
  * source's in an rtd_rate chain).  A channel whose m passes its peak so
  * far was not DC-rejected (ffmpeg's own Opus encoder): m is let go there
  * (rtd_dc_restore_tripped counts them).  cutoff_hz 0: off (the default).

@@ -296,9 +296,11 @@ class Declipper:
         anything reads it (``rtd_set_dc_restore``; files:
         :mod:`rtdeclip.core.dc_restore`): clipping's slow mean, which
         libopus takes off and which moves both rails with it, put back, in
-        the output too.  The stream must start at the encoder's first
-        sample (a file played from its start; a monitor that joins a stream
-        midway carries the encoder's state at that moment as an offset).
+        the output too, which is then high-passed at 0.3 Hz (the integral's
+        slow wander of codec error out).  The stream should start at the
+        encoder's first sample (a file played from its start); a monitor
+        that joins a stream midway carries the encoder's state at that
+        moment as an offset, which the high-pass takes off within seconds.
         Default (None): on when ``codec`` names Opus, with a ``source_rate``
         or the social solver too; needs auto levels.  Speech through Opus at
         input SDR 7, ``fastest``: 7.4 -> 21.8 dB (docs/lossy.md, twenty-ninth
