@@ -16,7 +16,10 @@
  * m is let go from there (decays with the encoder's time constant, no
  * step) and not followed again until the next reset.
  *
- * The output: high-passed at 0.3 Hz (one pole) while restoring.  The
+ * The output: high-passed at 0.3 Hz (one pole) while restoring, and on
+ * after the guard let m go (a stream cannot take back what it played, and
+ * dropping the filter then would step; a file keeps such a channel as
+ * decoded, core/dc_restore.py).  The
  * integral sums the codec's error near DC too, a random walk that grows
  * with the stream (8 s of music through Opus 160k at input SDR 20: 12.2 dB
  * gained without the restore, 8.1 with it, 14.1 with it and the

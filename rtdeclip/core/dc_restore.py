@@ -111,14 +111,14 @@ class Highpass:
     """The output of a restored channel high-passed at ``OUTPUT_HIGHPASS_HZ``
     block by block, as csrc/dc_restore.h's ``dc_restore_out`` does per
     sample (``y = x - x[-1] + pole * y[-1]``, from rest): ``push(x)``
-    returns a new float64 array of x's shape; ``channels`` False are passed
-    through as they are."""
+    returns a new float64 array of x's shape; the channels ``on`` marks
+    False are passed through as they are."""
 
     SPAN = 8192   # pole ** -SPAN stays small: the closed form below is exact
 
     def __init__(self, channels, rate, on=None):
         self.pole = float(np.exp(-2.0 * np.pi * OUTPUT_HIGHPASS_HZ / float(rate)))
-        n = channels if isinstance(channels, int) else len(channels)
+        n = int(channels)
         self.on = np.ones(n, dtype=bool) if on is None else np.asarray(on, dtype=bool)
         self.hx = np.zeros(n)
         self.hy = np.zeros(n)

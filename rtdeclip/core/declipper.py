@@ -302,9 +302,10 @@ class Declipper:
         that joins a stream midway carries the encoder's state at that
         moment as an offset, which the high-pass takes off within seconds.
         Default (None): on when ``codec`` names Opus, with a ``source_rate``
-        or the social solver too; needs auto levels.  Speech through Opus at
-        input SDR 7, ``fastest``: 7.4 -> 21.8 dB (docs/lossy.md, twenty-ninth
-        session).  Fixed at creation (:attr:`dc_restore`).
+        or the social solver too; needs auto levels.  A 16 kHz voice through
+        Opus at input SDR 7, ``fastest`` with ``source_rate=16000``: 17.8 ->
+        21.7 dB (docs/lossy.md, thirtieth session).  Fixed at creation
+        (:attr:`dc_restore`).
     precision : {"double", "single"}, optional
         Arithmetic of the solver's iteration: "double" (the survey's, and
         highquality's A-SPADE) or "single" (float FFTs and passes, about
