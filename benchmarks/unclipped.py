@@ -3,7 +3,7 @@ look-ahead-limited ("mastered") ones, uncoded and through the ffmpeg command
 line's codecs, as a file (`rtdeclip file`) and as a stream
 (`Declipper(threshold="auto")`).
 
-    python benchmarks/unclipped.py ../shared/data/sqam [--gains 0,6,12] [--jobs 2]
+    python benchmarks/unclipped.py ../shared/data/sqam [--gains 0,6,12] [--jobs 2] [--rate 16000]
 
 Most audio people own is not clipped; much of it is mastered through a
 brick-wall limiter that piles the peaks up under a ceiling, which in an
@@ -19,6 +19,11 @@ passes the ceiling, the gain falls over the look-ahead before a peak and
 recovers with the release, as a mastering limiter's does.  Ceiling
 -0.3 dBFS, look-ahead 5 ms, release 80 ms; `--gains` is the drive into it
 (0: no limiter, the clip scaled to a 0.95 peak).
+
+`--rate R` resamples every clip to R Hz first and adds the benchmark's
+speech-like clip recorded at R: a stream's estimator at a voice rate (16
+kHz: a hump needs fewer samples there, and the ripple test is off below 32
+kHz; Opus still decodes at 48 kHz).
 """
 import argparse
 import json
@@ -34,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import SQAM, machine, md_table, read_sqam, write_results  # noqa: E402
-from lossy import CODECS, decode, pop_like, write_wav16  # noqa: E402
+from lossy import CODECS, decode, pop_like, speech_like, to_rate, write_wav16  # noqa: E402
 
 CEILING_DB, LOOK_MS, RELEASE_MS = -0.3, 5.0, 80.0
 SAME = 999.0   # "SDR" of an output equal to its input
@@ -61,7 +66,7 @@ def limit(x, sr, drive_db, ceiling_db=CEILING_DB, look_ms=LOOK_MS, release_ms=RE
     return np.clip(x * g[:, None], -c, c)
 
 
-def clips(folder, excerpts, seconds):
+def clips(folder, excerpts, seconds, rate=None):
     from rtdeclip.examples import music
     out = [("pop-like 44.1k stereo", pop_like(44100, seconds), 44100),
            ("music 44.1k stereo", music(44100, seconds, 2, seed=3), 44100),
@@ -69,7 +74,10 @@ def clips(folder, excerpts, seconds):
     for name in excerpts:
         x, sr = read_sqam(folder, name)
         out.append((name, x[:int(seconds * sr)][:, None], sr))
-    return out
+    if rate is None:
+        return out
+    return [(f"{n} at {rate / 1000:g}k", to_rate(x, sr, rate), rate) for n, x, sr in out] + \
+        [(f"speech-like {rate / 1000:g}k mono", speech_like(rate, seconds)[:, None], rate)]
 
 
 def changed_db(ref, out):
@@ -174,17 +182,21 @@ def main():
     ap.add_argument("--codecs", default="uncoded," + ",".join(CODECS))
     ap.add_argument("--preset", default="fastest")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--rate", type=int, default=None,
+                    help="resample every clip to this rate first, and add the speech-like clip")
     ap.add_argument("--name", default="unclipped")
     a = ap.parse_args()
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="rtdeclip-unclipped-") as tmp:
         tasks = [(n, x, sr, float(g), c, a.preset, tmp)
-                 for n, x, sr in clips(a.sqam, [e for e in a.excerpts.split(",") if e], a.seconds)
+                 for n, x, sr in clips(a.sqam, [e for e in a.excerpts.split(",") if e], a.seconds,
+                                       a.rate)
                  for g in a.gains.split(",") for c in a.codecs.split(",")]
         with ProcessPoolExecutor(a.jobs) as pool:
             rows = list(pool.map(case, tasks))
     head = (f"`python benchmarks/unclipped.py {shlex.join(sys.argv[1:])}` (three own clips and "
-            f"SQAM {a.excerpts}, {a.seconds:g} s, not clipped; limiter ceiling {CEILING_DB} dBFS, "
+            f"SQAM {a.excerpts}{f', at {a.rate} Hz, and the speech-like clip' if a.rate else ''}, "
+            f"{a.seconds:g} s, not clipped; limiter ceiling {CEILING_DB} dBFS, "
             f"look-ahead {LOOK_MS:g} ms, release {RELEASE_MS:g} ms; preset {a.preset}; "
             f"{time.time() - t0:.0f} s wall)\n\n")
     write_results(a.name, {"machine": machine(), "args": vars(a), "rows": rows, "header": head},

@@ -33,9 +33,11 @@
                                 and MP3 128k overshoot by 9-10 dB on drum
                                 hits at input SDR 3, issue 9)             */
 #define RTD_SM_MAX_SCALE 16  /* widest half-window, bins (0.8 dB)           */
-#define RTD_SM_MIN_MASS 64  /* samples a hump needs (offline: 16; a stream is
-                               tested again and again, so a fluke of a few
-                               samples must not pass: seen on noise via MP3) */
+#define RTD_SM_MIN_MASS 64  /* samples a hump needs at 44.1 kHz and up (offline:
+                               16; a stream is tested again and again, so a
+                               fluke of a few samples must not pass: seen on
+                               noise via MP3); below, as much time where no
+                               hump of 64 qualifies (smear_set_rate) */
 #define RTD_SM_HALVE (1 << 22) /* counts halve beyond this: old music fades */
 
 /* detection methods reported per polarity */
@@ -64,14 +66,23 @@ typedef struct {
     int seen[2];        /* consecutive evaluations that found its own hump  */
     peak_runs runs;     /* flat rippled tops or smooth peaks at the level  */
     int smooth[2];      /* smooth peaks there: no rail (smear_drop_smooth)  */
+    int min_mass;       /* samples a hump needs at the stream's rate, 0:
+                           RTD_SM_MIN_MASS (smear_set_rate)                */
 } smear_estimator;
 
 static inline void smear_reset(smear_estimator *e)
 {
     const int ripple = e->runs.min_len;   /* set once for the stream's rate */
+    const int min_mass = e->min_mass;
     memset(e, 0, sizeof *e);
     e->top[0] = e->top[1] = -1;
     e->runs.min_len = ripple;
+    e->min_mass = min_mass;
+}
+
+static inline int smear_min_mass(const smear_estimator *e)
+{
+    return e->min_mass > 0 ? e->min_mass : RTD_SM_MIN_MASS;
 }
 
 static inline double smear_bin_db(int k) { return RTD_SM_LOW_DB + (k + 0.5) * RTD_SM_BIN_DB; }
@@ -86,19 +97,12 @@ static inline int64_t smear_above(const smear_estimator *e, int side, double lev
     return n;
 }
 
-/* One side's hump test on hist h with cumulative scratch H (RTD_SM_BINS+1);
- * same criteria as ClipDetector._hump / _locate / codec_width. */
-static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
+/* The densest window (centre bin, returned; -1: none) that holds at least
+ * `need` samples and qualifies as a hump, over all scales; its half-width
+ * in bins, mass and the samples just below it in *s, *mass, *below. */
+static inline int smear_densest(const int64_t *H, int K, double need, int *s_out,
+                                 int64_t *mass_out, int64_t *below_out)
 {
-    const int32_t *h = e->hist[side];
-    const int K = e->top[side] + 1;
-    e->found[side] = RTD_RAIL_NONE;
-    e->mirrored[side] = 0;
-    if (K <= 0) return;
-    H[0] = 0;
-    for (int i = 0; i < K; i++) H[i + 1] = H[i] + h[i];
-    double need = 1e-4 * (double)e->n;
-    if (need < RTD_SM_MIN_MASS) need = RTD_SM_MIN_MASS;
     /* the densest qualifying window over all scales (as detect.py's
      * _hump: a small overshoot cluster can qualify at a fine scale where
      * the rail's far denser hump only does at a coarser one) */
@@ -138,6 +142,37 @@ static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
             s = sc;
         }
     }
+    *s_out = s;
+    *mass_out = best_mass;
+    *below_out = best_below;
+    return best;
+}
+
+/* One side's hump test on hist h with cumulative scratch H (RTD_SM_BINS+1);
+ * same criteria as ClipDetector._hump / _locate / codec_width. */
+static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
+{
+    const int32_t *h = e->hist[side];
+    const int K = e->top[side] + 1;
+    e->found[side] = RTD_RAIL_NONE;
+    e->mirrored[side] = 0;
+    if (K <= 0) return;
+    H[0] = 0;
+    for (int i = 0; i < K; i++) H[i + 1] = H[i] + h[i];
+    /* a hump of RTD_SM_MIN_MASS samples first, as at 44.1 kHz and up; only
+     * where none qualifies, a lighter one of as much time at a lower rate
+     * (smear_set_rate): a lower bar for all would let a lighter, denser
+     * window win over the one that qualifies now (a voice at input SDR 3:
+     * its first rail came 30 ms later and 2.4 dB was lost) */
+    double need = 1e-4 * (double)e->n;
+    if (need < RTD_SM_MIN_MASS) need = RTD_SM_MIN_MASS;
+    int s = 0;
+    int64_t best_mass = 0, best_below = 0;
+    int best = smear_densest(H, K, need, &s, &best_mass, &best_below);
+    double light = 1e-4 * (double)e->n;
+    if (light < smear_min_mass(e)) light = smear_min_mass(e);
+    if (best < 0 && light < need)
+        best = smear_densest(H, K, light, &s, &best_mass, &best_below);
     if (best < 0) return;
     {
         /* centre of mass, spread above it, lower edge */
@@ -644,9 +679,25 @@ static inline void smear_hold(smear_estimator *e)
  * speech clipped and coded by Opus held 1.2-1.7 maxima per run there (3.3-4.9
  * at 48 kHz), and the test cost a 30 s stream of it 1.3 dB. */
 #define RTD_SM_RIPPLE_RATE 32000.0
+/* RTD_SM_MIN_MASS holds at 44.1 kHz and up (1.45 ms of samples); below, a
+ * hump may also pass on as much time, min_mass samples, where none of
+ * RTD_SM_MIN_MASS qualifies (smear_eval_side).  At 16 kHz 64 samples are 4
+ * ms: a voice clipped at input SDR 7-20 found its first rail an evaluation
+ * (32 ms) after its first clipped syllable and lost it.  With 23 samples
+ * at 16 kHz the speech clip's lossy streams gain +3.1 / +4.4 / +13.8 dB
+ * more on the mean at input SDR 7 / 10 / 20 (-0.05 at 3), the voice
+ * plug-ins +0.3 to +4.3 dB at 7-10.  The cost: unclipped music at 16 kHz,
+ * whose held notes now pass for a rail in 34 more of the 324 streams of
+ * `benchmarks/unclipped.py --rate 16000`, 31 of them for 30-60 ms (34-57
+ * dB SDR from their input), three limited masters for 3.2-3.4 s (27-57
+ * dB); unclipped speech in none.  docs/lossy.md, thirty-first
+ * session. */
+#define RTD_SM_MASS_RATE 44100.0
 static inline void smear_set_rate(smear_estimator *e, double rate)
 {
     e->runs.min_len = rate >= RTD_SM_RIPPLE_RATE ? RTD_PR_MIN_LEN : 0;
+    e->min_mass = rate > 0 && rate < RTD_SM_MASS_RATE
+                      ? (int)ceil(RTD_SM_MIN_MASS * rate / RTD_SM_MASS_RATE) : RTD_SM_MIN_MASS;
 }
 
 static inline void smear_drop_smooth(smear_estimator *e)
