@@ -77,13 +77,14 @@ CODEC_FAMILY = True   # --no-codec-family: the detector told only lossy=True (no
 PRESETS = ("fastest", "average", "lowlatency", "highquality")
 
 
-def speech_like(sr, seconds):
+def speech_like(sr, seconds, seed=5):
     """adeclip_compare's speech-like clip as a microphone records it: its
     glottal flow's mean taken off (a 50 Hz high-pass; since 2026-12-07,
     thirtieth session: the mean is a quarter of its RMS, which no
-    recording keeps and which Opus's DC reject takes off)."""
+    recording keeps and which Opus's DC reject takes off).  Seed 5 is the
+    benchmark's; others are held-out voices (``--voices``)."""
     from adeclip_compare import speech_like as s
-    return s(sr, seconds, microphone=True)
+    return s(sr, seconds, seed=seed, microphone=True)
 
 
 def pop_like(sr, seconds, seed=11):
@@ -107,9 +108,10 @@ def pop_like(sr, seconds, seed=11):
     return 0.95 * x / np.max(np.abs(x))
 
 
-def clips(folder, excerpts, seconds, own=True):
+def clips(folder, excerpts, seconds, own=True, voices=()):
     from rtdeclip.examples import music
-    out = []
+    out = [(f"speech-like 16k mono, seed {v}", speech_like(16000, seconds, v)[:, None], 16000)
+           for v in voices]   # --voices: held out
     for name in excerpts:
         x, sr = read_sqam(folder, name)
         out.append((name, x[:int(seconds * sr)][:, None], sr))
@@ -599,6 +601,9 @@ def main():
     ap.add_argument("--no-own-clips", dest="own_clips", action="store_false",
                     help="the SQAM excerpts alone, without the speech-like, pop-like and music "
                          "clips (held-out runs)")
+    ap.add_argument("--voices", default="", metavar="SEEDS",
+                    help="held-out voices: the speech-like clip with these seeds (comma-separated), "
+                         "before the other clips (e.g. --voices 8,9,10 --excerpts '' --no-own-clips)")
     ap.add_argument("--hq-excerpts", default="a08_violin",
                     help="highquality runs on these SQAM excerpts and the speech-like clip")
     ap.add_argument("--hq-seconds", type=float, default=2.0)
@@ -650,7 +655,8 @@ def main():
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="rtdeclip-lossy-") as tmp:
         tasks = [(n, x * (1.0 + a.scale), sr, s, presets, tmp) for n, x, sr in
-                 clips(a.sqam, [e for e in a.excerpts.split(",") if e], a.seconds, a.own_clips)
+                 clips(a.sqam, [e for e in a.excerpts.split(",") if e], a.seconds, a.own_clips,
+                       [int(v) for v in a.voices.split(",") if v])
                  for s in sdrs]
         if a.hq_excerpts:
             hq = [c for c in clips(a.sqam, a.hq_excerpts.split(","), a.hq_seconds)
@@ -663,7 +669,8 @@ def main():
     hq = (f"highquality: {a.hq_excerpts} and the speech-like clip, {a.hq_seconds:g} s, "
           f"input SDR {a.hq_sdrs}" if a.hq_excerpts else "no highquality runs")
     head = (f"`python benchmarks/lossy.py {shlex.join(sys.argv[1:])}` (SQAM excerpts "
-            f"{a.excerpts}{' and the three own clips' if a.own_clips else ''}, {a.seconds:g} s, presets {a.presets}; "
+            f"{a.excerpts}{' and the three own clips' if a.own_clips else ''}"
+            f"{f', speech-like voices (seeds {a.voices})' if a.voices else ''}, {a.seconds:g} s, presets {a.presets}; "
             f"{hq}; {time.time() - t0:.0f} s wall on the shared machine)\n")
     rows = json.loads(json.dumps(rows, default=lambda o: o.item()))
     write_results(a.name, {"machine": machine(), "args": vars(a), "rows": rows,
