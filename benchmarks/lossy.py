@@ -108,9 +108,10 @@ def pop_like(sr, seconds, seed=11):
     return 0.95 * x / np.max(np.abs(x))
 
 
-def clips(folder, excerpts, seconds, own=True, voices=()):
+def clips(folder, excerpts, seconds, own=True, voices=(), voice_rate=16000):
     from rtdeclip.examples import music
-    out = [(f"speech-like 16k mono, seed {v}", speech_like(16000, seconds, v)[:, None], 16000)
+    out = [(f"speech-like {voice_rate / 1000:g}k mono, seed {v}",
+            speech_like(voice_rate, seconds, v)[:, None], voice_rate)
            for v in voices]   # --voices: held out
     for name in excerpts:
         x, sr = read_sqam(folder, name)
@@ -604,6 +605,8 @@ def main():
     ap.add_argument("--voices", default="", metavar="SEEDS",
                     help="held-out voices: the speech-like clip with these seeds (comma-separated), "
                          "before the other clips (e.g. --voices 8,9,10 --excerpts '' --no-own-clips)")
+    ap.add_argument("--voice-rate", type=int, default=16000, metavar="HZ",
+                    help="the rate the --voices are recorded at (8000: narrowband telephony)")
     ap.add_argument("--hq-excerpts", default="a08_violin",
                     help="highquality runs on these SQAM excerpts and the speech-like clip")
     ap.add_argument("--hq-seconds", type=float, default=2.0)
@@ -656,7 +659,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="rtdeclip-lossy-") as tmp:
         tasks = [(n, x * (1.0 + a.scale), sr, s, presets, tmp) for n, x, sr in
                  clips(a.sqam, [e for e in a.excerpts.split(",") if e], a.seconds, a.own_clips,
-                       [int(v) for v in a.voices.split(",") if v])
+                       [int(v) for v in a.voices.split(",") if v], a.voice_rate)
                  for s in sdrs]
         if a.hq_excerpts:
             hq = [c for c in clips(a.sqam, a.hq_excerpts.split(","), a.hq_seconds)
@@ -670,7 +673,8 @@ def main():
           f"input SDR {a.hq_sdrs}" if a.hq_excerpts else "no highquality runs")
     head = (f"`python benchmarks/lossy.py {shlex.join(sys.argv[1:])}` (SQAM excerpts "
             f"{a.excerpts}{' and the three own clips' if a.own_clips else ''}"
-            f"{f', speech-like voices (seeds {a.voices})' if a.voices else ''}, {a.seconds:g} s, presets {a.presets}; "
+            f"{f', speech-like voices (seeds {a.voices}, {a.voice_rate} Hz)' if a.voices else ''}, "
+            f"{a.seconds:g} s, presets {a.presets}; "
             f"{hq}; {time.time() - t0:.0f} s wall on the shared machine)\n")
     rows = json.loads(json.dumps(rows, default=lambda o: o.item()))
     write_results(a.name, {"machine": machine(), "args": vars(a), "rows": rows,

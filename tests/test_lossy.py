@@ -362,7 +362,7 @@ def test_a_voice_stream_finds_its_rail_in_time_not_samples(tmp_path):
     stream's hump test needed 64 samples in the hump, 4 ms at 16 kHz
     (1.45 ms at 44.1 kHz): the rail came 60 ms after the first clipped
     sample, half the syllable later.  A hump of as much time as 64 samples
-    at 44.1 kHz (23 samples) finds it 28 ms in, and the syllable gains
+    at 44.1 kHz (24 samples) finds it 28 ms in, and the syllable gains
     10.4 / 7.4 / 13.8 dB."""
     sr = 16000
     x = glottal_speech(sr, 3.0, microphone=True)[:, None]
