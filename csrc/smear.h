@@ -164,13 +164,11 @@ static inline void smear_eval_side(smear_estimator *e, int side, int64_t *H)
      * (smear_set_rate): a lower bar for all would let a lighter, denser
      * window win over the one that qualifies now (a voice at input SDR 3:
      * its first rail came 30 ms later and 2.4 dB was lost) */
-    double need = 1e-4 * (double)e->n;
-    if (need < RTD_SM_MIN_MASS) need = RTD_SM_MIN_MASS;
+    const double share = 1e-4 * (double)e->n;   /* long streams: a share of them */
+    const double need = fmax(share, RTD_SM_MIN_MASS), light = fmax(share, smear_min_mass(e));
     int s = 0;
     int64_t best_mass = 0, best_below = 0;
     int best = smear_densest(H, K, need, &s, &best_mass, &best_below);
-    double light = 1e-4 * (double)e->n;
-    if (light < smear_min_mass(e)) light = smear_min_mass(e);
     if (best < 0 && light < need)
         best = smear_densest(H, K, light, &s, &best_mass, &best_below);
     if (best < 0) return;
@@ -702,9 +700,8 @@ static inline void smear_hold(smear_estimator *e)
 static inline void smear_set_rate(smear_estimator *e, double rate)
 {
     e->runs.min_len = rate >= RTD_SM_RIPPLE_RATE ? RTD_PR_MIN_LEN : 0;
-    const double r = rate > RTD_SM_MASS_LOW ? rate : RTD_SM_MASS_LOW;
-    e->min_mass = rate > 0 && rate < RTD_SM_MASS_RATE
-                      ? (int)ceil(RTD_SM_MIN_MASS * r / RTD_SM_MASS_RATE) : RTD_SM_MIN_MASS;
+    const double r = fmin(fmax(rate, RTD_SM_MASS_LOW), RTD_SM_MASS_RATE);
+    e->min_mass = rate > 0 ? (int)ceil(RTD_SM_MIN_MASS * r / RTD_SM_MASS_RATE) : RTD_SM_MIN_MASS;
 }
 
 static inline void smear_drop_smooth(smear_estimator *e)
