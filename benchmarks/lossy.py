@@ -596,13 +596,25 @@ def clip_arguments(ap):
     ap.add_argument("--presets", default="fastest,average")
 
 
+def seed_list(text):
+    """--voices: comma-separated integer seeds (argparse's one-line error otherwise)."""
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text!r}")
+
+
+def seed_text(seeds):
+    return ",".join(map(str, seeds))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     clip_arguments(ap)
     ap.add_argument("--no-own-clips", dest="own_clips", action="store_false",
                     help="the SQAM excerpts alone, without the speech-like, pop-like and music "
                          "clips (held-out runs)")
-    ap.add_argument("--voices", default="", metavar="SEEDS",
+    ap.add_argument("--voices", default=[], type=seed_list, metavar="SEEDS",
                     help="held-out voices: the speech-like clip with these seeds (comma-separated), "
                          "before the other clips (e.g. --voices 8,9,10 --excerpts '' --no-own-clips)")
     ap.add_argument("--voice-rate", type=int, default=16000, metavar="HZ",
@@ -659,7 +671,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="rtdeclip-lossy-") as tmp:
         tasks = [(n, x * (1.0 + a.scale), sr, s, presets, tmp) for n, x, sr in
                  clips(a.sqam, [e for e in a.excerpts.split(",") if e], a.seconds, a.own_clips,
-                       [int(v) for v in a.voices.split(",") if v], a.voice_rate)
+                       a.voices, a.voice_rate)
                  for s in sdrs]
         if a.hq_excerpts:
             hq = [c for c in clips(a.sqam, a.hq_excerpts.split(","), a.hq_seconds)
@@ -673,7 +685,7 @@ def main():
           f"input SDR {a.hq_sdrs}" if a.hq_excerpts else "no highquality runs")
     head = (f"`python benchmarks/lossy.py {shlex.join(sys.argv[1:])}` (SQAM excerpts "
             f"{a.excerpts}{' and the three own clips' if a.own_clips else ''}"
-            f"{f', speech-like voices (seeds {a.voices}, {a.voice_rate} Hz)' if a.voices else ''}, "
+            f"{f', speech-like voices (seeds {seed_text(a.voices)}, {a.voice_rate} Hz)' if a.voices else ''}, "
             f"{a.seconds:g} s, presets {a.presets}; "
             f"{hq}; {time.time() - t0:.0f} s wall on the shared machine)\n")
     rows = json.loads(json.dumps(rows, default=lambda o: o.item()))
