@@ -40,11 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const unsigned long rates[] = {8000, 22050, 44100, 48000, 96000};
     /* the voice family's rate chain needs 2, 3, 4 or 6 times 16 kHz */
     static const unsigned long voice_rates[] = {32000, 48000, 64000, 96000};
-    /* descriptor 0 mono, 1 stereo, 2 / 3 low-latency, 4 / 5 voice: bit 0
-     * the channels, bits 1 and 7 the family (3 is voice too) */
+    /* descriptor 0 mono, 1 stereo, 2 / 3 low-latency, 4 / 5 voice, 6 / 7
+     * lossy (the second pass): bit 0 the channels, bits 1 and 7 the family */
     int C = 1 + (data[0] & 1);
     int family = ((data[0] >> 1) & 1) | ((data[0] >> 6) & 2);
-    if (family > 2) family = 2;
     unsigned long rate = family == 2 ? voice_rates[(data[0] >> 2) % 4] : rates[(data[0] >> 2) % 5];
     const LADSPA_Descriptor *d = ladspa_descriptor((unsigned long)(C - 1 + 2 * family));
     LADSPA_Handle h = d->instantiate(d, rate);

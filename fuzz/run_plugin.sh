@@ -17,7 +17,7 @@ CC=${CC:-clang}
     -DRTDP_PLAN=RTD_PLAN_ESTIMATE -Icsrc -Icsrc/plugins fuzz/fuzz_plugin.c csrc/plugins/ladspa.c csrc/plugins/engine.c \
     csrc/plugins/limiter.c csrc/*.c \
     -lfftw3_threads -lfftw3 -lfftw3f_threads -lfftw3f -lm -lpthread -o "$FUZZ_DIR/fuzz_plugin"
-# seeds: each variant (mono / stereo x standard / low-latency / voice, bit 7
+# seeds: each variant (mono / stereo x standard / low-latency / voice / lossy, bit 7
 # of the first byte) and rate, a clipped tone, every control touched
 python3 - "$FUZZ_DIR/corpus" <<'PY'
 import os, struct, sys, math

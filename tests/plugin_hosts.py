@@ -39,18 +39,37 @@ def read_float_wav(path):
 
 
 def python_stream(x, rate, preset="average", threshold="auto", source_rate=None, hedge=0,
-                  codec=None, dc_restore=None):
+                  codec=None, dc_restore=None, second_pass=False):
     """Declipper(rate, channels, preset, threshold, source_rate, hedge, codec) on x then
     flushed: the stream delayed by the core latency, and that latency.
     Planned with FFTW_ESTIMATE, as the plug-in plans (deterministic: MEASURE
     plans are chosen by timing and round differently from process to
-    process); without the second pass a lossy codec's name brings to a
-    Declipper, which the plug-ins do not run (docs/plugins.md)."""
+    process); by default without the second pass a lossy codec's name
+    brings to a Declipper, which only the lossy variants run
+    (``second_pass=None``: the Declipper's own choice; docs/plugins.md)."""
     d = rtdeclip.Declipper(rate, x.shape[1], preset=preset, threshold=threshold, plan="estimate",
-                           source_rate=source_rate, hedge=hedge, codec=codec, second_pass=False,
-                           dc_restore=dc_restore)
+                           source_rate=source_rate, hedge=hedge, codec=codec,
+                           second_pass=second_pass, dc_restore=dc_restore)
     y = np.concatenate([d.process(np.ascontiguousarray(x)), d.flush(np.float32)])
     return y, d.latency_samples
+
+
+def mp3_round_trip(x, rate, stem, bitrate="128k"):
+    """x (float32 on the 16-bit grid) as a user's MP3 of it: written as a
+    16-bit WAV, encoded with the ffmpeg command line (libmp3lame) and
+    decoded back by ffmpeg onto the 16-bit grid; as many frames as x (the decoder
+    trims LAME's delay and padding)."""
+    wav, mp3, back = (f"{stem}.{e}" for e in ("src.wav", "mp3", "dec.wav"))
+    write_pcm16(wav, x, rate)
+    run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", wav, "-c:a", "libmp3lame",
+         "-b:a", bitrate, mp3])
+    run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", mp3, "-c:a", "pcm_f32le", back])
+    y, r = read_wav(back)
+    y = np.clip(np.round(y * 32768), -32768, 32767) / 32768   # as a 16-bit decode would
+    assert r == rate and y.shape[1] == x.shape[1], (r, y.shape)
+    assert abs(len(y) - len(x)) <= 1152, (len(y), len(x))   # at most a frame's padding
+    y = np.concatenate([y, np.zeros((max(len(x) - len(y), 0), y.shape[1]))])[:len(x)]
+    return y.astype(np.float32)
 
 
 def save_wisdom(path):
@@ -128,41 +147,57 @@ CONTROLS = ["preset", "clip_mode", "clip_pos_db", "clip_neg_db", "gain_db", "lim
             "ceiling_db", "enabled", "hedge", "codec"]
 DEFAULTS = dict(preset=0, clip_mode=0, clip_pos_db=0, clip_neg_db=0, gain_db=0, limiter=0,
                 ceiling_db=0, enabled=1, hedge=0, codec=0)
+LOSSY_HEDGE = 2   # the lossy variants' hedge default (a Declipper's own)
 
 
 LOWLATENCY_PRESET = 2   # the low-latency variants' one preset value
 
 
-def descriptor_index(channels, lowlatency=False, voice=False):
+def descriptor_index(channels, lowlatency=False, voice=False, lossy=False):
     """ladspa_descriptor's index: 0 mono, 1 stereo, 2 / 3 their low-latency
-    twins, 4 / 5 their voice twins (plugins.LADSPA_LABELS' order)."""
-    return (channels - 1) + (2 if lowlatency else 4 if voice else 0)
+    twins, 4 / 5 their voice twins, 6 / 7 their lossy twins
+    (plugins.LADSPA_LABELS' order)."""
+    return (channels - 1) + (2 if lowlatency else 4 if voice else 6 if lossy else 0)
 
 
 def variant_of(name):
-    """(channels, lowlatency, voice) of a variant name ("stereo_voice")."""
-    return (1 if name.startswith("mono") else 2, name.endswith("_lowlatency"),
-            name.endswith("_voice"))
+    """(channels, {"lowlatency": .., "voice": .., "lossy": ..}) of a
+    variant name ("stereo_voice"): LadspaInstance's arguments."""
+    return (1 if name.startswith("mono") else 2,
+            {f: name.endswith("_" + f) for f in ("lowlatency", "voice", "lossy")})
+
+
+def python_reference(x, rate, variant, preset=None, **kw):
+    """python_stream as ``variant`` runs it with default controls (its
+    preset, source rate; a lossy variant: codec "mp3", the second pass and
+    the hedge a Declipper told it takes)."""
+    lossy = plugins.CODEC[variant] is not None
+    kw = dict(dict(codec=plugins.CODEC[variant], second_pass=None, hedge=LOSSY_HEDGE)
+              if lossy else {}, **kw)
+    return python_stream(x, rate, preset=preset or plugins.DEFAULT_PRESET[variant],
+                         source_rate=plugins.SOURCE_RATE[variant], **kw)
 
 
 class LadspaInstance:
     """One instance of rtdeclip_mono / rtdeclip_stereo (or, lowlatency=True,
-    rtdeclip_{mono,stereo}_lowlatency; voice=True, rtdeclip_{mono,stereo}_voice),
+    rtdeclip_{mono,stereo}_lowlatency; voice=True, rtdeclip_{mono,stereo}_voice;
+    lossy=True, rtdeclip_{mono,stereo}_lossy),
     driven from Python: ``process(block)`` runs it on (frames, channels)
     float32 blocks, with every control at its default unless ``set``.
     ``instantiate`` returning NULL raises RuntimeError."""
 
-    def __init__(self, rate, channels, library=None, lowlatency=False, voice=False):
+    def __init__(self, rate, channels, library=None, lowlatency=False, voice=False, lossy=False):
         self.lib = ctypes.CDLL(library or plugins.ladspa_library())
         fn = self.lib.ladspa_descriptor
         fn.restype = ctypes.POINTER(_Descriptor)
         fn.argtypes = [ctypes.c_ulong]
-        self.d = fn(descriptor_index(channels, lowlatency, voice)).contents
+        self.d = fn(descriptor_index(channels, lowlatency, voice, lossy)).contents
         self.C = channels
         self.h = self.d.instantiate(ctypes.byref(self.d), rate)
         if not self.h:
             raise RuntimeError(f"instantiate failed at {rate} Hz")
-        defaults = dict(DEFAULTS, preset=LOWLATENCY_PRESET if lowlatency else 0)
+        defaults = dict(DEFAULTS, preset=LOWLATENCY_PRESET if lowlatency else 0,
+                        hedge=LOSSY_HEDGE if lossy else 0)
         self.ctl = (ctypes.c_float * len(CONTROLS))(*[defaults[k] for k in CONTROLS])
         self.meters = (ctypes.c_float * 7)()
         for i in range(8):

@@ -333,3 +333,59 @@ def test_hostile_controls_and_samples():
         inst.set(**ctl)
         y = inst.process(x)
         assert np.all(np.isfinite(y)), ctl
+
+
+def smeared(x, seed):
+    """x with noise after the clipper (a smeared rail: what the second pass
+    and the hedge act on), back on the 16-bit grid."""
+    noise = 2e-3 * np.random.default_rng(seed).standard_normal(x.shape)
+    return (np.round((x + noise) * 32768) / 32768).astype(np.float32)
+
+
+@pytest.mark.parametrize("rate,channels", [(22050, 2), (44100, 1), (48000, 2)])
+def test_lossy_variant_equals_python_told_a_lossy_codec(rate, channels):
+    """rtdeclip_{mono,stereo}_lossy: Declipper(rate, preset, threshold="auto",
+    codec="mp3") (its second pass over a smeared rail and its hedge of 2)
+    delayed by the limiter's look-ahead, in any block sizes; twice the
+    standard core latency plus 8 samples; the second pass acted (not the
+    standard variant's output, even hedged); the preset control gives
+    fastest's chain, the codec control Opus's (codec="opus"), fixed levels
+    the plain fixed-level stream (no smeared rail to name); bypass keeps
+    the delay."""
+    from plugin_hosts import python_reference
+    x = smeared(clipped_signal(rate, channels, 0.8, seed=rate + 3), rate)
+    ref, core = python_reference(x, rate, "stereo_lossy")
+    standard, std_core = python_stream(x, rate, hedge=2)
+    assert core == 2 * std_core + 8
+    inst = LadspaInstance(rate, channels, lossy=True)
+    y = run_blocks(inst, x, sizes=900, rng=np.random.default_rng(rate))
+    lat = inst.latency
+    assert lat == core + limiter_delay(rate)
+    n = len(x) - lat
+    assert np.max(np.abs(y[lat:] - ref[core:core + n])) <= TOL
+    assert np.max(np.abs(y[lat:] - standard[std_core:std_core + n])) > 1e-3   # the pass acted
+    assert np.max(np.abs(y)) > 1.05 * np.max(np.abs(x))     # declipped
+    inst.close()
+    for controls, kw in (({"preset": 1}, {"preset": "fastest"}), ({"codec": 1}, {"codec": "opus"})):
+        r, c = python_reference(x, rate, "stereo_lossy", **kw)
+        other = LadspaInstance(rate, channels, lossy=True)
+        other.set(**controls)
+        z = other.process(x)
+        assert other.latency == c + limiter_delay(rate) == lat
+        assert np.max(np.abs(z[lat:] - r[c:c + n])) <= TOL, controls
+        assert np.max(np.abs(z - y)) > 1e-4, controls      # the control acted
+        other.close()
+    pos_db, neg_db = np.float32(20 * math.log10(0.2999)), np.float32(20 * math.log10(0.3299))
+    pos, neg = 10 ** (float(pos_db) / 20), 10 ** (float(neg_db) / 20)
+    fref, fcore = python_stream(x, rate, threshold=(pos, -neg))
+    fixed = LadspaInstance(rate, channels, lossy=True)
+    fixed.set(clip_mode=1, clip_pos_db=pos_db, clip_neg_db=neg_db)
+    y = fixed.process(x)
+    # the fixed-level state is padded to the auto state's latency
+    assert np.max(np.abs(y[lat:] - fref[fcore:fcore + n])) <= TOL
+    fixed.close()
+    off = LadspaInstance(rate, channels, lossy=True)
+    off.set(enabled=0)
+    y = off.process(x)
+    assert np.array_equal(y[lat:], x[:-lat]) and not np.any(y[:lat])
+    off.close()

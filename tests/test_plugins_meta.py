@@ -33,7 +33,7 @@ def ladspa_ports(label):
 
 
 VARIANTS = ["mono", "stereo", "mono_lowlatency", "stereo_lowlatency", "mono_voice",
-            "stereo_voice"]
+            "stereo_voice", "mono_lossy", "stereo_lossy"]
 
 
 def channels(variant):
@@ -41,9 +41,9 @@ def channels(variant):
 
 
 def test_ladspa_ids_and_labels():
-    """Six labels in one library, IDs 2796201..2796206 in descriptor order
+    """Eight labels in one library, IDs 2796201..2796208 in descriptor order
     (0 mono, 1 stereo, 2 / 3 their low-latency twins, 4 / 5 their voice
-    twins), as rtdeclip.plugins lists them."""
+    twins, 6 / 7 their lossy twins), as rtdeclip.plugins lists them."""
     need("analyseplugin")
     r = run(["analyseplugin", plugins.ladspa_library()])
     found = re.findall(r'Plugin Label: "(\w+)"\nPlugin Unique ID: (\d+)', r.stdout)

@@ -75,10 +75,23 @@ const rtdp_control_info rtdp_control_table_voice[RTDP_N_CONTROLS] = {
     {"codec", "Decoded from (0 unknown or other, 1 Opus: its DC reject undone)", 0, 1, 0, 1, 0},
 };
 
+/* The lossy family: the standard ports, hedged 2 ways by default (a
+ * Declipper's own hedge for fastest and average, which it runs told a
+ * lossy codec), up to 4: LADSPA says a default only as a point of the
+ * range (its middle here), and 2 is no such point of 0..5; 0 of the codec
+ * control is any lossy codec but Opus. */
+const rtdp_control_info rtdp_control_table_lossy[RTDP_N_CONTROLS] = {
+    RTDP_PRESET_STANDARD
+    RTDP_COMMON_CONTROLS
+    {"hedge", "Hedge a smeared rail (0 off, 2-4 widths)", 0, 4, 2, 1, 0},
+    {"codec", "Decoded from (0 MP3, AAC, Vorbis or unknown, 1 Opus)", 0, 1, 0, 1, 0},
+};
+
 const rtdp_control_info *rtdp_controls_of(int family)
 {
     return family == RTDP_LOWLATENCY ? rtdp_control_table_lowlatency
-         : family == RTDP_VOICE ? rtdp_control_table_voice : rtdp_control_table;
+         : family == RTDP_VOICE ? rtdp_control_table_voice
+         : family == RTDP_LOSSY ? rtdp_control_table_lossy : rtdp_control_table;
 }
 
 typedef struct {
@@ -94,6 +107,8 @@ struct rtdp {
     int first_preset;           /* real-time preset index of state 0/1 */
     rtd_state *st[MAX_STATES];
     rtd_rate *rs[MAX_STATES];   /* RTDP_VOICE: st[k] run through it at 16 kHz */
+    rtd_state *inner[MAX_STATES]; /* RTDP_LOSSY, auto states: the second pass's */
+    rtd_named *ns[MAX_STATES];  /* ... chain st[k] -> inner[k] (run instead of st[k]) */
     int window[MAX_STATES], lat[MAX_STATES]; /* host samples */
     delay_line pad[MAX_STATES]; /* evens the states' latencies out */
     int core_latency;           /* the largest state latency */
@@ -189,6 +204,29 @@ static void load_wisdom(void)
 
 /* ---- create / destroy --------------------------------------------------- */
 
+/* The lossy family's second pass after auto state k, made as the Python
+ * Declipper makes it (rtdeclip/core/named_stream.py, stream_chain): an
+ * inner state with the first's settings on channels x shares channels,
+ * fixed levels, no hedge, each solve on the preset's hedge share of the
+ * budget (average 2/3).  0 on failure. */
+static int second_pass(rtdp *p, int k, const rtd_config *first)
+{
+    rtd_config cfg = *first;
+    cfg.channels = first->channels * RTDP_LOSSY_SHARES;
+    cfg.auto_threshold = 0;
+    cfg.hedge = 0;
+    cfg.hedge_budget = 1.0;
+    if (first->max_iterations > 0) {
+        long n = lround(first->max_iterations * first->hedge_budget);
+        cfg.max_iterations = n > 1 ? (int)n : 1;
+    }
+    int err;
+    p->inner[k] = rtd_create(&cfg, &err);
+    if (!p->inner[k]) return 0;
+    p->ns[k] = rtd_named_create(p->st[k], p->inner[k], first->channels, RTDP_LOSSY_SHARES, &err);
+    return p->ns[k] != NULL;
+}
+
 rtdp *rtdp_create(double sample_rate, int channels, int family)
 {
     if (channels < 1 || channels > RTDP_MAX_CHANNELS || !(sample_rate >= 1000.0) ||
@@ -248,8 +286,11 @@ rtdp *rtdp_create(double sample_rate, int channels, int family)
             p->rs[k] = rtd_rate_create(p->st[k], channels, factor, &err);
             if (!p->rs[k]) goto fail;
         }
+        if (family == RTDP_LOSSY && cfg.auto_threshold && !second_pass(p, k, &cfg))
+            goto fail;
         p->window[k] = cfg.window * factor;
-        p->lat[k] = p->rs[k] ? rtd_rate_latency(p->rs[k]) : rtd_latency(p->st[k]);
+        p->lat[k] = p->rs[k] ? rtd_rate_latency(p->rs[k])
+                  : p->ns[k] ? rtd_named_latency(p->ns[k]) : rtd_latency(p->st[k]);
         if (p->lat[k] > p->core_latency) p->core_latency = p->lat[k];
     }
     for (int k = 0; k < p->nstates; k++)
@@ -274,6 +315,8 @@ void rtdp_destroy(rtdp *p)
     if (!p) return;
     for (int k = 0; k < MAX_STATES; k++) {
         if (p->rs[k]) rtd_rate_destroy(p->rs[k]);
+        if (p->ns[k]) rtd_named_destroy(p->ns[k]);   /* before the states it chains */
+        if (p->inner[k]) rtd_destroy(p->inner[k]);
         if (p->st[k]) rtd_destroy(p->st[k]);
         free(p->pad[k].buf);
     }
@@ -303,11 +346,16 @@ static void set_fixed_levels(rtdp *p, double pos, double neg)
             rtd_set_thresholds(p->st[k], c, stream_level(pos), stream_level(neg));
 }
 
-/* State k back to silence (with its rate chain, RTDP_VOICE). */
+/* State k back to silence (with its rate chain, RTDP_VOICE, or its second
+ * pass, RTDP_LOSSY). */
 static void state_reset(rtdp *p, int k)
 {
     rtd_reset(p->st[k]);
     if (p->rs[k]) rtd_rate_reset(p->rs[k]);
+    if (p->ns[k]) {
+        rtd_reset(p->inner[k]);
+        rtd_named_reset(p->ns[k]);
+    }
     delay_reset(&p->pad[k], p->C);
 }
 
@@ -316,6 +364,8 @@ static void state_process(rtdp *p, int k, const float *in, float *out, int n)
 {
     if (p->rs[k])
         rtd_rate_process_float(p->rs[k], in, out, n);
+    else if (p->ns[k])
+        rtd_named_process_float(p->ns[k], in, out, n);
     else
         rtd_process_float(p->st[k], in, out, n);
 }
@@ -422,8 +472,12 @@ static void run_chunk(rtdp *p, const rtdp_controls *ctl, const float *const *in,
             /* and its encoder's DC reject undone from here on (m starts at
              * 0: set before the stream starts, as a host does from the
              * control's initial value) */
-            rtd_set_dc_restore(p->st[k], codec == 1 ? RTD_OPUS_DC_CUTOFF_HZ : 0.0,
-                               p->solver_rate);
+            if (p->ns[k])   /* a second pass: on the chain's input (rtdeclip.h) */
+                rtd_named_set_dc_restore(p->ns[k], codec == 1 ? RTD_OPUS_DC_CUTOFF_HZ : 0.0,
+                                         p->solver_rate);
+            else
+                rtd_set_dc_restore(p->st[k], codec == 1 ? RTD_OPUS_DC_CUTOFF_HZ : 0.0,
+                                   p->solver_rate);
         }
     }
     if (hedge != p->hedge) {

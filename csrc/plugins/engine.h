@@ -94,6 +94,10 @@ extern const rtdp_control_info rtdp_control_table_lowlatency[RTDP_N_CONTROLS];
 /* The voice family's: the standard one's but the codec, 0..0 (Opus codes
  * a 16 kHz voice in its voice modes; Opus's width was measured full band). */
 extern const rtdp_control_info rtdp_control_table_voice[RTDP_N_CONTROLS];
+/* The lossy family's: the standard one's with the hedge at 2 by default
+ * (the Declipper's own for fastest and average) and the codec control
+ * telling Opus from the others. */
+extern const rtdp_control_info rtdp_control_table_lossy[RTDP_N_CONTROLS];
 
 /* RTDP_VOICE: the standard family's presets and ports, run at a 16 kHz
  * source's rate: the host's stream (32, 48, 64 or 96 kHz: 2, 3, 4 or 6
@@ -104,10 +108,23 @@ extern const rtdp_control_info rtdp_control_table_voice[RTDP_N_CONTROLS];
  * message decoded at 48 kHz, wideband telephony; several dB better there
  * than the standard family, less CPU, 4 ms more latency. */
 #define RTDP_VOICE_RATE 16000
-enum { RTDP_STANDARD = 0, RTDP_LOWLATENCY = 1, RTDP_VOICE = 2 };
+/* RTDP_LOSSY: the standard family's presets and ports for audio decoded
+ * from a lossy codec (an MP3, AAC, Vorbis or Opus file a host renders, a
+ * music player's stream), as Declipper(rate, channels, preset,
+ * threshold="auto", codec="mp3") (codec control 1: codec="opus"): each auto
+ * state runs the stream's second pass over a smeared rail (rtd_named, 2
+ * shares; docs/lossy.md, twenty-sixth session) and hedges 2 ways by
+ * default.  Twice the latency of the standard family plus 8 samples (4100
+ * at 48 kHz) and, while a smeared rail is in use, about twice the CPU of a
+ * hedged standard instance: for hosts that render (ffmpeg, sox) or a
+ * machine with CPU to spare.  Exact rails come out as the standard
+ * family's with the default hedge, only later. */
+enum { RTDP_STANDARD = 0, RTDP_LOWLATENCY = 1, RTDP_VOICE = 2, RTDP_LOSSY = 3 };
+/* shares of the lossy family's second pass (Declipper's PRESET_SHARES) */
+#define RTDP_LOSSY_SHARES 2
 const rtdp_control_info *rtdp_controls_of(int family);
 
-/* family: RTDP_STANDARD, RTDP_LOWLATENCY or RTDP_VOICE.  NULL if the rate
+/* family: RTDP_STANDARD, RTDP_LOWLATENCY, RTDP_VOICE or RTDP_LOSSY.  NULL if the rate
  * is out of range (8-192 kHz is supported; anything the core accepts
  * works; RTDP_VOICE: 2, 3, 4 or 6 times RTDP_VOICE_RATE), memory runs out,
  * or the preset table does not have the presets the family's preset port

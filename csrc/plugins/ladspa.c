@@ -1,9 +1,11 @@
 /* ladspa.c -- the LADSPA face of the declipper: labels rtdeclip_mono and
  * rtdeclip_stereo (presets average / fastest), rtdeclip_mono_lowlatency
  * and rtdeclip_stereo_lowlatency (the lowlatency preset only, a quarter of
- * the latency) and rtdeclip_mono_voice and rtdeclip_stereo_voice (average
- * / fastest declipped at a 16 kHz source's rate, engine.h RTDP_VOICE) in
- * one library.  All the work is in engine.c; this file only maps ports.
+ * the latency), rtdeclip_mono_voice and rtdeclip_stereo_voice (average
+ * / fastest declipped at a 16 kHz source's rate, engine.h RTDP_VOICE) and
+ * rtdeclip_mono_lossy and rtdeclip_stereo_lossy (average / fastest with
+ * the second pass over a codec's smeared rail, RTDP_LOSSY) in one
+ * library.  All the work is in engine.c; this file only maps ports.
  * Every family has the same ports; the low-latency one's preset port has
  * the one value 2.
  *
@@ -43,8 +45,9 @@ typedef struct {
 } variant;
 
 /* descriptor index: 0 mono, 1 stereo, 2 mono low-latency, 3 stereo
- * low-latency, 4 mono voice, 5 stereo voice (family = index / 2) */
-#define N_VARIANTS 6
+ * low-latency, 4 mono voice, 5 stereo voice, 6 mono lossy, 7 stereo lossy
+ * (family = index / 2) */
+#define N_VARIANTS 8
 static variant variants[N_VARIANTS];
 static pthread_once_t built = PTHREAD_ONCE_INIT;
 
@@ -177,18 +180,21 @@ static void build(variant *v, int C, int family)
     }
     for (int i = N_CTL_FIRST; i < N_CTL; i++, k++) control_port(v, k, &table[i]);
 
-    static const unsigned long ids[3][2] = {
-        {2796201, 2796202}, {2796203, 2796204}, {2796205, 2796206}};
-    static const char *const labels[3][2] = {
+    static const unsigned long ids[4][2] = {
+        {2796201, 2796202}, {2796203, 2796204}, {2796205, 2796206}, {2796207, 2796208}};
+    static const char *const labels[4][2] = {
         {"rtdeclip_mono", "rtdeclip_stereo"},
         {"rtdeclip_mono_lowlatency", "rtdeclip_stereo_lowlatency"},
-        {"rtdeclip_mono_voice", "rtdeclip_stereo_voice"}};
-    static const char *const names[3][2] = {
+        {"rtdeclip_mono_voice", "rtdeclip_stereo_voice"},
+        {"rtdeclip_mono_lossy", "rtdeclip_stereo_lossy"}};
+    static const char *const names[4][2] = {
         {"rtdeclip SPADE declipper (mono)", "rtdeclip SPADE declipper (stereo)"},
         {"rtdeclip SPADE declipper, low latency (mono)",
          "rtdeclip SPADE declipper, low latency (stereo)"},
         {"rtdeclip SPADE declipper, 16 kHz voice (mono)",
-         "rtdeclip SPADE declipper, 16 kHz voice (stereo)"}};
+         "rtdeclip SPADE declipper, 16 kHz voice (stereo)"},
+        {"rtdeclip SPADE declipper, lossy input (mono)",
+         "rtdeclip SPADE declipper, lossy input (stereo)"}};
     v->d.UniqueID = ids[family][C - 1];
     v->d.Label = labels[family][C - 1];
     v->d.Properties = LADSPA_PROPERTY_HARD_RT_CAPABLE;
@@ -209,7 +215,7 @@ static void build(variant *v, int C, int family)
 static void build_all(void)
 {
     for (int k = 0; k < N_VARIANTS; k++)
-        build(&variants[k], 1 + k % 2, k / 2);   /* RTDP_STANDARD, _LOWLATENCY, _VOICE */
+        build(&variants[k], 1 + k % 2, k / 2);   /* RTDP_STANDARD, _LOWLATENCY, _VOICE, _LOSSY */
 }
 
 __attribute__((visibility("default"))) const LADSPA_Descriptor *ladspa_descriptor(unsigned long index)

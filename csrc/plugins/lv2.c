@@ -1,9 +1,10 @@
 /* lv2.c -- the LV2 face of the declipper: urn:rtdeclip:mono and
  * urn:rtdeclip:stereo (presets average / fastest), urn:rtdeclip:mono-lowlatency
- * and urn:rtdeclip:stereo-lowlatency (the lowlatency preset only), and
+ * and urn:rtdeclip:stereo-lowlatency (the lowlatency preset only),
  * urn:rtdeclip:mono-voice and urn:rtdeclip:stereo-voice (average / fastest
- * at a 16 kHz source's rate, engine.h RTDP_VOICE) in one binary (Turtle
- * in lv2/).  The port indices
+ * at a 16 kHz source's rate, engine.h RTDP_VOICE) and urn:rtdeclip:mono-lossy
+ * and urn:rtdeclip:stereo-lossy (average / fastest with the second pass over
+ * a codec's smeared rail, RTDP_LOSSY) in one binary (Turtle in lv2/).  The port indices
  * are the LADSPA ones (audio in, audio out, the first controls of
  * rtdp_control_table, then latency, clip levels, clipped ratio,
  * iterations, then "hedge" and "codec"); "enabled" carries lv2:designation lv2:enabled, so hosts
@@ -20,7 +21,9 @@
 #define URI_STEREO_LL "urn:rtdeclip:stereo-lowlatency"
 #define URI_MONO_VOICE "urn:rtdeclip:mono-voice"
 #define URI_STEREO_VOICE "urn:rtdeclip:stereo-voice"
-#define N_DESCRIPTORS 6
+#define URI_MONO_LOSSY "urn:rtdeclip:mono-lossy"
+#define URI_STEREO_LOSSY "urn:rtdeclip:stereo-lossy"
+#define N_DESCRIPTORS 8
 #define N_CTL RTDP_N_CONTROLS
 #define N_CTL_FIRST RTDP_CONTROLS_BEFORE_METERS
 #define N_METERS RTDP_N_METERS
@@ -115,6 +118,8 @@ static const LV2_Descriptor descriptors[N_DESCRIPTORS] = {
     {URI_STEREO_LL, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
     {URI_MONO_VOICE, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
     {URI_STEREO_VOICE, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
+    {URI_MONO_LOSSY, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
+    {URI_STEREO_LOSSY, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
 };
 
 LV2_SYMBOL_EXPORT const LV2_Descriptor *lv2_descriptor(uint32_t index)

@@ -3,13 +3,17 @@
 The plug-ins are built by ``pip install .`` into this package
 (setup.py's build_ext step): ``ladspa/rtdeclip.so`` (labels
 ``rtdeclip_mono``, ``rtdeclip_stereo``, the low-latency variants
-``rtdeclip_mono_lowlatency``, ``rtdeclip_stereo_lowlatency``, and the
+``rtdeclip_mono_lowlatency``, ``rtdeclip_stereo_lowlatency``, the
 voice variants ``rtdeclip_mono_voice``, ``rtdeclip_stereo_voice``, which
-declip at a 16 kHz source's rate: an Opus voice call decoded at 48 kHz)
+declip at a 16 kHz source's rate: an Opus voice call decoded at 48 kHz,
+and the lossy variants ``rtdeclip_mono_lossy``, ``rtdeclip_stereo_lossy``
+for audio decoded from MP3, AAC, Vorbis or Opus, as
+``Declipper(codec="mp3")``: a second pass over a codec's smeared rail)
 and the LV2 bundle ``lv2/rtdeclip.lv2/`` (URIs ``urn:rtdeclip:mono``,
 ``urn:rtdeclip:stereo``, ``urn:rtdeclip:mono-lowlatency``,
 ``urn:rtdeclip:stereo-lowlatency``, ``urn:rtdeclip:mono-voice``,
-``urn:rtdeclip:stereo-voice``).
+``urn:rtdeclip:stereo-voice``, ``urn:rtdeclip:mono-lossy``,
+``urn:rtdeclip:stereo-lossy``).
 Point hosts at them with ``LADSPA_PATH=ladspa_dir()`` and
 ``LV2_PATH=lv2_dir()``, or copy them with :func:`install`.
 """
@@ -26,15 +30,17 @@ LV2_BUNDLE = "rtdeclip.lv2"
 LADSPA_LABELS = {"mono": "rtdeclip_mono", "stereo": "rtdeclip_stereo",
                  "mono_lowlatency": "rtdeclip_mono_lowlatency",
                  "stereo_lowlatency": "rtdeclip_stereo_lowlatency",
-                 "mono_voice": "rtdeclip_mono_voice", "stereo_voice": "rtdeclip_stereo_voice"}
+                 "mono_voice": "rtdeclip_mono_voice", "stereo_voice": "rtdeclip_stereo_voice",
+                 "mono_lossy": "rtdeclip_mono_lossy", "stereo_lossy": "rtdeclip_stereo_lossy"}
 LV2_URIS = {"mono": "urn:rtdeclip:mono", "stereo": "urn:rtdeclip:stereo",
             "mono_lowlatency": "urn:rtdeclip:mono-lowlatency",
             "stereo_lowlatency": "urn:rtdeclip:stereo-lowlatency",
-            "mono_voice": "urn:rtdeclip:mono-voice", "stereo_voice": "urn:rtdeclip:stereo-voice"}
+            "mono_voice": "urn:rtdeclip:mono-voice", "stereo_voice": "urn:rtdeclip:stereo-voice",
+            "mono_lossy": "urn:rtdeclip:mono-lossy", "stereo_lossy": "urn:rtdeclip:stereo-lossy"}
 # the preset each variant runs by default (the low-latency ones run only it)
 DEFAULT_PRESET = {"mono": "average", "stereo": "average", "mono_lowlatency": "lowlatency",
                   "stereo_lowlatency": "lowlatency", "mono_voice": "average",
-                  "stereo_voice": "average"}
+                  "stereo_voice": "average", "mono_lossy": "average", "stereo_lossy": "average"}
 # what each variant is for (``rtdeclip plugins --list``)
 PURPOSE = {"mono": "presets average (default) and fastest",
            "stereo": "presets average (default) and fastest",
@@ -43,7 +49,14 @@ PURPOSE = {"mono": "presets average (default) and fastest",
            "mono_voice": "average / fastest at a 16 kHz source's rate: calls, voice messages "
                          "(host at 32, 48, 64 or 96 kHz)",
            "stereo_voice": "average / fastest at a 16 kHz source's rate: calls, voice messages "
-                           "(host at 32, 48, 64 or 96 kHz)"}
+                           "(host at 32, 48, 64 or 96 kHz)",
+           "mono_lossy": "average / fastest for audio decoded from MP3, AAC, Vorbis or Opus "
+                         "(a second pass: twice the latency, 85 ms at 48 kHz)",
+           "stereo_lossy": "average / fastest for audio decoded from MP3, AAC, Vorbis or Opus "
+                           "(a second pass: twice the latency, 85 ms at 48 kHz)"}
+# the codec a lossy variant stands for with its codec control at 0 (as a
+# Declipper told it: the second pass and the preset's hedge; 1 is "opus")
+CODEC = {v: ("mp3" if v.endswith("_lossy") else None) for v in LADSPA_LABELS}
 # the rate the solver runs at (None: the host's): the voice variants
 # declip at a 16 kHz source's rate, as Declipper(..., source_rate=16000),
 # and instantiate only at 2, 3, 4 or 6 times it (32, 48, 64, 96 kHz)

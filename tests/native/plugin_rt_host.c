@@ -68,7 +68,7 @@ COUNTED(int, pthread_cond_wait, (pthread_cond_t *c, pthread_mutex_t *m), (c, m))
 COUNTED(int, sem_wait, (sem_t *s), (s))
 
 #define MAXB 8192
-#define N_CTL 9        /* the last (hedge) after the meters */
+#define N_CTL 10       /* the last two (hedge, codec) after the meters */
 #define N_CTL_FIRST 8
 
 /* one plug-in instance behind either API */
@@ -98,11 +98,12 @@ static int exercise(plug *p, double rate, double seconds, unsigned seed, float p
         connect(p, c, in[c]);
         connect(p, C + c, out[c]);
     }
-    const float defaults[N_CTL] = {preset0, 0, 0, 0, 0, 0, 0, 1, 0};
+    const float defaults[N_CTL] = {preset0, 0, 0, 0, 0, 0, 0, 1, 0, 0};
     memcpy(ctl, defaults, sizeof ctl);
     for (int i = 0; i < N_CTL_FIRST; i++) connect(p, 2 * C + i, &ctl[i]);
     for (int i = 0; i < 1 + 2 * C + 2; i++) connect(p, 2 * C + N_CTL_FIRST + i, &meters[i]);
     connect(p, 2 * C + N_CTL_FIRST + 1 + 2 * C + 2, &ctl[N_CTL_FIRST]);   /* hedge */
+    connect(p, 2 * C + N_CTL_FIRST + 1 + 2 * C + 3, &ctl[N_CTL_FIRST + 1]); /* codec */
     activate(p);
     srand(seed);
     long total = (long)(seconds * rate), done = 0, blocks = 0, bad = 0;
@@ -137,7 +138,10 @@ static int exercise(plug *p, double rate, double seconds, unsigned seed, float p
             case 6: ctl[rand() % N_CTL] = NAN; break;
             case 7: activate(p); break;
             case 8: run(p, 0); break;
-            case 9: ctl[N_CTL_FIRST] = (float)(rand() % 7); break; /* hedge, 6 out of range */
+            case 9:
+                if (rand() % 2) ctl[N_CTL_FIRST] = (float)(rand() % 7); /* hedge, 6 out of range */
+                else ctl[N_CTL_FIRST + 1] = (float)(rand() % 3);       /* codec, 2 out of range */
+                break;
             }
         }
         run(p, (unsigned long)n);
@@ -165,17 +169,21 @@ int main(int argc, char **argv)
     if (!lf || !vf) { fprintf(stderr, "no descriptor function\n"); return 2; }
     /* k: bit 0 stereo, bit 1 LV2; family k / 4: standard, low-latency
      * (descriptor index 2 + C - 1), voice (4 + C - 1: the rate chain to
-     * 16 kHz, so at 2, 3 or 6 times that) */
-    const double rates[3][4] = {{48000, 44100, 96000, 22050},
+     * 16 kHz, so at 2, 3 or 6 times that), lossy (6 + C - 1: the second
+     * pass after the state) */
+    const double rates[4][4] = {{48000, 44100, 96000, 22050},
                                 {48000, 44100, 96000, 22050},
-                                {48000, 32000, 96000, 48000}};
-    static const char *const names[12] = {
+                                {48000, 32000, 96000, 48000},
+                                {44100, 48000, 22050, 96000}};
+    static const char *const names[16] = {
         "ladspa mono 48000", "ladspa stereo 44100", "lv2 mono 96000", "lv2 stereo 22050",
         "ladspa mono_lowlatency 48000", "ladspa stereo_lowlatency 44100",
         "lv2 mono_lowlatency 96000", "lv2 stereo_lowlatency 22050",
         "ladspa mono_voice 48000", "ladspa stereo_voice 32000",
-        "lv2 mono_voice 96000", "lv2 stereo_voice 48000"};
-    for (int k = 0; k < 12; k++) {
+        "lv2 mono_voice 96000", "lv2 stereo_voice 48000",
+        "ladspa mono_lossy 44100", "ladspa stereo_lossy 48000",
+        "lv2 mono_lossy 22050", "lv2 stereo_lossy 96000"};
+    for (int k = 0; k < 16; k++) {
         plug p = {0};
         int family = k / 4;
         int index = (k & 1) + 2 * family;
