@@ -3,7 +3,10 @@ plug-in inside ffmpeg against the Python Declipper on the same signal.
 average and fastest run in rtdeclip_stereo (preset control 0 / 1),
 lowlatency in rtdeclip_stereo_lowlatency (its only preset), voice in
 rtdeclip_stereo_voice (average at 16 kHz, against Declipper(...,
-source_rate=16000)).
+source_rate=16000)), lossy in rtdeclip_stereo_lossy (average with the
+second pass and a hedge of 2, against Declipper(..., codec="mp3")) on the
+same clipped music shared as a 128k MP3 (the ffmpeg command line): its
+rails smeared, so the pass and the hedge solve in every clipped frame.
 
 Both run the same C core, so the ratio should be near 1.  ffmpeg's cost
 per second is the difference between a long and a 1-second run of the same
@@ -14,7 +17,7 @@ process CPU time (all threads) of process() + flush() on the whole signal,
 created beforehand.  Each case is run REPEAT times; the least CPU is kept
 (the least disturbed by other load on a shared machine).
 
-    python benchmarks/plugins.py [--seconds 20] [--repeat 3] [--presets average,fastest,lowlatency,voice]
+    python benchmarks/plugins.py [--seconds 20] [--repeat 3] [--presets average,fastest,lowlatency,voice,lossy]
 
 Signal: rtdeclip.examples.music (synthetic, stereo), clipped to an input
 SDR of 3 dB, 16-bit WAV.  Results in
@@ -50,14 +53,16 @@ from rtdeclip.examples import music  # noqa: E402
 from rtdeclip.files.audio_io import AtomicWav  # noqa: E402
 
 RATE = 48000
-# case -> (LADSPA label, ffmpeg controls, preset, source rate): the standard
-# variant's preset control 0 / 1, the low-latency variant with its
+# case -> (LADSPA label, ffmpeg controls, preset, source rate, codec): the
+# standard variant's preset control 0 / 1, the low-latency variant with its
 # defaults, the voice variant with its defaults (average at 16 kHz: on
-# this full-band music it is only a CPU figure)
-CASES = {"average": ("rtdeclip_stereo", "c0=0", "average", None),
-         "fastest": ("rtdeclip_stereo", "c0=1", "fastest", None),
-         "lowlatency": ("rtdeclip_stereo_lowlatency", None, "lowlatency", None),
-         "voice": ("rtdeclip_stereo_voice", None, "average", 16000)}
+# this full-band music it is only a CPU figure), the lossy variant with its
+# defaults on the MP3 of the same signal (codec: the Declipper's)
+CASES = {"average": ("rtdeclip_stereo", "c0=0", "average", None, None),
+         "fastest": ("rtdeclip_stereo", "c0=1", "fastest", None, None),
+         "lowlatency": ("rtdeclip_stereo_lowlatency", None, "lowlatency", None, None),
+         "voice": ("rtdeclip_stereo_voice", None, "average", 16000, None),
+         "lossy": ("rtdeclip_stereo_lossy", None, "average", None, "mp3")}
 
 
 def children_cpu():
@@ -78,11 +83,11 @@ def ffmpeg_cpu(path, preset):
 
 
 def declipper(case):
-    _, _, preset, source_rate = CASES[case]
+    _, _, preset, source_rate, codec = CASES[case]
     # hedge 0: the plug-ins' hedge control is 0 by default (the Declipper's
-    # fastest hedges 2)
+    # fastest hedges 2); the lossy variant's is 2, the Declipper's own
     return rtdeclip.Declipper(RATE, 2, preset=preset, threshold="auto", source_rate=source_rate,
-                              hedge=0)
+                              codec=codec, **({} if codec else {"hedge": 0}))
 
 
 def python_cpu(x, preset):
@@ -98,9 +103,9 @@ def quantum_cpu(x, preset, quantum):
     sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
     import ctypes
     from plugin_hosts import LadspaInstance
-    label, _, name, _ = CASES[preset]
-    low, voice = label.endswith("_lowlatency"), label.endswith("_voice")
-    inst = LadspaInstance(RATE, 2, lowlatency=low, voice=voice)
+    label, _, name, _, _ = CASES[preset]
+    low, voice, lossy = (label.endswith(f) for f in ("_lowlatency", "_voice", "_lossy"))
+    inst = LadspaInstance(RATE, 2, lowlatency=low, voice=voice, lossy=lossy)
     if not low:
         inst.set(preset=["average", "fastest"].index(name))
     planar_in = [np.ascontiguousarray(x[:, c]) for c in range(2)]
@@ -141,20 +146,28 @@ def main():
     clipped = np.stack([p[0] for p in pairs], 1)
     theta = [float(p[1]) for p in pairs]
     x = (np.round(np.asarray(clipped) * 32767) / 32768).astype(np.float32)
+    inputs = {None: x}
+    if any(CASES[p][4] for p in presets):   # the same clip as a user's MP3 of it
+        sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+        from plugin_hosts import mp3_round_trip
+        inputs["mp3"] = mp3_round_trip(x, RATE, os.path.join(tmp, "song"))
     paths = {}
-    for name, n in (("long", len(x)), ("short", RATE)):
-        paths[name] = os.path.join(tmp, f"{name}.wav")
-        with AtomicWav(paths[name], RATE, 2, fmt="pcm16") as w:
-            w.write(x[:n])
+    for codec, signal in inputs.items():
+        for name, n in (("long", len(signal)), ("short", RATE)):
+            paths[codec, name] = os.path.join(tmp, f"{name}_{codec}.wav")
+            with AtomicWav(paths[codec, name], RATE, 2, fmt="pcm16") as w:
+                w.write(signal[:n])
     rows, data = [], []
     for preset in presets:
-        python_cpu(x[:RATE], preset)          # plans into the wisdom, warm caches
+        codec = CASES[preset][4]
+        xs = inputs[codec]
+        python_cpu(xs[:RATE], preset)          # plans into the wisdom, warm caches
         latency = declipper(preset).latency_samples
         ff, py = [], []
         for _ in range(args.repeat):
-            ff.append((ffmpeg_cpu(paths["long"], preset) - ffmpeg_cpu(paths["short"], preset))
-                      / (args.seconds - 1.0))
-            py.append(python_cpu(x, preset) / args.seconds)
+            ff.append((ffmpeg_cpu(paths[codec, "long"], preset)
+                       - ffmpeg_cpu(paths[codec, "short"], preset)) / (args.seconds - 1.0))
+            py.append(python_cpu(xs, preset) / args.seconds)
         f, p = min(ff), min(py)
         rows.append([preset, CASES[preset][0], f"{1000 * latency / RATE:.1f}", f"{1000 * f:.1f}",
                      f"{1000 * p:.1f}", f"{f / p:.2f}", f"{1 / f:.1f}x", f"{1 / p:.1f}x"])
@@ -164,8 +177,9 @@ def main():
     qrows, qdata = [], []
     budget = args.quantum / RATE
     for preset in presets:
-        quantum_cpu(x[:RATE], preset, args.quantum)         # warm caches and wisdom
-        t = quantum_cpu(x, preset, args.quantum)
+        xs = inputs[CASES[preset][4]]
+        quantum_cpu(xs[:RATE], preset, args.quantum)         # warm caches and wisdom
+        t = quantum_cpu(xs, preset, args.quantum)
         med, p999, worst = np.median(t), np.percentile(t, 99.9), np.max(t)
         qrows.append([preset, CASES[preset][0], f"{1000 * np.mean(t):.3f}", f"{1000 * med:.3f}",
                       f"{1000 * p999:.3f}",
@@ -173,7 +187,8 @@ def main():
         qdata.append(dict(preset=preset, label=CASES[preset][0], quantum=args.quantum,
                           runs=len(t), median_s=med, p999_s=p999, max_s=worst,
                           mean_s=float(np.mean(t))))
-    md = ("CPU per second of stereo 48 kHz audio (synthetic music clipped to an input SDR of 3 dB): "
+    md = ("CPU per second of stereo 48 kHz audio (synthetic music clipped to an input SDR of 3 dB; "
+          "lossy: its 128k MP3): "
           "the LADSPA plug-in in ffmpeg against the Python Declipper, least of "
           f"{args.repeat} runs of {args.seconds:g} s.\n\n"
           + md_table(["preset", "LADSPA label", "core latency (ms)", "ffmpeg + plug-in (ms CPU / s)",
