@@ -97,6 +97,39 @@ def test_lowlatency_variant_controls():
     assert 0 < fixed.meter()["iterations"] <= PRESETS["lowlatency"]["iterations"]
 
 
+def blocks_equal_python(inst, x, rate, ref, core):
+    """``inst`` on x in random blocks of up to 900 frames reports the
+    Python stream's core latency plus the limiter's and gives its output
+    ``ref`` there; (output, latency, frames compared)."""
+    y = run_blocks(inst, x, sizes=900, rng=np.random.default_rng(rate))
+    lat = inst.latency
+    assert lat == core + limiter_delay(rate)
+    n = len(x) - lat
+    assert np.max(np.abs(y[lat:] - ref[core:core + n])) <= TOL
+    return y, lat, n
+
+
+def check_fixed_levels_and_bypass(x, rate, channels, lat, family, **python):
+    """A variant (``family``: LadspaInstance's keywords) with fixed clip
+    levels gives the Python fixed-level stream (``python``: its other
+    arguments) at the variant's latency ``lat``; bypassed, the input
+    delayed by it."""
+    n = len(x) - lat
+    pos_db, neg_db = np.float32(20 * math.log10(0.2999)), np.float32(20 * math.log10(0.3299))
+    pos, neg = 10 ** (float(pos_db) / 20), 10 ** (float(neg_db) / 20)
+    fref, fcore = python_stream(x, rate, threshold=(pos, -neg), **python)
+    fixed = LadspaInstance(rate, channels, **family)
+    fixed.set(clip_mode=1, clip_pos_db=pos_db, clip_neg_db=neg_db)
+    y = fixed.process(x)
+    assert np.max(np.abs(y[lat:] - fref[fcore:fcore + n])) <= TOL
+    fixed.close()
+    off = LadspaInstance(rate, channels, **family)
+    off.set(enabled=0)
+    y = off.process(x)
+    assert np.array_equal(y[lat:], x[:-lat]) and not np.any(y[:lat])
+    off.close()
+
+
 @pytest.mark.parametrize("rate,channels", [(32000, 2), (48000, 1), (96000, 2)])
 def test_voice_variant_equals_python_at_the_source_rate(rate, channels):
     """rtdeclip_{mono,stereo}_voice: Declipper(rate, source_rate=16000) (the
@@ -107,11 +140,7 @@ def test_voice_variant_equals_python_at_the_source_rate(rate, channels):
     x = clipped_signal(rate, channels, 0.6, seed=rate + 2)
     ref, core = python_stream(x, rate, source_rate=16000)
     inst = LadspaInstance(rate, channels, voice=True)
-    y = run_blocks(inst, x, sizes=900, rng=np.random.default_rng(rate))
-    lat = inst.latency
-    assert lat == core + limiter_delay(rate)
-    n = len(x) - lat
-    assert np.max(np.abs(y[lat:] - ref[core:core + n])) <= TOL
+    y, lat, n = blocks_equal_python(inst, x, rate, ref, core)
     assert np.max(np.abs(y)) > 1.05 * np.max(np.abs(x))     # declipped
     # the iterations meter is the 16 kHz solver's: average's budget there
     assert 0 < inst.meter()["iterations"] <= resolve(16000, "average").iterations
@@ -123,19 +152,7 @@ def test_voice_variant_equals_python_at_the_source_rate(rate, channels):
     assert fast.latency == fast_core + limiter_delay(rate)
     assert np.max(np.abs(y[fast.latency:] - fast_ref[fast_core:fast_core + len(x) - fast.latency])) <= TOL
     fast.close()
-    pos_db, neg_db = np.float32(20 * math.log10(0.2999)), np.float32(20 * math.log10(0.3299))
-    pos, neg = 10 ** (float(pos_db) / 20), 10 ** (float(neg_db) / 20)
-    fref, fcore = python_stream(x, rate, threshold=(pos, -neg), source_rate=16000)
-    fixed = LadspaInstance(rate, channels, voice=True)
-    fixed.set(clip_mode=1, clip_pos_db=pos_db, clip_neg_db=neg_db)
-    y = fixed.process(x)
-    assert np.max(np.abs(y[lat:] - fref[fcore:fcore + n])) <= TOL
-    fixed.close()
-    off = LadspaInstance(rate, channels, voice=True)
-    off.set(enabled=0)
-    y = off.process(x)
-    assert np.array_equal(y[lat:], x[:-lat]) and not np.any(y[:lat])
-    off.close()
+    check_fixed_levels_and_bypass(x, rate, channels, lat, dict(voice=True), source_rate=16000)
 
 
 def test_voice_variant_codec_control_undoes_the_opus_dc_reject():
@@ -358,11 +375,7 @@ def test_lossy_variant_equals_python_told_a_lossy_codec(rate, channels):
     standard, std_core = python_stream(x, rate, hedge=2)
     assert core == 2 * std_core + 8
     inst = LadspaInstance(rate, channels, lossy=True)
-    y = run_blocks(inst, x, sizes=900, rng=np.random.default_rng(rate))
-    lat = inst.latency
-    assert lat == core + limiter_delay(rate)
-    n = len(x) - lat
-    assert np.max(np.abs(y[lat:] - ref[core:core + n])) <= TOL
+    y, lat, n = blocks_equal_python(inst, x, rate, ref, core)
     assert np.max(np.abs(y[lat:] - standard[std_core:std_core + n])) > 1e-3   # the pass acted
     assert np.max(np.abs(y)) > 1.05 * np.max(np.abs(x))     # declipped
     inst.close()
@@ -375,17 +388,5 @@ def test_lossy_variant_equals_python_told_a_lossy_codec(rate, channels):
         assert np.max(np.abs(z[lat:] - r[c:c + n])) <= TOL, controls
         assert np.max(np.abs(z - y)) > 1e-4, controls      # the control acted
         other.close()
-    pos_db, neg_db = np.float32(20 * math.log10(0.2999)), np.float32(20 * math.log10(0.3299))
-    pos, neg = 10 ** (float(pos_db) / 20), 10 ** (float(neg_db) / 20)
-    fref, fcore = python_stream(x, rate, threshold=(pos, -neg))
-    fixed = LadspaInstance(rate, channels, lossy=True)
-    fixed.set(clip_mode=1, clip_pos_db=pos_db, clip_neg_db=neg_db)
-    y = fixed.process(x)
-    # the fixed-level state is padded to the auto state's latency
-    assert np.max(np.abs(y[lat:] - fref[fcore:fcore + n])) <= TOL
-    fixed.close()
-    off = LadspaInstance(rate, channels, lossy=True)
-    off.set(enabled=0)
-    y = off.process(x)
-    assert np.array_equal(y[lat:], x[:-lat]) and not np.any(y[:lat])
-    off.close()
+    # the fixed-level state (the standard one's) padded to the auto state's latency
+    check_fixed_levels_and_bypass(x, rate, channels, lat, dict(lossy=True))
