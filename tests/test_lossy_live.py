@@ -74,6 +74,11 @@ def test_live_host_declips_a_decoded_mp3_stream(jack, tmp_path):
     assert all(0.25 <= w <= 4.0 for r in stats["rails"] for w in r["width_db"])
     before, after = tail_sdr(clean, decoded, r["live"], 3.0)   # the last three seconds
     assert after > before + 3, (before, after, r["why"])
+    # not told the codec, it ran no second pass, and the stats say what
+    # telling it would add (the monitor prints the note at the end)
+    assert stats["second_pass"] == 0
+    hints = [n for n in stats["threshold_notes"] if "--codec" in n]
+    assert len(hints) == 1 and hints[0].startswith("info:"), stats["threshold_notes"]
 
 
 def test_live_host_told_opus_reads_the_rails_as_a_script_does(jack, tmp_path):
@@ -102,6 +107,7 @@ def test_live_host_told_opus_reads_the_rails_as_a_script_does(jack, tmp_path):
     # told a lossy codec, the host runs the second pass (rtd_named) as the
     # script does: its latency in the host's, its solves counted
     assert stats["second_pass"] == 2 and stats["second_pass_frames"] > 0, stats
+    assert not any("--codec" in n for n in stats["threshold_notes"])   # told: no hint
     assert all(r["method"] == ["codec", "codec"] for r in stats["rails"]), stats["rails"]
     live = [w for r in stats["rails"] for w in r["width_db"]]
     # the host saw a second of silence more than the script: the widths of
