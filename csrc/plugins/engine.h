@@ -13,13 +13,15 @@
  * controls the output is the core's output delayed by Ll: the Python
  * Declipper(rate, channels, preset="average", threshold="auto") stream.
  *
- * Two families of instances, same ports: the standard one (presets
- * average and fastest, Lc = the larger of their latencies, 2046 samples at
- * 48 kHz) and the low-latency one, which runs only the lowlatency preset
- * (Lc = 510 at 48 kHz): a constant-latency instance that could switch to
- * average would have to carry average's latency, so it is a family of its
- * own, whose preset control has the one value 2 (the real-time preset
- * index of lowlatency).
+ * Families of instances, same ports: the standard one (presets average
+ * and fastest, Lc = the larger of their latencies, 2046 samples at 48 kHz)
+ * and the low-latency one, which runs only the lowlatency preset (Lc = 510
+ * at 48 kHz): a constant-latency instance that could switch to average
+ * would have to carry average's latency, so it is a family of its own,
+ * whose preset control has the one value 2 (the real-time preset index of
+ * lowlatency).  The voice and lossy families (RTDP_VOICE, RTDP_LOSSY
+ * below) run the standard presets through a rate chain to 16 kHz or
+ * followed by a second pass over a codec's smeared rail.
  *
  * Real-time safety: rtdp_create makes every state (each real-time preset
  * in both clip-level modes), buffer and FFTW plan; rtdp_run and
