@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from common import machine, md_table, read_sqam, write_results  # noqa: E402
 import lossy  # noqa: E402
-from plugins import children_cpu  # noqa: E402  (benchmarks/plugins.py)
+from plugins import ffmpeg_ladspa, versus  # noqa: E402  (benchmarks/plugins.py)
 
 from rtdeclip import plugins  # noqa: E402
 from rtdeclip.core.metrics import clip_to_sdr  # noqa: E402
@@ -64,16 +64,8 @@ def case(x, sdr_in, codec, tmp, rate=RATE):
     controls = "controls=c9=1:" if codec.startswith("opus") else ""
     for v in VARIANTS:
         label = plugins.LADSPA_LABELS[v if x.shape[1] == 2 else v.replace("stereo", "mono")]
-        out = os.path.join(tmp, f"out_{v}.wav")
-        c0 = children_cpu()
-        ffmpeg("-i", dec, "-af", f"ladspa=file={plugins.ladspa_library()}:"
-               f"plugin={label}:{controls}latency=1", "-c:a", "pcm_f32le", out)
-        cpu = children_cpu() - c0
-        y, _ = lossy.decode(out)
-        m = min(n, len(y))
-        row[v] = {"delta_sdr": float(np.mean(lossy.sdr(clean[:m], y[:m])
-                                             - lossy.sdr(clean[:m], d[:m]))),
-                  "ffmpeg_cpu_s": cpu}
+        row[v] = ffmpeg_ladspa(dec, label, os.path.join(tmp, f"out_{v}.wav"), clean[:n], d[:n],
+                               controls)
     return row
 
 
@@ -121,11 +113,7 @@ def main():
     for s in sdrs:
         for codec in codecs:
             sel = [r for r in rows if r["input_sdr"] == s and r["codec"] == codec]
-            std = np.mean([r["stereo"]["delta_sdr"] for r in sel])
-            los = np.mean([r["stereo_lossy"]["delta_sdr"] for r in sel])
-            cpu = (sum(r["stereo_lossy"]["ffmpeg_cpu_s"] for r in sel)
-                   / max(1e-9, sum(r["stereo"]["ffmpeg_cpu_s"] for r in sel)))
-            better = sum(r["stereo_lossy"]["delta_sdr"] > r["stereo"]["delta_sdr"] for r in sel)
+            std, los, cpu, better = versus(sel, "stereo", "stereo_lossy")
             table.append([s, codec, f"{std:.2f}", f"{los:.2f}", f"{los - std:+.2f}",
                           f"{better}/{len(sel)}", f"{cpu:.2f}"])
     diffs = [r["stereo_lossy"]["delta_sdr"] - r["stereo"]["delta_sdr"] for r in rows]

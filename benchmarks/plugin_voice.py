@@ -30,7 +30,7 @@ sys.path.insert(0, HERE)
 from common import machine, md_table, write_results  # noqa: E402
 from adeclip_compare import speech_like  # noqa: E402
 import lossy  # noqa: E402
-from plugins import children_cpu  # noqa: E402  (benchmarks/plugins.py)
+from plugins import ffmpeg_ladspa, versus  # noqa: E402  (benchmarks/plugins.py)
 
 from rtdeclip import plugins  # noqa: E402
 from rtdeclip.core.metrics import clip_to_sdr  # noqa: E402
@@ -66,16 +66,8 @@ def case(x, sdr_in, path, tmp):
     for v, (variant, controls) in VARIANTS.items():
         if v.endswith("_told") and not path.startswith("opus"):
             continue
-        out = os.path.join(tmp, f"out_{v}.wav")
-        c0 = children_cpu()
-        ffmpeg("-i", dec, "-af", f"ladspa=file={plugins.ladspa_library()}:"
-               f"plugin={plugins.LADSPA_LABELS[variant]}:{controls}latency=1",
-               "-c:a", "pcm_f32le", out)
-        cpu = children_cpu() - c0
-        y, _ = lossy.decode(out)
-        m = min(n, len(y))
-        row[v] = {"delta_sdr": float(lossy.sdr(clean[:m], y[:m]) - lossy.sdr(clean[:m], d[:m])),
-                  "ffmpeg_cpu_s": cpu}
+        row[v] = ffmpeg_ladspa(dec, plugins.LADSPA_LABELS[variant],
+                               os.path.join(tmp, f"out_{v}.wav"), clean[:n], d[:n], controls)
     return row
 
 
@@ -100,11 +92,7 @@ def main():
     for s in (3, 7, 10):
         for path in PATHS:
             sel = [r for r in rows if r["input_sdr"] == s and r["path"] == path]
-            std = np.mean([r["mono"]["delta_sdr"] for r in sel])
-            voi = np.mean([r["mono_voice"]["delta_sdr"] for r in sel])
-            cpu = (sum(r["mono_voice"]["ffmpeg_cpu_s"] for r in sel)
-                   / max(1e-9, sum(r["mono"]["ffmpeg_cpu_s"] for r in sel)))
-            gain = sum(r["mono_voice"]["delta_sdr"] > r["mono"]["delta_sdr"] for r in sel)
+            std, voi, cpu, gain = versus(sel, "mono", "mono_voice")
             told = (f"{np.mean([r['mono_voice_told']['delta_sdr'] for r in sel]):.2f}"
                     if "mono_voice_told" in sel[0] else "")
             table.append([s, path, f"{std:.2f}", f"{voi:.2f}", f"{voi - std:+.2f}",

@@ -70,6 +70,36 @@ def children_cpu():
     return r.ru_utime + r.ru_stime
 
 
+def ffmpeg_ladspa(src, label, out, clean, decoded, controls=""):
+    """``src`` (the WAV of ``decoded``) through ``ffmpeg -af
+    ladspa=...:latency=1`` with the LADSPA plug-in ``label`` (``controls``:
+    "controls=c9=1:" or ""), to a float WAV ``out``, scored against
+    ``clean``: {"delta_sdr": ΔSDR over the samples all three cover, mean of
+    the channels; "ffmpeg_cpu_s": the run's CPU}.  For the plug-in
+    benchmarks that score a variant (plugin_voice.py, plugin_lossy.py)."""
+    import lossy   # benchmarks/lossy.py: its decoder and SDR
+    c0 = children_cpu()
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, "-af",
+                    f"ladspa=file={plugins.ladspa_library()}:plugin={label}:{controls}latency=1",
+                    "-c:a", "pcm_f32le", out], check=True)
+    cpu = children_cpu() - c0
+    y = lossy.decode(out)[0]
+    m = min(len(clean), len(decoded), len(y))
+    gain = lossy.sdr(clean[:m], y[:m]) - lossy.sdr(clean[:m], decoded[:m])
+    return {"delta_sdr": float(np.mean(gain)), "ffmpeg_cpu_s": cpu}
+
+
+def versus(rows, base, other):
+    """Rows of ``ffmpeg_ladspa`` scores under keys ``base`` and ``other``:
+    (mean ΔSDR of base, of other, other's CPU / base's, how many rows other
+    gains more in)."""
+    b = np.mean([r[base]["delta_sdr"] for r in rows])
+    o = np.mean([r[other]["delta_sdr"] for r in rows])
+    cpu = (sum(r[other]["ffmpeg_cpu_s"] for r in rows)
+           / max(1e-9, sum(r[base]["ffmpeg_cpu_s"] for r in rows)))
+    return b, o, cpu, sum(r[other]["delta_sdr"] > r[base]["delta_sdr"] for r in rows)
+
+
 def ffmpeg_cpu(path, preset):
     label, controls = CASES[preset][:2]
     af = f"ladspa=file={plugins.ladspa_library()}:plugin={label}"
