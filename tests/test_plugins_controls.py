@@ -200,9 +200,15 @@ def test_block_sizes_do_not_matter():
     assert np.array_equal(whole[:20000], small)
 
 
-def test_activate_resets():
+@pytest.mark.parametrize("family", [{}, {"lossy": True}])
+def test_activate_resets(family):
+    """activate() brings every state back to silence: the lossy variant's
+    second pass too (its chain's rings and inner state), on a smeared rail
+    where the pass solves."""
     x = clipped_signal(48000, 1, 0.5)
-    inst = LadspaInstance(48000, 1)
+    if family:
+        x = smeared(x, 7)
+    inst = LadspaInstance(48000, 1, **family)
     first = inst.process(x)
     inst.activate()
     again = inst.process(x)
@@ -288,12 +294,14 @@ def test_fastest_preset_equals_python_fastest():
     assert np.max(np.abs(y[lat:] - ref[core:core + len(x) - lat])) <= TOL
 
 
-def test_preset_switch_mid_stream_is_gapless():
+@pytest.mark.parametrize("family", [{}, {"lossy": True}])
+def test_preset_switch_mid_stream_is_gapless(family):
     """The new preset's state is primed alongside the old one, then takes
-    over: no silence, no jump, meters follow the new budget."""
+    over: no silence, no jump, meters follow the new budget; the lossy
+    variant's states with their second pass too."""
     rate = 48000
     x = clipped_signal(rate, 2, 2.0)
-    inst = LadspaInstance(rate, 2)
+    inst = LadspaInstance(rate, 2, **family)
     a = inst.process(x[:48000])
     it_average = inst.meter()["iterations"]
     inst.set(preset=1, clip_mode=0)
@@ -305,8 +313,9 @@ def test_preset_switch_mid_stream_is_gapless():
     clipped = np.abs(dry) >= 0.299
     assert np.mean(np.abs(y[clipped]) > np.abs(dry[clipped]) + 1e-3) > 0.5
     # no click at the switch: no step larger than either preset makes on its own
-    steps = [np.max(np.abs(np.diff(LadspaInstance(rate, 2, ).process(x) if k == 0 else
-                                   _with(LadspaInstance(rate, 2), preset=1).process(x), axis=0)))
+    steps = [np.max(np.abs(np.diff(LadspaInstance(rate, 2, **family).process(x) if k == 0 else
+                                   _with(LadspaInstance(rate, 2, **family), preset=1).process(x),
+                                   axis=0)))
              for k in (0, 1)]
     assert np.max(np.abs(np.diff(y, axis=0))) <= 1.2 * max(steps)
     it_fastest = inst.meter()["iterations"]
