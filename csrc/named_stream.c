@@ -91,6 +91,27 @@ static int pow2_at_least(int n)
     return p;
 }
 
+int rtd_named_inner_iterations(int n, double hedge_budget)
+{
+    if (n <= 0) return 0;
+    double k = nearbyint(n * hedge_budget);   /* half to even, as Python's round */
+    return k < 1.0 ? 1 : (int)k;
+}
+
+int rtd_named_inner_config(const rtd_config *first, int shares, rtd_config *inner)
+{
+    if (shares < 1 || shares > RTD_NAMED_MAX) return RTD_ERR_HEDGE;
+    if (first->channels * shares > RTD_CHANNELS_MAX) return RTD_ERR_CHANNELS;
+    *inner = *first;
+    inner->channels = first->channels * shares;
+    inner->auto_threshold = 0;
+    inner->hedge = 0;
+    inner->hedge_budget = 1.0;
+    inner->max_iterations = rtd_named_inner_iterations(first->max_iterations,
+                                                       first->hedge_budget);
+    return RTD_OK;
+}
+
 rtd_named *rtd_named_create(rtd_state *first, rtd_state *inner, int channels, int shares,
                             int *error)
 {

@@ -205,21 +205,12 @@ static void load_wisdom(void)
 /* ---- create / destroy --------------------------------------------------- */
 
 /* The lossy family's second pass after auto state k, made as the Python
- * Declipper makes it (rtdeclip/core/named_stream.py, stream_chain): an
- * inner state with the first's settings on channels x shares channels,
- * fixed levels, no hedge, each solve on the preset's hedge share of the
- * budget (average 2/3).  0 on failure. */
+ * Declipper makes it (rtdeclip/core/named_stream.py, stream_chain: the
+ * core's rtd_named_inner_config).  0 on failure. */
 static int second_pass(rtdp *p, int k, const rtd_config *first)
 {
-    rtd_config cfg = *first;
-    cfg.channels = first->channels * RTDP_LOSSY_SHARES;
-    cfg.auto_threshold = 0;
-    cfg.hedge = 0;
-    cfg.hedge_budget = 1.0;
-    if (first->max_iterations > 0) {
-        long n = lround(first->max_iterations * first->hedge_budget);
-        cfg.max_iterations = n > 1 ? (int)n : 1;
-    }
+    rtd_config cfg;
+    if (rtd_named_inner_config(first, RTDP_LOSSY_SHARES, &cfg) != RTD_OK) return 0;
     int err;
     p->inner[k] = rtd_create(&cfg, &err);
     if (!p->inner[k]) return 0;

@@ -418,7 +418,7 @@ class Declipper:
         self._dc_restore = _dc_restore_on(dc_restore, codec, fixed is not None)
         self._inner = self._named = None
         if self._second_pass:   # the second pass over a smeared rail (rtd_named)
-            self._inner, self._named = named_stream.stream_chain(self._state, cfg, sol,
+            self._inner, self._named = named_stream.stream_chain(self._state, cfg,
                                                                  self._second_pass)
         if self._dc_restore:   # on the chain's input, or the state's (at the solver's rate)
             if self._named:

@@ -61,8 +61,9 @@ def stream_shares(asked, codec, preset, settings, fixed, factor):
 def inner_iterations(n, settings):
     """A second-pass solve's iterations per frame for the first's ``n``:
     the hedge's share of the budget (average 2/3: 0.05 dB less than the
-    whole on the benchmark's streams, a third less CPU)."""
-    return 0 if n <= 0 else max(1, round(n * settings.hedge_budget))
+    whole on the benchmark's streams, a third less CPU); the core's rule
+    (``rtd_named_inner_iterations``), which the plug-ins use too."""
+    return lib.rtd_named_inner_iterations(int(n), float(settings.hedge_budget))
 
 
 def _error(code):
@@ -71,19 +72,17 @@ def _error(code):
     return MemoryError(message) if code == lib.RTD_ERR_NOMEM else ParameterError(message)
 
 
-def stream_chain(first, cfg, settings, shares):
+def stream_chain(first, cfg, shares):
     """(inner state, chain) after ``first``, made with ``cfg``'s settings
-    on channels x shares channels, no levels of its own, no hedge."""
-    inner_cfg = ffi.new("rtd_config *", cfg[0])
-    inner_cfg.channels = cfg.channels * shares
-    if inner_cfg.channels > lib.RTD_CHANNELS_MAX:
-        raise ParameterError(f"second_pass={shares} takes {inner_cfg.channels} channels, "
+    on channels x shares channels, no levels of its own, no hedge
+    (``rtd_named_inner_config``: the plug-ins make theirs the same way)."""
+    inner_cfg = ffi.new("rtd_config *")
+    code = lib.rtd_named_inner_config(cfg, shares, inner_cfg)
+    if code == lib.RTD_ERR_CHANNELS:
+        raise ParameterError(f"second_pass={shares} takes {cfg.channels * shares} channels, "
                              f"more than {lib.RTD_CHANNELS_MAX}")
-    inner_cfg.auto_threshold = 0
-    inner_cfg.hedge = 0
-    inner_cfg.hedge_budget = 1.0
-    if cfg.max_iterations:
-        inner_cfg.max_iterations = inner_iterations(cfg.max_iterations, settings)
+    if code != lib.RTD_OK:
+        raise _error(code)
     err = ffi.new("int *")
     inner = lib.rtd_create(inner_cfg, err)
     if inner == ffi.NULL:

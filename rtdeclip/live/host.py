@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 
-from rtdeclip.core import levels as clip_levels
+from rtdeclip.core import levels as clip_levels, named_stream
 from rtdeclip.core.declipper import Declipper
 from rtdeclip.errors import ParameterError, RtdeclipError
 from rtdeclip.live.device import DeviceLink
@@ -108,10 +108,18 @@ class LiveDeclipper:
         self.sample_rate, self.channels = self.declipper.sample_rate, self.declipper.channels
         self.sr = sr = int(self.sample_rate)
         self.preset = preset
-        self._saw_codec = False   # a codec rail seen without the codec told (codec_hint)
         # given levels (None: auto); the declipper uses them lowered by the
         # stream tolerance (rtdeclip.core.levels), its .thresholds say so
         self.given_levels = clip_levels.parse(threshold, self.channels)
+        # codec_hint: whether telling the codec would have added the second
+        # pass (auto levels, not told, a preset and chain that take one),
+        # decided once; and whether a codec rail has been seen since
+        d = self.declipper
+        self._hint_codec = (self.given_levels is None and not d.second_pass and d.codec is None
+                            and bool(named_stream.stream_shares(
+                                None, "mp3", preset, d.settings, False,
+                                round(d.sample_rate / d.source_rate) if d.source_rate else 1)))
+        self._saw_codec = False
         self.budget = self.declipper.iterations
         # a hop of the stream (with source_rate the solver's hop is at the lower rate)
         self._hop = hop = self.declipper.stream_hop
@@ -411,11 +419,11 @@ class LiveDeclipper:
         s["thresholds"] = [[float(p), float(q)] for p, q in self.declipper.thresholds]
         s["thresholds_given"] = None if self.given_levels is None else \
             [[float(p), float(q)] for p, q in self.given_levels]
-        s["threshold_notes"] = self.level_notes() + self.codec_hint()
         # how each rail was found (exact / noisy / codec-smeared) and the
         # smear width used: a decoded lossy stream has no exact rail
         s["rails"] = [{"method": list(d["method"]), "width_db": list(d["width_db"])}
                       for d in self.declipper.detection]
+        s["threshold_notes"] = self.level_notes() + self.codec_hint(s["rails"])
         # trajectories hedging a smeared rail (--hedge; 0 off) and the
         # frames they solved (hedge_solves, from the declipper's counters)
         s["hedge"] = self.declipper.hedge
@@ -447,25 +455,19 @@ class LiveDeclipper:
                                  [int(n) for n in self.clip_count], seen,
                                  channels_named=self.channels > 1)
 
-    def codec_hint(self):
-        """A stream whose rails the estimator read as a codec's (a decoded
-        MP3, AAC, Vorbis or Opus) while the host was not told the codec,
-        so it ran without the second pass it would then run
+    def codec_hint(self, rails):
+        """A stream whose ``rails`` (stats' "rails") the estimator read as a
+        codec's (a decoded MP3, AAC, Vorbis or Opus) while the host was not
+        told the codec, so it ran without the second pass it would then run
         (docs/lossy.md): say so, as information, in the live view and at the
         end (the pass cannot start mid-stream: it changes the latency).  []
         otherwise."""
-        d = self.declipper
-        if self.given_levels is not None or d.second_pass or d.codec is not None:
+        if not self._hint_codec:
             return []
         # sticky: a rail read as noisy for a while later does not take the
         # note back (the live view prints a note again when the list changes)
-        self._saw_codec = self._saw_codec or \
-            any("codec" in det["method"] for det in d.detection)
+        self._saw_codec = self._saw_codec or any("codec" in r["method"] for r in rails)
         if not self._saw_codec:
-            return []
-        from rtdeclip.core import named_stream
-        factor = round(self.sample_rate / d.source_rate) if d.source_rate else 1
-        if not named_stream.stream_shares(None, "mp3", self.preset, d.settings, False, factor):
             return []
         return ["info: the rails are a lossy codec's (the audio was decoded from MP3, AAC, "
                 "Vorbis or Opus); told the codec (--codec mp3, or opus, ...) a stream solves "
