@@ -87,8 +87,13 @@ def main():
         ap.error(f"unknown codec {unknown[0]!r}: choose from {', '.join(lossy.CODECS)}")
     sdrs = [int(s) for s in a.sdrs.split(",")]
     if a.sqam:
+        if not os.path.isdir(a.sqam):
+            ap.error(f"--sqam {a.sqam}: no such folder")
         names = (a.excerpts.split(",") if a.excerpts else
                  sorted(f[:-4] for f in os.listdir(a.sqam) if f.endswith(".wav")))
+        missing = [n for n in names if not os.path.exists(os.path.join(a.sqam, n + ".wav"))]
+        if missing:
+            ap.error(f"no excerpt {missing[0]!r} in {a.sqam}")
         sources = []
         for name in names:
             x, sr = read_sqam(a.sqam, name)
