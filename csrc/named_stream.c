@@ -109,6 +109,10 @@ int rtd_named_inner_config(const rtd_config *first, int shares, rtd_config *inne
     inner->hedge_budget = 1.0;
     inner->max_iterations = rtd_named_inner_iterations(first->max_iterations,
                                                        first->hedge_budget);
+    /* the inner hops end half a hop after the first's: a block of up to
+     * half a hop holds one state's solves, not both (the lossy plug-ins'
+     * largest 256-frame run, docs/lossy.md, thirty-third session) */
+    inner->grid_phase = (first->grid_phase + first->hop / 2) % first->hop;
     return RTD_OK;
 }
 

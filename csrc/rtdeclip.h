@@ -290,6 +290,17 @@ typedef struct {
                                 1.3 (the width rule was fitted with fastest;
                                 files: detect.for_preset).  1 (default): the
                                 rule's width.                              */
+    int grid_phase;          /* 0..hop-1: the frame grid starts this many
+                                samples earlier (the stream is preceded by
+                                window - hop + grid_phase samples of
+                                silence): hops end grid_phase samples
+                                sooner.  The latency is unchanged; the
+                                frames fall elsewhere on the signal, so the
+                                output differs as one frame grid from
+                                another.  Chained states (rtd_named) set it
+                                so their hops end in different blocks: the
+                                largest block's CPU is one state's hop, not
+                                the sum.  A-/S-SPADE only.  0 (default).   */
 } rtd_config;
 
 /* Running statistics, for reports and for the live host. */
@@ -540,7 +551,8 @@ rtd_named *rtd_named_create(rtd_state *first, rtd_state *inner, int channels, in
 /* The settings of `inner` for a first state made with `first` and `shares`
  * second-pass solves: first's, on first->channels * shares channels, fixed
  * levels, no hedge, each solve on rtd_named_inner_iterations of first's
- * budget.  Writes *inner; RTD_OK, or RTD_ERR_CHANNELS beyond
+ * budget, its frame grid half a hop from first's (grid_phase: the two
+ * states' hops end in different blocks of up to hop / 2).  Writes *inner; RTD_OK, or RTD_ERR_CHANNELS beyond
  * RTD_CHANNELS_MAX channels (RTD_ERR_HEDGE: shares out of range). */
 int rtd_named_inner_config(const rtd_config *first, int shares, rtd_config *inner);
 /* A second-pass solve's iterations per frame for a first state's `n` (0:

@@ -175,7 +175,8 @@ const char *rtd_strerror(int e)
     case RTD_OK: return "no error";
     case RTD_ERR_CHANNELS: return "channels must be between 1 and 1024";
     case RTD_ERR_WINDOW: return "window must be a power of two from 16 to 65536";
-    case RTD_ERR_HOP: return "hop must divide the window, between window/8 and window/2";
+    case RTD_ERR_HOP: return "hop must divide the window, between window/8 and window/2 "
+                              "(grid_phase: 0..hop-1, 0 with the social solver)";
     case RTD_ERR_REDUNDANCY: return "redundancy must be 1, 2 or 4";
     case RTD_ERR_ALGORITHM: return "unknown algorithm";
     case RTD_ERR_SCHEDULE: return "s and r must be >= 1";
@@ -226,6 +227,9 @@ static int validate(const rtd_config *c)
     if (c->hedge < 0 || c->hedge > RTD_HEDGE_MAX) return RTD_ERR_HEDGE;
     if (!(c->hedge_budget > 0.0 && c->hedge_budget <= 1.0)) return RTD_ERR_HEDGE;
     if (!(c->heavy_width >= 1.0 && c->heavy_width <= 2.0)) return RTD_ERR_HEDGE;
+    if (c->grid_phase < 0 || c->grid_phase >= c->hop
+        || (c->grid_phase > 0 && c->algorithm == RTD_SOCIAL))
+        return RTD_ERR_HOP;
     return RTD_OK;
 }
 
@@ -433,7 +437,7 @@ void rtd_reset(rtd_state *st)
         /* The FIFO is primed so that sample j leaves at time j + latency:
          * the first frame pushes its samples of the silent prehistory too,
          * so hop - 1 zeros are all that is missing. */
-        ch->fifo_count = st->hop - 1;
+        ch->fifo_count = st->hop - 1 - st->cfg.grid_phase;
         clip_estimator_reset(&ch->est);
         smear_reset(&ch->sm);
         rail_watch_reset(&ch->rw);
@@ -447,8 +451,10 @@ void rtd_reset(rtd_state *st)
     }
     /* The stream is preceded by window - hop samples of silence, so the
      * first frame completes after one hop and every sample lies under the
-     * same number of frames. */
-    st->fill = 0;
+     * same number of frames; grid_phase more silent samples (zeros in the
+     * frame already, before the stream's first) end the hops sooner, and
+     * the FIFO holds as many fewer so sample j still leaves at j + latency */
+    st->fill = st->cfg.grid_phase;
     for (int l = 0; l < st->lanes; l++) {
         memset(&st->lane[l].stats, 0, sizeof st->lane[l].stats);
         st->lane[l].frame_seconds = 0.0;

@@ -99,6 +99,11 @@ def cascade(y, preset, shares=(0.0, 0.25)):
     inner = [rtdeclip.Declipper(SR, channels=ch, preset=preset, threshold=1.0, hedge=0,
                                 iterations=budget) for _ in shares]
     l1, l2, f = first.latency_samples, inner[0].latency_samples, named.DIP_FLANK
+    # the inner solves' frame grid lies half a hop ahead of the first's
+    # (grid_phase): as a stream preceded by that many more silent samples
+    phase = first.settings.hop // 2
+    for d in inner:
+        d.process_given(np.zeros((phase, ch)), np.zeros((phase, ch), dtype=np.int8))
     x = np.concatenate([y, np.zeros((l1 + l2 + f + block, ch))])
     xin_q, first_q, seen_q = np.zeros((l1, ch)), np.zeros((l2, ch)), np.zeros((l2, ch))
     dip_q = np.zeros((l2, ch), dtype=np.int8)
@@ -170,6 +175,58 @@ def test_a_smeared_rail_is_the_cascade_written_out(mp3, preset):
     want, freed = cascade(mp3, preset)
     assert freed > 0            # dips were freed
     np.testing.assert_allclose(out, want, rtol=0, atol=1e-12)
+
+
+def phased_state(phase, window=1024, hop=256):
+    """A fixed-level A-SPADE state of the C core with ``grid_phase``."""
+    from rtdeclip._core import ffi, lib
+    cfg = ffi.new("rtd_config *")
+    lib.rtd_config_default(cfg)
+    cfg.window, cfg.hop, cfg.max_iterations, cfg.return_last = window, hop, 20, 1
+    cfg.plan, cfg.grid_phase = lib.RTD_PLAN_ESTIMATE, phase
+    err = ffi.new("int *")
+    st = lib.rtd_create(cfg, err)
+    if st == ffi.NULL:
+        return None, ffi.string(lib.rtd_strerror(err[0])).decode()
+    st = ffi.gc(st, lib.rtd_destroy)
+    lib.rtd_set_thresholds(st, 0, 0.5, -0.5)
+    return st, None
+
+
+def test_a_grid_phase_is_the_stream_after_that_much_more_silence():
+    """``grid_phase`` (what staggers the chain's two states, so a small
+    block holds one state's hop, not both): the same latency, and the
+    output of a state with phase P is that of a plain state fed P zeros
+    first, P samples later, bit for bit; its first hop ends P sooner."""
+    from rtdeclip._core import ffi, lib
+    rng = np.random.default_rng(5)
+    x = np.clip(np.cumsum(rng.standard_normal(6000)) * 0.05, -0.5, 0.5)
+    phase = 100
+    plain, _ = phased_state(0)
+    phased, _ = phased_state(phase)
+    assert lib.rtd_latency(phased) == lib.rtd_latency(plain)
+
+    def run_state(st, y):
+        out = np.zeros_like(y)
+        lib.rtd_process_double(st, ffi.from_buffer("double[]", y), ffi.cast("double *", out.ctypes.data), len(y))
+        return out
+
+    def frames(st):
+        s = ffi.new("rtd_stats *")
+        lib.rtd_get_stats(st, s)
+        return s.frames_solved + s.frames_skipped
+    run_state(phased, np.zeros(256 - phase))        # one hop ends P sooner
+    run_state(plain, np.zeros(256 - phase))
+    assert (frames(phased), frames(plain)) == (1, 0)
+    phased, _ = phased_state(phase)
+    plain, _ = phased_state(0)
+    a = run_state(phased, x)
+    b = run_state(plain, np.concatenate([np.zeros(phase), x]))
+    assert np.abs(a).max() > 0.5                    # it declipped
+    np.testing.assert_array_equal(a, b[phase:])
+    for bad in (-1, 256):
+        st, message = phased_state(bad)
+        assert st is None and "grid_phase" in message
 
 
 def test_any_block_sizes_give_the_same_output(mp3):
