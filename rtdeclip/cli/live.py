@@ -64,8 +64,8 @@ def register(sub):
                        help="a smeared rail solved a second time, one latency later, on the "
                             "clipped set the first solution names (N solves, 1-5), averaged "
                             "with it, as files are: about twice the latency and, while a "
-                            "smeared rail is in use, twice the CPU.  Default auto: 2 for "
-                            "fastest and average when --codec names a lossy codec, else "
+                            "smeared rail is in use, two to three times the CPU.  Default "
+                            "auto: 2 for every preset when --codec names a lossy codec, else "
                             "off (docs/lossy.md)")
         p.add_argument("--hedge", default="auto", metavar="N|auto",
                        help="a smeared rail (a lossy codec's, a resampler's) hedged over its "

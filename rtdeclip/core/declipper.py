@@ -284,8 +284,9 @@ class Declipper:
         for streams :mod:`rtdeclip.core.named_stream`, ``rtd_named`` in
         csrc/rtdeclip.h).  Exact rails come out as without
         it, bit for bit.  It doubles the latency (fastest and average: 85
-        ms at 48 kHz instead of 43) and, while a smeared rail is in use,
-        about the CPU.  Default (None): 2 with fastest and average when
+        ms at 48 kHz instead of 43, lowlatency 21 instead of 11) and, while
+        a smeared rail is in use, about triples the CPU.  Default (None): 2
+        with fastest, average and lowlatency when
         ``codec`` names a lossy codec ("mp3", "aac", "vorbis", "opus", a
         decoder's name), else off; True: 2; False or 0: off.  Needs auto
         levels, the SPADE solver and no ``source_rate``.  On the lossy
