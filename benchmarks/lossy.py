@@ -74,6 +74,10 @@ SECOND_PASS = True   # --no-second-pass: offline cells hedged without the second
 RESTORE_LEVEL = True   # --keep-level: MP3 outputs not brought back to LAME's input level
 DC_RESTORE = True   # --no-dc-restore: Opus cells declipped as decoded (before the 29th session)
 CODEC_FAMILY = True   # --no-codec-family: the detector told only lossy=True (no Opus width)
+# stream cells told their decoder's codec, as a script that read the header
+# ("told"); not told, as `rtdeclip live` without --codec ("untold"); not told
+# but with the second pass, as `rtdeclip monitor` runs by default ("monitor")
+STREAMS = "told"
 PRESETS = ("fastest", "average", "lowlatency", "highquality")
 
 
@@ -246,10 +250,13 @@ def run_stream(y, sr, preset, source_rate=None, hedge=None, codec=None):
     if not resample_factor(sr, source_rate) > 1:
         source_rate = None
     hedge = STREAM_HEDGE if hedge is None else hedge
+    second = {} if STREAM_SECOND_PASS else {"second_pass": False}
+    if STREAMS != "told":   # --untold-streams, --monitor-streams
+        codec = None
+        second = {"second_pass": 2 if STREAMS == "monitor" and source_rate is None else 0}
     d = rtdeclip.Declipper(sr, channels=y.shape[1], preset=preset, threshold="auto",
                            source_rate=source_rate, codec=codec,
-                           dc_restore=None if DC_RESTORE else False,
-                           **({} if STREAM_SECOND_PASS else {"second_pass": False}),
+                           dc_restore=None if DC_RESTORE else False, **second,
                            **({} if hedge is None or preset == "highquality" else {"hedge": hedge}))
     outs = [d.process(np.ascontiguousarray(y[i:i + 512])) for i in range(0, len(y), 512)]
     out = np.concatenate(outs + [d.flush()])[d.latency_samples:]
@@ -646,6 +653,15 @@ def main():
                     help="stream cells told their codec without the second pass that comes "
                          "with it (Declipper(second_pass=False); before the twenty-sixth "
                          "session)")
+    told = ap.add_mutually_exclusive_group()
+    told.add_argument("--untold-streams", dest="streams", action="store_const", const="untold",
+                      default="told", help="stream cells not told their codec, as `rtdeclip "
+                      "live` without --codec runs them: no second pass, no Opus width or DC "
+                      "restore")
+    told.add_argument("--monitor-streams", dest="streams", action="store_const",
+                      const="monitor", help="stream cells not told their codec but with the "
+                      "second pass, as `rtdeclip monitor` runs them by default (thirty-third "
+                      "session)")
     ap.add_argument("--keep-level", dest="restore_level", action="store_false",
                     help="MP3 outputs keep the decoded level, not brought back to the level "
                          "LAME scaled its input from (rtdeclip file --keep-level; before the "
@@ -658,8 +674,8 @@ def main():
                          "(no Opus width: the detector before 2026-12-05, tenth session)")
     a = ap.parse_args()
     global HEDGE, SECOND_PASS, STREAM_HEDGE, CODEC_FAMILY, RESTORE_LEVEL, STREAM_SECOND_PASS, \
-        DC_RESTORE
-    DC_RESTORE = a.dc_restore
+        DC_RESTORE, STREAMS
+    DC_RESTORE, STREAMS = a.dc_restore, a.streams
     HEDGE, SECOND_PASS, STREAM_HEDGE = a.hedge, a.second_pass, a.stream_hedge
     STREAM_SECOND_PASS = a.stream_second_pass
     CODEC_FAMILY, RESTORE_LEVEL = a.codec_family, a.restore_level

@@ -311,6 +311,36 @@ def test_monitor_bypass_records_both_streams(jack, tmp_path):
     assert np.abs(played[d:] - heard[:-d] * g).max() < 1e-6
 
 
+def monitor_run(*args, mode="monitor"):
+    """``rtdeclip monitor`` (or ``mode``) for a second on the dummy card's
+    silence: (processing latency in samples, the stats JSON, stdout)."""
+    import json
+    r = subprocess.run([sys.executable, "-m", "rtdeclip", mode, "--duration", "1",
+                        "--preset", "fastest", "--plain", *args],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lat = int(r.stdout.split("processing ")[1].split(" samples")[0])
+    stats = json.loads(r.stdout.split("stats: ")[1].splitlines()[0])
+    return lat, stats, r.stdout
+
+
+def test_monitor_runs_the_second_pass_unless_told_otherwise(jack):
+    """What a monitor hears is mostly decoded lossy audio, and it cannot
+    start the second pass once it finds a codec's rails: ``monitor`` runs
+    it by default (``live`` does not); ``--second-pass off`` or given
+    levels leave it out, and the latency says what it costs."""
+    first = rtdeclip.Declipper(SR, channels=2, preset="fastest").latency_samples
+    on, stats_on, out = monitor_run()
+    assert stats_on["second_pass"] == 2 and "second pass: 2 solves" in out
+    off, stats_off, _ = monitor_run("--second-pass", "off")
+    assert stats_off["second_pass"] == 0
+    assert on - off == first + 8          # the second state's latency and a dip's 8
+    _, stats_given, _ = monitor_run("--threshold", "-6")
+    assert stats_given["second_pass"] == 0
+    live, stats_live, _ = monitor_run(mode="live")        # a microphone: not lossy
+    assert stats_live["second_pass"] == 0 and live == off
+
+
 def test_bad_live_arguments(jack):
     for args, word in ((["--preset", "Best"], "preset"), (["--sample-rate", "100"], "sample-rate"),
                        (["--output", "no such device"], "device"),

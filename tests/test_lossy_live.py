@@ -137,3 +137,16 @@ def test_live_host_follows_a_players_next_track(jack, tmp_path):
     second = len(parts[0][0]) + len(gap)
     before, after = tail_sdr(clean[second:], decoded[second:], r["live"][second:], 1.0)
     assert after > before + 1, (before, after, r["why"])
+
+
+def test_no_codec_hint_where_the_pass_was_turned_off(jack):
+    """The hint says what telling the codec adds: the second pass.  A host
+    asked to run without it (``second_pass=0``, ``--second-pass off``) or
+    already running it (``rtdeclip monitor``'s default) has nothing to
+    say; one left to the default has."""
+    from rtdeclip.live import LiveDeclipper
+    rails = [{"method": ["codec", "codec"], "width_db": [0.5, 0.5]}] * 2
+    for kw, hints in (({}, 1), ({"second_pass": 0}, 0), ({"second_pass": 2}, 0)):
+        with LiveDeclipper(channels=2, sample_rate=SR, blocksize=BLOCK, preset="fastest",
+                           threshold="auto", **kw) as h:
+            assert len(h.codec_hint(rails)) == hints, kw

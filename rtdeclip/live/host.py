@@ -115,7 +115,9 @@ class LiveDeclipper:
         # pass (auto levels, not told, a preset and chain that take one),
         # decided once; and whether a codec rail has been seen since
         d = self.declipper
-        self._hint_codec = (self.given_levels is None and not d.second_pass and d.codec is None
+        # (asked off, second_pass=0 / --second-pass off, there is nothing to say)
+        self._hint_codec = (self.given_levels is None and solver.get("second_pass") is None
+                            and not d.second_pass and d.codec is None
                             and bool(named_stream.stream_shares(
                                 None, "mp3", preset, d.settings, False,
                                 round(d.sample_rate / d.source_rate) if d.source_rate else 1)))
