@@ -139,14 +139,21 @@ def test_live_host_follows_a_players_next_track(jack, tmp_path):
     assert after > before + 1, (before, after, r["why"])
 
 
-def test_no_codec_hint_where_the_pass_was_turned_off(jack):
-    """The hint says what telling the codec adds: the second pass.  A host
-    asked to run without it (``second_pass=0``, ``--second-pass off``) or
-    already running it (``rtdeclip monitor``'s default) has nothing to
-    say; one left to the default has."""
+def test_the_codec_hint_says_what_telling_the_codec_adds(jack):
+    """Left to the default (no second pass), telling the codec adds the
+    pass; a host that runs it (``rtdeclip monitor``'s default) or was
+    asked not to (``--second-pass off``) can still gain Opus's width and
+    DC reject from ``--codec opus``; told the codec, or before any codec
+    rail, nothing is said."""
     from rtdeclip.live import LiveDeclipper
-    rails = [{"method": ["codec", "codec"], "width_db": [0.5, 0.5]}] * 2
-    for kw, hints in (({}, 1), ({"second_pass": 0}, 0), ({"second_pass": 2}, 0)):
+    codec = [{"method": ["codec", "codec"], "width_db": [0.5, 0.5]}] * 2
+    exact = [{"method": ["exact", "exact"], "width_db": [0.0, 0.0]}] * 2
+    for kw, says in (({}, "second time"), ({"second_pass": 0}, "--codec opus"),
+                     ({"second_pass": 2}, "--codec opus"), ({"codec": "mp3"}, None),
+                     ({"codec": "opus"}, None)):
         with LiveDeclipper(channels=2, sample_rate=SR, blocksize=BLOCK, preset="fastest",
                            threshold="auto", **kw) as h:
-            assert len(h.codec_hint(rails)) == hints, kw
+            assert h.codec_hint(exact) == [], kw
+            hints = h.codec_hint(codec)
+            assert len(hints) == (says is not None), (kw, hints)
+            assert says is None or (says in hints[0] and hints[0].startswith("info:")), hints
