@@ -150,7 +150,8 @@ def test_the_codec_hint_says_what_telling_the_codec_adds(jack):
     exact = [{"method": ["exact", "exact"], "width_db": [0.0, 0.0]}] * 2
     for kw, says in (({}, "second time"), ({"second_pass": 0}, "--codec opus"),
                      ({"second_pass": 2}, "--codec opus"), ({"codec": "mp3"}, None),
-                     ({"codec": "opus"}, None)):
+                     ({"codec": "opus"}, None),
+                     ({"source_rate": 16000, "second_pass": 0}, None)):
         with LiveDeclipper(channels=2, sample_rate=SR, blocksize=BLOCK, preset="fastest",
                            threshold="auto", **kw) as h:
             assert h.codec_hint(exact) == [], kw

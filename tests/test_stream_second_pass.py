@@ -212,7 +212,8 @@ def test_a_grid_phase_is_the_stream_after_that_much_more_silence():
 
     def run_state(st, y):
         out = np.zeros_like(y)
-        lib.rtd_process_double(st, ffi.from_buffer("double[]", y), ffi.cast("double *", out.ctypes.data), len(y))
+        lib.rtd_process_double(st, ffi.from_buffer("double[]", y),
+                               ffi.cast("double *", out.ctypes.data), len(y))
         return out
 
     def frames(st):
