@@ -251,9 +251,14 @@ def run_stream(y, sr, preset, source_rate=None, hedge=None, codec=None):
         source_rate = None
     hedge = STREAM_HEDGE if hedge is None else hedge
     second = {} if STREAM_SECOND_PASS else {"second_pass": False}
-    if STREAMS != "told":   # --untold-streams, --monitor-streams
+    if STREAMS != "told":   # --untold-streams, --monitor-streams: the CLI's own rule
+        from argparse import Namespace
+        from rtdeclip.cli.live import monitor_second_pass
         codec = None
-        second = {"second_pass": 2 if STREAMS == "monitor" and source_rate is None else 0}
+        asked = monitor_second_pass(Namespace(mode="monitor" if STREAMS == "monitor" else "live",
+                                              second_pass=None, codec=None,
+                                              source_rate=source_rate), "auto")
+        second = {} if asked is None else {"second_pass": asked}
     d = rtdeclip.Declipper(sr, channels=y.shape[1], preset=preset, threshold="auto",
                            source_rate=source_rate, codec=codec,
                            dc_restore=None if DC_RESTORE else False, **second,

@@ -266,8 +266,7 @@ def monitor_second_pass(args, levels):
     (docs/lossy.md, thirty-third session).  ``live`` (a microphone) keeps
     auto."""
     from rtdeclip.core import detect
-    codec = getattr(args, "codec", None)
-    told = codec is not None and detect.is_lossy(codec)
+    told = detect.is_lossy(getattr(args, "codec", None))
     if args.mode != "monitor" or args.second_pass is not None or told or levels != "auto" \
             or args.source_rate:
         return args.second_pass

@@ -119,14 +119,14 @@ class LiveDeclipper:
         # been seen since
         d = self.declipper
         self._hint_codec = None
-        named = solver.get("codec")
-        if self.given_levels is None and not (named is not None and detect.is_lossy(named)):
+        if self.given_levels is None and not detect.is_lossy(solver.get("codec")):
             takes_pass = bool(named_stream.stream_shares(
                 None, "mp3", preset, d.settings, False,
                 round(d.sample_rate / d.source_rate) if d.source_rate else 1))
-            # (a source-rate chain reads no codec family: nothing to add there)
-            self._hint_codec = "pass" if (solver.get("second_pass") is None and not d.second_pass
-                                          and takes_pass) else None if d.source_rate else "opus"
+            if solver.get("second_pass") is None and not d.second_pass and takes_pass:
+                self._hint_codec = "pass"
+            elif not d.source_rate:   # a source-rate chain reads no codec family
+                self._hint_codec = "opus"
         self._saw_codec = False
         self.budget = self.declipper.iterations
         # a hop of the stream (with source_rate the solver's hop is at the lower rate)
